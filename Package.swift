@@ -1,0 +1,39 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+
+let package = Package(
+    name: "PolicyPush",
+    products: [
+        .executable(name: "policypush", targets: ["policypush"])
+    ],
+    targets: [
+        // C shims: typed wrappers around the system libraries (Debian -dev packages).
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+
+        // Transport-free logic.
+        .target(name: "Registry", swiftSettings: strict),
+        .target(name: "Rules", dependencies: ["Registry"], swiftSettings: strict),
+        .target(name: "Messaging", dependencies: ["Registry", "Rules"], swiftSettings: strict),
+
+        // I/O behind it.
+        .target(name: "Storage", dependencies: ["Registry", "CSQLite"], swiftSettings: strict),
+        .target(name: "Delivery", dependencies: ["COpenSSL"], swiftSettings: strict),
+        .target(
+            name: "Engine",
+            dependencies: ["Registry", "Rules", "Messaging", "Storage", "Delivery"],
+            swiftSettings: strict
+        ),
+        .executableTarget(name: "policypush", dependencies: ["Engine"], swiftSettings: strict),
+
+        .testTarget(name: "RegistryTests", dependencies: ["Registry"], swiftSettings: strict),
+        .testTarget(name: "RulesTests", dependencies: ["Rules", "Registry"], swiftSettings: strict),
+        .testTarget(name: "MessagingTests", dependencies: ["Messaging", "Rules", "Registry"], swiftSettings: strict),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "Registry"], swiftSettings: strict),
+        .testTarget(name: "DeliveryTests", dependencies: ["Delivery"], swiftSettings: strict),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "Registry", "Rules", "Messaging", "Storage"], swiftSettings: strict),
+        .testTarget(name: "CLITests", dependencies: ["policypush"], swiftSettings: strict),
+    ]
+)

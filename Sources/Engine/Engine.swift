@@ -1,0 +1,4 @@
+import Registry
+import Rules
+import Messaging
+import Storage
