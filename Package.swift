@@ -26,7 +26,11 @@ let package = Package(
             dependencies: ["Registry", "Rules", "Messaging", "Storage", "Delivery"],
             swiftSettings: strict
         ),
-        .executableTarget(name: "policypush", dependencies: ["Engine"], swiftSettings: strict),
+        .executableTarget(
+            name: "policypush",
+            dependencies: ["Engine", "Registry", "Rules", "Messaging", "Storage"],
+            swiftSettings: strict
+        ),
 
         .testTarget(name: "RegistryTests", dependencies: ["Registry"], swiftSettings: strict),
         .testTarget(name: "RulesTests", dependencies: ["Rules", "Registry"], swiftSettings: strict),

@@ -1,1 +1,6 @@
-print("policypush")
+import Foundation
+
+setvbuf(stdout, nil, _IOFBF, 1 << 16)
+let status = await Main.run(Array(CommandLine.arguments.dropFirst()))
+fflush(stdout)
+exit(status)

@@ -1,0 +1,259 @@
+import Foundation
+import Registry
+
+/// The daemon's and the CLI's settings, read from `policypush.json5`.
+///
+/// Every key has a documented default, so an empty file (or none at all) is a valid
+/// configuration. Relative paths are resolved against the directory of the config file.
+public struct Configuration: Sendable {
+    /// Where the config was read from, or `nil` for the embedded defaults.
+    public var file: String?
+    /// Directory for the store and other state. Default: `$POLICYPUSH_STATE_DIR`, then systemd's
+    /// `$STATE_DIRECTORY`, then `$XDG_STATE_HOME/policypush`, then `~/.local/state/policypush`.
+    public var stateDirectory: String
+    /// SQLite store. Default: `<stateDirectory>/policypush.sqlite`.
+    public var storePath: String
+    /// Policy profiles. Default: `policies/` beside the config file.
+    public var policiesDirectory: String
+    /// Message templates. Default: `templates/` beside the config file's directory.
+    public var templatesDirectory: String
+    /// Number of `EnterpriseShard` actors; default: the number of cores.
+    public var shards: Int
+    /// Custom attributes that rules and templates may use, with their types.
+    public var customAttributes: [String: AttributeType]
+    /// Channel preference when an enterprise can be reached on several (default: WeChat, then SMS).
+    public var channelPreference: [Channel]
+    /// Time zone of the campaign date (`--on`, validity windows) and quiet hours.
+    public var timeZone: TimeZone
+
+    public var schema: AttributeSchema { AttributeSchema(custom: customAttributes) }
+
+    /// The config file used when none is named: `$POLICYPUSH_CONFIG`, else `config/policypush.json5`
+    /// under the current directory, else `/etc/policypush/policypush.json5`.
+    public static func defaultFile(environment: [String: String] = ProcessInfo.processInfo.environment) -> String? {
+        if let path = environment["POLICYPUSH_CONFIG"], !path.isEmpty { return path }
+        if let dir = environment["CONFIGURATION_DIRECTORY"], !dir.isEmpty {
+            let path = dir + "/policypush.json5"
+            if FileManager.default.fileExists(atPath: path) { return path }
+        }
+        for candidate in ["config/policypush.json5", "/etc/policypush/policypush.json5"]
+        where FileManager.default.fileExists(atPath: candidate) {
+            return candidate
+        }
+        return nil
+    }
+
+    /// Reads and validates a configuration.
+    ///
+    /// - Throws: `ConfigurationError` listing every problem with its key path.
+    public static func load(
+        file: String?, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws -> Configuration {
+        var raw: [String: JSONValue] = [:]
+        var base = FileManager.default.currentDirectoryPath
+        if let file {
+            guard let data = FileManager.default.contents(atPath: file) else {
+                throw ConfigurationError(file: file, problems: ["cannot read the file"])
+            }
+            do {
+                let decoder = JSONDecoder()
+                decoder.allowsJSON5 = true
+                guard case .object(let object) = try decoder.decode(JSONValue.self, from: data)
+                else { throw ConfigurationError(file: file, problems: ["the top level must be an object"]) }
+                raw = object
+            } catch let error as ConfigurationError {
+                throw error
+            } catch {
+                throw ConfigurationError(file: file, problems: ["not valid JSON5: \(JSON5Location.describe(error, in: data))"])
+            }
+            base = (URL(fileURLWithPath: file).deletingLastPathComponent().path)
+        }
+        var reader = KeyReader(raw: raw)
+        var config = Configuration(
+            file: file,
+            stateDirectory: "",
+            storePath: "",
+            policiesDirectory: "",
+            templatesDirectory: "",
+            shards: max(1, ProcessInfo.processInfo.activeProcessorCount),
+            customAttributes: [:],
+            channelPreference: [.wechat, .sms],
+            timeZone: TimeZone(identifier: "Asia/Shanghai")!
+        )
+        func resolve(_ path: String) -> String {
+            path.hasPrefix("/") ? path : URL(fileURLWithPath: base).appendingPathComponent(path).standardizedFileURL.path
+        }
+        let defaultState: String = {
+            if let dir = environment["POLICYPUSH_STATE_DIR"], !dir.isEmpty { return dir }
+            if let dir = environment["STATE_DIRECTORY"], !dir.isEmpty {
+                return dir.split(separator: ":").first.map(String.init) ?? dir
+            }
+            if let dir = environment["XDG_STATE_HOME"], !dir.isEmpty { return dir + "/policypush" }
+            let home = environment["HOME"] ?? NSHomeDirectory()
+            return home + "/.local/state/policypush"
+        }()
+        config.stateDirectory = reader.string("state_dir").map(resolve) ?? defaultState
+        config.storePath = reader.string("store.path").map { path in
+            path.hasPrefix("/") ? path : config.stateDirectory + "/" + path
+        } ?? config.stateDirectory + "/policypush.sqlite"
+        config.policiesDirectory = resolve(reader.string("policies_dir") ?? "policies")
+        config.templatesDirectory = resolve(reader.string("templates_dir") ?? "../templates")
+        if let shards = reader.int("shards") {
+            if (1...1024).contains(shards) { config.shards = shards } else { reader.problem("shards", "must be between 1 and 1024") }
+        }
+        if let zone = reader.string("time_zone") {
+            if let tz = TimeZone(identifier: zone) { config.timeZone = tz } else { reader.problem("time_zone", "unknown time zone '\(zone)'") }
+        }
+        if let channels = reader.stringArray("channels.preference") {
+            var parsed: [Channel] = []
+            for (i, name) in channels.enumerated() {
+                if let channel = Channel(rawValue: name) { parsed.append(channel) } else {
+                    reader.problem("channels.preference[\(i)]", "expected \"wechat\" or \"sms\", got \"\(name)\"")
+                }
+            }
+            if !parsed.isEmpty { config.channelPreference = parsed }
+        }
+        if let attributes = reader.object("attributes") {
+            for (name, value) in attributes {
+                guard case .string(let text) = value, let type = AttributeType(rawValue: text) else {
+                    reader.problem("attributes.\(name)", "expected \"string\", \"number\", \"bool\" or \"date\"")
+                    continue
+                }
+                if AttributeSchema.builtins.contains(where: { $0.name == name }) || AttributeSchema.identityColumns.contains(name) {
+                    reader.problem("attributes.\(name)", "is a built-in attribute")
+                } else if name.range(of: "^[a-z][a-z0-9_]*$", options: .regularExpression) == nil {
+                    reader.problem("attributes.\(name)", "names are lowercase letters, digits and _")
+                } else {
+                    config.customAttributes[name] = type
+                }
+            }
+        }
+        if let problems = reader.finish(), !problems.isEmpty {
+            throw ConfigurationError(file: file ?? "(defaults)", problems: problems)
+        }
+        return config
+    }
+}
+
+/// Problems in a config file, each with its key path.
+public struct ConfigurationError: Error, CustomStringConvertible {
+    public var file: String
+    public var problems: [String]
+    public var description: String { problems.map { "\(file): \($0)" }.joined(separator: "\n") }
+}
+
+/// A JSON5 value as decoded by Foundation, for config files whose keys are checked by hand.
+enum JSONValue: Decodable, Sendable {
+    case null, bool(Bool), number(Double), string(String), array([JSONValue]), object([String: JSONValue])
+
+    init(from decoder: Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if c.decodeNil() { self = .null }
+        else if let b = try? c.decode(Bool.self) { self = .bool(b) }
+        else if let n = try? c.decode(Double.self) { self = .number(n) }
+        else if let s = try? c.decode(String.self) { self = .string(s) }
+        else if let a = try? c.decode([JSONValue].self) { self = .array(a) }
+        else { self = .object(try c.decode([String: JSONValue].self)) }
+    }
+}
+
+/// Reads typed values by dotted key path and remembers problems and unknown keys.
+struct KeyReader {
+    let raw: [String: JSONValue]
+    private var problems: [String] = []
+    private var seen: Set<String> = []
+
+    init(raw: [String: JSONValue]) { self.raw = raw }
+
+    mutating func problem(_ path: String, _ message: String) { problems.append("\(path): \(message)") }
+
+    private mutating func value(_ path: String) -> JSONValue? {
+        seen.insert(path)
+        var node: JSONValue? = .object(raw)
+        for part in path.split(separator: ".") {
+            seen.insert(String(path[..<(part.endIndex)]))
+            guard case .object(let o)? = node else { return nil }
+            node = o[String(part)]
+        }
+        if case .null? = node { return nil }
+        return node
+    }
+
+    mutating func string(_ path: String) -> String? {
+        guard let v = value(path) else { return nil }
+        if case .string(let s) = v { return s }
+        problem(path, "expected a string"); return nil
+    }
+
+    mutating func int(_ path: String) -> Int? {
+        guard let v = value(path) else { return nil }
+        if case .number(let n) = v, n == n.rounded(), abs(n) < 1e15 { return Int(n) }
+        problem(path, "expected an integer"); return nil
+    }
+
+    mutating func double(_ path: String) -> Double? {
+        guard let v = value(path) else { return nil }
+        if case .number(let n) = v { return n }
+        problem(path, "expected a number"); return nil
+    }
+
+    mutating func bool(_ path: String) -> Bool? {
+        guard let v = value(path) else { return nil }
+        if case .bool(let b) = v { return b }
+        problem(path, "expected true or false"); return nil
+    }
+
+    mutating func stringArray(_ path: String) -> [String]? {
+        guard let v = value(path) else { return nil }
+        if case .array(let a) = v {
+            let strings = a.compactMap { if case .string(let s) = $0 { s } else { nil } }
+            if strings.count == a.count { return strings }
+        }
+        problem(path, "expected an array of strings"); return nil
+    }
+
+    mutating func object(_ path: String) -> [String: JSONValue]? {
+        guard let v = value(path) else { return nil }
+        if case .object(let o) = v { return o }
+        problem(path, "expected an object"); return nil
+    }
+
+    /// All problems, including keys nobody asked for (typos).
+    mutating func finish() -> [String]? {
+        func walk(_ node: [String: JSONValue], prefix: String) {
+            for key in node.keys.sorted() {
+                let path = prefix.isEmpty ? key : prefix + "." + key
+                if seen.contains(path) {
+                    if case .object(let child)? = node[key], !isLeafObject(path) { walk(child, prefix: path) }
+                } else {
+                    problems.append("\(path): unknown key")
+                }
+            }
+        }
+        walk(raw, prefix: "")
+        return problems
+    }
+
+    /// Objects whose keys are data (names), not settings.
+    private func isLeafObject(_ path: String) -> Bool { path == "attributes" }
+}
+
+/// Turns a Foundation JSON5 error into "line L, column C: reason" when it carries an index.
+enum JSON5Location {
+    static func describe(_ error: Error, in data: Data) -> String {
+        let text = "\(error)"
+        // Foundation reports "... around line L, column C." or a character index.
+        if let range = text.range(of: #"line \d+, column \d+"#, options: .regularExpression) {
+            return String(text[range])
+        }
+        if let range = text.range(of: #"character \d+"#, options: .regularExpression),
+            let index = Int(text[range].dropFirst("character ".count))
+        {
+            let prefix = data.prefix(index)
+            let line = prefix.reduce(1) { $0 + ($1 == 10 ? 1 : 0) }
+            let column = index - (prefix.lastIndex(of: 10).map { $0 + 1 } ?? 0) + 1
+            return "line \(line), column \(column)"
+        }
+        return (error as NSError).localizedDescription
+    }
+}

@@ -1,0 +1,202 @@
+import Engine
+import Foundation
+import Messaging
+import Registry
+import Rules
+import Storage
+
+/// The foundation benchmark: rule evaluation, preview, import and shard memory.
+///
+/// Run it on a release build (`scripts/bench`); figures from a debug build mean nothing.
+struct BenchCommand: Command {
+    static let spec = CommandSpec(
+        path: ["bench"],
+        summary: "Benchmark rule evaluation, preview, import and shard memory (use a release build).",
+        options: [
+            .option("--enterprises", "N", "Enterprises for rule evaluation and memory (default 1000000)."),
+            .option("--policies", "M", "Policies for rule evaluation: the shipped ones plus synthetic ones (default 100)."),
+            .option("--preview", "N", "Enterprises for the preview benchmark (default 100000)."),
+            .option("--import-rows", "N", "Rows of the CSV for the import benchmark (default 1000000)."),
+            .option("--only", "LIST", "Run only some of: rules, preview, import (default: all)."),
+            .option("--seed", "S", "Seed of the synthetic data (default 42)."),
+        ])
+
+    let enterprises: Int
+    let policies: Int
+    let previewCount: Int
+    let importRows: Int
+    let only: Set<String>
+    let seed: UInt64
+
+    init(_ arguments: ParsedArguments) throws(UsageError) {
+        enterprises = try arguments.int("--enterprises", default: 1_000_000, in: 1...50_000_000)!
+        policies = try arguments.int("--policies", default: 100, in: 1...10_000)!
+        previewCount = try arguments.int("--preview", default: 100_000, in: 1...50_000_000)!
+        importRows = try arguments.int("--import-rows", default: 1_000_000, in: 1...50_000_000)!
+        only = Set(arguments.list("--only") ?? ["rules", "preview", "import"])
+        for name in only where !["rules", "preview", "import"].contains(name) {
+            throw arguments.usageError("--only expects rules, preview and/or import, got '\(name)'")
+        }
+        seed = UInt64(try arguments.int("--seed", default: 42, in: 0...Int.max)!)
+    }
+
+    func run(_ context: Context) async throws -> Int32 {
+        let workspace = Workspace(configuration: try context.configuration())
+        let (catalog, diagnostics) = workspace.loadPolicies()
+        guard diagnostics.isEmpty else { throw CommandFailure("policy errors: \(diagnostics.map(\.description))") }
+        #if DEBUG
+            Output.err("warning: this is a debug build; run scripts/bench for meaningful figures")
+        #endif
+        Output.out("PolicyPush foundation benchmark (\(ProcessInfo.processInfo.activeProcessorCount) cores, \(workspace.configuration.shards) shards)")
+        if only.contains("rules") { try await benchRules(workspace: workspace, catalog: catalog) }
+        if only.contains("preview") { try await benchPreview(workspace: workspace, catalog: catalog) }
+        if only.contains("import") { try benchImport(workspace: workspace) }
+        return 0
+    }
+
+    private func benchRules(workspace: Workspace, catalog: PolicyCatalog) async throws {
+        let before = Memory.residentBytes()
+        var generator = EnterpriseGenerator(seed: seed)
+        let started = Date()
+        let registry = ShardedRegistry.build(shardCount: workspace.configuration.shards, schema: workspace.schema) { add in
+            for _ in 0..<enterprises { add(generator.next()) }
+        }
+        let loadSeconds = Date().timeIntervalSince(started)
+        Memory.trim()
+        let after = Memory.residentBytes()
+        let perEnterprise = Double(after - before) / Double(enterprises)
+        Output.out(String(format: "memory: %d enterprises in %d shards: resident +%.0f MB = %.0f bytes/enterprise (columns and packed strings: %.0f bytes/enterprise); generated and loaded in %.2f s",
+                          enterprises, registry.shards.count, Double(after - before) / 1e6, perEnterprise,
+                          Double(registry.approximateByteCount) / Double(enterprises), loadSeconds))
+
+        var rules = catalog.entries.map(\.rule)
+        var synthetic = SyntheticRules(seed: seed)
+        while rules.count < policies { rules.append(try CompiledRule(source: synthetic.next(), schema: workspace.schema)) }
+        rules = Array(rules.prefix(policies))
+        let evaluator = RuleEvaluator(rules: rules)
+        var best = Double.infinity
+        var matched = 0
+        for _ in 0..<5 {
+            let t0 = Date()
+            let results = await registry.evaluate(evaluator)
+            best = min(best, Date().timeIntervalSince(t0))
+            matched = results.reduce(0) { $0 + $1.reduce(0) { $0 + $1.popcount } }
+        }
+        let evaluations = Double(enterprises) * Double(rules.count)
+        Output.out(String(format: "rules: %d enterprises x %d policies = %.0f M evaluations in %.1f ms = %.0f M evaluations/s (best of 5; %d matches)",
+                          enterprises, rules.count, evaluations / 1e6, best * 1000, evaluations / best / 1e6, matched))
+    }
+
+    private func benchPreview(workspace: Workspace, catalog: PolicyCatalog) async throws {
+        let renderer = PackageRenderer(templates: try workspace.loadTemplates())
+        var generator = EnterpriseGenerator(seed: seed &+ 1)
+        let registry = ShardedRegistry.build(shardCount: workspace.configuration.shards, schema: workspace.schema) { add in
+            for _ in 0..<previewCount { add(generator.next()) }
+        }
+        var times: [Double] = []
+        var preview: CampaignPreview?
+        for _ in 0..<7 {
+            let t0 = Date()
+            preview = await registry.preview(
+                catalog: catalog, policyIDs: nil, channels: [.wechat, .sms], date: LocalDate(year: 2026, month: 6, day: 1)!,
+                renderer: renderer)
+            times.append(Date().timeIntervalSince(t0))
+        }
+        times.sort()
+        Output.out(String(format: "preview: %d enterprises, %d policies: median %.1f ms, best %.1f ms (audience %d, %d SMS, %d segments)",
+                          previewCount, catalog.entries.count, times[times.count / 2] * 1000, times[0] * 1000,
+                          preview!.audience, preview!.smsMessages, preview!.smsSegments))
+    }
+
+    private func benchImport(workspace: Workspace) throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("policypush-bench-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let csv = dir + "/enterprises.csv"
+        var generator = EnterpriseGenerator(seed: seed &+ 2)
+        var writer = EnterpriseCSVWriter()
+        var text = writer.header()
+        FileManager.default.createFile(atPath: csv, contents: nil)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: csv))
+        for _ in 0..<importRows {
+            text += writer.row(generator.next())
+            if text.utf8.count > 1 << 20 { handle.write(Data(text.utf8)); text = "" }
+        }
+        handle.write(Data(text.utf8))
+        try handle.close()
+        let size = (try FileManager.default.attributesOfItem(atPath: csv)[.size] as? Int) ?? 0
+
+        let reader = EnterpriseFileReader(path: csv, encoding: .auto, format: nil, schema: workspace.schema, today: workspace.today())
+        let t0 = Date()
+        let parsed = try reader.read { _ in }
+        let parseSeconds = Date().timeIntervalSince(t0)
+        let store = try SQLiteStore(path: dir + "/bench.sqlite")
+        let t1 = Date()
+        let counts = try store.importEnterprises(file: csv, replace: false) { sink in
+            try reader.read { try sink($0) }.rejected
+        }
+        let importSeconds = Date().timeIntervalSince(t1)
+        let t2 = Date()
+        var loaded = 0
+        try store.forEachEnterprise { _ in loaded += 1 }
+        let loadSeconds = Date().timeIntervalSince(t2)
+        Output.out(String(format: "import: %d rows (%.0f MB CSV): parse+validate %.0f rows/s; into SQLite %.2f s = %.0f rows/s (inserted %d, rejected %d); reading back %.0f rows/s",
+                          importRows, Double(size) / 1e6, Double(parsed.rowsRead) / parseSeconds, importSeconds,
+                          Double(importRows) / importSeconds, counts.inserted, parsed.rejected, Double(loaded) / loadSeconds))
+    }
+}
+
+/// Random rules of the same shape as the shipped profiles.
+struct SyntheticRules {
+    private var state: UInt64
+
+    init(seed: UInt64) { state = seed ^ 0x9E37_79B9_7F4A_7C15 }
+
+    private mutating func random(_ n: Int) -> Int {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return Int((z ^ (z >> 31)) % UInt64(n))
+    }
+
+    mutating func next() -> String {
+        let types = ["general", "small_scale", "individual"]
+        let letters = ["C", "F", "I", "M", "G", "D", "H", "K", "L", "E"]
+        var clauses: [String] = []
+        clauses.append(random(3) == 0
+            ? "taxpayer_type in [\"\(types[random(3)])\", \"\(types[random(3)])\"]"
+            : "taxpayer_type == \"\(types[random(3)])\"")
+        let extra = 2 + random(3)
+        for _ in 0..<extra {
+            switch random(8) {
+            case 0: clauses.append("annual_sales <= \((1 + random(100)) * 100_000)")
+            case 1: clauses.append("employees <= \((1 + random(30)) * 10)")
+            case 2: clauses.append("total_assets <= \((1 + random(100)) * 1_000_000)")
+            case 3: clauses.append("taxable_income > 0 and taxable_income <= \((1 + random(50)) * 100_000)")
+            case 4: clauses.append("industry_code startswith \"\(letters[random(letters.count)])\"")
+            case 5: clauses.append("credit_rating in [\"A\", \"B\"]")
+            case 6: clauses.append(random(2) == 0 ? "high_tech" : "not high_tech")
+            default: clauses.append("registered_on >= \(2000 + random(25))-01-01")
+            }
+        }
+        if random(4) == 0 {
+            let last = clauses.removeLast()
+            clauses[clauses.count - 1] = "(\(clauses[clauses.count - 1]) or \(last))"
+        }
+        return clauses.joined(separator: " and ")
+    }
+}
+
+enum Memory {
+    /// Resident set size from /proc/self/statm.
+    static func residentBytes() -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+        let fields = text.split(separator: " ")
+        guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
+        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+    }
+
+    /// Returns freed heap to the system so RSS reflects live data.
+    static func trim() { _ = malloc_trim(0) }
+}

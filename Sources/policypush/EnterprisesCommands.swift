@@ -1,0 +1,195 @@
+import Engine
+import Foundation
+import Registry
+import Storage
+
+struct ImportCommand: Command {
+    static let spec = CommandSpec(
+        path: ["enterprises", "import"],
+        summary: "Import enterprises from CSV or JSON Lines into the registry (upsert by credit code).",
+        arguments: ["FILE"],
+        options: [
+            .option("--encoding", "ENC", "auto (default), utf8, gb18030 or gbk: the CSV's text encoding."),
+            .option("--format", "FMT", "csv or jsonl (default: by extension, .jsonl/.ndjson are JSON Lines)."),
+            .option("--errors", "FILE", "Also write every rejected row as CSV (file,line,column,field,message)."),
+            .flag("--replace", "Make the file the whole registry: enterprises absent from it are removed."),
+        ],
+        discussion: """
+            Columns (any order): credit_code, name, taxpayer_type, industry_code, region, registered_on,
+            employees, annual_sales, taxable_income, total_assets, credit_rating, high_tech, mobile,
+            wechat_openid, sms_opt_out, wechat_opt_out; other columns are kept as custom attributes.
+            Bad rows are reported with line, column and reason; good rows are imported. Exit 1 when any
+            row was rejected.
+            """)
+
+    let file: String
+    let encoding: TextEncoding
+    let format: EnterpriseFileReader.Format?
+    let errorsFile: String?
+    let replace: Bool
+
+    init(_ arguments: ParsedArguments) throws(UsageError) {
+        file = arguments.positionals[0]
+        let encodingName = arguments.value("--encoding") ?? "auto"
+        guard let encoding = TextEncoding(option: encodingName) else {
+            throw arguments.usageError("--encoding expects auto, utf8, gb18030 or gbk, got '\(encodingName)'")
+        }
+        self.encoding = encoding
+        if let name = arguments.value("--format") {
+            guard let format = EnterpriseFileReader.Format(rawValue: name) else {
+                throw arguments.usageError("--format expects csv or jsonl, got '\(name)'")
+            }
+            self.format = format
+        } else {
+            format = nil
+        }
+        errorsFile = arguments.value("--errors")
+        replace = arguments.flag("--replace")
+    }
+
+    func run(_ context: Context) async throws -> Int32 {
+        let workspace = Workspace(configuration: try context.configuration())
+        let reader = EnterpriseFileReader(
+            path: file, encoding: encoding, format: format, schema: workspace.schema, today: workspace.today())
+        let store = try workspace.openStore()
+        let started = Date()
+        var summary: EnterpriseFileReader.ReadSummary?
+        let counts = try store.importEnterprises(file: file, replace: replace) { sink in
+            let result = try reader.read { batch in try sink(batch) }
+            summary = result
+            return result.rejected
+        }
+        guard let summary else { throw CommandFailure("\(file): nothing was read") }
+        for diagnostic in summary.diagnostics { Output.err(diagnostic.description) }
+        if let errorsFile {
+            try DiagnosticCSV.csv(summary.diagnostics).write(toFile: errorsFile, atomically: true, encoding: .utf8)
+        }
+        let seconds = Date().timeIntervalSince(started)
+        var line = "\(file): \(summary.rowsRead) rows read in \(String(format: "%.2f", seconds)) s: "
+        line += "inserted \(counts.inserted), updated \(counts.updated), unchanged \(counts.unchanged), rejected \(summary.rejected)"
+        if replace { line += ", removed \(counts.removed)" }
+        Output.out(line)
+        if summary.rejected > 0 {
+            Output.err("\(summary.rejected) row(s) rejected" + (errorsFile.map { "; details in \($0)" } ?? "; see the messages above"))
+            return 1
+        }
+        return 0
+    }
+}
+
+struct GenerateCommand: Command {
+    static let spec = CommandSpec(
+        path: ["enterprises", "generate"],
+        summary: "Write realistic synthetic enterprises as CSV (same seed, same file).",
+        options: [
+            .option("--count", "N", "How many enterprises (required)."),
+            .option("--seed", "S", "Random seed (default 1)."),
+            .option("--out", "FILE", "Output file (default: standard output)."),
+        ])
+
+    let count: Int
+    let seed: UInt64
+    let out: String?
+
+    init(_ arguments: ParsedArguments) throws(UsageError) {
+        guard let count = try arguments.int("--count", in: 0...100_000_000) else {
+            throw arguments.usageError("--count is required")
+        }
+        self.count = count
+        let seedText = arguments.value("--seed") ?? "1"
+        guard let seed = UInt64(seedText) else { throw arguments.usageError("--seed expects a non-negative integer, got '\(seedText)'") }
+        self.seed = seed
+        out = arguments.value("--out")
+    }
+
+    func run(_ context: Context) async throws -> Int32 {
+        var generator = EnterpriseGenerator(seed: seed)
+        let handle: FileHandle
+        if let out {
+            guard FileManager.default.createFile(atPath: out, contents: nil) else { throw CommandFailure("\(out): cannot create the file") }
+            handle = try FileHandle(forWritingTo: URL(fileURLWithPath: out))
+        } else {
+            handle = FileHandle.standardOutput
+        }
+        var writer = EnterpriseCSVWriter()
+        var buffer = writer.header()
+        for _ in 0..<count {
+            buffer += writer.row(generator.next())
+            if buffer.utf8.count > 1 << 20 {
+                handle.write(Data(buffer.utf8))
+                buffer = ""
+            }
+        }
+        handle.write(Data(buffer.utf8))
+        if out != nil { try handle.close() }
+        if let out { Output.err("wrote \(count) enterprises to \(out) (seed \(seed))") }
+        return 0
+    }
+}
+
+struct ShowCommand: Command {
+    static let spec = CommandSpec(
+        path: ["enterprises", "show"],
+        summary: "Print one enterprise of the registry (phone and openid masked).",
+        arguments: ["CODE"],
+        options: [.flag("--json", "Print as JSON.")])
+
+    let code: String
+    let json: Bool
+
+    init(_ arguments: ParsedArguments) throws(UsageError) {
+        code = arguments.positionals[0].uppercased()
+        json = arguments.flag("--json")
+    }
+
+    func run(_ context: Context) async throws -> Int32 {
+        let workspace = Workspace(configuration: try context.configuration())
+        let store = try workspace.openStore(readOnly: true)
+        guard let enterprise = try store.enterprise(creditCode: code) else {
+            throw CommandFailure("no enterprise with credit code \(code) in \(workspace.configuration.storePath)")
+        }
+        let fields = EnterpriseFields(enterprise, schema: workspace.schema)
+        if json {
+            try Output.json(Dictionary(uniqueKeysWithValues: fields.rows.map { ($0.0, $0.1) }))
+        } else {
+            let width = fields.rows.map(\.0.count).max() ?? 0
+            for (key, value) in fields.rows {
+                Output.out(key.padding(toLength: width + 2, withPad: " ", startingAt: 0) + value)
+            }
+        }
+        return 0
+    }
+}
+
+/// An enterprise as printable key/value rows, contacts masked.
+struct EnterpriseFields {
+    var rows: [(String, String)] = []
+
+    init(_ e: Enterprise, schema: AttributeSchema) {
+        rows.append(("credit_code", e.creditCode))
+        rows.append(("name", e.name))
+        for definition in AttributeSchema.builtins where !["has_mobile", "has_wechat"].contains(definition.name) {
+            let value = e.value(of: definition.name, schema: schema)
+            rows.append((definition.name, value.map(Self.plain) ?? "(missing)"))
+        }
+        rows.append(("mobile", e.mobile.map(Mask.mobile) ?? "(none)"))
+        rows.append(("wechat_openid", e.wechatOpenID.map(Mask.openID) ?? "(none)"))
+        for key in e.custom.keys.sorted() { rows.append((key, e.custom[key]!)) }
+    }
+
+    static func plain(_ value: AttributeValue) -> String {
+        if case .string(let s) = value { return s }
+        return value.description
+    }
+}
+
+extension TextEncoding {
+    init?(option: String) {
+        switch option.lowercased() {
+        case "auto": self = .auto
+        case "utf8", "utf-8": self = .utf8
+        case "gb18030", "gbk", "gb2312": self = .gb18030
+        default: return nil
+        }
+    }
+}

@@ -1,0 +1,145 @@
+import Foundation
+import Testing
+
+@Suite("policypush command line")
+struct CommandLineTests {
+    @Test func helpListsEveryCommand() throws {
+        let cli = try CLIHarness()
+        let result = try cli.run("--help")
+        #expect(result.status == 0)
+        for command in ["enterprises import", "enterprises generate", "enterprises show", "policies check",
+                        "policies explain", "campaign preview", "bench"] {
+            #expect(result.stdout.contains(command), "missing \(command)")
+        }
+        let sub = try cli.run("enterprises", "import", "--help")
+        #expect(sub.status == 0)
+        #expect(sub.stdout.contains("--replace"))
+        #expect(sub.stdout.contains("--encoding"))
+    }
+
+    @Test func unknownCommandIsAUsageError() throws {
+        let result = try CLIHarness().run("frobnicate")
+        #expect(result.status == 64)
+        #expect(result.stderr.hasPrefix("error: unknown command 'frobnicate'\n"))
+        #expect(result.stderr.contains("Usage:"))
+    }
+
+    @Test func unknownOptionIsAUsageError() throws {
+        let result = try CLIHarness().run("campaign", "preview", "--colour", "red")
+        #expect(result.status == 64)
+        #expect(result.stderr.contains("unknown option '--colour'"))
+        #expect(result.stderr.contains("Usage: policypush campaign preview"))
+    }
+
+    @Test func badOptionValueIsAUsageError() throws {
+        let result = try CLIHarness().run("campaign", "preview", "--channels", "fax")
+        #expect(result.status == 64)
+        #expect(result.stderr.contains("--channels expects wechat and/or sms"))
+    }
+
+    @Test func generateIsDeterministic() throws {
+        let cli = try CLIHarness()
+        try cli.run("enterprises", "generate", "--count", "50", "--seed", "7", "--out", cli.file("a.csv"))
+        try cli.run("enterprises", "generate", "--count", "50", "--seed", "7", "--out", cli.file("b.csv"))
+        try cli.run("enterprises", "generate", "--count", "50", "--seed", "8", "--out", cli.file("c.csv"))
+        let a = try String(contentsOfFile: cli.file("a.csv"), encoding: .utf8)
+        #expect(a == (try String(contentsOfFile: cli.file("b.csv"), encoding: .utf8)))
+        #expect(a != (try String(contentsOfFile: cli.file("c.csv"), encoding: .utf8)))
+        #expect(a.split(separator: "\n").count == 51)
+    }
+
+    @Test func importKeepsGoodRowsAndReportsBadOnes() throws {
+        let cli = try CLIHarness()
+        try cli.run("enterprises", "generate", "--count", "5", "--seed", "3", "--out", cli.file("gen.csv"))
+        var lines = try String(contentsOfFile: cli.file("gen.csv"), encoding: .utf8).split(separator: "\n").map(String.init)
+        // Row 3 (line 4) gets a broken credit code check digit; row 5 (line 6) a bad employee count.
+        var fields = lines[3].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        let code = fields[0]
+        fields[0] = String(code.dropLast()) + (code.last == "0" ? "1" : "0")
+        lines[3] = fields.joined(separator: ",")
+        let header = lines[0].split(separator: ",").map(String.init)
+        let employees = header.firstIndex(of: "employees")!
+        fields = lines[5].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        fields[employees] = "-4"
+        lines[5] = fields.joined(separator: ",")
+        let path = try cli.write("bad.csv", lines.joined(separator: "\n") + "\n")
+
+        let result = try cli.run("enterprises", "import", path, "--errors", cli.file("errors.csv"))
+        #expect(result.status == 1)
+        #expect(result.stdout.contains("inserted 3"))
+        #expect(result.stdout.contains("rejected 2"))
+        #expect(result.stderr.contains("bad.csv:4:1: credit_code:"))
+        #expect(result.stderr.contains("bad.csv:6:\(employees + 1): employees:"))
+        let errors = try String(contentsOfFile: cli.file("errors.csv"), encoding: .utf8)
+        #expect(errors.hasPrefix("file,line,column,field,message"))
+        #expect(errors.split(separator: "\n").count == 3)
+
+        // Re-import: the good rows are unchanged, nothing is duplicated.
+        let again = try cli.run("enterprises", "import", path)
+        #expect(again.stdout.contains("inserted 0, updated 0, unchanged 3"))
+    }
+
+    @Test func showMasksContacts() throws {
+        let cli = try CLIHarness()
+        let path = try cli.write("one.csv", """
+            credit_code,name,taxpayer_type,mobile,wechat_openid
+            91350100M000100Y43,示例科技有限公司,general,+86 138-1234-5678,o6_bmjrPTlm6_2sgVt7hMZOPfL2M
+
+            """)
+        #expect(try cli.run("enterprises", "import", path).status == 0)
+        let result = try cli.run("enterprises", "show", "91350100M000100Y43")
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("138****5678"))
+        #expect(!result.stdout.contains("13812345678"))
+        #expect(!result.stdout.contains("o6_bmjrPTlm6_2sgVt7hMZOPfL2M"))
+        let missing = try cli.run("enterprises", "show", "91350100M000100Y44")
+        #expect(missing.status == 1)
+    }
+
+    @Test func previewAndExplainOnImportedEnterprises() throws {
+        let cli = try CLIHarness()
+        try cli.run("enterprises", "generate", "--count", "300", "--seed", "11", "--out", cli.file("e.csv"))
+        #expect(try cli.run("enterprises", "import", cli.file("e.csv")).status == 0)
+        let preview = try cli.run("campaign", "preview", "--on", "2026-06-01", "--json")
+        #expect(preview.status == 0, "\(preview.stderr)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(preview.stdout.utf8)) as? [String: Any])
+        #expect(json["enterprises"] as? Int == 300)
+        let audience = try #require(json["audience"] as? Int)
+        #expect(audience > 0 && audience <= 300)
+        let channels = json["channels"] as? [String: Int] ?? [:]
+        let suppressed = json["suppressed"] as? [String: Int] ?? [:]
+        #expect(channels.values.reduce(0, +) + suppressed.values.reduce(0, +) == audience)
+        #expect((json["samples"] as? [Any])?.count == 3)
+        #expect(!preview.stdout.contains("\"13"), "a full phone number leaked")
+
+        let code = try String(contentsOfFile: cli.file("e.csv"), encoding: .utf8).split(separator: "\n")[1]
+            .split(separator: ",")[0]
+        let explain = try cli.run("policies", "explain", String(code), "--on", "2026-06-01", "--json")
+        #expect(explain.status == 0, "\(explain.stderr)")
+        let answer = try #require(try JSONSerialization.jsonObject(with: Data(explain.stdout.utf8)) as? [String: Any])
+        #expect((answer["policies"] as? [Any])?.count == 9)
+        let text = try cli.run("policies", "explain", String(code), "--policy", "small_low_profit")
+        #expect(text.status == 0)
+        #expect(text.stdout.contains("taxable_income"))
+    }
+
+    @Test func policiesCheckFailsOnABadProfile() throws {
+        var cli = try CLIHarness()
+        #expect(try cli.run("policies", "check").status == 0)
+        let policies = cli.stateDirectory.appendingPathComponent("policies")
+        try FileManager.default.createDirectory(at: policies, withIntermediateDirectories: true)
+        try """
+            {
+              id: "broken",
+              title: "坏规则", short_title: "坏规则", basis: "无",
+              when: "annual_sales <= \\"many\\"",
+            }
+            """.write(to: policies.appendingPathComponent("broken.json5"), atomically: true, encoding: .utf8)
+        cli.config = try cli.write("policypush.json5", """
+            { policies_dir: "\(policies.path)", templates_dir: "\(CLIHarness.packageRoot.path)/templates" }
+            """)
+        let result = try cli.run("policies", "check")
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("broken.json5:5:"))
+    }
+}
