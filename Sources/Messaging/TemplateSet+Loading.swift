@@ -17,7 +17,8 @@ extension TemplateSet {
             TemplateFile.open(directory: directory, name: name, required: required, diagnostics: &diagnostics)
         }
         let resolve = { (name: String) in Placeholder(name: name, schema: schema) }
-        let known = "{name}, {credit_code}, {credit_code_tail}, {policy_count}, {policies}, {policy_titles}, "
+        let known =
+            "{name}, {credit_code}, {credit_code_tail}, {policy_count}, {policies}, {policy_titles}, "
             + "{top_policy}, {link} or an attribute of the schema"
 
         var package: Package?
@@ -71,7 +72,10 @@ private struct SMSFile: Decodable {
     var summary: String?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case signature, optOut = "opt_out", maxSegments = "max_segments", text, summary
+        case signature
+        case optOut = "opt_out"
+        case maxSegments = "max_segments"
+        case text, summary
     }
 }
 
@@ -80,19 +84,28 @@ private struct WeChatFile: Decodable {
         var key: String
         var value: String
         var maxLength: Int?
-        enum CodingKeys: String, CodingKey { case key, value, maxLength = "max_length" }
+        enum CodingKeys: String, CodingKey {
+            case key, value
+            case maxLength = "max_length"
+        }
     }
     var templateID: String
     var url: String?
     var fields: [FieldFile]
-    enum CodingKeys: String, CodingKey { case templateID = "template_id", url, fields }
+    enum CodingKeys: String, CodingKey {
+        case templateID = "template_id"
+        case url, fields
+    }
 }
 
 /// A gateway parameter: a placeholder text, or `{ text, max_length }`.
 private struct ParamFile: Decodable {
     var text: String
     var maxLength: Int?
-    enum CodingKeys: String, CodingKey { case text, maxLength = "max_length" }
+    enum CodingKeys: String, CodingKey {
+        case text
+        case maxLength = "max_length"
+    }
 
     init(from decoder: any Decoder) throws {
         if let text = try? decoder.singleValueContainer().decode(String.self) {
@@ -112,7 +125,10 @@ private struct AliyunFile: Decodable {
     var maxLength: Int?
     var params: [String: ParamFile]
     enum CodingKeys: String, CodingKey {
-        case templateCode = "template_code", signName = "sign_name", maxLength = "max_length", params
+        case templateCode = "template_code"
+        case signName = "sign_name"
+        case maxLength = "max_length"
+        case params
     }
 }
 
@@ -122,7 +138,10 @@ private struct TencentFile: Decodable {
     var maxLength: Int?
     var params: [ParamFile]
     enum CodingKeys: String, CodingKey {
-        case templateID = "template_id", signName = "sign_name", maxLength = "max_length", params
+        case templateID = "template_id"
+        case signName = "sign_name"
+        case maxLength = "max_length"
+        case params
     }
 }
 
@@ -251,7 +270,7 @@ private struct TemplateFile {
         switch type {
         case is String.Type: "a string"
         case is Int.Type: "an integer"
-        case is Array<Any>.Type: "an array"
+        case is [Any].Type: "an array"
         default: "a value of type \(type)"
         }
     }

@@ -23,7 +23,8 @@ struct TemplateFixture {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let defaults = ["package.json5": Self.package, "sms.json5": Self.sms, "wechat.json5": Self.wechat]
         for (name, text) in defaults.merging(files, uniquingKeysWith: { $1 }) where !omit.contains(name) {
-            try text.write(toFile: (directory as NSString).appendingPathComponent(name), atomically: true, encoding: .utf8)
+            try text.write(
+                toFile: (directory as NSString).appendingPathComponent(name), atomically: true, encoding: .utf8)
         }
     }
 

@@ -93,7 +93,9 @@ import Testing
                 "tencent.json5": #"{ template_id: "1", sign_name: "x", params: ["{name}", { text: "{bad}" }] }"#,
             ],
             omit: ["wechat.json5"])
-        let found = fixture.diagnostics().map { "\(($0.file as NSString).lastPathComponent):\($0.line):\($0.field ?? "")" }
+        let found = fixture.diagnostics().map {
+            "\(($0.file as NSString).lastPathComponent):\($0.line):\($0.field ?? "")"
+        }
         #expect(
             Set(found) == [
                 "sms.json5:2:signature", "sms.json5:3:max_segments", "sms.json5:4:text", "sms.json5:5:opt_ot",
