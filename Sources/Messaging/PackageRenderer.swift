@@ -2,6 +2,10 @@ import Registry
 import Rules
 
 /// Renders one policy package per enterprise and channel from a `TemplateSet`.
+///
+/// Rendering cannot fail: every template was compiled and checked when the set loaded. Each
+/// call measures the text from precomputed segment lengths, decides how many policies to
+/// name, and builds the string once.
 public struct PackageRenderer: Sendable {
     public let templates: TemplateSet
 
@@ -9,15 +13,104 @@ public struct PackageRenderer: Sendable {
         self.templates = templates
     }
 
+    private func fill(_ enterprise: Enterprise, _ policies: [PolicyProfile]) -> PackageFill {
+        PackageFill(enterprise: enterprise, policies: policies, package: templates.package, schema: templates.schema)
+    }
+
+    // MARK: SMS
+
     /// The SMS text with signature and opt-out suffix, fitted to the segment budget.
+    ///
+    /// When the whole package does not fit `max_segments`, `{policies}` names the first k policies
+    /// (the largest k that fits) followed by `more` (`等N项`); when not even one fits, it becomes the
+    /// `summary` (`N项税费优惠政策`). Text still over 500 characters has its body cut (ending in `…`)
+    /// before the opt-out suffix; `segments` is always the real count.
     ///
     /// - Parameter policies: the matched policies, already ordered by priority (first = most important).
     public func renderSMS(for enterprise: Enterprise, policies: [PolicyProfile]) -> RenderedSMS {
-        fatalError("unimplemented")
+        let sms = templates.sms
+        let fill = fill(enterprise, policies)
+        let layout = fill.layout(sms.body, frame: sms.frameLength, budget: sms.lengthBudget, summary: sms.summaryText)
+        var text = sms.prefix
+        var length = layout.length
+        if length <= SMSLength.maximumLength {
+            text.reserveCapacity(sms.prefix.utf8.count + length * 3 + sms.optOut.utf8.count)
+            fill.append(sms.body, choice: layout.choice, summary: sms.summaryText, to: &text)
+        } else {
+            var body = ""
+            fill.append(sms.body, choice: layout.choice, summary: sms.summaryText, to: &body)
+            text += TextMetrics.truncated(body, to: SMSLength.maximumLength - sms.frameLength)
+            length = SMSLength.count(text) + sms.optOut.count
+        }
+        text += sms.optOut
+        return RenderedSMS(
+            text: text, length: length, segments: SMSLength.segments(forLength: length),
+            includedPolicies: Self.included(layout.choice, of: policies.count))
     }
 
+    /// Length and billed segments of the SMS `renderSMS` would produce, without building its text.
+    public func smsCost(for enterprise: Enterprise, policies: [PolicyProfile]) -> (length: Int, segments: Int) {
+        let sms = templates.sms
+        let layout = fill(enterprise, policies).layout(
+            sms.body, frame: sms.frameLength, budget: sms.lengthBudget, summary: sms.summaryText)
+        let length = min(layout.length, SMSLength.maximumLength)
+        return (length, SMSLength.segments(forLength: length))
+    }
+
+    private static func included(_ choice: PolicyChoice, of count: Int) -> Int {
+        switch choice {
+        case .all: count
+        case .first(let k): k
+        case .summary: 0
+        }
+    }
+
+    // MARK: Template messages and gateway parameters
+
+    /// The WeChat template message: each field held to its `max_length` (`…` included).
     public func renderWeChat(for enterprise: Enterprise, policies: [PolicyProfile]) -> RenderedWeChat {
-        fatalError("unimplemented")
+        let wechat = templates.wechat
+        let fill = fill(enterprise, policies)
+        var url: String?
+        if let urlText = wechat.urlText {
+            var text = ""
+            fill.append(urlText, choice: .all, summary: templates.package.summaryText, to: &text)
+            url = text
+        }
+        return RenderedWeChat(
+            templateID: wechat.templateID, url: url,
+            fields: wechat.fields.map { .init(key: $0.key, value: render($0, fill)) })
+    }
+
+    /// The Aliyun `SendSms` parameters, or `nil` when the set has no `aliyun.json5`.
+    ///
+    /// Every value is a string held to its parameter's limit (35 by default).
+    public func renderAliyun(for enterprise: Enterprise, policies: [PolicyProfile]) -> AliyunSMS? {
+        guard let aliyun = templates.aliyun else { return nil }
+        let fill = fill(enterprise, policies)
+        return AliyunSMS(
+            templateCode: aliyun.templateCode, signName: aliyun.signName,
+            params: aliyun.params.map { .init(key: $0.key, value: render($0, fill)) })
+    }
+
+    /// The Tencent Cloud `SendSms` parameters, or `nil` when the set has no `tencent.json5`.
+    ///
+    /// `params[i]` fills `{i+1}` of the template, each held to its limit (20 by default).
+    public func renderTencent(for enterprise: Enterprise, policies: [PolicyProfile]) -> TencentSMS? {
+        guard let tencent = templates.tencent else { return nil }
+        let fill = fill(enterprise, policies)
+        return TencentSMS(
+            templateID: tencent.templateID, signName: tencent.signName, params: tencent.params.map { render($0, fill) })
+    }
+
+    /// One field fitted to its limit: fewer policies named first, then cut with `…`.
+    private func render(_ field: TemplateSet.Field, _ fill: PackageFill) -> String {
+        let summary = templates.package.summaryText
+        let layout = fill.layout(field.text, frame: 0, budget: field.maxLength ?? .max, summary: summary)
+        var text = ""
+        fill.append(field.text, choice: layout.choice, summary: summary, to: &text)
+        if let limit = field.maxLength, layout.length > limit { return TextMetrics.truncated(text, to: limit) }
+        return text
     }
 }
 
@@ -38,4 +131,56 @@ public struct RenderedWeChat: Sendable, Hashable, Codable {
     public var templateID: String
     public var url: String?
     public var fields: [Field]
+}
+
+/// Parameters of an Aliyun `SendSms` call for one enterprise.
+public struct AliyunSMS: Sendable, Hashable, Codable {
+    /// One template variable; Aliyun accepts string values only.
+    public struct Param: Sendable, Hashable, Codable {
+        public var key: String
+        public var value: String
+    }
+    public var templateCode: String
+    /// Without brackets: the platform adds `【】`.
+    public var signName: String
+    /// In the order of `aliyun.json5`.
+    public var params: [Param]
+
+    /// `TemplateParam` as Aliyun expects it: a JSON object of strings, keys in template order.
+    public var templateParam: String {
+        var json = "{"
+        for (i, param) in params.enumerated() {
+            if i > 0 { json += "," }
+            Self.appendJSONString(param.key, to: &json)
+            json += ":"
+            Self.appendJSONString(param.value, to: &json)
+        }
+        return json + "}"
+    }
+
+    private static func appendJSONString(_ string: String, to json: inout String) {
+        json += "\""
+        for scalar in string.unicodeScalars {
+            switch scalar {
+            case "\"": json += "\\\""
+            case "\\": json += "\\\\"
+            case "\n": json += "\\n"
+            case "\r": json += "\\r"
+            case "\t": json += "\\t"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                json += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: json.unicodeScalars.append(scalar)
+            }
+        }
+        json += "\""
+    }
+}
+
+/// Parameters of a Tencent Cloud `SendSms` call for one enterprise.
+public struct TencentSMS: Sendable, Hashable, Codable {
+    public var templateID: String
+    public var signName: String
+    /// `TemplateParamSet`: `params[0]` fills `{1}`, and so on; all strings.
+    public var params: [String]
 }
