@@ -120,7 +120,9 @@ struct RuleLexer {
             if c == "-", !(peek(1).map(Self.isDigit) ?? false) {
                 throw error("'-' must be followed by a digit", line: startLine, column: startColumn)
             }
-            if let days = lexDate() { return token(.date(LocalDateLiteral(days: days))) }
+            if let days = try lexDate(line: startLine, column: startColumn) {
+                return token(.date(LocalDateLiteral(days: days)))
+            }
             return token(.number(try lexNumber(line: startLine, column: startColumn)))
         default:
             guard Self.isIdentifierStart(c) else {
@@ -166,8 +168,8 @@ struct RuleLexer {
         throw error("unterminated string", line: line, column: column)
     }
 
-    /// A bare `YYYY-MM-DD` date, or nil (and nothing consumed) when the text is not one.
-    private mutating func lexDate() -> Int32? {
+    /// A bare `YYYY-MM-DD` date, or nil (and nothing consumed) when the text is not shaped like one.
+    private mutating func lexDate(line: Int, column: Int) throws(RuleError) -> Int32? {
         let pattern = "dddd-dd-dd"
         var text = ""
         for (i, p) in pattern.unicodeScalars.enumerated() {
@@ -176,7 +178,9 @@ struct RuleLexer {
             text.unicodeScalars.append(c)
         }
         if let c = peek(pattern.unicodeScalars.count), Self.isIdentifierStart(c) || Self.isDigit(c) { return nil }
-        guard let date = LocalDateParser.parse(text) else { return nil }
+        guard let date = LocalDate(iso: text)?.daysSinceEpoch else {
+            throw error("invalid date \(text)", line: line, column: column)
+        }
         for _ in 0..<pattern.unicodeScalars.count { advance() }
         return date
     }
@@ -215,12 +219,5 @@ struct RuleLexer {
 
     static func isIdentifierStart(_ c: Unicode.Scalar) -> Bool {
         ("a"..."z").contains(c) || ("A"..."Z").contains(c) || c == "_"
-    }
-}
-
-/// Turns `YYYY-MM-DD` into days since the epoch, rejecting days that do not exist.
-enum LocalDateParser {
-    static func parse(_ text: String) -> Int32? {
-        LocalDate(iso: text)?.daysSinceEpoch
     }
 }
