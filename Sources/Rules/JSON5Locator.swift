@@ -130,7 +130,9 @@ struct JSON5Locator {
             } else {
                 try skipValue()
             }
-            members.append(Member(key: key, keyPosition: keyPosition, valuePosition: valuePosition, stringScalarPositions: positions))
+            members.append(
+                Member(
+                    key: key, keyPosition: keyPosition, valuePosition: valuePosition, stringScalarPositions: positions))
             try skipTrivia()
             if peek() == "," {
                 advance()
@@ -215,7 +217,9 @@ struct JSON5Locator {
             _ = try parseString()
         default:
             var word = ""
-            while let c = peek(), c.properties.isAlphabetic || ("0"..."9").contains(c) || "+-._".unicodeScalars.contains(c) {
+            while let c = peek(),
+                c.properties.isAlphabetic || ("0"..."9").contains(c) || "+-._".unicodeScalars.contains(c)
+            {
                 word.unicodeScalars.append(c)
                 advance()
             }

@@ -35,7 +35,9 @@ public struct PolicyCatalog: Sendable {
                 .filter { $0.hasSuffix(".json5") }
                 .sorted()
         } catch {
-            return (PolicyCatalog(entries: []), [Diagnostic(file: directory, line: 0, message: "cannot list directory")])
+            return (
+                PolicyCatalog(entries: []), [Diagnostic(file: directory, line: 0, message: "cannot list directory")]
+            )
         }
         var entries: [Entry] = []
         var diagnostics: [Diagnostic] = []
@@ -82,7 +84,14 @@ struct ProfileFileLoader {
         do {
             locator = try JSON5Locator(text: text)
         } catch {
-            return ([], [Diagnostic(file: path, line: error.position.line, column: error.position.column, message: "JSON5 syntax error: \(error.message)")])
+            return (
+                [],
+                [
+                    Diagnostic(
+                        file: path, line: error.position.line, column: error.position.column,
+                        message: "JSON5 syntax error: \(error.message)")
+                ]
+            )
         }
         let document: JSONValue
         do {
@@ -100,7 +109,10 @@ struct ProfileFileLoader {
         default: objects = []
         }
         guard objects.count == locator.objects.count else {
-            return ([], [Diagnostic(file: path, line: 0, message: "expected a profile object or an array of profile objects")])
+            return (
+                [],
+                [Diagnostic(file: path, line: 0, message: "expected a profile object or an array of profile objects")]
+            )
         }
         var entries: [(PolicyCatalog.Entry, JSON5Locator.Position)] = []
         var diagnostics: [Diagnostic] = []
@@ -168,13 +180,17 @@ struct ProfileChecker {
             report(member.key, "unknown key", at: member.keyPosition)
         }
         let id = string("id", required: true)
-        if let id, !id.isEmpty, !id.unicodeScalars.allSatisfy({ ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_" }) {
+        if let id, !id.isEmpty,
+            !id.unicodeScalars.allSatisfy({ ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_" })
+        {
             report("id", "must match [a-z0-9_]+, found \"\(id)\"")
         }
         let title = string("title") ?? id ?? ""
         let shortTitle = string("short_title") ?? title
         if shortTitle.count > ProfileFileLoader.maxShortTitleLength, object["short_title"] != nil {
-            report("short_title", "must be at most \(ProfileFileLoader.maxShortTitleLength) characters for SMS, has \(shortTitle.count)")
+            report(
+                "short_title",
+                "must be at most \(ProfileFileLoader.maxShortTitleLength) characters for SMS, has \(shortTitle.count)")
         }
         let basis = string("basis") ?? ""
         let effectiveFrom = date("effective_from")

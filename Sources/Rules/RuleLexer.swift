@@ -32,7 +32,12 @@ struct LocalDateLiteral: Sendable, Hashable {
 
 /// `== != < <= > >=`.
 enum Comparison: String, Sendable, Hashable {
-    case equal = "==", notEqual = "!=", less = "<", lessOrEqual = "<=", greater = ">", greaterOrEqual = ">="
+    case equal = "=="
+    case notEqual = "!="
+    case less = "<"
+    case lessOrEqual = "<="
+    case greater = ">"
+    case greaterOrEqual = ">="
 
     /// The comparison with its operands swapped (`5 < x` is `x > 5`).
     var flipped: Comparison {
@@ -97,11 +102,21 @@ struct RuleLexer {
         }
         guard let c = peek() else { return token(.end) }
         switch c {
-        case "(": advance(); return token(.leftParen)
-        case ")": advance(); return token(.rightParen)
-        case "[": advance(); return token(.leftBracket)
-        case "]": advance(); return token(.rightBracket)
-        case ",": advance(); return token(.comma)
+        case "(":
+            advance()
+            return token(.leftParen)
+        case ")":
+            advance()
+            return token(.rightParen)
+        case "[":
+            advance()
+            return token(.leftBracket)
+        case "]":
+            advance()
+            return token(.rightBracket)
+        case ",":
+            advance()
+            return token(.comma)
         case "=", "!", "<", ">":
             advance()
             if peek() == "=" {
@@ -135,7 +150,8 @@ struct RuleLexer {
             }
             if let keyword = RuleToken.Keyword(rawValue: word) { return token(.keyword(keyword)) }
             if RuleToken.Keyword(rawValue: word.lowercased()) != nil {
-                throw error("keywords are lowercase: write '\(word.lowercased())'", line: startLine, column: startColumn)
+                throw error(
+                    "keywords are lowercase: write '\(word.lowercased())'", line: startLine, column: startColumn)
             }
             return token(.identifier(word))
         }
@@ -154,7 +170,9 @@ struct RuleLexer {
                 let escapeColumn = self.column
                 advance()
                 guard let escaped = peek(), escaped == "\"" || escaped == "\\" else {
-                    throw error("unknown escape in string; only \\\" and \\\\ are allowed", line: escapeLine, column: escapeColumn)
+                    throw error(
+                        "unknown escape in string; only \\\" and \\\\ are allowed", line: escapeLine,
+                        column: escapeColumn)
                 }
                 value.unicodeScalars.append(escaped)
                 advance()
@@ -211,7 +229,9 @@ struct RuleLexer {
         if let c = peek(), Self.isIdentifierStart(c) || c == "_" || c == "-" || c == "." {
             throw error("malformed number", line: line, column: column)
         }
-        guard let value = Double(text), value.isFinite else { throw error("malformed number", line: line, column: column) }
+        guard let value = Double(text), value.isFinite else {
+            throw error("malformed number", line: line, column: column)
+        }
         return value
     }
 

@@ -93,8 +93,8 @@ struct RuleParser {
         switch operatorToken.kind {
         case .comparison(let comparison):
             index += 1
+            try check(comparison, definition, operatorToken: operatorToken)
             let literal = try parseLiteral(for: definition, after: operatorToken)
-            try check(comparison, definition, literal, operatorToken: operatorToken)
             test = .compare(comparison, literal.value)
         case .keyword(.in):
             index += 1
@@ -105,7 +105,8 @@ struct RuleParser {
         case .keyword(.startswith):
             index += 1
             guard definition.type == .string else {
-                throw error("startswith needs a string attribute; \(definition.name) is \(definition.type)", at: operatorToken)
+                throw error(
+                    "startswith needs a string attribute; \(definition.name) is \(definition.type)", at: operatorToken)
             }
             let literal = try parseLiteral(for: definition, after: operatorToken)
             guard case .string(let prefix) = literal.value else {
@@ -131,7 +132,9 @@ struct RuleParser {
         let operatorToken = tokens[index + 1]
         guard case .comparison(let comparison) = operatorToken.kind else {
             if operatorToken.kind == .end { throw error("a literal alone is not a clause", at: literalToken) }
-            throw error("expected a comparison operator after \(describe(literalToken)), found \(describe(operatorToken))", at: operatorToken)
+            throw error(
+                "expected a comparison operator after \(describe(literalToken)), found \(describe(operatorToken))",
+                at: operatorToken)
         }
         index += 2
         let attributeToken = tokens[index]
@@ -141,8 +144,8 @@ struct RuleParser {
         }
         let (attributeIndex, definition) = try attribute(at: attributeToken)
         index += 1
+        try check(comparison, definition, operatorToken: operatorToken)
         let literal = try literalValue(literalToken, for: definition)
-        try check(comparison, definition, (literal, literalToken), operatorToken: operatorToken)
         let predicate = RulePredicate(attributeIndex: attributeIndex, test: .compare(comparison.flipped, literal))
         return .clause(predicate, attribute: definition.name, text: text(from: start))
     }
@@ -159,7 +162,9 @@ struct RuleParser {
         return (value, token)
     }
 
-    private func literalValue(_ token: RuleToken, for definition: AttributeSchema.Definition) throws(RuleError) -> RuleLiteral {
+    private func literalValue(_ token: RuleToken, for definition: AttributeSchema.Definition) throws(RuleError)
+        -> RuleLiteral
+    {
         let value: RuleLiteral
         switch token.kind {
         case .number(let n): value = .number(n)
@@ -178,9 +183,9 @@ struct RuleParser {
         return value
     }
 
+    /// Ordering comparisons apply to numbers and dates only.
     private func check(
-        _ comparison: Comparison, _ definition: AttributeSchema.Definition,
-        _ literal: (value: RuleLiteral, token: RuleToken), operatorToken: RuleToken
+        _ comparison: Comparison, _ definition: AttributeSchema.Definition, operatorToken: RuleToken
     ) throws(RuleError) {
         if comparison.isOrdering, definition.type != .number, definition.type != .date {
             throw error(
@@ -265,7 +270,8 @@ struct RuleParser {
     }
 
     private func describe(_ token: RuleToken) -> String {
-        token.kind == .end ? "the end of the rule" : "'\(String(String.UnicodeScalarView(source[token.start..<token.end])))'"
+        token.kind == .end
+            ? "the end of the rule" : "'\(String(String.UnicodeScalarView(source[token.start..<token.end])))'"
     }
 
     /// The source from `start` to the end of the last consumed token, whitespace collapsed
@@ -279,7 +285,13 @@ struct RuleParser {
         for c in source[start..<end] {
             if inString {
                 result.append(c)
-                if escaped { escaped = false } else if c == "\\" { escaped = true } else if c == "\"" { inString = false }
+                if escaped {
+                    escaped = false
+                } else if c == "\\" {
+                    escaped = true
+                } else if c == "\"" {
+                    inString = false
+                }
                 continue
             }
             if c.properties.isWhitespace {

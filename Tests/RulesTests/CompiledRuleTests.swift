@@ -52,10 +52,12 @@ import Testing
     }
 
     @Test(arguments: [
-        "employees == 1", "employees != 1", "employees < 1", "employees > 1", "employees in [1]", "employees not in [1]",
+        "employees == 1", "employees != 1", "employees < 1", "employees > 1", "employees in [1]",
+        "employees not in [1]",
         "taxpayer_type == \"general\"", "taxpayer_type != \"general\"", "taxpayer_type in [\"general\"]",
         "taxpayer_type not in [\"general\"]", "taxpayer_type startswith \"g\"", "high_tech", "high_tech == false",
-        "high_tech != true", "registered_on != 2020-01-01", "registered_on < 2020-01-01", "registered_on not in [2020-01-01]",
+        "high_tech != true", "registered_on != 2020-01-01", "registered_on < 2020-01-01",
+        "registered_on not in [2020-01-01]",
     ])
     func missingValuesAreFalse(source: String) throws {
         let e = enterprise(
@@ -69,7 +71,8 @@ import Testing
         let explanation = r.explain(enterprise(taxpayerType: .smallScale, annualSales: 1_500_000, highTech: nil))
         #expect(!explanation.matched)
         #expect(explanation.root.kind == "and")
-        #expect(explanation.root.text == "taxpayer_type == \"small_scale\" and annual_sales <= 1_200_000 and not high_tech")
+        #expect(
+            explanation.root.text == "taxpayer_type == \"small_scale\" and annual_sales <= 1_200_000 and not high_tech")
         let clauses = explanation.root.children
         #expect(clauses.count == 3)
         #expect(clauses[0].text == "taxpayer_type == \"small_scale\"")
@@ -98,6 +101,8 @@ import Testing
         ("employees > 5 and\n  industry_code == 5", 2, 20, "type mismatch: industry_code is string, 5 is number"),
         ("credit_rating < \"B\"", 1, 15, "'<' needs a number or date; credit_rating is string"),
         ("high_tech == 1", 1, 14, "type mismatch: high_tech is bool, 1 is number"),
+        ("credit_rating >= 5", 1, 15, "'>=' needs a number or date; credit_rating is string"),
+        ("\"B\" > credit_rating", 1, 5, "'>' needs a number or date; credit_rating is string"),
         ("employees in [1, \"a\"]", 1, 18, "type mismatch: employees is number, \"a\" is string"),
         ("employees startswith \"1\"", 1, 11, "startswith needs a string attribute; employees is number"),
         ("industry_code startswith 5", 1, 26, "type mismatch: industry_code is string, 5 is number"),

@@ -6,7 +6,8 @@ import Testing
 /// The shipped profiles in `config/policies`, on enterprises at, just below and just above each threshold.
 @Suite struct DefaultPoliciesTests {
     static let catalog: PolicyCatalog = {
-        let (catalog, diagnostics) = PolicyCatalog.load(directory: "\(packageRoot)/config/policies", schema: AttributeSchema())
+        let (catalog, diagnostics) = PolicyCatalog.load(
+            directory: "\(packageRoot)/config/policies", schema: AttributeSchema())
         precondition(diagnostics.isEmpty, "\(diagnostics)")
         return catalog
     }()
@@ -16,13 +17,15 @@ import Testing
     }
 
     @Test func allLoadWithoutDiagnostics() throws {
-        let (catalog, diagnostics) = PolicyCatalog.load(directory: "\(packageRoot)/config/policies", schema: AttributeSchema())
+        let (catalog, diagnostics) = PolicyCatalog.load(
+            directory: "\(packageRoot)/config/policies", schema: AttributeSchema())
         #expect(diagnostics.isEmpty, "\(diagnostics)")
-        #expect(Set(catalog.entries.map(\.profile.id)) == [
-            "small_low_profit", "vat_small_scale_exemption", "vat_small_scale_1pct", "six_taxes_two_fees",
-            "individual_iit_half", "rd_super_deduction", "advanced_manufacturing_vat_credit", "high_tech_15pct",
-            "vat_credit_refund",
-        ])
+        #expect(
+            Set(catalog.entries.map(\.profile.id)) == [
+                "small_low_profit", "vat_small_scale_exemption", "vat_small_scale_1pct", "six_taxes_two_fees",
+                "individual_iit_half", "rd_super_deduction", "advanced_manufacturing_vat_credit", "high_tech_15pct",
+                "vat_credit_refund",
+            ])
         for entry in catalog.entries {
             #expect(entry.profile.shortTitle.count <= 10, "\(entry.profile.id)")
             #expect(!entry.profile.basis.isEmpty && entry.profile.link != nil && entry.profile.notes != nil)
@@ -37,13 +40,18 @@ import Testing
         taxpayerType: TaxpayerType? = .general, employees: Int? = 300, taxableIncome: Double? = 3_000_000,
         totalAssets: Double? = 50_000_000
     ) -> Enterprise {
-        enterprise(taxpayerType: taxpayerType, employees: employees, taxableIncome: taxableIncome, totalAssets: totalAssets)
+        enterprise(
+            taxpayerType: taxpayerType, employees: employees, taxableIncome: taxableIncome, totalAssets: totalAssets)
     }
 
     @Test func smallLowProfitThresholds() throws {
         #expect(try matches("small_low_profit", smallLowProfit()))
-        #expect(try matches("small_low_profit", smallLowProfit(taxpayerType: .smallScale, employees: 299,
-            taxableIncome: 2_999_999, totalAssets: 49_999_999)))
+        #expect(
+            try matches(
+                "small_low_profit",
+                smallLowProfit(
+                    taxpayerType: .smallScale, employees: 299,
+                    taxableIncome: 2_999_999, totalAssets: 49_999_999)))
         #expect(try !matches("small_low_profit", smallLowProfit(taxableIncome: 3_000_001)))
         #expect(try !matches("small_low_profit", smallLowProfit(employees: 301)))
         #expect(try !matches("small_low_profit", smallLowProfit(totalAssets: 50_000_001)))
@@ -56,7 +64,8 @@ import Testing
     @Test func smallScaleVAT() throws {
         #expect(try matches("vat_small_scale_exemption", enterprise(taxpayerType: .smallScale, annualSales: 1_200_000)))
         #expect(try matches("vat_small_scale_exemption", enterprise(taxpayerType: .smallScale, annualSales: 1_199_999)))
-        #expect(try !matches("vat_small_scale_exemption", enterprise(taxpayerType: .smallScale, annualSales: 1_200_001)))
+        #expect(
+            try !matches("vat_small_scale_exemption", enterprise(taxpayerType: .smallScale, annualSales: 1_200_001)))
         #expect(try !matches("vat_small_scale_exemption", enterprise(taxpayerType: .general, annualSales: 100)))
         #expect(try !matches("vat_small_scale_exemption", enterprise(taxpayerType: .smallScale, annualSales: nil)))
         #expect(try matches("vat_small_scale_1pct", enterprise(taxpayerType: .smallScale, annualSales: 9_000_000)))
@@ -88,7 +97,8 @@ import Testing
         ("L72", false), ("R90", false), ("R86", true), ("I65", true), ("M73", true),
     ])
     func researchSuperDeduction(industry: String, expected: Bool) throws {
-        #expect(try matches("rd_super_deduction", enterprise(taxpayerType: .general, industryCode: industry)) == expected)
+        #expect(
+            try matches("rd_super_deduction", enterprise(taxpayerType: .general, industryCode: industry)) == expected)
         #expect(try !matches("rd_super_deduction", enterprise(taxpayerType: .smallScale, industryCode: industry)))
     }
 

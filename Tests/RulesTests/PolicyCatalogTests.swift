@@ -121,7 +121,8 @@ import Testing
     @Test func orderIsPriorityThenId() {
         func entry(_ id: String, _ priority: Int) throws -> PolicyCatalog.Entry {
             PolicyCatalog.Entry(
-                profile: PolicyProfile(id: id, title: id, shortTitle: id, basis: "", priority: priority, when: "high_tech"),
+                profile: PolicyProfile(
+                    id: id, title: id, shortTitle: id, basis: "", priority: priority, when: "high_tech"),
                 rule: try rule("high_tech"))
         }
         let catalog = PolicyCatalog(entries: [try! entry("b", 1), try! entry("a", 1), try! entry("c", 9)])

@@ -57,7 +57,8 @@ import Testing
 
     @Test func concurrentCallsShareOneEvaluator() async throws {
         var generator = SplitMix64(state: 7)
-        let columns = EnterpriseColumns(schema: schema, enterprises: (0..<1_000).map { _ in randomEnterprise(&generator) })
+        let columns = EnterpriseColumns(
+            schema: schema, enterprises: (0..<1_000).map { _ in randomEnterprise(&generator) })
         let evaluator = RuleEvaluator(rules: try Self.sources.map { try rule($0) })
         let expected = evaluator.evaluate(columns)
         try await withThrowingTaskGroup(of: [Bitset].self) { group in
