@@ -7,49 +7,76 @@ import Registry
 /// String and boolean predicates are first resolved into a lookup table indexed by code, using
 /// the same `RulePredicate.holds` as row-wise matching, so both paths agree by construction.
 enum ColumnScan {
+    /// The rows of `column` where `predicate` holds.
     static func scan(_ column: EnterpriseColumns.Column, count: Int, predicate: RulePredicate) -> Bitset {
         var words = [UInt64](repeating: 0, count: (count + 63) >> 6)
-        words.withUnsafeMutableBufferPointer { out in
-            switch column {
-            case .number(let values):
-                values.withUnsafeBufferPointer { scanNumbers($0, count: count, test: predicate.test, into: out) }
-            case .date(let values):
-                values.withUnsafeBufferPointer { scanDates($0, count: count, test: predicate.test, into: out) }
-            case .bool(let values):
-                let table = (0...2).map { byte -> UInt8 in
-                    byte == Int(EnterpriseColumns.missingBool) ? 0 : predicate.holds(for: .bool(byte == 1)) ? 1 : 0
-                }
-                values.withUnsafeBufferPointer { scanCodes($0, table: table, count: count, into: out) }
-            case .category(let category):
-                var table = category.dictionary.map { predicate.holds(for: .string($0)) ? UInt8(1) : 0 }
-                table[0] = 0  // code 0 is missing
-                category.codes.withUnsafeBufferPointer { scanCodes($0, table: table, count: count, into: out) }
-            }
+        words.withUnsafeMutableBufferPointer {
+            run(column, count: count, predicate: predicate, into: $0, masked: false)
         }
         return Bitset(words: words, count: count)
     }
 
-    /// Sets bit `i` of `out` to `test(i)` for every `i < count`.
+    /// Clears the rows of `words` where `predicate` does not hold, testing only the 64-row
+    /// blocks that still have a row set: an `and` whose earlier clauses left few rows skips most
+    /// of the column.
+    static func intersect(
+        _ words: inout [UInt64], _ column: EnterpriseColumns.Column, count: Int, predicate: RulePredicate
+    ) {
+        words.withUnsafeMutableBufferPointer { run(column, count: count, predicate: predicate, into: $0, masked: true) }
+    }
+
+    private static func run(
+        _ column: EnterpriseColumns.Column, count: Int, predicate: RulePredicate,
+        into out: UnsafeMutableBufferPointer<UInt64>, masked: Bool
+    ) {
+        let out = Output(words: out, masked: masked)
+        switch column {
+        case .number(let values):
+            values.withUnsafeBufferPointer { scanNumbers($0, count: count, test: predicate.test, into: out) }
+        case .date(let values):
+            values.withUnsafeBufferPointer { scanDates($0, count: count, test: predicate.test, into: out) }
+        case .bool(let values):
+            let table = (0...2).map { byte -> UInt8 in
+                byte == Int(EnterpriseColumns.missingBool) ? 0 : predicate.holds(for: .bool(byte == 1)) ? 1 : 0
+            }
+            values.withUnsafeBufferPointer { scanCodes($0, table: table, count: count, into: out) }
+        case .category(let category):
+            var table = category.dictionary.map { predicate.holds(for: .string($0)) ? UInt8(1) : 0 }
+            table[0] = 0  // code 0 is missing
+            category.codes.withUnsafeBufferPointer { scanCodes($0, table: table, count: count, into: out) }
+        }
+    }
+
+    /// Result words, either written fresh or (when `masked`) intersected with what they hold.
+    private struct Output {
+        var words: UnsafeMutableBufferPointer<UInt64>
+        var masked: Bool
+    }
+
+    /// Sets bit `i` of `out` to `test(i)` for every `i < count`; when masked, only clears bits,
+    /// and skips words that are already zero.
     @inline(__always)
-    private static func fill(_ count: Int, _ out: UnsafeMutableBufferPointer<UInt64>, _ test: (Int) -> Bool) {
-        let base = out.baseAddress!
+    private static func fill(_ count: Int, _ out: Output, _ test: (Int) -> Bool) {
+        let base = out.words.baseAddress!
+        let masked = out.masked
         let fullWords = count >> 6
         for w in 0..<fullWords {
+            if masked, base[w] == 0 { continue }
             let first = w &<< 6
             var word: UInt64 = 0
             for b in 0..<64 {
                 word |= UInt64(test(first &+ b) ? 1 : 0) &<< UInt64(b)
             }
-            base[w] = word
+            base[w] = masked ? base[w] & word : word
         }
         let tail = count & 63
-        if tail != 0 {
+        if tail != 0, !(masked && base[fullWords] == 0) {
             let first = fullWords &<< 6
             var word: UInt64 = 0
             for b in 0..<tail {
                 word |= UInt64(test(first &+ b) ? 1 : 0) &<< UInt64(b)
             }
-            base[fullWords] = word
+            base[fullWords] = masked ? base[fullWords] & word : word
         }
     }
 
@@ -57,7 +84,7 @@ enum ColumnScan {
     /// `!=` and `not in` test `v == v` to keep missing false.
     private static func scanNumbers(
         _ values: UnsafeBufferPointer<Double>, count: Int, test: RulePredicate.Test,
-        into out: UnsafeMutableBufferPointer<UInt64>
+        into out: Output
     ) {
         guard count > 0, let v = values.baseAddress else { return }
         switch test {
@@ -100,7 +127,7 @@ enum ColumnScan {
     /// Missing dates are `Int32.min`, below every literal, so `<`, `<=`, `!=` and `not in` exclude it.
     private static func scanDates(
         _ values: UnsafeBufferPointer<Int32>, count: Int, test: RulePredicate.Test,
-        into out: UnsafeMutableBufferPointer<UInt64>
+        into out: Output
     ) {
         guard count > 0, let v = values.baseAddress else { return }
         let missing = EnterpriseColumns.missingDate
@@ -133,7 +160,7 @@ enum ColumnScan {
 
     /// Rows hold small codes (category codes or boolean bytes); `table[code]` is 1 where the predicate holds.
     private static func scanCodes<Code: FixedWidthInteger>(
-        _ codes: UnsafeBufferPointer<Code>, table: [UInt8], count: Int, into out: UnsafeMutableBufferPointer<UInt64>
+        _ codes: UnsafeBufferPointer<Code>, table: [UInt8], count: Int, into out: Output
     ) {
         guard count > 0, let c = codes.baseAddress else { return }
         table.withUnsafeBufferPointer { table in

@@ -22,10 +22,15 @@ public struct RuleEvaluator: Sendable {
     /// on every row.
     public func evaluate(_ columns: EnterpriseColumns) -> [Bitset] {
         var context = Context(columns: columns)
+        for rule in rules { context.countUses(rule.root) }
         return rules.map { context.evaluate($0.root) }
     }
 
-    /// Per-call state: where each attribute lives in the columns and the predicates already scanned.
+    /// Per-call state: where each attribute lives in the columns, how many clauses use each
+    /// predicate, and the bitsets of shared predicates already scanned.
+    ///
+    /// A predicate used by several clauses is scanned over the whole column once and cached. One
+    /// used by a single clause under `and` is evaluated last and only over the rows still set.
     private struct Context {
         struct Key: Hashable {
             var column: Int
@@ -35,6 +40,7 @@ public struct RuleEvaluator: Sendable {
         let columns: EnterpriseColumns
         let columnIndex: [String: Int]
         var cache: [Key: Bitset] = [:]
+        var uses: [Key: Int] = [:]
 
         init(columns: EnterpriseColumns) {
             self.columns = columns
@@ -43,13 +49,53 @@ public struct RuleEvaluator: Sendable {
             self.columnIndex = columnIndex
         }
 
+        func key(_ predicate: RulePredicate, _ attribute: String) -> Key? {
+            columnIndex[attribute].map { Key(column: $0, test: predicate.test) }
+        }
+
+        mutating func countUses(_ node: RuleNode) {
+            switch node {
+            case .and(let children, _), .or(let children, _): for child in children { countUses(child) }
+            case .not(let operand, _): countUses(operand)
+            case .clause(let predicate, let attribute, _):
+                if let key = key(predicate, attribute) { uses[key, default: 0] += 1 }
+            }
+        }
+
+        /// A clause under `and` whose predicate no other clause needs: cheaper to test only on
+        /// the rows the other children left than to scan and cache the whole column.
+        func singleUse(_ node: RuleNode) -> (RulePredicate, column: Int)? {
+            guard case .clause(let predicate, let attribute, _) = node, let key = key(predicate, attribute),
+                uses[key, default: 0] <= 1, cache[key] == nil
+            else { return nil }
+            return (predicate, key.column)
+        }
+
         mutating func evaluate(_ node: RuleNode) -> Bitset {
             switch node {
             case .and(let children, _):
-                var result = evaluate(children[0])
-                for child in children.dropFirst() {
-                    if result.isEmpty { break }
-                    result.formIntersection(evaluate(child))
+                var full: [RuleNode] = []
+                var masked: [(RulePredicate, column: Int)] = []
+                for child in children {
+                    if let single = singleUse(child) { masked.append(single) } else { full.append(child) }
+                }
+                var result: Bitset
+                if full.isEmpty {
+                    let (predicate, column) = masked.removeFirst()
+                    result = ColumnScan.scan(columns.columns[column], count: columns.count, predicate: predicate)
+                } else {
+                    result = evaluate(full[0])
+                    for child in full.dropFirst() {
+                        if result.isEmpty { return result }
+                        result.formIntersection(evaluate(child))
+                    }
+                }
+                for (predicate, column) in masked {
+                    if result.isEmpty { return result }
+                    var words = result.words
+                    result = Bitset(count: 0)  // leaves `words` uniquely referenced: no copy
+                    ColumnScan.intersect(&words, columns.columns[column], count: columns.count, predicate: predicate)
+                    result = Bitset(words: words, count: columns.count)
                 }
                 return result
             case .or(let children, _):
