@@ -169,9 +169,16 @@ struct JSON5Locator {
             guard let e = peek() else { throw SyntaxError(position: start, message: "unterminated string") }
             advance()
             switch e {
-            case "\n": continue  // line continuation
-            case "\r":
-                if peek() == "\n" { advance() }
+            case "\n", "\r":
+                // A line continuation. Foundation's JSON5 reader keeps the line break in the value
+                // (the JSON5 spec drops it); mirror Foundation, whose string the rule compiles from.
+                value.append(e)
+                positions.append(here)
+                if e == "\r", peek() == "\n" {
+                    advance()
+                    value.append("\n")
+                    positions.append(here)
+                }
                 continue
             case "n": value.append("\n")
             case "t": value.append("\t")
@@ -216,6 +223,7 @@ struct JSON5Locator {
         case "\"", "'":
             _ = try parseString()
         default:
+            let start = position
             var word = ""
             while let c = peek(),
                 c.properties.isAlphabetic || ("0"..."9").contains(c) || "+-._".unicodeScalars.contains(c)
@@ -224,6 +232,18 @@ struct JSON5Locator {
                 advance()
             }
             guard !word.isEmpty else { throw error("expected a value") }
+            guard Self.isLiteral(word) else { throw SyntaxError(position: start, message: "invalid value '\(word)'") }
         }
+    }
+
+    /// JSON5 keywords and numbers (decimal, hexadecimal, `Infinity`, `NaN`, with an optional sign).
+    private static func isLiteral(_ word: String) -> Bool {
+        if ["true", "false", "null"].contains(word) { return true }
+        var body = Substring(word)
+        if body.first == "+" || body.first == "-" { body = body.dropFirst() }
+        if body == "Infinity" || body == "NaN" { return true }
+        if body.hasPrefix("0x") || body.hasPrefix("0X") { return UInt64(body.dropFirst(2), radix: 16) != nil }
+        guard body.first.map({ $0.isNumber || $0 == "." }) == true, !body.contains("_") else { return false }
+        return Double(body) != nil || (body.hasSuffix(".") && Double(body.dropLast()) != nil)
     }
 }

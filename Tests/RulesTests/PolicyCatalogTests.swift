@@ -129,3 +129,49 @@ import Testing
         #expect(catalog.entries.map(\.profile.id) == ["c", "a", "b"])
     }
 }
+
+@Suite struct PolicyCatalogFileShapeTests {
+    func load(_ files: [String: String]) throws -> (PolicyCatalog, [Diagnostic], String) {
+        let dir = try PolicyCatalogTests().directory(files)
+        let (catalog, diagnostics) = PolicyCatalog.load(directory: dir, schema: schema)
+        return (catalog, diagnostics, dir)
+    }
+
+    @Test func arrayOfProfiles() throws {
+        let text = """
+            [
+              { id: "one", when: "high_tech" },
+              { id: "two", priority: 3, when: "not high_tech" },
+            ]
+            """
+        let (catalog, diagnostics, _) = try load(["many.json5": text])
+        #expect(diagnostics.isEmpty)
+        #expect(catalog.entries.map(\.profile.id) == ["two", "one"])
+        #expect(catalog.entry(id: "one")?.profile.channels == Channel.allCases)
+    }
+
+    @Test func ruleErrorInsideAContinuedString() throws {
+        let text = "{\n  id: \"cont\",\n  when: \"employees > 1 and \\\n    zone == 5\",\n}"
+        let (catalog, diagnostics, _) = try load(["cont.json5": text])
+        #expect(catalog.entries.isEmpty)
+        let d = try #require(diagnostics.first)
+        // `5` sits on file line 4, `    zone == 5"`, column 13.
+        #expect(d.line == 4 && d.column == 13, "\(d)")
+    }
+
+    @Test func invalidBareValueIsASyntaxErrorWithPosition() throws {
+        let (_, diagnostics, _) = try load([
+            "bad.json5": "{\n  id: \"x\",\n  priority: high,\n  when: \"high_tech\",\n}"
+        ])
+        let d = try #require(diagnostics.first)
+        #expect(d.line == 3 && d.column == 13 && d.message.contains("invalid value 'high'"), "\(d)")
+    }
+
+    @Test func mistypedFields() throws {
+        let text = "{ id: \"x\", priority: true, title: 5, when: \"high_tech\", channels: \"sms\" }"
+        let (catalog, diagnostics, _) = try load(["x.json5": text])
+        #expect(catalog.entries.isEmpty)
+        #expect(Set(diagnostics.compactMap(\.field)) == ["priority", "title", "channels"])
+        #expect(diagnostics.first { $0.field == "priority" }?.column == 22)
+    }
+}
