@@ -1,3 +1,4 @@
+import Foundation
 import Registry
 
 /// The policy profiles of a directory, loaded and compiled.
@@ -5,6 +6,11 @@ public struct PolicyCatalog: Sendable {
     public struct Entry: Sendable {
         public var profile: PolicyProfile
         public var rule: CompiledRule
+
+        public init(profile: PolicyProfile, rule: CompiledRule) {
+            self.profile = profile
+            self.rule = rule
+        }
     }
 
     /// Sorted by priority (largest first), then id.
@@ -18,12 +24,285 @@ public struct PolicyCatalog: Sendable {
 
     /// Loads every `*.json5` file of `directory` (one profile per file, or an array of profiles).
     ///
-    /// Returns the profiles that loaded and a diagnostic for each problem: JSON5 syntax, a missing
-    /// or mistyped field, a duplicate id, a bad date, or a rule error located at the file's line and
-    /// column of the offending token inside the `when` string.
+    /// Files are read in name order. Returns the profiles that loaded and a diagnostic for each
+    /// problem: JSON5 syntax, a missing, unknown or mistyped field, a duplicate id, a bad date, or a
+    /// rule error located at the file's line and column of the offending token inside the `when`
+    /// string. A profile with any problem is left out; the other profiles still load.
     public static func load(directory: String, schema: AttributeSchema) -> (PolicyCatalog, [Diagnostic]) {
-        fatalError("unimplemented")
+        let names: [String]
+        do {
+            names = try FileManager.default.contentsOfDirectory(atPath: directory)
+                .filter { $0.hasSuffix(".json5") }
+                .sorted()
+        } catch {
+            return (
+                PolicyCatalog(entries: []), [Diagnostic(file: directory, line: 0, message: "cannot list directory")]
+            )
+        }
+        var entries: [Entry] = []
+        var diagnostics: [Diagnostic] = []
+        var seen: [String: String] = [:]  // id -> file
+        for name in names {
+            let path = (directory as NSString).appendingPathComponent(name)
+            let loaded = ProfileFileLoader(path: path, schema: schema).load()
+            diagnostics += loaded.diagnostics
+            for (entry, idPosition) in loaded.entries {
+                if let other = seen[entry.profile.id] {
+                    diagnostics.append(
+                        Diagnostic(
+                            file: path, line: idPosition.line, column: idPosition.column, field: "id",
+                            message: "duplicate id '\(entry.profile.id)', already defined in \(other)"))
+                    continue
+                }
+                seen[entry.profile.id] = path
+                entries.append(entry)
+            }
+        }
+        return (PolicyCatalog(entries: entries), diagnostics)
     }
 
     public func entry(id: String) -> Entry? { entries.first { $0.profile.id == id } }
+}
+
+/// Reads, checks and compiles the profiles of one file.
+struct ProfileFileLoader {
+    let path: String
+    let schema: AttributeSchema
+
+    static let knownKeys: Set<String> = [
+        "id", "title", "short_title", "basis", "effective_from", "effective_to", "priority", "link", "channels",
+        "notes", "when",
+    ]
+    static let maxShortTitleLength = 10
+
+    func load() -> (entries: [(PolicyCatalog.Entry, JSON5Locator.Position)], diagnostics: [Diagnostic]) {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
+        else {
+            return ([], [Diagnostic(file: path, line: 0, message: "cannot read file as UTF-8")])
+        }
+        let locator: JSON5Locator
+        do {
+            locator = try JSON5Locator(text: text)
+        } catch {
+            return (
+                [],
+                [
+                    Diagnostic(
+                        file: path, line: error.position.line, column: error.position.column,
+                        message: "JSON5 syntax error: \(error.message)")
+                ]
+            )
+        }
+        let document: JSONValue
+        do {
+            let decoder = JSONDecoder()
+            decoder.allowsJSON5 = true
+            document = try decoder.decode(JSONValue.self, from: data)
+        } catch {
+            return ([], [Diagnostic(file: path, line: 0, message: "JSON5 syntax error: \(error)")])
+        }
+        let objects: [[String: JSONValue]]
+        switch document {
+        case .object(let object): objects = [object]
+        case .array(let array):
+            objects = array.compactMap { if case .object(let o) = $0 { o } else { nil } }
+        default: objects = []
+        }
+        guard objects.count == locator.objects.count else {
+            return (
+                [],
+                [Diagnostic(file: path, line: 0, message: "expected a profile object or an array of profile objects")]
+            )
+        }
+        var entries: [(PolicyCatalog.Entry, JSON5Locator.Position)] = []
+        var diagnostics: [Diagnostic] = []
+        for (object, members) in zip(objects, locator.objects) {
+            var checker = ProfileChecker(path: path, schema: schema, object: object, members: members)
+            if let loaded = checker.check() { entries.append(loaded) }
+            diagnostics += checker.diagnostics
+        }
+        return (entries, diagnostics)
+    }
+}
+
+/// Checks the fields of one profile object, collecting every problem with its position.
+struct ProfileChecker {
+    let path: String
+    let schema: AttributeSchema
+    let object: [String: JSONValue]
+    let members: [JSON5Locator.Member]
+    var diagnostics: [Diagnostic] = []
+
+    init(path: String, schema: AttributeSchema, object: [String: JSONValue], members: [JSON5Locator.Member]) {
+        self.path = path
+        self.schema = schema
+        self.object = object
+        self.members = members
+    }
+
+    private var objectPosition: JSON5Locator.Position {
+        members.first?.keyPosition ?? .init(line: 0, column: 0)
+    }
+
+    private mutating func report(_ field: String, _ message: String, at position: JSON5Locator.Position? = nil) {
+        let position = position ?? members.last { $0.key == field }?.valuePosition ?? objectPosition
+        diagnostics.append(
+            Diagnostic(
+                file: path, line: position.line, column: position.line > 0 ? position.column : nil, field: field,
+                message: message))
+    }
+
+    private mutating func string(_ field: String, required: Bool = false) -> String? {
+        switch object[field] {
+        case nil, .null?:
+            if required { report(field, "missing required field") }
+            return nil
+        case .string(let s)?:
+            if required, s.isEmpty { report(field, "must not be empty") }
+            return s
+        case let value?:
+            report(field, "expected a string, found \(value.kind)")
+            return nil
+        }
+    }
+
+    private mutating func date(_ field: String) -> LocalDate? {
+        guard let text = string(field) else { return nil }
+        guard let date = LocalDate(iso: text) else {
+            report(field, "expected a date YYYY-MM-DD, found \"\(text)\"")
+            return nil
+        }
+        return date
+    }
+
+    mutating func check() -> (PolicyCatalog.Entry, JSON5Locator.Position)? {
+        for member in members where !ProfileFileLoader.knownKeys.contains(member.key) {
+            report(member.key, "unknown key", at: member.keyPosition)
+        }
+        let id = string("id", required: true)
+        if let id, !id.isEmpty,
+            !id.unicodeScalars.allSatisfy({ ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_" })
+        {
+            report("id", "must match [a-z0-9_]+, found \"\(id)\"")
+        }
+        let title = string("title") ?? id ?? ""
+        let shortTitle = string("short_title") ?? title
+        if shortTitle.count > ProfileFileLoader.maxShortTitleLength, object["short_title"] != nil {
+            report(
+                "short_title",
+                "must be at most \(ProfileFileLoader.maxShortTitleLength) characters for SMS, has \(shortTitle.count)")
+        }
+        let basis = string("basis") ?? ""
+        let effectiveFrom = date("effective_from")
+        let effectiveTo = date("effective_to")
+        if let effectiveFrom, let effectiveTo, effectiveTo < effectiveFrom {
+            report("effective_to", "is before effective_from (\(effectiveFrom))")
+        }
+        var priority = 0
+        switch object["priority"] {
+        case nil, .null?: break
+        case .number(let n)? where n.rounded() == n && abs(n) < 1e9: priority = Int(n)
+        case let value?: report("priority", "expected an integer, found \(value.kind)")
+        }
+        let link = string("link")
+        let notes = string("notes")
+        var channels = Channel.allCases
+        switch object["channels"] {
+        case nil, .null?: break
+        case .array(let values)?:
+            channels = []
+            for value in values {
+                guard case .string(let name) = value, let channel = Channel(rawValue: name) else {
+                    report("channels", "expected \"wechat\" or \"sms\", found \(value)")
+                    continue
+                }
+                if !channels.contains(channel) { channels.append(channel) }
+            }
+            if values.isEmpty { report("channels", "must name at least one channel") }
+        case let value?: report("channels", "expected an array of channels, found \(value.kind)")
+        }
+        let when = string("when", required: true)
+        var rule: CompiledRule?
+        if let when, !when.isEmpty {
+            do {
+                rule = try CompiledRule(source: when, schema: schema)
+            } catch {
+                report("when", error.message, at: filePosition(of: error, in: when))
+            }
+        }
+        guard diagnostics.isEmpty, let id, let when, let rule else { return nil }
+        let profile = PolicyProfile(
+            id: id, title: title, shortTitle: shortTitle, basis: basis, effectiveFrom: effectiveFrom,
+            effectiveTo: effectiveTo, priority: priority, link: link, channels: channels, notes: notes, when: when,
+            file: path)
+        let idPosition = members.last { $0.key == "id" }?.valuePosition ?? objectPosition
+        return (PolicyCatalog.Entry(profile: profile, rule: rule), idPosition)
+    }
+
+    /// Maps a line and column inside the rule text to the file position of that character.
+    private func filePosition(of error: RuleError, in rule: String) -> JSON5Locator.Position? {
+        guard let positions = members.last(where: { $0.key == "when" })?.stringScalarPositions, !positions.isEmpty
+        else { return nil }
+        var line = 1
+        var column = 1
+        var offset = 0
+        for scalar in rule.unicodeScalars {
+            if line == error.line, column == error.column { break }
+            if scalar == "\n" {
+                line += 1
+                column = 1
+            } else {
+                column += 1
+            }
+            offset += 1
+        }
+        return positions[min(offset, positions.count - 1)]
+    }
+}
+
+/// Any JSON5 value, decoded by Foundation, so fields can be checked one by one with exact messages.
+enum JSONValue: Decodable, Sendable, Equatable, CustomStringConvertible {
+    case null
+    case bool(Bool)
+    case number(Double)
+    case string(String)
+    case array([JSONValue])
+    case object([String: JSONValue])
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() {
+            self = .null
+        } else if let b = try? container.decode(Bool.self) {
+            self = .bool(b)
+        } else if let n = try? container.decode(Double.self) {
+            self = .number(n)
+        } else if let s = try? container.decode(String.self) {
+            self = .string(s)
+        } else if let a = try? container.decode([JSONValue].self) {
+            self = .array(a)
+        } else {
+            self = .object(try container.decode([String: JSONValue].self))
+        }
+    }
+
+    var kind: String {
+        switch self {
+        case .null: "null"
+        case .bool: "a boolean"
+        case .number: "a number"
+        case .string: "a string"
+        case .array: "an array"
+        case .object: "an object"
+        }
+    }
+
+    var description: String {
+        switch self {
+        case .string(let s): "\"\(s)\""
+        case .number(let n): AttributeValue.number(n).description
+        case .bool(let b): String(b)
+        default: kind
+        }
+    }
 }

@@ -1,0 +1,137 @@
+import Registry
+import Testing
+
+@testable import Rules
+
+/// The shipped profiles in `config/policies`, on enterprises at, just below and just above each threshold.
+@Suite struct DefaultPoliciesTests {
+    static let catalog: PolicyCatalog = {
+        let (catalog, diagnostics) = PolicyCatalog.load(
+            directory: "\(packageRoot)/config/policies", schema: AttributeSchema())
+        precondition(diagnostics.isEmpty, "\(diagnostics)")
+        return catalog
+    }()
+
+    func matches(_ id: String, _ e: Enterprise) throws -> Bool {
+        try #require(Self.catalog.entry(id: id)).rule.matches(e)
+    }
+
+    @Test func allLoadWithoutDiagnostics() throws {
+        let (catalog, diagnostics) = PolicyCatalog.load(
+            directory: "\(packageRoot)/config/policies", schema: AttributeSchema())
+        #expect(diagnostics.isEmpty, "\(diagnostics)")
+        #expect(
+            Set(catalog.entries.map(\.profile.id)) == [
+                "small_low_profit", "vat_small_scale_exemption", "vat_small_scale_1pct", "six_taxes_two_fees",
+                "individual_iit_half", "rd_super_deduction", "advanced_manufacturing_vat_credit", "high_tech_15pct",
+                "vat_credit_refund",
+            ])
+        for entry in catalog.entries {
+            #expect(entry.profile.shortTitle.count <= 10, "\(entry.profile.id)")
+            #expect(!entry.profile.basis.isEmpty && entry.profile.link != nil && entry.profile.notes != nil)
+            #expect(entry.profile.isActive(on: date("2025-06-30")), "\(entry.profile.id)")
+        }
+        #expect(catalog.entry(id: "rd_super_deduction")?.profile.effectiveTo == nil)
+        #expect(catalog.entry(id: "small_low_profit")?.profile.effectiveTo == date("2027-12-31"))
+    }
+
+    /// A general-taxpayer small, low-profit enterprise that qualifies exactly at every threshold.
+    func smallLowProfit(
+        taxpayerType: TaxpayerType? = .general, employees: Int? = 300, taxableIncome: Double? = 3_000_000,
+        totalAssets: Double? = 50_000_000
+    ) -> Enterprise {
+        enterprise(
+            taxpayerType: taxpayerType, employees: employees, taxableIncome: taxableIncome, totalAssets: totalAssets)
+    }
+
+    @Test func smallLowProfitThresholds() throws {
+        #expect(try matches("small_low_profit", smallLowProfit()))
+        #expect(
+            try matches(
+                "small_low_profit",
+                smallLowProfit(
+                    taxpayerType: .smallScale, employees: 299,
+                    taxableIncome: 2_999_999, totalAssets: 49_999_999)))
+        #expect(try !matches("small_low_profit", smallLowProfit(taxableIncome: 3_000_001)))
+        #expect(try !matches("small_low_profit", smallLowProfit(employees: 301)))
+        #expect(try !matches("small_low_profit", smallLowProfit(totalAssets: 50_000_001)))
+        #expect(try !matches("small_low_profit", smallLowProfit(taxableIncome: 0)))
+        #expect(try matches("small_low_profit", smallLowProfit(taxableIncome: 1)))
+        #expect(try !matches("small_low_profit", smallLowProfit(taxpayerType: .individual)))
+        #expect(try !matches("small_low_profit", smallLowProfit(employees: nil)))
+    }
+
+    @Test func smallScaleVAT() throws {
+        #expect(try matches("vat_small_scale_exemption", enterprise(taxpayerType: .smallScale, annualSales: 1_200_000)))
+        #expect(try matches("vat_small_scale_exemption", enterprise(taxpayerType: .smallScale, annualSales: 1_199_999)))
+        #expect(
+            try !matches("vat_small_scale_exemption", enterprise(taxpayerType: .smallScale, annualSales: 1_200_001)))
+        #expect(try !matches("vat_small_scale_exemption", enterprise(taxpayerType: .general, annualSales: 100)))
+        #expect(try !matches("vat_small_scale_exemption", enterprise(taxpayerType: .smallScale, annualSales: nil)))
+        #expect(try matches("vat_small_scale_1pct", enterprise(taxpayerType: .smallScale, annualSales: 9_000_000)))
+        #expect(try !matches("vat_small_scale_1pct", enterprise(taxpayerType: .general)))
+        #expect(try !matches("vat_small_scale_1pct", enterprise(taxpayerType: nil)))
+    }
+
+    @Test func sixTaxesTwoFees() throws {
+        #expect(try matches("six_taxes_two_fees", enterprise(taxpayerType: .smallScale, employees: 5_000)))
+        #expect(try matches("six_taxes_two_fees", enterprise(taxpayerType: .individual, employees: nil)))
+        #expect(try matches("six_taxes_two_fees", smallLowProfit()))
+        #expect(try matches("six_taxes_two_fees", smallLowProfit(taxableIncome: -10)))  // a loss still counts
+        #expect(try !matches("six_taxes_two_fees", smallLowProfit(taxableIncome: 3_000_001)))
+        #expect(try !matches("six_taxes_two_fees", smallLowProfit(employees: 301)))
+        #expect(try !matches("six_taxes_two_fees", smallLowProfit(totalAssets: 50_000_001)))
+        #expect(try matches("six_taxes_two_fees", smallLowProfit(employees: 299, totalAssets: 49_999_999)))
+    }
+
+    @Test func individualIncomeTaxHalf() throws {
+        #expect(try matches("individual_iit_half", enterprise(taxpayerType: .individual, taxableIncome: 2_000_000)))
+        #expect(try matches("individual_iit_half", enterprise(taxpayerType: .individual, taxableIncome: 2_000_001)))
+        #expect(try matches("individual_iit_half", enterprise(taxpayerType: .individual, taxableIncome: 1)))
+        #expect(try !matches("individual_iit_half", enterprise(taxpayerType: .individual, taxableIncome: 0)))
+        #expect(try !matches("individual_iit_half", enterprise(taxpayerType: .smallScale, taxableIncome: 100)))
+    }
+
+    @Test(arguments: [
+        ("C13", true), ("C15", true), ("C16", false), ("C161", false), ("H61", false), ("F51", false), ("K70", false),
+        ("L72", false), ("R90", false), ("R86", true), ("I65", true), ("M73", true),
+    ])
+    func researchSuperDeduction(industry: String, expected: Bool) throws {
+        #expect(
+            try matches("rd_super_deduction", enterprise(taxpayerType: .general, industryCode: industry)) == expected)
+        #expect(try !matches("rd_super_deduction", enterprise(taxpayerType: .smallScale, industryCode: industry)))
+    }
+
+    @Test func researchSuperDeductionNeedsAKnownIndustry() throws {
+        #expect(try !matches("rd_super_deduction", enterprise(taxpayerType: .general, industryCode: nil)))
+    }
+
+    @Test func highTechPolicies() throws {
+        let manufacturer = enterprise(taxpayerType: .general, industryCode: "C39", highTech: true)
+        #expect(try matches("advanced_manufacturing_vat_credit", manufacturer))
+        #expect(try matches("high_tech_15pct", manufacturer))
+        #expect(try !matches("advanced_manufacturing_vat_credit", enterprise(industryCode: "I65", highTech: true)))
+        #expect(try matches("high_tech_15pct", enterprise(industryCode: "I65", highTech: true)))
+        #expect(try !matches("advanced_manufacturing_vat_credit", enterprise(industryCode: "C39", highTech: false)))
+        #expect(try !matches("high_tech_15pct", enterprise(highTech: nil)))
+        #expect(try !matches("high_tech_15pct", enterprise(taxpayerType: .smallScale, highTech: true)))
+    }
+
+    @Test(arguments: [
+        ("C13", CreditRating.a, true), ("M73", .b, true), ("D44", .a, true), ("I65", .a, true), ("I64", .a, false),
+        ("N77", .b, true), ("N78", .b, false), ("G54", .a, true), ("F51", .a, false), ("C13", .m, false),
+        ("C13", .c, false),
+    ])
+    func creditRefund(industry: String, rating: CreditRating, expected: Bool) throws {
+        let e = enterprise(taxpayerType: .general, industryCode: industry, creditRating: rating)
+        #expect(try matches("vat_credit_refund", e) == expected)
+    }
+
+    @Test func explainNamesTheFailingThreshold() throws {
+        let rule = try #require(Self.catalog.entry(id: "small_low_profit")).rule
+        let explanation = rule.explain(smallLowProfit(employees: 301))
+        let failed = explanation.root.children.filter { !$0.held }
+        #expect(failed.map(\.text) == ["employees <= 300"])
+        #expect(failed.first?.actual == "301")
+    }
+}
