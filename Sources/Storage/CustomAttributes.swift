@@ -17,7 +17,12 @@ enum CustomAttributes {
 
     /// Parses an object of string values; `nil` if `text` is anything else.
     static func decode(_ text: String) -> [String: String]? {
-        var parser = Parser(bytes: Array(text.utf8))
+        Array(text.utf8).withUnsafeBufferPointer { decode(utf8: $0) }
+    }
+
+    /// Parses an object of string values from UTF-8 bytes; `nil` if they hold anything else.
+    static func decode(utf8 bytes: UnsafeBufferPointer<UInt8>) -> [String: String]? {
+        var parser = Parser(bytes: bytes)
         return parser.object()
     }
 
@@ -42,7 +47,7 @@ enum CustomAttributes {
     }
 
     private struct Parser {
-        let bytes: [UInt8]
+        let bytes: UnsafeBufferPointer<UInt8>
         var index = 0
 
         mutating func object() -> [String: String]? {

@@ -54,6 +54,14 @@ enum EnterpriseRow {
         try statement.bind(timestamp, at: 20)
     }
 
+    /// The case whose raw value has these UTF-8 bytes, matched without building a `String`
+    /// (the scan reads a million rows a second; `init(rawValue:)` would dominate it).
+    private static func decodeCase<E: RawRepresentable & CaseIterable>(
+        _: E.Type, _ bytes: UnsafeBufferPointer<UInt8>
+    ) -> E? where E.RawValue == String {
+        E.allCases.first { $0.rawValue.utf8.elementsEqual(bytes) }
+    }
+
     /// Reads the enterprise from the current row of a statement selecting `selectList`.
     static func read(_ row: Statement) throws -> Enterprise {
         let creditCode = row.text(0) ?? ""
@@ -64,8 +72,8 @@ enum EnterpriseRow {
         }
 
         var taxpayerType: TaxpayerType?
-        if let raw = row.text(2) {
-            guard let value = TaxpayerType(rawValue: raw) else { throw corrupt("taxpayer_type", raw) }
+        if let value = row.withText(2, { decodeCase(TaxpayerType.self, $0) }) {
+            guard let value else { throw corrupt("taxpayer_type", row.text(2) ?? "") }
             taxpayerType = value
         }
         var registeredOn: LocalDate?
@@ -79,13 +87,13 @@ enum EnterpriseRow {
             employees = value
         }
         var creditRating: CreditRating?
-        if let raw = row.text(10) {
-            guard let value = CreditRating(rawValue: raw) else { throw corrupt("credit_rating", raw) }
+        if let value = row.withText(10, { decodeCase(CreditRating.self, $0) }) {
+            guard let value else { throw corrupt("credit_rating", row.text(10) ?? "") }
             creditRating = value
         }
         var custom: [String: String] = [:]
-        if let json = row.text(16) {
-            guard let value = CustomAttributes.decode(json) else { throw corrupt("custom", json) }
+        if let value = row.withText(16, { CustomAttributes.decode(utf8: $0) }) {
+            guard let value else { throw corrupt("custom", row.text(16) ?? "") }
             custom = value
         }
         return Enterprise(
