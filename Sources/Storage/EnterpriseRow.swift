@@ -30,7 +30,8 @@ enum EnterpriseRow {
 
     /// Binds parameters 1 ... `createdAtIndex - 1`; an insert binds `createdAtIndex` itself.
     static func bind(
-        _ e: Enterprise, custom: String?, hash: Int64, run: Int64, at timestamp: String, to statement: Statement
+        _ e: Enterprise, custom: String?, hash: Int64, run: Int64, updatedAt timestamp: String,
+        to statement: Statement
     ) throws {
         try statement.bind(e.creditCode, at: 1)
         try statement.bind(e.name, at: 2)

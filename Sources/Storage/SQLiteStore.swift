@@ -1,11 +1,12 @@
-#if canImport(Glibc)
-internal import Glibc
-#elseif canImport(Musl)
-internal import Musl
-#elseif canImport(Darwin)
-internal import Darwin
-#endif
 import Registry
+
+#if canImport(Glibc)
+    internal import Glibc
+#elseif canImport(Musl)
+    internal import Musl
+#elseif canImport(Darwin)
+    internal import Darwin
+#endif
 
 /// The embedded enterprise store: one SQLite database file in WAL mode.
 ///
@@ -49,10 +50,8 @@ public final class SQLiteStore: EnterpriseStore {
     ) throws -> ImportCounts {
         let defaultCache = try connection.scalarInt("PRAGMA cache_size") ?? -2000
         try connection.execute("PRAGMA cache_size = -\(Self.importCacheKiB)")
-        defer {
-            // Only memory is at stake if this fails; the import's own outcome is what counts.
-            do { try connection.execute("PRAGMA cache_size = \(defaultCache)") } catch {}
-        }
+        // Only memory is at stake if this fails; the import's own outcome is what counts.
+        defer { _ = try? connection.execute("PRAGMA cache_size = \(defaultCache)") }
         return try connection.immediateTransaction {
             let now = try timestamp()
             let startRun = try connection.prepare("INSERT INTO import_runs (file, started_at) VALUES (?1, ?2)")
@@ -126,7 +125,7 @@ public final class SQLiteStore: EnterpriseStore {
     }
 
     private static func createParentDirectory(of path: String) throws {
-        guard path != ":memory:", !path.hasPrefix("file:"), let slash = path.lastIndex(of: "/") else { return }
+        guard path != ":memory:", let slash = path.lastIndex(of: "/") else { return }
         let parent = String(path[..<slash])
         guard !parent.isEmpty else { return }
         var prefix = parent.hasPrefix("/") ? "/" : ""
@@ -171,7 +170,7 @@ private struct EnterpriseWriter {
 
         switch stored {
         case nil:
-            try EnterpriseRow.bind(enterprise, custom: custom, hash: hash, run: run, at: timestamp, to: insert)
+            try EnterpriseRow.bind(enterprise, custom: custom, hash: hash, run: run, updatedAt: timestamp, to: insert)
             try insert.bind(timestamp, at: EnterpriseRow.createdAtIndex)
             try insert.run()
             counts.inserted += 1
@@ -181,7 +180,7 @@ private struct EnterpriseWriter {
             try touch.run()
             counts.unchanged += 1
         default:
-            try EnterpriseRow.bind(enterprise, custom: custom, hash: hash, run: run, at: timestamp, to: update)
+            try EnterpriseRow.bind(enterprise, custom: custom, hash: hash, run: run, updatedAt: timestamp, to: update)
             try update.run()
             counts.updated += 1
         }

@@ -1,3 +1,5 @@
+internal import CSQLite
+
 /// A failure of the enterprise store.
 ///
 /// `description` is short and payload-free, fit for a log field or a metric label; the
@@ -53,13 +55,14 @@ public struct StorageError: Error, Sendable, Hashable, CustomStringConvertible {
 extension StorageError.Code {
     /// The code for a SQLite (extended) result code.
     init(sqliteResultCode: Int32) {
+        // The low byte of an extended code is its primary code.
         switch sqliteResultCode & 0xff {
-        case 5, 6: self = .busy  // SQLITE_BUSY, SQLITE_LOCKED
-        case 19: self = .constraint  // SQLITE_CONSTRAINT
-        case 14: self = .cantOpen  // SQLITE_CANTOPEN
-        case 8: self = .readOnly  // SQLITE_READONLY
-        case 11, 26: self = .corrupt  // SQLITE_CORRUPT, SQLITE_NOTADB
-        case 13: self = .full  // SQLITE_FULL
+        case SQLITE_BUSY, SQLITE_LOCKED: self = .busy
+        case SQLITE_CONSTRAINT: self = .constraint
+        case SQLITE_CANTOPEN: self = .cantOpen
+        case SQLITE_READONLY: self = .readOnly
+        case SQLITE_CORRUPT, SQLITE_NOTADB: self = .corrupt
+        case SQLITE_FULL: self = .full
         default: self = .sqlite
         }
     }

@@ -19,7 +19,9 @@ import Testing
     @Test func hmacSHA1OfAlibabaCloudStringToSign() throws {
         let mac = try Digest.hmacSHA1(key: "secret&", data: "GET&%2F&body%3Dtest%26query%3Dtest")
         #expect(Digest.base64(mac) == "XlUyV4sXjOuX5FnjUz9IF9tm5rU=")
-        #expect(try Digest.hmacSHA1(key: Array("secret&".utf8), data: Array("GET&%2F&body%3Dtest%26query%3Dtest".utf8)) == mac)
+        #expect(
+            try Digest.hmacSHA1(key: Array("secret&".utf8), data: Array("GET&%2F&body%3Dtest%26query%3Dtest".utf8))
+                == mac)
     }
 
     @Test func sha1OfWeChatSignature() throws {

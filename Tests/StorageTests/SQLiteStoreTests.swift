@@ -42,8 +42,9 @@ import Testing
         var streamed: [Enterprise] = []
         try store.forEachEnterprise { streamed.append($0) }
         #expect(streamed == [Fixtures.full, Fixtures.sparse])
-        #expect(try store.connection.scalarText("SELECT custom FROM enterprises WHERE custom IS NOT NULL")
-            == #"{"emoji":"🙂","quote\"back\\slash":"line\nbreak\t\u0001","研发费用":"1200000"}"#)
+        #expect(
+            try store.connection.scalarText("SELECT custom FROM enterprises WHERE custom IS NOT NULL")
+                == #"{"emoji":"🙂","quote\"back\\slash":"line\nbreak\t\u0001","研发费用":"1200000"}"#)
         #expect(try store.connection.scalarInt("SELECT count(*) FROM enterprises WHERE custom IS NULL") == 1)
     }
 
@@ -80,16 +81,18 @@ import Testing
                 "SELECT created_at FROM enterprises WHERE credit_code = '\(batch[5].creditCode)'") == createdAt)
 
         let runs = try store.connection.prepare(
-            "SELECT file, inserted, updated, unchanged, rejected, removed, finished_at IS NOT NULL FROM import_runs ORDER BY id")
+            "SELECT file, inserted, updated, unchanged, rejected, removed, finished_at IS NOT NULL FROM import_runs ORDER BY id"
+        )
         var recorded: [[String]] = []
         while try runs.step() {
             recorded.append([runs.text(0) ?? ""] + (1...6).map { String(runs.int64($0)) })
         }
-        #expect(recorded == [
-            ["a.csv", "100", "0", "0", "3", "0", "1"],
-            ["a.csv", "0", "0", "100", "0", "0", "1"],
-            ["b.csv", "2", "3", "97", "0", "0", "1"],
-        ])
+        #expect(
+            recorded == [
+                ["a.csv", "100", "0", "0", "3", "0", "1"],
+                ["a.csv", "0", "0", "100", "0", "0", "1"],
+                ["b.csv", "2", "3", "97", "0", "0", "1"],
+            ])
     }
 
     @Test func replaceRemovesEnterprisesAbsentFromTheImport() throws {
@@ -204,14 +207,17 @@ import Testing
         _ = try SQLiteStore(path: db.path)
         let store = try SQLiteStore(path: db.path, readOnly: true)
         let error = #expect(throws: StorageError.self) {
-            try store.importEnterprises(file: "a.csv", replace: false, rejected: { 0 }) { try $0(Fixtures.generated(1)) }
+            try store.importEnterprises(file: "a.csv", replace: false, rejected: { 0 }) {
+                try $0(Fixtures.generated(1))
+            }
         }
         #expect(error?.code == .readOnly)
     }
 
-    @Test(arguments: [
-        [:], ["a": ""], ["": "x"], ["k": "\"\\/\u{8}\u{c}\n\r\t\u{0}\u{1f}"], ["中文": "值", "e": "🙂𝄞"],
-    ] as [[String: String]])
+    @Test(
+        arguments: [
+            [:], ["a": ""], ["": "x"], ["k": "\"\\/\u{8}\u{c}\n\r\t\u{0}\u{1f}"], ["中文": "值", "e": "🙂𝄞"],
+        ] as [[String: String]])
     func customAttributesRoundTripThroughJSON(custom: [String: String]) {
         let json = CustomAttributes.encode(custom)
         #expect((json == nil) == custom.isEmpty)

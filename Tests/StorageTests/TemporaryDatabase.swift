@@ -8,7 +8,8 @@ final class TemporaryDatabase: Sendable {
     let path: String
 
     init() throws {
-        directory = FileManager.default.temporaryDirectory
+        directory =
+            FileManager.default.temporaryDirectory
             .appendingPathComponent("policypush-storage-\(UUID().uuidString)").path
         path = directory + "/data/store.sqlite"
     }

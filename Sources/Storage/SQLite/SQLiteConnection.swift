@@ -106,9 +106,10 @@ final class SQLiteConnection {
             try execute("COMMIT")
             return result
         } catch {
-            // Some errors (SQLITE_FULL, SQLITE_IOERR) roll back by themselves.
+            // Some errors (SQLITE_FULL, SQLITE_IOERR) roll back by themselves. If ROLLBACK
+            // fails too, the original error is still the one to report.
             if sqlite3_get_autocommit(handle) == 0 {
-                do { try execute("ROLLBACK") } catch { /* the original error is the one to report */ }
+                _ = try? execute("ROLLBACK")
             }
             throw error
         }
