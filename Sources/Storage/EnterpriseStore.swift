@@ -28,7 +28,8 @@ public protocol EnterpriseStore: AnyObject {
     /// Nothing is visible to other connections until the whole import commits; if `produce`,
     /// the sink or the commit throws, the store is left exactly as it was. An enterprise whose
     /// attributes are identical to the stored ones counts as unchanged. With `replace`,
-    /// enterprises not in this import are deleted and counted as removed. The import is
+    /// enterprises not in this import are deleted and counted as removed. A credit code that
+    /// appears twice is counted once and keeps its last attributes. The import is
     /// recorded with `file` and the count `rejected` returns once `produce` has finished
     /// (rows the validator refused, which never reach the store).
     func importEnterprises(

@@ -141,6 +141,9 @@ public final class SQLiteStore: EnterpriseStore {
 }
 
 /// Upserts enterprises one by one through statements prepared once for the whole import.
+///
+/// A credit code repeated within one import is counted once, by its first occurrence; the
+/// last occurrence's attributes are the ones stored.
 private struct EnterpriseWriter {
     let run: Int64
     let timestamp: String
@@ -153,7 +156,8 @@ private struct EnterpriseWriter {
     init(connection: SQLiteConnection, run: Int64, timestamp: String) throws {
         self.run = run
         self.timestamp = timestamp
-        lookup = try connection.prepare("SELECT content_hash FROM enterprises WHERE credit_code = ?1", persistent: true)
+        lookup = try connection.prepare(
+            "SELECT content_hash, import_run FROM enterprises WHERE credit_code = ?1", persistent: true)
         insert = try connection.prepare(EnterpriseRow.insertSQL, persistent: true)
         update = try connection.prepare(EnterpriseRow.updateSQL, persistent: true)
         touch = try connection.prepare(
@@ -165,10 +169,17 @@ private struct EnterpriseWriter {
         let hash = ContentHash.of(enterprise, customJSON: custom)
 
         try lookup.bind(enterprise.creditCode, at: 1)
-        let stored: Int64? = try lookup.step() ? lookup.int64(0) : nil
+        let found = try lookup.step()
+        let stored: Int64? = found ? lookup.int64(0) : nil
+        let seenInThisImport = found && lookup.int64(1) == run
         lookup.reset()
 
         switch stored {
+        case hash? where seenInThisImport:
+            break
+        case _? where seenInThisImport:
+            try EnterpriseRow.bind(enterprise, custom: custom, hash: hash, run: run, updatedAt: timestamp, to: update)
+            try update.run()
         case nil:
             try EnterpriseRow.bind(enterprise, custom: custom, hash: hash, run: run, updatedAt: timestamp, to: insert)
             try insert.bind(timestamp, at: EnterpriseRow.createdAtIndex)

@@ -116,6 +116,20 @@ import Testing
         #expect(try store.enterpriseCount() == 5)
     }
 
+    @Test func aCreditCodeRepeatedInOneImportCountsOnceAndKeepsItsLastAttributes() throws {
+        let db = try TemporaryDatabase()
+        let store = try SQLiteStore(path: db.path)
+        var renamed = Fixtures.sparse
+        renamed.name = "改名"
+        let counts = try store.importEnterprises(file: "a.csv", replace: true, rejected: { 0 }) { sink in
+            try sink([Fixtures.sparse, Fixtures.full])
+            try sink([Fixtures.full, renamed])
+        }
+        #expect(counts == ImportCounts(inserted: 2))
+        #expect(try store.enterprise(creditCode: renamed.creditCode) == renamed)
+        #expect(try store.enterpriseCount() == 2)
+    }
+
     struct ProducerFailed: Error {}
 
     @Test func aFailingProducerRollsBackTheWholeImport() throws {
