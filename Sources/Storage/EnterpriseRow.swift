@@ -1,0 +1,120 @@
+import Registry
+
+/// How an `Enterprise` maps onto a row of the `enterprises` table.
+enum EnterpriseRow {
+    /// The attribute columns, in the order `bind` numbers its parameters (from 1) and `read`
+    /// reads its columns (from 0).
+    private static let attributeColumns = [
+        "credit_code", "name", "taxpayer_type", "industry_code", "region", "registered_on", "employees",
+        "annual_sales", "taxable_income", "total_assets", "credit_rating", "high_tech", "mobile",
+        "wechat_openid", "sms_opt_out", "wechat_opt_out", "custom",
+    ]
+    /// Bookkeeping columns bound after the attributes.
+    private static let writeColumns = attributeColumns + ["content_hash", "import_run", "updated_at", "created_at"]
+
+    static let createdAtIndex = Int32(writeColumns.count)
+
+    static let selectList = attributeColumns.joined(separator: ", ")
+
+    static let insertSQL = """
+        INSERT INTO enterprises (\(writeColumns.joined(separator: ", ")))
+        VALUES (\((1...writeColumns.count).map { "?\($0)" }.joined(separator: ", ")))
+        """
+
+    /// Rewrites every column but the key and `created_at`; same parameters as `insertSQL`.
+    static let updateSQL = """
+        UPDATE enterprises
+        SET \(writeColumns.enumerated().dropFirst().dropLast().map { "\($1) = ?\($0 + 1)" }.joined(separator: ", "))
+        WHERE credit_code = ?1
+        """
+
+    /// Binds parameters 1 ... `createdAtIndex - 1`; an insert binds `createdAtIndex` itself.
+    static func bind(
+        _ e: Enterprise, custom: String?, hash: Int64, run: Int64, updatedAt timestamp: String,
+        to statement: Statement
+    ) throws {
+        try statement.bind(e.creditCode, at: 1)
+        try statement.bind(e.name, at: 2)
+        try statement.bind(e.taxpayerType?.rawValue, at: 3)
+        try statement.bind(e.industryCode, at: 4)
+        try statement.bind(e.region, at: 5)
+        try statement.bind(e.registeredOn.map { Int64($0.daysSinceEpoch) }, at: 6)
+        try statement.bind(e.employees, at: 7)
+        try statement.bind(e.annualSales, at: 8)
+        try statement.bind(e.taxableIncome, at: 9)
+        try statement.bind(e.totalAssets, at: 10)
+        try statement.bind(e.creditRating?.rawValue, at: 11)
+        try statement.bind(e.highTech, at: 12)
+        try statement.bind(e.mobile, at: 13)
+        try statement.bind(e.wechatOpenID, at: 14)
+        try statement.bind(e.smsOptOut, at: 15)
+        try statement.bind(e.wechatOptOut, at: 16)
+        try statement.bind(custom, at: 17)
+        try statement.bind(hash, at: 18)
+        try statement.bind(run, at: 19)
+        try statement.bind(timestamp, at: 20)
+    }
+
+    /// The case whose raw value has these UTF-8 bytes, matched without building a `String`
+    /// (the scan reads a million rows a second; `init(rawValue:)` would dominate it).
+    private static func decodeCase<E: RawRepresentable & CaseIterable>(
+        _: E.Type, _ bytes: UnsafeBufferPointer<UInt8>
+    ) -> E? where E.RawValue == String {
+        E.allCases.first { $0.rawValue.utf8.elementsEqual(bytes) }
+    }
+
+    /// Reads the enterprise from the current row of a statement selecting `selectList`.
+    static func read(_ row: Statement) throws -> Enterprise {
+        let creditCode = row.text(0) ?? ""
+        func corrupt(_ column: String, _ value: String) -> StorageError {
+            StorageError(
+                code: .corrupt, message: "enterprise \(creditCode): \(column) has unreadable value \(value)",
+                sql: row.sql)
+        }
+
+        var taxpayerType: TaxpayerType?
+        if let value = row.withText(2, { decodeCase(TaxpayerType.self, $0) }) {
+            guard let value else { throw corrupt("taxpayer_type", row.text(2) ?? "") }
+            taxpayerType = value
+        }
+        var registeredOn: LocalDate?
+        if let days = row.optionalInt64(5) {
+            guard let value = Int32(exactly: days) else { throw corrupt("registered_on", String(days)) }
+            registeredOn = LocalDate(daysSinceEpoch: value)
+        }
+        var employees: Int?
+        if let count = row.optionalInt64(6) {
+            guard let value = Int(exactly: count) else { throw corrupt("employees", String(count)) }
+            employees = value
+        }
+        var creditRating: CreditRating?
+        if let value = row.withText(10, { decodeCase(CreditRating.self, $0) }) {
+            guard let value else { throw corrupt("credit_rating", row.text(10) ?? "") }
+            creditRating = value
+        }
+        var custom: [String: String] = [:]
+        if let value = row.withText(16, { CustomAttributes.decode(utf8: $0) }) {
+            guard let value else { throw corrupt("custom", row.text(16) ?? "") }
+            custom = value
+        }
+        return Enterprise(
+            creditCode: creditCode,
+            name: row.text(1) ?? "",
+            taxpayerType: taxpayerType,
+            industryCode: row.text(3),
+            region: row.text(4),
+            registeredOn: registeredOn,
+            employees: employees,
+            annualSales: row.optionalDouble(7),
+            taxableIncome: row.optionalDouble(8),
+            totalAssets: row.optionalDouble(9),
+            creditRating: creditRating,
+            highTech: row.optionalInt64(11).map { $0 != 0 },
+            mobile: row.text(12),
+            wechatOpenID: row.text(13),
+            smsOptOut: row.int64(14) != 0,
+            wechatOptOut: row.int64(15) != 0,
+            custom: custom
+        )
+    }
+}

@@ -1,0 +1,105 @@
+internal import CSQLite
+
+/// A prepared statement, compiled once and reused with fresh bindings.
+///
+/// Parameter and column indexes follow SQLite: parameters count from 1, columns from 0.
+///
+/// - Important: Belongs to its connection's thread, like the connection.
+final class Statement {
+    let sql: String
+    private let connection: SQLiteConnection  // kept alive until the statement is finalized
+    private let handle: OpaquePointer
+
+    init(connection: SQLiteConnection, handle: OpaquePointer, sql: String) {
+        self.connection = connection
+        self.handle = handle
+        self.sql = sql
+    }
+
+    deinit {
+        sqlite3_finalize(handle)
+    }
+
+    /// Makes the statement ready to run again with new bindings.
+    ///
+    /// `sqlite3_reset` repeats the error of a failed step; that error was thrown by `step`, so
+    /// only the reset itself matters here, and it cannot fail otherwise.
+    func reset() {
+        sqlite3_reset(handle)
+        sqlite3_clear_bindings(handle)
+    }
+
+    func bind(_ value: Int64?, at index: Int32) throws {
+        guard let value else { return try bindNull(at: index) }
+        try connection.check(sqlite3_bind_int64(handle, index, value), sql: sql)
+    }
+
+    func bind(_ value: Int?, at index: Int32) throws {
+        try bind(value.map(Int64.init), at: index)
+    }
+
+    func bind(_ value: Bool?, at index: Int32) throws {
+        try bind(value.map { $0 ? Int64(1) : 0 }, at: index)
+    }
+
+    func bind(_ value: Double?, at index: Int32) throws {
+        guard let value else { return try bindNull(at: index) }
+        try connection.check(sqlite3_bind_double(handle, index, value), sql: sql)
+    }
+
+    func bind(_ value: String?, at index: Int32) throws {
+        guard let value else { return try bindNull(at: index) }
+        // The implicit bridge passes the String's NUL-terminated UTF-8; the explicit length
+        // keeps any embedded NUL. TRANSIENT makes SQLite copy before the bridge buffer goes.
+        let rc = sqlite3_bind_text(handle, index, value, Int32(value.utf8.count), csqlite_transient())
+        try connection.check(rc, sql: sql)
+    }
+
+    func bindNull(at index: Int32) throws {
+        try connection.check(sqlite3_bind_null(handle, index), sql: sql)
+    }
+
+    /// Advances to the next row: `true` when a row is available, `false` when done.
+    @discardableResult
+    func step() throws -> Bool {
+        let rc = sqlite3_step(handle)
+        switch rc {
+        case SQLITE_ROW: return true
+        case SQLITE_DONE: return false
+        default: throw connection.error(rc, sql: sql)
+        }
+    }
+
+    /// Runs a statement that returns no rows, then resets it for the next use.
+    func run() throws {
+        defer { reset() }
+        while try step() {}
+    }
+
+    func isNull(_ column: Int32) -> Bool { sqlite3_column_type(handle, column) == SQLITE_NULL }
+
+    func int64(_ column: Int32) -> Int64 { sqlite3_column_int64(handle, column) }
+
+    func double(_ column: Int32) -> Double { sqlite3_column_double(handle, column) }
+
+    /// The column as UTF-8 text; `nil` when it is NULL.
+    func text(_ column: Int32) -> String? {
+        guard let bytes = sqlite3_column_text(handle, column) else { return nil }
+        let count = Int(sqlite3_column_bytes(handle, column))
+        return String(decoding: UnsafeBufferPointer(start: bytes, count: count), as: UTF8.self)
+    }
+
+    /// Calls `body` with the column's UTF-8 bytes, valid only during the call; `nil` when NULL.
+    func withText<R>(_ column: Int32, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R? {
+        guard let bytes = sqlite3_column_text(handle, column) else { return nil }
+        let count = Int(sqlite3_column_bytes(handle, column))
+        return try body(UnsafeBufferPointer(start: bytes, count: count))
+    }
+
+    func optionalInt64(_ column: Int32) -> Int64? { isNull(column) ? nil : int64(column) }
+
+    func optionalDouble(_ column: Int32) -> Double? { isNull(column) ? nil : double(column) }
+}
+
+@available(*, unavailable, message: "a prepared statement lives on its connection's thread")
+extension Statement: Sendable {}
