@@ -247,7 +247,7 @@ struct SplitMix64: RandomNumberGenerator, Sendable {
     mutating func unit() -> Double { Double(next() >> 11) * 0x1.0p-53 }
 
     /// Uniform in 0..<n, by multiply-shift (bias below 2⁻³² for the small n used here).
-    mutating func below(_ n: Int) -> Int { Int((next() >> 32) &* UInt64(n) >> 32) }
+    mutating func below(_ n: Int) -> Int { Int(((next() >> 32) &* UInt64(n)) >> 32) }
 
     mutating func chance(_ p: Double) -> Bool { unit() < p }
 
