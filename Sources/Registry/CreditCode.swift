@@ -25,33 +25,47 @@ public enum CreditCode {
 
     /// Trims and uppercases `text` and checks it fully; returns the normalised code.
     public static func normalize(_ text: some StringProtocol) -> Result<String, Invalid> {
+        var string = String(text)
+        // Codes in import files are nearly always already 18 uppercase characters: check them
+        // in place and hand back the same string instead of building a new one.
+        let alreadyNormal = string.withUTF8 { bytes in
+            bytes.count == 18 && bytes.allSatisfy { values[Int($0)] >= 0 }
+        }
+        if alreadyNormal {
+            if let invalid = string.withUTF8({ check($0) }) { return .failure(invalid) }
+            return .success(string)
+        }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(18)
-        for byte in text.utf8 where byte != UInt8(ascii: " ") && byte != UInt8(ascii: "\t") {
+        for byte in string.utf8 where byte != UInt8(ascii: " ") && byte != UInt8(ascii: "\t") {
             bytes.append(byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z") ? byte - 32 : byte)
         }
         guard bytes.count == 18 else {
-            let count = String(text).trimmingWhitespace().count
+            let count = string.trimmingWhitespace().count
             return .failure(Invalid(message: "must be 18 characters, got \(count)"))
         }
+        if let invalid = bytes.withUnsafeBufferPointer(check) { return .failure(invalid) }
+        return .success(String(decoding: bytes, as: UTF8.self))
+    }
+
+    /// Checks 18 uppercased bytes; `nil` when they form a valid code.
+    private static func check(_ bytes: UnsafeBufferPointer<UInt8>) -> Invalid? {
         for (i, byte) in bytes.enumerated() where values[Int(byte)] < 0 {
             let shown = byte < 0x80 ? String(UnicodeScalar(byte)) : "non-ASCII"
-            return .failure(Invalid(message: "invalid character '\(shown)' at position \(i + 1)"))
+            return Invalid(message: "invalid character '\(shown)' at position \(i + 1)")
         }
         for i in 2..<8 where !(UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[i]) {
-            return .failure(
-                Invalid(message: "position \(i + 1) must be a digit (positions 3-8 are the administrative division)"))
+            return Invalid(message: "position \(i + 1) must be a digit (positions 3-8 are the administrative division)")
         }
         let organisation = organisationCheckCharacter(bytes[8..<16])
         guard organisation == bytes[16] else {
-            return .failure(
-                Invalid(message: "organisation code check digit should be \(Character(UnicodeScalar(organisation)))"))
+            return Invalid(message: "organisation code check digit should be \(Character(UnicodeScalar(organisation)))")
         }
         let check = checkCharacter(bytes[0..<17])
         guard check == bytes[17] else {
-            return .failure(Invalid(message: "check digit should be \(Character(UnicodeScalar(check)))"))
+            return Invalid(message: "check digit should be \(Character(UnicodeScalar(check)))")
         }
-        return .success(String(decoding: bytes, as: UTF8.self))
+        return nil
     }
 
     /// Whether `text` is a valid code (after trimming and uppercasing).

@@ -137,6 +137,8 @@ public struct EnterpriseFileReader: Sendable {
         }
 
         var validator = EnterpriseValidator(schema: schema, today: today, file: path)
+        // Generated and exported files run about 150 bytes a row.
+        validator.reserveCapacity(text.count / 150)
         var optionalValues = [String?](repeating: nil, count: names.count)
         while true {
             let record: CSVRecord
