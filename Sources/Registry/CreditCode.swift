@@ -7,15 +7,20 @@ public enum CreditCode {
     /// The code alphabet; a character's value is its index.
     public static let alphabet: [UInt8] = Array("0123456789ABCDEFGHJKLMNPQRTUWXY".utf8)
 
-    static let weights: [Int] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28]
-    static let organisationWeights: [Int] = [3, 7, 9, 10, 5, 8, 4, 2]
-
-    /// Index of each byte in `alphabet`, or -1.
-    static let values: [Int8] = {
-        var table = [Int8](repeating: -1, count: 256)
-        for (i, byte) in alphabet.enumerated() { table[Int(byte)] = Int8(i) }
-        return table
-    }()
+    /// Index of `byte` in `alphabet`, or -1; a switch rather than a table so hot loops touch
+    /// no lazily initialised global.
+    @inline(__always)
+    static func value(of byte: UInt8) -> Int {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): Int(byte) - 48
+        case UInt8(ascii: "A")...UInt8(ascii: "H"): Int(byte) - 55
+        case UInt8(ascii: "J")...UInt8(ascii: "N"): Int(byte) - 56
+        case UInt8(ascii: "P")...UInt8(ascii: "R"): Int(byte) - 57
+        case UInt8(ascii: "T")...UInt8(ascii: "U"): Int(byte) - 58
+        case UInt8(ascii: "W")...UInt8(ascii: "Y"): Int(byte) - 59
+        default: -1
+        }
+    }
 
     /// Why a code was refused, in words an operator can act on.
     public struct Invalid: Error, Sendable, Hashable, CustomStringConvertible {
@@ -29,7 +34,7 @@ public enum CreditCode {
         // Codes in import files are nearly always already 18 uppercase characters: check them
         // in place and hand back the same string instead of building a new one.
         let alreadyNormal = string.withUTF8 { bytes in
-            bytes.count == 18 && bytes.allSatisfy { values[Int($0)] >= 0 }
+            bytes.count == 18 && bytes.allSatisfy { value(of: $0) >= 0 }
         }
         if alreadyNormal {
             if let invalid = string.withUTF8({ check($0) }) { return .failure(invalid) }
@@ -50,7 +55,7 @@ public enum CreditCode {
 
     /// Checks 18 uppercased bytes; `nil` when they form a valid code.
     private static func check(_ bytes: UnsafeBufferPointer<UInt8>) -> Invalid? {
-        for (i, byte) in bytes.enumerated() where values[Int(byte)] < 0 {
+        for (i, byte) in bytes.enumerated() where value(of: byte) < 0 {
             let shown = byte < 0x80 ? String(UnicodeScalar(byte)) : "non-ASCII"
             return Invalid(message: "invalid character '\(shown)' at position \(i + 1)")
         }
@@ -75,17 +80,27 @@ public enum CreditCode {
     }
 
     /// The 18th character for the first 17 (which must all be in `alphabet`).
+    ///
+    /// The standard's weights 1, 3, 9, 27, 19, … are the powers of 3 modulo 31.
     public static func checkCharacter(_ first17: some Collection<UInt8>) -> UInt8 {
         var sum = 0
-        for (byte, weight) in zip(first17, weights) { sum += Int(values[Int(byte)]) * weight }
+        var weight = 1
+        for byte in first17.prefix(17) {
+            sum += value(of: byte) * weight
+            weight = weight * 3 % 31
+        }
         let c = 31 - sum % 31
         return alphabet[c == 31 ? 0 : c]
     }
 
     /// The GB 11714 check character (`0`-`9` or `X`) for an 8-character organisation code body.
+    ///
+    /// The standard's weights 3, 7, 9, 10, 5, 8, 4, 2 are 2⁸, 2⁷, … 2¹ modulo 11; each is the
+    /// one before times 6 (the inverse of 2) modulo 11.
     public static func organisationCheckCharacter(_ body: some Collection<UInt8>) -> UInt8 {
         var sum = 0
-        for (byte, weight) in zip(body, organisationWeights) {
+        var weight = 3
+        for byte in body.prefix(8) {
             let value: Int
             switch byte {
             case UInt8(ascii: "0")...UInt8(ascii: "9"): value = Int(byte) - 48
@@ -93,6 +108,7 @@ public enum CreditCode {
             default: value = 0
             }
             sum += value * weight
+            weight = weight * 6 % 11
         }
         switch 11 - sum % 11 {
         case 10: return UInt8(ascii: "X")

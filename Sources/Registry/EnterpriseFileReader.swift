@@ -85,9 +85,9 @@ public struct EnterpriseFileReader: Sendable {
             batch.reserveCapacity(batchSize)
         }
 
-        mutating func take(_ outcome: EnterpriseValidator.Outcome) throws {
+        mutating func take(_ outcome: consuming EnterpriseValidator.Outcome) throws {
             summary.rowsRead += 1
-            switch outcome {
+            switch consume outcome {
             case .accepted(let enterprise):
                 summary.accepted += 1
                 batch.append(enterprise)
@@ -210,10 +210,10 @@ public struct EnterpriseFileReader: Sendable {
         guard (status.st_mode & S_IFMT) == S_IFREG else {
             throw Diagnostic(file: path, line: 0, message: "not a regular file")
         }
-        var bytes = [UInt8](repeating: 0, count: Int(status.st_size))
-        var filled = 0
         var failed = false
-        bytes.withUnsafeMutableBytes { buffer in
+        // Uninitialised: zero-filling 150 MB first would cost as much as reading it.
+        let bytes = [UInt8](unsafeUninitializedCapacity: max(1, Int(status.st_size))) { buffer, count in
+            var filled = 0
             while filled < buffer.count {
                 let n = Glibc.read(descriptor, buffer.baseAddress! + filled, buffer.count - filled)
                 if n > 0 {
@@ -222,12 +222,12 @@ public struct EnterpriseFileReader: Sendable {
                     break
                 } else if errno != EINTR {
                     failed = true
-                    return
+                    break
                 }
             }
+            count = filled
         }
         if failed { throw systemError(path, "cannot read file") }
-        bytes.removeSubrange(filled...)
         return bytes
     }
 

@@ -57,14 +57,16 @@ public struct EnterpriseValidator: Sendable {
         var low: UInt32
 
         init(_ code: String) {
-            var high: UInt64 = 0
-            var low: UInt32 = 0
-            for (i, byte) in code.utf8.enumerated() {
-                let value = UInt64(CreditCode.values[Int(byte)])
-                if i < 12 { high = high << 5 | value } else { low = low << 5 | UInt32(value) }
+            var code = code
+            (high, low) = code.withUTF8 { bytes in
+                var high: UInt64 = 0
+                var low: UInt32 = 0
+                for i in 0..<bytes.count {
+                    let value = CreditCode.value(of: bytes[i])
+                    if i < 12 { high = high << 5 | UInt64(value) } else { low = low << 5 | UInt32(value) }
+                }
+                return (high, low)
             }
-            self.high = high
-            self.low = low
         }
 
         func hash(into hasher: inout Hasher) {
@@ -282,10 +284,10 @@ public struct EnterpriseValidator: Sendable {
         // the file, not just its accepted rows, must identify each enterprise once.
         if codeIsValid {
             let key = PackedCode(enterprise.creditCode)
-            if let first = firstLineOfCode[key] {
+            // One hash lookup for the common, unique case; a duplicate puts the first line back.
+            if let first = firstLineOfCode.updateValue(line, forKey: key) {
+                firstLineOfCode[key] = first
                 fail(layout.creditCodeIndex, "credit_code", "duplicate credit_code, first on line \(first)")
-            } else {
-                firstLineOfCode[key] = line
             }
         }
         return diagnostics.isEmpty ? .accepted(enterprise) : .rejected(diagnostics)
@@ -294,7 +296,8 @@ public struct EnterpriseValidator: Sendable {
     // MARK: - Field rules
 
     static func taxpayerType(_ text: String) -> TaxpayerType? {
-        switch text.lowercased() {
+        if let type = TaxpayerType(rawValue: text) { return type }
+        return switch text.lowercased() {
         case "general", "一般纳税人": .general
         case "small_scale", "small-scale", "小规模纳税人": .smallScale
         case "individual", "个体工商户": .individual

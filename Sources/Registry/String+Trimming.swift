@@ -5,8 +5,9 @@ extension String {
     /// Returns the text unchanged when neither end is white space, checked on the UTF-8
     /// bytes without Unicode property lookups: this runs for every cell of large imports.
     func trimmingWhitespace() -> String {
-        let utf8 = self.utf8
-        guard let firstByte = utf8.first, let lastByte = utf8.last else { return "" }
+        var copy = self
+        let ends: (UInt8, UInt8)? = copy.withUTF8 { bytes in bytes.isEmpty ? nil : (bytes[0], bytes[bytes.count - 1]) }
+        guard let (firstByte, lastByte) = ends else { return "" }
         // A UTF-8 sequence's last byte is a continuation byte, so look at whole scalars only
         // when an end is not plain ASCII.
         let firstIsPlain = firstByte < 0x80 && !isASCIIWhitespace(firstByte)
