@@ -1,19 +1,27 @@
-extension Diagnostic {
+/// Exports diagnostics as CSV, the form operators fix import files from.
+public enum DiagnosticCSV {
     /// The header row of `csv(_:)`.
-    public static let csvHeader = ["file", "line", "column", "field", "message"]
+    public static let header = ["file", "line", "column", "field", "message"]
 
     /// Diagnostics as an RFC 4180 CSV document for operators to open in a spreadsheet.
     ///
     /// Columns are `file,line,column,field,message`; `line` is 0 for a problem with the whole
     /// file, and `column` and `field` are empty when unknown. Records end with CRLF.
     public static func csv(_ diagnostics: [Diagnostic]) -> String {
-        var out = CSVFormat.record(csvHeader)
+        var out = CSVFormat.record(header)
         for d in diagnostics {
             out += CSVFormat.record([
                 d.file, String(d.line), d.column.map(String.init) ?? "", d.field ?? "", d.message,
             ])
         }
         return out
+    }
+}
+
+extension Diagnostic {
+    /// Shorthand for `DiagnosticCSV.csv(_:)`.
+    public static func csv(_ diagnostics: [Diagnostic]) -> String {
+        DiagnosticCSV.csv(diagnostics)
     }
 }
 
@@ -24,19 +32,17 @@ enum CSVFormat {
     /// A field, quoted when it holds a comma, quote or line break, or when surrounding white
     /// space would otherwise be lost to a trimming reader.
     static func field(_ text: String) -> String {
-        var needsQuotes = false
-        for byte in text.utf8 {
-            if byte == UInt8(ascii: ",") || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\r")
-                || byte == UInt8(ascii: "\n")
-            {
-                needsQuotes = true
-                break
+        var copy = text
+        let needsQuotes = copy.withUTF8 { bytes -> Bool in
+            guard let first = bytes.first, let last = bytes.last else { return false }
+            // Leading or trailing ASCII white space; a non-ASCII end is checked below.
+            if first == 0x20 || first == 0x09 || last == 0x20 || last == 0x09 { return true }
+            return bytes.contains { byte in
+                byte == UInt8(ascii: ",") || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\r")
+                    || byte == UInt8(ascii: "\n")
             }
         }
-        if !needsQuotes, let first = text.unicodeScalars.first, let last = text.unicodeScalars.last {
-            needsQuotes = first.properties.isWhitespace || last.properties.isWhitespace
-        }
-        guard needsQuotes else { return text }
+        guard needsQuotes || text.trimmingWhitespace().utf8.count != text.utf8.count else { return text }
         var quoted = "\""
         for character in text {
             if character == "\"" { quoted += "\"\"" } else { quoted.append(character) }

@@ -127,13 +127,16 @@ public struct EnterpriseFileReader: Sendable {
         guard missing.isEmpty else {
             throw Diagnostic(
                 file: path, line: header.line,
-                message: "header is missing required column\(missing.count > 1 ? "s" : "") \(missing.joined(separator: ", "))")
+                message:
+                    "header is missing required column\(missing.count > 1 ? "s" : "") \(missing.joined(separator: ", "))"
+            )
         }
         let duplicates = layout.duplicateNames
         guard duplicates.isEmpty else {
             throw Diagnostic(
                 file: path, line: header.line,
-                message: "header repeats column\(duplicates.count > 1 ? "s" : "") \(duplicates.joined(separator: ", "))")
+                message: "header repeats column\(duplicates.count > 1 ? "s" : "") \(duplicates.joined(separator: ", "))"
+            )
         }
 
         var validator = EnterpriseValidator(schema: schema, today: today, file: path)

@@ -214,7 +214,8 @@ public struct EnterpriseValidator: Sendable {
                 } else {
                     fail(
                         index, column,
-                        "\(Self.quoted(text)) is not a GB/T 4754 code (a section letter A-T and up to 4 digits, e.g. C13)")
+                        "\(Self.quoted(text)) is not a GB/T 4754 code (a section letter A-T and up to 4 digits, e.g. C13)"
+                    )
                 }
             case .region:
                 enterprise.region = text
@@ -236,7 +237,11 @@ public struct EnterpriseValidator: Sendable {
                 }
             case .annualSales, .totalAssets:
                 if let amount = StrictNumber.parse(text), amount >= 0 {
-                    if field == .annualSales { enterprise.annualSales = amount } else { enterprise.totalAssets = amount }
+                    if field == .annualSales {
+                        enterprise.annualSales = amount
+                    } else {
+                        enterprise.totalAssets = amount
+                    }
                 } else {
                     fail(index, column, "\(Self.quoted(text)) is not a non-negative decimal number")
                 }

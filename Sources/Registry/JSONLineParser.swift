@@ -30,7 +30,9 @@ struct JSONLineParser {
         } else {
             while true {
                 skipSpace()
-                guard peek() == UInt8(ascii: "\"") else { throw Failure(message: "expected a quoted key at byte \(i + 1)") }
+                guard peek() == UInt8(ascii: "\"") else {
+                    throw Failure(message: "expected a quoted key at byte \(i + 1)")
+                }
                 let key = try string()
                 skipSpace()
                 guard peek() == UInt8(ascii: ":") else { throw Failure(message: "expected ':' after key \"\(key)\"") }
@@ -56,9 +58,15 @@ struct JSONLineParser {
     private mutating func value(for key: String) throws(Failure) -> String? {
         switch peek() {
         case UInt8(ascii: "\""): return try string()
-        case UInt8(ascii: "t"): try literal("true"); return "true"
-        case UInt8(ascii: "f"): try literal("false"); return "false"
-        case UInt8(ascii: "n"): try literal("null"); return nil
+        case UInt8(ascii: "t"):
+            try literal("true")
+            return "true"
+        case UInt8(ascii: "f"):
+            try literal("false")
+            return "false"
+        case UInt8(ascii: "n"):
+            try literal("null")
+            return nil
         case let byte? where byte == UInt8(ascii: "-") || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte):
             return try number()
         case UInt8(ascii: "{"), UInt8(ascii: "["):
@@ -141,7 +149,9 @@ struct JSONLineParser {
                     }
                     i += 2
                     let low = try hex4()
-                    guard (0xDC00..<0xE000).contains(low) else { throw Failure(message: "unpaired surrogate in string") }
+                    guard (0xDC00..<0xE000).contains(low) else {
+                        throw Failure(message: "unpaired surrogate in string")
+                    }
                     scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
                 }
                 guard let unicode = Unicode.Scalar(scalar) else { throw Failure(message: "invalid \\u escape") }

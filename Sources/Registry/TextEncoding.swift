@@ -67,12 +67,20 @@ public enum TextEncoding: String, Sendable, Hashable, CaseIterable {
                 var upper: UInt8 = 0xBF
                 switch lead {
                 case 0xC2...0xDF: length = 2
-                case 0xE0: length = 3; lower = 0xA0
+                case 0xE0:
+                    length = 3
+                    lower = 0xA0
                 case 0xE1...0xEC, 0xEE...0xEF: length = 3
-                case 0xED: length = 3; upper = 0x9F
-                case 0xF0: length = 4; lower = 0x90
+                case 0xED:
+                    length = 3
+                    upper = 0x9F
+                case 0xF0:
+                    length = 4
+                    lower = 0x90
                 case 0xF1...0xF3: length = 4
-                case 0xF4: length = 4; upper = 0x8F
+                case 0xF4:
+                    length = 4
+                    upper = 0x8F
                 default: return i
                 }
                 guard i + length <= count else { return i }
@@ -100,8 +108,10 @@ public enum TextEncoding: String, Sendable, Hashable, CaseIterable {
             var inLeft = inBuffer.count
             while inLeft > 0 {
                 let result: Int = output.withUnsafeMutableBufferPointer { outBuffer in
-                    var outPointer: UnsafeMutablePointer<CChar>? = UnsafeMutableRawPointer(outBuffer.baseAddress! + written)
-                        .assumingMemoryBound(to: CChar.self)
+                    var outPointer: UnsafeMutablePointer<CChar>? = UnsafeMutableRawPointer(
+                        outBuffer.baseAddress! + written
+                    )
+                    .assumingMemoryBound(to: CChar.self)
                     var outLeft = outBuffer.count - written
                     let result = iconv(descriptor, &inPointer, &inLeft, &outPointer, &outLeft)
                     written = outBuffer.count - outLeft

@@ -35,7 +35,11 @@ struct CSVReaderTests {
 
     @Test func handlesCRLFAndMissingFinalNewline() throws {
         let all = try records("a,b\r\n1,2\r\n3,4")
-        #expect(all == [.init(line: 1, fields: ["a", "b"]), .init(line: 2, fields: ["1", "2"]), .init(line: 3, fields: ["3", "4"])])
+        #expect(
+            all == [
+                .init(line: 1, fields: ["a", "b"]), .init(line: 2, fields: ["1", "2"]),
+                .init(line: 3, fields: ["3", "4"]),
+            ])
     }
 
     @Test func skipsBlankLinesButCountsThem() throws {

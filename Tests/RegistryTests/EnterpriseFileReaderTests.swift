@@ -6,7 +6,8 @@ struct EnterpriseFileReaderTests {
     static let today = LocalDate(year: 2026, month: 6, day: 1)!
 
     private func read(
-        _ file: TemporaryFile, encoding: TextEncoding = .auto, custom: [String: AttributeType] = [:], batchSize: Int = 8192
+        _ file: TemporaryFile, encoding: TextEncoding = .auto, custom: [String: AttributeType] = [:],
+        batchSize: Int = 8192
     ) throws -> (enterprises: [Enterprise], batches: [Int], summary: ReadSummary) {
         let reader = EnterpriseFileReader(
             path: file.path, encoding: encoding, schema: AttributeSchema(custom: custom), today: Self.today)
@@ -44,9 +45,11 @@ struct EnterpriseFileReaderTests {
         #expect(summary.rejected == 4)
         #expect(
             summary.diagnostics == [
-                Diagnostic(file: file.path, line: 4, column: 1, field: "credit_code", message: "check digit should be N"),
                 Diagnostic(
-                    file: file.path, line: 5, column: 3, field: "employees", message: "'x' is not a non-negative integer"),
+                    file: file.path, line: 4, column: 1, field: "credit_code", message: "check digit should be N"),
+                Diagnostic(
+                    file: file.path, line: 5, column: 3, field: "employees",
+                    message: "'x' is not a non-negative integer"),
                 Diagnostic(file: file.path, line: 7, message: "row has 3 fields, header has 4"),
                 Diagnostic(
                     file: file.path, line: 8, column: 1, field: "credit_code",
@@ -57,7 +60,8 @@ struct EnterpriseFileReaderTests {
     @Test func readsGB18030FileWithBatches() throws {
         let bytes =
             Array("credit_code,name,region\n91350100M000100Y43,".utf8) + TextEncodingTests.companyGB18030
-            + [0x2C] + TextEncodingTests.subdistrictGB18030 + Array("\n91110108769361569N,b,\n92110105L12345674T,c,\n".utf8)
+            + [0x2C] + TextEncodingTests.subdistrictGB18030
+            + Array("\n91110108769361569N,b,\n92110105L12345674T,c,\n".utf8)
         let file = try TemporaryFile(name: "gbk.csv", bytes: bytes)
         defer { file.remove() }
         let (enterprises, batches, summary) = try read(file, batchSize: 2)
@@ -83,7 +87,8 @@ struct EnterpriseFileReaderTests {
     }
 
     @Test func unterminatedQuoteRejectsLastRecord() throws {
-        let file = try TemporaryFile(name: "e.csv", text: "credit_code,name\n91350100M000100Y43,a\n91110108769361569N,\"b\n")
+        let file = try TemporaryFile(
+            name: "e.csv", text: "credit_code,name\n91350100M000100Y43,a\n91110108769361569N,\"b\n")
         defer { file.remove() }
         let (enterprises, _, summary) = try read(file)
         #expect(enterprises.count == 1)

@@ -57,9 +57,9 @@ struct EnterpriseGeneratorTests {
         #expect(share { $0.creditCode.hasPrefix("92") } == share { $0.taxpayerType == .individual })
         let small = enterprises.filter { $0.taxpayerType == .smallScale }
         let under5M = small.filter { ($0.annualSales ?? 0) < 5_000_000 }.count
-        let under1_2M = small.filter { ($0.annualSales ?? 0) < 1_200_000 }.count
+        let underOnePointTwoMillion = small.filter { ($0.annualSales ?? 0) < 1_200_000 }.count
         #expect(Double(under5M) / Double(small.count) > 0.95)
-        #expect(Double(under1_2M) / Double(small.count) > 0.5)
+        #expect(Double(underOnePointTwoMillion) / Double(small.count) > 0.5)
         #expect(enterprises.allSatisfy { $0.wechatOpenID.map { $0.count == 28 && $0.hasPrefix("o") } ?? true })
         #expect(Set(enterprises.map(\.creditCode)).count == enterprises.count)
     }

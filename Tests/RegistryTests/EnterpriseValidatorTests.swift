@@ -35,9 +35,13 @@ struct EnterpriseValidatorTests {
 
     @Test func emptyOptionalValuesAreMissing() {
         var v = validator()
-        guard case .accepted(let e) = v.validate(
-            ["credit_code": "91350100M000100Y43", "name": "x", "high_tech": "", "sms_opt_out": " ", "employees": ""],
-            line: 2)
+        guard
+            case .accepted(let e) = v.validate(
+                [
+                    "credit_code": "91350100M000100Y43", "name": "x", "high_tech": "", "sms_opt_out": " ",
+                    "employees": "",
+                ],
+                line: 2)
         else {
             Issue.record("rejected")
             return
@@ -58,10 +62,12 @@ struct EnterpriseValidatorTests {
                 ], line: 9, columns: columns))
         #expect(
             found == [
-                Diagnostic(file: "in.csv", line: 9, column: 1, field: "credit_code", message: "check digit should be 3"),
+                Diagnostic(
+                    file: "in.csv", line: 9, column: 1, field: "credit_code", message: "check digit should be 3"),
                 Diagnostic(file: "in.csv", line: 9, column: 2, field: "name", message: "is required"),
                 Diagnostic(
-                    file: "in.csv", line: 9, column: 3, field: "employees", message: "'-1' is not a non-negative integer"),
+                    file: "in.csv", line: 9, column: 3, field: "employees",
+                    message: "'-1' is not a non-negative integer"),
                 Diagnostic(
                     file: "in.csv", line: 9, column: 4, field: "registered_on",
                     message: "2026-06-02 is in the future (today is 2026-06-01)"),
