@@ -59,7 +59,10 @@ public struct EnterpriseGenerator: Sendable {
         case .general: organisationType = "1"
         case .smallScale: organisationType = random.chance(0.04) ? "3" : "1"
         }
-        let division = random.chance(0.9) ? "110105" : random.element(Self.otherDivisions)
+        // Individual businesses register where they trade; a tenth of companies moved in from
+        // another district and keep their original division code.
+        let division =
+            type == .individual || random.chance(0.9) ? "110105" : random.element(Self.otherDivisions)
         var body: [UInt8]
         // Codes issued since the 2015 reform start with "MA"; older ones are the former
         // all-digit organisation codes. A bijection of the serial keeps them unique.
@@ -73,7 +76,7 @@ public struct EnterpriseGenerator: Sendable {
             }
             body += tail.reversed()
         } else {
-            let n = (serial &* 7_654_321 &+ 10_000_000) % 100_000_000
+            let n = (serial &* 73_939_133 &+ 10_000_000) % 100_000_000  // the multiplier is prime to 10
             var digits = Array(String(n).utf8)
             while digits.count < 8 { digits.insert(UInt8(ascii: "0"), at: 0) }
             body = digits
