@@ -86,9 +86,9 @@ public struct EnterpriseFileReader: Sendable {
         }
 
         mutating func take(_ outcome: consuming EnterpriseValidator.Outcome) throws {
-            summary.rowsRead += 1
             switch consume outcome {
             case .accepted(let enterprise):
+                summary.rowsRead += 1
                 summary.accepted += 1
                 batch.append(enterprise)
                 if batch.count >= batchSize { try flush() }
@@ -97,7 +97,9 @@ public struct EnterpriseFileReader: Sendable {
             }
         }
 
+        /// Counts a row that was read but refused.
         mutating func reject(_ diagnostics: [Diagnostic]) {
+            summary.rowsRead += 1
             summary.rejected += 1
             summary.diagnostics.append(contentsOf: diagnostics)
         }
@@ -149,12 +151,10 @@ public struct EnterpriseFileReader: Sendable {
                 guard let next = try reader.next() else { break }
                 record = next
             } catch {
-                sink.summary.rowsRead += 1
                 sink.reject([Diagnostic(file: path, line: error.line, message: error.message)])
                 break
             }
             guard record.fields.count == names.count else {
-                sink.summary.rowsRead += 1
                 sink.reject([
                     Diagnostic(
                         file: path, line: record.line,
@@ -183,15 +183,13 @@ public struct EnterpriseFileReader: Sendable {
                 do throws(JSONLineParser.Failure) {
                     members = try JSONLineParser.parse(lineBytes)
                 } catch {
-                    sink.summary.rowsRead += 1
-                    sink.reject([Diagnostic(file: path, line: line, message: error.message)])
+                        sink.reject([Diagnostic(file: path, line: line, message: error.message)])
                     continue
                 }
                 let layout = EnterpriseValidator.Layout(
                     names: members.map(\.key), schema: schema, columnNumbers: members.map { _ in nil })
                 if let repeated = layout.duplicateNames.first {
-                    sink.summary.rowsRead += 1
-                    sink.reject([Diagnostic(file: path, line: line, field: repeated, message: "key appears twice")])
+                        sink.reject([Diagnostic(file: path, line: line, field: repeated, message: "key appears twice")])
                     continue
                 }
                 try sink.take(validator.validate(values: members.map(\.value), layout: layout, line: line))

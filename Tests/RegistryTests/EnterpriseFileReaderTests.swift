@@ -130,6 +130,45 @@ struct EnterpriseFileReaderTests {
             ])
     }
 
+    @Test func badEncodingIsAFileErrorWithLine() throws {
+        let bytes = Array("credit_code,name\n91350100M000100Y43,".utf8) + [0x81, 0x20] + Array("\n".utf8)
+        let file = try TemporaryFile(name: "e.csv", bytes: bytes)
+        defer { file.remove() }
+        #expect(throws: Diagnostic(file: file.path, line: 2, message: "invalid GB18030 byte sequence")) {
+            try read(file)
+        }
+        #expect(throws: Diagnostic(file: file.path, line: 2, message: "invalid UTF-8 byte sequence")) {
+            try read(file, encoding: .utf8)
+        }
+    }
+
+    @Test func explicitFormatOverridesExtensionAndCustomTypesAreChecked() throws {
+        let file = try TemporaryFile(
+            name: "e.txt",
+            text: #"{"credit_code": "91350100M000100Y43", "name": "a", "export_share": 0.4}"# + "\n"
+                + #"{"credit_code": "91110108769361569N", "name": "b", "export_share": "high"}"# + "\n")
+        defer { file.remove() }
+        let reader = EnterpriseFileReader(
+            path: file.path, format: .jsonl, schema: AttributeSchema(custom: ["export_share": .number]),
+            today: Self.today)
+        var enterprises: [Enterprise] = []
+        let summary = try reader.read { enterprises += $0 }
+        #expect(enterprises.map(\.custom) == [["export_share": "0.4"]])
+        #expect(
+            summary.diagnostics == [
+                Diagnostic(
+                    file: file.path, line: 2, field: "export_share", message: "'high' is not a valid decimal number")
+            ])
+    }
+
+    @Test func bodyErrorsStopTheRead() throws {
+        struct Stop: Error {}
+        let file = try TemporaryFile(name: "e.csv", text: "credit_code,name\n91350100M000100Y43,a\n")
+        defer { file.remove() }
+        let reader = EnterpriseFileReader(path: file.path, schema: AttributeSchema(), today: Self.today)
+        #expect(throws: Stop.self) { try reader.read { _ in throw Stop() } }
+    }
+
     @Test func formatFollowsExtension() {
         #expect(EnterpriseFileReader.Format(path: "a.JSONL") == .jsonl)
         #expect(EnterpriseFileReader.Format(path: "a.ndjson") == .jsonl)
