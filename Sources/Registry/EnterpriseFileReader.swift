@@ -183,13 +183,13 @@ public struct EnterpriseFileReader: Sendable {
                 do throws(JSONLineParser.Failure) {
                     members = try JSONLineParser.parse(lineBytes)
                 } catch {
-                        sink.reject([Diagnostic(file: path, line: line, message: error.message)])
+                    sink.reject([Diagnostic(file: path, line: line, message: error.message)])
                     continue
                 }
                 let layout = EnterpriseValidator.Layout(
                     names: members.map(\.key), schema: schema, columnNumbers: members.map { _ in nil })
                 if let repeated = layout.duplicateNames.first {
-                        sink.reject([Diagnostic(file: path, line: line, field: repeated, message: "key appears twice")])
+                    sink.reject([Diagnostic(file: path, line: line, field: repeated, message: "key appears twice")])
                     continue
                 }
                 try sink.take(validator.validate(values: members.map(\.value), layout: layout, line: line))
