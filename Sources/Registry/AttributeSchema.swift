@@ -138,15 +138,41 @@ public enum StrictNumber {
     public static func parse(_ text: some StringProtocol) -> Double? {
         var sawDigit = false
         var sawDot = false
-        for (i, byte) in text.utf8.enumerated() {
+        var isFirst = true
+        // Clinger's fast path: up to 15 significant digits and 22 decimals convert exactly
+        // as mantissa / 10^decimals, with no call into strtod.
+        var mantissa: Int64 = 0
+        var digits = 0
+        var decimals = 0
+        var negative = false
+        for byte in text.utf8 {
             switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): sawDigit = true
-            case UInt8(ascii: "."): if sawDot { return nil } else { sawDot = true }
-            case UInt8(ascii: "-"), UInt8(ascii: "+"): if i != 0 { return nil }
+            case UInt8(ascii: "0")...UInt8(ascii: "9"):
+                sawDigit = true
+                if mantissa != 0 || byte != UInt8(ascii: "0") { digits += 1 }
+                mantissa = digits <= 18 ? mantissa &* 10 &+ Int64(byte - 48) : mantissa
+                if sawDot { decimals += 1 }
+            case UInt8(ascii: "."):
+                if sawDot { return nil } else { sawDot = true }
+            case UInt8(ascii: "-"), UInt8(ascii: "+"):
+                if !isFirst { return nil }
+                negative = byte == UInt8(ascii: "-")
             default: return nil
             }
+            isFirst = false
         }
-        guard sawDigit, let value = Double(String(text)), value.isFinite else { return nil }
+        guard sawDigit else { return nil }
+        if digits <= 15, decimals <= 22 {
+            let value = Double(mantissa) / powersOfTen[decimals]
+            return negative ? -value : value
+        }
+        guard let value = Double(String(text)), value.isFinite else { return nil }
+        return value
+    }
+
+    private static let powersOfTen: [Double] = (0...22).map { exponent in
+        var value = 1.0
+        for _ in 0..<exponent { value *= 10 }
         return value
     }
 }

@@ -1,0 +1,193 @@
+/// Parses one line of a JSON Lines import: a flat object whose values are strings, numbers,
+/// booleans or null.
+///
+/// Values come back as the text the validator reads from a CSV cell: strings unescaped,
+/// numbers as written (an exponent is expanded to a plain decimal), booleans as
+/// `true`/`false`, and null as `nil` (missing). Keys keep their order of appearance.
+struct JSONLineParser {
+    struct Failure: Error {
+        var message: String
+    }
+
+    private let bytes: UnsafeBufferPointer<UInt8>
+    private var i = 0
+
+    static func parse(_ line: UnsafeBufferPointer<UInt8>) throws(Failure) -> [(key: String, value: String?)] {
+        var parser = JSONLineParser(bytes: line)
+        return try parser.object()
+    }
+
+    private init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
+
+    private mutating func object() throws(Failure) -> [(key: String, value: String?)] {
+        skipSpace()
+        guard peek() == UInt8(ascii: "{") else { throw Failure(message: "line is not a JSON object") }
+        i += 1
+        var members: [(key: String, value: String?)] = []
+        skipSpace()
+        if peek() == UInt8(ascii: "}") {
+            i += 1
+        } else {
+            while true {
+                skipSpace()
+                guard peek() == UInt8(ascii: "\"") else {
+                    throw Failure(message: "expected a quoted key at byte \(i + 1)")
+                }
+                let key = try string()
+                skipSpace()
+                guard peek() == UInt8(ascii: ":") else { throw Failure(message: "expected ':' after key \"\(key)\"") }
+                i += 1
+                skipSpace()
+                members.append((key, try value(for: key)))
+                skipSpace()
+                if peek() == UInt8(ascii: ",") {
+                    i += 1
+                } else if peek() == UInt8(ascii: "}") {
+                    i += 1
+                    break
+                } else {
+                    throw Failure(message: "expected ',' or '}' at byte \(i + 1)")
+                }
+            }
+        }
+        skipSpace()
+        guard i == bytes.count else { throw Failure(message: "unexpected text after the JSON object") }
+        return members
+    }
+
+    private mutating func value(for key: String) throws(Failure) -> String? {
+        switch peek() {
+        case UInt8(ascii: "\""): return try string()
+        case UInt8(ascii: "t"):
+            try literal("true")
+            return "true"
+        case UInt8(ascii: "f"):
+            try literal("false")
+            return "false"
+        case UInt8(ascii: "n"):
+            try literal("null")
+            return nil
+        case let byte? where byte == UInt8(ascii: "-") || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte):
+            return try number()
+        case UInt8(ascii: "{"), UInt8(ascii: "["):
+            throw Failure(message: "value of \"\(key)\" must be a string, number, boolean or null")
+        default: throw Failure(message: "invalid value for \"\(key)\"")
+        }
+    }
+
+    private mutating func literal(_ word: String) throws(Failure) {
+        let expected = Array(word.utf8)
+        let count = expected.count
+        guard i + count <= bytes.count else { throw Failure(message: "invalid literal at byte \(i + 1)") }
+        for k in 0..<count where bytes[i + k] != expected[k] {
+            throw Failure(message: "invalid literal at byte \(i + 1)")
+        }
+        i += count
+    }
+
+    private mutating func number() throws(Failure) -> String {
+        let start = i
+        var hasExponent = false
+        while i < bytes.count, Self.isNumberByte(bytes[i]) {
+            if bytes[i] == UInt8(ascii: "e") || bytes[i] == UInt8(ascii: "E") { hasExponent = true }
+            i += 1
+        }
+        let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self)
+        guard let value = Double(text), value.isFinite else { throw Failure(message: "invalid number \(text)") }
+        guard hasExponent else { return text }
+        if value.rounded() == value, abs(value) < 1e15 { return String(Int64(value)) }
+        return String(value)
+    }
+
+    private static func isNumberByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "+"), UInt8(ascii: "."),
+            UInt8(ascii: "e"), UInt8(ascii: "E"):
+            true
+        default: false
+        }
+    }
+
+    private mutating func string() throws(Failure) -> String {
+        i += 1  // opening quote
+        let start = i
+        // Fast path: no escapes.
+        while i < bytes.count, bytes[i] != UInt8(ascii: "\""), bytes[i] != UInt8(ascii: "\\") { i += 1 }
+        guard i < bytes.count else { throw Failure(message: "unterminated string") }
+        if bytes[i] == UInt8(ascii: "\"") {
+            defer { i += 1 }
+            return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self)
+        }
+        var out = Array(bytes[start..<i])
+        while i < bytes.count {
+            let byte = bytes[i]
+            if byte == UInt8(ascii: "\"") {
+                i += 1
+                return String(decoding: out, as: UTF8.self)
+            }
+            guard byte == UInt8(ascii: "\\") else {
+                out.append(byte)
+                i += 1
+                continue
+            }
+            i += 1
+            guard i < bytes.count else { break }
+            let escaped = bytes[i]
+            i += 1
+            switch escaped {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(escaped)
+            case UInt8(ascii: "b"): out.append(0x08)
+            case UInt8(ascii: "f"): out.append(0x0C)
+            case UInt8(ascii: "n"): out.append(0x0A)
+            case UInt8(ascii: "r"): out.append(0x0D)
+            case UInt8(ascii: "t"): out.append(0x09)
+            case UInt8(ascii: "u"):
+                var scalar = try hex4()
+                if (0xD800..<0xDC00).contains(scalar) {
+                    guard i + 1 < bytes.count, bytes[i] == UInt8(ascii: "\\"), bytes[i + 1] == UInt8(ascii: "u") else {
+                        throw Failure(message: "unpaired surrogate in string")
+                    }
+                    i += 2
+                    let low = try hex4()
+                    guard (0xDC00..<0xE000).contains(low) else {
+                        throw Failure(message: "unpaired surrogate in string")
+                    }
+                    scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                }
+                guard let unicode = Unicode.Scalar(scalar) else { throw Failure(message: "invalid \\u escape") }
+                out.append(contentsOf: Array(String(Character(unicode)).utf8))
+            default:
+                throw Failure(message: "invalid escape in string")
+            }
+        }
+        throw Failure(message: "unterminated string")
+    }
+
+    private mutating func hex4() throws(Failure) -> UInt32 {
+        guard i + 4 <= bytes.count else { throw Failure(message: "invalid \\u escape") }
+        var value: UInt32 = 0
+        for _ in 0..<4 {
+            let byte = bytes[i]
+            let digit: UInt32
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt32(byte - 48)
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = UInt32(byte - 87)
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = UInt32(byte - 55)
+            default: throw Failure(message: "invalid \\u escape")
+            }
+            value = value << 4 | digit
+            i += 1
+        }
+        return value
+    }
+
+    private func peek() -> UInt8? { i < bytes.count ? bytes[i] : nil }
+
+    private mutating func skipSpace() {
+        while i < bytes.count,
+            bytes[i] == UInt8(ascii: " ") || bytes[i] == UInt8(ascii: "\t") || bytes[i] == UInt8(ascii: "\r")
+        {
+            i += 1
+        }
+    }
+}
