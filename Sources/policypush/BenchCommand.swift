@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import Glibc
 import Messaging
 import Registry
 import Rules
@@ -113,17 +114,7 @@ struct BenchCommand: Command {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let csv = dir + "/enterprises.csv"
-        var generator = EnterpriseGenerator(seed: seed &+ 2)
-        var writer = EnterpriseCSVWriter()
-        var text = writer.header()
-        FileManager.default.createFile(atPath: csv, contents: nil)
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: csv))
-        for _ in 0..<importRows {
-            text += writer.row(generator.next())
-            if text.utf8.count > 1 << 20 { handle.write(Data(text.utf8)); text = "" }
-        }
-        handle.write(Data(text.utf8))
-        try handle.close()
+        try EnterpriseCSVWriter.generate(count: importRows, seed: seed &+ 2, to: csv)
         let size = (try FileManager.default.attributesOfItem(atPath: csv)[.size] as? Int) ?? 0
 
         let reader = EnterpriseFileReader(path: csv, encoding: .auto, format: nil, schema: workspace.schema, today: workspace.today())
@@ -132,8 +123,9 @@ struct BenchCommand: Command {
         let parseSeconds = Date().timeIntervalSince(t0)
         let store = try SQLiteStore(path: dir + "/bench.sqlite")
         let t1 = Date()
-        let counts = try store.importEnterprises(file: csv, replace: false) { sink in
-            try reader.read { try sink($0) }.rejected
+        var rejected = 0
+        let counts = try store.importEnterprises(file: csv, replace: false, rejected: { rejected }) { sink in
+            rejected = try reader.read { try sink($0) }.rejected
         }
         let importSeconds = Date().timeIntervalSince(t1)
         let t2 = Date()
@@ -198,5 +190,9 @@ enum Memory {
     }
 
     /// Returns freed heap to the system so RSS reflects live data.
-    static func trim() { _ = malloc_trim(0) }
+    static func trim() { _ = mallocTrim(0) }
 }
+
+/// glibc's malloc_trim; <malloc.h> is not part of the Glibc module.
+@_silgen_name("malloc_trim")
+private func mallocTrim(_ pad: Int) -> Int32

@@ -2,7 +2,7 @@ import Engine
 import Foundation
 
 /// One subcommand: parses and validates its arguments in `init`, then runs.
-protocol Command {
+protocol Command: Sendable {
     static var spec: CommandSpec { get }
     init(_ arguments: ParsedArguments) throws(UsageError)
     /// - Returns: the exit code (0 success, 1 failure).

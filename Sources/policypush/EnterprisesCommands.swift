@@ -53,11 +53,10 @@ struct ImportCommand: Command {
             path: file, encoding: encoding, format: format, schema: workspace.schema, today: workspace.today())
         let store = try workspace.openStore()
         let started = Date()
-        var summary: EnterpriseFileReader.ReadSummary?
-        let counts = try store.importEnterprises(file: file, replace: replace) { sink in
-            let result = try reader.read { batch in try sink(batch) }
-            summary = result
-            return result.rejected
+        var summary: ReadSummary?
+        let counts = try store.importEnterprises(file: file, replace: replace, rejected: { summary?.rejected ?? 0 }) {
+            sink in
+            summary = try reader.read { batch in try sink(batch) }
         }
         guard let summary else { throw CommandFailure("\(file): nothing was read") }
         for diagnostic in summary.diagnostics { Output.err(diagnostic.description) }
@@ -103,26 +102,21 @@ struct GenerateCommand: Command {
     }
 
     func run(_ context: Context) async throws -> Int32 {
-        var generator = EnterpriseGenerator(seed: seed)
-        let handle: FileHandle
         if let out {
-            guard FileManager.default.createFile(atPath: out, contents: nil) else { throw CommandFailure("\(out): cannot create the file") }
-            handle = try FileHandle(forWritingTo: URL(fileURLWithPath: out))
-        } else {
-            handle = FileHandle.standardOutput
+            try EnterpriseCSVWriter.generate(count: count, seed: seed, to: out)
+            Output.err("wrote \(count) enterprises to \(out) (seed \(seed))")
+            return 0
         }
-        var writer = EnterpriseCSVWriter()
-        var buffer = writer.header()
+        var generator = EnterpriseGenerator(seed: seed)
+        var buffer = EnterpriseCSVWriter.header()
         for _ in 0..<count {
-            buffer += writer.row(generator.next())
+            buffer += EnterpriseCSVWriter.record(generator.next())
             if buffer.utf8.count > 1 << 20 {
-                handle.write(Data(buffer.utf8))
+                FileHandle.standardOutput.write(Data(buffer.utf8))
                 buffer = ""
             }
         }
-        handle.write(Data(buffer.utf8))
-        if out != nil { try handle.close() }
-        if let out { Output.err("wrote \(count) enterprises to \(out) (seed \(seed))") }
+        FileHandle.standardOutput.write(Data(buffer.utf8))
         return 0
     }
 }
@@ -180,16 +174,5 @@ struct EnterpriseFields {
     static func plain(_ value: AttributeValue) -> String {
         if case .string(let s) = value { return s }
         return value.description
-    }
-}
-
-extension TextEncoding {
-    init?(option: String) {
-        switch option.lowercased() {
-        case "auto": self = .auto
-        case "utf8", "utf-8": self = .utf8
-        case "gb18030", "gbk", "gb2312": self = .gb18030
-        default: return nil
-        }
     }
 }

@@ -34,7 +34,7 @@ struct PoliciesCheckCommand: Command {
             let p = entry.profile
             let window = "\(p.effectiveFrom?.description ?? "…") .. \(p.effectiveTo?.description ?? "…")"
             let state = p.isActive(on: on) ? "active  " : "inactive"
-            Output.out("  \(p.id.padding(toLength: idWidth, withPad: " ", startingAt: 0))  \(state)  \(window.padding(toLength: 24, withPad: " ", startingAt: 0))  p\(p.priority)  \(p.title)")
+            Output.out("  \(p.id.padding(toLength: idWidth, withPad: " ", startingAt: 0))  \(state)  \(window.padding(toLength: 24, withPad: " ", startingAt: 0))  \(("p" + String(p.priority)).padding(toLength: 5, withPad: " ", startingAt: 0)) \(p.title)")
         }
         Output.out(failed
             ? "\(diagnostics.count) problem(s) found; fix them before starting a campaign."

@@ -45,13 +45,13 @@ struct CommandLineTests {
         let a = try String(contentsOfFile: cli.file("a.csv"), encoding: .utf8)
         #expect(a == (try String(contentsOfFile: cli.file("b.csv"), encoding: .utf8)))
         #expect(a != (try String(contentsOfFile: cli.file("c.csv"), encoding: .utf8)))
-        #expect(a.split(separator: "\n").count == 51)
+        #expect(a.split(whereSeparator: \.isNewline).count == 51)
     }
 
     @Test func importKeepsGoodRowsAndReportsBadOnes() throws {
         let cli = try CLIHarness()
         try cli.run("enterprises", "generate", "--count", "5", "--seed", "3", "--out", cli.file("gen.csv"))
-        var lines = try String(contentsOfFile: cli.file("gen.csv"), encoding: .utf8).split(separator: "\n").map(String.init)
+        var lines = try String(contentsOfFile: cli.file("gen.csv"), encoding: .utf8).split(whereSeparator: \.isNewline).map(String.init)
         // Row 3 (line 4) gets a broken credit code check digit; row 5 (line 6) a bad employee count.
         var fields = lines[3].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
         let code = fields[0]
@@ -72,7 +72,7 @@ struct CommandLineTests {
         #expect(result.stderr.contains("bad.csv:6:\(employees + 1): employees:"))
         let errors = try String(contentsOfFile: cli.file("errors.csv"), encoding: .utf8)
         #expect(errors.hasPrefix("file,line,column,field,message"))
-        #expect(errors.split(separator: "\n").count == 3)
+        #expect(errors.split(whereSeparator: \.isNewline).count == 3)
 
         // Re-import: the good rows are unchanged, nothing is duplicated.
         let again = try cli.run("enterprises", "import", path)
@@ -112,7 +112,7 @@ struct CommandLineTests {
         #expect((json["samples"] as? [Any])?.count == 3)
         #expect(!preview.stdout.contains("\"13"), "a full phone number leaked")
 
-        let code = try String(contentsOfFile: cli.file("e.csv"), encoding: .utf8).split(separator: "\n")[1]
+        let code = try String(contentsOfFile: cli.file("e.csv"), encoding: .utf8).split(whereSeparator: \.isNewline)[1]
             .split(separator: ",")[0]
         let explain = try cli.run("policies", "explain", String(code), "--on", "2026-06-01", "--json")
         #expect(explain.status == 0, "\(explain.stderr)")
