@@ -140,6 +140,6 @@ struct CommandLineTests {
             """)
         let result = try cli.run("policies", "check")
         #expect(result.status == 1)
-        #expect(result.stderr.contains("broken.json5:5:"))
+        #expect(result.stderr.contains("broken.json5:4:26: when: type mismatch"))
     }
 }
