@@ -8,6 +8,8 @@ public struct ReadSummary: Sendable, Hashable {
     public var rejected: Int
     /// One or more per rejected row, in file order.
     public var diagnostics: [Diagnostic]
+    /// Valid credit codes of rejected rows: a replacing import keeps their stored entries.
+    public var rejectedCreditCodes: [String] = []
 
     public init(rowsRead: Int = 0, accepted: Int = 0, rejected: Int = 0, diagnostics: [Diagnostic] = []) {
         self.rowsRead = rowsRead
@@ -92,8 +94,9 @@ public struct EnterpriseFileReader: Sendable {
                 summary.accepted += 1
                 batch.append(enterprise)
                 if batch.count >= batchSize { try flush() }
-            case .rejected(let diagnostics):
+            case .rejected(let diagnostics, let creditCode):
                 reject(diagnostics)
+                if let creditCode { summary.rejectedCreditCodes.append(creditCode) }
             }
         }
 

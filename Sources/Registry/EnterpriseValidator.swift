@@ -11,7 +11,8 @@ public struct EnterpriseValidator: Sendable {
     /// What validating one record produced.
     public enum Outcome: Sendable, Hashable {
         case accepted(Enterprise)
-        case rejected([Diagnostic])
+        /// `creditCode` is the row's normalised code when the code itself was valid.
+        case rejected([Diagnostic], creditCode: String?)
     }
 
     /// The import columns of built-in fields, in the canonical order of exported files.
@@ -295,7 +296,8 @@ public struct EnterpriseValidator: Sendable {
                 fail(layout.creditCodeIndex, "credit_code", "duplicate credit_code, first on line \(first)")
             }
         }
-        return diagnostics.isEmpty ? .accepted(enterprise) : .rejected(diagnostics)
+        return diagnostics.isEmpty
+            ? .accepted(enterprise) : .rejected(diagnostics, creditCode: codeIsValid ? enterprise.creditCode : nil)
     }
 
     // MARK: - Field rules

@@ -19,6 +19,19 @@ public struct ImportCounts: Sendable, Hashable {
     }
 }
 
+/// Rows of an import file that the validator refused; they never reach the store.
+public struct RejectedRows: Sendable, Hashable {
+    public var count: Int
+    /// Valid credit codes among them: a replacing import keeps these enterprises as they are
+    /// stored, since a bad row is not a request to delete.
+    public var creditCodes: [String]
+
+    public init(count: Int = 0, creditCodes: [String] = []) {
+        self.count = count
+        self.creditCodes = creditCodes
+    }
+}
+
 /// The enterprise registry as the rest of PolicyPush sees it, whatever database holds it.
 ///
 /// - Important: A store is used from one thread or actor at a time; it is not `Sendable`.
@@ -28,13 +41,12 @@ public protocol EnterpriseStore: AnyObject {
     /// Nothing is visible to other connections until the whole import commits; if `produce`,
     /// the sink or the commit throws, the store is left exactly as it was. An enterprise whose
     /// attributes are identical to the stored ones counts as unchanged. With `replace`,
-    /// enterprises not in this import are deleted and counted as removed. A credit code that
-    /// appears twice is counted once and keeps its last attributes. The import is
-    /// recorded with `file` and the count `rejected` returns once `produce` has finished
-    /// (rows the validator refused, which never reach the store).
+    /// enterprises not in this import (nor among the rejected rows `produce` returns) are
+    /// deleted and counted as removed. A credit code that appears twice is counted once and
+    /// keeps its last attributes. The import is recorded with `file` and the rejected count.
     func importEnterprises(
-        file: String, replace: Bool, rejected: () -> Int,
-        _ produce: (_ sink: ([Enterprise]) throws -> Void) throws -> Void
+        file: String, replace: Bool,
+        _ produce: (_ sink: ([Enterprise]) throws -> Void) throws -> RejectedRows
     ) throws -> ImportCounts
 
     /// The enterprise with this credit code, or `nil`.

@@ -45,8 +45,8 @@ public final class SQLiteStore: EnterpriseStore {
     }
 
     public func importEnterprises(
-        file: String, replace: Bool, rejected: () -> Int,
-        _ produce: (_ sink: ([Enterprise]) throws -> Void) throws -> Void
+        file: String, replace: Bool,
+        _ produce: (_ sink: ([Enterprise]) throws -> Void) throws -> RejectedRows
     ) throws -> ImportCounts {
         let defaultCache = try connection.scalarInt("PRAGMA cache_size") ?? -2000
         try connection.execute("PRAGMA cache_size = -\(Self.importCacheKiB)")
@@ -61,11 +61,18 @@ public final class SQLiteStore: EnterpriseStore {
             let run = connection.lastInsertRowID
 
             var writer = try EnterpriseWriter(connection: connection, run: run, timestamp: now)
-            try produce { batch in
+            let rejected = try produce { batch in
                 for enterprise in batch { try writer.upsert(enterprise) }
             }
             var counts = writer.counts
             if replace {
+                let keep = try connection.prepare("UPDATE enterprises SET import_run = ?1 WHERE credit_code = ?2")
+                for code in rejected.creditCodes {
+                    try keep.bind(run, at: 1)
+                    try keep.bind(code, at: 2)
+                    try keep.run()
+                    keep.reset()
+                }
                 let remove = try connection.prepare("DELETE FROM enterprises WHERE import_run <> ?1")
                 try remove.bind(run, at: 1)
                 try remove.run()
@@ -83,7 +90,7 @@ public final class SQLiteStore: EnterpriseStore {
             try finishRun.bind(counts.inserted, at: 3)
             try finishRun.bind(counts.updated, at: 4)
             try finishRun.bind(counts.unchanged, at: 5)
-            try finishRun.bind(rejected(), at: 6)
+            try finishRun.bind(rejected.count, at: 6)
             try finishRun.bind(counts.removed, at: 7)
             try finishRun.run()
             return counts

@@ -123,9 +123,8 @@ struct BenchCommand: Command {
         let parseSeconds = Date().timeIntervalSince(t0)
         let store = try SQLiteStore(path: dir + "/bench.sqlite")
         let t1 = Date()
-        var rejected = 0
-        let counts = try store.importEnterprises(file: csv, replace: false, rejected: { rejected }) { sink in
-            rejected = try reader.read { try sink($0) }.rejected
+        let counts = try store.importEnterprises(file: csv, replace: false) { sink in
+            RejectedRows(count: try reader.read { try sink($0) }.rejected)
         }
         let importSeconds = Date().timeIntervalSince(t1)
         let t2 = Date()

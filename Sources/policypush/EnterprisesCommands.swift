@@ -54,9 +54,10 @@ struct ImportCommand: Command {
         let store = try workspace.openStore()
         let started = Date()
         var summary: ReadSummary?
-        let counts = try store.importEnterprises(file: file, replace: replace, rejected: { summary?.rejected ?? 0 }) {
-            sink in
-            summary = try reader.read { batch in try sink(batch) }
+        let counts = try store.importEnterprises(file: file, replace: replace) { sink in
+            let read = try reader.read { batch in try sink(batch) }
+            summary = read
+            return RejectedRows(count: read.rejected, creditCodes: read.rejectedCreditCodes)
         }
         guard let summary else { throw CommandFailure("\(file): nothing was read") }
         for diagnostic in summary.diagnostics { Output.err(diagnostic.description) }

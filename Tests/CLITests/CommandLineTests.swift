@@ -142,4 +142,56 @@ struct CommandLineTests {
         #expect(result.status == 1)
         #expect(result.stderr.contains("broken.json5:4:26: when: type mismatch"))
     }
+
+    @Test func replaceRemovesAbsentEnterprisesButKeepsRejectedOnes() throws {
+        let cli = try CLIHarness()
+        try cli.run("enterprises", "generate", "--count", "6", "--seed", "21", "--out", cli.file("all.csv"))
+        #expect(try cli.run("enterprises", "import", cli.file("all.csv")).status == 0)
+        let lines = try String(contentsOfFile: cli.file("all.csv"), encoding: .utf8).split(whereSeparator: \.isNewline).map(String.init)
+        let header = lines[0].split(separator: ",").map(String.init)
+        // Keep rows 1-3, break row 4's taxpayer type, drop rows 5-6.
+        var broken = lines[4].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        broken[header.firstIndex(of: "taxpayer_type")!] = "corporate"
+        let path = try cli.write("part.csv", ([lines[0]] + lines[1...3] + [broken.joined(separator: ",")]).joined(separator: "\n"))
+        let result = try cli.run("enterprises", "import", path, "--replace")
+        #expect(result.status == 1)
+        #expect(result.stdout.contains("unchanged 3, rejected 1, removed 2"), "\(result.stdout)")
+        let kept = String(lines[4].split(separator: ",")[0])
+        #expect(try cli.run("enterprises", "show", kept).status == 0, "a rejected row must not delete its enterprise")
+        let gone = String(lines[5].split(separator: ",")[0])
+        #expect(try cli.run("enterprises", "show", gone).status == 1)
+    }
+
+    @Test func importsGB18030AndJSONLines() throws {
+        let cli = try CLIHarness()
+        let utf8 = try cli.write("utf8.csv", """
+            credit_code,name,taxpayer_type,region,mobile
+            91350100M000100Y43,厦门示例贸易有限公司,small_scale,思明区,0086 139 0000 1111
+
+            """)
+        let convert = Process()
+        convert.executableURL = URL(fileURLWithPath: "/usr/bin/iconv")
+        convert.arguments = ["-f", "UTF-8", "-t", "GB18030", utf8, "-o", cli.file("gbk.csv")]
+        try convert.run()
+        convert.waitUntilExit()
+        let imported = try cli.run("enterprises", "import", cli.file("gbk.csv"))
+        #expect(imported.status == 0, "\(imported.stderr)")
+        let shown = try cli.run("enterprises", "show", "91350100M000100Y43")
+        #expect(shown.stdout.contains("厦门示例贸易有限公司"))
+        #expect(shown.stdout.contains("思明区"))
+        #expect(shown.stdout.contains("139****1111"))
+
+        let jsonl = try cli.write("more.jsonl", """
+            {"credit_code": "91350100M000100Y43", "name": "厦门示例贸易有限公司", "taxpayer_type": "general", "employees": 12}
+            not json
+            {"credit_code": "91350100M000100Y43X", "name": "坏代码"}
+
+            """)
+        let result = try cli.run("enterprises", "import", jsonl)
+        #expect(result.status == 1)
+        #expect(result.stdout.contains("updated 1"))
+        #expect(result.stdout.contains("rejected 2"))
+        #expect(result.stderr.contains("more.jsonl:2:"))
+        #expect(result.stderr.contains("more.jsonl:3:"))
+    }
 }

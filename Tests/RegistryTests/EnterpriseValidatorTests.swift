@@ -10,7 +10,7 @@ struct EnterpriseValidatorTests {
     }
 
     private func diagnostics(_ outcome: EnterpriseValidator.Outcome) -> [Diagnostic] {
-        if case .rejected(let diagnostics) = outcome { return diagnostics }
+        if case .rejected(let diagnostics, _) = outcome { return diagnostics }
         return []
     }
 

@@ -11,7 +11,7 @@ import Testing
             let store = try SQLiteStore(path: db.path)
             #expect(store.schemaVersion == SQLiteStore.latestSchemaVersion)
             #expect(try store.enterpriseCount() == 0)
-            _ = try store.importEnterprises(file: "a.csv", replace: false, rejected: { 0 }) { sink in
+            _ = try store.importing(file: "a.csv", replace: false) { sink in
                 try sink([Fixtures.sparse])
             }
         }
@@ -32,7 +32,7 @@ import Testing
     @Test func roundTripsEveryField() throws {
         let db = try TemporaryDatabase()
         let store = try SQLiteStore(path: db.path)
-        _ = try store.importEnterprises(file: "a.csv", replace: false, rejected: { 0 }) { sink in
+        _ = try store.importing(file: "a.csv", replace: false) { sink in
             try sink([Fixtures.full, Fixtures.sparse])
         }
         #expect(try store.enterprise(creditCode: Fixtures.full.creditCode) == Fixtures.full)
@@ -53,13 +53,14 @@ import Testing
         let store = try SQLiteStore(path: db.path)
         let batch = Fixtures.generated(100)
 
-        let first = try store.importEnterprises(file: "a.csv", replace: false, rejected: { 3 }) { sink in
+        let first = try store.importEnterprises(file: "a.csv", replace: false) { sink in
             try sink(Array(batch[..<60]))
             try sink(Array(batch[60...]))
+            return RejectedRows(count: 3)
         }
         #expect(first == ImportCounts(inserted: 100))
 
-        let again = try store.importEnterprises(file: "a.csv", replace: false, rejected: { 0 }) { try $0(batch) }
+        let again = try store.importing(file: "a.csv", replace: false) { try $0(batch) }
         #expect(again == ImportCounts(unchanged: 100))
 
         var changed = batch
@@ -68,7 +69,7 @@ import Testing
         changed[7].highTech = nil
         let createdAt = try store.connection.scalarText(
             "SELECT created_at FROM enterprises WHERE credit_code = '\(batch[5].creditCode)'")
-        let third = try store.importEnterprises(file: "b.csv", replace: false, rejected: { 0 }) { sink in
+        let third = try store.importing(file: "b.csv", replace: false) { sink in
             try sink(changed + Fixtures.generated(2, offset: 100))
         }
         #expect(third == ImportCounts(inserted: 2, updated: 3, unchanged: 97))
@@ -98,10 +99,10 @@ import Testing
     @Test func replaceRemovesEnterprisesAbsentFromTheImport() throws {
         let db = try TemporaryDatabase()
         let store = try SQLiteStore(path: db.path)
-        _ = try store.importEnterprises(file: "a.csv", replace: true, rejected: { 0 }) {
+        _ = try store.importing(file: "a.csv", replace: true) {
             try $0(Fixtures.generated(10))
         }
-        let counts = try store.importEnterprises(file: "b.csv", replace: true, rejected: { 0 }) {
+        let counts = try store.importing(file: "b.csv", replace: true) {
             try $0(Fixtures.generated(4, offset: 8))
         }
         #expect(counts == ImportCounts(inserted: 2, unchanged: 2, removed: 8))
@@ -109,7 +110,7 @@ import Testing
         try store.forEachEnterprise { codes.append($0.creditCode) }
         #expect(codes == Fixtures.generated(4, offset: 8).map(\.creditCode))
 
-        let merged = try store.importEnterprises(file: "c.csv", replace: false, rejected: { 0 }) {
+        let merged = try store.importing(file: "c.csv", replace: false) {
             try $0(Fixtures.generated(1))
         }
         #expect(merged == ImportCounts(inserted: 1))
@@ -121,7 +122,7 @@ import Testing
         let store = try SQLiteStore(path: db.path)
         var renamed = Fixtures.sparse
         renamed.name = "改名"
-        let counts = try store.importEnterprises(file: "a.csv", replace: true, rejected: { 0 }) { sink in
+        let counts = try store.importing(file: "a.csv", replace: true) { sink in
             try sink([Fixtures.sparse, Fixtures.full])
             try sink([Fixtures.full, renamed])
         }
@@ -135,13 +136,13 @@ import Testing
     @Test func aFailingProducerRollsBackTheWholeImport() throws {
         let db = try TemporaryDatabase()
         let store = try SQLiteStore(path: db.path)
-        _ = try store.importEnterprises(file: "a.csv", replace: false, rejected: { 0 }) {
+        _ = try store.importing(file: "a.csv", replace: false) {
             try $0(Fixtures.generated(3))
         }
         var changed = Fixtures.generated(3)
         changed[0].name = "改名"
         #expect(throws: ProducerFailed.self) {
-            try store.importEnterprises(file: "b.csv", replace: true, rejected: { 0 }) { sink in
+            try store.importing(file: "b.csv", replace: true) { sink in
                 try sink(changed + Fixtures.generated(5, offset: 3))
                 throw ProducerFailed()
             }
@@ -154,7 +155,7 @@ import Testing
         var invalid = Fixtures.generated(1, offset: 50)[0]
         invalid.name = "x"
         let error = #expect(throws: StorageError.self) {
-            try store.importEnterprises(file: "c.csv", replace: false, rejected: { 0 }) { sink in
+            try store.importing(file: "c.csv", replace: false) { sink in
                 try sink([invalid])
                 try store.connection.execute("INSERT INTO enterprises (credit_code) VALUES ('broken')")
             }
@@ -173,7 +174,7 @@ import Testing
 
         async let first: ImportCounts = onThread {
             let store = try SQLiteStore(path: path)
-            return try store.importEnterprises(file: "a.csv", replace: false, rejected: { 0 }) { sink in
+            return try store.importing(file: "a.csv", replace: false) { sink in
                 try sink(Fixtures.generated(100))
                 firstHoldsLock.signal()
                 secondStarting.wait()
@@ -187,7 +188,7 @@ import Testing
             secondStarting.signal()
             let clock = ContinuousClock()
             let start = clock.now
-            let counts = try store.importEnterprises(file: "b.csv", replace: false, rejected: { 0 }) { sink in
+            let counts = try store.importing(file: "b.csv", replace: false) { sink in
                 try sink(Fixtures.generated(100, offset: 50))
             }
             return (counts, clock.now - start)
@@ -221,7 +222,7 @@ import Testing
         _ = try SQLiteStore(path: db.path)
         let store = try SQLiteStore(path: db.path, readOnly: true)
         let error = #expect(throws: StorageError.self) {
-            try store.importEnterprises(file: "a.csv", replace: false, rejected: { 0 }) {
+            try store.importing(file: "a.csv", replace: false) {
                 try $0(Fixtures.generated(1))
             }
         }
@@ -283,5 +284,36 @@ private func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) a
     try await withCheckedThrowingContinuation { continuation in
         let thread = Thread { continuation.resume(with: Result { try body() }) }
         thread.start()
+    }
+}
+
+extension EnterpriseStore {
+    /// An import with no rejected rows.
+    func importing(
+        file: String, replace: Bool, _ produce: (_ sink: ([Enterprise]) throws -> Void) throws -> Void
+    ) throws -> ImportCounts {
+        try withoutActuallyEscaping(produce) { produce in
+            try importEnterprises(file: file, replace: replace) { sink in
+                try produce(sink)
+                return RejectedRows()
+            }
+        }
+    }
+}
+
+@Suite struct ReplacingImportTests {
+    @Test func rejectedRowsKeepTheirStoredEnterprise() throws {
+        let db = try TemporaryDatabase()
+        let store = try SQLiteStore(path: db.path)
+        let all = Fixtures.generated(5)
+        _ = try store.importing(file: "a.csv", replace: false) { try $0(all) }
+        // The new file names 0...2 correctly, row 3 is bad (rejected), row 4 is gone.
+        let counts = try store.importEnterprises(file: "b.csv", replace: true) { sink in
+            try sink(Array(all[0...2]))
+            return RejectedRows(count: 1, creditCodes: [all[3].creditCode])
+        }
+        #expect(counts == ImportCounts(unchanged: 3, removed: 1))
+        #expect(try store.enterprise(creditCode: all[3].creditCode) == all[3])
+        #expect(try store.enterprise(creditCode: all[4].creditCode) == nil)
     }
 }
