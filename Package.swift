@@ -12,6 +12,8 @@ let package = Package(
         // C shims: typed wrappers around the system libraries (Debian -dev packages).
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CMicroHTTPD", pkgConfig: "libmicrohttpd", providers: [.apt(["libmicrohttpd-dev"])]),
 
         // Transport-free logic.
         .target(name: "Registry", swiftSettings: strict),
@@ -20,7 +22,9 @@ let package = Package(
 
         // I/O behind it.
         .target(name: "Storage", dependencies: ["Registry", "CSQLite"], swiftSettings: strict),
-        .target(name: "Delivery", dependencies: ["COpenSSL"], swiftSettings: strict),
+        .target(name: "Delivery", dependencies: ["COpenSSL", "CCurl"], swiftSettings: strict),
+        // A small HTTP/1.1 server for stub gateways and the receipts listener.
+        .target(name: "HTTPServer", dependencies: ["CMicroHTTPD"], swiftSettings: strict),
         .target(
             name: "Engine",
             dependencies: ["Registry", "Rules", "Messaging", "Storage", "Delivery"],
@@ -36,7 +40,8 @@ let package = Package(
         .testTarget(name: "RulesTests", dependencies: ["Rules", "Registry"], swiftSettings: strict),
         .testTarget(name: "MessagingTests", dependencies: ["Messaging", "Rules", "Registry"], swiftSettings: strict),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "Registry"], swiftSettings: strict),
-        .testTarget(name: "DeliveryTests", dependencies: ["Delivery"], swiftSettings: strict),
+        .testTarget(name: "DeliveryTests", dependencies: ["Delivery", "HTTPServer"], swiftSettings: strict),
+        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"], swiftSettings: strict),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Registry", "Rules", "Messaging", "Storage"], swiftSettings: strict),
         .testTarget(name: "CLITests", dependencies: ["policypush"], swiftSettings: strict),
     ]

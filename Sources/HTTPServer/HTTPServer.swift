@@ -1,0 +1,215 @@
+internal import CMicroHTTPD
+import Synchronization
+
+/// A small HTTP/1.1 server over libmicrohttpd, for stub gateways and the receipts listener.
+///
+/// Each connection is served by its own libmicrohttpd thread; a request's body is read in full
+/// (up to ``Configuration/maxBodyBytes``, else `413`) before the async handler runs. Malformed
+/// requests are answered `4xx` by libmicrohttpd itself; a handler that throws produces `500`.
+///
+/// - Important: call ``stop()`` when done; it cancels handlers still running (including
+///   scripted delays) and joins the connection threads.
+public final class HTTPServer: Sendable {
+    /// Listening and resource limits.
+    public struct Configuration: Sendable {
+        /// Numeric IPv4 or IPv6 address to bind. Default `127.0.0.1`.
+        public var host: String
+        /// Port to bind; `0` picks an ephemeral port, read it back from ``HTTPServer/port``. Default `0`.
+        public var port: Int
+        /// Largest request body accepted; larger ones get `413`. Default 1 MiB.
+        public var maxBodyBytes: Int
+        /// Most simultaneous connections (one thread each). Default 256.
+        public var connectionLimit: Int
+        /// Seconds of inactivity before an idle connection is closed. Default 30.
+        public var connectionTimeout: Int
+        /// Memory per connection for the request line and headers. Default 64 KiB.
+        public var connectionMemoryLimit: Int
+
+        public init(
+            host: String = "127.0.0.1",
+            port: Int = 0,
+            maxBodyBytes: Int = 1 << 20,
+            connectionLimit: Int = 256,
+            connectionTimeout: Int = 30,
+            connectionMemoryLimit: Int = 64 << 10
+        ) {
+            self.host = host
+            self.port = port
+            self.maxBodyBytes = maxBodyBytes
+            self.connectionLimit = connectionLimit
+            self.connectionTimeout = connectionTimeout
+            self.connectionMemoryLimit = connectionMemoryLimit
+        }
+    }
+
+    /// The handler type: answers one request.
+    public typealias Handler = @Sendable (HTTPServerRequest) async throws -> HTTPServerResponse
+
+    public let configuration: Configuration
+    let core: ServerCore
+
+    /// Creates a stopped server; call ``start()`` to listen.
+    public init(configuration: Configuration = Configuration(), handler: @escaping Handler) {
+        self.configuration = configuration
+        self.core = ServerCore(maxBodyBytes: configuration.maxBodyBytes, handler: handler)
+    }
+
+    /// Binds and starts serving.
+    ///
+    /// - Throws: ``HTTPServerError`` if the configuration is invalid, the server was already
+    ///   started, or the address cannot be bound.
+    public func start() throws {
+        let configuration = self.configuration
+        guard (0...65535).contains(configuration.port), configuration.maxBodyBytes >= 0,
+            configuration.connectionLimit > 0, configuration.connectionTimeout >= 0,
+            configuration.connectionMemoryLimit >= 1024
+        else { throw HTTPServerError(code: .invalidConfiguration) }
+        try core.state.withLock { state in
+            guard case .idle = state.phase else { throw HTTPServerError(code: .alreadyStarted) }
+            let context = Unmanaged.passRetained(core)
+            let flags =
+                UInt32(MHD_USE_INTERNAL_POLLING_THREAD.rawValue) | UInt32(MHD_USE_THREAD_PER_CONNECTION.rawValue)
+                | UInt32(MHD_USE_AUTO.rawValue)
+            let daemon = cmhd_start_daemon(
+                flags, configuration.host, UInt16(configuration.port),
+                UInt32(configuration.connectionLimit), UInt32(configuration.connectionTimeout),
+                configuration.connectionMemoryLimit,
+                ServerCallbacks.access, context.toOpaque(),
+                ServerCallbacks.completed, nil,
+                ServerCallbacks.connection, context.toOpaque()
+            )
+            guard let daemon else {
+                context.release()
+                throw HTTPServerError(code: .bindFailed)
+            }
+            state.phase = .running(daemon: daemon, port: Int(cmhd_daemon_bind_port(daemon)))
+        }
+    }
+
+    /// The bound port while running (the real one when configured with `0`), else `0`.
+    public var port: Int {
+        core.state.withLock { state in
+            if case .running(_, let port) = state.phase { return port }
+            return 0
+        }
+    }
+
+    /// Connections accepted since start: lets tests prove that clients reuse connections.
+    public var connectionsAccepted: Int { core.connectionsAccepted.load(ordering: .relaxed) }
+
+    /// Stops listening, cancels running handlers and joins the connection threads. Idempotent.
+    ///
+    /// - Important: blocks the calling thread until in-flight handlers have returned.
+    public func stop() {
+        let action: (daemon: OpaquePointer, tasks: [Task<Void, Never>])? = core.state.withLock { state in
+            guard case .running(let daemon, _) = state.phase else {
+                if case .idle = state.phase { state.phase = .stopped }
+                return nil
+            }
+            state.phase = .stopped
+            let tasks = Array(state.handlerTasks.values)
+            return (daemon, tasks)
+        }
+        guard let action else { return }
+        for task in action.tasks { task.cancel() }
+        MHD_stop_daemon(action.daemon)
+        // No callback can run any more: drop the reference libmicrohttpd held.
+        Unmanaged.passUnretained(core).release()
+    }
+}
+
+/// Why the server could not start.
+public struct HTTPServerError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// The kind of failure.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        fileprivate enum Base: String, Hashable, Sendable {
+            case invalidConfiguration = "invalid configuration"
+            case alreadyStarted = "already started"
+            case bindFailed = "cannot bind"
+        }
+        fileprivate let base: Base
+
+        /// A port, limit or timeout is out of range.
+        public static let invalidConfiguration = Code(base: .invalidConfiguration)
+        /// ``HTTPServer/start()`` was called twice, or after ``HTTPServer/stop()``.
+        public static let alreadyStarted = Code(base: .alreadyStarted)
+        /// The host is not a numeric address, or the port is taken.
+        public static let bindFailed = Code(base: .bindFailed)
+
+        public var description: String { base.rawValue }
+    }
+
+    public let code: Code
+
+    public var description: String { "HTTP server: \(code)" }
+}
+
+/// State shared between the server object and libmicrohttpd's threads.
+final class ServerCore: Sendable {
+    enum Phase {
+        case idle
+        case running(daemon: OpaquePointer, port: Int)
+        case stopped
+    }
+
+    struct State: ~Copyable {
+        var phase: Phase = .idle
+        var nextTaskID = 0
+        var handlerTasks: [Int: Task<Void, Never>] = [:]
+    }
+
+    let maxBodyBytes: Int
+    let handler: HTTPServer.Handler
+    let state = Mutex(State())
+    let connectionsAccepted = Atomic<Int>(0)
+
+    init(maxBodyBytes: Int, handler: @escaping HTTPServer.Handler) {
+        self.maxBodyBytes = maxBodyBytes
+        self.handler = handler
+    }
+
+    /// Runs the handler for `request` and blocks the calling libmicrohttpd connection thread
+    /// (never a cooperative-pool thread) until it has an answer.
+    func respond(to request: HTTPServerRequest) -> HTTPServerResponse {
+        let rendezvous = Rendezvous()
+        let handler = self.handler
+        let task = Task.detached {
+            var response: HTTPServerResponse
+            do {
+                response = try await handler(request)
+            } catch {
+                response = .text("internal error\n", status: 500)
+            }
+            if let delay = response.delay {
+                do {
+                    try await Task.sleep(for: delay)
+                } catch {
+                    response = .resetConnection
+                }
+            }
+            rendezvous.response = response
+            rendezvous.semaphore.signal()
+        }
+        let id: Int? = state.withLock { state in
+            guard case .running = state.phase else { return nil }
+            let id = state.nextTaskID
+            state.nextTaskID += 1
+            state.handlerTasks[id] = task
+            return id
+        }
+        if id == nil { task.cancel() }
+        rendezvous.semaphore.wait()
+        if let id { _ = state.withLock { $0.handlerTasks.removeValue(forKey: id) } }
+        return rendezvous.response ?? .resetConnection
+    }
+}
+
+import Dispatch
+
+/// Hands one response from the handler task to the waiting connection thread.
+// @unchecked Sendable: `response` is written by the task before `semaphore.signal()` and read by
+// the connection thread only after `semaphore.wait()` returns, so the semaphore orders the accesses.
+private final class Rendezvous: @unchecked Sendable {
+    let semaphore = DispatchSemaphore(value: 0)
+    var response: HTTPServerResponse?
+}
