@@ -22,7 +22,8 @@ let package = Package(
 
         // I/O behind it.
         .target(name: "Storage", dependencies: ["Registry", "CSQLite"], swiftSettings: strict),
-        .target(name: "Delivery", dependencies: ["COpenSSL", "CCurl"], swiftSettings: strict),
+        .target(name: "Delivery", dependencies: ["COpenSSL", "CCurl", "HTTPServer"], swiftSettings: strict),
+        .target(name: "GatewayStub", dependencies: ["Delivery", "HTTPServer"], swiftSettings: strict),
         // A small HTTP/1.1 server for stub gateways and the receipts listener.
         .target(name: "HTTPServer", dependencies: ["CMicroHTTPD"], swiftSettings: strict),
         .target(
@@ -32,7 +33,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "policypush",
-            dependencies: ["Engine", "Registry", "Rules", "Messaging", "Storage"],
+            dependencies: ["Engine", "Registry", "Rules", "Messaging", "Storage", "Delivery", "GatewayStub"],
             swiftSettings: strict
         ),
 
@@ -42,7 +43,9 @@ let package = Package(
         .testTarget(name: "StorageTests", dependencies: ["Storage", "Registry"], swiftSettings: strict),
         .testTarget(name: "DeliveryTests", dependencies: ["Delivery", "HTTPServer"], swiftSettings: strict),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"], swiftSettings: strict),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "Registry", "Rules", "Messaging", "Storage"], swiftSettings: strict),
+        .testTarget(
+            name: "GatewayStubTests", dependencies: ["GatewayStub", "Delivery", "HTTPServer"], swiftSettings: strict),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "Registry", "Rules", "Messaging", "Storage", "Delivery", "GatewayStub"], swiftSettings: strict),
         .testTarget(name: "CLITests", dependencies: ["policypush"], swiftSettings: strict),
     ]
 )
