@@ -25,6 +25,10 @@ public struct Configuration: Sendable {
     public var channelPreference: [Channel]
     /// Time zone of the campaign date (`--on`, validity windows) and quiet hours.
     public var timeZone: TimeZone
+    /// Configured gateways, by name.
+    public var gateways: [GatewaySettings]
+    /// Gateway names per channel, in failover order.
+    public var channelGateways: [Channel: [String]]
 
     public var schema: AttributeSchema { AttributeSchema(custom: customAttributes) }
 
@@ -78,7 +82,9 @@ public struct Configuration: Sendable {
             shards: max(1, ProcessInfo.processInfo.activeProcessorCount),
             customAttributes: [:],
             channelPreference: [.wechat, .sms],
-            timeZone: TimeZone(identifier: "Asia/Shanghai")!
+            timeZone: TimeZone(identifier: "Asia/Shanghai")!,
+            gateways: [],
+            channelGateways: [:]
         )
         func resolve(_ path: String) -> String {
             path.hasPrefix("/") ? path : URL(fileURLWithPath: base).appendingPathComponent(path).standardizedFileURL.path
@@ -112,6 +118,14 @@ public struct Configuration: Sendable {
                 }
             }
             if !parsed.isEmpty { config.channelPreference = parsed }
+        }
+        config.gateways = reader.gateways()
+        for channel in Channel.allCases {
+            guard let names = reader.stringArray("channels.\(channel.rawValue)") else { continue }
+            for (i, name) in names.enumerated() where !config.gateways.contains(where: { $0.name == name }) {
+                reader.problem("channels.\(channel.rawValue)[\(i)]", "no gateway named \"\(name)\" in gateways")
+            }
+            config.channelGateways[channel] = names
         }
         if let attributes = reader.object("attributes") {
             for (name, value) in attributes {
@@ -235,7 +249,9 @@ struct KeyReader {
     }
 
     /// Objects whose keys are data (names), not settings.
-    private func isLeafObject(_ path: String) -> Bool { path == "attributes" }
+    private func isLeafObject(_ path: String) -> Bool {
+        path == "attributes" || (path.hasPrefix("gateways.") && path.hasSuffix(".options"))
+    }
 }
 
 /// Turns a Foundation JSON5 error into "line L, column C: reason" when it carries an index.

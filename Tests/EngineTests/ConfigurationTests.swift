@@ -1,0 +1,78 @@
+import Engine
+import Foundation
+import Registry
+import Testing
+
+@Suite("Configuration")
+struct ConfigurationTests {
+    func load(_ text: String) throws -> Configuration {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("pp-config-\(UUID().uuidString).json5").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        return try Configuration.load(file: path, environment: ["POLICYPUSH_STATE_DIR": "/tmp/pp-state"])
+    }
+
+    @Test func emptyFileGivesTheDocumentedDefaults() throws {
+        let config = try load("{}")
+        #expect(config.storePath == "/tmp/pp-state/policypush.sqlite")
+        #expect(config.channelPreference == [.wechat, .sms])
+        #expect(config.timeZone.identifier == "Asia/Shanghai")
+        #expect(config.shards >= 1)
+        #expect(config.gateways.isEmpty)
+    }
+
+    @Test func theShippedConfigIsValid() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let config = try Configuration.load(file: root.appendingPathComponent("config/policypush.json5").path)
+        #expect(config.policiesDirectory.hasSuffix("config/policies"))
+        #expect(config.customAttributes["export_share"] == .number)
+    }
+
+    @Test func everyProblemIsReportedWithItsKeyPath() throws {
+        let error = #expect(throws: ConfigurationError.self) {
+            try load("""
+                {
+                  shardz: 4,
+                  shards: 0,
+                  time_zone: "Mars/Olympus",
+                  attributes: { employees: "number", Bad: "number", score: "float" },
+                  gateways: {
+                    main: { kind: "aliyun", base_url: "ftp://x", rate: -1, colour: "red" },
+                    other: { kind: "pigeon", base_url: "http://127.0.0.1:1" },
+                  },
+                  channels: { sms: ["main", "missing"] },
+                }
+                """)
+        }
+        let text = error?.description ?? ""
+        for expected in [
+            "shardz: unknown key", "shards: must be between", "time_zone: unknown time zone",
+            "attributes.employees: is a built-in attribute", "attributes.Bad: names are lowercase",
+            "attributes.score: expected", "gateways.main.base_url: expected an http", "gateways.main.rate: must be 0 or more",
+            "gateways.main.colour: unknown key", "gateways.other.kind: expected aliyun", "channels.sms[1]: no gateway named \"missing\"",
+        ] {
+            #expect(text.contains(expected), "missing: \(expected)\n\(text)")
+        }
+    }
+
+    @Test func gatewaysAndChannelsAreRead() throws {
+        let config = try load("""
+            {
+              gateways: {
+                ali: { kind: "aliyun", base_url: "http://127.0.0.1:18081/", credentials: { env: "ALI" },
+                       rate: 200, burst: 5, daily_cap: 1000, max_in_flight: 8, weight: 3,
+                       retry: { max_attempts: 3, base_ms: 50 }, options: { region: "cn-hangzhou" } },
+              },
+              channels: { sms: ["ali"] },
+            }
+            """)
+        let g = try #require(config.gateways.first)
+        #expect(g.kind == .aliyun)
+        #expect(g.baseURL == "http://127.0.0.1:18081")
+        #expect(g.credentials == .environment("ALI"))
+        #expect(g.rate == 200 && g.burst == 5 && g.dailyCap == 1000 && g.maxInFlight == 8 && g.weight == 3)
+        #expect(g.retryMaxAttempts == 3 && g.retryBase == .milliseconds(50))
+        #expect(g.options["region"] == "cn-hangzhou")
+        #expect(config.channelGateways[.sms] == ["ali"])
+    }
+}
