@@ -74,6 +74,7 @@ public struct ReceiptError: Error, Sendable, Hashable, CustomStringConvertible {
             case tooLarge = "too large"
             case unsupported
             case provider = "provider error"
+            case invalidQuery = "invalid query"
         }
         fileprivate let base: Base
 
@@ -87,6 +88,8 @@ public struct ReceiptError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let unsupported = Code(base: .unsupported)
         /// A polling request was answered with a provider error; see ``ReceiptError/providerCode``.
         public static let provider = Code(base: .provider)
+        /// A polling query the provider would refuse (page size out of range, no phone number).
+        public static let invalidQuery = Code(base: .invalidQuery)
 
         public var description: String { base.rawValue }
     }
@@ -213,6 +216,22 @@ enum ReceiptJSON {
     /// Refuses arrays longer than `limit` before any per-item work.
     static func checkCount(_ count: Int, limit: Int, what: String) throws(ReceiptError) {
         if count > limit { throw ReceiptError(.tooLarge, "\(what) holds \(count) items, limit \(limit)") }
+    }
+}
+
+/// An integer the provider writes as a JSON number or as a numeric string.
+struct LenientInt: Decodable, Hashable {
+    var value: Int
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let number = try? container.decode(Int.self) {
+            value = number
+        } else if let number = Int(try container.decode(String.self)) {
+            value = number
+        } else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "not an integer")
+        }
     }
 }
 
