@@ -88,13 +88,16 @@ func aliyunReport(biz: String, phone: String = "13812345678", code: String = "DE
     @Test func acceptsEachProvidersPushAndAnswersItsSuccessBody() async throws {
         let sink = ReceiptSink()
         try await withListener(sink: sink) { listener, client in
-            let aliyun = try await client.send("POST", "/receipts/aliyun/\(pathToken)", body: "[\(aliyunReport(biz: "1"))]")
+            let aliyun = try await client.send(
+                "POST", "/receipts/aliyun/\(pathToken)", body: "[\(aliyunReport(biz: "1"))]")
             #expect(aliyun.status == 200)
             #expect(aliyun.body == #"{"code":0,"msg":"接收成功"}"#)
 
             let tencent = try await client.send(
                 "POST", "/receipts/tencent", headers: [("X-PolicyPush-Token", headerToken)],
-                body: #"[{"user_receive_time":"2015-10-17 08:03:04","mobile":"13800001111","report_status":"SUCCESS","errmsg":"DELIVRD","sid":"s1"}]"#)
+                body:
+                    #"[{"user_receive_time":"2015-10-17 08:03:04","mobile":"13800001111","report_status":"SUCCESS","errmsg":"DELIVRD","sid":"s1"}]"#
+            )
             #expect(tencent.status == 200)
             #expect(tencent.body == #"{"result":0,"errmsg":"OK"}"#)
 
@@ -174,14 +177,18 @@ func aliyunReport(biz: String, phone: String = "13812345678", code: String = "DE
                 ("POST", "/receipts/tencent", [], "[]", 401),  // no header
                 ("POST", "/receipts/tencent", [("X-PolicyPush-Token", "nope")], "[]", 403),
                 ("POST", "/receipts/wechat", [], templateEvent(status: "success"), 401),
-                ("POST", "/receipts/wechat", [("signature", "00"), ("timestamp", "1409304348"), ("nonce", "xxxxxx")],
-                 templateEvent(status: "success"), 403),
+                (
+                    "POST", "/receipts/wechat",
+                    [("signature", "00"), ("timestamp", "1409304348"), ("nonce", "xxxxxx")],
+                    templateEvent(status: "success"), 403
+                ),
                 ("POST", "/receipts/nowhere", [], "[]", 404),
                 ("POST", "/receipts/aliyun/\(pathToken)/extra", [], "[]", 404),
                 ("POST", "/elsewhere", [], "[]", 404),
                 ("GET", aliyun, [], "", 405),
                 ("PUT", "/receipts/wechat", [], "x", 405),
-                ("POST", aliyun, [], "[" + String(repeating: " ", count: 32 << 10) + "]", 413),  // body over the server limit
+                // A body over the server's limit.
+                ("POST", aliyun, [], "[" + String(repeating: " ", count: 32 << 10) + "]", 413),
             ]
             for (method, path, extra, body, expected) in cases {
                 let isQuery = path.hasPrefix("/receipts/wechat")

@@ -12,7 +12,8 @@ let wechatQueryE: [(name: String, value: String)] = [
 ]
 let wechatNowE = Date(timeIntervalSince1970: 1_409_304_348 + 10)
 
-func templateEvent(status: String, from: String = "oia2TjuEGTNoeX76QEjQNrcURxG8", msgID: String = "200163836") -> String {
+func templateEvent(status: String, from: String = "oia2TjuEGTNoeX76QEjQNrcURxG8", msgID: String = "200163836") -> String
+{
     """
     <xml><ToUserName><![CDATA[gh_7f083739789a]]></ToUserName><FromUserName><![CDATA[\(from)]]></FromUserName>
     <CreateTime>1395658920</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[TEMPLATESENDJOBFINISH]]></Event>
@@ -105,7 +106,8 @@ struct SplitMix: RandomNumberGenerator {
     }
 
     @Test func tencentLimitsAndErrors() {
-        let item = #"{"user_receive_time":"2015-10-17 08:03:04","mobile":"13800001111","report_status":"SUCCESS","sid":"s"}"#
+        let item =
+            #"{"user_receive_time":"2015-10-17 08:03:04","mobile":"13800001111","report_status":"SUCCESS","sid":"s"}"#
         let hundredAndOne = "[" + Array(repeating: item, count: 101).joined(separator: ",") + "]"
         #expect(throws: ReceiptError.self) { try TencentReceiptParser.parse(bytes(hundredAndOne), gateway: "t") }
         do {
@@ -115,16 +117,23 @@ struct SplitMix: RandomNumberGenerator {
         }
         let hundred = "[" + Array(repeating: item, count: 100).joined(separator: ",") + "]"
         #expect((try? TencentReceiptParser.parse(bytes(hundred), gateway: "t"))?.count == 100)
-        #expect(code { try TencentReceiptParser.parse(bytes(#"[{"report_status":"SUCCESS"}]"#), gateway: "t") } == .malformed)
-        #expect(code { try TencentReceiptParser.parse(bytes(#"[{"report_status":"MAYBE","sid":"s"}]"#), gateway: "t") } == .unsupported)
-        #expect(code { try TencentReceiptParser.parse(bytes(#"[{"report_status":1,"sid":"s"}]"#), gateway: "t") } == .malformed)
+        #expect(
+            code { try TencentReceiptParser.parse(bytes(#"[{"report_status":"SUCCESS"}]"#), gateway: "t") }
+                == .malformed)
+        #expect(
+            code { try TencentReceiptParser.parse(bytes(#"[{"report_status":"MAYBE","sid":"s"}]"#), gateway: "t") }
+                == .unsupported)
+        #expect(
+            code { try TencentReceiptParser.parse(bytes(#"[{"report_status":1,"sid":"s"}]"#), gateway: "t") }
+                == .malformed)
     }
 
     // MARK: WeChat
 
     @Test func wechatSignatureVectorE1() throws {
-        #expect(try WeChatSignature.compute(token: "testtoken", timestamp: "1409304348", nonce: "xxxxxx")
-            == "30d7c91db269b3e0cb3e1a131646b6d1ae4750f5")
+        #expect(
+            try WeChatSignature.compute(token: "testtoken", timestamp: "1409304348", nonce: "xxxxxx")
+                == "30d7c91db269b3e0cb3e1a131646b6d1ae4750f5")
         try WeChatSignature.verify(query: wechatQueryE, token: "testtoken", now: wechatNowE, maxAge: .seconds(300))
     }
 
@@ -160,28 +169,38 @@ struct SplitMix: RandomNumberGenerator {
         var badQuery = wechatQueryE
         badQuery[0].value = "0000000000000000000000000000000000000000"
         // A garbage body with a bad signature is unauthenticated, not malformed: the body is never read.
-        #expect(code {
-            try WeChatReceiptParser.parse(bytes("<not xml"), query: badQuery, gateway: "wx", token: "testtoken", now: wechatNowE)
-        } == .unauthenticated)
-        #expect(code {
-            try WeChatReceiptParser.parse(bytes("<not xml"), query: [], gateway: "wx", token: "testtoken", now: wechatNowE)
-        } == .unauthenticated)
-        #expect(code {
-            try WeChatReceiptParser.parse(bytes("<not xml"), query: wechatQueryE, gateway: "wx", token: "testtoken", now: wechatNowE)
-        } == .malformed)
+        #expect(
+            code {
+                try WeChatReceiptParser.parse(
+                    bytes("<not xml"), query: badQuery, gateway: "wx", token: "testtoken", now: wechatNowE)
+            } == .unauthenticated)
+        #expect(
+            code {
+                try WeChatReceiptParser.parse(
+                    bytes("<not xml"), query: [], gateway: "wx", token: "testtoken", now: wechatNowE)
+            } == .unauthenticated)
+        #expect(
+            code {
+                try WeChatReceiptParser.parse(
+                    bytes("<not xml"), query: wechatQueryE, gateway: "wx", token: "testtoken", now: wechatNowE)
+            } == .malformed)
     }
 
     @Test func wechatTimestampWindow() throws {
         let late = wechatNowE.addingTimeInterval(600)
-        #expect(code {
-            try WeChatReceiptParser.parse(
-                bytes(templateEvent(status: "success")), query: wechatQueryE, gateway: "wx", token: "testtoken", now: late)
-        } == .unauthenticated)
+        #expect(
+            code {
+                try WeChatReceiptParser.parse(
+                    bytes(templateEvent(status: "success")), query: wechatQueryE, gateway: "wx", token: "testtoken",
+                    now: late)
+            } == .unauthenticated)
         let early = Date(timeIntervalSince1970: 1_409_304_348 - 301)
-        #expect(code {
-            try WeChatReceiptParser.parse(
-                bytes(templateEvent(status: "success")), query: wechatQueryE, gateway: "wx", token: "testtoken", now: early)
-        } == .unauthenticated)
+        #expect(
+            code {
+                try WeChatReceiptParser.parse(
+                    bytes(templateEvent(status: "success")), query: wechatQueryE, gateway: "wx", token: "testtoken",
+                    now: early)
+            } == .unauthenticated)
         // The window can be widened or turned off for replay tests.
         let replayed = try WeChatReceiptParser.parse(
             bytes(templateEvent(status: "success")), query: wechatQueryE, gateway: "wx", token: "testtoken", now: late,
@@ -243,7 +262,8 @@ struct SplitMix: RandomNumberGenerator {
             for _ in 0..<200 {
                 var mutated = full
                 for _ in 0..<3 {
-                    mutated[Int.random(in: 0..<mutated.count, using: &random)] = UInt8.random(in: 0...255, using: &random)
+                    mutated[Int.random(in: 0..<mutated.count, using: &random)] = UInt8.random(
+                        in: 0...255, using: &random)
                 }
                 inputs.append(mutated)
             }
@@ -272,10 +292,20 @@ struct SplitMix: RandomNumberGenerator {
         #expect(receipts[1].reasonCode == "FAILED")
         #expect(receipts[1].occurredAt == Date(timeIntervalSince1970: 1_767_323_045.25))
         #expect(receipts[2].occurredAt == nil)
-        #expect(code { try GenericReceiptParser.parse(bytes(#"[{"id":"m","status":"queued"}]"#), gateway: "g") } == .unsupported)
-        #expect(code { try GenericReceiptParser.parse(bytes(#"[{"id":"m","status":"failed","time":"yesterday"}]"#), gateway: "g") } == .malformed)
-        #expect(code { try GenericReceiptParser.parse(bytes(#"[{"id":"","status":"failed"}]"#), gateway: "g") } == .malformed)
-        #expect(code { try GenericReceiptParser.parse(bytes(#"[{"id":7,"status":"failed"}]"#), gateway: "g") } == .malformed)
+        #expect(
+            code { try GenericReceiptParser.parse(bytes(#"[{"id":"m","status":"queued"}]"#), gateway: "g") }
+                == .unsupported)
+        #expect(
+            code {
+                try GenericReceiptParser.parse(
+                    bytes(#"[{"id":"m","status":"failed","time":"yesterday"}]"#), gateway: "g")
+            } == .malformed)
+        #expect(
+            code { try GenericReceiptParser.parse(bytes(#"[{"id":"","status":"failed"}]"#), gateway: "g") }
+                == .malformed)
+        #expect(
+            code { try GenericReceiptParser.parse(bytes(#"[{"id":7,"status":"failed"}]"#), gateway: "g") } == .malformed
+        )
     }
 
     // MARK: Receipt
@@ -284,15 +314,20 @@ struct SplitMix: RandomNumberGenerator {
         let receipt = Receipt(
             gateway: "aliyun", messageID: "m1", providerID: "b1", recipient: "13812341234", status: .failed,
             reasonCode: "UNDELIV", dedupeKey: "aliyun:b1|13812341234||UNDELIV")
-        #expect(receipt.description == "Receipt(gateway=aliyun status=failed reason=UNDELIV message=m1 provider=b1 recipient=138****1234)")
-        let openid = Receipt(gateway: "wx", recipient: "oia2TjuEGTNoeX76QEjQNrcURxG8", status: .delivered, reasonCode: "success", dedupeKey: "k")
+        #expect(
+            receipt.description
+                == "Receipt(gateway=aliyun status=failed reason=UNDELIV message=m1 provider=b1 recipient=138****1234)")
+        let openid = Receipt(
+            gateway: "wx", recipient: "oia2TjuEGTNoeX76QEjQNrcURxG8", status: .delivered, reasonCode: "success",
+            dedupeKey: "k")
         #expect(!openid.description.contains("oia2TjuEGTNoeX76QEjQNrcURxG8"))
         #expect(ReceiptError(.malformed, "x").description == "receipt: malformed: x")
     }
 
     @Test func beijingDates() {
-        #expect(BeijingTime.compactDate(Date(timeIntervalSince1970: 1_767_285_000)) == "20260102")  // 2026-01-01 16:30 UTC
-        #expect(BeijingTime.compactDate(Date(timeIntervalSince1970: 1_767_283_140)) == "20260101")  // 2026-01-01 15:59 UTC
+        // 2026-01-01 16:30 UTC is already the 2nd in Beijing; 15:59 UTC is still the 1st.
+        #expect(BeijingTime.compactDate(Date(timeIntervalSince1970: 1_767_285_000)) == "20260102")
+        #expect(BeijingTime.compactDate(Date(timeIntervalSince1970: 1_767_283_140)) == "20260101")
         #expect(BeijingTime.parse("2024-02-29 23:59:59") == Date(timeIntervalSince1970: 1_709_222_399))
         #expect(BeijingTime.parse("2023-02-29 00:00:00") == nil)
         #expect(BeijingTime.parse("2017-01-01T00:00:00") == nil)

@@ -24,7 +24,8 @@ final class CannedClient: HTTPClient {
         """#
 
     @Test func aliyunSampleAnswer() throws {
-        let page = try AliyunReceiptPoller.parse(bytes(Self.aliyunSample), gateway: "ali", bizID: "900619746936498440^0")
+        let page = try AliyunReceiptPoller.parse(
+            bytes(Self.aliyunSample), gateway: "ali", bizID: "900619746936498440^0")
         #expect(page.totalCount == 1)
         #expect(page.pending == 0)
         let receipt = try #require(page.receipts.first)
@@ -54,19 +55,22 @@ final class CannedClient: HTTPClient {
         #expect(page.receipts.map(\.status) == [.failed, .delivered])
         #expect(page.receipts[0].reasonCode == "MBBLACK")
         #expect(page.receipts[0].messageID == "m-2")
-        let empty = try AliyunReceiptPoller.parse(bytes(#"{"Code":"OK","TotalCount":0,"SmsSendDetailDTOs":{}}"#), gateway: "a", bizID: nil)
+        let empty = try AliyunReceiptPoller.parse(
+            bytes(#"{"Code":"OK","TotalCount":0,"SmsSendDetailDTOs":{}}"#), gateway: "a", bizID: nil)
         #expect(empty == .init(receipts: [], pending: 0, totalCount: 0))
 
         do {
             _ = try AliyunReceiptPoller.parse(
-                bytes(#"{"Code":"isv.MOBILE_NUMBER_ILLEGAL","Message":"非法手机号","RequestId":"r"}"#), gateway: "a", bizID: nil)
+                bytes(#"{"Code":"isv.MOBILE_NUMBER_ILLEGAL","Message":"非法手机号","RequestId":"r"}"#), gateway: "a",
+                bizID: nil)
             Issue.record("expected a provider error")
         } catch {
             #expect(error.code == .provider)
             #expect(error.providerCode == "isv.MOBILE_NUMBER_ILLEGAL")
             #expect(!error.description.contains("非法"))
         }
-        #expect(code { try AliyunReceiptPoller.parse(bytes(#"{"TotalCount":1}"#), gateway: "a", bizID: nil) } == .malformed)
+        #expect(
+            code { try AliyunReceiptPoller.parse(bytes(#"{"TotalCount":1}"#), gateway: "a", bizID: nil) } == .malformed)
     }
 
     @Test func aliyunRequestIsSortedEncodedAndSigned() async throws {
@@ -119,20 +123,27 @@ final class CannedClient: HTTPClient {
 
         // Same key as the callback of the same event (2019-06-02 14:25:01 Beijing).
         let pushed = try TencentReceiptParser.parse(
-            bytes(#"[{"user_receive_time":"2019-06-02 14:25:01","mobile":"13711112222","report_status":"SUCCESS","errmsg":"DELIVRD","sid":"2019:8329734579124981264"}]"#),
+            bytes(
+                #"[{"user_receive_time":"2019-06-02 14:25:01","mobile":"13711112222","report_status":"SUCCESS","errmsg":"DELIVRD","sid":"2019:8329734579124981264"}]"#
+            ),
             gateway: "tx")
         #expect(pushed.first?.dedupeKey == receipts[0].dedupeKey)
 
         do {
             _ = try TencentReceiptPoller.parse(
-                bytes(#"{"Response":{"Error":{"Code":"AuthFailure.SignatureFailure","Message":"secret"},"RequestId":"r"}}"#),
+                bytes(
+                    #"{"Response":{"Error":{"Code":"AuthFailure.SignatureFailure","Message":"secret"},"RequestId":"r"}}"#
+                ),
                 gateway: "tx")
             Issue.record("expected a provider error")
         } catch {
             #expect(error.code == .provider)
             #expect(error.providerCode == "AuthFailure.SignatureFailure")
         }
-        #expect(try TencentReceiptPoller.parse(bytes(#"{"Response":{"PullSmsSendStatusSet":[],"RequestId":"r"}}"#), gateway: "t").isEmpty)
+        #expect(
+            try TencentReceiptPoller.parse(
+                bytes(#"{"Response":{"PullSmsSendStatusSet":[],"RequestId":"r"}}"#), gateway: "t"
+            ).isEmpty)
     }
 
     @Test func tencentRequest() async throws {

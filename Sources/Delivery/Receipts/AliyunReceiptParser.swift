@@ -34,7 +34,7 @@ public enum AliyunReceiptParser {
     public static func parse(
         _ body: [UInt8], gateway: String, maxItems: Int = defaultMaxItems
     ) throws(ReceiptError) -> [Receipt] {
-        let reports = try ReceiptJSON.decode([Report].self, from: body, what: "Aliyun SmsReport", snakeCase: true)
+        let reports = try ReceiptJSON.decode([Report].self, from: body, what: "Aliyun SmsReport", keys: .snakeCase)
         try ReceiptJSON.checkCount(reports.count, limit: maxItems, what: "Aliyun SmsReport")
         return reports.map { report in
             let errCode = report.errCode ?? ""

@@ -20,7 +20,8 @@ public struct AliyunReceiptPoller: Sendable {
         /// From 1. Default 1.
         public var currentPage: Int
 
-        public init(phoneNumber: String, sendDate: Date, bizID: String? = nil, pageSize: Int = 50, currentPage: Int = 1) {
+        public init(phoneNumber: String, sendDate: Date, bizID: String? = nil, pageSize: Int = 50, currentPage: Int = 1)
+        {
             self.phoneNumber = phoneNumber
             self.sendDate = sendDate
             self.bizID = bizID
@@ -109,19 +110,19 @@ public struct AliyunReceiptPoller: Sendable {
 
     struct Answer: Decodable {
         struct Details: Decodable {
-            var SmsSendDetailDTO: [Row]?
+            var smsSendDetailDTO: [Row]?
         }
         struct Row: Decodable {
-            var PhoneNum: String?
-            var SendStatus: LenientInt
-            var ErrCode: String?
-            var SendDate: String?
-            var ReceiveDate: String?
-            var OutId: String?
+            var phoneNum: String?
+            var sendStatus: LenientInt
+            var errCode: String?
+            var sendDate: String?
+            var receiveDate: String?
+            var outId: String?
         }
-        var Code: String
-        var TotalCount: LenientInt?
-        var SmsSendDetailDTOs: Details?
+        var code: String
+        var totalCount: LenientInt?
+        var smsSendDetailDTOs: Details?
     }
 
     /// Parses a `QuerySendDetails` answer.
@@ -130,37 +131,37 @@ public struct AliyunReceiptPoller: Sendable {
     ///   - bizID: the queried `BizId`, which the rows do not repeat; becomes ``Receipt/providerID``.
     /// - Throws: ``ReceiptError`` `.provider` (a `Code` other than `OK`) or `.malformed`.
     public static func parse(_ body: [UInt8], gateway: String, bizID: String?) throws(ReceiptError) -> Page {
-        let answer = try ReceiptJSON.decode(Answer.self, from: body, what: "QuerySendDetails answer")
-        guard answer.Code == "OK" else {
-            throw ReceiptError(.provider, "QuerySendDetails refused", providerCode: answer.Code)
+        let answer = try ReceiptJSON.decode(Answer.self, from: body, what: "QuerySendDetails answer", keys: .pascalCase)
+        guard answer.code == "OK" else {
+            throw ReceiptError(.provider, "QuerySendDetails refused", providerCode: answer.code)
         }
-        let rows = answer.SmsSendDetailDTOs?.SmsSendDetailDTO ?? []
+        let rows = answer.smsSendDetailDTOs?.smsSendDetailDTO ?? []
         var receipts: [Receipt] = []
         var pending = 0
         for row in rows {
             let status: Receipt.Status
-            switch row.SendStatus.value {
+            switch row.sendStatus.value {
             case 3: status = .delivered
             case 2: status = .failed
             default:
                 pending += 1
                 continue
             }
-            let errCode = row.ErrCode ?? ""
-            let time = row.ReceiveDate ?? ""
+            let errCode = row.errCode ?? ""
+            let time = row.receiveDate ?? ""
             receipts.append(
                 Receipt(
                     gateway: gateway,
-                    messageID: nonEmpty(row.OutId),
+                    messageID: nonEmpty(row.outId),
                     providerID: nonEmpty(bizID),
-                    recipient: nonEmpty(row.PhoneNum),
+                    recipient: nonEmpty(row.phoneNum),
                     status: status,
                     reasonCode: errCode.isEmpty ? (status == .delivered ? "DELIVERED" : "UNKNOWN") : errCode,
                     occurredAt: BeijingTime.parse(time),
                     dedupeKey: AliyunReceiptParser.dedupeKey(
-                        bizID: bizID ?? "", phone: row.PhoneNum ?? "", time: time, code: errCode)
+                        bizID: bizID ?? "", phone: row.phoneNum ?? "", time: time, code: errCode)
                 ))
         }
-        return Page(receipts: receipts, pending: pending, totalCount: answer.TotalCount?.value ?? rows.count)
+        return Page(receipts: receipts, pending: pending, totalCount: answer.totalCount?.value ?? rows.count)
     }
 }

@@ -201,11 +201,49 @@ enum BeijingTime {
 
 /// Decodes a JSON body with Foundation, turning every failure into a payload-free ``ReceiptError``.
 enum ReceiptJSON {
+    /// How the provider spells its keys; Swift properties are always lowerCamelCase.
+    enum KeyStyle {
+        /// `phone_number` (Aliyun and Tencent pushes).
+        case snakeCase
+        /// `PhoneNum` (Aliyun and Tencent APIs).
+        case pascalCase
+        /// As the properties are named.
+        case exact
+    }
+
+    struct Key: CodingKey {
+        var stringValue: String
+        var intValue: Int?
+        init(stringValue: String) { self.stringValue = stringValue }
+        init(intValue: Int) {
+            self.stringValue = String(intValue)
+            self.intValue = intValue
+        }
+    }
+
+    /// `PhoneNum` → `phoneNum`.
+    static func lowerFirst(_ keys: [any CodingKey]) -> any CodingKey {
+        guard let last = keys.last else { return Key(stringValue: "") }
+        if let index = last.intValue { return Key(intValue: index) }
+        return Key(stringValue: last.stringValue.prefix(1).lowercased() + last.stringValue.dropFirst())
+    }
+
+    /// `smsSdkAppId` → `SmsSdkAppId`.
+    static func upperFirst(_ keys: [any CodingKey]) -> any CodingKey {
+        guard let last = keys.last else { return Key(stringValue: "") }
+        if let index = last.intValue { return Key(intValue: index) }
+        return Key(stringValue: last.stringValue.prefix(1).uppercased() + last.stringValue.dropFirst())
+    }
+
     static func decode<T: Decodable>(
-        _ type: T.Type, from body: [UInt8], what: String, snakeCase: Bool = false
+        _ type: T.Type, from body: [UInt8], what: String, keys: KeyStyle = .exact
     ) throws(ReceiptError) -> T {
         let decoder = JSONDecoder()
-        if snakeCase { decoder.keyDecodingStrategy = .convertFromSnakeCase }
+        switch keys {
+        case .snakeCase: decoder.keyDecodingStrategy = .convertFromSnakeCase
+        case .pascalCase: decoder.keyDecodingStrategy = .custom(lowerFirst)
+        case .exact: break
+        }
         do {
             return try decoder.decode(T.self, from: Data(body))
         } catch {

@@ -142,13 +142,17 @@ final class ListenerCore: Sendable {
             guard let pathToken, !pathToken.isEmpty else { return reject(.unauthenticated, unauthorized) }
             return ConstantTime.equals(pathToken, token) ? nil : reject(.unauthenticated, forbidden)
         case .headerToken(let token):
-            guard pathToken == nil else { return reject(.unknownGateway, .text("unknown receipt gateway\n", status: 404)) }
+            guard pathToken == nil else {
+                return reject(.unknownGateway, .text("unknown receipt gateway\n", status: 404))
+            }
             guard let presented = request.header(configuration.tokenHeader) else {
                 return reject(.unauthenticated, unauthorized)
             }
             return ConstantTime.equals(presented, token) ? nil : reject(.unauthenticated, forbidden)
         case .wechatSignature(let token, let maxAge):
-            guard pathToken == nil else { return reject(.unknownGateway, .text("unknown receipt gateway\n", status: 404)) }
+            guard pathToken == nil else {
+                return reject(.unknownGateway, .text("unknown receipt gateway\n", status: 404))
+            }
             guard request.queryValue("signature") != nil, request.queryValue("timestamp") != nil,
                 request.queryValue("nonce") != nil
             else { return reject(.unauthenticated, unauthorized) }
@@ -180,7 +184,8 @@ final class ListenerCore: Sendable {
         }
     }
 
-    private func deliver(_ receipts: [Receipt], gateway: String, kind: ReceiptListener.Kind) async -> HTTPServerResponse {
+    private func deliver(_ receipts: [Receipt], gateway: String, kind: ReceiptListener.Kind) async -> HTTPServerResponse
+    {
         let (fresh, duplicates): ([Receipt], Int) = state.withLock { state in
             var seen = Set<String>()
             var fresh: [Receipt] = []

@@ -29,7 +29,7 @@ public enum TencentReceiptParser {
     /// - Throws: ``ReceiptError`` `.malformed` (syntax, missing `sid`/`report_status`, wrong types),
     ///   `.tooLarge` (more than 100 reports), `.unsupported` (a `report_status` other than `SUCCESS`/`FAIL`).
     public static func parse(_ body: [UInt8], gateway: String) throws(ReceiptError) -> [Receipt] {
-        let reports = try ReceiptJSON.decode([Report].self, from: body, what: "Tencent callback", snakeCase: true)
+        let reports = try ReceiptJSON.decode([Report].self, from: body, what: "Tencent callback", keys: .snakeCase)
         try ReceiptJSON.checkCount(reports.count, limit: maxItems, what: "Tencent callback")
         var receipts: [Receipt] = []
         receipts.reserveCapacity(reports.count)

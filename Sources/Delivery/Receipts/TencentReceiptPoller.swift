@@ -44,12 +44,13 @@ public struct TencentReceiptPoller: Sendable {
         guard (1...100).contains(limit) else { throw ReceiptError(.invalidQuery, "Limit must be 1-100") }
         guard !smsSdkAppID.isEmpty else { throw ReceiptError(.invalidQuery, "no SmsSdkAppId") }
         struct Body: Encodable {
-            var Limit: Int
-            var SmsSdkAppId: String
+            var limit: Int
+            var smsSdkAppId: String
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let body = try encoder.encode(Body(Limit: limit, SmsSdkAppId: smsSdkAppID))
+        encoder.keyEncodingStrategy = .custom(ReceiptJSON.upperFirst)
+        let body = try encoder.encode(Body(limit: limit, smsSdkAppId: smsSdkAppID))
         var request = HTTPRequest(
             method: .post, url: endpoint,
             headers: [
@@ -78,22 +79,22 @@ public struct TencentReceiptPoller: Sendable {
     struct Answer: Decodable {
         struct Response: Decodable {
             struct Failure: Decodable {
-                var Code: String
+                var code: String
             }
-            var Error: Failure?
-            var PullSmsSendStatusSet: [Row]?
+            var error: Failure?
+            var pullSmsSendStatusSet: [Row]?
         }
         struct Row: Decodable {
-            var UserReceiveTime: LenientInt?
-            var CountryCode: String?
-            var SubscriberNumber: String?
-            var PhoneNumber: String?
-            var SerialNo: String
-            var ReportStatus: String
-            var Description: String?
-            var SessionContext: String?
+            var userReceiveTime: LenientInt?
+            var countryCode: String?
+            var subscriberNumber: String?
+            var phoneNumber: String?
+            var serialNo: String
+            var reportStatus: String
+            var description: String?
+            var sessionContext: String?
         }
-        var Response: Response
+        var response: Response
     }
 
     /// Parses a `PullSmsSendStatus` answer.
@@ -101,30 +102,31 @@ public struct TencentReceiptPoller: Sendable {
     /// - Throws: ``ReceiptError`` `.provider` (an `Error` answer), `.malformed`, `.tooLarge` (more than
     ///   100 rows), `.unsupported` (a `ReportStatus` other than `SUCCESS`/`FAIL`).
     public static func parse(_ body: [UInt8], gateway: String) throws(ReceiptError) -> [Receipt] {
-        let answer = try ReceiptJSON.decode(Answer.self, from: body, what: "PullSmsSendStatus answer")
-        if let failure = answer.Response.Error {
-            throw ReceiptError(.provider, "PullSmsSendStatus refused", providerCode: failure.Code)
+        let answer = try ReceiptJSON.decode(
+            Answer.self, from: body, what: "PullSmsSendStatus answer", keys: .pascalCase)
+        if let failure = answer.response.error {
+            throw ReceiptError(.provider, "PullSmsSendStatus refused", providerCode: failure.code)
         }
-        let rows = answer.Response.PullSmsSendStatusSet ?? []
+        let rows = answer.response.pullSmsSendStatusSet ?? []
         try ReceiptJSON.checkCount(rows.count, limit: 100, what: "PullSmsSendStatus answer")
         var receipts: [Receipt] = []
         receipts.reserveCapacity(rows.count)
         for row in rows {
-            let status = try TencentReceiptParser.status(row.ReportStatus)
-            let occurredAt = row.UserReceiveTime.map { Date(timeIntervalSince1970: TimeInterval($0.value)) }
-            let reason = status == .failed ? (nonEmpty(row.Description) ?? row.ReportStatus) : row.ReportStatus
+            let status = try TencentReceiptParser.status(row.reportStatus)
+            let occurredAt = row.userReceiveTime.map { Date(timeIntervalSince1970: TimeInterval($0.value)) }
+            let reason = status == .failed ? (nonEmpty(row.description) ?? row.reportStatus) : row.reportStatus
             receipts.append(
                 Receipt(
                     gateway: gateway,
-                    messageID: nonEmpty(row.SessionContext),
-                    providerID: nonEmpty(row.SerialNo),
-                    recipient: nonEmpty(row.SubscriberNumber) ?? nonEmpty(row.PhoneNumber),
+                    messageID: nonEmpty(row.sessionContext),
+                    providerID: nonEmpty(row.serialNo),
+                    recipient: nonEmpty(row.subscriberNumber) ?? nonEmpty(row.phoneNumber),
                     status: status,
                     reasonCode: reason,
                     occurredAt: occurredAt,
                     dedupeKey: TencentReceiptParser.dedupeKey(
-                        sid: row.SerialNo, status: row.ReportStatus, time: occurredAt,
-                        raw: row.UserReceiveTime.map { String($0.value) } ?? "")
+                        sid: row.serialNo, status: row.reportStatus, time: occurredAt,
+                        raw: row.userReceiveTime.map { String($0.value) } ?? "")
                 ))
         }
         return receipts
