@@ -10,7 +10,7 @@ import Testing
 #endif
 
 /// A tiny loopback client over URLSession (test-only; production uses CurlTransport).
-struct LoopbackClient {
+struct ReceiptLoopbackClient {
     let port: Int
     let session = URLSession(configuration: .ephemeral)
 
@@ -50,51 +50,51 @@ final class ReceiptSink: Sendable {
     }
 }
 
-let pathToken = "p7Qk2vX9sLm4Tz8R"
-let headerToken = "h3Jw6nB1cYe5Ua0D"
+let receiptPathToken = "p7Qk2vX9sLm4Tz8R"
+let receiptHeaderToken = "h3Jw6nB1cYe5Ua0D"
 
-func listenerConfiguration(maxBodyBytes: Int = 64 << 10) -> ReceiptListener.Configuration {
+func receiptListenerConfiguration(maxBodyBytes: Int = 64 << 10) -> ReceiptListener.Configuration {
     ReceiptListener.Configuration(
         server: .init(maxBodyBytes: maxBodyBytes),
         gateways: [
-            "aliyun": .init(kind: .aliyun, authentication: .pathToken(pathToken)),
-            "tencent": .init(kind: .tencent, authentication: .headerToken(headerToken)),
+            "aliyun": .init(kind: .aliyun, authentication: .pathToken(receiptPathToken)),
+            "tencent": .init(kind: .tencent, authentication: .headerToken(receiptHeaderToken)),
             "wechat": .init(kind: .wechat, authentication: .wechatSignature(token: "testtoken")),
-            "generic": .init(kind: .generic, authentication: .headerToken(headerToken)),
+            "generic": .init(kind: .generic, authentication: .headerToken(receiptHeaderToken)),
         ])
 }
 
 /// Runs `body` against a started listener and stops it afterwards.
-func withListener(
-    _ configuration: ReceiptListener.Configuration = listenerConfiguration(),
-    now: Date = wechatNowE,
+func withReceiptListener(
+    _ configuration: ReceiptListener.Configuration = receiptListenerConfiguration(),
+    now: Date = receiptWeChatNowE,
     routes: ReceiptListener.Routes? = nil,
     sink: ReceiptSink = ReceiptSink(),
-    _ body: (ReceiptListener, LoopbackClient) async throws -> Void
+    _ body: (ReceiptListener, ReceiptLoopbackClient) async throws -> Void
 ) async throws {
     let listener = ReceiptListener(configuration: configuration, clock: { now }, routes: routes, consumer: sink.consume)
     try listener.start()
     defer { listener.stop() }
-    let client = LoopbackClient(port: listener.port)
+    let client = ReceiptLoopbackClient(port: listener.port)
     defer { client.session.invalidateAndCancel() }
     try await body(listener, client)
 }
 
-func aliyunReport(biz: String, phone: String = "13812345678", code: String = "DELIVERED") -> String {
+func receiptAliyunReport(biz: String, phone: String = "13812345678", code: String = "DELIVERED") -> String {
     #"{"phone_number":"\#(phone)","send_time":"2017-01-01 00:00:00","report_time":"2017-01-01 00:00:05","success":\#(code == "DELIVERED"),"err_code":"\#(code)","err_msg":"x","sms_size":"1","biz_id":"\#(biz)","out_id":"m-\#(biz)"}"#
 }
 
 @Suite struct ReceiptListenerTests {
     @Test func acceptsEachProvidersPushAndAnswersItsSuccessBody() async throws {
         let sink = ReceiptSink()
-        try await withListener(sink: sink) { listener, client in
+        try await withReceiptListener(sink: sink) { listener, client in
             let aliyun = try await client.send(
-                "POST", "/receipts/aliyun/\(pathToken)", body: "[\(aliyunReport(biz: "1"))]")
+                "POST", "/receipts/aliyun/\(receiptPathToken)", body: "[\(receiptAliyunReport(biz: "1"))]")
             #expect(aliyun.status == 200)
             #expect(aliyun.body == #"{"code":0,"msg":"接收成功"}"#)
 
             let tencent = try await client.send(
-                "POST", "/receipts/tencent", headers: [("X-PolicyPush-Token", headerToken)],
+                "POST", "/receipts/tencent", headers: [("X-PolicyPush-Token", receiptHeaderToken)],
                 body:
                     #"[{"user_receive_time":"2015-10-17 08:03:04","mobile":"13800001111","report_status":"SUCCESS","errmsg":"DELIVRD","sid":"s1"}]"#
             )
@@ -102,13 +102,13 @@ func aliyunReport(biz: String, phone: String = "13812345678", code: String = "DE
             #expect(tencent.body == #"{"result":0,"errmsg":"OK"}"#)
 
             let wechat = try await client.send(
-                "POST", "/receipts/wechat", query: wechatQueryE.map { ($0.name, $0.value) },
-                body: templateEvent(status: "failed:user block"))
+                "POST", "/receipts/wechat", query: receiptWeChatQueryE.map { ($0.name, $0.value) },
+                body: receiptTemplateEvent(status: "failed:user block"))
             #expect(wechat.status == 200)
             #expect(wechat.body == "success")
 
             let generic = try await client.send(
-                "POST", "/receipts/generic", headers: [("x-policypush-token", headerToken)],
+                "POST", "/receipts/generic", headers: [("x-policypush-token", receiptHeaderToken)],
                 body: #"[{"id":"m1","status":"delivered","code":"DELIVRD","time":"2026-01-02T03:04:05Z"}]"#)
             #expect(generic.status == 200)
             #expect(generic.body == #"{"ok":true}"#)
@@ -123,11 +123,11 @@ func aliyunReport(biz: String, phone: String = "13812345678", code: String = "DE
 
     @Test func duplicatedAndReorderedReceiptsAreAcknowledgedOnce() async throws {
         let sink = ReceiptSink()
-        try await withListener(sink: sink) { listener, client in
-            let path = "/receipts/aliyun/\(pathToken)"
-            let a = aliyunReport(biz: "A")
-            let b = aliyunReport(biz: "B", code: "UNDELIV")
-            let c = aliyunReport(biz: "C")
+        try await withReceiptListener(sink: sink) { listener, client in
+            let path = "/receipts/aliyun/\(receiptPathToken)"
+            let a = receiptAliyunReport(biz: "A")
+            let b = receiptAliyunReport(biz: "B", code: "UNDELIV")
+            let c = receiptAliyunReport(biz: "C")
             let answer1 = try await client.send("POST", path, body: "[\(a),\(b)]")
             #expect(answer1.status == 200)
             let again = try await client.send("POST", path, body: "[\(b),\(a),\(c),\(c)]")
@@ -146,9 +146,9 @@ func aliyunReport(biz: String, phone: String = "13812345678", code: String = "DE
 
     @Test func consumerFailureAnswers500AndTheRepushIsAccepted() async throws {
         let sink = ReceiptSink()
-        try await withListener(sink: sink) { listener, client in
-            let path = "/receipts/aliyun/\(pathToken)"
-            let body = "[\(aliyunReport(biz: "X"))]"
+        try await withReceiptListener(sink: sink) { listener, client in
+            let path = "/receipts/aliyun/\(receiptPathToken)"
+            let body = "[\(receiptAliyunReport(biz: "X"))]"
             sink.setFailing(true)
             let answer2 = try await client.send("POST", path, body: body)
             #expect(answer2.status == 500)
@@ -163,27 +163,27 @@ func aliyunReport(biz: String, phone: String = "13812345678", code: String = "DE
     }
 
     @Test func badRequestsGetTheRight4xxAndTheListenerKeepsServing() async throws {
-        try await withListener(listenerConfiguration(maxBodyBytes: 16 << 10)) { listener, client in
-            let aliyun = "/receipts/aliyun/\(pathToken)"
-            let token = [("X-PolicyPush-Token", headerToken)]
+        try await withReceiptListener(receiptListenerConfiguration(maxBodyBytes: 16 << 10)) { listener, client in
+            let aliyun = "/receipts/aliyun/\(receiptPathToken)"
+            let token = [("X-PolicyPush-Token", receiptHeaderToken)]
             let cases: [(String, String, [(String, String)], String, Int)] = [
                 ("POST", aliyun, [], "[{", 400),  // malformed JSON
                 ("POST", aliyun, [], #"[{"phone_number":1,"success":true,"biz_id":"b"}]"#, 400),  // wrong type
                 ("POST", aliyun, [], #"{"not":"an array"}"#, 400),
                 ("POST", "/receipts/generic", token, #"[{"id":"m","status":"queued"}]"#, 400),  // unsupported
-                ("POST", "/receipts/wechat", wechatQueryE.map { ($0.name, $0.value) }, "<xml><A>", 400),
+                ("POST", "/receipts/wechat", receiptWeChatQueryE.map { ($0.name, $0.value) }, "<xml><A>", 400),
                 ("POST", "/receipts/aliyun", [], "[]", 401),  // no path token
                 ("POST", "/receipts/aliyun/wrongtokenwrongtoken", [], "[]", 403),
                 ("POST", "/receipts/tencent", [], "[]", 401),  // no header
                 ("POST", "/receipts/tencent", [("X-PolicyPush-Token", "nope")], "[]", 403),
-                ("POST", "/receipts/wechat", [], templateEvent(status: "success"), 401),
+                ("POST", "/receipts/wechat", [], receiptTemplateEvent(status: "success"), 401),
                 (
                     "POST", "/receipts/wechat",
                     [("signature", "00"), ("timestamp", "1409304348"), ("nonce", "xxxxxx")],
-                    templateEvent(status: "success"), 403
+                    receiptTemplateEvent(status: "success"), 403
                 ),
                 ("POST", "/receipts/nowhere", [], "[]", 404),
-                ("POST", "/receipts/aliyun/\(pathToken)/extra", [], "[]", 404),
+                ("POST", "/receipts/aliyun/\(receiptPathToken)/extra", [], "[]", 404),
                 ("POST", "/elsewhere", [], "[]", 404),
                 ("GET", aliyun, [], "", 405),
                 ("PUT", "/receipts/wechat", [], "x", 405),
@@ -195,7 +195,7 @@ func aliyunReport(biz: String, phone: String = "13812345678", code: String = "DE
                 let answer = try await client.send(
                     method, path, query: isQuery ? extra : [], headers: isQuery ? [] : extra, body: body)
                 #expect(answer.status == expected, "\(method) \(path) \(body.prefix(30))")
-                #expect(!answer.body.contains(pathToken) && !answer.body.contains(headerToken))
+                #expect(!answer.body.contains(receiptPathToken) && !answer.body.contains(receiptHeaderToken))
             }
             let tencentItem = #"{"user_receive_time":"2015-10-17 08:03:04","report_status":"SUCCESS","sid":"s"}"#
             let tooMany = "[" + Array(repeating: tencentItem, count: 101).joined(separator: ",") + "]"
@@ -203,7 +203,7 @@ func aliyunReport(biz: String, phone: String = "13812345678", code: String = "DE
             #expect(answer4.status == 413)
 
             // Still serving.
-            let answer5 = try await client.send("POST", aliyun, body: "[\(aliyunReport(biz: "ok"))]")
+            let answer5 = try await client.send("POST", aliyun, body: "[\(receiptAliyunReport(biz: "ok"))]")
             #expect(answer5.status == 200)
             let rejected = listener.stats.rejected
             #expect(rejected[.malformed] == 4)
@@ -217,8 +217,8 @@ func aliyunReport(biz: String, phone: String = "13812345678", code: String = "DE
     }
 
     @Test func wechatHandshakeAndTimestampWindow() async throws {
-        try await withListener { _, client in
-            let query = wechatQueryE.map { ($0.name, $0.value) } + [("echostr", "5837397520721467123")]
+        try await withReceiptListener { _, client in
+            let query = receiptWeChatQueryE.map { ($0.name, $0.value) } + [("echostr", "5837397520721467123")]
             let handshake = try await client.send("GET", "/receipts/wechat", query: query)
             #expect(handshake.status == 200)
             #expect(handshake.body == "5837397520721467123")
@@ -228,10 +228,10 @@ func aliyunReport(biz: String, phone: String = "13812345678", code: String = "DE
             #expect(answer6.status == 403)
         }
         // Ten minutes later the same signed request is a replay.
-        try await withListener(now: wechatNowE.addingTimeInterval(600)) { listener, client in
+        try await withReceiptListener(now: receiptWeChatNowE.addingTimeInterval(600)) { listener, client in
             let replay = try await client.send(
-                "POST", "/receipts/wechat", query: wechatQueryE.map { ($0.name, $0.value) },
-                body: templateEvent(status: "success"))
+                "POST", "/receipts/wechat", query: receiptWeChatQueryE.map { ($0.name, $0.value) },
+                body: receiptTemplateEvent(status: "success"))
             #expect(replay.status == 403)
             #expect(listener.stats.rejected[.unauthenticated] == 1)
         }
@@ -241,7 +241,7 @@ func aliyunReport(biz: String, phone: String = "13812345678", code: String = "DE
         let routes: ReceiptListener.Routes = { request in
             request.path == "/healthz" ? .text("ok\n") : nil
         }
-        try await withListener(routes: routes) { _, client in
+        try await withReceiptListener(routes: routes) { _, client in
             let health = try await client.send("GET", "/healthz")
             #expect(health.status == 200)
             #expect(health.body == "ok\n")
@@ -266,7 +266,7 @@ func aliyunReport(biz: String, phone: String = "13812345678", code: String = "DE
             #expect(error.problems.contains("tokenHeader: must not be empty"))
             #expect(error.problems.allSatisfy { !$0.contains("tiny1") && !$0.contains("long-enough-token-123") })
         }
-        #expect(throws: Never.self) { try listenerConfiguration().validate() }
+        #expect(throws: Never.self) { try receiptListenerConfiguration().validate() }
     }
 
     @Test func recentKeysForgetTheOldestFirst() {

@@ -4,15 +4,16 @@ import Testing
 @testable import Delivery
 
 /// Bytes of a string, for parser inputs.
-func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
+func receiptBytes(_ text: String) -> [UInt8] { Array(text.utf8) }
 
 /// WeChat push query for vector E (GATEWAYS.md §9).
-let wechatQueryE: [(name: String, value: String)] = [
+let receiptWeChatQueryE: [(name: String, value: String)] = [
     ("signature", "30d7c91db269b3e0cb3e1a131646b6d1ae4750f5"), ("timestamp", "1409304348"), ("nonce", "xxxxxx"),
 ]
-let wechatNowE = Date(timeIntervalSince1970: 1_409_304_348 + 10)
+let receiptWeChatNowE = Date(timeIntervalSince1970: 1_409_304_348 + 10)
 
-func templateEvent(status: String, from: String = "oia2TjuEGTNoeX76QEjQNrcURxG8", msgID: String = "200163836") -> String
+func receiptTemplateEvent(status: String, from: String = "oia2TjuEGTNoeX76QEjQNrcURxG8", msgID: String = "200163836")
+    -> String
 {
     """
     <xml><ToUserName><![CDATA[gh_7f083739789a]]></ToUserName><FromUserName><![CDATA[\(from)]]></FromUserName>
@@ -22,7 +23,7 @@ func templateEvent(status: String, from: String = "oia2TjuEGTNoeX76QEjQNrcURxG8"
 }
 
 /// A deterministic generator for fuzzing, so failures reproduce.
-struct SplitMix: RandomNumberGenerator {
+struct ReceiptFuzzRandom: RandomNumberGenerator {
     var state: UInt64
     mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
@@ -41,7 +42,7 @@ struct SplitMix: RandomNumberGenerator {
             [{"phone_number":"13812345678","send_time":"2017-01-01 00:00:00","report_time":"2017-01-01 00:00:00","success":true,"err_code":"DELIVERED","err_msg":"用户接收成功","sms_size":"1","biz_id":"900619746936498440^0","out_id":"msg-67890"},
              {"phone_number":"13912345678","send_time":"2017-01-01 00:00:00","report_time":"2017-01-01 00:01:02","success":false,"err_code":"UNDELIV","err_msg":"失败","sms_size":"2","biz_id":"900619746936498440^0"}]
             """#
-        let receipts = try AliyunReceiptParser.parse(bytes(body), gateway: "aliyun-main")
+        let receipts = try AliyunReceiptParser.parse(receiptBytes(body), gateway: "aliyun-main")
         #expect(receipts.count == 2)
         let first = receipts[0]
         #expect(first.gateway == "aliyun-main")
@@ -70,15 +71,15 @@ struct SplitMix: RandomNumberGenerator {
         ]
         for body in cases {
             #expect(throws: ReceiptError(.malformed, "Aliyun SmsReport is not the expected JSON")) {
-                try AliyunReceiptParser.parse(bytes(body), gateway: "a")
+                try AliyunReceiptParser.parse(receiptBytes(body), gateway: "a")
             }
         }
-        #expect((try? AliyunReceiptParser.parse(bytes("[]"), gateway: "a")) == [])
+        #expect((try? AliyunReceiptParser.parse(receiptBytes("[]"), gateway: "a")) == [])
     }
 
     @Test func aliyunUnreadableTimeKeepsTheReport() throws {
         let body = #"[{"phone_number":"13812345678","report_time":"","success":true,"biz_id":"1"}]"#
-        let receipts = try AliyunReceiptParser.parse(bytes(body), gateway: "a")
+        let receipts = try AliyunReceiptParser.parse(receiptBytes(body), gateway: "a")
         #expect(receipts.first?.occurredAt == nil)
         #expect(receipts.first?.reasonCode == "DELIVERED")
     }
@@ -90,7 +91,7 @@ struct SplitMix: RandomNumberGenerator {
             [{"user_receive_time":"2015-10-17 08:03:04","nationcode":"86","mobile":"13800001111","report_status":"SUCCESS","errmsg":"DELIVRD","description":"用户短信送达成功","sid":"5000:104571066915705365784949","ext":"msg-1"},
              {"user_receive_time":"2015-10-17 08:03:05","nationcode":"86","mobile":"13800002222","report_status":"FAIL","errmsg":"MK:0001","description":"失败","sid":"5000:2"}]
             """#
-        let receipts = try TencentReceiptParser.parse(bytes(body), gateway: "tx")
+        let receipts = try TencentReceiptParser.parse(receiptBytes(body), gateway: "tx")
         #expect(receipts.count == 2)
         #expect(receipts[0].status == .delivered)
         #expect(receipts[0].reasonCode == "DELIVRD")
@@ -109,22 +110,28 @@ struct SplitMix: RandomNumberGenerator {
         let item =
             #"{"user_receive_time":"2015-10-17 08:03:04","mobile":"13800001111","report_status":"SUCCESS","sid":"s"}"#
         let hundredAndOne = "[" + Array(repeating: item, count: 101).joined(separator: ",") + "]"
-        #expect(throws: ReceiptError.self) { try TencentReceiptParser.parse(bytes(hundredAndOne), gateway: "t") }
+        #expect(throws: ReceiptError.self) { try TencentReceiptParser.parse(receiptBytes(hundredAndOne), gateway: "t") }
         do {
-            _ = try TencentReceiptParser.parse(bytes(hundredAndOne), gateway: "t")
+            _ = try TencentReceiptParser.parse(receiptBytes(hundredAndOne), gateway: "t")
         } catch {
             #expect(error.code == .tooLarge)
         }
         let hundred = "[" + Array(repeating: item, count: 100).joined(separator: ",") + "]"
-        #expect((try? TencentReceiptParser.parse(bytes(hundred), gateway: "t"))?.count == 100)
+        #expect((try? TencentReceiptParser.parse(receiptBytes(hundred), gateway: "t"))?.count == 100)
         #expect(
-            code { try TencentReceiptParser.parse(bytes(#"[{"report_status":"SUCCESS"}]"#), gateway: "t") }
+            receiptErrorCode {
+                try TencentReceiptParser.parse(receiptBytes(#"[{"report_status":"SUCCESS"}]"#), gateway: "t")
+            }
                 == .malformed)
         #expect(
-            code { try TencentReceiptParser.parse(bytes(#"[{"report_status":"MAYBE","sid":"s"}]"#), gateway: "t") }
+            receiptErrorCode {
+                try TencentReceiptParser.parse(receiptBytes(#"[{"report_status":"MAYBE","sid":"s"}]"#), gateway: "t")
+            }
                 == .unsupported)
         #expect(
-            code { try TencentReceiptParser.parse(bytes(#"[{"report_status":1,"sid":"s"}]"#), gateway: "t") }
+            receiptErrorCode {
+                try TencentReceiptParser.parse(receiptBytes(#"[{"report_status":1,"sid":"s"}]"#), gateway: "t")
+            }
                 == .malformed)
     }
 
@@ -134,14 +141,16 @@ struct SplitMix: RandomNumberGenerator {
         #expect(
             try WeChatSignature.compute(token: "testtoken", timestamp: "1409304348", nonce: "xxxxxx")
                 == "30d7c91db269b3e0cb3e1a131646b6d1ae4750f5")
-        try WeChatSignature.verify(query: wechatQueryE, token: "testtoken", now: wechatNowE, maxAge: .seconds(300))
+        try WeChatSignature.verify(
+            query: receiptWeChatQueryE, token: "testtoken", now: receiptWeChatNowE, maxAge: .seconds(300))
     }
 
     @Test func wechatStatuses() throws {
         func parse(_ status: String) throws -> Receipt? {
             try WeChatReceiptParser.parse(
-                bytes(templateEvent(status: status)), query: wechatQueryE, gateway: "wx", token: "testtoken",
-                now: wechatNowE
+                receiptBytes(receiptTemplateEvent(status: status)), query: receiptWeChatQueryE, gateway: "wx",
+                token: "testtoken",
+                now: receiptWeChatNowE
             ).first
         }
         let success = try #require(try parse("success"))
@@ -162,48 +171,53 @@ struct SplitMix: RandomNumberGenerator {
         #expect(system.status == .failed)
         #expect(!system.fallbackAllowed)
 
-        #expect(code { try parse("pending") } == .unsupported)
+        #expect(receiptErrorCode { try parse("pending") } == .unsupported)
     }
 
     @Test func wechatChecksTheSignatureBeforeParsing() {
-        var badQuery = wechatQueryE
+        var badQuery = receiptWeChatQueryE
         badQuery[0].value = "0000000000000000000000000000000000000000"
         // A garbage body with a bad signature is unauthenticated, not malformed: the body is never read.
         #expect(
-            code {
+            receiptErrorCode {
                 try WeChatReceiptParser.parse(
-                    bytes("<not xml"), query: badQuery, gateway: "wx", token: "testtoken", now: wechatNowE)
+                    receiptBytes("<not xml"), query: badQuery, gateway: "wx", token: "testtoken", now: receiptWeChatNowE
+                )
             } == .unauthenticated)
         #expect(
-            code {
+            receiptErrorCode {
                 try WeChatReceiptParser.parse(
-                    bytes("<not xml"), query: [], gateway: "wx", token: "testtoken", now: wechatNowE)
+                    receiptBytes("<not xml"), query: [], gateway: "wx", token: "testtoken", now: receiptWeChatNowE)
             } == .unauthenticated)
         #expect(
-            code {
+            receiptErrorCode {
                 try WeChatReceiptParser.parse(
-                    bytes("<not xml"), query: wechatQueryE, gateway: "wx", token: "testtoken", now: wechatNowE)
+                    receiptBytes("<not xml"), query: receiptWeChatQueryE, gateway: "wx", token: "testtoken",
+                    now: receiptWeChatNowE)
             } == .malformed)
     }
 
     @Test func wechatTimestampWindow() throws {
-        let late = wechatNowE.addingTimeInterval(600)
+        let late = receiptWeChatNowE.addingTimeInterval(600)
         #expect(
-            code {
+            receiptErrorCode {
                 try WeChatReceiptParser.parse(
-                    bytes(templateEvent(status: "success")), query: wechatQueryE, gateway: "wx", token: "testtoken",
+                    receiptBytes(receiptTemplateEvent(status: "success")), query: receiptWeChatQueryE, gateway: "wx",
+                    token: "testtoken",
                     now: late)
             } == .unauthenticated)
         let early = Date(timeIntervalSince1970: 1_409_304_348 - 301)
         #expect(
-            code {
+            receiptErrorCode {
                 try WeChatReceiptParser.parse(
-                    bytes(templateEvent(status: "success")), query: wechatQueryE, gateway: "wx", token: "testtoken",
+                    receiptBytes(receiptTemplateEvent(status: "success")), query: receiptWeChatQueryE, gateway: "wx",
+                    token: "testtoken",
                     now: early)
             } == .unauthenticated)
         // The window can be widened or turned off for replay tests.
         let replayed = try WeChatReceiptParser.parse(
-            bytes(templateEvent(status: "success")), query: wechatQueryE, gateway: "wx", token: "testtoken", now: late,
+            receiptBytes(receiptTemplateEvent(status: "success")), query: receiptWeChatQueryE, gateway: "wx",
+            token: "testtoken", now: late,
             maxAge: nil)
         #expect(replayed.count == 1)
     }
@@ -213,11 +227,13 @@ struct SplitMix: RandomNumberGenerator {
             <xml><ToUserName><![CDATA[gh_1]]></ToUserName><FromUserName><![CDATA[o1]]></FromUserName>
             <CreateTime>1</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[subscribe]]></Event></xml>
             """
-        #expect(try WeChatReceiptParser.parseVerified(bytes(subscribe), gateway: "wx").isEmpty)
+        #expect(try WeChatReceiptParser.parseVerified(receiptBytes(subscribe), gateway: "wx").isEmpty)
         let text = "<xml><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[你好]]></Content></xml>"
-        #expect(try WeChatReceiptParser.parseVerified(bytes(text), gateway: "wx").isEmpty)
+        #expect(try WeChatReceiptParser.parseVerified(receiptBytes(text), gateway: "wx").isEmpty)
         let encrypted = "<xml><ToUserName><![CDATA[gh_1]]></ToUserName><Encrypt><![CDATA[abc]]></Encrypt></xml>"
-        #expect(code { try WeChatReceiptParser.parseVerified(bytes(encrypted), gateway: "wx") } == .unsupported)
+        #expect(
+            receiptErrorCode { try WeChatReceiptParser.parseVerified(receiptBytes(encrypted), gateway: "wx") }
+                == .unsupported)
     }
 
     @Test func miniXMLHandlesCDATAEntitiesCommentsAndRefusesDoctype() throws {
@@ -227,7 +243,7 @@ struct SplitMix: RandomNumberGenerator {
             <xml a="1" b='2'><A><![CDATA[x]]y<z>]]></A><B>a &amp; b &lt;&#x4E2D;&#25991;&gt;</B><C/>
             <D><Nested><Deep>v</Deep></Nested></D></xml>
             """
-        let fields = try MiniXML.flatFields(bytes(document))
+        let fields = try MiniXML.flatFields(receiptBytes(document))
         #expect(fields["A"] == "x]]y<z>")
         #expect(fields["B"] == "a & b <中文>")
         #expect(fields["C"] == "")
@@ -244,20 +260,20 @@ struct SplitMix: RandomNumberGenerator {
             "",
         ]
         for text in refused {
-            #expect(code { try MiniXML.flatFields(bytes(text)) } == .malformed, "\(text.prefix(20))")
+            #expect(receiptErrorCode { try MiniXML.flatFields(receiptBytes(text)) } == .malformed, "\(text.prefix(20))")
         }
     }
 
     @Test func parsersNeverTrapOnTruncatedOrRandomInput() {
         let samples = [
-            templateEvent(status: "failed:user block"),
+            receiptTemplateEvent(status: "failed:user block"),
             #"[{"phone_number":"13812345678","report_time":"2017-01-01 00:00:00","success":true,"sms_size":"1","biz_id":"1"}]"#,
             #"[{"user_receive_time":"2015-10-17 08:03:04","report_status":"SUCCESS","sid":"s"}]"#,
             #"[{"id":"m1","status":"delivered","code":"DELIVRD","time":"2026-01-02T03:04:05Z"}]"#,
         ]
-        var random = SplitMix(state: 42)
+        var random = ReceiptFuzzRandom(state: 42)
         for sample in samples {
-            let full = bytes(sample)
+            let full = receiptBytes(sample)
             var inputs = (0...full.count).map { Array(full.prefix($0)) }
             for _ in 0..<200 {
                 var mutated = full
@@ -284,7 +300,7 @@ struct SplitMix: RandomNumberGenerator {
              {"id":"m2","status":"failed","time":"2026-01-02T03:04:05.250Z"},
              {"id":"m3","status":"failed","code":"BLOCKED"}]
             """#
-        let receipts = try GenericReceiptParser.parse(bytes(body), gateway: "gen")
+        let receipts = try GenericReceiptParser.parse(receiptBytes(body), gateway: "gen")
         #expect(receipts.map(\.messageID) == ["m1", "m2", "m3"])
         #expect(receipts[0].status == .delivered)
         #expect(receipts[0].reasonCode == "DELIVRD")
@@ -293,18 +309,24 @@ struct SplitMix: RandomNumberGenerator {
         #expect(receipts[1].occurredAt == Date(timeIntervalSince1970: 1_767_323_045.25))
         #expect(receipts[2].occurredAt == nil)
         #expect(
-            code { try GenericReceiptParser.parse(bytes(#"[{"id":"m","status":"queued"}]"#), gateway: "g") }
+            receiptErrorCode {
+                try GenericReceiptParser.parse(receiptBytes(#"[{"id":"m","status":"queued"}]"#), gateway: "g")
+            }
                 == .unsupported)
         #expect(
-            code {
+            receiptErrorCode {
                 try GenericReceiptParser.parse(
-                    bytes(#"[{"id":"m","status":"failed","time":"yesterday"}]"#), gateway: "g")
+                    receiptBytes(#"[{"id":"m","status":"failed","time":"yesterday"}]"#), gateway: "g")
             } == .malformed)
         #expect(
-            code { try GenericReceiptParser.parse(bytes(#"[{"id":"","status":"failed"}]"#), gateway: "g") }
+            receiptErrorCode {
+                try GenericReceiptParser.parse(receiptBytes(#"[{"id":"","status":"failed"}]"#), gateway: "g")
+            }
                 == .malformed)
         #expect(
-            code { try GenericReceiptParser.parse(bytes(#"[{"id":7,"status":"failed"}]"#), gateway: "g") } == .malformed
+            receiptErrorCode {
+                try GenericReceiptParser.parse(receiptBytes(#"[{"id":7,"status":"failed"}]"#), gateway: "g")
+            } == .malformed
         )
     }
 
@@ -335,7 +357,7 @@ struct SplitMix: RandomNumberGenerator {
 }
 
 /// The code of the `ReceiptError` `body` throws, nil when it succeeds or throws something else.
-func code<T>(_ body: () throws -> T) -> ReceiptError.Code? {
+func receiptErrorCode<T>(_ body: () throws -> T) -> ReceiptError.Code? {
     do {
         _ = try body()
         return nil

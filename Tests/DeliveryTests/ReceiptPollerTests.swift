@@ -5,7 +5,7 @@ import Testing
 @testable import Delivery
 
 /// An `HTTPClient` that records requests and answers with a fixed response.
-final class CannedClient: HTTPClient {
+final class ReceiptCannedClient: HTTPClient {
     let response: HTTPResponse
     let requests = Mutex<[HTTPRequest]>([])
 
@@ -25,7 +25,7 @@ final class CannedClient: HTTPClient {
 
     @Test func aliyunSampleAnswer() throws {
         let page = try AliyunReceiptPoller.parse(
-            bytes(Self.aliyunSample), gateway: "ali", bizID: "900619746936498440^0")
+            receiptBytes(Self.aliyunSample), gateway: "ali", bizID: "900619746936498440^0")
         #expect(page.totalCount == 1)
         #expect(page.pending == 0)
         let receipt = try #require(page.receipts.first)
@@ -36,7 +36,7 @@ final class CannedClient: HTTPClient {
         #expect(receipt.occurredAt == Date(timeIntervalSince1970: 1_644_998_128))
         // Same key as the SmsReport push of the same event.
         let pushed = try AliyunReceiptParser.parse(
-            bytes(
+            receiptBytes(
                 #"[{"phone_number":"15900000000","report_time":"2022-02-16 15:55:28","success":true,"err_code":"DELIVERED","biz_id":"900619746936498440^0"}]"#
             ), gateway: "ali")
         #expect(pushed.first?.dedupeKey == receipt.dedupeKey)
@@ -49,19 +49,19 @@ final class CannedClient: HTTPClient {
              {"PhoneNum":"15900000001","SendStatus":"2","ErrCode":"MBBLACK","ReceiveDate":"2022-02-16 15:56:00","OutId":"m-2"},
              {"PhoneNum":"15900000002","SendStatus":3,"ErrCode":"DELIVERED"}]}}
             """#
-        let page = try AliyunReceiptPoller.parse(bytes(body), gateway: "ali", bizID: nil)
+        let page = try AliyunReceiptPoller.parse(receiptBytes(body), gateway: "ali", bizID: nil)
         #expect(page.totalCount == 3)
         #expect(page.pending == 1)
         #expect(page.receipts.map(\.status) == [.failed, .delivered])
         #expect(page.receipts[0].reasonCode == "MBBLACK")
         #expect(page.receipts[0].messageID == "m-2")
         let empty = try AliyunReceiptPoller.parse(
-            bytes(#"{"Code":"OK","TotalCount":0,"SmsSendDetailDTOs":{}}"#), gateway: "a", bizID: nil)
+            receiptBytes(#"{"Code":"OK","TotalCount":0,"SmsSendDetailDTOs":{}}"#), gateway: "a", bizID: nil)
         #expect(empty == .init(receipts: [], pending: 0, totalCount: 0))
 
         do {
             _ = try AliyunReceiptPoller.parse(
-                bytes(#"{"Code":"isv.MOBILE_NUMBER_ILLEGAL","Message":"非法手机号","RequestId":"r"}"#), gateway: "a",
+                receiptBytes(#"{"Code":"isv.MOBILE_NUMBER_ILLEGAL","Message":"非法手机号","RequestId":"r"}"#), gateway: "a",
                 bizID: nil)
             Issue.record("expected a provider error")
         } catch {
@@ -70,7 +70,9 @@ final class CannedClient: HTTPClient {
             #expect(!error.description.contains("非法"))
         }
         #expect(
-            code { try AliyunReceiptPoller.parse(bytes(#"{"TotalCount":1}"#), gateway: "a", bizID: nil) } == .malformed)
+            receiptErrorCode {
+                try AliyunReceiptPoller.parse(receiptBytes(#"{"TotalCount":1}"#), gateway: "a", bizID: nil)
+            } == .malformed)
     }
 
     @Test func aliyunRequestIsSortedEncodedAndSigned() async throws {
@@ -90,14 +92,14 @@ final class CannedClient: HTTPClient {
 
         var bad = query
         bad.pageSize = 51
-        #expect(code { try poller.makeRequest(for: bad) } == .invalidQuery)
+        #expect(receiptErrorCode { try poller.makeRequest(for: bad) } == .invalidQuery)
 
-        let client = CannedClient(body: Self.aliyunSample)
+        let client = ReceiptCannedClient(body: Self.aliyunSample)
         let page = try await poller.poll(query, using: client)
         #expect(page.receipts.count == 1)
         #expect(client.requests.withLock { $0.count } == 1)
 
-        let refused = CannedClient(status: 503, body: "<html>busy</html>")
+        let refused = ReceiptCannedClient(status: 503, body: "<html>busy</html>")
         await #expect(throws: ReceiptError(.provider, "QuerySendDetails failed", providerCode: "http:503")) {
             try await poller.poll(query, using: refused)
         }
@@ -110,7 +112,7 @@ final class CannedClient: HTTPClient {
              {"UserReceiveTime":1559456702,"CountryCode":"86","SubscriberNumber":"13711113333","PhoneNumber":"+8613711113333","SerialNo":"2019:2","ReportStatus":"FAIL","Description":"空号","SessionContext":""}],
              "RequestId":"b5d8b7a0-0000-0000-0000-000000000000"}}
             """#
-        let receipts = try TencentReceiptPoller.parse(bytes(body), gateway: "tx")
+        let receipts = try TencentReceiptPoller.parse(receiptBytes(body), gateway: "tx")
         #expect(receipts.count == 2)
         #expect(receipts[0].status == .delivered)
         #expect(receipts[0].messageID == "msg-9")
@@ -123,7 +125,7 @@ final class CannedClient: HTTPClient {
 
         // Same key as the callback of the same event (2019-06-02 14:25:01 Beijing).
         let pushed = try TencentReceiptParser.parse(
-            bytes(
+            receiptBytes(
                 #"[{"user_receive_time":"2019-06-02 14:25:01","mobile":"13711112222","report_status":"SUCCESS","errmsg":"DELIVRD","sid":"2019:8329734579124981264"}]"#
             ),
             gateway: "tx")
@@ -131,7 +133,7 @@ final class CannedClient: HTTPClient {
 
         do {
             _ = try TencentReceiptPoller.parse(
-                bytes(
+                receiptBytes(
                     #"{"Response":{"Error":{"Code":"AuthFailure.SignatureFailure","Message":"secret"},"RequestId":"r"}}"#
                 ),
                 gateway: "tx")
@@ -142,7 +144,7 @@ final class CannedClient: HTTPClient {
         }
         #expect(
             try TencentReceiptPoller.parse(
-                bytes(#"{"Response":{"PullSmsSendStatusSet":[],"RequestId":"r"}}"#), gateway: "t"
+                receiptBytes(#"{"Response":{"PullSmsSendStatusSet":[],"RequestId":"r"}}"#), gateway: "t"
             ).isEmpty)
     }
 
@@ -164,9 +166,9 @@ final class CannedClient: HTTPClient {
 
         var tooMany = poller
         tooMany.limit = 101
-        #expect(code { try tooMany.makeRequest() } == .invalidQuery)
+        #expect(receiptErrorCode { try tooMany.makeRequest() } == .invalidQuery)
 
-        let client = CannedClient(body: #"{"Response":{"PullSmsSendStatusSet":[],"RequestId":"r"}}"#)
+        let client = ReceiptCannedClient(body: #"{"Response":{"PullSmsSendStatusSet":[],"RequestId":"r"}}"#)
         #expect(try await poller.poll(using: client).isEmpty)
     }
 }
