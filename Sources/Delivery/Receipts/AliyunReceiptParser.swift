@@ -1,0 +1,63 @@
+import Foundation
+
+/// Parses Aliyun SMS `SmsReport` pushes (GATEWAYS.md §3): a JSON array of delivery reports.
+///
+/// Times are Beijing wall-clock `yyyy-MM-dd HH:mm:ss`; an unreadable time leaves
+/// ``Receipt/occurredAt`` nil rather than refusing the report. The dedupe key is
+/// `(biz_id, phone_number, report_time, err_code)`, the same one ``AliyunReceiptPoller`` builds.
+public enum AliyunReceiptParser {
+    /// The body Aliyun expects once the reports are stored (only the numeric `code` is checked).
+    public static let successReply = #"{"code":0,"msg":"接收成功"}"#
+
+    /// Most reports accepted in one push.
+    public static let defaultMaxItems = 1000
+
+    struct Report: Decodable {
+        var phoneNumber: String
+        var sendTime: String?
+        var reportTime: String?
+        var success: Bool
+        var errCode: String?
+        var errMsg: String?
+        var smsSize: String?
+        var bizId: String
+        var outId: String?
+    }
+
+    /// Parses one push body.
+    ///
+    /// - Parameters:
+    ///   - body: the request body.
+    ///   - gateway: the configured gateway name, copied into every receipt.
+    ///   - maxItems: most reports accepted in one body; more is ``ReceiptError/Code/tooLarge``.
+    /// - Throws: ``ReceiptError`` `.malformed` (not an array of reports, wrong types) or `.tooLarge`.
+    public static func parse(
+        _ body: [UInt8], gateway: String, maxItems: Int = defaultMaxItems
+    ) throws(ReceiptError) -> [Receipt] {
+        let reports = try ReceiptJSON.decode([Report].self, from: body, what: "Aliyun SmsReport", keys: .snakeCase)
+        try ReceiptJSON.checkCount(reports.count, limit: maxItems, what: "Aliyun SmsReport")
+        return reports.map { report in
+            let errCode = report.errCode ?? ""
+            let reportTime = report.reportTime ?? ""
+            return Receipt(
+                gateway: gateway,
+                messageID: nonEmpty(report.outId),
+                providerID: nonEmpty(report.bizId),
+                recipient: nonEmpty(report.phoneNumber),
+                status: report.success ? .delivered : .failed,
+                reasonCode: errCode.isEmpty ? (report.success ? "DELIVERED" : "UNKNOWN") : errCode,
+                occurredAt: BeijingTime.parse(reportTime),
+                dedupeKey: dedupeKey(bizID: report.bizId, phone: report.phoneNumber, time: reportTime, code: errCode)
+            )
+        }
+    }
+
+    static func dedupeKey(bizID: String, phone: String, time: String, code: String) -> String {
+        "aliyun:" + [bizID, phone, time, code].joined(separator: "|")
+    }
+}
+
+func nonEmpty(_ value: String?) -> String? {
+    guard let value, !value.isEmpty else { return nil }
+    return value
+}

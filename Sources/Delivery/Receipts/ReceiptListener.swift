@@ -1,0 +1,261 @@
+import Foundation
+import HTTPServer
+import Synchronization
+
+/// The HTTP endpoint providers push receipts to.
+///
+/// Routes:
+/// - `POST /receipts/{gateway}` (or `/receipts/{gateway}/{token}` with a path token): parses the
+///   push, hands the new receipts to the consumer, and answers the provider's success body only
+///   after the consumer returned. A consumer failure answers `500` so the provider pushes again.
+/// - `GET /receipts/{gateway}` for a WeChat gateway: the URL verification handshake, echoing
+///   `echostr` after the signature check.
+/// - Anything else goes to the optional `routes` closure (`/metrics`, `/healthz`), else `404`.
+///
+/// Statuses: malformed or unsupported body `400`, missing credentials `401`, wrong credentials or
+/// stale WeChat timestamp `403`, unknown gateway `404`, wrong method `405`, too many receipts or
+/// too large a body `413` (the latter answered by the server before the listener sees it).
+///
+/// Re-pushed receipts (same ``Receipt/dedupeKey`` for the same gateway) among the last
+/// ``Configuration/dedupeCapacity`` are acknowledged without reaching the consumer. Two identical
+/// pushes racing each other may both reach it; the consumer must be idempotent anyway.
+///
+/// - Important: call ``stop()`` when done; it blocks until in-flight requests have been answered.
+public final class ReceiptListener: Sendable {
+    /// Receives the new receipts of one push; throwing makes the provider push again.
+    public typealias Consumer = @Sendable ([Receipt]) async throws -> Void
+    /// Extra routes served on the same port; nil means "not mine" (`404`).
+    public typealias Routes = @Sendable (HTTPServerRequest) async throws -> HTTPServerResponse?
+
+    private let core: ListenerCore
+    private let server: HTTPServer
+
+    /// Creates a stopped listener.
+    ///
+    /// - Parameters:
+    ///   - configuration: address, limits and gateways; checked by ``start()``.
+    ///   - clock: the current time, for WeChat's timestamp window.
+    ///   - routes: extra routes for paths outside `/receipts/`.
+    ///   - consumer: stores the receipts.
+    public init(
+        configuration: Configuration,
+        clock: @escaping @Sendable () -> Date = { Date() },
+        routes: Routes? = nil,
+        consumer: @escaping Consumer
+    ) {
+        let core = ListenerCore(configuration: configuration, clock: clock, routes: routes, consumer: consumer)
+        self.core = core
+        self.server = HTTPServer(configuration: configuration.server) { request in await core.handle(request) }
+    }
+
+    /// Validates the configuration, binds and starts serving.
+    ///
+    /// - Throws: ``ConfigurationError`` or `HTTPServerError`.
+    public func start() throws {
+        try core.configuration.validate()
+        try server.start()
+    }
+
+    /// The bound port while running, else `0`.
+    public var port: Int { server.port }
+
+    /// Stops serving. Idempotent.
+    public func stop() { server.stop() }
+
+    /// Counters since creation.
+    public var stats: Stats { core.state.withLock { $0.stats } }
+
+    /// Answers one request as the listener would; lets the daemon mount the listener on a server it owns.
+    public func handle(_ request: HTTPServerRequest) async -> HTTPServerResponse { await core.handle(request) }
+}
+
+/// The listener's configuration and mutable state, shared with the server's handler.
+final class ListenerCore: Sendable {
+    struct State: ~Copyable {
+        var stats = ReceiptListener.Stats()
+        var recent: RecentKeys
+    }
+
+    let configuration: ReceiptListener.Configuration
+    let clock: @Sendable () -> Date
+    let routes: ReceiptListener.Routes?
+    let consumer: ReceiptListener.Consumer
+    let state: Mutex<State>
+
+    init(
+        configuration: ReceiptListener.Configuration, clock: @escaping @Sendable () -> Date,
+        routes: ReceiptListener.Routes?, consumer: @escaping ReceiptListener.Consumer
+    ) {
+        self.configuration = configuration
+        self.clock = clock
+        self.routes = routes
+        self.consumer = consumer
+        self.state = Mutex(State(recent: RecentKeys(capacity: max(1, configuration.dedupeCapacity))))
+    }
+
+    func handle(_ request: HTTPServerRequest) async -> HTTPServerResponse {
+        let segments = request.path.split(separator: "/", omittingEmptySubsequences: false)
+        guard segments.count >= 3, segments[0].isEmpty, segments[1] == "receipts" else {
+            if let routes, let response = try? await routes(request) { return response }
+            return .notFound
+        }
+        guard segments.count <= 4, let gateway = configuration.gateways[String(segments[2])] else {
+            return reject(.unknownGateway, .text("unknown receipt gateway\n", status: 404))
+        }
+        let name = String(segments[2])
+        let pathToken = segments.count == 4 ? String(segments[3]) : nil
+
+        switch (request.method, gateway.kind) {
+        case ("POST", _), ("GET", .wechat): break
+        default:
+            var response = HTTPServerResponse.text("method not allowed\n", status: 405)
+            response.headers.append(("Allow", gateway.kind == .wechat ? "GET, POST" : "POST"))
+            return reject(.methodNotAllowed, response)
+        }
+
+        if let refusal = authenticate(request, gateway: gateway, pathToken: pathToken) { return refusal }
+
+        if request.method == "GET" {
+            guard let echo = request.queryValue("echostr") else {
+                return reject(.malformed, .text("missing echostr\n", status: 400))
+            }
+            return .text(echo)
+        }
+
+        let receipts: [Receipt]
+        do {
+            receipts = try parse(request, kind: gateway.kind, name: name)
+        } catch {
+            return reject(error)
+        }
+        return await deliver(receipts, gateway: name, kind: gateway.kind)
+    }
+
+    /// nil when the request may proceed, else the refusal.
+    private func authenticate(
+        _ request: HTTPServerRequest, gateway: ReceiptListener.Gateway, pathToken: String?
+    ) -> HTTPServerResponse? {
+        let unauthorized = HTTPServerResponse.text("unauthorized\n", status: 401)
+        let forbidden = HTTPServerResponse.text("forbidden\n", status: 403)
+        switch gateway.authentication {
+        case .pathToken(let token):
+            guard let pathToken, !pathToken.isEmpty else { return reject(.unauthenticated, unauthorized) }
+            return ConstantTime.equals(pathToken, token) ? nil : reject(.unauthenticated, forbidden)
+        case .headerToken(let token):
+            guard pathToken == nil else {
+                return reject(.unknownGateway, .text("unknown receipt gateway\n", status: 404))
+            }
+            guard let presented = request.header(configuration.tokenHeader) else {
+                return reject(.unauthenticated, unauthorized)
+            }
+            return ConstantTime.equals(presented, token) ? nil : reject(.unauthenticated, forbidden)
+        case .wechatSignature(let token, let maxAge):
+            guard pathToken == nil else {
+                return reject(.unknownGateway, .text("unknown receipt gateway\n", status: 404))
+            }
+            guard request.queryValue("signature") != nil, request.queryValue("timestamp") != nil,
+                request.queryValue("nonce") != nil
+            else { return reject(.unauthenticated, unauthorized) }
+            do {
+                try WeChatSignature.verify(query: request.query, token: token, now: clock(), maxAge: maxAge)
+                return nil
+            } catch {
+                return reject(.unauthenticated, forbidden)
+            }
+        }
+    }
+
+    private func parse(
+        _ request: HTTPServerRequest, kind: ReceiptListener.Kind, name: String
+    ) throws(ReceiptError) -> [Receipt] {
+        guard request.body.count <= configuration.server.maxBodyBytes else {
+            throw ReceiptError(.tooLarge, "body larger than the configured limit")
+        }
+        switch kind {
+        case .aliyun: return try AliyunReceiptParser.parse(request.body, gateway: name)
+        case .tencent: return try TencentReceiptParser.parse(request.body, gateway: name)
+        case .generic: return try GenericReceiptParser.parse(request.body, gateway: name)
+        case .wechat:
+            // The signature was checked in `authenticate`.
+            if request.queryValue("encrypt_type") == "aes" {
+                throw ReceiptError(.unsupported, "WeChat safe mode is not supported")
+            }
+            return try WeChatReceiptParser.parseVerified(request.body, gateway: name)
+        }
+    }
+
+    private func deliver(_ receipts: [Receipt], gateway: String, kind: ReceiptListener.Kind) async -> HTTPServerResponse
+    {
+        let (fresh, duplicates): ([Receipt], Int) = state.withLock { state in
+            var seen = Set<String>()
+            var fresh: [Receipt] = []
+            for receipt in receipts {
+                let key = RecentKeys.key(gateway: gateway, receipt.dedupeKey)
+                if state.recent.contains(key) || !seen.insert(key).inserted { continue }
+                fresh.append(receipt)
+            }
+            state.stats.received += receipts.count
+            return (fresh, receipts.count - fresh.count)
+        }
+        if !fresh.isEmpty {
+            do {
+                try await consumer(fresh)
+            } catch {
+                return reject(.consumerFailed, .text("receipts not stored, push again\n", status: 500))
+            }
+        }
+        state.withLock { state in
+            for receipt in fresh { state.recent.insert(RecentKeys.key(gateway: gateway, receipt.dedupeKey)) }
+            state.stats.accepted += fresh.count
+            state.stats.duplicates += duplicates
+        }
+        switch kind {
+        case .aliyun: return .json(AliyunReceiptParser.successReply)
+        case .tencent: return .json(TencentReceiptParser.successReply)
+        case .generic: return .json(GenericReceiptParser.successReply)
+        case .wechat: return .text(WeChatReceiptParser.successReply)
+        }
+    }
+
+    private func reject(_ error: ReceiptError) -> HTTPServerResponse {
+        switch error.code {
+        case .unauthenticated: return reject(.unauthenticated, .text("forbidden\n", status: 403))
+        case .tooLarge: return reject(.tooLarge, .text("too many receipts\n", status: 413))
+        case .unsupported: return reject(.unsupported, .text("unsupported receipt\n", status: 400))
+        default: return reject(.malformed, .text("malformed receipt\n", status: 400))
+        }
+    }
+
+    private func reject(
+        _ reason: ReceiptListener.Rejection, _ response: HTTPServerResponse
+    ) -> HTTPServerResponse {
+        state.withLock { $0.stats.rejected[reason, default: 0] += 1 }
+        return response
+    }
+}
+
+/// A bounded set of recent dedupe keys; the oldest is forgotten first.
+struct RecentKeys {
+    let capacity: Int
+    private var members: Set<String> = []
+    private var ring: [String] = []
+    private var next = 0
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    static func key(gateway: String, _ dedupeKey: String) -> String { gateway + "\u{0}" + dedupeKey }
+
+    func contains(_ key: String) -> Bool { members.contains(key) }
+
+    mutating func insert(_ key: String) {
+        guard !members.contains(key) else { return }
+        if ring.count < capacity {
+            ring.append(key)
+        } else {
+            members.remove(ring[next])
+            ring[next] = key
+            next = (next + 1) % capacity
+        }
+        members.insert(key)
+    }
+}
