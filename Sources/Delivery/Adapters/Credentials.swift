@@ -92,5 +92,10 @@ public struct CredentialError: Error, Hashable, Sendable, CustomStringConvertibl
     /// The file path, `path: key`, or environment variable name concerned.
     public var location: String
 
+    public init(code: Code, location: String) {
+        self.code = code
+        self.location = location
+    }
+
     public var description: String { "credentials: \(code) (\(location))" }
 }
