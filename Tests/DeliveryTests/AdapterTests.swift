@@ -54,8 +54,10 @@ let sampleSMS = OutboundMessage(
 
 @Suite struct AdapterTests {
     @Test func transportErrorsBecomeRetryOrAmbiguous() {
-        #expect(TransportError(code: .connect).deliveryOutcome == .retry(after: nil, reason: .init("transport", "connect")))
-        #expect(TransportError(code: .timeout).deliveryOutcome == .retry(after: nil, reason: .init("transport", "timeout")))
+        #expect(
+            TransportError(code: .connect).deliveryOutcome == .retry(after: nil, reason: .init("transport", "connect")))
+        #expect(
+            TransportError(code: .timeout).deliveryOutcome == .retry(after: nil, reason: .init("transport", "timeout")))
         #expect(TransportError(code: .reset).deliveryOutcome == .retry(after: nil, reason: .init("transport", "reset")))
         #expect(
             TransportError(code: .timeoutAfterSend, requestSent: true).deliveryOutcome
@@ -110,8 +112,10 @@ let sampleSMS = OutboundMessage(
         #expect(RetryAfter.parse("Thu, 22 Oct 2015 07:28:00 GMT", now: now) == now.addingTimeInterval(3600))
     }
 
-    @Test(arguments: ["", "-5", "1.5", "soon", "Wed, 21 Oct 2015 07:28:00 UTC", "21 Oct 2015 07:28:00 GMT",
-        "Wed, 21 Foo 2015 07:28:00 GMT", "Wed, 21 Oct 2015 25:28:00 GMT"])
+    @Test(arguments: [
+        "", "-5", "1.5", "soon", "Wed, 21 Oct 2015 07:28:00 UTC", "21 Oct 2015 07:28:00 GMT",
+        "Wed, 21 Foo 2015 07:28:00 GMT", "Wed, 21 Oct 2015 25:28:00 GMT",
+    ])
     func retryAfterIgnoresInvalidValues(value: String) {
         #expect(RetryAfter.parse(value, now: fixedNow) == nil)
     }
@@ -205,7 +209,8 @@ extension WeChatTemplateAdapter: OutcomeClassifier {
     @Test func bodyTemplateGetsJSONEscapedValues() throws {
         let adapter = GenericJSONAdapter(
             configuration: .init(
-                url: "http://gw.example/send", bodyTemplate: #"{"msisdn":"{{to}}","content":"{{text}}","ref":"{{id}}"}"#))
+                url: "http://gw.example/send", bodyTemplate: #"{"msisdn":"{{to}}","content":"{{text}}","ref":"{{id}}"}"#
+            ))
         let message = OutboundMessage(id: "a\"b", recipient: "13800138000", text: "line1\nsays \"hi\" \\ ok")
         let body = try adapter.request(for: message, at: fixedNow).body
         #expect(
@@ -252,7 +257,9 @@ extension WeChatTemplateAdapter: OutcomeClassifier {
     @Test(arguments: [400, 404, 405, 410, 413, 422, 501])
     func permanentStatuses(status: Int) {
         let adapter = GenericJSONAdapter(configuration: .init(url: "http://gw/send"))
-        #expect(adapter.classify(httpResponse(status, "{}")) == .failed(reason: .init("http", "\(status)"), fallback: false))
+        #expect(
+            adapter.classify(httpResponse(status, "{}")) == .failed(reason: .init("http", "\(status)"), fallback: false)
+        )
     }
 
     @Test(arguments: [401, 403])
@@ -265,10 +272,11 @@ extension WeChatTemplateAdapter: OutcomeClassifier {
 
     @Test func acceptedOverLoopback() async throws {
         let recorder = Recorder()
-        let outcome = try await withProvider({ request in
+        let handler: HTTPServer.Handler = { request in
             _ = recorder.record(request)
             return .json(#"{"messageId":"gw-77"}"#, status: 201)
-        }) { baseURL in
+        }
+        let outcome = try await withProvider(handler) { baseURL in
             let adapter = GenericJSONAdapter(
                 configuration: .init(url: baseURL + "/v1/send"), credentials: Credentials(id: "", secret: "tok"),
                 clock: { fixedNow })
@@ -285,11 +293,13 @@ extension WeChatTemplateAdapter: OutcomeClassifier {
     }
 
     @Test func retryAfterBothFormsOverLoopback() async throws {
-        let outcomes = try await withProvider({ request in
+        let handler: HTTPServer.Handler = { request in
             var response = HTTPServerResponse.json(#"{"type":"about:blank","status":503}"#, status: 503)
-            response.headers.append(("Retry-After", request.path == "/seconds" ? "120" : "Tue, 14 Nov 2023 22:43:20 GMT"))
+            response.headers.append(
+                ("Retry-After", request.path == "/seconds" ? "120" : "Tue, 14 Nov 2023 22:43:20 GMT"))
             return response
-        }) { baseURL in
+        }
+        let outcomes = try await withProvider(handler) { baseURL in
             let client = URLSessionClient()
             let seconds = GenericJSONAdapter(configuration: .init(url: baseURL + "/seconds"), clock: { fixedNow })
             let date = GenericJSONAdapter(configuration: .init(url: baseURL + "/date"), clock: { fixedNow })

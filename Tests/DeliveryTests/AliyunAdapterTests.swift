@@ -44,8 +44,12 @@ import Testing
         #expect(values["OutId"] == "c1-e42-sms")
         let signature = try #require(values["Signature"])
         let signed = fields.filter { $0.0 != "Signature" }
-        #expect(AliyunSignatureV2(accessKeySecret: "testSecret").verify(signature: signature, method: .post, parameters: signed))
-        #expect(!AliyunSignatureV2(accessKeySecret: "other").verify(signature: signature, method: .post, parameters: signed))
+        #expect(
+            AliyunSignatureV2(accessKeySecret: "testSecret").verify(
+                signature: signature, method: .post, parameters: signed))
+        #expect(
+            !AliyunSignatureV2(accessKeySecret: "other").verify(signature: signature, method: .post, parameters: signed)
+        )
     }
 
     @Test func templateParamEscapesAndKeepsOrder() throws {
@@ -65,17 +69,19 @@ import Testing
 
     @Test func v2SignatureVerifiesAtTheProviderOverLoopback() async throws {
         let recorder = Recorder()
-        let outcome = try await withProvider({ request in
+        let handler: HTTPServer.Handler = { request in
             _ = recorder.record(request)
             let fields = formFields(request.bodyText)
             guard let signature = fields.first(where: { $0.0 == "Signature" })?.1,
                 AliyunSignatureV2(accessKeySecret: "testSecret").verify(
                     signature: signature, method: .post, parameters: fields.filter { $0.0 != "Signature" })
             else {
-                return .json(#"{"Code":"SignatureDoesNotMatch","Message":"Specified signature is not matched"}"#, status: 400)
+                return .json(
+                    #"{"Code":"SignatureDoesNotMatch","Message":"Specified signature is not matched"}"#, status: 400)
             }
             return .json(#"{"Code":"OK","Message":"OK","BizId":"900619746936498440^0","RequestId":"A"}"#)
-        }) { baseURL in
+        }
+        let outcome = try await withProvider(handler) { baseURL in
             await adapter(baseURL: baseURL).send(sampleSMS, using: URLSessionClient())
         }
         #expect(outcome == .accepted(providerID: "900619746936498440^0"))
@@ -85,7 +91,7 @@ import Testing
 
     @Test func v3SignatureVerifiesAtTheProviderOverLoopback() async throws {
         let recorder = Recorder()
-        let outcome = try await withProvider({ request in
+        let handler: HTTPServer.Handler = { request in
             _ = recorder.record(request)
             guard let authorization = request.header("authorization"),
                 let signedList = authorization.components(separatedBy: "SignedHeaders=").last?
@@ -100,7 +106,8 @@ import Testing
                 request.header("x-acs-content-sha256") == Digest.hex(try Digest.sha256(request.body))
             else { return .json(#"{"Code":"SignatureDoesNotMatch"}"#, status: 403) }
             return .json(#"{"Code":"OK","Message":"OK","BizId":"1^0","RequestId":"B"}"#)
-        }) { baseURL in
+        }
+        let outcome = try await withProvider(handler) { baseURL in
             await adapter(baseURL: baseURL, version: .v3).send(sampleSMS, using: URLSessionClient())
         }
         #expect(outcome == .accepted(providerID: "1^0"))
@@ -198,7 +205,9 @@ import Testing
         ("SignatureDoesNotMatch", 403), ("SignatureDoesNotMatch", 400), ("InvalidAccessKeyId.NotFound", 404),
     ])
     func configurationCodesPause(code: String, status: Int) {
-        #expect(answer(code, status: status) == .pauseGateway(reason: .init("aliyun", code), kind: .configuration, until: nil))
+        #expect(
+            answer(code, status: status)
+                == .pauseGateway(reason: .init("aliyun", code), kind: .configuration, until: nil))
     }
 
     @Test func unknownCodeRetriesWithItsRawName() {
@@ -209,7 +218,9 @@ import Testing
     }
 
     @Test func bodiesWithoutCodeAreClassifiedByStatus() {
-        #expect(adapter().classify(httpResponse(502, "<html>Bad Gateway</html>")) == .retry(after: nil, reason: .init("http", "502")))
+        #expect(
+            adapter().classify(httpResponse(502, "<html>Bad Gateway</html>"))
+                == .retry(after: nil, reason: .init("http", "502")))
         #expect(adapter().classify(httpResponse(200, "")) == .ambiguous(reason: .init("aliyun", "unreadable_response")))
         #expect(
             adapter().classify(httpResponse(404, "not found"))

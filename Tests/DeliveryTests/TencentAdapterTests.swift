@@ -7,7 +7,9 @@ import Testing
 @Suite struct TencentAdapterTests {
     static let credentials = Credentials(id: "AKIDtestSecretId", secret: "testSecretKey")
 
-    func adapter(baseURL: String = "https://sms.tencentcloudapi.com", clock: @escaping @Sendable () -> Date = { fixedNow })
+    func adapter(
+        baseURL: String = "https://sms.tencentcloudapi.com", clock: @escaping @Sendable () -> Date = { fixedNow }
+    )
         -> TencentSMSAdapter
     {
         TencentSMSAdapter(
@@ -25,7 +27,8 @@ import Testing
             httpResponse(
                 200,
                 #"{"Response":{"SendStatusSet":[{"SerialNo":"","PhoneNumber":"+8613800138000","Fee":0,"#
-                    + #""SessionContext":"c1-e42-sms","Code":"\#(code)","Message":"m","IsoCode":"CN"}],"RequestId":"r"}}"#))
+                    + #""SessionContext":"c1-e42-sms","Code":"\#(code)","Message":"m","IsoCode":"CN"}],"RequestId":"r"}}"#
+            ))
     }
 
     /// Checks a request as the provider would: TC3 over the headers and body actually received.
@@ -56,11 +59,14 @@ import Testing
         let authorization = try #require(request.headers.first(name: "authorization"))
         #expect(
             authorization.hasPrefix(
-                "TC3-HMAC-SHA256 Credential=AKIDtestSecretId/2023-11-14/sms/tc3_request, SignedHeaders=content-type;host, Signature="))
+                "TC3-HMAC-SHA256 Credential=AKIDtestSecretId/2023-11-14/sms/tc3_request, SignedHeaders=content-type;host, Signature="
+            ))
         let signed = try TencentTC3Signer(secretID: "AKIDtestSecretId", secretKey: "testSecretKey").sign(
             payload: request.body, host: "sms.tencentcloudapi.com", timestamp: 1_700_000_000)
         #expect(signed.authorization == authorization)
-        #expect(signed.canonicalRequest.contains("content-type:application/json; charset=utf-8\nhost:sms.tencentcloudapi.com\n"))
+        #expect(
+            signed.canonicalRequest.contains(
+                "content-type:application/json; charset=utf-8\nhost:sms.tencentcloudapi.com\n"))
     }
 
     @Test(arguments: [
@@ -73,16 +79,18 @@ import Testing
 
     @Test func signedRequestIsAcceptedOverLoopback() async throws {
         let recorder = Recorder()
-        let outcome = try await withProvider({ request in
+        let handler: HTTPServer.Handler = { request in
             _ = recorder.record(request)
             guard try Self.verify(request) else {
-                return .json(#"{"Response":{"Error":{"Code":"AuthFailure.SignatureFailure","Message":"x"},"RequestId":"r"}}"#)
+                return .json(
+                    #"{"Response":{"Error":{"Code":"AuthFailure.SignatureFailure","Message":"x"},"RequestId":"r"}}"#)
             }
             return .json(
                 #"{"Response":{"SendStatusSet":[{"SerialNo":"5000:1045710669157053657849499619","#
                     + #""PhoneNumber":"+8613800138000","Fee":1,"SessionContext":"c1-e42-sms","Code":"Ok","#
                     + #""Message":"send success","IsoCode":"CN"}],"RequestId":"r"}}"#)
-        }) { baseURL in
+        }
+        let outcome = try await withProvider(handler) { baseURL in
             await adapter(baseURL: baseURL).send(sampleSMS, using: URLSessionClient())
         }
         #expect(outcome == .accepted(providerID: "5000:1045710669157053657849499619"))
@@ -92,16 +100,19 @@ import Testing
     @Test func signatureExpireReSignsOnceThenSucceeds() async throws {
         let recorder = Recorder()
         let clock = SteppingClock(start: fixedNow, step: 400)
-        let outcome = try await withProvider({ request in
+        let handler: HTTPServer.Handler = { request in
             let count = recorder.record(request)
             guard try Self.verify(request) else {
-                return .json(#"{"Response":{"Error":{"Code":"AuthFailure.SignatureFailure","Message":"x"},"RequestId":"r"}}"#)
+                return .json(
+                    #"{"Response":{"Error":{"Code":"AuthFailure.SignatureFailure","Message":"x"},"RequestId":"r"}}"#)
             }
             if count == 1 {
-                return .json(#"{"Response":{"Error":{"Code":"AuthFailure.SignatureExpire","Message":"x"},"RequestId":"r"}}"#)
+                return .json(
+                    #"{"Response":{"Error":{"Code":"AuthFailure.SignatureExpire","Message":"x"},"RequestId":"r"}}"#)
             }
             return .json(#"{"Response":{"SendStatusSet":[{"SerialNo":"5000:2","Code":"Ok"}],"RequestId":"r"}}"#)
-        }) { baseURL in
+        }
+        let outcome = try await withProvider(handler) { baseURL in
             await adapter(baseURL: baseURL, clock: clock.now).send(sampleSMS, using: URLSessionClient())
         }
         #expect(outcome == .accepted(providerID: "5000:2"))
@@ -112,13 +123,18 @@ import Testing
 
     @Test func signatureExpireTwicePausesForConfiguration() async throws {
         let recorder = Recorder()
-        let outcome = try await withProvider({ request in
+        let handler: HTTPServer.Handler = { request in
             _ = recorder.record(request)
-            return .json(#"{"Response":{"Error":{"Code":"AuthFailure.SignatureExpire","Message":"x"},"RequestId":"r"}}"#)
-        }) { baseURL in
+            return .json(
+                #"{"Response":{"Error":{"Code":"AuthFailure.SignatureExpire","Message":"x"},"RequestId":"r"}}"#)
+        }
+        let outcome = try await withProvider(handler) { baseURL in
             await adapter(baseURL: baseURL).send(sampleSMS, using: URLSessionClient())
         }
-        #expect(outcome == .pauseGateway(reason: .init("tencent", "AuthFailure.SignatureExpire"), kind: .configuration, until: nil))
+        #expect(
+            outcome
+                == .pauseGateway(
+                    reason: .init("tencent", "AuthFailure.SignatureExpire"), kind: .configuration, until: nil))
         #expect(recorder.requests.count == 2)
     }
 
@@ -127,12 +143,14 @@ import Testing
     @Test func okAcceptsWithSerialNo() {
         #expect(
             adapter().classify(
-                httpResponse(200, #"{"Response":{"SendStatusSet":[{"SerialNo":"5000:1","Code":"Ok"}],"RequestId":"r"}}"#))
+                httpResponse(
+                    200, #"{"Response":{"SendStatusSet":[{"SerialNo":"5000:1","Code":"Ok"}],"RequestId":"r"}}"#))
                 == .accepted(providerID: "5000:1"))
     }
 
     @Test(arguments: [
-        "RequestLimitExceeded", "RequestLimitExceeded.GlobalRegionUinLimitExceeded", "RequestLimitExceeded.IPLimitExceeded",
+        "RequestLimitExceeded", "RequestLimitExceeded.GlobalRegionUinLimitExceeded",
+        "RequestLimitExceeded.IPLimitExceeded",
         "InternalError", "InternalError.Timeout", "InternalError.SendAndRecvFail", "InternalError.UnknownError",
         "InternalError.OtherError",
         // Clock codes retry in the pure classification; send() re-signs once, then pauses.
@@ -147,10 +165,18 @@ import Testing
             .deferred(until: Date(timeIntervalSince1970: until), reason: .init("tencent", code))
         }
         // Beijing 2023-11-15 06:13:20: +30 s; next hour 07:00; next day 2023-11-16 00:00; marketing 08:00.
-        #expect(numberStatus("LimitExceeded.PhoneNumberThirtySecondLimit") == deferred("LimitExceeded.PhoneNumberThirtySecondLimit", 1_700_000_030))
-        #expect(numberStatus("LimitExceeded.PhoneNumberOneHourLimit") == deferred("LimitExceeded.PhoneNumberOneHourLimit", 1_700_002_800))
-        #expect(numberStatus("LimitExceeded.DeliveryFrequencyLimit") == deferred("LimitExceeded.DeliveryFrequencyLimit", 1_700_002_800))
-        #expect(numberStatus("LimitExceeded.PhoneNumberDailyLimit") == deferred("LimitExceeded.PhoneNumberDailyLimit", 1_700_064_000))
+        #expect(
+            numberStatus("LimitExceeded.PhoneNumberThirtySecondLimit")
+                == deferred("LimitExceeded.PhoneNumberThirtySecondLimit", 1_700_000_030))
+        #expect(
+            numberStatus("LimitExceeded.PhoneNumberOneHourLimit")
+                == deferred("LimitExceeded.PhoneNumberOneHourLimit", 1_700_002_800))
+        #expect(
+            numberStatus("LimitExceeded.DeliveryFrequencyLimit")
+                == deferred("LimitExceeded.DeliveryFrequencyLimit", 1_700_002_800))
+        #expect(
+            numberStatus("LimitExceeded.PhoneNumberDailyLimit")
+                == deferred("LimitExceeded.PhoneNumberDailyLimit", 1_700_064_000))
         #expect(
             numberStatus("LimitExceeded.PhoneNumberSameContentDailyLimit")
                 == deferred("LimitExceeded.PhoneNumberSameContentDailyLimit", 1_700_064_000))
@@ -166,10 +192,13 @@ import Testing
     func quotaPausesToTheNextUTC8Day(code: String) {
         #expect(
             requestError(code)
-                == .pauseGateway(reason: .init("tencent", code), kind: .quota, until: Date(timeIntervalSince1970: 1_700_064_000)))
+                == .pauseGateway(
+                    reason: .init("tencent", code), kind: .quota, until: Date(timeIntervalSince1970: 1_700_064_000)))
     }
 
-    @Test(arguments: ["FailedOperation.InsufficientBalanceInSmsPackage", "UnauthorizedOperation.SerivceSuspendDueToArrears"])
+    @Test(arguments: [
+        "FailedOperation.InsufficientBalanceInSmsPackage", "UnauthorizedOperation.SerivceSuspendDueToArrears",
+    ])
     func billingPauses(code: String) {
         #expect(requestError(code) == .pauseGateway(reason: .init("tencent", code), kind: .billing, until: nil))
     }
@@ -198,13 +227,16 @@ import Testing
     }
 
     @Test func unknownCodeRetriesAndNon200WithoutBodyIsClassifiedByStatus() {
-        #expect(requestError("FailedOperation.Brand.New") == .retry(after: nil, reason: .init("tencent", "FailedOperation.Brand.New")))
+        #expect(
+            requestError("FailedOperation.Brand.New")
+                == .retry(after: nil, reason: .init("tencent", "FailedOperation.Brand.New")))
         #expect(adapter().classify(httpResponse(503, "")) == .retry(after: nil, reason: .init("http", "503")))
         // The code is read whatever the status.
         #expect(
             adapter().classify(
                 httpResponse(500, #"{"Response":{"Error":{"Code":"AuthFailure.SecretIdNotFound","Message":"m"}}}"#))
-                == .pauseGateway(reason: .init("tencent", "AuthFailure.SecretIdNotFound"), kind: .configuration, until: nil))
+                == .pauseGateway(
+                    reason: .init("tencent", "AuthFailure.SecretIdNotFound"), kind: .configuration, until: nil))
     }
 }
 

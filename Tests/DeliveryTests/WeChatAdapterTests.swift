@@ -71,7 +71,10 @@ final class ManualClock: Sendable {
         params: [.init(key: "keyword1", value: "小微企业所得税优惠"), .init(key: "keyword2", value: "3 项")],
         url: "https://tax.example/p/42")
 
-    func cache(_ baseURL: String, scheme: WeChatTokenCache.Scheme = .stable, clock: @escaping @Sendable () -> Date = { fixedNow })
+    func cache(
+        _ baseURL: String, scheme: WeChatTokenCache.Scheme = .stable,
+        clock: @escaping @Sendable () -> Date = { fixedNow }
+    )
         -> WeChatTokenCache
     {
         WeChatTokenCache(
@@ -128,7 +131,8 @@ final class ManualClock: Sendable {
     @Test func dailyQuotaPausesToUTC8Midnight() {
         #expect(
             answer(45009)
-                == .pauseGateway(reason: .init("wechat", "45009"), kind: .quota, until: Date(timeIntervalSince1970: 1_700_064_000)))
+                == .pauseGateway(
+                    reason: .init("wechat", "45009"), kind: .quota, until: Date(timeIntervalSince1970: 1_700_064_000)))
     }
 
     @Test(arguments: [43004, 40003, 43019])
@@ -143,14 +147,17 @@ final class ManualClock: Sendable {
 
     @Test(arguments: [40037, 43116, 40164, 48001])
     func configurationCodesPause(errcode: Int) {
-        #expect(answer(errcode) == .pauseGateway(reason: .init("wechat", String(errcode)), kind: .configuration, until: nil))
+        #expect(
+            answer(errcode) == .pauseGateway(reason: .init("wechat", String(errcode)), kind: .configuration, until: nil)
+        )
     }
 
     // MARK: Token cache
 
     @Test func hundredConcurrentSendsMeetingAnExpiredTokenRefreshOnce() async throws {
         let provider = WeChatProvider(errcodeFor: { $0 == "token-1" ? 42001 : nil })
-        let (outcomes, refreshes) = try await withProvider({ provider.handle($0) }) { (baseURL: String) async throws in
+        let handler: HTTPServer.Handler = { provider.handle($0) }
+        let (outcomes, refreshes) = try await withProvider(handler) { (baseURL: String) async throws in
             let tokens = cache(baseURL)
             let adapter = adapter(baseURL, tokens: tokens)
             let client = URLSessionClient()
@@ -182,7 +189,8 @@ final class ManualClock: Sendable {
 
     @Test func invalidateDropsOnlyTheTokenStillCached() async throws {
         let provider = WeChatProvider(errcodeFor: { _ in nil })
-        try await withProvider({ provider.handle($0) }) { (baseURL: String) async throws in
+        let handler: HTTPServer.Handler = { provider.handle($0) }
+        try await withProvider(handler) { (baseURL: String) async throws in
             let tokens = cache(baseURL, scheme: .classic)
             #expect(try await tokens.token() == "token-1")
             await tokens.invalidate("token-1")
@@ -203,7 +211,8 @@ final class ManualClock: Sendable {
     @Test func tokenIsRefreshedAheadOfExpiry() async throws {
         let provider = WeChatProvider(errcodeFor: { _ in nil })
         let clock = ManualClock(fixedNow)
-        try await withProvider({ provider.handle($0) }) { (baseURL: String) async throws in
+        let handler: HTTPServer.Handler = { provider.handle($0) }
+        try await withProvider(handler) { (baseURL: String) async throws in
             let tokens = cache(baseURL, clock: clock.now)
             #expect(try await tokens.token() == "token-1")
             clock.advance(by: 7200 - 300 - 1)
@@ -216,7 +225,8 @@ final class ManualClock: Sendable {
 
     @Test func tokenRefusedTwicePausesForCredentials() async throws {
         let provider = WeChatProvider(errcodeFor: { _ in 40001 })
-        let outcome = try await withProvider({ provider.handle($0) }) { (baseURL: String) async throws in
+        let handler: HTTPServer.Handler = { provider.handle($0) }
+        let outcome = try await withProvider(handler) { (baseURL: String) async throws in
             await adapter(baseURL, tokens: cache(baseURL)).send(Self.message, using: URLSessionClient())
         }
         #expect(outcome == .pauseGateway(reason: .init("wechat", "40001"), kind: .credentials, until: nil))
@@ -225,15 +235,19 @@ final class ManualClock: Sendable {
     }
 
     @Test func tokenEndpointErrorsBecomeOutcomes() async throws {
-        let rejected = WeChatProvider(errcodeFor: { _ in nil }, tokenAnswer: { _ in #"{"errcode":40125,"errmsg":"invalid appsecret"}"# })
-        let outcome = try await withProvider({ rejected.handle($0) }) { baseURL in
+        let rejected = WeChatProvider(
+            errcodeFor: { _ in nil }, tokenAnswer: { _ in #"{"errcode":40125,"errmsg":"invalid appsecret"}"# })
+        let handler: HTTPServer.Handler = { rejected.handle($0) }
+        let outcome = try await withProvider(handler) { baseURL in
             await adapter(baseURL, tokens: cache(baseURL)).send(Self.message, using: URLSessionClient())
         }
         #expect(outcome == .pauseGateway(reason: .init("wechat", "40125"), kind: .credentials, until: nil))
         #expect(rejected.sends.isEmpty)
 
-        let busy = WeChatProvider(errcodeFor: { _ in nil }, tokenAnswer: { _ in #"{"errcode":-1,"errmsg":"system error"}"# })
-        let retry = try await withProvider({ busy.handle($0) }) { baseURL in
+        let busy = WeChatProvider(
+            errcodeFor: { _ in nil }, tokenAnswer: { _ in #"{"errcode":-1,"errmsg":"system error"}"# })
+        let busyHandler: HTTPServer.Handler = { busy.handle($0) }
+        let retry = try await withProvider(busyHandler) { baseURL in
             await adapter(baseURL, tokens: cache(baseURL)).send(Self.message, using: URLSessionClient())
         }
         #expect(retry == .retry(after: nil, reason: .init("wechat", "-1")))
@@ -241,7 +255,8 @@ final class ManualClock: Sendable {
 
     @Test func sentMessageCarriesClientMsgID() async throws {
         let provider = WeChatProvider(errcodeFor: { _ in nil })
-        let outcome = try await withProvider({ provider.handle($0) }) { (baseURL: String) async throws in
+        let handler: HTTPServer.Handler = { provider.handle($0) }
+        let outcome = try await withProvider(handler) { (baseURL: String) async throws in
             await adapter(baseURL, tokens: cache(baseURL)).send(Self.message, using: URLSessionClient())
         }
         #expect(outcome == .accepted(providerID: "200228333"))

@@ -105,7 +105,7 @@ public struct AliyunSMSAdapter: GatewayAdapter {
                 signature = try AliyunSignatureV2(accessKeySecret: credentials.secret)
                     .signature(method: .post, parameters: parameters)
             } catch {
-                throw AdapterSupport.hashed(error)
+                throw AdapterSupport.signingFailure(error)
             }
             let body =
                 AliyunSignatureV2.canonicalQuery(parameters) + "&Signature=" + PercentEncoding.rfc3986(signature)
@@ -127,7 +127,7 @@ public struct AliyunSMSAdapter: GatewayAdapter {
                 signed = try AliyunSignatureV3(accessKeyID: credentials.id, accessKeySecret: credentials.secret)
                     .sign(method: .post, path: "/", query: query, headers: headers, payloadHash: payloadHash)
             } catch {
-                throw AdapterSupport.hashed(error)
+                throw AdapterSupport.signingFailure(error)
             }
             var sent = HTTPHeaders(headers.filter { $0.0 != "host" })
             sent.add(name: "Accept", value: "application/json")
@@ -160,9 +160,15 @@ public struct AliyunSMSAdapter: GatewayAdapter {
     ]
 
     private struct Body: Decodable {
-        var Code: String?
-        var Message: String?
-        var BizId: String?
+        var code: String?
+        var message: String?
+        var bizID: String?
+
+        enum CodingKeys: String, CodingKey {
+            case code = "Code"
+            case message = "Message"
+            case bizID = "BizId"
+        }
     }
 
     /// Classifies an answer by its `Code`, whatever the HTTP status (§3 table). An unknown code
@@ -175,10 +181,10 @@ public struct AliyunSMSAdapter: GatewayAdapter {
         case .failure(let error): return error.deliveryOutcome
         case .success(let value): response = value
         }
-        guard let body = try? JSONDecoder().decode(Body.self, from: Data(response.body)), let code = body.Code else {
+        guard let body = try? JSONDecoder().decode(Body.self, from: Data(response.body)), let code = body.code else {
             return AdapterSupport.outcomeWithoutCode(response, namespace: "aliyun", now: date)
         }
-        return Self.classify(code: code, message: body.Message, bizID: body.BizId, response: response, at: date)
+        return Self.classify(code: code, message: body.message, bizID: body.bizID, response: response, at: date)
     }
 
     static func classify(code: String, message: String?, bizID: String?, response: HTTPResponse, at date: Date)
@@ -219,7 +225,7 @@ public struct AliyunSMSAdapter: GatewayAdapter {
         } catch let error as AdapterError {
             return error.outcome
         } catch {
-            return AdapterSupport.hashed(error).outcome
+            return AdapterSupport.signingFailure(error).outcome
         }
         let result = await AdapterSupport.exchange(request, using: client)
         return outcome(for: result, message: message, at: clock())

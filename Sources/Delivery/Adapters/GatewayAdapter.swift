@@ -158,7 +158,7 @@ enum AdapterSupport {
         return base + path
     }
 
-    static func hashed(_ error: any Error) -> AdapterError {
+    static func signingFailure(_ error: any Error) -> AdapterError {
         AdapterError(code: .signing, field: "digest", cause: error as? DigestError)
     }
 }

@@ -47,7 +47,10 @@ public struct GenericJSONAdapter: GatewayAdapter {
     /// The gateway honours `Idempotency-Key`.
     public var deduplicates: Bool { true }
 
-    public init(configuration: Configuration, credentials: Credentials? = nil, clock: @escaping @Sendable () -> Date = { Date() }) {
+    public init(
+        configuration: Configuration, credentials: Credentials? = nil,
+        clock: @escaping @Sendable () -> Date = { Date() }
+    ) {
         self.configuration = configuration
         self.credentials = credentials
         self.clock = clock
@@ -86,7 +89,9 @@ public struct GenericJSONAdapter: GatewayAdapter {
                 .replacingOccurrences(of: "{{to}}", with: JSONText.escaped(message.recipient))
                 .replacingOccurrences(of: "{{text}}", with: JSONText.escaped(message.text ?? ""))
         }
-        var members: [(String, String)] = [("id", JSONText.string(message.id)), ("to", JSONText.string(message.recipient))]
+        var members: [(String, String)] = [
+            ("id", JSONText.string(message.id)), ("to", JSONText.string(message.recipient)),
+        ]
         if let text = message.text { members.append(("text", JSONText.string(text))) }
         if let template = message.templateID { members.append(("template", JSONText.string(template))) }
         members.append(("params", JSONText.stringObject(message.params.map { ($0.key, $0.value) })))
@@ -151,7 +156,7 @@ public struct GenericJSONAdapter: GatewayAdapter {
         } catch let error as AdapterError {
             return error.outcome
         } catch {
-            return AdapterSupport.hashed(error).outcome
+            return AdapterSupport.signingFailure(error).outcome
         }
         let result = await AdapterSupport.exchange(request, using: client)
         return outcome(for: result, message: message, at: clock())

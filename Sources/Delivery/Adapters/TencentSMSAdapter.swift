@@ -92,7 +92,7 @@ public struct TencentSMSAdapter: GatewayAdapter {
             signed = try TencentTC3Signer(secretID: credentials.id, secretKey: credentials.secret, service: "sms")
                 .sign(payload: body, host: host, timestamp: timestamp)
         } catch {
-            throw AdapterSupport.hashed(error)
+            throw AdapterSupport.signingFailure(error)
         }
         let headers: HTTPHeaders = [
             "Content-Type": TencentTC3Signer.jsonContentType,
@@ -148,28 +148,38 @@ public struct TencentSMSAdapter: GatewayAdapter {
     ]
 
     private struct Envelope: Decodable {
-        struct Response: Decodable {
+        struct Inner: Decodable {
             struct Failure: Decodable {
-                var Code: String
+                var code: String
+                enum CodingKeys: String, CodingKey { case code = "Code" }
             }
             struct Status: Decodable {
-                var Code: String?
-                var SerialNo: String?
+                var code: String?
+                var serialNo: String?
+                enum CodingKeys: String, CodingKey {
+                    case code = "Code"
+                    case serialNo = "SerialNo"
+                }
             }
-            var Error: Failure?
-            var SendStatusSet: [Status]?
+            var error: Failure?
+            var sendStatusSet: [Status]?
+            enum CodingKeys: String, CodingKey {
+                case error = "Error"
+                case sendStatusSet = "SendStatusSet"
+            }
         }
-        var Response: Response?
+        var response: Inner?
+        enum CodingKeys: String, CodingKey { case response = "Response" }
     }
 
     /// The provider's code of an answer: `Response.Error.Code`, else `SendStatusSet[0].Code`.
     static func code(of response: HTTPResponse) -> (code: String, serialNo: String?)? {
         guard let envelope = try? JSONDecoder().decode(Envelope.self, from: Data(response.body)),
-            let inner = envelope.Response
+            let inner = envelope.response
         else { return nil }
-        if let error = inner.Error { return (error.Code, nil) }
-        guard let status = inner.SendStatusSet?.first, let code = status.Code else { return nil }
-        return (code, status.SerialNo)
+        if let error = inner.error { return (error.code, nil) }
+        guard let status = inner.sendStatusSet?.first, let code = status.code else { return nil }
+        return (code, status.serialNo)
     }
 
     /// Whether the answer is a clock-skew refusal (re-sign and resend once).
@@ -231,7 +241,7 @@ public struct TencentSMSAdapter: GatewayAdapter {
             } catch let error as AdapterError {
                 return error.outcome
             } catch {
-                return AdapterSupport.hashed(error).outcome
+                return AdapterSupport.signingFailure(error).outcome
             }
             let result = await AdapterSupport.exchange(request, using: client)
             if case .success(let response) = result, let code = Self.code(of: response)?.code,

@@ -63,7 +63,7 @@ public struct WeChatTemplateAdapter: GatewayAdapter {
         do {
             clientMessageID = try Self.clientMessageID(for: message.id)
         } catch {
-            throw AdapterSupport.hashed(error)
+            throw AdapterSupport.signingFailure(error)
         }
         var members = [("touser", JSONText.string(message.recipient)), ("template_id", JSONText.string(template))]
         if let url = message.url, !url.isEmpty { members.append(("url", JSONText.string(url))) }
@@ -165,7 +165,7 @@ public struct WeChatTemplateAdapter: GatewayAdapter {
             } catch let error as AdapterError {
                 return error.outcome
             } catch {
-                return AdapterSupport.hashed(error).outcome
+                return AdapterSupport.signingFailure(error).outcome
             }
             let result = await AdapterSupport.exchange(request, using: client)
             if case .success(let response) = result, let code = Self.errcode(of: response)?.errcode,

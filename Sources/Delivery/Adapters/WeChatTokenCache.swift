@@ -80,7 +80,8 @@ public actor WeChatTokenCache {
             task = inFlight
         } else {
             task = Task { [configuration, credentials, client, clock] in
-                try await Self.fetch(configuration: configuration, credentials: credentials, client: client, clock: clock)
+                try await Self.fetch(
+                    configuration: configuration, credentials: credentials, client: client, clock: clock)
             }
             inFlight = task
             refreshCount += 1
@@ -143,9 +144,14 @@ public actor WeChatTokenCache {
         case .success(let value): response = value
         }
         struct Body: Decodable {
-            var access_token: String?
-            var expires_in: Int?
+            var accessToken: String?
+            var expiresIn: Int?
             var errcode: Int?
+            enum CodingKeys: String, CodingKey {
+                case accessToken = "access_token"
+                case expiresIn = "expires_in"
+                case errcode
+            }
         }
         guard let body = try? JSONDecoder().decode(Body.self, from: Data(response.body)) else {
             throw WeChatTokenError(code: .malformed, errcode: nil, transport: nil)
@@ -153,7 +159,7 @@ public actor WeChatTokenCache {
         if let errcode = body.errcode, errcode != 0 {
             throw WeChatTokenError(code: .rejected, errcode: errcode, transport: nil)
         }
-        guard let token = body.access_token, !token.isEmpty, let lifetime = body.expires_in, lifetime > 0 else {
+        guard let token = body.accessToken, !token.isEmpty, let lifetime = body.expiresIn, lifetime > 0 else {
             throw WeChatTokenError(code: .malformed, errcode: nil, transport: nil)
         }
         let margin = min(configuration.refreshMargin, TimeInterval(lifetime) / 2)
