@@ -1,4 +1,5 @@
 internal import CMicroHTTPD
+import Dispatch
 import Synchronization
 
 /// A small HTTP/1.1 server over libmicrohttpd, for stub gateways and the receipts listener.
@@ -222,8 +223,6 @@ final class ServerCore: Sendable {
         }
     }
 }
-
-import Dispatch
 
 /// Hands one response from a handler task (or from `stop`) to the waiting connection thread;
 /// the first delivery wins.

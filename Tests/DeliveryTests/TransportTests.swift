@@ -39,14 +39,15 @@ private func transportError(_ operation: () async throws -> HTTPResponse) async 
 
 @Suite struct TransportTests {
     @Test func postRoundTripReadsStatusHeadersAndBody() async throws {
-        try await withGateway(handler: { request in
+        let gateway: HTTPServer.Handler = { request in
             var response = HTTPServerResponse.json(#"{"code":"OK","echo":\#(request.bodyText)}"#, status: 201)
             response.headers.append(("X-Request-Id", request.header("x-request-id") ?? "-"))
             response.headers.append(("Set-Cookie", "a=1"))
             response.headers.append(("Set-Cookie", "b=2"))
             response.headers.append(("X-Method", request.method))
             return response
-        }) { transport, _, base in
+        }
+        try await withGateway(handler: gateway) { transport, _, base in
             let request = HTTPRequest(
                 url: base + "/sms/send",
                 headers: ["Content-Type": "application/json", "X-Request-Id": "r-1"],
@@ -71,9 +72,8 @@ private func transportError(_ operation: () async throws -> HTTPResponse) async 
 
     @Test func concurrentSendsSucceedOverReusedConnections() async throws {
         let configuration = CurlTransport.Configuration(maxConnectionsPerHost: 8, maxConnections: 16)
-        try await withGateway(transport: configuration, handler: { request in
-            .json(#"{"code":"OK","n":"\#(request.bodyText)"}"#)
-        }) { transport, server, base in
+        let gateway: HTTPServer.Handler = { request in .json(#"{"code":"OK","n":"\#(request.bodyText)"}"#) }
+        try await withGateway(transport: configuration, handler: gateway) { transport, server, base in
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for index in 0..<100 {
                     group.addTask {
@@ -92,11 +92,10 @@ private func transportError(_ operation: () async throws -> HTTPResponse) async 
     }
 
     @Test func timeoutAfterTheRequestWasSentIsAmbiguous() async throws {
-        try await withGateway(handler: { _ in HTTPServerResponse.json("{}").delayed(by: .seconds(30)) }) {
-            transport, _, base in
-            let error = await transportError {
-                try await transport.send(HTTPRequest(url: base + "/sms/send", body: [1, 2, 3], timeout: .milliseconds(200)))
-            }
+        let gateway: HTTPServer.Handler = { _ in HTTPServerResponse.json("{}").delayed(by: .seconds(30)) }
+        try await withGateway(handler: gateway) { transport, _, base in
+            let request = HTTPRequest(url: base + "/sms/send", body: [1, 2, 3], timeout: .milliseconds(200))
+            let error = await transportError { try await transport.send(request) }
             #expect(error?.code == .timeoutAfterSend)
             #expect(error?.requestSent == true)
             #expect(error?.isAmbiguous == true)
@@ -119,17 +118,20 @@ private func transportError(_ operation: () async throws -> HTTPResponse) async 
 
     @Test func oversizedResponseFailsTooLarge() async throws {
         let configuration = CurlTransport.Configuration(maxResponseBytes: 1000)
-        try await withGateway(transport: configuration, handler: { _ in
+        let gateway: HTTPServer.Handler = { _ in
             HTTPServerResponse(status: 200, body: [UInt8](repeating: 65, count: 5000))
-        }) { transport, _, base in
+        }
+        try await withGateway(transport: configuration, handler: gateway) { transport, _, base in
             let error = await transportError { try await transport.send(HTTPRequest(url: base + "/big")) }
             #expect(error?.code == .tooLarge)
         }
     }
 
     @Test func peerClosingWithoutAnswerIsReset() async throws {
-        try await withGateway(handler: { _ in .resetConnection }) { transport, _, base in
-            let error = await transportError { try await transport.send(HTTPRequest(url: base + "/sms/send", body: [1])) }
+        let gateway: HTTPServer.Handler = { _ in .resetConnection }
+        try await withGateway(handler: gateway) { transport, _, base in
+            let request = HTTPRequest(url: base + "/sms/send", body: [1])
+            let error = await transportError { try await transport.send(request) }
             #expect(error?.code == .reset)
             #expect(error?.requestSent == true)
             #expect(error?.isAmbiguous == true)
@@ -138,10 +140,11 @@ private func transportError(_ operation: () async throws -> HTTPResponse) async 
 
     @Test func cancellingTheTaskCancelsTheTransferPromptly() async throws {
         let (received, signal) = AsyncStream<Void>.makeStream()
-        try await withGateway(handler: { _ in
+        let gateway: HTTPServer.Handler = { _ in
             signal.yield()
             return HTTPServerResponse.json("{}").delayed(by: .seconds(30))
-        }) { transport, _, base in
+        }
+        try await withGateway(handler: gateway) { transport, _, base in
             let task = Task { try await transport.send(HTTPRequest(url: base + "/sms/send", body: [1])) }
             for await _ in received { break }
             let clock = ContinuousClock()
@@ -156,10 +159,11 @@ private func transportError(_ operation: () async throws -> HTTPResponse) async 
 
     @Test func shutdownFailsPendingRequestsAndRefusesNewOnes() async throws {
         let (received, signal) = AsyncStream<Void>.makeStream()
-        try await withGateway(handler: { _ in
+        let gateway: HTTPServer.Handler = { _ in
             signal.yield()
             return HTTPServerResponse.json("{}").delayed(by: .seconds(30))
-        }) { transport, _, base in
+        }
+        try await withGateway(handler: gateway) { transport, _, base in
             let pending = Task { try await transport.send(HTTPRequest(url: base + "/sms/send", body: [1])) }
             for await _ in received { break }
             await transport.shutdown()

@@ -53,25 +53,26 @@ final class MultiDriver {
         active[easy] = transfer
     }
 
-    /// Drives transfers and completes the finished ones.
-    func perform() {
+    /// Drives transfers and completes the finished ones; returns libcurl's error if the multi
+    /// handle itself failed (out of memory, internal error), after which the loop must stop.
+    func perform() -> CURLMcode {
         var running: Int32 = 0
-        _ = curl_multi_perform(multi, &running)
+        let performed = curl_multi_perform(multi, &running)
         var easy: UnsafeMutableRawPointer?
         var result = CURLE_OK
         while ccurl_multi_next_done(multi, &easy, &result) == 1 {
             guard let handle = easy, let transfer = active.removeValue(forKey: handle) else { continue }
             let outcome = self.outcome(of: handle, transfer, result: result)
-            curl_multi_remove_handle(multi, handle)
-            recycle(handle, transfer)
+            detach(handle, transfer)
             transfer.complete(outcome)
         }
+        return performed
     }
 
     /// Waits for socket activity, libcurl's next timer, a wake-up, or `timeoutMilliseconds`.
-    func poll(timeoutMilliseconds: Int32) {
+    func poll(timeoutMilliseconds: Int32) -> CURLMcode {
         var ready: Int32 = 0
-        _ = curl_multi_poll(multi, nil, 0, timeoutMilliseconds, &ready)
+        return curl_multi_poll(multi, nil, 0, timeoutMilliseconds, &ready)
     }
 
     /// Detaches and fails every transfer whose task was cancelled.
@@ -79,21 +80,21 @@ final class MultiDriver {
         for (easy, transfer) in active where transfer.cancelled.load(ordering: .relaxed) {
             active[easy] = nil
             let sent = requestSent(easy, transfer)
-            curl_multi_remove_handle(multi, easy)
-            recycle(easy, transfer)
+            detach(easy, transfer)
             transfer.complete(.failure(TransportError(code: .cancelled, requestSent: sent)))
         }
     }
 
-    /// Fails what is still attached and frees every handle. The driver is unusable afterwards.
-    func close() {
+    /// Fails what is still attached with `code` and frees every handle. The driver is unusable afterwards.
+    func close(failingWith code: TransportError.Code) {
         for (easy, transfer) in active {
             let sent = requestSent(easy, transfer)
-            curl_multi_remove_handle(multi, easy)
+            // Whatever removal answers, cleanup detaches the handle from the multi handle itself.
+            _ = curl_multi_remove_handle(multi, easy)
             curl_easy_cleanup(easy)
             curl_slist_free_all(transfer.headerList)
             transfer.headerList = nil
-            transfer.complete(.failure(TransportError(code: .cancelled, requestSent: sent)))
+            transfer.complete(.failure(TransportError(code: code, requestSent: sent)))
         }
         active = [:]
         for easy in idle { curl_easy_cleanup(easy) }
@@ -169,6 +170,18 @@ final class MultiDriver {
         return code
     }
 
+    /// Detaches a handle from the multi handle, then pools it; a handle libcurl refuses to
+    /// detach is freed instead (`curl_easy_cleanup` detaches it itself).
+    private func detach(_ easy: UnsafeMutableRawPointer, _ transfer: Transfer) {
+        if curl_multi_remove_handle(multi, easy) == CURLM_OK {
+            recycle(easy, transfer)
+        } else {
+            curl_easy_cleanup(easy)
+            curl_slist_free_all(transfer.headerList)
+            transfer.headerList = nil
+        }
+    }
+
     /// Returns a detached handle to the pool (reset, so nothing of this request survives) and
     /// frees the request's header list, which the handle no longer references.
     private func recycle(_ easy: UnsafeMutableRawPointer, _ transfer: Transfer) {
@@ -188,8 +201,11 @@ final class MultiDriver {
         guard result == CURLE_OK else { return .failure(error(for: result, easy, transfer)) }
         var status = 0
         var total: curl_off_t = 0
-        _ = ccurl_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
-        _ = ccurl_easy_getinfo_off_t(easy, CURLINFO_TOTAL_TIME_T, &total)
+        let statusRead = ccurl_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
+        guard statusRead == CURLE_OK, status > 0 else {
+            return .failure(TransportError(code: .other, curlCode: Int(statusRead.rawValue), requestSent: true))
+        }
+        if ccurl_easy_getinfo_off_t(easy, CURLINFO_TOTAL_TIME_T, &total) != CURLE_OK { total = 0 }
         let body = transfer.body
         transfer.body = []
         return .success(

@@ -78,7 +78,8 @@ enum TransferCallbacks {
             valueStart += 1
         }
         var valueEnd = end
-        while valueEnd > valueStart, line[valueEnd - 1] == UInt8(ascii: " ") || line[valueEnd - 1] == UInt8(ascii: "\t") {
+        while valueEnd > valueStart, line[valueEnd - 1] == UInt8(ascii: " ") || line[valueEnd - 1] == UInt8(ascii: "\t")
+        {
             valueEnd -= 1
         }
         let name = String(unsafeUninitializedCapacity: colon) { buffer in

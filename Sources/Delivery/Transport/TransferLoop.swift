@@ -2,9 +2,9 @@ internal import CCurl
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 /// `curl_global_init` runs once per process, on first use (Swift initializes globals once, thread-safely).
@@ -85,8 +85,8 @@ final class TransferLoop: Sendable {
     /// `wakePending` limits it to one per loop iteration.
     private static func wake(_ state: inout State) {
         guard !state.wakePending, let multi = UnsafeMutableRawPointer(bitPattern: state.multiAddress) else { return }
-        state.wakePending = true
-        _ = curl_multi_wakeup(multi)
+        // A failed wake-up only delays the hand-over until the poll's bound; the next call retries.
+        state.wakePending = curl_multi_wakeup(multi) == CURLM_OK
     }
 
     func shutdown() async {
@@ -116,9 +116,8 @@ final class TransferLoop: Sendable {
 
     /// The transport thread's body.
     private func run() {
-        _ = curlGlobalInitResult
-        guard let driver = MultiDriver(configuration: configuration) else {
-            finish(driver: nil)
+        guard curlGlobalInitResult == CURLE_OK.rawValue, let driver = MultiDriver(configuration: configuration) else {
+            finish(driver: nil, failingWith: .other)
             return
         }
         let address = UInt(bitPattern: driver.multi)
@@ -140,13 +139,19 @@ final class TransferLoop: Sendable {
             }
             for transfer in incoming { driver.start(transfer) }
             if checkCancellation { driver.abortCancelled() }
-            driver.perform()
-            driver.poll(timeoutMilliseconds: 1000)
+            // Wake-ups and libcurl's own timers cut the poll short; the bound only limits how long
+            // a lost wake-up could go unnoticed.
+            guard driver.perform() == CURLM_OK, driver.poll(timeoutMilliseconds: 1000) == CURLM_OK else {
+                finish(driver: driver, failingWith: .other)
+                return
+            }
         }
-        finish(driver: driver)
+        finish(driver: driver, failingWith: .cancelled)
     }
 
-    private func finish(driver: MultiDriver?) {
+    /// Refuses further work, fails what is queued or attached, frees libcurl's handles and
+    /// releases `shutdown` callers.
+    private func finish(driver: MultiDriver?, failingWith code: TransportError.Code) {
         let (incoming, waiters) = state.withLock { state in
             state.multiAddress = 0
             state.phase = .finished
@@ -156,8 +161,8 @@ final class TransferLoop: Sendable {
             state.exitWaiters = []
             return (incoming, waiters)
         }
-        driver?.close()
-        for transfer in incoming { transfer.complete(.failure(TransportError(code: .cancelled))) }
+        driver?.close(failingWith: code)
+        for transfer in incoming { transfer.complete(.failure(TransportError(code: code))) }
         for waiter in waiters { waiter.resume() }
     }
 }
