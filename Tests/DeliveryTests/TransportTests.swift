@@ -70,6 +70,18 @@ private func transportError(_ operation: () async throws -> HTTPResponse) async 
         }
     }
 
+    @Test func largeBinaryBodyIsSentWhole() async throws {
+        let gateway: HTTPServer.Handler = { request in
+            let sum = request.body.reduce(0) { $0 &+ Int($1) }
+            return .text("\(request.body.count) \(sum) \(request.header("expect") ?? "-")")
+        }
+        try await withGateway(handler: gateway) { transport, _, base in
+            let body = (0..<200_000).map { UInt8(truncatingIfNeeded: $0 % 251) }
+            let response = try await transport.send(HTTPRequest(url: base + "/upload", body: body))
+            #expect(response.bodyText == "\(body.count) \(body.reduce(0) { $0 &+ Int($1) }) -")
+        }
+    }
+
     @Test func concurrentSendsSucceedOverReusedConnections() async throws {
         let configuration = CurlTransport.Configuration(maxConnectionsPerHost: 8, maxConnections: 16)
         let gateway: HTTPServer.Handler = { request in .json(#"{"code":"OK","n":"\#(request.bodyText)"}"#) }

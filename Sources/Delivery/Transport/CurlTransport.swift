@@ -77,6 +77,12 @@ public final class CurlTransport: Sendable {
     ///
     /// Cancelling the awaiting task aborts the transfer promptly.
     ///
+    /// - Important: like every libcurl client, the transport resends a request once, by itself,
+    ///   when a *reused* connection turns out dead before any byte of the answer arrived (the
+    ///   usual cause is the server's idle timeout racing our request). A gateway that crashed
+    ///   after reading the request can therefore see it twice: gateway requests must carry the
+    ///   message's idempotency key.
+    ///
     /// - Throws: ``TransportError`` when no HTTP response was received.
     public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
         let transfer = Transfer(request: request, maxResponseBytes: configuration.maxResponseBytes)
