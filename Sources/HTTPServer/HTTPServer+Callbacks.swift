@@ -10,7 +10,8 @@ final class RequestState {
 /// libmicrohttpd callbacks. They run on libmicrohttpd's threads, so they are nonisolated C
 /// functions that reach Swift state only through their `void *` context.
 enum ServerCallbacks {
-    static let access: MHD_AccessHandlerCallback = { cls, connection, url, method, _, uploadData, uploadDataSize, conCls in
+    static let access: MHD_AccessHandlerCallback = {
+        cls, connection, url, method, _, uploadData, uploadDataSize, conCls in
         guard let cls, let connection, let uploadDataSize, let conCls else { return .NO }
         let core = Unmanaged<ServerCore>.fromOpaque(cls).takeUnretainedValue()
 

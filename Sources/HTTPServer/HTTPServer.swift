@@ -1,4 +1,5 @@
 internal import CMicroHTTPD
+import Dispatch
 import Synchronization
 
 /// A small HTTP/1.1 server over libmicrohttpd, for stub gateways and the receipts listener.
@@ -99,20 +100,23 @@ public final class HTTPServer: Sendable {
 
     /// Stops listening, cancels running handlers and joins the connection threads. Idempotent.
     ///
-    /// - Important: blocks the calling thread until in-flight handlers have returned.
+    /// Requests still in a handler get their connection closed without an answer; the handler
+    /// tasks are cancelled and their results dropped.
+    ///
+    /// - Important: blocks the calling thread while libmicrohttpd joins its threads (they do not
+    ///   depend on the cooperative pool, so this is brief).
     public func stop() {
-        let action: (daemon: OpaquePointer, tasks: [Task<Void, Never>])? = core.state.withLock { state in
+        let daemon: OpaquePointer? = core.state.withLock { state in
             guard case .running(let daemon, _) = state.phase else {
                 if case .idle = state.phase { state.phase = .stopped }
                 return nil
             }
             state.phase = .stopped
-            let tasks = Array(state.handlerTasks.values)
-            return (daemon, tasks)
+            return daemon
         }
-        guard let action else { return }
-        for task in action.tasks { task.cancel() }
-        MHD_stop_daemon(action.daemon)
+        guard let daemon else { return }
+        core.abandonInFlight()
+        MHD_stop_daemon(daemon)
         // No callback can run any more: drop the reference libmicrohttpd held.
         Unmanaged.passUnretained(core).release()
     }
@@ -154,8 +158,8 @@ final class ServerCore: Sendable {
 
     struct State: ~Copyable {
         var phase: Phase = .idle
-        var nextTaskID = 0
-        var handlerTasks: [Int: Task<Void, Never>] = [:]
+        var nextRequestID = 0
+        var inFlight: [Int: (task: Task<Void, Never>, rendezvous: Rendezvous)] = [:]
     }
 
     let maxBodyBytes: Int
@@ -169,7 +173,7 @@ final class ServerCore: Sendable {
     }
 
     /// Runs the handler for `request` and blocks the calling libmicrohttpd connection thread
-    /// (never a cooperative-pool thread) until it has an answer.
+    /// (never a cooperative-pool thread) until it has an answer, or until the server stops.
     func respond(to request: HTTPServerRequest) -> HTTPServerResponse {
         let rendezvous = Rendezvous()
         let handler = self.handler
@@ -187,29 +191,56 @@ final class ServerCore: Sendable {
                     response = .resetConnection
                 }
             }
-            rendezvous.response = response
-            rendezvous.semaphore.signal()
+            rendezvous.deliver(response)
         }
         let id: Int? = state.withLock { state in
             guard case .running = state.phase else { return nil }
-            let id = state.nextTaskID
-            state.nextTaskID += 1
-            state.handlerTasks[id] = task
+            let id = state.nextRequestID
+            state.nextRequestID += 1
+            state.inFlight[id] = (task, rendezvous)
             return id
         }
-        if id == nil { task.cancel() }
-        rendezvous.semaphore.wait()
-        if let id { _ = state.withLock { $0.handlerTasks.removeValue(forKey: id) } }
-        return rendezvous.response ?? .resetConnection
+        guard let id else {
+            task.cancel()
+            return .resetConnection
+        }
+        let response = rendezvous.wait()
+        _ = state.withLock { $0.inFlight.removeValue(forKey: id) }
+        return response
+    }
+
+    /// Releases every connection thread still waiting for a handler, so that stopping never
+    /// depends on handler tasks getting a cooperative thread (the caller of `stop` may hold one).
+    func abandonInFlight() {
+        let inFlight = state.withLock { state in
+            let inFlight = Array(state.inFlight.values)
+            state.inFlight = [:]
+            return inFlight
+        }
+        for (task, rendezvous) in inFlight {
+            task.cancel()
+            rendezvous.deliver(.resetConnection)
+        }
     }
 }
 
-import Dispatch
+/// Hands one response from a handler task (or from `stop`) to the waiting connection thread;
+/// the first delivery wins.
+final class Rendezvous: Sendable {
+    private let semaphore = DispatchSemaphore(value: 0)
+    private let response = Mutex<HTTPServerResponse?>(nil)
 
-/// Hands one response from the handler task to the waiting connection thread.
-// @unchecked Sendable: `response` is written by the task before `semaphore.signal()` and read by
-// the connection thread only after `semaphore.wait()` returns, so the semaphore orders the accesses.
-private final class Rendezvous: @unchecked Sendable {
-    let semaphore = DispatchSemaphore(value: 0)
-    var response: HTTPServerResponse?
+    func deliver(_ value: HTTPServerResponse) {
+        let first = response.withLock { response in
+            guard response == nil else { return false }
+            response = value
+            return true
+        }
+        if first { semaphore.signal() }
+    }
+
+    func wait() -> HTTPServerResponse {
+        semaphore.wait()
+        return response.withLock { $0 } ?? .resetConnection
+    }
 }

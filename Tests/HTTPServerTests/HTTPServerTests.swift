@@ -122,7 +122,8 @@ private func blockingExchange(port: Int, _ request: [UInt8]) -> String {
         let server = HTTPServer(handler: echoHandler)
         try server.start()
         defer { server.stop() }
-        let missing = await rawExchange(port: server.port, "GET /nowhere HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        let missing = await rawExchange(
+            port: server.port, "GET /nowhere HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         #expect(missing.hasPrefix("HTTP/1.1 404"))
         let failing = await rawExchange(port: server.port, "GET /fail HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         #expect(failing.hasPrefix("HTTP/1.1 500"))

@@ -20,7 +20,8 @@ public struct TransportError: Error, Hashable, Sendable, CustomStringConvertible
 
         /// The connection could not be established (refused, unreachable, DNS): never ambiguous.
         public static let connect = Code(base: .connect)
-        /// The deadline passed before the request was fully sent: the gateway cannot have acted on it.
+        /// The deadline passed before the request was fully sent (connect timeouts included): the
+        /// gateway cannot have acted on it.
         public static let timeout = Code(base: .timeout)
         /// The request was fully sent but no answer came in time: the outcome is unknown.
         public static let timeoutAfterSend = Code(base: .timeoutAfterSend)
