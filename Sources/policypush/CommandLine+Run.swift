@@ -9,6 +9,7 @@ let commands: [any Command.Type] = [
     ExplainCommand.self,
     PreviewCommand.self,
     BenchCommand.self,
+    BenchDispatchCommand.self,
     VersionCommand.self,
 ]
 

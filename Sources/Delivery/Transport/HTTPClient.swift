@@ -6,3 +6,5 @@ public protocol HTTPClient: Sendable {
     /// - Throws: `TransportError` when no HTTP response was received.
     func send(_ request: HTTPRequest) async throws -> HTTPResponse
 }
+
+extension CurlTransport: HTTPClient {}
