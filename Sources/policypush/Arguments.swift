@@ -19,6 +19,8 @@ struct CommandSpec {
     var arguments: [String] = []
     var options: [OptionSpec] = []
     var discussion: String = ""
+    /// Options are not checked here but handed to the command as they are (`policypush stub`).
+    var passesOptionsThrough = false
 
     var usage: String {
         var line = "policypush " + path.joined(separator: " ")
@@ -52,6 +54,8 @@ struct UsageError: Error {
 /// Parsed arguments of one subcommand, checked against its spec.
 struct ParsedArguments {
     var positionals: [String] = []
+    /// The arguments as given, for commands that parse them themselves.
+    let raw: [String]
     private var values: [String: String] = [:]
     private var flags: Set<String> = []
     let spec: CommandSpec
@@ -59,6 +63,8 @@ struct ParsedArguments {
     /// Parses `--name value`, `--name=value`, flags, and positionals (`--` ends options).
     init(_ arguments: [String], spec: CommandSpec) throws(UsageError) {
         self.spec = spec
+        raw = arguments
+        if spec.passesOptionsThrough { return }
         var i = 0
         var onlyPositionals = false
         while i < arguments.count {

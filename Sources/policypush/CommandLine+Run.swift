@@ -10,6 +10,7 @@ let commands: [any Command.Type] = [
     PreviewCommand.self,
     BenchCommand.self,
     BenchDispatchCommand.self,
+    StubCommand.self,
     VersionCommand.self,
 ]
 

@@ -1,0 +1,38 @@
+import Delivery
+import Engine
+import Foundation
+import GatewayStub
+
+/// Runs one stub gateway until SIGTERM or SIGINT.
+struct StubCommand: Command {
+    static let spec = CommandSpec(
+        path: ["stub"],
+        summary: "Run a stub gateway imitating Aliyun, Tencent, WeChat or a generic JSON gateway.",
+        options: [.option("--kind", "KIND", "aliyun, tencent, wechat or generic (required); see below for the rest.")],
+        discussion: StubGateway.optionsHelp,
+        passesOptionsThrough: true)
+
+    let configuration: StubConfiguration
+
+    init(_ arguments: ParsedArguments) throws(UsageError) {
+        do {
+            configuration = try StubGateway.parseOptions(arguments.raw)
+        } catch {
+            throw arguments.usageError("\(error)")
+        }
+    }
+
+    func run(_ context: Context) async throws -> Int32 {
+        let signals = SignalWaiter([SIGTERM, SIGINT])
+        let transport = CurlTransport(configuration: .init())
+        let stub = StubGateway(configuration: configuration, pushClient: transport)
+        let port = try stub.start()
+        Output.out("stub \(configuration.kind.rawValue) listening on 127.0.0.1:\(port)")
+        let signo = await signals.wait()
+        await stub.stop()
+        await transport.shutdown()
+        let stats = stub.stats
+        Output.err("stub \(configuration.kind.rawValue) stopped by signal \(signo): received \(stats.received), accepted \(stats.accepted), deduplicated \(stats.deduplicated), receipts pushed \(stats.receiptsPushed)")
+        return 0
+    }
+}
