@@ -7,6 +7,6 @@ struct DispatchClock: Sendable {
     init<C: Clock>(_ clock: C) where C.Duration == Duration {
         let origin = clock.now
         elapsed = { origin.duration(to: clock.now) }
-        sleep = { deadline in try await clock.sleep(until: origin.advanced(by: deadline), tolerance: nil) }
+        sleep = { deadline in try await clock.sleep(until: origin.advanced(by: deadline), tolerance: .zero) }
     }
 }

@@ -192,7 +192,7 @@ public actor GatewayDispatcher {
                 return finish(refusal, attempted: false, throttled: waitedForSlot || waitedForToken, started: started)
             }
             let now = clock.elapsed()
-            guard let wait = bucket.reserve(now: now) else { break }
+            guard let wait = bucket.wait(now: now) else { break }
             waitedForToken = true
             do { try await clock.sleep(now + wait) } catch {
                 tokenQueue.release()
@@ -200,15 +200,20 @@ public actor GatewayDispatcher {
                 return cancelledResult(started: started)
             }
         }
+        // A token is free, and nothing awaits from here to the send: the checks above still hold.
+        // The bookkeeping comes first so that the token is taken at the latest instant before the
+        // provider is contacted, which keeps the bucket's window exact at the gateway's side.
         tokenQueue.release()
-
-        // Token taken; from here to the send nothing awaits, so the checks above still hold.
         let wallNow = wallClock()
         _ = dailyCap?.reserve(now: wallNow)
         let permit = breaker.acquire(now: clock.elapsed())
         for key in recipientKeys { recipients.record(key: key, now: wallNow) }
         sent += 1
-        let waited = clock.elapsed() - started
+        let sendTime = clock.elapsed()
+        // A token free at an earlier instant is still free later: the bucket only refills.
+        let tokenTaken = bucket.reserve(now: sendTime) == nil
+        assert(tokenTaken, "a token seen free was gone without an await")
+        let waited = sendTime - started
         if waitedForSlot || waitedForToken {
             throttled += 1
             throttleWaitTotal += waited
