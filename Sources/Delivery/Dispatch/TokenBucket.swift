@@ -7,6 +7,9 @@
 /// that length ever sees more than `burst` sends, even when the caller fell behind and the
 /// bucket holds credit.
 ///
+/// A caller that comes back late loses the time it was late by: the window holds for actual
+/// grant times, so under a backlog the rate is `burst / (window + lateness)` per window.
+///
 /// Times are durations since an arbitrary fixed origin of a monotonic clock.
 public struct TokenBucket: Sendable, Hashable {
     /// Tokens added per ``period``.
@@ -90,7 +93,7 @@ public struct TokenBucket: Sendable, Hashable {
     private var window: Int128 { Int128(burst) * interval }
 
     private func earliestGrant(_ scaledNow: Int128) -> Int128 {
-        var earliest = Swift.max(arrival ?? scaledNow, scaledNow) - tolerance
+        var earliest = (arrival ?? scaledNow) - tolerance
         if recent.count == burst {
             earliest = Swift.max(earliest, recent[head] + window)
         }
