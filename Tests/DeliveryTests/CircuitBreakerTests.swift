@@ -13,7 +13,10 @@ import Testing
     @Test func opensOnTheFailureRateOnceTheWindowHasEnoughCalls() {
         var breaker = CircuitBreaker(
             configuration: .init(windowSize: 10, minimumCalls: 6, failureRate: 0.5, consecutiveFailures: 100))
-        for _ in 0..<2 { call(&breaker, .failure); call(&breaker, .success) }
+        for _ in 0..<2 {
+            call(&breaker, .failure)
+            call(&breaker, .success)
+        }
         call(&breaker, .failure)
         #expect(breaker.phase == .closed)  // 3 of 5: too few calls to judge
         call(&breaker, .success)
@@ -59,7 +62,8 @@ import Testing
     }
 
     @Test func aFailedProbeReopensForAnotherCoolDown() {
-        var breaker = CircuitBreaker(configuration: .init(consecutiveFailures: 1, coolDown: .seconds(30), halfOpenProbes: 2))
+        var breaker = CircuitBreaker(
+            configuration: .init(consecutiveFailures: 1, coolDown: .seconds(30), halfOpenProbes: 2))
         call(&breaker, .failure)
         let first = breaker.acquire(now: .seconds(30))
         let second = breaker.acquire(now: .seconds(30))

@@ -263,7 +263,9 @@ func dispatcher(
         _ = await gateway.send(message("b"))
         let deferred = await gateway.send(message("c"))
         #expect(!deferred.attempted)
-        #expect(deferred.outcome == .deferred(until: clock.date.addingTimeInterval(30), reason: GatewayDispatcher.circuitOpen))
+        #expect(
+            deferred.outcome
+                == .deferred(until: clock.date.addingTimeInterval(30), reason: GatewayDispatcher.circuitOpen))
         #expect(await gateway.state.breaker == .open)
 
         clock.advance(by: .seconds(30))
@@ -282,7 +284,8 @@ func dispatcher(
         #expect(await gateway.send(message("b")).attempted)
         let midnight = clock.epoch.addingTimeInterval(16 * 3600)
         let refused = await gateway.send(message("c"))
-        #expect(refused.outcome == .pauseGateway(reason: GatewayDispatcher.dailyCapReached, kind: .quota, until: midnight))
+        #expect(
+            refused.outcome == .pauseGateway(reason: GatewayDispatcher.dailyCapReached, kind: .quota, until: midnight))
         #expect(await gateway.state.sentToday == 2)
         clock.advance(by: .seconds(16 * 3600))
         #expect(await gateway.send(message("d")).attempted)
@@ -291,7 +294,8 @@ func dispatcher(
 
     @Test func recipientWindowDefersASecondSendAndForgetsRejectedOnes() async throws {
         let clock = ManualClock()
-        let sender = ScriptedSender(clock: clock, script: [.failed(reason: ReasonCode("tencent", "x"), fallback: false)])
+        let sender = ScriptedSender(
+            clock: clock, script: [.failed(reason: ReasonCode("tencent", "x"), fallback: false)])
         let gateway = try dispatcher(clock: clock, sender: sender) {
             $0.recipientWindows = RecipientLimits.tencentSameContent
         }
@@ -301,7 +305,9 @@ func dispatcher(
         #expect(await gateway.send(message("b"), recipientKeys: [key]).attempted)
         let deferred = await gateway.send(message("c"), recipientKeys: [key])
         #expect(!deferred.attempted)
-        #expect(deferred.outcome == .deferred(until: clock.date.addingTimeInterval(30), reason: GatewayDispatcher.recipientLimit))
+        #expect(
+            deferred.outcome
+                == .deferred(until: clock.date.addingTimeInterval(30), reason: GatewayDispatcher.recipientLimit))
         #expect(await gateway.send(message("d"), recipientKeys: ["other"]).attempted)
         clock.advance(by: .seconds(30))
         #expect(await gateway.send(message("e"), recipientKeys: [key]).attempted)

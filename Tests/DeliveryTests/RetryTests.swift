@@ -11,9 +11,11 @@ import Testing
     }
 
     @Test func parsesIMFFixdate() {
-        #expect(RetryAfter.parse("Wed, 21 Oct 2015 07:28:00 GMT", now: now) == Date(timeIntervalSince1970: 1_445_412_480))
-        #expect(RetryAfter.parse("Thu, 29 Feb 2024 00:00:00 GMT", now: Date(timeIntervalSince1970: 1_709_164_000))
-            == Date(timeIntervalSince1970: 1_709_164_800))
+        #expect(
+            RetryAfter.parse("Wed, 21 Oct 2015 07:28:00 GMT", now: now) == Date(timeIntervalSince1970: 1_445_412_480))
+        #expect(
+            RetryAfter.parse("Thu, 29 Feb 2024 00:00:00 GMT", now: Date(timeIntervalSince1970: 1_709_164_000))
+                == Date(timeIntervalSince1970: 1_709_164_800))
     }
 
     @Test func aPastDateMeansNow() {
@@ -49,8 +51,9 @@ import Testing
             var lowest = Double.infinity
             var highest = 0.0
             for _ in 0..<1000 {
-                guard case .retry(let at) = policy.next(
-                    attempt: attempt, firstAttemptAt: start, now: start, providerEarliest: nil, using: &random)
+                guard
+                    case .retry(let at) = policy.next(
+                        attempt: attempt, firstAttemptAt: start, now: start, providerEarliest: nil, using: &random)
                 else {
                     Issue.record("gave up at attempt \(attempt)")
                     return
@@ -87,21 +90,33 @@ import Testing
 
     @Test func givesUpWhenAttemptsAreExhausted() {
         let short = RetryPolicy(maxAttempts: 3)
-        #expect(short.next(attempt: 2, firstAttemptAt: start, now: start, providerEarliest: nil) != .giveUp(RetryPolicy.attemptsExhausted))
-        #expect(short.next(attempt: 3, firstAttemptAt: start, now: start, providerEarliest: nil) == .giveUp(RetryPolicy.attemptsExhausted))
-        #expect(short.next(attempt: 9, firstAttemptAt: start, now: start, providerEarliest: nil) == .giveUp(RetryPolicy.attemptsExhausted))
+        #expect(
+            short.next(attempt: 2, firstAttemptAt: start, now: start, providerEarliest: nil)
+                != .giveUp(RetryPolicy.attemptsExhausted))
+        #expect(
+            short.next(attempt: 3, firstAttemptAt: start, now: start, providerEarliest: nil)
+                == .giveUp(RetryPolicy.attemptsExhausted))
+        #expect(
+            short.next(attempt: 9, firstAttemptAt: start, now: start, providerEarliest: nil)
+                == .giveUp(RetryPolicy.attemptsExhausted))
     }
 
     @Test func givesUpWhenTheMessageIsTooOld() {
         let young = RetryPolicy(maxAttempts: 100, baseDelay: .seconds(1), maxDelay: .seconds(1), maxAge: .seconds(3600))
         let now = start.addingTimeInterval(3601)
-        #expect(young.next(attempt: 1, firstAttemptAt: start, now: now, providerEarliest: nil) == .giveUp(RetryPolicy.maxAgeExceeded))
+        #expect(
+            young.next(attempt: 1, firstAttemptAt: start, now: now, providerEarliest: nil)
+                == .giveUp(RetryPolicy.maxAgeExceeded))
         // A Retry-After beyond the age limit ends the message too.
         let earlier = start.addingTimeInterval(60)
-        #expect(young.next(attempt: 1, firstAttemptAt: start, now: earlier, providerEarliest: start.addingTimeInterval(7200))
-            == .giveUp(RetryPolicy.maxAgeExceeded))
+        #expect(
+            young.next(
+                attempt: 1, firstAttemptAt: start, now: earlier, providerEarliest: start.addingTimeInterval(7200))
+                == .giveUp(RetryPolicy.maxAgeExceeded))
         let immediate = RetryPolicy(maxAttempts: 100, baseDelay: .zero, maxDelay: .zero, maxAge: .seconds(3600))
-        #expect(immediate.next(attempt: 1, firstAttemptAt: start, now: earlier, providerEarliest: nil) == .retry(at: earlier))
+        #expect(
+            immediate.next(attempt: 1, firstAttemptAt: start, now: earlier, providerEarliest: nil)
+                == .retry(at: earlier))
     }
 
     @Test func hugeAttemptCountsUseTheCap() {
@@ -110,4 +125,3 @@ import Testing
         #expect(RetryPolicy(baseDelay: .zero, maxDelay: .zero).ceiling(attempt: 70) == .zero)
     }
 }
-

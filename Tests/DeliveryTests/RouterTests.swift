@@ -11,10 +11,13 @@ import Testing
         }
     }
 
-    private func shares(_ router: ChannelRouter, picks: Int, at now: Date, excluding: Set<String> = []) -> [String: Int] {
+    private func shares(_ router: ChannelRouter, picks: Int, at now: Date, excluding: Set<String> = []) -> [String: Int]
+    {
         var counts: [String: Int] = [:]
         for _ in 0..<picks {
-            if case .gateway(let gateway) = router.pick(excluding: excluding, now: now) { counts[gateway.name, default: 0] += 1 }
+            if case .gateway(let gateway) = router.pick(excluding: excluding, now: now) {
+                counts[gateway.name, default: 0] += 1
+            }
         }
         return counts
     }
@@ -74,7 +77,8 @@ import Testing
         let gws = try gateways(clock, ["a", "b", "c"])
         let router = ChannelRouter(channel: "wechat", members: gws.map { .init($0) })
         #expect(shares(router, picks: 30, at: clock.date, excluding: ["a"]) == ["b": 15, "c": 15])
-        await gws[1].pauseGateway(until: clock.date.addingTimeInterval(3600), reason: ReasonCode("wechat", "45009"), kind: .quota)
+        await gws[1].pauseGateway(
+            until: clock.date.addingTimeInterval(3600), reason: ReasonCode("wechat", "45009"), kind: .quota)
         await gws[2].pauseGateway(until: nil)
         #expect(shares(router, picks: 10, at: clock.date) == ["a": 10])
         guard case .unavailable(let retryAt) = router.pick(excluding: ["a"], now: clock.date) else {

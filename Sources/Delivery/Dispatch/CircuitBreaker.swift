@@ -56,7 +56,9 @@ public struct CircuitBreaker: Sendable {
 
     /// Where the breaker stands.
     public enum Phase: String, Sendable, Hashable, Codable {
-        case closed, open, halfOpen = "half-open"
+        case closed
+        case open
+        case halfOpen = "half-open"
     }
 
     /// How one call's outcome counts.

@@ -43,7 +43,8 @@ public actor GatewayDispatcher {
 
         public init(
             name: String, rate: Int = 100, ratePeriod: Duration = .seconds(1), burst: Int = 10, dailyCap: Int? = nil,
-            timeZone: TimeZone = DailyCap.shanghai, maxInFlight: Int = 16, breaker: CircuitBreaker.Configuration = .init(),
+            timeZone: TimeZone = DailyCap.shanghai, maxInFlight: Int = 16,
+            breaker: CircuitBreaker.Configuration = .init(),
             recipientWindows: [RecipientLimits.Window] = [], retry: RetryPolicy = .init()
         ) {
             self.name = name
@@ -88,6 +89,7 @@ public actor GatewayDispatcher {
         public var breaker: CircuitBreaker.Phase
         /// Tokens that could be taken now.
         public var tokens: Int
+        /// Sends awaiting the gateway's answer.
         public var inFlight: Int
         /// Sends waiting for a slot or a token.
         public var waiting: Int
@@ -131,6 +133,7 @@ public actor GatewayDispatcher {
     private var recipients: RecipientLimits
     private var pause: Pause?
     private var sent = 0
+    private var sending = 0
     private var throttled = 0
     private var throttleWaitTotal = Duration.zero
 
@@ -159,7 +162,8 @@ public actor GatewayDispatcher {
         self.wallClock = now
         self.slots = InFlightLimiter(limit: Swift.max(configuration.maxInFlight, 1))
         self.bucket = TokenBucket(
-            rate: Swift.max(configuration.rate, 1), per: configuration.ratePeriod, burst: Swift.max(configuration.burst, 1))
+            rate: Swift.max(configuration.rate, 1), per: configuration.ratePeriod,
+            burst: Swift.max(configuration.burst, 1))
         self.dailyCap = configuration.dailyCap.map { DailyCap(limit: $0, timeZone: configuration.timeZone) }
         self.breaker = CircuitBreaker(configuration: configuration.breaker)
         self.recipients = RecipientLimits(windows: configuration.recipientWindows)
@@ -219,7 +223,9 @@ public actor GatewayDispatcher {
             throttleWaitTotal += waited
         }
 
+        sending += 1
         let outcome = await sender.send(message)
+        sending -= 1
 
         slots.release()
         if let permit { breaker.record(CircuitBreaker.verdict(for: outcome), for: permit, now: clock.elapsed()) }
@@ -240,8 +246,10 @@ public actor GatewayDispatcher {
     /// Stops sending until `until`, or until ``resume()`` when `until` is nil.
     ///
     /// A later timed pause extends an earlier one; an operator pause (nil) outlasts timed ones.
-    public func pauseGateway(until: Date?, reason: ReasonCode = GatewayDispatcher.operatorPause,
-                             kind: DeliveryOutcome.PauseKind = .configuration) {
+    public func pauseGateway(
+        until: Date?, reason: ReasonCode = GatewayDispatcher.operatorPause,
+        kind: DeliveryOutcome.PauseKind = .configuration
+    ) {
         pause(reason: reason, kind: kind, until: until)
         publish()
     }
@@ -253,7 +261,9 @@ public actor GatewayDispatcher {
     }
 
     /// The retry decision for a message of this gateway; see ``RetryPolicy``.
-    public nonisolated func nextRetry(attempt: Int, firstAttemptAt: Date, providerEarliest: Date?) -> RetryPolicy.Decision {
+    public nonisolated func nextRetry(attempt: Int, firstAttemptAt: Date, providerEarliest: Date?)
+        -> RetryPolicy.Decision
+    {
         configuration.retry.next(
             attempt: attempt, firstAttemptAt: firstAttemptAt, now: wallClock(), providerEarliest: providerEarliest)
     }
@@ -264,8 +274,8 @@ public actor GatewayDispatcher {
         let wallNow = wallClock()
         let activePause = currentPause(at: wallNow)
         return Snapshot(
-            name: name, breaker: breaker.phase(now: now), tokens: bucket.available(now: now), inFlight: slots.inUse,
-            waiting: slots.waiting + tokenQueue.waiting + (tokenQueue.inUse > 0 ? 1 : 0),
+            name: name, breaker: breaker.phase(now: now), tokens: bucket.available(now: now), inFlight: sending,
+            waiting: slots.waiting + tokenQueue.waiting + tokenQueue.inUse,
             pausedUntil: activePause?.until, pausedByOperator: activePause != nil && activePause?.until == nil,
             pauseReason: activePause?.reason, sentToday: dailyCap?.used(now: wallNow) ?? 0, sent: sent,
             throttled: throttled, throttleWaitTotal: throttleWaitTotal)
@@ -298,7 +308,9 @@ public actor GatewayDispatcher {
         }
         var earliest: Date?
         for key in recipientKeys {
-            if let allowed = recipients.check(key: key, now: wallNow) { earliest = Swift.max(earliest ?? allowed, allowed) }
+            if let allowed = recipients.check(key: key, now: wallNow) {
+                earliest = Swift.max(earliest ?? allowed, allowed)
+            }
         }
         if let earliest { return .deferred(until: earliest, reason: Self.recipientLimit) }
         return nil
@@ -318,7 +330,9 @@ public actor GatewayDispatcher {
         pause = Pause(reason: reason, kind: kind, until: until)
     }
 
-    private func finish(_ outcome: DeliveryOutcome, attempted: Bool, throttled: Bool, started: Duration) -> DispatchResult {
+    private func finish(_ outcome: DeliveryOutcome, attempted: Bool, throttled: Bool, started: Duration)
+        -> DispatchResult
+    {
         let waited = clock.elapsed() - started
         if throttled {
             self.throttled += 1
@@ -373,7 +387,9 @@ public struct DispatchConfigurationError: Error, Sendable, Hashable, CustomStrin
     public var gateway: String
     public var problems: [String]
 
-    public var description: String { "invalid dispatch configuration: gateway \(gateway): \(problems.joined(separator: "; "))" }
+    public var description: String {
+        "invalid dispatch configuration: gateway \(gateway): \(problems.joined(separator: "; "))"
+    }
 }
 
 struct PublishedAvailability: Sendable {

@@ -10,7 +10,8 @@ public enum RetryAfter {
     /// Accepts delay-seconds (`120`) and IMF-fixdate (`Wed, 21 Oct 2015 07:28:00 GMT`). A date in
     /// the past yields `now`; anything later than `now + maximum` yields `now + maximum`.
     public static func parse(_ value: String, now: Date, maximum: TimeInterval = defaultMaximum) -> Date? {
-        let bytes = Array(value.utf8.drop { $0 == 0x20 || $0 == 0x09 }.reversed().drop { $0 == 0x20 || $0 == 0x09 }.reversed())
+        let bytes = Array(
+            value.utf8.drop { $0 == 0x20 || $0 == 0x09 }.reversed().drop { $0 == 0x20 || $0 == 0x09 }.reversed())
         guard !bytes.isEmpty else { return nil }
         let target: Date
         if bytes.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
@@ -27,7 +28,9 @@ public enum RetryAfter {
     }
 
     private static let dayNames = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
-    private static let monthNames = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+    private static let monthNames = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ]
 
     /// `Sun, 06 Nov 1994 08:49:37 GMT`, exactly 29 bytes.
     private static func imfFixdate(_ b: [UInt8]) -> Date? {
