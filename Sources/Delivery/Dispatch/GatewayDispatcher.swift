@@ -365,7 +365,9 @@ public actor GatewayDispatcher {
 public struct DispatchResult: Sendable, Hashable {
     /// The sender's outcome, or the dispatcher's reason for not sending (see ``GatewayDispatcher``).
     public var outcome: DeliveryOutcome
-    /// Whether the message was handed to the gateway (an attempt, for ``RetryPolicy``).
+    /// Whether the sender was called. The call counts as an attempt for ``RetryPolicy`` only when
+    /// the outcome is `retry` or `ambiguous`; a `deferred` or `pauseGateway` outcome requeues the
+    /// message without counting, as does every refusal (`attempted == false`).
     public var attempted: Bool
     /// Whether it had to wait for an in-flight slot or a token.
     public var throttled: Bool
