@@ -4,6 +4,13 @@ import Foundation
 public enum RetryAfter {
     /// The longest wait honoured by default: one day.
     public static let defaultMaximum: TimeInterval = 86_400
+    /// The longest wait one gateway answer may impose on a message: one hour.
+    public static let gatewayMaximum: TimeInterval = 3600
+
+    /// The parsed `Retry-After` of a gateway's answer, capped at ``gatewayMaximum``.
+    public static func from(_ response: HTTPResponse, now: Date) -> Date? {
+        response.headers.first(name: "retry-after").flatMap { parse($0, now: now, maximum: gatewayMaximum) }
+    }
 
     /// The earliest retry time `value` asks for, or nil when it is neither form.
     ///
