@@ -3,23 +3,26 @@ import Foundation
 
 extension StubCore {
     /// The receipt pusher: takes due jobs off the heap, pushes them, and sleeps on the clock until
-    /// the next one is due or an earlier one is queued. Ends when its task is cancelled.
+    /// the next one is due or an earlier one is queued. Ends after ``stopPusher()``, once the push
+    /// in flight (bounded by the push timeout) has finished.
     func runPusher() async {
-        while !Task.isCancelled {
+        while true {
             let now = clock.now()
-            let (due, next) = state.withLock { state -> ([PushJob], Date?) in
+            let (due, next, stopping) = state.withLock { state -> ([PushJob], Date?, Bool) in
+                if state.stopping { return ([], nil, true) }
                 var due: [PushJob] = []
                 while let first = state.heap.first, first.due <= now, let job = state.heap.popFirst() {
                     due.append(job)
                 }
-                return (due, state.heap.first?.due)
+                return (due, state.heap.first?.due, false)
             }
+            if stopping { return }
             if due.isEmpty {
                 await waitForWork(until: next)
                 continue
             }
             for job in batches(of: due, now: now) {
-                if Task.isCancelled { return }
+                if state.withLock({ $0.stopping }) { return }
                 await push(job)
             }
         }
@@ -46,7 +49,7 @@ extension StubCore {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let resumeNow = state.withLock { state -> Bool in
-                    if Task.isCancelled { return true }
+                    if Task.isCancelled || state.stopping { return true }
                     if let first = state.heap.first, deadline.map({ first.due < $0 }) ?? true { return true }
                     state.waiter = continuation
                     state.waiting = true
@@ -62,6 +65,20 @@ extension StubCore {
             }
             waiter?.resume()
         }
+    }
+
+    /// Asks the pusher to end and wakes it.
+    ///
+    /// The pusher task is never cancelled: cancelling a task inside FoundationNetworking's
+    /// `URLSession.data(for:)` can deadlock against the completing transfer, and any push client
+    /// bounds a push by its timeout anyway.
+    func stopPusher() {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            state.stopping = true
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume()
     }
 
     /// Groups fresh receipts into pushes (loss, duplicates and reordering applied); re-pushes keep their batch.

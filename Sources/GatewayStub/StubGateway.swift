@@ -60,7 +60,7 @@ public final class StubGateway: Sendable {
             defer { task = nil }
             return task
         }
-        task?.cancel()
+        core.stopPusher()
         await task?.value
         let server = self.server
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
@@ -285,6 +285,7 @@ struct StubState: ~Copyable {
     var waiter: CheckedContinuation<Void, Never>?
     var waiting = false
     var waitingUntil: Date?
+    var stopping = false
 
     // Aliyun.
     var nonces: Set<String> = []
