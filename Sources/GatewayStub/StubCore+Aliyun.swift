@@ -15,6 +15,14 @@ extension StubCore {
         }
         var values: [String: String] = [:]
         for (key, value) in params where values[key] == nil { values[key] = value }
+        let authorization = request.header("authorization") ?? ""
+        let isV3 = authorization.hasPrefix("ACS3-HMAC-SHA256 ")
+        if isV3 {
+            values["Action"] = request.header("x-acs-action")
+            values["Version"] = request.header("x-acs-version")
+            values["SignatureNonce"] = request.header("x-acs-signature-nonce")
+            values["Timestamp"] = request.header("x-acs-date")
+        }
         let action = values["Action"] ?? ""
         let isSend = action == "SendSms" || action == "SendBatchSms"
         if isSend { countReceived() }
@@ -23,29 +31,29 @@ extension StubCore {
             return response
         }
 
-        for key in ["Action", "Version", "AccessKeyId", "Signature", "SignatureMethod", "SignatureNonce", "Timestamp"]
-        where (values[key] ?? "").isEmpty {
-            return refuse(aliyunMissing(key), "MissingParameter")
-        }
-        guard values["AccessKeyId"] == configuration.credentials.accessKeyId else {
-            return refuse(
-                aliyunCommonError("InvalidAccessKeyId.NotFound", "Specified access key is not found.", status: 404),
-                "InvalidAccessKeyId.NotFound")
-        }
-        guard values["SignatureMethod"] == "HMAC-SHA1", values["SignatureVersion"] == "1.0" else {
-            return refuse(
-                aliyunCommonError("IncompleteSignature", "The request signature does not conform to Aliyun standards.",
-                    status: 400), "IncompleteSignature")
-        }
-        let stringToSign = Self.aliyunStringToSign(method: request.method, params: params.filter { $0.0 != "Signature" })
-        let expected = (try? Digest.hmacSHA1(key: configuration.credentials.accessKeySecret + "&", data: stringToSign))
-            .map(Digest.base64)
-        guard let expected, expected == values["Signature"] else {
-            return refuse(
-                aliyunCommonError(
-                    "SignatureDoesNotMatch",
-                    "Specified signature is not matched with our calculation. server string to sign is:" + stringToSign,
-                    status: 400), "SignatureDoesNotMatch")
+        if isV3 {
+            if let failure = aliyunVerifyV3(request, authorization: authorization, params: params) {
+                return refuse(failure.response, failure.code)
+            }
+        } else {
+            for key in [
+                "Action", "Version", "AccessKeyId", "Signature", "SignatureMethod", "SignatureNonce", "Timestamp",
+            ] where (values[key] ?? "").isEmpty {
+                return refuse(aliyunMissing(key), "MissingParameter")
+            }
+            guard values["AccessKeyId"] == configuration.credentials.accessKeyId else {
+                return refuse(aliyunKeyNotFound(), "InvalidAccessKeyId.NotFound")
+            }
+            guard values["SignatureMethod"] == "HMAC-SHA1", values["SignatureVersion"] == "1.0" else {
+                return refuse(aliyunIncompleteSignature(), "IncompleteSignature")
+            }
+            let stringToSign = Self.aliyunStringToSign(
+                method: request.method, params: params.filter { $0.0 != "Signature" })
+            let expected = (try? Digest.hmacSHA1(key: configuration.credentials.accessKeySecret + "&", data: stringToSign))
+                .map(Digest.base64)
+            guard let expected, expected == values["Signature"] else {
+                return refuse(aliyunSignatureMismatch(stringToSign), "SignatureDoesNotMatch")
+            }
         }
         guard let timestamp = Self.aliyunTimestamp(values["Timestamp"] ?? ""),
             abs(timestamp.timeIntervalSince(clock.now())) <= 15 * 60
@@ -172,6 +180,65 @@ extension StubCore {
             ("RequestId", .string(requestID)),
         ])
         return await answer(.json(body.rendered), plan: plan, accepted: true)
+    }
+
+    /// Verifies an `ACS3-HMAC-SHA256` signature from the received method, query, headers and body.
+    private func aliyunVerifyV3(
+        _ request: HTTPServerRequest, authorization: String, params: [(String, String)]
+    ) -> (response: HTTPServerResponse, code: String)? {
+        var fields: [String: String] = [:]
+        for part in authorization.dropFirst("ACS3-HMAC-SHA256 ".count).split(separator: ",") {
+            let pair = part.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1)
+            if pair.count == 2 { fields[String(pair[0])] = String(pair[1]) }
+        }
+        guard let credential = fields["Credential"], let signedHeaders = fields["SignedHeaders"],
+            let signature = fields["Signature"]
+        else { return (aliyunIncompleteSignature(), "IncompleteSignature") }
+        for header in ["x-acs-action", "x-acs-version", "x-acs-signature-nonce", "x-acs-date", "x-acs-content-sha256"]
+        where (request.header(header) ?? "").isEmpty {
+            return (aliyunMissing(header), "MissingParameter")
+        }
+        guard credential == configuration.credentials.accessKeyId else {
+            return (aliyunKeyNotFound(), "InvalidAccessKeyId.NotFound")
+        }
+        let payloadHash = request.header("x-acs-content-sha256") ?? ""
+        guard let bodyHash = try? Digest.sha256(request.body), Digest.hex(bodyHash) == payloadHash else {
+            return (aliyunSignatureMismatch(""), "SignatureDoesNotMatch")
+        }
+        let query = request.query.sorted { Array($0.name.utf8).lexicographicallyPrecedes(Array($1.name.utf8)) }
+            .map { PercentEncoding.rfc3986($0.name) + "=" + PercentEncoding.rfc3986($0.value) }
+            .joined(separator: "&")
+        var canonicalHeaders = ""
+        for name in signedHeaders.split(separator: ";").map({ $0.lowercased() }) {
+            let values = request.headers.filter { $0.name == name }.map { $0.value.trimmingCharacters(in: .whitespaces) }
+            guard !values.isEmpty else { return (aliyunIncompleteSignature(), "IncompleteSignature") }
+            canonicalHeaders += name + ":" + values.joined(separator: ",") + "\n"
+        }
+        let canonicalRequest =
+            request.method + "\n/\n" + query + "\n" + canonicalHeaders + "\n" + signedHeaders + "\n" + payloadHash
+        guard let requestHash = try? Digest.sha256(canonicalRequest),
+            let mac = try? Digest.hmacSHA256(
+                key: configuration.credentials.accessKeySecret,
+                data: "ACS3-HMAC-SHA256\n" + Digest.hex(requestHash))
+        else { return (aliyunSignatureMismatch(""), "SignatureDoesNotMatch") }
+        guard Digest.hex(mac) == signature else {
+            return (aliyunSignatureMismatch(canonicalRequest), "SignatureDoesNotMatch")
+        }
+        return nil
+    }
+
+    private func aliyunKeyNotFound() -> HTTPServerResponse {
+        aliyunCommonError("InvalidAccessKeyId.NotFound", "Specified access key is not found.", status: 404)
+    }
+
+    private func aliyunIncompleteSignature() -> HTTPServerResponse {
+        aliyunCommonError("IncompleteSignature", "The request signature does not conform to Aliyun standards.", status: 400)
+    }
+
+    private func aliyunSignatureMismatch(_ signed: String) -> HTTPServerResponse {
+        aliyunCommonError(
+            "SignatureDoesNotMatch",
+            "Specified signature is not matched with our calculation. server string to sign is:" + signed, status: 400)
     }
 
     private func aliyunQuery(_ values: [String: String]) -> HTTPServerResponse {

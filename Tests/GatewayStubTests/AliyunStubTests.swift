@@ -134,4 +134,47 @@ import Testing
             #expect(dtos?.first?["ErrCode"] as? String == "DELIVERED")
         }
     }
+
+    @Test func v3TestSignerMatchesTheSDKVector() throws {
+        let (signedHeaders, signature) = try AliyunV3Signer.sign(
+            method: "GET", query: [("test", "ok"), ("empty", "")],
+            headers: [("x-acs-test", "http"), ("x-acs-TEST", "https")],
+            payloadHash: "55e12e91650d2fec56ec74e1d3e4ddbfce2ef3a65890c2a19ecf88a307e76a23", secret: "secret")
+        #expect(signedHeaders == "x-acs-test")
+        #expect(signature == "d16b30a7699ae9e43875b13195b2f81bcc3ed10c14a9b5eb780e51619aa50be1")
+    }
+
+    @Test func v3SignedRPCIsAcceptedAndAForgedOneRefused() async throws {
+        try await withStub(StubConfiguration(kind: .aliyun)) { stub, base in
+            func request(secret: String, outID: String) throws -> HTTPRequest {
+                let formatter = DateFormatter()
+                formatter.locale = Locale(identifier: "en_US_POSIX")
+                formatter.timeZone = TimeZone(identifier: "UTC")
+                formatter.dateFormat = "yyyy-MM-dd'T'HH:mm:ss'Z'"
+                let query = Self.sms(outID).map { ($0.key, $0.value) }.filter { $0.0 != "Action" }
+                let headers = [
+                    ("host", String(base.dropFirst("http://".count))), ("x-acs-action", "SendSms"),
+                    ("x-acs-version", "2017-05-25"), ("x-acs-date", formatter.string(from: Date())),
+                    ("x-acs-signature-nonce", UUID().uuidString),
+                    ("x-acs-content-sha256", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+                ]
+                let (signed, signature) = try AliyunV3Signer.sign(
+                    method: "POST", query: query, headers: headers,
+                    payloadHash: "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", secret: secret)
+                var fields = HTTPHeaders(headers)
+                fields.add(
+                    name: "Authorization",
+                    value: "ACS3-HMAC-SHA256 Credential=testId,SignedHeaders=\(signed),Signature=\(signature)")
+                let text = query.map { PercentEncoding.rfc3986($0.0) + "=" + PercentEncoding.rfc3986($0.1) }
+                    .joined(separator: "&")
+                return HTTPRequest(method: .post, url: base + "/?" + text, headers: fields)
+            }
+            let accepted = try await client.send(try request(secret: "testSecret", outID: "v3-1"))
+            #expect(jsonObject(accepted)["Code"] as? String == "OK")
+            let forged = try await client.send(try request(secret: "nope", outID: "v3-2"))
+            #expect(forged.status == 400)
+            #expect(jsonObject(forged)["Code"] as? String == "SignatureDoesNotMatch")
+            #expect(stub.stats.acceptedIds == ["v3-1"])
+        }
+    }
 }

@@ -192,3 +192,22 @@ enum TC3Signer {
             body: payload, timeout: timeout)
     }
 }
+
+enum AliyunV3Signer {
+    /// Lowercase names, values joined by `,` per name, sorted; returns (SignedHeaders, Signature).
+    static func sign(
+        method: String, query: [(String, String)], headers: [(String, String)], payloadHash: String, secret: String
+    ) throws -> (signedHeaders: String, signature: String) {
+        var grouped: [String: [String]] = [:]
+        for (name, value) in headers { grouped[name.lowercased(), default: []].append(value.trimmingCharacters(in: .whitespaces)) }
+        let names = grouped.keys.sorted()
+        let canonicalHeaders = names.map { $0 + ":" + (grouped[$0] ?? []).joined(separator: ",") + "\n" }.joined()
+        let signedHeaders = names.joined(separator: ";")
+        let canonicalQuery = query.sorted { $0.0 < $1.0 }
+            .map { PercentEncoding.rfc3986($0.0) + "=" + PercentEncoding.rfc3986($0.1) }.joined(separator: "&")
+        let canonicalRequest =
+            "\(method)\n/\n\(canonicalQuery)\n\(canonicalHeaders)\n\(signedHeaders)\n\(payloadHash)"
+        let toSign = "ACS3-HMAC-SHA256\n" + Digest.hex(try Digest.sha256(canonicalRequest))
+        return (signedHeaders, Digest.hex(try Digest.hmacSHA256(key: secret, data: toSign)))
+    }
+}
