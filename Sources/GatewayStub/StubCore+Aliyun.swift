@@ -49,7 +49,8 @@ extension StubCore {
             }
             let stringToSign = Self.aliyunStringToSign(
                 method: request.method, params: params.filter { $0.0 != "Signature" })
-            let expected = (try? Digest.hmacSHA1(key: configuration.credentials.accessKeySecret + "&", data: stringToSign))
+            let expected =
+                (try? Digest.hmacSHA1(key: configuration.credentials.accessKeySecret + "&", data: stringToSign))
                 .map(Digest.base64)
             guard let expected, expected == values["Signature"] else {
                 return refuse(aliyunSignatureMismatch(stringToSign), "SignatureDoesNotMatch")
@@ -82,7 +83,8 @@ extension StubCore {
         case "QuerySendDetails":
             return aliyunQuery(values)
         default:
-            return aliyunCommonError("InvalidAction.NotFound", "Specified api is not found, please check your url and method.", status: 404)
+            return aliyunCommonError(
+                "InvalidAction.NotFound", "Specified api is not found, please check your url and method.", status: 404)
         }
     }
 
@@ -95,7 +97,8 @@ extension StubCore {
             return .resetConnection
         case .rateLimited:
             reject("429")
-            var response = aliyunCommonError("Throttling.User", "Request was denied due to user flow control.", status: 429)
+            var response = aliyunCommonError(
+                "Throttling.User", "Request was denied due to user flow control.", status: 429)
             response.headers.append(("Retry-After", retryAfterValue()))
             return await answer(response, plan: plan, accepted: false)
         case .error(let code, let message):
@@ -155,7 +158,9 @@ extension StubCore {
         let now = clock.now()
         let limit = configuration.limits.aliyunDailyPerNumber
         let (allowed, bizID) = state.withLock { state -> (Bool, String) in
-            let keys = normalised.enumerated().map { "\(signs[min($0.offset, signs.count - 1)])|\(template)|\($0.element)" }
+            let keys = normalised.enumerated().map {
+                "\(signs[min($0.offset, signs.count - 1)])|\(template)|\($0.element)"
+            }
             for key in keys {
                 let recent = (state.aliyunSends[key] ?? []).filter { now.timeIntervalSince($0) < 86_400 }
                 state.aliyunSends[key] = recent
@@ -169,7 +174,8 @@ extension StubCore {
             return await aliyunBusiness("isv.BUSINESS_LIMIT_CONTROL", "触发天级流控Permits:\(limit)", plan)
         }
         let receipts = accept(
-            ourID: values["OutId"], providerIDs: [bizID], recipients: normalised, forceDelivered: plan.lateness == .slow,
+            ourID: values["OutId"], providerIDs: [bizID], recipients: normalised,
+            forceDelivered: plan.lateness == .slow,
             extra: Array(repeating: template, count: normalised.count))
         state.withLock { state in
             for receipt in receipts { state.aliyunRecords[receipt.recipient, default: []].append(receipt) }
@@ -210,7 +216,9 @@ extension StubCore {
             .joined(separator: "&")
         var canonicalHeaders = ""
         for name in signedHeaders.split(separator: ";").map({ $0.lowercased() }) {
-            let values = request.headers.filter { $0.name == name }.map { $0.value.trimmingCharacters(in: .whitespaces) }
+            let values = request.headers.filter { $0.name == name }.map {
+                $0.value.trimmingCharacters(in: .whitespaces)
+            }
             guard !values.isEmpty else { return (aliyunIncompleteSignature(), "IncompleteSignature") }
             canonicalHeaders += name + ":" + values.joined(separator: ",") + "\n"
         }
@@ -232,7 +240,8 @@ extension StubCore {
     }
 
     private func aliyunIncompleteSignature() -> HTTPServerResponse {
-        aliyunCommonError("IncompleteSignature", "The request signature does not conform to Aliyun standards.", status: 400)
+        aliyunCommonError(
+            "IncompleteSignature", "The request signature does not conform to Aliyun standards.", status: 400)
     }
 
     private func aliyunSignatureMismatch(_ signed: String) -> HTTPServerResponse {
@@ -287,7 +296,9 @@ extension StubCore {
     private func aliyunBusiness(_ code: String, _ message: String, _ plan: RequestPlan) async -> HTTPServerResponse {
         reject(code)
         let requestID = state.withLock { $0.random.uuid() }
-        let body = JSONText.object([("Code", .string(code)), ("Message", .string(message)), ("RequestId", .string(requestID))])
+        let body = JSONText.object([
+            ("Code", .string(code)), ("Message", .string(message)), ("RequestId", .string(requestID)),
+        ])
         return await answer(.json(body.rendered), plan: plan, accepted: false)
     }
 
@@ -295,7 +306,8 @@ extension StubCore {
     private func aliyunInjected(_ code: String, _ message: String?) -> HTTPServerResponse {
         if code.hasPrefix("http:"), let status = Int(code.dropFirst(5)) {
             let name = status == 503 ? "ServiceUnavailable" : status >= 500 ? "InternalError" : "InvalidParameter"
-            return aliyunCommonError(name, message ?? "The request processing has failed due to some unknown error.", status: status)
+            return aliyunCommonError(
+                name, message ?? "The request processing has failed due to some unknown error.", status: status)
         }
         if let status = Self.aliyunCommonStatus[code] {
             return aliyunCommonError(code, message ?? "The request processing has failed.", status: status)

@@ -18,7 +18,11 @@ extension StubCore {
         }
         if key.count >= 2, key.hasPrefix("\""), key.hasSuffix("\"") { key = String(key.dropFirst().dropLast()) }
         let digest = (try? Digest.sha256(request.body)) ?? request.body
-        enum Admission { case fresh, replay(HTTPServerResponse), inFlight, mismatch }
+        enum Admission {
+            case fresh
+            case replay(HTTPServerResponse)
+            case inFlight, mismatch
+        }
         let admission = state.withLock { state -> Admission in
             guard let entry = state.idempotency[key] else {
                 state.idempotency[key] = IdempotencyEntry(bodyDigest: digest, response: nil)

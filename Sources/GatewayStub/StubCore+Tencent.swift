@@ -50,14 +50,19 @@ extension StubCore {
         let scope = credential.split(separator: "/").map(String.init)
         guard scope.count == 4, scope[2] == "sms", scope[3] == "tc3_request" else { return signatureFailure }
         guard scope[0] == configuration.credentials.secretId else {
-            return ("AuthFailure.SecretIdNotFound", "The SecretId is not found, please ensure that your SecretId is correct.")
+            return (
+                "AuthFailure.SecretIdNotFound",
+                "The SecretId is not found, please ensure that your SecretId is correct."
+            )
         }
         guard let timestamp = request.header("x-tc-timestamp").flatMap({ Int($0) }) else {
             return ("MissingParameter", "The request is missing a required parameter `X-TC-Timestamp`.")
         }
         let now = clock.now().timeIntervalSince1970
         if abs(now - Double(timestamp)) > 300 {
-            return ("AuthFailure.SignatureExpire", "Signature expire. Timestamp must be within 300 seconds of server time.")
+            return (
+                "AuthFailure.SignatureExpire", "Signature expire. Timestamp must be within 300 seconds of server time."
+            )
         }
         let date = formatDate(Date(timeIntervalSince1970: TimeInterval(timestamp)), "yyyy-MM-dd", zone: "UTC")
         guard scope[1] == date else { return signatureFailure }
@@ -67,9 +72,10 @@ extension StubCore {
             guard let value = request.header(name) else { return signatureFailure }
             canonicalHeaders += name + ":" + value.trimmingCharacters(in: .whitespaces).lowercased() + "\n"
         }
-        guard let expected = try? Self.tc3Signature(
-            secretKey: configuration.credentials.secretKey, date: date, service: "sms", timestamp: timestamp,
-            canonicalHeaders: canonicalHeaders, signedHeaders: signedHeaders, payload: request.body)
+        guard
+            let expected = try? Self.tc3Signature(
+                secretKey: configuration.credentials.secretKey, date: date, service: "sms", timestamp: timestamp,
+                canonicalHeaders: canonicalHeaders, signedHeaders: signedHeaders, payload: request.body)
         else { return signatureFailure }
         return expected == signature ? nil : signatureFailure
     }
@@ -157,15 +163,22 @@ extension StubCore {
         let now = clock.now()
         let window = configuration.limits.tencentSameContentWindow.seconds
         let content = (body["SignName"] as? String ?? "") + "|" + template + "|" + params.joined(separator: "\u{1}")
-        struct Outcome { var number: String; var normalised: String?; var code: String; var serial: String }
+        struct Outcome {
+            var number: String
+            var normalised: String?
+            var code: String
+            var serial: String
+        }
         let outcomes = state.withLock { state -> [Outcome] in
             numbers.map { number in
                 guard let mobile = normalisedMobile(number) else {
-                    return Outcome(number: number, normalised: nil, code: "InvalidParameterValue.IncorrectPhoneNumber", serial: "")
+                    return Outcome(
+                        number: number, normalised: nil, code: "InvalidParameterValue.IncorrectPhoneNumber", serial: "")
                 }
                 let key = mobile + "|" + content
                 if let last = state.tencentLastSend[key], now.timeIntervalSince(last) < window {
-                    return Outcome(number: number, normalised: nil, code: "LimitExceeded.PhoneNumberThirtySecondLimit", serial: "")
+                    return Outcome(
+                        number: number, normalised: nil, code: "LimitExceeded.PhoneNumberThirtySecondLimit", serial: "")
                 }
                 state.tencentLastSend[key] = now
                 state.nextSerial += 1
@@ -187,7 +200,10 @@ extension StubCore {
                 ("Fee", .int(outcome.code == "Ok" ? 1 : 0)),
                 ("SessionContext", .string(context ?? "")),
                 ("Code", .string(outcome.code)),
-                ("Message", .string(outcome.code == "Ok" ? "send success" : Self.tencentMessages[outcome.code] ?? outcome.code)),
+                (
+                    "Message",
+                    .string(outcome.code == "Ok" ? "send success" : Self.tencentMessages[outcome.code] ?? outcome.code)
+                ),
                 ("IsoCode", .string("CN")),
             ])
         }
@@ -238,26 +254,31 @@ extension StubCore {
         let requestID = state.withLock { $0.random.uuid() }.lowercased()
         return tencentJSON(
             .object([
-                ("Response",
-                 .object([
-                    ("Error", .object([("Code", .string(code)), ("Message", .string(message))])),
-                    ("RequestId", .string(requestID)),
-                 ]))
+                (
+                    "Response",
+                    .object([
+                        ("Error", .object([("Code", .string(code)), ("Message", .string(message))])),
+                        ("RequestId", .string(requestID)),
+                    ])
+                )
             ]))
     }
 
     /// `Content-Type: application/json` exactly: the SDK ignores error bodies under any other value.
     private func tencentJSON(_ body: JSONText) -> HTTPServerResponse {
-        HTTPServerResponse(status: 200, headers: [("Content-Type", "application/json")], body: Array(body.rendered.utf8))
+        HTTPServerResponse(
+            status: 200, headers: [("Content-Type", "application/json")], body: Array(body.rendered.utf8))
     }
 
     static let tencentPerNumberCodes = [
-        "LimitExceeded.PhoneNumber", "FailedOperation.PhoneNumberInBlacklist", "InvalidParameterValue.IncorrectPhoneNumber",
+        "LimitExceeded.PhoneNumber", "FailedOperation.PhoneNumberInBlacklist",
+        "InvalidParameterValue.IncorrectPhoneNumber",
         "FailedOperation.ContainSensitiveWord", "LimitExceeded.DeliveryFrequencyLimit",
     ]
 
     static let tencentMessages: [String: String] = [
-        "LimitExceeded.PhoneNumberThirtySecondLimit": "the number of sms messages sent from a single mobile number within 30 seconds exceeds the upper limit",
+        "LimitExceeded.PhoneNumberThirtySecondLimit":
+            "the number of sms messages sent from a single mobile number within 30 seconds exceeds the upper limit",
         "InvalidParameterValue.IncorrectPhoneNumber": "incorrect number format",
     ]
 }

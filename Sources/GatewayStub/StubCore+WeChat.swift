@@ -24,7 +24,8 @@ extension StubCore {
         guard request.queryValue("grant_type") == "client_credential" else {
             return wechatError(40002, "invalid grant_type")
         }
-        if let error = wechatCredentialsError(appID: request.queryValue("appid"), secret: request.queryValue("secret")) {
+        if let error = wechatCredentialsError(appID: request.queryValue("appid"), secret: request.queryValue("secret"))
+        {
             return error
         }
         let now = clock.now()

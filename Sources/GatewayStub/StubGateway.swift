@@ -132,7 +132,8 @@ final class StubCore: Sendable {
         return state.withLock { state in
             var plan = RequestPlan()
             let jitter = faults.jitter.seconds
-            plan.latency = faults.latency + (jitter > 0 ? .nanoseconds(Int64(state.random.unit() * jitter * 1e9)) : .zero)
+            plan.latency =
+                faults.latency + (jitter > 0 ? .nanoseconds(Int64(state.random.unit() * jitter * 1e9)) : .zero)
             if state.random.chance(faults.resetRate) {
                 plan.fault = .reset
             } else if state.random.chance(faults.rateLimitRate) {
@@ -233,12 +234,20 @@ final class StubCore: Sendable {
         return receipts
     }
 
-    func nextSequence() -> Int { state.withLock { state in state.sequence += 1; return state.sequence } }
+    func nextSequence() -> Int {
+        state.withLock { state in
+            state.sequence += 1
+            return state.sequence
+        }
+    }
 }
 
 /// The faults drawn for one request.
 struct RequestPlan: Sendable {
-    enum Fault: Sendable { case none, reset, rateLimited, error(code: String, message: String?) }
+    enum Fault: Sendable {
+        case none, reset, rateLimited
+        case error(code: String, message: String?)
+    }
     enum Lateness: Sendable { case onTime, timeout, slow }
     var fault: Fault = .none
     var lateness: Lateness = .onTime

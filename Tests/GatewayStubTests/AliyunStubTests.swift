@@ -25,8 +25,10 @@ import Testing
             "SignatureVersion": "1.0", "TemplateCode": "SMS_71390007", "TemplateParam": #"{"customer":"test"}"#,
             "Timestamp": "2017-07-12T02:42:19Z", "Version": "2017-05-25",
         ]
-        #expect(try AliyunSigner.signature(method: "GET", params, secret: "testSecret") == "zJDF+Lrzhj/ThnlvIToysFRq6t4=")
-        #expect(try AliyunSigner.signature(method: "POST", params, secret: "testSecret") == "Xvhv7fPXrPkLVSnlt0jIr08o8NQ=")
+        #expect(
+            try AliyunSigner.signature(method: "GET", params, secret: "testSecret") == "zJDF+Lrzhj/ThnlvIToysFRq6t4=")
+        #expect(
+            try AliyunSigner.signature(method: "POST", params, secret: "testSecret") == "Xvhv7fPXrPkLVSnlt0jIr08o8NQ=")
     }
 
     @Test func signedGetAndFormPostAreAcceptedAndCounted() async throws {
@@ -64,7 +66,8 @@ import Testing
             #expect(body["Code"] as? String == "SignatureDoesNotMatch")
             #expect(
                 (body["Message"] as? String)?.hasPrefix(
-                    "Specified signature is not matched with our calculation. server string to sign is:GET&%2F&") == true)
+                    "Specified signature is not matched with our calculation. server string to sign is:GET&%2F&")
+                    == true)
             #expect(stub.stats.rejected == ["SignatureDoesNotMatch": 1])
             #expect(stub.stats.accepted == 0)
         }

@@ -9,7 +9,8 @@ import Testing
     static func sms(_ numbers: [String], context: String = "m-1", params: [String] = ["3"]) -> String {
         let set = numbers.map { "\"\($0)\"" }.joined(separator: ",")
         let values = params.map { "\"\($0)\"" }.joined(separator: ",")
-        return #"{"PhoneNumberSet":[\#(set)],"SmsSdkAppId":"1400006666","TemplateId":"1234567","SignName":"税务局","TemplateParamSet":[\#(values)],"SessionContext":"\#(context)"}"#
+        return
+            #"{"PhoneNumberSet":[\#(set)],"SmsSdkAppId":"1400006666","TemplateId":"1234567","SignName":"税务局","TemplateParamSet":[\#(values)],"SessionContext":"\#(context)"}"#
     }
 
     @Test func testSignerMatchesTheOfficialVector() throws {
@@ -66,7 +67,8 @@ import Testing
 
             let pull = #"{"SmsSdkAppId":"1400006666","Limit":100}"#
             let first = try await client.send(TC3Signer.request(base: base, action: "PullSmsSendStatus", body: pull))
-            let statuses = (jsonObject(first)["Response"] as? [String: Any])?["PullSmsSendStatusSet"] as? [[String: Any]]
+            let statuses =
+                (jsonObject(first)["Response"] as? [String: Any])?["PullSmsSendStatusSet"] as? [[String: Any]]
             #expect(statuses?.count == 2)
             #expect(statuses?.first?["ReportStatus"] as? String == "SUCCESS")
             #expect(statuses?.first?["SessionContext"] as? String == "a")
@@ -83,7 +85,8 @@ import Testing
             let error = (jsonObject(tooMany)["Response"] as? [String: Any])?["Error"] as? [String: Any]
             #expect(error?["Code"] as? String == "LimitExceeded.PhoneNumberCountLimit")
             let long = try await client.send(
-                TC3Signer.request(base: base, body: Self.sms(["13800138000"], context: String(repeating: "x", count: 512))))
+                TC3Signer.request(
+                    base: base, body: Self.sms(["13800138000"], context: String(repeating: "x", count: 512))))
             let longError = (jsonObject(long)["Response"] as? [String: Any])?["Error"] as? [String: Any]
             #expect(longError?["Code"] as? String == "InvalidParameter")
         }

@@ -145,7 +145,8 @@ enum AliyunSigner {
         -> String
     {
         let signature = try signature(method: method, params, secret: secret)
-        return (params.map { PercentEncoding.rfc3986($0.key) + "=" + PercentEncoding.rfc3986($0.value) }
+        return
+            (params.map { PercentEncoding.rfc3986($0.key) + "=" + PercentEncoding.rfc3986($0.value) }
             + ["Signature=" + PercentEncoding.rfc3986(signature)]).joined(separator: "&")
     }
 }
@@ -169,7 +170,8 @@ enum TC3Signer {
         key = try Digest.hmacSHA256(key: key, data: Array(service.utf8))
         key = try Digest.hmacSHA256(key: key, data: Array("tc3_request".utf8))
         let signature = Digest.hex(try Digest.hmacSHA256(key: key, data: Array(toSign.utf8)))
-        return "TC3-HMAC-SHA256 Credential=\(secretID)/\(scope), SignedHeaders=content-type;host, Signature=\(signature)"
+        return
+            "TC3-HMAC-SHA256 Credential=\(secretID)/\(scope), SignedHeaders=content-type;host, Signature=\(signature)"
     }
 
     /// A signed Tencent SMS request to the stub at `base`.
@@ -199,7 +201,9 @@ enum AliyunV3Signer {
         method: String, query: [(String, String)], headers: [(String, String)], payloadHash: String, secret: String
     ) throws -> (signedHeaders: String, signature: String) {
         var grouped: [String: [String]] = [:]
-        for (name, value) in headers { grouped[name.lowercased(), default: []].append(value.trimmingCharacters(in: .whitespaces)) }
+        for (name, value) in headers {
+            grouped[name.lowercased(), default: []].append(value.trimmingCharacters(in: .whitespaces))
+        }
         let names = grouped.keys.sorted()
         let canonicalHeaders = names.map { $0 + ":" + (grouped[$0] ?? []).joined(separator: ",") + "\n" }.joined()
         let signedHeaders = names.joined(separator: ";")

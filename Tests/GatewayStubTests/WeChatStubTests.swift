@@ -9,12 +9,14 @@ import Testing
     func classicToken(_ base: String) async throws -> String {
         let response = try await client.send(
             HTTPRequest(
-                method: .get, url: base + "/cgi-bin/token?grant_type=client_credential&appid=wxstubappid&secret=stubappsecret"))
+                method: .get,
+                url: base + "/cgi-bin/token?grant_type=client_credential&appid=wxstubappid&secret=stubappsecret"))
         return jsonObject(response)["access_token"] as? String ?? ""
     }
 
     func stableToken(_ base: String, force: Bool = false) async throws -> String {
-        let body = #"{"grant_type":"client_credential","appid":"wxstubappid","secret":"stubappsecret","force_refresh":\#(force)}"#
+        let body =
+            #"{"grant_type":"client_credential","appid":"wxstubappid","secret":"stubappsecret","force_refresh":\#(force)}"#
         let response = try await client.send(
             HTTPRequest(method: .post, url: base + "/cgi-bin/stable_token", body: Array(body.utf8)))
         return jsonObject(response)["access_token"] as? String ?? ""
@@ -27,7 +29,8 @@ import Testing
             #"{"touser":"\#(openID)","template_id":"tpl-1","client_msg_id":"\#(clientMsgID)","data":{"thing1":{"value":"政策"}}}"#
         let response = try await client.send(
             HTTPRequest(
-                method: .post, url: base + "/cgi-bin/message/template/send?access_token=\(token)", body: Array(body.utf8)))
+                method: .post, url: base + "/cgi-bin/message/template/send?access_token=\(token)",
+                body: Array(body.utf8)))
         #expect(response.status == 200)
         return jsonObject(response)
     }
