@@ -25,13 +25,13 @@ extension StubCore {
         }
         let admission = state.withLock { state -> Admission in
             guard let entry = state.idempotency[key] else {
-                state.idempotency[key] = IdempotencyEntry(bodyDigest: digest, response: nil)
+                state.idempotency[key] = IdempotencyEntry(bodyDigest: digest, providerID: nil)
                 return .fresh
             }
             if entry.bodyDigest != digest { return .mismatch }
-            guard let response = entry.response else { return .inFlight }
+            guard let id = entry.providerID else { return .inFlight }
             state.stats.deduplicated += 1
-            return .replay(response)
+            return .replay(Self.genericAccepted(id))
         }
         switch admission {
         case .replay(let response): return response
@@ -45,41 +45,45 @@ extension StubCore {
         }
 
         let plan = drawPlan()
-        let (response, accepted) = await genericProcess(request, key: key, plan: plan)
-        let final = await answer(response, plan: plan, accepted: accepted)
+        let (response, providerID) = await genericProcess(request, key: key, plan: plan)
+        let final = await answer(response, plan: plan, accepted: providerID != nil)
         state.withLock { state in
             // Only an accepted send is replayed; after a refusal the same key may try again.
-            if accepted { state.idempotency[key]?.response = response } else { state.idempotency[key] = nil }
+            if let providerID {
+                state.idempotency[key]?.providerID = providerID
+            } else {
+                state.idempotency[key] = nil
+            }
         }
         return final
     }
 
     private func genericProcess(
         _ request: HTTPServerRequest, key: String, plan: RequestPlan
-    ) async -> (HTTPServerResponse, Bool) {
+    ) async -> (HTTPServerResponse, providerID: String?) {
         switch plan.fault {
         case .none: break
         case .reset:
             reject("reset")
-            return (.resetConnection, false)
+            return (.resetConnection, nil)
         case .rateLimited:
             reject("429")
             var response = problem(429, "too many requests")
             response.headers.append(("Retry-After", retryAfterValue()))
-            return (response, false)
+            return (response, nil)
         case .error(let code, let message):
             reject(code)
             if code.hasPrefix("http:"), let status = Int(code.dropFirst(5)) {
                 var response = problem(status, message ?? "scripted failure")
                 if status == 503 { response.headers.append(("Retry-After", retryAfterValue())) }
-                return (response, false)
+                return (response, nil)
             }
             let body = JSONText.object([("code", .string(code)), ("message", .string(message ?? code))])
-            return (.json(body.rendered, status: 400), false)
+            return (.json(body.rendered, status: 400), nil)
         }
         guard let body = JSONText.object(request.body) else {
             reject("http:400")
-            return (problem(400, "body must be a JSON object"), false)
+            return (problem(400, "body must be a JSON object"), nil)
         }
         let recipient = ["to", "recipient", "phone", "mobile"].lazy.compactMap { body[$0] as? String }.first ?? ""
         let id = state.withLock { state -> String in
@@ -87,8 +91,12 @@ extension StubCore {
             return "g\(state.sequence)-" + String(state.random.next() % 1_000_000_000, radix: 36)
         }
         accept(ourID: key, providerIDs: [id], recipients: [recipient], forceDelivered: plan.lateness == .slow)
-        let answer = JSONText.object([("code", .string("OK")), ("id", .string(id))])
-        return (.json(answer.rendered), true)
+        return (Self.genericAccepted(id), id)
+    }
+
+    /// The success answer, rebuilt for replays so that only the id is kept per key.
+    static func genericAccepted(_ id: String) -> HTTPServerResponse {
+        .json(JSONText.object([("code", .string("OK")), ("id", .string(id))]).rendered)
     }
 
     private func problem(_ status: Int, _ detail: String) -> HTTPServerResponse {

@@ -191,7 +191,12 @@ extension StubCore {
             let receipts = accept(
                 ourID: context, providerIDs: accepted.map(\.serial), recipients: accepted.compactMap(\.normalised),
                 forceDelivered: plan.lateness == .slow, extra: accepted.map { _ in context ?? "" })
-            state.withLock { $0.tencentUnpulled += receipts }
+            state.withLock { state in
+                state.tencentUnpulled += receipts
+                // Nobody may ever pull: keep the newest receipts only, as the provider expires old ones.
+                let excess = state.tencentUnpulled.count - Self.tencentUnpulledLimit
+                if excess > 0 { state.tencentUnpulled.removeFirst(excess) }
+            }
         }
         let set = outcomes.map { outcome in
             JSONText.object([
@@ -269,6 +274,8 @@ extension StubCore {
         HTTPServerResponse(
             status: 200, headers: [("Content-Type", "application/json")], body: Array(body.rendered.utf8))
     }
+
+    static let tencentUnpulledLimit = 100_000
 
     static let tencentPerNumberCodes = [
         "LimitExceeded.PhoneNumber", "FailedOperation.PhoneNumberInBlacklist",

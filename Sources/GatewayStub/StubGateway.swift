@@ -339,7 +339,8 @@ struct TokenRecord: Sendable {
 /// A generic-gateway idempotency key's state.
 struct IdempotencyEntry: Sendable {
     var bodyDigest: [UInt8]
-    var response: HTTPServerResponse?
+    /// The id answered once the send was accepted; `nil` while it is in flight.
+    var providerID: String?
 }
 
 extension StubKind {

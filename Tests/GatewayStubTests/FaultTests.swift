@@ -141,4 +141,17 @@ import Testing
         #expect(throws: StubError.self) { try StubGateway.parseOptions(["--kind", "generic", "--loss-rate", "2"]) }
         #expect(StubGateway.optionsHelp.contains("--receipts-url"))
     }
+
+    @Test func credentialsFileOverridesOnlyTheKeysItNames() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("stub-credentials-\(UUID()).json")
+        try Data(#"{"accessKeyId":"LTAIfile","bearerToken":"t0k"}"#.utf8).write(to: path)
+        defer { try? FileManager.default.removeItem(at: path) }
+        let configuration = try StubGateway.parseOptions(["--kind", "generic", "--credentials", path.path])
+        #expect(configuration.credentials.accessKeyId == "LTAIfile")
+        #expect(configuration.credentials.accessKeySecret == "testSecret")
+        #expect(configuration.credentials.bearerToken == "t0k")
+        #expect(throws: StubError.self) {
+            try StubGateway.parseOptions(["--kind", "generic", "--credentials", path.path + ".missing"])
+        }
+    }
 }
