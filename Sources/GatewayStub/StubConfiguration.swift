@@ -186,15 +186,19 @@ public struct StubLimits: Sendable, Hashable {
     public var aliyunDailyPerNumber: Int
     /// Tencent window in which the same content to the same number is refused. Default 30 s.
     public var tencentSameContentWindow: Duration
+    /// Tencent sends per number in a rolling 24 h before `LimitExceeded.PhoneNumberDailyLimit`;
+    /// `nil` (default) leaves it to the account settings, i.e. off.
+    public var tencentDailyPerNumber: Int?
     /// WeChat `client_msg_id` dedupe window. Default 10 min.
     public var wechatDedupeWindow: Duration
 
     public init(
         aliyunDailyPerNumber: Int = 50, tencentSameContentWindow: Duration = .seconds(30),
-        wechatDedupeWindow: Duration = .seconds(600)
+        tencentDailyPerNumber: Int? = nil, wechatDedupeWindow: Duration = .seconds(600)
     ) {
         self.aliyunDailyPerNumber = aliyunDailyPerNumber
         self.tencentSameContentWindow = tencentSameContentWindow
+        self.tencentDailyPerNumber = tencentDailyPerNumber
         self.wechatDedupeWindow = wechatDedupeWindow
     }
 }

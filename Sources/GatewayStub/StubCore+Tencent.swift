@@ -162,6 +162,7 @@ extension StubCore {
 
         let now = clock.now()
         let window = configuration.limits.tencentSameContentWindow.seconds
+        let daily = configuration.limits.tencentDailyPerNumber
         let content = (body["SignName"] as? String ?? "") + "|" + template + "|" + params.joined(separator: "\u{1}")
         struct Outcome {
             var number: String
@@ -176,11 +177,20 @@ extension StubCore {
                         number: number, normalised: nil, code: "InvalidParameterValue.IncorrectPhoneNumber", serial: "")
                 }
                 let key = mobile + "|" + content
+                if let daily {
+                    let recent = (state.tencentDaily[mobile] ?? []).filter { now.timeIntervalSince($0) < 86_400 }
+                    state.tencentDaily[mobile] = recent
+                    if recent.count >= daily {
+                        return Outcome(
+                            number: number, normalised: nil, code: "LimitExceeded.PhoneNumberDailyLimit", serial: "")
+                    }
+                }
                 if let last = state.tencentLastSend[key], now.timeIntervalSince(last) < window {
                     return Outcome(
                         number: number, normalised: nil, code: "LimitExceeded.PhoneNumberThirtySecondLimit", serial: "")
                 }
                 state.tencentLastSend[key] = now
+                if daily != nil { state.tencentDaily[mobile, default: []].append(now) }
                 state.nextSerial += 1
                 return Outcome(number: number, normalised: mobile, code: "Ok", serial: "5000:\(state.nextSerial)")
             }
@@ -287,5 +297,7 @@ extension StubCore {
         "LimitExceeded.PhoneNumberThirtySecondLimit":
             "the number of sms messages sent from a single mobile number within 30 seconds exceeds the upper limit",
         "InvalidParameterValue.IncorrectPhoneNumber": "incorrect number format",
+        "LimitExceeded.PhoneNumberDailyLimit":
+            "the number of sms messages sent from a single mobile number every day exceeds the upper limit",
     ]
 }

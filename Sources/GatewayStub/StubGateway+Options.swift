@@ -33,6 +33,7 @@ extension StubGateway {
           --failure-codes A,B         failure codes to draw from (default UNDELIV,MBBLACK; WeChat statuses)
           --time-scale X              multiply provider schedules (re-pushes) by X (default 1)
           --daily-limit N             Aliyun sends per signature+template+number a day (default 50)
+          --tencent-daily-limit N     Tencent sends per number a day (default off)
           --token-lifetime SECONDS    WeChat token lifetime (default 7200)
           --token-sends N             WeChat tokens expire after N sends
           --token-grace SECONDS       WeChat classic token overlap after a new fetch (default 300)
@@ -134,6 +135,7 @@ extension StubGateway {
                 guard let scale = Double(text), scale >= 0 else { throw invalid(option, "expected a number ≥ 0") }
                 configuration.timeScale = scale
             case "--daily-limit": configuration.limits.aliyunDailyPerNumber = try integer(option)
+            case "--tencent-daily-limit": configuration.limits.tencentDailyPerNumber = try integer(option)
             case "--token-lifetime": configuration.tokens.lifetime = .seconds(try integer(option))
             case "--token-sends": configuration.tokens.sendsPerToken = try integer(option)
             case "--token-grace": configuration.tokens.grace = .seconds(try integer(option))

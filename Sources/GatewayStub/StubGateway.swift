@@ -304,6 +304,7 @@ struct StubState: ~Copyable {
 
     // Tencent.
     var tencentLastSend: [String: Date] = [:]
+    var tencentDaily: [String: [Date]] = [:]
     var tencentUnpulled: [Receipt] = []
     var nextSerial: UInt64 = 1_045_710_669_157_053_657
 

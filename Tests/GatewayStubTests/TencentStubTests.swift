@@ -91,4 +91,16 @@ import Testing
             #expect(longError?["Code"] as? String == "InvalidParameter")
         }
     }
+
+    @Test func dailyCapPerNumberWhenConfigured() async throws {
+        let configuration = StubConfiguration(kind: .tencent, limits: StubLimits(tencentDailyPerNumber: 1))
+        try await withStub(configuration) { stub, base in
+            _ = try await client.send(TC3Signer.request(base: base, body: Self.sms(["13800138000"], params: ["1"])))
+            let capped = try await client.send(
+                TC3Signer.request(base: base, body: Self.sms(["13800138000"], context: "m-2", params: ["2"])))
+            let set = (jsonObject(capped)["Response"] as? [String: Any])?["SendStatusSet"] as? [[String: Any]]
+            #expect(set?.first?["Code"] as? String == "LimitExceeded.PhoneNumberDailyLimit")
+            #expect(stub.stats.accepted == 1)
+        }
+    }
 }
