@@ -31,6 +31,8 @@ public final class StubGateway: Sendable {
 
     /// Starts listening on `127.0.0.1` and, when receipts are pushed, the pusher task.
     ///
+    /// A stub runs once: after ``stop()`` create a new one.
+    ///
     /// - Returns: the bound port.
     /// - Throws: ``StubError`` when the port cannot be bound, the stub already ran, or receipts
     ///   are configured without a push client.
@@ -54,7 +56,7 @@ public final class StubGateway: Sendable {
     /// The bound port while running, else `0`.
     public var port: Int { server.port }
 
-    /// Stops the pusher and the server. Idempotent.
+    /// Stops the pusher (after the push in flight, if any) and the server. Idempotent.
     public func stop() async {
         let task = pusher.withLock { task -> Task<Void, Never>? in
             defer { task = nil }
