@@ -1,0 +1,139 @@
+import Foundation
+
+/// A JSON value written with its keys in the order given, as providers write them.
+enum JSONText: Sendable {
+    case string(String)
+    case int(Int64)
+    case bool(Bool)
+    case null
+    case array([JSONText])
+    case object([(String, JSONText)])
+
+    static func int(_ value: Int) -> JSONText { .int(Int64(value)) }
+
+    var rendered: String {
+        var out = ""
+        write(into: &out)
+        return out
+    }
+
+    private func write(into out: inout String) {
+        switch self {
+        case .string(let text): JSONText.quote(text, into: &out)
+        case .int(let value): out += String(value)
+        case .bool(let value): out += value ? "true" : "false"
+        case .null: out += "null"
+        case .array(let items):
+            out += "["
+            for (index, item) in items.enumerated() {
+                if index > 0 { out += "," }
+                item.write(into: &out)
+            }
+            out += "]"
+        case .object(let pairs):
+            out += "{"
+            for (index, pair) in pairs.enumerated() {
+                if index > 0 { out += "," }
+                JSONText.quote(pair.0, into: &out)
+                out += ":"
+                pair.1.write(into: &out)
+            }
+            out += "}"
+        }
+    }
+
+    private static func quote(_ text: String, into out: inout String) {
+        out += "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case let control where control.value < 0x20:
+                out += String(format: "\\u%04x", control.value)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        out += "\""
+    }
+
+    /// Parses `bytes` as a JSON object; `nil` when it is not one.
+    static func object(_ bytes: [UInt8]) -> [String: Any]? {
+        guard !bytes.isEmpty else { return nil }
+        return (try? JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])) as? [String: Any]
+    }
+}
+
+/// SplitMix64: a small deterministic generator for fault and receipt draws.
+struct StubRandom: Sendable {
+    private var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// A uniform draw in `0..<1`.
+    mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
+
+    /// Whether an event of probability `rate` happens; no draw is spent on rate 0.
+    mutating func chance(_ rate: Double) -> Bool { rate > 0 && unit() < rate }
+
+    mutating func index(below count: Int) -> Int { count <= 1 ? 0 : Int(next() % UInt64(count)) }
+
+    /// A version-4-shaped UUID string, uppercase like Aliyun's `RequestId`.
+    mutating func uuid() -> String {
+        let hex = String(format: "%016llX%016llX", next(), next())
+        let characters = Array(hex)
+        func part(_ range: Range<Int>) -> String { String(characters[range]) }
+        return "\(part(0..<8))-\(part(8..<12))-4\(part(13..<16))-A\(part(17..<20))-\(part(20..<32))"
+    }
+}
+
+/// A binary min-heap of scheduled pushes, ordered by due time then insertion.
+struct PushHeap: Sendable {
+    private(set) var items: [PushJob] = []
+
+    var isEmpty: Bool { items.isEmpty }
+    var first: PushJob? { items.first }
+
+    mutating func insert(_ job: PushJob) {
+        items.append(job)
+        var child = items.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard Self.before(items[child], items[parent]) else { break }
+            items.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    mutating func popFirst() -> PushJob? {
+        guard !items.isEmpty else { return nil }
+        items.swapAt(0, items.count - 1)
+        let top = items.removeLast()
+        var parent = 0
+        while true {
+            let left = 2 * parent + 1
+            let right = left + 1
+            var smallest = parent
+            if left < items.count, Self.before(items[left], items[smallest]) { smallest = left }
+            if right < items.count, Self.before(items[right], items[smallest]) { smallest = right }
+            if smallest == parent { break }
+            items.swapAt(parent, smallest)
+            parent = smallest
+        }
+        return top
+    }
+
+    private static func before(_ a: PushJob, _ b: PushJob) -> Bool {
+        a.due != b.due ? a.due < b.due : a.sequence < b.sequence
+    }
+}

@@ -1,0 +1,303 @@
+import Delivery
+import Foundation
+import HTTPServer
+
+/// Tencent Cloud SMS API 3.0 (TC3-HMAC-SHA256) imitation.
+extension StubCore {
+    func handleTencent(_ request: HTTPServerRequest) async -> HTTPServerResponse {
+        guard request.path == "/" else { return .notFound }
+        let action = request.header("x-tc-action") ?? ""
+        let isSend = action == "SendSms"
+        if isSend { countReceived() }
+        func refuse(_ code: String, _ message: String) -> HTTPServerResponse {
+            if isSend { reject(code) }
+            return tencentError(code, message)
+        }
+        guard request.method == "POST" else {
+            return refuse("UnsupportedProtocol", "The HTTP method is not supported; use POST.")
+        }
+        if let failure = tencentAuthenticate(request) { return refuse(failure.code, failure.message) }
+        guard request.header("x-tc-version") == "2021-01-11" else {
+            return refuse("InvalidParameterValue", "The value of X-TC-Version is not supported.")
+        }
+        guard let body = JSONText.object(request.body) else {
+            return refuse("InvalidParameter", "The request body is not a JSON object.")
+        }
+        switch action {
+        case "SendSms": return await tencentSend(body)
+        case "PullSmsSendStatus": return tencentPull(body)
+        default: return refuse("InvalidAction", "The action `\(action)` is not supported.")
+        }
+    }
+
+    /// Recomputes the TC3 signature from the received headers and body; `nil` when it matches.
+    private func tencentAuthenticate(_ request: HTTPServerRequest) -> (code: String, message: String)? {
+        let signatureFailure = (
+            "AuthFailure.SignatureFailure",
+            "The provided credentials could not be validated. Please check your signature is correct."
+        )
+        guard let authorization = request.header("authorization"), authorization.hasPrefix("TC3-HMAC-SHA256 ") else {
+            return signatureFailure
+        }
+        var fields: [String: String] = [:]
+        for part in authorization.dropFirst("TC3-HMAC-SHA256 ".count).split(separator: ",") {
+            let pair = part.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1)
+            if pair.count == 2 { fields[String(pair[0])] = String(pair[1]) }
+        }
+        guard let credential = fields["Credential"], let signedHeaders = fields["SignedHeaders"],
+            let signature = fields["Signature"]
+        else { return signatureFailure }
+        let scope = credential.split(separator: "/").map(String.init)
+        guard scope.count == 4, scope[2] == "sms", scope[3] == "tc3_request" else { return signatureFailure }
+        guard scope[0] == configuration.credentials.secretId else {
+            return (
+                "AuthFailure.SecretIdNotFound",
+                "The SecretId is not found, please ensure that your SecretId is correct."
+            )
+        }
+        guard let timestamp = request.header("x-tc-timestamp").flatMap({ Int($0) }) else {
+            return ("MissingParameter", "The request is missing a required parameter `X-TC-Timestamp`.")
+        }
+        let now = clock.now().timeIntervalSince1970
+        if abs(now - Double(timestamp)) > 300 {
+            return (
+                "AuthFailure.SignatureExpire", "Signature expire. Timestamp must be within 300 seconds of server time."
+            )
+        }
+        let date = formatDate(Date(timeIntervalSince1970: TimeInterval(timestamp)), "yyyy-MM-dd", zone: "UTC")
+        guard scope[1] == date else { return signatureFailure }
+        let names = signedHeaders.split(separator: ";").map { $0.lowercased() }
+        var canonicalHeaders = ""
+        for name in names {
+            guard let value = request.header(name) else { return signatureFailure }
+            canonicalHeaders += name + ":" + value.trimmingCharacters(in: .whitespaces).lowercased() + "\n"
+        }
+        guard
+            let expected = try? Self.tc3Signature(
+                secretKey: configuration.credentials.secretKey, date: date, service: "sms", timestamp: timestamp,
+                canonicalHeaders: canonicalHeaders, signedHeaders: signedHeaders, payload: request.body)
+        else { return signatureFailure }
+        return expected == signature ? nil : signatureFailure
+    }
+
+    static func tc3Signature(
+        secretKey: String, date: String, service: String, timestamp: Int, canonicalHeaders: String,
+        signedHeaders: String, payload: [UInt8]
+    ) throws -> String {
+        let canonicalRequest =
+            "POST\n/\n\n" + canonicalHeaders + "\n" + signedHeaders + "\n" + Digest.hex(try Digest.sha256(payload))
+        let stringToSign =
+            "TC3-HMAC-SHA256\n\(timestamp)\n\(date)/\(service)/tc3_request\n"
+            + Digest.hex(try Digest.sha256(canonicalRequest))
+        let kDate = try Digest.hmacSHA256(key: Array(("TC3" + secretKey).utf8), data: Array(date.utf8))
+        let kService = try Digest.hmacSHA256(key: kDate, data: Array(service.utf8))
+        let kSigning = try Digest.hmacSHA256(key: kService, data: Array("tc3_request".utf8))
+        return Digest.hex(try Digest.hmacSHA256(key: kSigning, data: Array(stringToSign.utf8)))
+    }
+
+    private func tencentSend(_ body: [String: Any]) async -> HTTPServerResponse {
+        let plan = drawPlan()
+        switch plan.fault {
+        case .none: break
+        case .reset:
+            reject("reset")
+            return .resetConnection
+        case .rateLimited:
+            reject("429")
+            var response = tencentError("RequestLimitExceeded", "Your current request times exceeds the limit.")
+            response.status = 429
+            response.headers.append(("Retry-After", retryAfterValue()))
+            return await answer(response, plan: plan, accepted: false)
+        case .error(let code, let message):
+            reject(code)
+            if code.hasPrefix("http:"), let status = Int(code.dropFirst(5)) {
+                var response = tencentError("InternalError", message ?? "An internal error occurred.")
+                response.status = status
+                return await answer(response, plan: plan, accepted: false)
+            }
+            if !Self.tencentPerNumberCodes.contains(where: { code.hasPrefix($0) }) {
+                return await answer(tencentError(code, message ?? code), plan: plan, accepted: false)
+            }
+            let numbers = (body["PhoneNumberSet"] as? [Any])?.compactMap { $0 as? String } ?? []
+            let context = body["SessionContext"] as? String ?? ""
+            let set = numbers.map { number in
+                JSONText.object([
+                    ("SerialNo", .string("")), ("PhoneNumber", .string(number)), ("Fee", .int(0)),
+                    ("SessionContext", .string(context)), ("Code", .string(code)),
+                    ("Message", .string(message ?? code)), ("IsoCode", .string("CN")),
+                ])
+            }
+            return await answer(tencentOK([("SendStatusSet", .array(set))]), plan: plan, accepted: false)
+        }
+        func fail(_ code: String, _ message: String) async -> HTTPServerResponse {
+            reject(code)
+            return await answer(tencentError(code, message), plan: plan, accepted: false)
+        }
+        guard let rawNumbers = body["PhoneNumberSet"] as? [Any], !rawNumbers.isEmpty else {
+            return await fail("MissingParameter.EmptyPhoneNumberSet", "The phone number set is empty.")
+        }
+        let numbers = rawNumbers.compactMap { $0 as? String }
+        guard numbers.count == rawNumbers.count else {
+            return await fail("InvalidParameter", "PhoneNumberSet must hold strings.")
+        }
+        guard numbers.count <= 200 else {
+            return await fail("LimitExceeded.PhoneNumberCountLimit", "The number of phone numbers exceeds 200.")
+        }
+        guard (body["SmsSdkAppId"] as? String) == configuration.credentials.smsSdkAppId else {
+            return await fail("InvalidParameterValue.SdkAppIdNotExist", "The SdkAppId does not exist.")
+        }
+        guard let template = body["TemplateId"] as? String, !template.isEmpty else {
+            return await fail("MissingParameter", "The request is missing a required parameter `TemplateId`.")
+        }
+        let rawParams = body["TemplateParamSet"] as? [Any] ?? []
+        let params = rawParams.compactMap { value -> String? in value is NSNumber ? nil : value as? String }
+        guard params.count == rawParams.count else {
+            return await fail(
+                "InvalidParameterValue.TemplateParameterFormatError", "Template parameters must be strings.")
+        }
+        let context = body["SessionContext"] as? String
+        if let context, context.utf8.count >= 512 {
+            return await fail("InvalidParameter", "SessionContext must be shorter than 512 bytes.")
+        }
+
+        let now = clock.now()
+        let window = configuration.limits.tencentSameContentWindow.seconds
+        let daily = configuration.limits.tencentDailyPerNumber
+        let content = (body["SignName"] as? String ?? "") + "|" + template + "|" + params.joined(separator: "\u{1}")
+        struct Outcome {
+            var number: String
+            var normalised: String?
+            var code: String
+            var serial: String
+        }
+        let outcomes = state.withLock { state -> [Outcome] in
+            numbers.map { number in
+                guard let mobile = normalisedMobile(number) else {
+                    return Outcome(
+                        number: number, normalised: nil, code: "InvalidParameterValue.IncorrectPhoneNumber", serial: "")
+                }
+                let key = mobile + "|" + content
+                if let daily {
+                    let recent = (state.tencentDaily[mobile] ?? []).filter { now.timeIntervalSince($0) < 86_400 }
+                    state.tencentDaily[mobile] = recent
+                    if recent.count >= daily {
+                        return Outcome(
+                            number: number, normalised: nil, code: "LimitExceeded.PhoneNumberDailyLimit", serial: "")
+                    }
+                }
+                if let last = state.tencentLastSend[key], now.timeIntervalSince(last) < window {
+                    return Outcome(
+                        number: number, normalised: nil, code: "LimitExceeded.PhoneNumberThirtySecondLimit", serial: "")
+                }
+                state.tencentLastSend[key] = now
+                if daily != nil { state.tencentDaily[mobile, default: []].append(now) }
+                state.nextSerial += 1
+                return Outcome(number: number, normalised: mobile, code: "Ok", serial: "5000:\(state.nextSerial)")
+            }
+        }
+        for outcome in outcomes where outcome.code != "Ok" { reject(outcome.code) }
+        let accepted = outcomes.filter { $0.normalised != nil }
+        if !accepted.isEmpty {
+            let receipts = accept(
+                ourID: context, providerIDs: accepted.map(\.serial), recipients: accepted.compactMap(\.normalised),
+                forceDelivered: plan.lateness == .slow, extra: accepted.map { _ in context ?? "" })
+            state.withLock { state in
+                state.tencentUnpulled += receipts
+                // Nobody may ever pull: keep the newest receipts only, as the provider expires old ones.
+                let excess = state.tencentUnpulled.count - Self.tencentUnpulledLimit
+                if excess > 0 { state.tencentUnpulled.removeFirst(excess) }
+            }
+        }
+        let set = outcomes.map { outcome in
+            JSONText.object([
+                ("SerialNo", .string(outcome.serial)),
+                ("PhoneNumber", .string(outcome.normalised.map { "+86" + $0 } ?? outcome.number)),
+                ("Fee", .int(outcome.code == "Ok" ? 1 : 0)),
+                ("SessionContext", .string(context ?? "")),
+                ("Code", .string(outcome.code)),
+                (
+                    "Message",
+                    .string(outcome.code == "Ok" ? "send success" : Self.tencentMessages[outcome.code] ?? outcome.code)
+                ),
+                ("IsoCode", .string("CN")),
+            ])
+        }
+        return await answer(tencentOK([("SendStatusSet", .array(set))]), plan: plan, accepted: !accepted.isEmpty)
+    }
+
+    /// Receipts whose time has come and that no earlier pull returned (consumed on pull).
+    private func tencentPull(_ body: [String: Any]) -> HTTPServerResponse {
+        guard (body["SmsSdkAppId"] as? String) == configuration.credentials.smsSdkAppId else {
+            return tencentError("InvalidParameterValue.SdkAppIdNotExist", "The SdkAppId does not exist.")
+        }
+        let limit = (body["Limit"] as? NSNumber)?.intValue ?? 100
+        guard (1...100).contains(limit) else {
+            return tencentError("InvalidParameterValue", "Limit must be between 1 and 100.")
+        }
+        let now = clock.now()
+        let due = state.withLock { state -> [Receipt] in
+            var taken: [Receipt] = []
+            state.tencentUnpulled.removeAll { receipt in
+                guard taken.count < limit, receipt.reportAt <= now else { return false }
+                taken.append(receipt)
+                return true
+            }
+            return taken
+        }
+        let set = due.map { receipt in
+            JSONText.object([
+                ("UserReceiveTime", .int(Int(receipt.reportAt.timeIntervalSince1970))),
+                ("CountryCode", .string("86")),
+                ("SubscriberNumber", .string(receipt.recipient)),
+                ("PhoneNumber", .string("+86" + receipt.recipient)),
+                ("SerialNo", .string(receipt.providerID)),
+                ("ReportStatus", .string(receipt.delivered ? "SUCCESS" : "FAIL")),
+                ("Description", .string(receipt.delivered ? "用户短信送达成功" : receipt.code)),
+                ("SessionContext", .string(receipt.extra ?? "")),
+            ])
+        }
+        return tencentOK([("PullSmsSendStatusSet", .array(set))])
+    }
+
+    private func tencentOK(_ fields: [(String, JSONText)]) -> HTTPServerResponse {
+        let requestID = state.withLock { $0.random.uuid() }.lowercased()
+        return tencentJSON(.object([("Response", .object(fields + [("RequestId", .string(requestID))]))]))
+    }
+
+    /// A request error, in HTTP 200 as Tencent answers them.
+    func tencentError(_ code: String, _ message: String) -> HTTPServerResponse {
+        let requestID = state.withLock { $0.random.uuid() }.lowercased()
+        return tencentJSON(
+            .object([
+                (
+                    "Response",
+                    .object([
+                        ("Error", .object([("Code", .string(code)), ("Message", .string(message))])),
+                        ("RequestId", .string(requestID)),
+                    ])
+                )
+            ]))
+    }
+
+    /// `Content-Type: application/json` exactly: the SDK ignores error bodies under any other value.
+    private func tencentJSON(_ body: JSONText) -> HTTPServerResponse {
+        HTTPServerResponse(
+            status: 200, headers: [("Content-Type", "application/json")], body: Array(body.rendered.utf8))
+    }
+
+    static let tencentUnpulledLimit = 100_000
+
+    static let tencentPerNumberCodes = [
+        "LimitExceeded.PhoneNumber", "FailedOperation.PhoneNumberInBlacklist",
+        "InvalidParameterValue.IncorrectPhoneNumber",
+        "FailedOperation.ContainSensitiveWord", "LimitExceeded.DeliveryFrequencyLimit",
+    ]
+
+    static let tencentMessages: [String: String] = [
+        "LimitExceeded.PhoneNumberThirtySecondLimit":
+            "the number of sms messages sent from a single mobile number within 30 seconds exceeds the upper limit",
+        "InvalidParameterValue.IncorrectPhoneNumber": "incorrect number format",
+        "LimitExceeded.PhoneNumberDailyLimit":
+            "the number of sms messages sent from a single mobile number every day exceeds the upper limit",
+    ]
+}
