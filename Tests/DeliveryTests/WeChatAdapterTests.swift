@@ -54,7 +54,7 @@ final class WeChatProvider: Sendable {
 }
 
 /// A clock the test moves by hand.
-final class ManualClock: Sendable {
+final class SettableWallClock: Sendable {
     private let state: Mutex<Date>
 
     init(_ start: Date) { state = Mutex(start) }
@@ -210,7 +210,7 @@ final class ManualClock: Sendable {
 
     @Test func tokenIsRefreshedAheadOfExpiry() async throws {
         let provider = WeChatProvider(errcodeFor: { _ in nil })
-        let clock = ManualClock(fixedNow)
+        let clock = SettableWallClock(fixedNow)
         let handler: HTTPServer.Handler = { provider.handle($0) }
         try await withProvider(handler) { (baseURL: String) async throws in
             let tokens = cache(baseURL, clock: clock.now)

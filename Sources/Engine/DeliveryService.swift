@@ -1,0 +1,110 @@
+import Delivery
+import Foundation
+import Registry
+
+/// The configured gateways, ready to send: one libcurl transport, an adapter and a
+/// `GatewayDispatcher` per gateway, and a `ChannelRouter` per channel.
+public final class DeliveryService: Sendable {
+    public struct Gateway: Sendable {
+        public let settings: GatewaySettings
+        public let adapter: any GatewayAdapter
+        public let dispatcher: GatewayDispatcher
+    }
+
+    public let transport: CurlTransport
+    public let gateways: [String: Gateway]
+    public let routers: [Channel: ChannelRouter]
+
+    /// - Throws: `ConfigurationError` for a gateway that cannot be built (options, credentials).
+    public init(configuration: Configuration, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        let maxInFlight = configuration.gateways.reduce(0) { $0 + $1.maxInFlight }
+        transport = CurlTransport(
+            configuration: .init(maxConnectionsPerHost: 64, maxConnections: max(64, maxInFlight * 2)))
+        var gateways: [String: Gateway] = [:]
+        var problems: [String] = []
+        for settings in configuration.gateways {
+            do {
+                let built = try GatewayFactory.build(settings, client: transport, environment: environment)
+                let dispatcher = GatewayDispatcher(
+                    configuration: Self.dispatchConfiguration(settings, timeZone: configuration.timeZone),
+                    sender: AdapterSender(adapter: built.adapter, client: transport))
+                gateways[settings.name] = Gateway(settings: settings, adapter: built.adapter, dispatcher: dispatcher)
+            } catch let error as ConfigurationError {
+                problems += error.problems
+            }
+        }
+        if !problems.isEmpty {
+            let transport = self.transport
+            Task { await transport.shutdown() }
+            throw ConfigurationError(file: configuration.file ?? "(defaults)", problems: problems)
+        }
+        self.gateways = gateways
+        var routers: [Channel: ChannelRouter] = [:]
+        for (channel, names) in configuration.channelGateways {
+            let members = names.compactMap { gateways[$0] }.map {
+                ChannelRouter.Member($0.dispatcher, weight: $0.settings.weight)
+            }
+            if !members.isEmpty { routers[channel] = ChannelRouter(channel: channel.rawValue, members: members) }
+        }
+        self.routers = routers
+    }
+
+    /// Sends one message through a named gateway, with its throttles and breaker.
+    public func send(_ message: OutboundMessage, gateway name: String) async -> DispatchResult? {
+        guard let gateway = gateways[name] else { return nil }
+        return await gateway.dispatcher.send(message, recipientKeys: Self.recipientKeys(message, kind: gateway.settings.kind))
+    }
+
+    /// Ends the transport; pending requests fail as cancelled.
+    public func shutdown() async {
+        await transport.shutdown()
+    }
+
+    /// The provider's own per-recipient frequency limits, counted by these keys.
+    static func recipientKeys(_ message: OutboundMessage, kind: GatewaySettings.Kind) -> [String] {
+        switch kind {
+        case .aliyun:
+            [RecipientLimits.key(scope: "aliyun", message.signName ?? "", message.templateID ?? "", message.recipient)]
+        case .tencent:
+            [RecipientLimits.key(scope: "tencent", message.recipient, message.params.map(\.value).joined(separator: "\u{1E}"))]
+        case .wechat, .generic:
+            []
+        }
+    }
+
+    static func dispatchConfiguration(_ g: GatewaySettings, timeZone: TimeZone) -> GatewayDispatcher.Configuration {
+        let unlimited = g.rate == 0
+        // Rates below 1/s are expressed per minute so the bucket keeps integer arithmetic.
+        let perMinute = !unlimited && g.rate < 1
+        let windows: [RecipientLimits.Window] =
+            switch g.kind {
+            case .aliyun: RecipientLimits.aliyunNotification
+            case .tencent: RecipientLimits.tencentSameContent
+            case .wechat, .generic: []
+            }
+        return GatewayDispatcher.Configuration(
+            name: g.name,
+            rate: unlimited ? 1_000_000_000 : Int((perMinute ? g.rate * 60 : g.rate).rounded()),
+            ratePeriod: perMinute ? .seconds(60) : .seconds(1),
+            burst: unlimited ? 1_000_000 : g.burst,
+            dailyCap: g.dailyCap > 0 ? g.dailyCap : nil,
+            timeZone: timeZone,
+            maxInFlight: g.maxInFlight,
+            breaker: .init(
+                windowSize: g.breakerWindow, minimumCalls: g.breakerMinimumCalls, failureRate: g.breakerFailureRate,
+                consecutiveFailures: g.breakerConsecutiveFailures, coolDown: g.breakerCoolDown),
+            recipientWindows: windows,
+            retry: RetryPolicy(
+                maxAttempts: g.retryMaxAttempts, baseDelay: g.retryBase, maxDelay: g.retryMax, maxAge: g.retryMaxAge))
+    }
+}
+
+/// Bridges a gateway adapter to the dispatcher's sender protocol.
+struct AdapterSender: MessageSender {
+    let adapter: any GatewayAdapter
+    let client: any HTTPClient
+
+    nonisolated(nonsending) func send(_ message: OutboundMessage) async -> DeliveryOutcome {
+        await adapter.send(message, using: client)
+    }
+}
