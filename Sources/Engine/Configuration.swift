@@ -29,6 +29,8 @@ public struct Configuration: Sendable {
     public var gateways: [GatewaySettings]
     /// Gateway names per channel, in failover order.
     public var channelGateways: [Channel: [String]]
+    /// Address of the receipts (and metrics) listener, `host:port`; `nil` when not configured.
+    public var receiptsListen: (host: String, port: Int)?
 
     public var schema: AttributeSchema { AttributeSchema(custom: customAttributes) }
 
@@ -84,7 +86,8 @@ public struct Configuration: Sendable {
             channelPreference: [.wechat, .sms],
             timeZone: TimeZone(identifier: "Asia/Shanghai")!,
             gateways: [],
-            channelGateways: [:]
+            channelGateways: [:],
+            receiptsListen: nil
         )
         func resolve(_ path: String) -> String {
             path.hasPrefix("/") ? path : URL(fileURLWithPath: base).appendingPathComponent(path).standardizedFileURL.path
@@ -119,7 +122,20 @@ public struct Configuration: Sendable {
             }
             if !parsed.isEmpty { config.channelPreference = parsed }
         }
-        config.gateways = reader.gateways()
+        config.gateways = reader.gateways().map { g in
+            var g = g
+            if case .file(let path) = g.credentials { g.credentials = .file(resolve(path)) }
+            if case .file(let path) = g.receiptToken { g.receiptToken = .file(resolve(path)) }
+            return g
+        }
+        if let listen = reader.string("receipts.listen") {
+            let parts = listen.split(separator: ":")
+            if parts.count == 2, let port = Int(parts[1]), (0...65535).contains(port) {
+                config.receiptsListen = (String(parts[0]), port)
+            } else {
+                reader.problem("receipts.listen", "expected host:port, e.g. 127.0.0.1:18090")
+            }
+        }
         for channel in Channel.allCases {
             guard let names = reader.stringArray("channels.\(channel.rawValue)") else { continue }
             for (i, name) in names.enumerated() where !config.gateways.contains(where: { $0.name == name }) {

@@ -46,8 +46,9 @@ public struct GatewaySettings: Sendable, Hashable {
     public var breakerMinimumCalls: Int
     public var breakerConsecutiveFailures: Int
     public var breakerCoolDown: Duration
-    /// Secret that receipt pushes must carry (path segment or header), when receipts are pushed.
-    public var receiptToken: String?
+    /// Where the secret that receipt pushes must carry comes from (the path token, or WeChat's
+    /// push token for its signature); `.none` when the gateway pushes no receipts.
+    public var receiptToken: CredentialSource
     /// Share of the channel's traffic, relative to the other gateways of the channel.
     public var weight: Int
     public var options: [String: String]
@@ -58,7 +59,7 @@ public struct GatewaySettings: Sendable, Hashable {
             maxInFlight: 32, timeout: .seconds(5), connectTimeout: .seconds(2), retryMaxAttempts: 5,
             retryBase: .seconds(1), retryMax: .seconds(300), retryMaxAge: .seconds(24 * 3600),
             breakerFailureRate: 0.5, breakerWindow: 50, breakerMinimumCalls: 20, breakerConsecutiveFailures: 10,
-            breakerCoolDown: .seconds(30), receiptToken: nil, weight: 1, options: [:])
+            breakerCoolDown: .seconds(30), receiptToken: .none, weight: 1, options: [:])
     }
 }
 
@@ -125,7 +126,12 @@ extension KeyReader {
             positive("breaker.consecutive", { g.breakerConsecutiveFailures = Int($0) }, allowZero: false)
             positive("breaker.cool_down_ms", { g.breakerCoolDown = .milliseconds(Int64($0)) }, allowZero: false)
             positive("weight", { g.weight = Int($0) }, allowZero: false)
-            g.receiptToken = string("\(path).receipts.token")
+            switch (string("\(path).receipts.token_file"), string("\(path).receipts.token_env")) {
+            case (let f?, nil): g.receiptToken = .file(f)
+            case (nil, let e?): g.receiptToken = .environment(e)
+            case (nil, nil): break
+            default: problem("\(path).receipts", "give either token_file or token_env, not both")
+            }
             if let options = object("\(path).options") {
                 for (key, value) in options {
                     switch value {

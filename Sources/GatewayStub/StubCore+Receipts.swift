@@ -189,7 +189,8 @@ extension StubCore {
         case .generic:
             let items = receipts.map { receipt in
                 JSONText.object([
-                    ("id", .string(receipt.providerID)),
+                    ("id", .string(receipt.ourID ?? receipt.providerID)),
+                    ("provider_id", .string(receipt.providerID)),
                     ("status", .string(receipt.delivered ? "delivered" : "failed")),
                     ("code", .string(receipt.code)),
                     ("time", .string(formatDate(receipt.reportAt, "yyyy-MM-dd'T'HH:mm:ss'Z'", zone: "UTC"))),

@@ -11,6 +11,7 @@ let commands: [any Command.Type] = [
     BenchCommand.self,
     BenchDispatchCommand.self,
     StubCommand.self,
+    SendTestCommand.self,
     VersionCommand.self,
 ]
 

@@ -116,7 +116,7 @@ import Testing
         await receiver.stop()
     }
 
-    @Test func genericReceiptsUseTheProviderID() async throws {
+    @Test func genericReceiptsCarryOurIDAndTheProviderID() async throws {
         let receiver = PushReceiver(fallback: .text("ok"))
         let url = try receiver.start()
         try await withStub(configuration(.generic, url: url), pushClient: URLSessionClient()) { _, base in
@@ -127,7 +127,8 @@ import Testing
                     body: Array(#"{"to":"13800138000"}"#.utf8)))
             let push = try #require(await collect(1, from: &pushes).first)
             let receipt = try #require(jsonArray(push.body).first)
-            #expect(receipt["id"] as? String == jsonObject(response)["id"] as? String)
+            #expect(receipt["id"] as? String == "k-1")
+            #expect(receipt["provider_id"] as? String == jsonObject(response)["id"] as? String)
             #expect(receipt["status"] as? String == "delivered")
             #expect(receipt["code"] as? String == "DELIVRD")
             #expect((receipt["time"] as? String)?.hasSuffix("Z") == true)

@@ -1,9 +1,10 @@
 import Foundation
 
 /// Parses the generic JSON gateway's receipt push (GATEWAYS.md §7):
-/// `[{"id":"…","status":"delivered"|"failed","code":"…","time":"2026-01-02T03:04:05Z"}]`.
+/// `[{"id":"…","provider_id":"…","status":"delivered"|"failed","code":"…","time":"2026-01-02T03:04:05Z"}]`.
 ///
-/// `id` is our message id (the `Idempotency-Key` we sent). `code` is optional (defaults to the
+/// `id` is our message id (the `Idempotency-Key` we sent); `provider_id`, optional, is the
+/// gateway's own id from its answer. `code` is optional (defaults to the
 /// status in capitals); `time`, when present, must be ISO 8601 (fractional seconds allowed).
 public enum GenericReceiptParser {
     /// The body the generic gateway expects once the receipts are stored.
@@ -14,9 +15,15 @@ public enum GenericReceiptParser {
 
     struct Item: Decodable {
         var id: String
+        var providerID: String?
         var status: String
         var code: String?
         var time: String?
+
+        enum CodingKeys: String, CodingKey {
+            case id, status, code, time
+            case providerID = "provider_id"
+        }
     }
 
     /// Parses one push body.
@@ -48,7 +55,7 @@ public enum GenericReceiptParser {
             let code = nonEmpty(item.code) ?? item.status.uppercased()
             receipts.append(
                 Receipt(
-                    gateway: gateway, messageID: item.id, status: status, reasonCode: code, occurredAt: occurredAt,
+                    gateway: gateway, messageID: item.id, providerID: nonEmpty(item.providerID), status: status, reasonCode: code, occurredAt: occurredAt,
                     dedupeKey: "generic:" + [item.id, item.status, code, item.time ?? ""].joined(separator: "|")
                 ))
         }
