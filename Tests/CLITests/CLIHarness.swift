@@ -37,9 +37,11 @@ struct CLIHarness {
     }
 
     @discardableResult
-    func run(_ arguments: String...) throws -> Result { try run(arguments) }
+    func run(_ arguments: String...) async throws -> Result { try await run(arguments) }
 
-    func run(_ arguments: [String]) throws -> Result {
+    /// Runs the binary on a thread of its own: waiting for a child process must not block one of
+    /// the few cooperative threads the other tests run on.
+    func run(_ arguments: [String]) async throws -> Result {
         let process = Process()
         process.executableURL = Self.binary
         process.arguments = arguments
@@ -52,18 +54,24 @@ struct CLIHarness {
         process.standardOutput = out
         process.standardError = err
         try process.run()
-        // Read both pipes before waiting so a chatty child never blocks on a full pipe.
-        let group = DispatchGroup()
-        nonisolated(unsafe) var errData = Data()  // written by the queue, read after group.wait()
-        group.enter()
-        DispatchQueue.global().async {
-            errData = err.fileHandleForReading.readDataToEndOfFile()
-            group.leave()
+        return await withCheckedContinuation { continuation in
+            Thread.detachNewThread {
+                // Read both pipes before waiting so a chatty child never blocks on a full pipe.
+                let group = DispatchGroup()
+                nonisolated(unsafe) var errData = Data()  // written on the queue, read after group.wait()
+                group.enter()
+                DispatchQueue.global().async {
+                    errData = err.fileHandleForReading.readDataToEndOfFile()
+                    group.leave()
+                }
+                let outData = out.fileHandleForReading.readDataToEndOfFile()
+                group.wait()
+                process.waitUntilExit()
+                continuation.resume(
+                    returning: Result(
+                        status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                        stderr: String(decoding: errData, as: UTF8.self)))
+            }
         }
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        group.wait()
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                      stderr: String(decoding: errData, as: UTF8.self))
     }
 }

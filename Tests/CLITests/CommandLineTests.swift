@@ -3,54 +3,54 @@ import Testing
 
 @Suite("policypush command line")
 struct CommandLineTests {
-    @Test func helpListsEveryCommand() throws {
+    @Test func helpListsEveryCommand() async throws {
         let cli = try CLIHarness()
-        let result = try cli.run("--help")
+        let result = try await cli.run("--help")
         #expect(result.status == 0)
         for command in ["enterprises import", "enterprises generate", "enterprises show", "policies check",
                         "policies explain", "campaign preview", "bench"] {
             #expect(result.stdout.contains(command), "missing \(command)")
         }
-        let sub = try cli.run("enterprises", "import", "--help")
+        let sub = try await cli.run("enterprises", "import", "--help")
         #expect(sub.status == 0)
         #expect(sub.stdout.contains("--replace"))
         #expect(sub.stdout.contains("--encoding"))
     }
 
-    @Test func unknownCommandIsAUsageError() throws {
-        let result = try CLIHarness().run("frobnicate")
+    @Test func unknownCommandIsAUsageError() async throws {
+        let result = try await CLIHarness().run("frobnicate")
         #expect(result.status == 64)
         #expect(result.stderr.hasPrefix("error: unknown command 'frobnicate'\n"))
         #expect(result.stderr.contains("Usage:"))
     }
 
-    @Test func unknownOptionIsAUsageError() throws {
-        let result = try CLIHarness().run("campaign", "preview", "--colour", "red")
+    @Test func unknownOptionIsAUsageError() async throws {
+        let result = try await CLIHarness().run("campaign", "preview", "--colour", "red")
         #expect(result.status == 64)
         #expect(result.stderr.contains("unknown option '--colour'"))
         #expect(result.stderr.contains("Usage: policypush campaign preview"))
     }
 
-    @Test func badOptionValueIsAUsageError() throws {
-        let result = try CLIHarness().run("campaign", "preview", "--channels", "fax")
+    @Test func badOptionValueIsAUsageError() async throws {
+        let result = try await CLIHarness().run("campaign", "preview", "--channels", "fax")
         #expect(result.status == 64)
         #expect(result.stderr.contains("--channels expects wechat and/or sms"))
     }
 
-    @Test func generateIsDeterministic() throws {
+    @Test func generateIsDeterministic() async throws {
         let cli = try CLIHarness()
-        try cli.run("enterprises", "generate", "--count", "50", "--seed", "7", "--out", cli.file("a.csv"))
-        try cli.run("enterprises", "generate", "--count", "50", "--seed", "7", "--out", cli.file("b.csv"))
-        try cli.run("enterprises", "generate", "--count", "50", "--seed", "8", "--out", cli.file("c.csv"))
+        try await cli.run("enterprises", "generate", "--count", "50", "--seed", "7", "--out", cli.file("a.csv"))
+        try await cli.run("enterprises", "generate", "--count", "50", "--seed", "7", "--out", cli.file("b.csv"))
+        try await cli.run("enterprises", "generate", "--count", "50", "--seed", "8", "--out", cli.file("c.csv"))
         let a = try String(contentsOfFile: cli.file("a.csv"), encoding: .utf8)
         #expect(a == (try String(contentsOfFile: cli.file("b.csv"), encoding: .utf8)))
         #expect(a != (try String(contentsOfFile: cli.file("c.csv"), encoding: .utf8)))
         #expect(a.split(whereSeparator: \.isNewline).count == 51)
     }
 
-    @Test func importKeepsGoodRowsAndReportsBadOnes() throws {
+    @Test func importKeepsGoodRowsAndReportsBadOnes() async throws {
         let cli = try CLIHarness()
-        try cli.run("enterprises", "generate", "--count", "5", "--seed", "3", "--out", cli.file("gen.csv"))
+        try await cli.run("enterprises", "generate", "--count", "5", "--seed", "3", "--out", cli.file("gen.csv"))
         var lines = try String(contentsOfFile: cli.file("gen.csv"), encoding: .utf8).split(whereSeparator: \.isNewline).map(String.init)
         // Row 3 (line 4) gets a broken credit code check digit; row 5 (line 6) a bad employee count.
         var fields = lines[3].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
@@ -64,7 +64,7 @@ struct CommandLineTests {
         lines[5] = fields.joined(separator: ",")
         let path = try cli.write("bad.csv", lines.joined(separator: "\n") + "\n")
 
-        let result = try cli.run("enterprises", "import", path, "--errors", cli.file("errors.csv"))
+        let result = try await cli.run("enterprises", "import", path, "--errors", cli.file("errors.csv"))
         #expect(result.status == 1)
         #expect(result.stdout.contains("inserted 3"))
         #expect(result.stdout.contains("rejected 2"))
@@ -75,32 +75,32 @@ struct CommandLineTests {
         #expect(errors.split(whereSeparator: \.isNewline).count == 3)
 
         // Re-import: the good rows are unchanged, nothing is duplicated.
-        let again = try cli.run("enterprises", "import", path)
+        let again = try await cli.run("enterprises", "import", path)
         #expect(again.stdout.contains("inserted 0, updated 0, unchanged 3"))
     }
 
-    @Test func showMasksContacts() throws {
+    @Test func showMasksContacts() async throws {
         let cli = try CLIHarness()
         let path = try cli.write("one.csv", """
             credit_code,name,taxpayer_type,mobile,wechat_openid
             91350100M000100Y43,示例科技有限公司,general,+86 138-1234-5678,o6_bmjrPTlm6_2sgVt7hMZOPfL2M
 
             """)
-        #expect(try cli.run("enterprises", "import", path).status == 0)
-        let result = try cli.run("enterprises", "show", "91350100M000100Y43")
+        #expect(try await cli.run("enterprises", "import", path).status == 0)
+        let result = try await cli.run("enterprises", "show", "91350100M000100Y43")
         #expect(result.status == 0)
         #expect(result.stdout.contains("138****5678"))
         #expect(!result.stdout.contains("13812345678"))
         #expect(!result.stdout.contains("o6_bmjrPTlm6_2sgVt7hMZOPfL2M"))
-        let missing = try cli.run("enterprises", "show", "91350100M000100Y44")
+        let missing = try await cli.run("enterprises", "show", "91350100M000100Y44")
         #expect(missing.status == 1)
     }
 
-    @Test func previewAndExplainOnImportedEnterprises() throws {
+    @Test func previewAndExplainOnImportedEnterprises() async throws {
         let cli = try CLIHarness()
-        try cli.run("enterprises", "generate", "--count", "300", "--seed", "11", "--out", cli.file("e.csv"))
-        #expect(try cli.run("enterprises", "import", cli.file("e.csv")).status == 0)
-        let preview = try cli.run("campaign", "preview", "--on", "2026-06-01", "--json")
+        try await cli.run("enterprises", "generate", "--count", "300", "--seed", "11", "--out", cli.file("e.csv"))
+        #expect(try await cli.run("enterprises", "import", cli.file("e.csv")).status == 0)
+        let preview = try await cli.run("campaign", "preview", "--on", "2026-06-01", "--json")
         #expect(preview.status == 0, "\(preview.stderr)")
         let json = try #require(try JSONSerialization.jsonObject(with: Data(preview.stdout.utf8)) as? [String: Any])
         #expect(json["enterprises"] as? Int == 300)
@@ -114,18 +114,18 @@ struct CommandLineTests {
 
         let code = try String(contentsOfFile: cli.file("e.csv"), encoding: .utf8).split(whereSeparator: \.isNewline)[1]
             .split(separator: ",")[0]
-        let explain = try cli.run("policies", "explain", String(code), "--on", "2026-06-01", "--json")
+        let explain = try await cli.run("policies", "explain", String(code), "--on", "2026-06-01", "--json")
         #expect(explain.status == 0, "\(explain.stderr)")
         let answer = try #require(try JSONSerialization.jsonObject(with: Data(explain.stdout.utf8)) as? [String: Any])
         #expect((answer["policies"] as? [Any])?.count == 9)
-        let text = try cli.run("policies", "explain", String(code), "--policy", "small_low_profit")
+        let text = try await cli.run("policies", "explain", String(code), "--policy", "small_low_profit")
         #expect(text.status == 0)
         #expect(text.stdout.contains("taxable_income"))
     }
 
-    @Test func policiesCheckFailsOnABadProfile() throws {
+    @Test func policiesCheckFailsOnABadProfile() async throws {
         var cli = try CLIHarness()
-        #expect(try cli.run("policies", "check").status == 0)
+        #expect(try await cli.run("policies", "check").status == 0)
         let policies = cli.stateDirectory.appendingPathComponent("policies")
         try FileManager.default.createDirectory(at: policies, withIntermediateDirectories: true)
         try """
@@ -138,31 +138,31 @@ struct CommandLineTests {
         cli.config = try cli.write("policypush.json5", """
             { policies_dir: "\(policies.path)", templates_dir: "\(CLIHarness.packageRoot.path)/templates" }
             """)
-        let result = try cli.run("policies", "check")
+        let result = try await cli.run("policies", "check")
         #expect(result.status == 1)
         #expect(result.stderr.contains("broken.json5:4:26: when: type mismatch"))
     }
 
-    @Test func replaceRemovesAbsentEnterprisesButKeepsRejectedOnes() throws {
+    @Test func replaceRemovesAbsentEnterprisesButKeepsRejectedOnes() async throws {
         let cli = try CLIHarness()
-        try cli.run("enterprises", "generate", "--count", "6", "--seed", "21", "--out", cli.file("all.csv"))
-        #expect(try cli.run("enterprises", "import", cli.file("all.csv")).status == 0)
+        try await cli.run("enterprises", "generate", "--count", "6", "--seed", "21", "--out", cli.file("all.csv"))
+        #expect(try await cli.run("enterprises", "import", cli.file("all.csv")).status == 0)
         let lines = try String(contentsOfFile: cli.file("all.csv"), encoding: .utf8).split(whereSeparator: \.isNewline).map(String.init)
         let header = lines[0].split(separator: ",").map(String.init)
         // Keep rows 1-3, break row 4's taxpayer type, drop rows 5-6.
         var broken = lines[4].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
         broken[header.firstIndex(of: "taxpayer_type")!] = "corporate"
         let path = try cli.write("part.csv", ([lines[0]] + lines[1...3] + [broken.joined(separator: ",")]).joined(separator: "\n"))
-        let result = try cli.run("enterprises", "import", path, "--replace")
+        let result = try await cli.run("enterprises", "import", path, "--replace")
         #expect(result.status == 1)
         #expect(result.stdout.contains("unchanged 3, rejected 1, removed 2"), "\(result.stdout)")
         let kept = String(lines[4].split(separator: ",")[0])
-        #expect(try cli.run("enterprises", "show", kept).status == 0, "a rejected row must not delete its enterprise")
+        #expect(try await cli.run("enterprises", "show", kept).status == 0, "a rejected row must not delete its enterprise")
         let gone = String(lines[5].split(separator: ",")[0])
-        #expect(try cli.run("enterprises", "show", gone).status == 1)
+        #expect(try await cli.run("enterprises", "show", gone).status == 1)
     }
 
-    @Test func importsGB18030AndJSONLines() throws {
+    @Test func importsGB18030AndJSONLines() async throws {
         let cli = try CLIHarness()
         let utf8 = try cli.write("utf8.csv", """
             credit_code,name,taxpayer_type,region,mobile
@@ -174,9 +174,9 @@ struct CommandLineTests {
         convert.arguments = ["-f", "UTF-8", "-t", "GB18030", utf8, "-o", cli.file("gbk.csv")]
         try convert.run()
         convert.waitUntilExit()
-        let imported = try cli.run("enterprises", "import", cli.file("gbk.csv"))
+        let imported = try await cli.run("enterprises", "import", cli.file("gbk.csv"))
         #expect(imported.status == 0, "\(imported.stderr)")
-        let shown = try cli.run("enterprises", "show", "91350100M000100Y43")
+        let shown = try await cli.run("enterprises", "show", "91350100M000100Y43")
         #expect(shown.stdout.contains("厦门示例贸易有限公司"))
         #expect(shown.stdout.contains("思明区"))
         #expect(shown.stdout.contains("139****1111"))
@@ -187,7 +187,7 @@ struct CommandLineTests {
             {"credit_code": "91350100M000100Y43X", "name": "坏代码"}
 
             """)
-        let result = try cli.run("enterprises", "import", jsonl)
+        let result = try await cli.run("enterprises", "import", jsonl)
         #expect(result.status == 1)
         #expect(result.stdout.contains("updated 1"))
         #expect(result.stdout.contains("rejected 2"))

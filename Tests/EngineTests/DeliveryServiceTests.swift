@@ -15,7 +15,7 @@ struct DeliveryServiceTests {
 
     /// Starts stubs, writes a config naming them, runs `body`, stops everything.
     func withGateways(
-        _ stubs: [(name: String, kind: StubKind, faults: StubFaults)], sms: [String], extra: String = "",
+        _ stubs: [(name: String, kind: StubKind, faults: StubFaults)], sms: [String], timeoutMS: Int = 3000,
         _ body: (DeliveryService, [String: StubGateway]) async throws -> Void
     ) async throws {
         var started: [String: StubGateway] = [:]
@@ -32,7 +32,7 @@ struct DeliveryServiceTests {
                 }
             gateways += """
                 \(stub.name): { kind: "\(stub.kind.rawValue)", base_url: "http://127.0.0.1:\(port)", \(credentials)
-                  rate: 0, timeout_ms: 400, retry: { max_attempts: 4, base_ms: 10, max_ms: 40 }, \(extra) },
+                  rate: 0, timeout_ms: \(timeoutMS), retry: { max_attempts: 4, base_ms: 10, max_ms: 40 } },
 
                 """
         }
@@ -104,8 +104,8 @@ struct DeliveryServiceTests {
 
     @Test func anAmbiguousSendToANonDeduplicatingGatewayIsNotRepeated() async throws {
         try await withGateways(
-            [("ali", .aliyun, StubFaults(timeoutRate: 1, timeoutDelay: .seconds(2))), ("tc", .tencent, StubFaults())],
-            sms: ["ali", "tc"]
+            [("ali", .aliyun, StubFaults(timeoutRate: 1, timeoutDelay: .seconds(5))), ("tc", .tencent, StubFaults())],
+            sms: ["ali", "tc"], timeoutMS: 500
         ) { service, stubs in
             let report = try await service.deliver(on: .sms, build: message("m-ambiguous"))
             guard case .ambiguous = report.outcome else { Issue.record("expected ambiguous: \(report.outcome)"); return }
@@ -117,8 +117,8 @@ struct DeliveryServiceTests {
 
     @Test func anAmbiguousSendIsRepeatedWithTheSameIDWhereTheGatewayDeduplicates() async throws {
         try await withGateways(
-            [("gen", .generic, StubFaults(timeoutRate: 1, timeoutDelay: .seconds(2))), ("tc", .tencent, StubFaults())],
-            sms: ["gen", "tc"]
+            [("gen", .generic, StubFaults(timeoutRate: 1, timeoutDelay: .seconds(5))), ("tc", .tencent, StubFaults())],
+            sms: ["gen", "tc"], timeoutMS: 500
         ) { service, stubs in
             let report = try await service.deliver(on: .sms, build: message("m-dedup"))
             #expect(report.steps.allSatisfy { $0.gateway == "gen" })
