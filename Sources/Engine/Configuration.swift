@@ -242,6 +242,12 @@ struct KeyReader {
         problem(path, "expected an array of strings"); return nil
     }
 
+    mutating func array(_ path: String) -> [JSONValue]? {
+        guard let v = value(path) else { return nil }
+        if case .array(let a) = v { return a }
+        problem(path, "expected an array"); return nil
+    }
+
     mutating func object(_ path: String) -> [String: JSONValue]? {
         guard let v = value(path) else { return nil }
         if case .object(let o) = v { return o }

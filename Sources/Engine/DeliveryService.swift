@@ -77,10 +77,14 @@ public final class DeliveryService: Sendable {
         // Rates below 1/s are expressed per minute so the bucket keeps integer arithmetic.
         let perMinute = !unlimited && g.rate < 1
         let windows: [RecipientLimits.Window] =
-            switch g.kind {
-            case .aliyun: RecipientLimits.aliyunNotification
-            case .tencent: RecipientLimits.tencentSameContent
-            case .wechat, .generic: []
+            if let limits = g.recipientLimits {
+                limits.map { RecipientLimits.Window(limit: $0.limit, per: $0.period) }
+            } else {
+                switch g.kind {
+                case .aliyun: RecipientLimits.aliyunNotification
+                case .tencent: RecipientLimits.tencentSameContent
+                case .wechat, .generic: []
+                }
             }
         return GatewayDispatcher.Configuration(
             name: g.name,

@@ -4,7 +4,7 @@ import Foundation
 ///
 /// Provider-specific keys (`region`, `sdk_app_id`, `app_id`, `token_mode`, `path`, …) stay in
 /// `options`; the adapter factory reads the ones its kind needs and rejects the rest.
-public struct GatewaySettings: Sendable, Hashable {
+public struct GatewaySettings: Sendable {
     public enum Kind: String, Sendable, Hashable, CaseIterable {
         case aliyun, tencent, wechat, generic
     }
@@ -51,6 +51,10 @@ public struct GatewaySettings: Sendable, Hashable {
     public var receiptToken: CredentialSource
     /// Share of the channel's traffic, relative to the other gateways of the channel.
     public var weight: Int
+    /// The provider's per-recipient frequency limits, applied before sending (messages over them
+    /// are deferred, not failed). `nil` = the provider's defaults: Aliyun 50 per day per
+    /// signature, template and number; Tencent one identical message per 30 s per number.
+    public var recipientLimits: [(limit: Int, period: Duration)]?
     public var options: [String: String]
 
     public static func defaults(name: String, kind: Kind) -> GatewaySettings {
@@ -59,7 +63,7 @@ public struct GatewaySettings: Sendable, Hashable {
             maxInFlight: 32, timeout: .seconds(5), connectTimeout: .seconds(2), retryMaxAttempts: 5,
             retryBase: .seconds(1), retryMax: .seconds(300), retryMaxAge: .seconds(24 * 3600),
             breakerFailureRate: 0.5, breakerWindow: 50, breakerMinimumCalls: 20, breakerConsecutiveFailures: 10,
-            breakerCoolDown: .seconds(30), receiptToken: .none, weight: 1, options: [:])
+            breakerCoolDown: .seconds(30), receiptToken: .none, weight: 1, recipientLimits: nil, options: [:])
     }
 }
 
@@ -131,6 +135,19 @@ extension KeyReader {
             case (nil, let e?): g.receiptToken = .environment(e)
             case (nil, nil): break
             default: problem("\(path).receipts", "give either token_file or token_env, not both")
+            }
+            if let limits = array("\(path).recipient_limits") {
+                var parsed: [(limit: Int, period: Duration)] = []
+                for (i, item) in limits.enumerated() {
+                    guard case .object(let o) = item, case .number(let limit)? = o["limit"], case .number(let seconds)? = o["per_s"],
+                        limit >= 1, seconds > 0, o.count == 2
+                    else {
+                        problem("\(path).recipient_limits[\(i)]", "expected { limit: N, per_s: SECONDS }")
+                        continue
+                    }
+                    parsed.append((Int(limit), .milliseconds(Int64(seconds * 1000))))
+                }
+                g.recipientLimits = parsed
             }
             if let options = object("\(path).options") {
                 for (key, value) in options {

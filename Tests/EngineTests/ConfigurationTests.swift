@@ -61,7 +61,8 @@ struct ConfigurationTests {
               gateways: {
                 ali: { kind: "aliyun", base_url: "http://127.0.0.1:18081/", credentials: { env: "ALI" },
                        rate: 200, burst: 5, daily_cap: 1000, max_in_flight: 8, weight: 3,
-                       retry: { max_attempts: 3, base_ms: 50 }, options: { region: "cn-hangzhou" } },
+                       retry: { max_attempts: 3, base_ms: 50 }, options: { region: "cn-hangzhou" },
+                       recipient_limits: [{ limit: 10, per_s: 86400 }, { limit: 1, per_s: 60 }] },
               },
               channels: { sms: ["ali"] },
             }
@@ -73,6 +74,8 @@ struct ConfigurationTests {
         #expect(g.rate == 200 && g.burst == 5 && g.dailyCap == 1000 && g.maxInFlight == 8 && g.weight == 3)
         #expect(g.retryMaxAttempts == 3 && g.retryBase == .milliseconds(50))
         #expect(g.options["region"] == "cn-hangzhou")
+        #expect(g.recipientLimits?.map(\.limit) == [10, 1])
+        #expect(g.recipientLimits?.map(\.period) == [.seconds(86400), .seconds(60)])
         #expect(config.channelGateways[.sms] == ["ali"])
     }
 }
