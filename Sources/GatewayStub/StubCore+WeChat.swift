@@ -60,7 +60,9 @@ extension StubCore {
                 if force {
                     record.expires = now
                     state.tokens[current] = record
-                } else if remaining > min(300, lifetime / 2) {
+                } else if remaining > min(300, lifetime / 2),
+                    configuration.tokens.sendsPerToken.map({ record.sends < $0 }) ?? true
+                {
                     return (current, Int(remaining))
                 }
             }
