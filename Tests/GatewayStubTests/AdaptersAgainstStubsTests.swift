@@ -569,8 +569,7 @@ struct AdaptersAgainstStubsWeChatTests {
             #expect(reason == ReasonCode("wechat", code))
             switch code {
             case "43004", "40003": #expect(fallback)
-            case "48002": #expect(!fallback)
-            default: break  // 43019: see the report (GATEWAYS.md lists it without fallback; the adapter falls back).
+            default: #expect(!fallback)  // 43019 (we blacklisted the user), 48002 (refuses): GATEWAYS.md §5
             }
             expectRefusedOnce(rig.stub, code)
         }

@@ -91,10 +91,11 @@ public struct WeChatTemplateAdapter: GatewayAdapter {
     /// Busy or too frequent: retry.
     public static let retryCodes: Set<Int> = [-1, 45011]
     /// Permanent for this recipient, but another channel may reach them: not following, invalid
-    /// openid, blocked by the user.
-    public static let fallbackCodes: Set<Int> = [43004, 40003, 43019]
-    /// Permanent for the message: refused, over limit, marketing, non-compliant.
-    public static let permanentCodes: Set<Int> = [48002, 47003, 40249, 40250]
+    /// openid. (A user who blocks us shows up in the receipt, `failed:user block`.)
+    public static let fallbackCodes: Set<Int> = [43004, 40003]
+    /// Permanent for the message: our account blacklisted the user (43019), refused, over limit,
+    /// marketing, non-compliant.
+    public static let permanentCodes: Set<Int> = [43019, 48002, 47003, 40249, 40250]
     /// Configuration: bad or restricted template, IP not allowlisted, unauthorised API.
     public static let configurationCodes: Set<Int> = [40037, 43116, 40164, 48001]
 
