@@ -84,55 +84,15 @@ struct AdapterSender: MessageSender {
     }
 }
 
-/// Signs an `AliyunReceiptPoller` request the way `AliyunSMSAdapter` signs `SendSms` with V2:
-/// adds the common parameters (`AccessKeyId`, `SignatureMethod`, `SignatureNonce`,
-/// `SignatureVersion`, `Timestamp`, `RegionId`) to the query the poller built, then the
-/// HMAC-SHA1 `Signature` over all of them for the request's method.
+/// The pollers' signers now live in Delivery; these names keep the tests short.
 func aliyunV2QuerySigner(
     credentials: Credentials, regionID: String = "cn-hangzhou", clock: @escaping @Sendable () -> Date = { Date() }
 ) -> AliyunReceiptPoller.Signer {
-    { request in
-        let parts = request.url.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
-        let origin = String(parts[0])
-        var parameters: [(String, String)] = []
-        if parts.count > 1 {
-            for pair in parts[1].split(separator: "&") {
-                let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-                let key = String(kv[0]).removingPercentEncoding ?? String(kv[0])
-                let value = kv.count > 1 ? (String(kv[1]).removingPercentEncoding ?? String(kv[1])) : ""
-                parameters.append((key, value))
-            }
-        }
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyy-MM-dd'T'HH:mm:ss'Z'"
-        parameters += [
-            ("AccessKeyId", credentials.id), ("SignatureMethod", "HMAC-SHA1"), ("SignatureVersion", "1.0"),
-            ("SignatureNonce", UUID().uuidString.lowercased()), ("Timestamp", formatter.string(from: clock())),
-            ("RegionId", regionID),
-        ]
-        let signature = try AliyunSignatureV2(accessKeySecret: credentials.secret)
-            .signature(method: request.method, parameters: parameters)
-        request.url =
-            origin + "?" + AliyunSignatureV2.canonicalQuery(parameters) + "&Signature="
-            + PercentEncoding.rfc3986(signature)
-    }
+    AliyunReceiptPoller.v2Signer(credentials: credentials, regionID: regionID, clock: clock)
 }
 
-/// Signs a `TencentReceiptPoller` request: `X-TC-Timestamp` and the TC3 `Authorization` over
-/// its body and the host of its URL.
 func tencentTC3PollSigner(
     credentials: Credentials, clock: @escaping @Sendable () -> Date = { Date() }
 ) -> TencentReceiptPoller.Signer {
-    { request in
-        let afterScheme = request.url.components(separatedBy: "://").last ?? request.url
-        let host = String(afterScheme.prefix { $0 != "/" && $0 != "?" })
-        let timestamp = Int64(clock().timeIntervalSince1970.rounded(.down))
-        let contentType = request.headers.first(name: "content-type") ?? TencentTC3Signer.jsonContentType
-        let signed = try TencentTC3Signer(secretID: credentials.id, secretKey: credentials.secret)
-            .sign(payload: request.body, host: host, timestamp: timestamp, contentType: contentType)
-        request.headers.replaceOrAdd(name: "X-TC-Timestamp", value: String(timestamp))
-        request.headers.replaceOrAdd(name: "Authorization", value: signed.authorization)
-    }
+    TencentReceiptPoller.tc3Signer(credentials: credentials, clock: clock)
 }
