@@ -1,3 +1,4 @@
+import Delivery
 import Foundation
 import Registry
 
@@ -31,6 +32,9 @@ public struct Configuration: Sendable {
     public var channelGateways: [Channel: [String]]
     /// Address of the receipts (and metrics) listener, `host:port`; `nil` when not configured.
     public var receiptsListen: (host: String, port: Int)?
+    /// The HTTP client's settings (`transport` in the file): connections per host, CA bundle,
+    /// proxy, response cap, TLS verification, HTTP/2.
+    public var transport: CurlTransport.Configuration
 
     public var schema: AttributeSchema { AttributeSchema(custom: customAttributes) }
 
@@ -87,7 +91,8 @@ public struct Configuration: Sendable {
             timeZone: TimeZone(identifier: "Asia/Shanghai")!,
             gateways: [],
             channelGateways: [:],
-            receiptsListen: nil
+            receiptsListen: nil,
+            transport: CurlTransport.Configuration()
         )
         func resolve(_ path: String) -> String {
             path.hasPrefix("/") ? path : URL(fileURLWithPath: base).appendingPathComponent(path).standardizedFileURL.path
@@ -128,6 +133,14 @@ public struct Configuration: Sendable {
             if case .file(let path) = g.receiptToken { g.receiptToken = .file(resolve(path)) }
             return g
         }
+        if let n = reader.int("transport.max_connections_per_host") { config.transport.maxConnectionsPerHost = n }
+        if let n = reader.int("transport.max_connections") { config.transport.maxConnections = n }
+        if let path = reader.string("transport.ca_bundle") { config.transport.caBundlePath = resolve(path) }
+        if let proxy = reader.string("transport.proxy") { config.transport.proxy = proxy }
+        if let n = reader.int("transport.max_response_bytes") { config.transport.maxResponseBytes = n }
+        if let verify = reader.bool("transport.verify_tls") { config.transport.verifyTLS = verify }
+        if let h2 = reader.bool("transport.http2") { config.transport.allowHTTP2 = h2 }
+        for problem in config.transport.validate() { reader.problem("transport", problem) }
         if let listen = reader.string("receipts.listen") {
             let parts = listen.split(separator: ":")
             if parts.count == 2, let port = Int(parts[1]), (0...65535).contains(port) {

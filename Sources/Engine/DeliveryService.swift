@@ -17,9 +17,10 @@ public final class DeliveryService: Sendable {
 
     /// - Throws: `ConfigurationError` for a gateway that cannot be built (options, credentials).
     public init(configuration: Configuration, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        var transportConfiguration = configuration.transport
         let maxInFlight = configuration.gateways.reduce(0) { $0 + $1.maxInFlight }
-        transport = CurlTransport(
-            configuration: .init(maxConnectionsPerHost: 64, maxConnections: max(64, maxInFlight * 2)))
+        transportConfiguration.maxConnections = max(transportConfiguration.maxConnections, maxInFlight)
+        transport = CurlTransport(configuration: transportConfiguration)
         var gateways: [String: Gateway] = [:]
         var problems: [String] = []
         for settings in configuration.gateways {
