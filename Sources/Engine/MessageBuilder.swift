@@ -17,31 +17,10 @@ public enum MessageBuilder {
         id: String, recipient: String, enterprise: Enterprise, policies: [PolicyProfile],
         kind: GatewaySettings.Kind, renderer: PackageRenderer
     ) throws -> OutboundMessage {
-        switch kind {
-        case .generic:
-            let sms = renderer.renderSMS(for: enterprise, policies: policies)
-            return OutboundMessage(
-                id: id, recipient: recipient, text: sms.text,
-                params: [
-                    .init(key: "segments", value: String(sms.segments)),
-                    .init(key: "policies", value: policies.map(\.id).joined(separator: ",")),
-                ])
-        case .aliyun:
-            guard let sms = renderer.renderAliyun(for: enterprise, policies: policies) else { throw MissingTemplate(kind: kind) }
-            return OutboundMessage(
-                id: id, recipient: recipient, templateID: sms.templateCode, signName: sms.signName,
-                params: sms.params.map { .init(key: $0.key, value: $0.value) })
-        case .tencent:
-            guard let sms = renderer.renderTencent(for: enterprise, policies: policies) else { throw MissingTemplate(kind: kind) }
-            return OutboundMessage(
-                id: id, recipient: recipient, templateID: sms.templateID, signName: sms.signName,
-                params: sms.params.enumerated().map { .init(key: String($0.offset + 1), value: $0.element) })
-        case .wechat:
-            let message = renderer.renderWeChat(for: enterprise, policies: policies)
-            return OutboundMessage(
-                id: id, recipient: recipient, templateID: message.templateID,
-                params: message.fields.map { .init(key: $0.key, value: $0.value) }, url: message.url)
-        }
+        let channel: Channel = kind == .wechat ? .wechat : .sms
+        let payload = MessagePayload.render(channel, enterprise: enterprise, policies: policies, renderer: renderer)
+        guard let message = payload.outbound(id: id, recipient: recipient, kind: kind) else { throw MissingTemplate(kind: kind) }
+        return message
     }
 }
 
