@@ -94,8 +94,17 @@ public struct Configuration: Sendable {
             receiptsListen: nil,
             transport: CurlTransport.Configuration()
         )
+        // `$CREDENTIALS_DIRECTORY` (systemd's LoadCredential=) and `$STATE_DIRECTORY` may start a path.
         func resolve(_ path: String) -> String {
-            path.hasPrefix("/") ? path : URL(fileURLWithPath: base).appendingPathComponent(path).standardizedFileURL.path
+            var path = path
+            for variable in ["CREDENTIALS_DIRECTORY", "STATE_DIRECTORY", "CONFIGURATION_DIRECTORY"] {
+                for form in ["${\(variable)}", "$\(variable)"] where path.hasPrefix(form) {
+                    if let value = environment[variable]?.split(separator: ":").first {
+                        path = String(value) + path.dropFirst(form.count)
+                    }
+                }
+            }
+            return path.hasPrefix("/") ? path : URL(fileURLWithPath: base).appendingPathComponent(path).standardizedFileURL.path
         }
         let defaultState: String = {
             if let dir = environment["POLICYPUSH_STATE_DIR"], !dir.isEmpty { return dir }

@@ -55,6 +55,15 @@ struct ConfigurationTests {
         }
     }
 
+    @Test func credentialPathsMayStartWithSystemdDirectories() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("pp-config-\(UUID().uuidString).json5").path
+        try #"{ gateways: { a: { kind: "aliyun", base_url: "http://127.0.0.1:1", credentials: { file: "$CREDENTIALS_DIRECTORY/aliyun.json" } } } }"#
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let config = try Configuration.load(file: path, environment: ["CREDENTIALS_DIRECTORY": "/run/credentials/policypush.service"])
+        #expect(config.gateways.first?.credentials == .file("/run/credentials/policypush.service/aliyun.json"))
+    }
+
     @Test func gatewaysAndChannelsAreRead() throws {
         let config = try load("""
             {
