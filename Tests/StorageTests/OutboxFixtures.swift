@@ -9,9 +9,9 @@ struct OutboxFixture {
     /// A fixed time the tests count from.
     static let t0 = Date(timeIntervalSince1970: 1_780_000_000)
 
-    init() throws {
-        db = try TemporaryDatabase()
-        store = try SQLiteStore(path: db.path)
+    init(db: TemporaryDatabase? = nil) throws {
+        self.db = try db ?? TemporaryDatabase()
+        store = try SQLiteStore(path: self.db.path)
     }
 
     static func spec(name: String = "spring relief") -> CampaignSpec {
