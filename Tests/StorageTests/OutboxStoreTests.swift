@@ -57,7 +57,9 @@ import Testing
         let id = try f.runningCampaign()
         let ids = try f.queued(5, campaign: id)
         let claimed = try f.store.claimDue(now: t0, limit: 2)
-        try f.store.record([Transition(messageID: claimed[0].id, to: .accepted, at: t0, gateway: "sms", providerID: "p0")])
+        try f.store.record([
+            Transition(messageID: claimed[0].id, to: .accepted, at: t0, gateway: "sms", providerID: "p0")
+        ])
         try f.store.requestCampaign(id: id, .cancelled)
         let cancelled = try f.store.applyCampaignState(id: id, .cancelled, at: t0 + 1)
         #expect(cancelled == 3)
@@ -65,7 +67,8 @@ import Testing
         #expect(record.state == .cancelled && record.requestedState == nil)
         #expect(record.counts == [.cancelled: 3, .accepted: 1, .sending: 1])
         #expect(try f.state(ids[4]) == .cancelled)
-        #expect(try f.store.connection.scalarInt("SELECT count(*) FROM message_events WHERE to_state = 'cancelled'") == 3)
+        let events = "SELECT count(*) FROM message_events WHERE to_state = 'cancelled'"
+        #expect(try f.store.connection.scalarInt(events) == 3)
     }
 
     @Test func insertingTheSamePlanTwiceIsIdempotent() throws {
@@ -138,7 +141,8 @@ import Testing
         #expect(stored?.providerID == "biz-1" && stored?.gateway == "aliyun" && stored?.attempts == 1)
 
         let contacts = try f.store.contacts(creditCodes: [stored?.creditCode ?? "", "nobody"], since: t0)
-        #expect(contacts == [stored?.creditCode ?? "": [ContactEntry(channel: "sms", policyIDs: ["vat-small"], at: t0 + 1)]])
+        let contact = ContactEntry(channel: "sms", policyIDs: ["vat-small"], at: t0 + 1)
+        #expect(contacts == [stored?.creditCode ?? "": [contact]])
         #expect(try f.store.contacts(creditCodes: [stored?.creditCode ?? ""], since: t0 + 2).isEmpty)
     }
 
@@ -165,12 +169,13 @@ import Testing
         try f.store.addSuppression(creditCode: "A", channel: "sms", source: "operator", at: t0 + 1)
         try f.store.addSuppression(creditCode: "A", channel: "wechat", source: "unsubscribed", at: t0)
         #expect(try f.store.suppressions(creditCodes: ["A", "B"]) == ["A": ["sms", "wechat"]])
-        #expect(try f.store.connection.scalarText("SELECT source FROM suppressions WHERE channel = 'sms'") == "reply TD")
+        let source = "SELECT source FROM suppressions WHERE channel = 'sms'"
+        #expect(try f.store.connection.scalarText(source) == "reply TD")
     }
 
-    func receipt(key: String?, provider: String?, status: String, dedupe: String, gateway: String = "aliyun", at: Double = 30)
-        -> StoredReceipt
-    {
+    func receipt(
+        key: String?, provider: String?, status: String, dedupe: String, gateway: String = "aliyun", at: Double = 30
+    ) -> StoredReceipt {
         StoredReceipt(
             gateway: gateway, messageKey: key, providerID: provider, status: status,
             reasonCode: status == "failed" ? "MOBILE_NOT_ON_SERVICE" : nil, occurredAt: t0 + at - 1,
@@ -183,7 +188,9 @@ import Testing
         let ids = try f.queued(3, campaign: id)
         let claimed = try f.store.claimDue(now: t0, limit: 3)
         try f.store.record(
-            claimed.map { Transition(messageID: $0.id, to: .accepted, at: t0, gateway: "aliyun", providerID: "p\($0.id)") })
+            claimed.map {
+                Transition(messageID: $0.id, to: .accepted, at: t0, gateway: "aliyun", providerID: "p\($0.id)")
+            })
         let outcome = try f.store.recordReceipts([
             receipt(key: "c\(id)-0-sms", provider: nil, status: "delivered", dedupe: "a"),
             receipt(key: nil, provider: "p\(ids[1])", status: "failed", dedupe: "b"),
@@ -196,9 +203,11 @@ import Testing
         #expect(try f.state(ids[0]) == .delivered)
         #expect(try f.state(ids[1]) == .failed)
         #expect(try f.state(ids[2]) == .accepted)
-        #expect(try f.store.recordReceipts([receipt(key: nil, provider: nil, status: "delivered", dedupe: "a")]).duplicates == 1)
+        let again = try f.store.recordReceipts([receipt(key: nil, provider: nil, status: "delivered", dedupe: "a")])
+        #expect(again.duplicates == 1)
         #expect(try f.store.connection.scalarInt("SELECT count(*) FROM receipts") == 5)
-        #expect(try f.store.connection.scalarText("SELECT last_error FROM messages WHERE id = \(ids[1])") == "MOBILE_NOT_ON_SERVICE")
+        let lastError = "SELECT last_error FROM messages WHERE id = \(ids[1])"
+        #expect(try f.store.connection.scalarText(lastError) == "MOBILE_NOT_ON_SERVICE")
     }
 
     @Test func aReceiptBeforeTheAcknowledgementIsMatchedWhenItIsRecorded() throws {
@@ -230,7 +239,10 @@ import Testing
         try f.store.recordReceipts([receipt(key: nil, provider: "late", status: "delivered", dedupe: "z")])
         // Written behind the store's back, as another writer would.
         try f.store.connection.execute(
-            "UPDATE messages SET state = 'accepted', gateway = 'aliyun', provider_id = 'late', accepted_at = 0 WHERE id = \(ids[0])")
+            """
+            UPDATE messages SET state = 'accepted', gateway = 'aliyun', provider_id = 'late', next_attempt_at = 0
+            WHERE id = \(ids[0])
+            """)
         #expect(try f.store.matchPendingReceipts() == 1)
         #expect(try f.state(ids[0]) == .delivered)
     }
@@ -285,7 +297,10 @@ import Testing
         #expect(report.byPolicy["rd-plus"] == [.delivered: 1, .accepted: 1, .failed: 1])
         #expect(report.byChannel["wechat"] == [.delivered: 1, .suppressed: 1])
         #expect(report.byChannel["sms"] == [.delivered: 1, .accepted: 1, .failed: 2, .suppressed: 1])
-        #expect(report.byGateway == ["wx": [.delivered: 1], "aliyun": [.delivered: 1, .accepted: 1, .failed: 1], "tencent": [.failed: 1]])
+        #expect(
+            report.byGateway == [
+                "wx": [.delivered: 1], "aliyun": [.delivered: 1, .accepted: 1, .failed: 1], "tencent": [.failed: 1],
+            ])
         #expect(report.failureReasons == ["isv.MOBILE_NUMBER_ILLEGAL": 2])
         #expect(report.suppressedByReason == ["opt-out": 1, "no contact": 1])
         #expect(report.receiptLatency == LatencyPercentiles(p50: 2, p90: 10, p99: 10, count: 2))

@@ -106,8 +106,10 @@ extension Migration {
     ///
     /// Times are INTEGER milliseconds since 1970. List columns (`policy_ids`, `channels`) hold
     /// comma-separated ids. `messages_due` serves `claimDue` per (state, running campaign) in
-    /// due order without a sort, so a paused campaign's backlog is never scanned;
+    /// due order without a sort, so a paused campaign's backlog is never scanned; an accepted
+    /// message's `next_attempt_at` is its accept time, so `expireAccepted` uses the same index.
     /// `messages_campaign` is never updated after the insert, so state changes don't pay for it.
+    /// Every index costs each transition a B-tree write, hence so few.
     static let version2 = """
         CREATE TABLE campaigns (
             id INTEGER PRIMARY KEY,
@@ -161,7 +163,6 @@ extension Migration {
         CREATE INDEX messages_due ON messages (state, campaign_id, next_attempt_at);
         CREATE INDEX messages_campaign ON messages (campaign_id);
         CREATE INDEX messages_provider ON messages (gateway, provider_id) WHERE provider_id IS NOT NULL;
-        CREATE INDEX messages_accepted ON messages (accepted_at) WHERE state = 'accepted';
 
         CREATE TABLE message_events (
             id INTEGER PRIMARY KEY,
@@ -204,14 +205,12 @@ extension Migration {
         ) STRICT, WITHOUT ROWID;
 
         CREATE TABLE contact_log (
-            id INTEGER PRIMARY KEY,
-            message_id INTEGER NOT NULL UNIQUE REFERENCES messages (id),
             credit_code TEXT NOT NULL,
+            at INTEGER NOT NULL,
+            message_id INTEGER NOT NULL REFERENCES messages (id),
             channel TEXT NOT NULL,
             policy_ids TEXT NOT NULL,
-            at INTEGER NOT NULL
-        ) STRICT;
-
-        CREATE INDEX contact_log_enterprise ON contact_log (credit_code, at);
+            PRIMARY KEY (credit_code, at, message_id)
+        ) STRICT, WITHOUT ROWID;
         """
 }

@@ -458,6 +458,8 @@ final class OutboxSQL {
                 switch transition.to {
                 case .queued, .retryWait: (transition.nextAttemptAt ?? transition.at).millis
                 case .ambiguous: transition.nextAttemptAt?.millis
+                // The receipt window opens: `expireAccepted` finds it through `messages_due`.
+                case .accepted: at
                 default: nil
                 }
             try update.bind(transition.messageID, at: 1)
@@ -497,7 +499,7 @@ final class OutboxSQL {
         let insert = try statement(
             """
             INSERT INTO contact_log (message_id, credit_code, channel, policy_ids, at) VALUES (?1, ?2, ?3, ?4, ?5)
-            ON CONFLICT (message_id) DO NOTHING
+            ON CONFLICT DO NOTHING
             """)
         try insert.bind(messageID, at: 1)
         try insert.bind(creditCode, at: 2)
@@ -587,16 +589,16 @@ final class OutboxSQL {
 
     /// Attaches a receipt to its message and moves the message if it may; returns `false` and
     /// leaves the receipt unmatched when the message has not been acknowledged yet.
-    private func applyReceipt(receiptID: Int64, messageID: Int64, status: String, reasonCode: String?, receivedAt: Int64)
-        throws -> Bool
-    {
+    private func applyReceipt(
+        receiptID: Int64, messageID: Int64, status: String, reasonCode: String?, receivedAt: Int64
+    ) throws -> Bool {
         guard let current = try current(messageID: messageID) else { return false }
         if current.state.rank < MessageState.accepted.rank && current.state != .ambiguous { return false }
         let target: MessageState = status == "delivered" ? .delivered : .failed
         if current.state.canMove(to: target) {
             let update = try statement(
                 """
-                UPDATE messages SET state = ?2, finished_at = ?3, updated_at = ?3,
+                UPDATE messages SET state = ?2, next_attempt_at = NULL, finished_at = ?3, updated_at = ?3,
                     last_error = CASE WHEN ?2 = 'failed' THEN coalesce(?4, last_error) ELSE last_error END
                 WHERE id = ?1
                 """)
@@ -719,7 +721,7 @@ final class OutboxSQL {
                 """
                 INSERT INTO message_events (message_id, at, from_state, to_state, gateway, provider_id, error)
                 SELECT id, ?2, 'accepted', 'expired', gateway, provider_id, 'no receipt'
-                FROM messages WHERE state = 'accepted' AND accepted_at <= ?1
+                FROM messages WHERE state = 'accepted' AND next_attempt_at <= ?1
                 """)
             try events.bind(cutoff.millis, at: 1)
             try events.bind(now.millis, at: 2)
@@ -727,7 +729,7 @@ final class OutboxSQL {
             let update = try statement(
                 """
                 UPDATE messages SET state = 'expired', next_attempt_at = NULL, finished_at = ?2, updated_at = ?2
-                WHERE state = 'accepted' AND accepted_at <= ?1
+                WHERE state = 'accepted' AND next_attempt_at <= ?1
                 """)
             try update.bind(cutoff.millis, at: 1)
             try update.bind(now.millis, at: 2)
