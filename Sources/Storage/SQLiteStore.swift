@@ -33,6 +33,8 @@ public final class SQLiteStore: EnterpriseStore {
 
     let connection: SQLiteConnection
     private var lookupStatement: Statement?
+    /// The outbox's statements on this store's connection (`SQLiteStore+Outbox.swift`).
+    lazy var outbox = OutboxSQL(connection: connection)
 
     /// Opens the database at `path`, creating it and its parent directory (mode 0700) if
     /// missing, and migrating it to `latestSchemaVersion`.

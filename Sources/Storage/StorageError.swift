@@ -28,6 +28,14 @@ public struct StorageError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let schemaOutdated = Code("schema_outdated")
         /// The database refused write-ahead logging.
         public static let journalMode = Code("journal_mode")
+        /// The campaign or message named does not exist.
+        public static let notFound = Code("not_found")
+        /// The state change asked for is not allowed from the current state.
+        public static let invalidTransition = Code("invalid_transition")
+        /// A value cannot be stored as given (a list id containing a comma).
+        public static let invalidValue = Code("invalid_value")
+        /// The writer was closed before the work was submitted.
+        public static let closed = Code("closed")
         /// Any other SQLite error.
         public static let sqlite = Code("sqlite")
 

@@ -6,7 +6,8 @@ struct Migration {
     let sql: String
 
     static let all: [Migration] = [
-        Migration(sql: version1)
+        Migration(sql: version1),
+        Migration(sql: version2),
     ]
 
     static var latestVersion: Int { all.count }
@@ -96,6 +97,120 @@ extension Migration {
             import_run INTEGER NOT NULL REFERENCES import_runs (id),
             created_at TEXT NOT NULL,
             updated_at TEXT NOT NULL
+        ) STRICT, WITHOUT ROWID;
+        """
+}
+
+extension Migration {
+    /// The outbox: campaigns, messages and their events, receipts, suppressions, contact log.
+    ///
+    /// Times are INTEGER milliseconds since 1970. List columns (`policy_ids`, `channels`) hold
+    /// comma-separated ids. `messages_due` serves `claimDue` per (state, running campaign) in
+    /// due order without a sort, so a paused campaign's backlog is never scanned; an accepted
+    /// message's `next_attempt_at` is its accept time, so `expireAccepted` uses the same index.
+    /// `messages_campaign` is never updated after the insert, so state changes don't pay for it.
+    /// Every index costs each transition a B-tree write, hence so few.
+    static let version2 = """
+        CREATE TABLE campaigns (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            policy_ids TEXT NOT NULL,
+            channels TEXT NOT NULL,
+            fallback INTEGER NOT NULL CHECK (fallback IN (0, 1)),
+            start_at INTEGER NOT NULL,
+            max_messages INTEGER,
+            campaign_date TEXT NOT NULL,
+            policy_versions TEXT NOT NULL,
+            template_version TEXT NOT NULL,
+            state TEXT NOT NULL
+                CHECK (state IN ('pending', 'planning', 'running', 'paused', 'completed', 'cancelled')),
+            requested_state TEXT CHECK (requested_state IN ('running', 'paused', 'cancelled')),
+            created_at INTEGER NOT NULL,
+            planned_at INTEGER,
+            finished_at INTEGER,
+            updated_at INTEGER NOT NULL
+        ) STRICT;
+
+        CREATE INDEX campaigns_state ON campaigns (state);
+
+        CREATE TABLE messages (
+            id INTEGER PRIMARY KEY,
+            idempotency_key TEXT NOT NULL UNIQUE,
+            campaign_id INTEGER NOT NULL REFERENCES campaigns (id),
+            credit_code TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            recipient TEXT NOT NULL,
+            policy_ids TEXT NOT NULL,
+            payload BLOB NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('planned', 'suppressed', 'queued', 'sending', 'retry_wait',
+                'accepted', 'delivered', 'failed', 'expired', 'ambiguous', 'cancelled')),
+            suppression_reason TEXT,
+            parent_key TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            not_before INTEGER NOT NULL,
+            next_attempt_at INTEGER,
+            gateway TEXT,
+            provider_id TEXT,
+            last_error TEXT,
+            created_at INTEGER NOT NULL,
+            first_attempt_at INTEGER,
+            last_attempt_at INTEGER,
+            accepted_at INTEGER,
+            finished_at INTEGER,
+            updated_at INTEGER NOT NULL
+        ) STRICT;
+
+        CREATE INDEX messages_due ON messages (state, campaign_id, next_attempt_at);
+        CREATE INDEX messages_campaign ON messages (campaign_id);
+        CREATE INDEX messages_provider ON messages (gateway, provider_id) WHERE provider_id IS NOT NULL;
+
+        CREATE TABLE message_events (
+            id INTEGER PRIMARY KEY,
+            message_id INTEGER NOT NULL REFERENCES messages (id),
+            at INTEGER NOT NULL,
+            from_state TEXT,
+            to_state TEXT NOT NULL,
+            gateway TEXT,
+            provider_id TEXT,
+            error TEXT
+        ) STRICT;
+
+        CREATE INDEX message_events_message ON message_events (message_id);
+
+        CREATE TABLE receipts (
+            id INTEGER PRIMARY KEY,
+            dedupe_key TEXT NOT NULL UNIQUE,
+            gateway TEXT NOT NULL,
+            message_key TEXT,
+            provider_id TEXT,
+            status TEXT NOT NULL CHECK (status IN ('delivered', 'failed')),
+            reason_code TEXT,
+            occurred_at INTEGER,
+            received_at INTEGER NOT NULL,
+            raw BLOB NOT NULL,
+            message_id INTEGER REFERENCES messages (id),
+            matched_at INTEGER
+        ) STRICT;
+
+        CREATE INDEX receipts_message ON receipts (message_id) WHERE message_id IS NOT NULL;
+        CREATE INDEX receipts_unmatched_provider ON receipts (gateway, provider_id) WHERE message_id IS NULL;
+        CREATE INDEX receipts_unmatched_key ON receipts (message_key) WHERE message_id IS NULL;
+
+        CREATE TABLE suppressions (
+            credit_code TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            source TEXT NOT NULL,
+            at INTEGER NOT NULL,
+            PRIMARY KEY (credit_code, channel)
+        ) STRICT, WITHOUT ROWID;
+
+        CREATE TABLE contact_log (
+            credit_code TEXT NOT NULL,
+            at INTEGER NOT NULL,
+            message_id INTEGER NOT NULL REFERENCES messages (id),
+            channel TEXT NOT NULL,
+            policy_ids TEXT NOT NULL,
+            PRIMARY KEY (credit_code, at, message_id)
         ) STRICT, WITHOUT ROWID;
         """
 }

@@ -55,6 +55,18 @@ final class Statement {
         try connection.check(rc, sql: sql)
     }
 
+    func bind(_ value: [UInt8]?, at index: Int32) throws {
+        guard let value else { return try bindNull(at: index) }
+        // An empty array may have no storage, and a NULL pointer would bind SQL NULL.
+        let rc =
+            value.isEmpty
+            ? sqlite3_bind_zeroblob(handle, index, 0)
+            : value.withUnsafeBytes {
+                sqlite3_bind_blob64(handle, index, $0.baseAddress, UInt64($0.count), csqlite_transient())
+            }
+        try connection.check(rc, sql: sql)
+    }
+
     func bindNull(at index: Int32) throws {
         try connection.check(sqlite3_bind_null(handle, index), sql: sql)
     }
@@ -94,6 +106,13 @@ final class Statement {
         guard let bytes = sqlite3_column_text(handle, column) else { return nil }
         let count = Int(sqlite3_column_bytes(handle, column))
         return try body(UnsafeBufferPointer(start: bytes, count: count))
+    }
+
+    /// The column's bytes; empty when it is NULL or an empty blob.
+    func blob(_ column: Int32) -> [UInt8] {
+        let count = Int(sqlite3_column_bytes(handle, column))
+        guard count > 0, let bytes = sqlite3_column_blob(handle, column) else { return [] }
+        return Array(UnsafeRawBufferPointer(start: bytes, count: count))
     }
 
     func optionalInt64(_ column: Int32) -> Int64? { isNull(column) ? nil : int64(column) }

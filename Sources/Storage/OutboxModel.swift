@@ -1,0 +1,402 @@
+import Foundation
+
+/// Where one message stands on its way to an enterprise.
+///
+/// The raw values are what the store writes and what reports print.
+public enum MessageState: String, Sendable, Hashable, CaseIterable, Codable {
+    /// Planned but not yet decided (a transient state of the planner).
+    case planned
+    /// Not sent, with a reason: opt-out, no contact, frequency cap, duplicate.
+    case suppressed
+    /// Waiting for its time and its gateway.
+    case queued
+    /// Claimed by a dispatcher; committed before the gateway is called.
+    case sending
+    /// A retryable error; due again at its next attempt time.
+    case retryWait = "retry_wait"
+    /// The gateway took it and gave a provider id.
+    case accepted
+    /// A receipt says it reached the handset or the WeChat user.
+    case delivered
+    /// A permanent error, or a receipt says it failed.
+    case failed
+    /// Accepted, but no receipt came within the receipt window.
+    case expired
+    /// Sent, no answer (timeout, crash): resent only with the same key through a
+    /// deduplicating gateway, or after reconciliation.
+    case ambiguous
+    /// Its campaign was cancelled before it was sent.
+    case cancelled
+
+    /// A final state never changes again.
+    public var isFinal: Bool {
+        switch self {
+        case .suppressed, .delivered, .failed, .expired, .cancelled: true
+        default: false
+        }
+    }
+
+    /// How far along the message is: a transition never lowers it.
+    ///
+    /// `queued`, `sending`, `retry_wait` and `ambiguous` share a rank because a message cycles
+    /// among them while it is retried; `accepted` is past all of them, and final states past
+    /// `accepted`.
+    public var rank: Int {
+        switch self {
+        case .planned: 0
+        case .queued, .sending, .retryWait, .ambiguous: 1
+        case .accepted: 2
+        case .suppressed, .delivered, .failed, .expired, .cancelled: 3
+        }
+    }
+
+    /// Whether a message in this state may move to `next`: never out of a final state, never
+    /// to a lower rank, and never to the state it is already in.
+    public func canMove(to next: MessageState) -> Bool {
+        !isFinal && next != self && next.rank >= rank
+    }
+}
+
+/// Where a campaign stands.
+public enum CampaignState: String, Sendable, Hashable, CaseIterable, Codable {
+    /// Written by the CLI; the daemon has not started planning it.
+    case pending
+    /// The daemon is matching and rendering its messages.
+    case planning
+    /// Its messages are being dispatched.
+    case running
+    /// Dispatch is held; planned messages wait.
+    case paused
+    /// Every message reached a final state or the campaign was closed.
+    case completed
+    /// Stopped for good; unsent messages were cancelled.
+    case cancelled
+
+    /// A final campaign state never changes again.
+    public var isFinal: Bool { self == .completed || self == .cancelled }
+
+    /// Whether the daemon may move a campaign in this state to `next`.
+    public func canMove(to next: CampaignState) -> Bool {
+        switch (self, next) {
+        case (.pending, .planning), (.pending, .running), (.pending, .paused), (.pending, .cancelled): true
+        case (.planning, .running), (.planning, .paused), (.planning, .cancelled), (.planning, .pending): true
+        case (.running, .paused), (.running, .completed), (.running, .cancelled): true
+        case (.paused, .running), (.paused, .planning), (.paused, .completed), (.paused, .cancelled): true
+        default: false
+        }
+    }
+}
+
+/// What an operator asked for when starting a campaign.
+public struct CampaignSpec: Sendable, Hashable {
+    public var name: String
+    /// The policies pushed, by id.
+    public var policyIDs: [String]
+    /// Channels in order of preference, e.g. `["wechat", "sms"]`.
+    public var channels: [String]
+    /// Whether a permanent failure on the first channel may produce a message on the next.
+    public var fallback: Bool
+    public var startAt: Date
+    /// A cap on messages planned, if any.
+    public var maxMessages: Int?
+    /// The campaign's day (`YYYY-MM-DD`), part of every idempotency key.
+    public var campaignDate: String
+    /// The content hash of each policy's profile as used, by policy id.
+    public var policyVersions: [String: String]
+    /// The content hash of the templates used.
+    public var templateVersion: String
+
+    public init(
+        name: String, policyIDs: [String], channels: [String], fallback: Bool, startAt: Date,
+        maxMessages: Int? = nil, campaignDate: String, policyVersions: [String: String], templateVersion: String
+    ) {
+        self.name = name
+        self.policyIDs = policyIDs
+        self.channels = channels
+        self.fallback = fallback
+        self.startAt = startAt
+        self.maxMessages = maxMessages
+        self.campaignDate = campaignDate
+        self.policyVersions = policyVersions
+        self.templateVersion = templateVersion
+    }
+}
+
+/// A stored campaign with its state and message counts.
+public struct CampaignRecord: Sendable, Hashable {
+    public var id: Int64
+    public var spec: CampaignSpec
+    public var state: CampaignState
+    /// A pause, resume or cancel the CLI asked for that the daemon has not applied yet.
+    public var requestedState: CampaignState?
+    public var createdAt: Date
+    public var plannedAt: Date?
+    public var finishedAt: Date?
+    /// Messages by state; states without messages are absent.
+    public var counts: [MessageState: Int]
+
+    public init(
+        id: Int64, spec: CampaignSpec, state: CampaignState, requestedState: CampaignState?, createdAt: Date,
+        plannedAt: Date?, finishedAt: Date?, counts: [MessageState: Int]
+    ) {
+        self.id = id
+        self.spec = spec
+        self.state = state
+        self.requestedState = requestedState
+        self.createdAt = createdAt
+        self.plannedAt = plannedAt
+        self.finishedAt = finishedAt
+        self.counts = counts
+    }
+}
+
+/// A message the planner adds to the outbox.
+public struct NewMessage: Sendable, Hashable {
+    public var campaignID: Int64
+    public var creditCode: String
+    public var channel: String
+    /// Mobile number or openid; stored, only ever printed masked.
+    public var recipient: String
+    /// Policies the message carries; ids must not contain a comma.
+    public var policyIDs: [String]
+    /// The rendered message, opaque to the store.
+    public var payload: [UInt8]
+    /// Unique across the outbox; planning the same message again inserts nothing.
+    public var idempotencyKey: String
+    /// `.queued` or `.suppressed`.
+    public var state: MessageState
+    public var suppressionReason: String?
+    /// The earliest time it may be sent (quiet hours, campaign start).
+    public var notBefore: Date
+    /// The key of the message this one falls back from (an SMS after a failed WeChat message).
+    public var parentKey: String?
+
+    public init(
+        campaignID: Int64, creditCode: String, channel: String, recipient: String, policyIDs: [String],
+        payload: [UInt8], idempotencyKey: String, state: MessageState = .queued, suppressionReason: String? = nil,
+        notBefore: Date, parentKey: String? = nil
+    ) {
+        self.campaignID = campaignID
+        self.creditCode = creditCode
+        self.channel = channel
+        self.recipient = recipient
+        self.policyIDs = policyIDs
+        self.payload = payload
+        self.idempotencyKey = idempotencyKey
+        self.state = state
+        self.suppressionReason = suppressionReason
+        self.notBefore = notBefore
+        self.parentKey = parentKey
+    }
+}
+
+/// A message as dispatch needs it.
+public struct OutboxMessage: Sendable, Hashable {
+    public var id: Int64
+    public var idempotencyKey: String
+    public var campaignID: Int64
+    public var creditCode: String
+    public var channel: String
+    /// Mobile number or openid; print it masked only.
+    public var recipient: String
+    public var policyIDs: [String]
+    public var payload: [UInt8]
+    public var state: MessageState
+    /// Attempts that reached a gateway.
+    public var attempts: Int
+    public var firstAttemptAt: Date?
+    /// When it is next due; `nil` for an ambiguous message not scheduled for a resend.
+    public var nextAttemptAt: Date?
+    public var gateway: String?
+    public var providerID: String?
+    public var lastError: String?
+    public var suppressionReason: String?
+    public var parentKey: String?
+
+    public init(
+        id: Int64, idempotencyKey: String, campaignID: Int64, creditCode: String, channel: String,
+        recipient: String, policyIDs: [String], payload: [UInt8], state: MessageState, attempts: Int,
+        firstAttemptAt: Date?, nextAttemptAt: Date?, gateway: String?, providerID: String?, lastError: String?,
+        suppressionReason: String? = nil, parentKey: String? = nil
+    ) {
+        self.id = id
+        self.idempotencyKey = idempotencyKey
+        self.campaignID = campaignID
+        self.creditCode = creditCode
+        self.channel = channel
+        self.recipient = recipient
+        self.policyIDs = policyIDs
+        self.payload = payload
+        self.state = state
+        self.attempts = attempts
+        self.firstAttemptAt = firstAttemptAt
+        self.nextAttemptAt = nextAttemptAt
+        self.gateway = gateway
+        self.providerID = providerID
+        self.lastError = lastError
+        self.suppressionReason = suppressionReason
+        self.parentKey = parentKey
+    }
+}
+
+/// A state change dispatch wants recorded.
+public struct Transition: Sendable, Hashable {
+    public var messageID: Int64
+    public var to: MessageState
+    public var at: Date
+    public var gateway: String?
+    /// The provider's message id, on `accepted`.
+    public var providerID: String?
+    /// The reason, on `retry_wait`, `failed` or `ambiguous`.
+    public var error: String?
+    /// When it is due again (on `retry_wait`, or `ambiguous` for a deduplicating resend).
+    public var nextAttemptAt: Date?
+    /// Whether the attempt reached the gateway and counts toward the attempt limit.
+    public var countsAsAttempt: Bool
+
+    public init(
+        messageID: Int64, to: MessageState, at: Date, gateway: String? = nil, providerID: String? = nil,
+        error: String? = nil, nextAttemptAt: Date? = nil, countsAsAttempt: Bool = true
+    ) {
+        self.messageID = messageID
+        self.to = to
+        self.at = at
+        self.gateway = gateway
+        self.providerID = providerID
+        self.error = error
+        self.nextAttemptAt = nextAttemptAt
+        self.countsAsAttempt = countsAsAttempt
+    }
+}
+
+/// A recorded state change of one message, for audits and exports.
+public struct MessageEvent: Sendable, Hashable {
+    public var at: Date
+    public var from: MessageState?
+    public var to: MessageState
+    public var gateway: String?
+    public var providerID: String?
+    public var error: String?
+
+    public init(
+        at: Date, from: MessageState?, to: MessageState, gateway: String?, providerID: String?, error: String?
+    ) {
+        self.at = at
+        self.from = from
+        self.to = to
+        self.gateway = gateway
+        self.providerID = providerID
+        self.error = error
+    }
+}
+
+/// A provider's receipt as the store keeps it, raw and normalised.
+public struct StoredReceipt: Sendable, Hashable {
+    public var gateway: String
+    /// Our idempotency key, when the provider echoes it.
+    public var messageKey: String?
+    public var providerID: String?
+    /// `"delivered"` or `"failed"`.
+    public var status: String
+    public var reasonCode: String?
+    public var occurredAt: Date?
+    public var receivedAt: Date
+    /// Unique per receipt: a receipt delivered twice is stored once.
+    public var dedupeKey: String
+    /// The receipt as the provider sent it.
+    public var raw: [UInt8]
+
+    public init(
+        gateway: String, messageKey: String?, providerID: String?, status: String, reasonCode: String?,
+        occurredAt: Date?, receivedAt: Date, dedupeKey: String, raw: [UInt8]
+    ) {
+        self.gateway = gateway
+        self.messageKey = messageKey
+        self.providerID = providerID
+        self.status = status
+        self.reasonCode = reasonCode
+        self.occurredAt = occurredAt
+        self.receivedAt = receivedAt
+        self.dedupeKey = dedupeKey
+        self.raw = raw
+    }
+}
+
+/// What `recordReceipts` did with a batch.
+public struct ReceiptOutcome: Sendable, Hashable {
+    /// Receipts attached to a message (whether or not they changed its state).
+    public var matched: Int
+    /// Receipts kept for a message not known or not yet acknowledged.
+    public var unmatched: Int
+    /// Receipts already stored under the same dedupe key.
+    public var duplicates: Int
+
+    public init(matched: Int = 0, unmatched: Int = 0, duplicates: Int = 0) {
+        self.matched = matched
+        self.unmatched = unmatched
+        self.duplicates = duplicates
+    }
+}
+
+/// One contact with an enterprise, for frequency caps and de-duplication.
+public struct ContactEntry: Sendable, Hashable {
+    public var channel: String
+    public var policyIDs: [String]
+    public var at: Date
+
+    public init(channel: String, policyIDs: [String], at: Date) {
+        self.channel = channel
+        self.policyIDs = policyIDs
+        self.at = at
+    }
+}
+
+/// Receipt latency percentiles, in seconds from accepted to delivered.
+public struct LatencyPercentiles: Sendable, Hashable {
+    public var p50: Double
+    public var p90: Double
+    public var p99: Double
+    /// How many delivered messages the percentiles are computed over.
+    public var count: Int
+
+    public init(p50: Double, p90: Double, p99: Double, count: Int) {
+        self.p50 = p50
+        self.p90 = p90
+        self.p99 = p99
+        self.count = count
+    }
+}
+
+/// What became of a campaign's messages.
+public struct CampaignReport: Sendable, Hashable {
+    public var campaignID: Int64
+    public var total: Int
+    public var byState: [MessageState: Int]
+    /// Messages by policy and state; a message counts once for each policy it carries.
+    public var byPolicy: [String: [MessageState: Int]]
+    public var byChannel: [String: [MessageState: Int]]
+    /// Messages by the gateway last used; unsent messages are absent.
+    public var byGateway: [String: [MessageState: Int]]
+    /// Failed messages by their last error.
+    public var failureReasons: [String: Int]
+    /// Suppressed messages by reason.
+    public var suppressedByReason: [String: Int]
+    /// `nil` when no message was delivered with a known accept time.
+    public var receiptLatency: LatencyPercentiles?
+
+    public init(
+        campaignID: Int64, total: Int, byState: [MessageState: Int], byPolicy: [String: [MessageState: Int]],
+        byChannel: [String: [MessageState: Int]], byGateway: [String: [MessageState: Int]],
+        failureReasons: [String: Int], suppressedByReason: [String: Int], receiptLatency: LatencyPercentiles?
+    ) {
+        self.campaignID = campaignID
+        self.total = total
+        self.byState = byState
+        self.byPolicy = byPolicy
+        self.byChannel = byChannel
+        self.byGateway = byGateway
+        self.failureReasons = failureReasons
+        self.suppressedByReason = suppressedByReason
+        self.receiptLatency = receiptLatency
+    }
+}

@@ -1,0 +1,102 @@
+import Foundation
+
+extension SQLiteStore: OutboxStore {
+    /// Stores a new campaign in state `pending`, stamped with the current time.
+    public func createCampaign(_ spec: CampaignSpec) throws -> Int64 {
+        try outbox.createCampaign(spec, at: Date())
+    }
+
+    public func campaigns() throws -> [CampaignRecord] {
+        try outbox.campaigns()
+    }
+
+    public func campaign(id: Int64) throws -> CampaignRecord? {
+        try outbox.campaign(id: id)
+    }
+
+    public func requestCampaign(id: Int64, _ state: CampaignState) throws {
+        try outbox.requestCampaign(id: id, state, at: Date())
+    }
+
+    @discardableResult
+    public func applyCampaignState(id: Int64, _ state: CampaignState, at: Date) throws -> Int {
+        try outbox.applyCampaignState(id: id, state, at: at)
+    }
+
+    /// Inserts messages stamped with the current time; see `OutboxStore.insertMessages`.
+    @discardableResult
+    public func insertMessages(_ batch: [NewMessage]) throws -> Int {
+        try outbox.insertMessages(batch, at: Date())
+    }
+
+    public func contacts(creditCodes: [String], since: Date) throws -> [String: [ContactEntry]] {
+        try outbox.contacts(creditCodes: creditCodes, since: since)
+    }
+
+    public func addSuppression(creditCode: String, channel: String, source: String, at: Date) throws {
+        try outbox.addSuppression(creditCode: creditCode, channel: channel, source: source, at: at)
+    }
+
+    public func suppressions(creditCodes: [String]) throws -> [String: [String]] {
+        try outbox.suppressions(creditCodes: creditCodes)
+    }
+
+    public func claimDue(now: Date, limit: Int) throws -> [OutboxMessage] {
+        try outbox.claimDue(now: now, limit: limit)
+    }
+
+    @discardableResult
+    public func record(_ transitions: [Transition]) throws -> [Transition] {
+        guard !transitions.isEmpty else { return [] }
+        return try connection.immediateTransaction { try outbox.applyTransitions(transitions) }
+    }
+
+    @discardableResult
+    public func recoverAfterCrash(now: Date) throws -> Int {
+        try outbox.recoverAfterCrash(now: now)
+    }
+
+    @discardableResult
+    public func recordReceipts(_ receipts: [StoredReceipt]) throws -> ReceiptOutcome {
+        try outbox.recordReceipts(receipts)
+    }
+
+    @discardableResult
+    public func matchPendingReceipts() throws -> Int {
+        try outbox.matchPendingReceipts()
+    }
+
+    @discardableResult
+    public func expireAccepted(olderThan: Date, now: Date) throws -> Int {
+        try outbox.expireAccepted(olderThan: olderThan, now: now)
+    }
+
+    public func campaignCounts(id: Int64) throws -> [MessageState: Int] {
+        try outbox.readTransaction { try outbox.campaignCounts(id: id) }
+    }
+
+    public func report(campaignID: Int64) throws -> CampaignReport {
+        try outbox.report(campaignID: campaignID)
+    }
+
+    public func forEachMessage(
+        campaignID: Int64, withEvents: Bool, _ body: (OutboxMessage, [MessageEvent]?) throws -> Void
+    ) throws {
+        try outbox.forEachMessage(campaignID: campaignID, withEvents: withEvents, body)
+    }
+
+    public func dataVersion() throws -> Int64 {
+        try outbox.dataVersion()
+    }
+
+    public func queueDepth() throws -> [MessageState: Int] {
+        try outbox.queueDepth()
+    }
+}
+
+extension OutboxStore {
+    /// Calls `body` with every message of a campaign in id order and its recorded transitions.
+    public func forEachMessage(campaignID: Int64, _ body: (OutboxMessage, [MessageEvent]?) throws -> Void) throws {
+        try forEachMessage(campaignID: campaignID, withEvents: true, body)
+    }
+}

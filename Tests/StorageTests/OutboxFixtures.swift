@@ -1,0 +1,55 @@
+import Foundation
+
+@testable import Storage
+
+/// A store on a temporary file with helpers to build campaigns and messages.
+struct OutboxFixture {
+    let db: TemporaryDatabase
+    let store: SQLiteStore
+    /// A fixed time the tests count from.
+    static let t0 = Date(timeIntervalSince1970: 1_780_000_000)
+
+    init(db: TemporaryDatabase? = nil) throws {
+        self.db = try db ?? TemporaryDatabase()
+        store = try SQLiteStore(path: self.db.path)
+    }
+
+    static func spec(name: String = "spring relief") -> CampaignSpec {
+        CampaignSpec(
+            name: name, policyIDs: ["vat-small", "rd-plus"], channels: ["wechat", "sms"], fallback: true,
+            startAt: t0, maxMessages: 1000, campaignDate: "2026-06-01",
+            policyVersions: ["vat-small": "h1", "rd-plus": "h2"], templateVersion: "t1")
+    }
+
+    /// A campaign already moved to `running`.
+    func runningCampaign(name: String = "spring relief") throws -> Int64 {
+        let id = try store.createCampaign(Self.spec(name: name))
+        try store.applyCampaignState(id: id, .planning, at: Self.t0)
+        try store.applyCampaignState(id: id, .running, at: Self.t0)
+        return id
+    }
+
+    static func message(
+        campaign: Int64, _ n: Int, channel: String = "sms", policies: [String] = ["vat-small"],
+        notBefore: Date = t0, state: MessageState = .queued, reason: String? = nil
+    ) -> NewMessage {
+        NewMessage(
+            campaignID: campaign, creditCode: "9144\(100_000_000_000_000 + n)", channel: channel,
+            recipient: "1381234\(String(format: "%04d", n % 10000))", policyIDs: policies,
+            payload: Array("{\"n\":\(n)}".utf8), idempotencyKey: "c\(campaign)-\(n)-\(channel)", state: state,
+            suppressionReason: reason, notBefore: notBefore)
+    }
+
+    /// Inserts `count` queued messages and returns their ids in order.
+    @discardableResult
+    func queued(_ count: Int, campaign: Int64, notBefore: Date = t0) throws -> [Int64] {
+        try store.insertMessages((0..<count).map { Self.message(campaign: campaign, $0, notBefore: notBefore) })
+        var ids: [Int64] = []
+        try store.forEachMessage(campaignID: campaign, withEvents: false) { message, _ in ids.append(message.id) }
+        return ids
+    }
+
+    func state(_ id: Int64) throws -> MessageState? {
+        try store.connection.scalarText("SELECT state FROM messages WHERE id = \(id)").flatMap(MessageState.init)
+    }
+}

@@ -1,0 +1,109 @@
+import Foundation
+import Testing
+
+@testable import Storage
+
+@Suite struct OutboxGroupCommitTests {
+    let t0 = OutboxFixture.t0
+
+    @Test func aThousandConcurrentSubmittersResumeAfterTheCommit() async throws {
+        let db = try TemporaryDatabase()
+        let ids: [Int64]
+        do {
+            let f = try OutboxFixture(db: db)
+            let campaign = try f.runningCampaign()
+            ids = try f.queued(1000, campaign: campaign)
+            #expect(try f.store.claimDue(now: t0, limit: 1000).count == 1000)
+        }
+        let writer = try GroupCommitWriter(path: db.path)
+        let path = db.path
+        let start = t0
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for id in ids {
+                group.addTask {
+                    let applied = try await writer.submit([
+                        Transition(messageID: id, to: .accepted, at: start, gateway: "g", providerID: "p\(id)")
+                    ])
+                    #expect(applied.count == 1)
+                    // Resumed only after COMMIT: a fresh connection already sees the row.
+                    let reader = try SQLiteStore(path: path, readOnly: true)
+                    let state = try reader.connection.scalarText("SELECT state FROM messages WHERE id = \(id)")
+                    #expect(state == "accepted")
+                }
+            }
+            try await group.waitForAll()
+        }
+        await writer.flush()
+        writer.close()
+        let reader = try SQLiteStore(path: db.path, readOnly: true)
+        #expect(try reader.queueDepth() == [.accepted: 1000])
+        #expect(try reader.connection.scalarInt("SELECT count(*) FROM contact_log") == 1000)
+        let events = "SELECT count(*) FROM message_events WHERE to_state = 'accepted'"
+        #expect(try reader.connection.scalarInt(events) == 1000)
+        await #expect(throws: StorageError.self) { try await writer.submit([]) }
+    }
+
+    @Test func theCLIWritesCampaignsWhileTheWriterCommitsWithoutBusyErrors() async throws {
+        let db = try TemporaryDatabase()
+        let ids: [Int64]
+        do {
+            let f = try OutboxFixture(db: db)
+            let campaign = try f.runningCampaign()
+            ids = try f.queued(2000, campaign: campaign)
+            _ = try f.store.claimDue(now: t0, limit: 2000)
+        }
+        let writer = try GroupCommitWriter(path: db.path, configuration: .init(maxDelay: .zero, maxBatch: 64))
+        let path = db.path
+        let start = t0
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                // The CLI: its own store, its own IMMEDIATE transactions.
+                try await Task.detached {
+                    let cli = try SQLiteStore(path: path)
+                    for n in 0..<50 {
+                        let id = try cli.createCampaign(OutboxFixture.spec(name: "cli \(n)"))
+                        try cli.requestCampaign(id: id, .cancelled)
+                    }
+                }.value
+            }
+            for chunk in stride(from: 0, to: ids.count, by: 20) {
+                let slice = Array(ids[chunk..<min(chunk + 20, ids.count)])
+                group.addTask {
+                    try await writer.submit(slice.map { Transition(messageID: $0, to: .accepted, at: start) })
+                }
+            }
+            try await group.waitForAll()
+        }
+        writer.close()
+        let reader = try SQLiteStore(path: db.path)
+        #expect(try reader.campaigns().count == 51)
+        #expect(try reader.queueDepth() == [.accepted: 2000])
+    }
+
+    @Test func claimingFromTwoHundredThousandQueuedRowsIsFast() throws {
+        let f = try OutboxFixture()
+        let campaign = try f.runningCampaign()
+        let other = try f.store.createCampaign(OutboxFixture.spec(name: "paused backlog"))
+        let payload = Array(repeating: UInt8(ascii: "x"), count: 200)
+        for (id, offset) in [(campaign, 0), (other, 100_000)] {
+            var batch: [NewMessage] = []
+            batch.reserveCapacity(100_000)
+            for n in offset..<offset + 100_000 {
+                var message = OutboxFixture.message(campaign: id, n, notBefore: t0 + Double(n % 600))
+                message.payload = payload
+                batch.append(message)
+            }
+            try f.store.insertMessages(batch)
+        }
+        // A fresh connection, as after a restart.
+        let restarted = try SQLiteStore(path: f.db.path)
+        let clock = ContinuousClock()
+        let start = clock.now
+        let claimed = try restarted.claimDue(now: t0 + 3600, limit: 1000)
+        let elapsed = clock.now - start
+        #expect(claimed.count == 1000)
+        #expect(claimed.allSatisfy { $0.campaignID == campaign })
+        #expect(zip(claimed, claimed.dropFirst()).allSatisfy { ($0.nextAttemptAt ?? t0) <= ($1.nextAttemptAt ?? t0) })
+        #expect(elapsed < .seconds(2), "claimDue took \(elapsed)")
+    }
+}
