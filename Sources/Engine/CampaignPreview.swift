@@ -144,7 +144,7 @@ extension EnterpriseShard {
         return part
     }
 
-    private func boolColumn(_ name: String) -> [UInt8] {
+    func boolColumn(_ name: String) -> [UInt8] {
         if case .bool(let v)? = columns.column(named: name) { return v }
         return [UInt8](repeating: 0, count: count)
     }

@@ -35,6 +35,10 @@ public struct Configuration: Sendable {
     /// The HTTP client's settings (`transport` in the file): connections per host, CA bundle,
     /// proxy, response cap, TLS verification, HTTP/2.
     public var transport: CurlTransport.Configuration
+    /// Quiet hours, frequency caps and de-duplication for campaign planning (`planning`).
+    public var planning: PlanningPolicy
+    /// The daemon's own settings (`daemon`).
+    public var daemon: DaemonSettings
 
     public var schema: AttributeSchema { AttributeSchema(custom: customAttributes) }
 
@@ -92,7 +96,9 @@ public struct Configuration: Sendable {
             gateways: [],
             channelGateways: [:],
             receiptsListen: nil,
-            transport: CurlTransport.Configuration()
+            transport: CurlTransport.Configuration(),
+            planning: PlanningPolicy(),
+            daemon: DaemonSettings()
         )
         // `$CREDENTIALS_DIRECTORY` (systemd's LoadCredential=) and `$STATE_DIRECTORY` may start a path.
         func resolve(_ path: String) -> String {
@@ -150,6 +156,35 @@ public struct Configuration: Sendable {
         if let verify = reader.bool("transport.verify_tls") { config.transport.verifyTLS = verify }
         if let h2 = reader.bool("transport.http2") { config.transport.allowHTTP2 = h2 }
         for problem in config.transport.validate() { reader.problem("transport", problem) }
+        config.planning.quietHours.timeZone = config.timeZone
+        for (key, keyPath) in [("start", \QuietHours.opensAt), ("end", \QuietHours.closesAt)] {
+            if let text = reader.string("planning.quiet_hours.\(key)") {
+                if let minutes = QuietHours.minutes(text) {
+                    config.planning.quietHours[keyPath: keyPath] = minutes
+                } else {
+                    reader.problem("planning.quiet_hours.\(key)", "expected HH:MM, got \"\(text)\"")
+                }
+            }
+        }
+        for channel in Channel.allCases {
+            let path = "planning.frequency_caps.\(channel.rawValue)"
+            let max = reader.int("\(path).max"), days = reader.int("\(path).days")
+            if let max, let days {
+                if max >= 1, days >= 1 { config.planning.frequencyCaps[channel] = .init(max: max, days: days) } else {
+                    reader.problem(path, "max and days must be at least 1")
+                }
+            } else if max != nil || days != nil {
+                reader.problem(path, "give both max and days")
+            }
+            if reader.bool("\(path).off") == true { config.planning.frequencyCaps[channel] = nil }
+        }
+        if let days = reader.int("planning.dedupe_days") {
+            if days >= 0 { config.planning.dedupeDays = days } else { reader.problem("planning.dedupe_days", "must be 0 or more") }
+        }
+        if let s = reader.int("daemon.grace_s") { config.daemon.grace = .seconds(max(1, s)) }
+        if let h = reader.double("daemon.expire_after_h") { config.daemon.expireAfter = h * 3600 }
+        if let n = reader.int("daemon.max_in_flight") { config.daemon.maxInFlight = max(1, n) }
+        if let n = reader.int("daemon.claim_batch") { config.daemon.claimBatch = max(1, n) }
         if let listen = reader.string("receipts.listen") {
             let parts = listen.split(separator: ":")
             if parts.count == 2, let port = Int(parts[1]), (0...65535).contains(port) {

@@ -156,3 +156,7 @@ extension EnterpriseShard {
         (0..<count).map { enterprise(at: $0) }
     }
 }
+
+extension EnterpriseShard {
+    nonisolated func creditCode(at row: Int) -> String { creditCodes[row] ?? "" }
+}

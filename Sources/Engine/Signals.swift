@@ -9,7 +9,7 @@ public final class SignalWaiter: Sendable {
     /// Set once in `init`, then only cancelled in `deinit`; dispatch sources are thread-safe.
     nonisolated(unsafe) private let sources: [any DispatchSourceSignal]
     /// Guards the continuation and whether a signal already arrived.
-    private let state = Mutex<(continuation: CheckedContinuation<Int32, Never>?, received: Int32?)>((nil, nil))
+    private let state = Mutex<(continuation: CheckedContinuation<Int32, Never>?, pending: [Int32])>((nil, []))
 
     /// - Parameter signals: e.g. `[SIGTERM, SIGINT]`; their default action is disabled.
     public init(_ signals: [Int32]) {
@@ -27,18 +27,21 @@ public final class SignalWaiter: Sendable {
 
     private func deliver(_ signo: Int32) {
         let continuation = state.withLock { s -> CheckedContinuation<Int32, Never>? in
-            if s.received == nil { s.received = signo }
-            defer { s.continuation = nil }
-            return s.continuation
+            guard let waiting = s.continuation else {
+                s.pending.append(signo)
+                return nil
+            }
+            s.continuation = nil
+            return waiting
         }
         continuation?.resume(returning: signo)
     }
 
-    /// Returns the first signal received (immediately if one already arrived).
+    /// Returns the next signal (immediately if one arrived while nobody waited). One waiter at a time.
     public func wait() async -> Int32 {
         await withCheckedContinuation { continuation in
             let received = state.withLock { s -> Int32? in
-                if let r = s.received { return r }
+                if !s.pending.isEmpty { return s.pending.removeFirst() }
                 s.continuation = continuation
                 return nil
             }

@@ -71,6 +71,12 @@ public protocol OutboxStore: AnyObject {
     @discardableResult
     func recoverAfterCrash(now: Date) throws -> Int
 
+    /// Schedules a resend, at `at`, of the ambiguous messages of `channel` that went (or may have
+    /// gone) to `gateway` and have no resend scheduled: only for a gateway that deduplicates by
+    /// our id, so the resend cannot deliver twice.
+    @discardableResult
+    func scheduleAmbiguousResend(channel: String, gateway: String?, at: Date) throws -> Int
+
     // MARK: Receipts
 
     /// Stores receipts, skipping duplicates, and applies those that match a message.

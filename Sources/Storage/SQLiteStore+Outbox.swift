@@ -57,6 +57,11 @@ extension SQLiteStore: OutboxStore {
     }
 
     @discardableResult
+    public func scheduleAmbiguousResend(channel: String, gateway: String?, at: Date) throws -> Int {
+        try outbox.scheduleAmbiguousResend(channel: channel, gateway: gateway, at: at)
+    }
+
+    @discardableResult
     public func recordReceipts(_ receipts: [StoredReceipt]) throws -> ReceiptOutcome {
         try outbox.recordReceipts(receipts)
     }

@@ -12,6 +12,7 @@ let commands: [any Command.Type] = [
     BenchDispatchCommand.self,
     StubCommand.self,
     SendTestCommand.self,
+    ServeCommand.self,
     VersionCommand.self,
 ]
 

@@ -11,12 +11,19 @@ public struct MessagePayload: Sendable, Hashable, Codable {
     public var aliyun: AliyunSMS?
     public var tencent: TencentSMS?
     public var wechat: RenderedWeChat?
+    /// For a WeChat message of a campaign that allows fallback: the mobile number an SMS
+    /// fallback goes to, with `sms`/`aliyun`/`tencent` rendered for it.
+    public var fallbackMobile: String?
 
-    public init(sms: RenderedSMS? = nil, aliyun: AliyunSMS? = nil, tencent: TencentSMS? = nil, wechat: RenderedWeChat? = nil) {
+    public init(
+        sms: RenderedSMS? = nil, aliyun: AliyunSMS? = nil, tencent: TencentSMS? = nil, wechat: RenderedWeChat? = nil,
+        fallbackMobile: String? = nil
+    ) {
         self.sms = sms
         self.aliyun = aliyun
         self.tencent = tencent
         self.wechat = wechat
+        self.fallbackMobile = fallbackMobile
     }
 
     /// Renders the package of `enterprise` for `channel`.

@@ -531,6 +531,22 @@ final class OutboxSQL {
         }
     }
 
+    func scheduleAmbiguousResend(channel: String, gateway: String?, at: Date) throws -> Int {
+        try connection.immediateTransaction {
+            let update = try statement(
+                """
+                UPDATE messages SET next_attempt_at = ?1, updated_at = ?1
+                WHERE state = 'ambiguous' AND next_attempt_at IS NULL AND channel = ?2
+                  AND (gateway IS NULL OR gateway = ?3)
+                """)
+            try update.bind(at.millis, at: 1)
+            try update.bind(channel, at: 2)
+            try update.bind(gateway, at: 3)
+            try update.run()
+            return connection.changes
+        }
+    }
+
     // MARK: Receipts
 
     private func hasUnmatchedReceipts() throws -> Bool {
