@@ -5,12 +5,17 @@ import Storage
 
 /// What the campaign commands share: opening the store, finding a campaign, formatting.
 enum CampaignSupport {
-    /// Opens the store to read; an absent store is created so an empty one reads as such.
+    /// Opens the store to read; an absent store is created (so an empty one reads as such) and
+    /// one with an older schema is opened read-write once to migrate it.
     static func openForReading(_ workspace: Workspace) throws -> SQLiteStore {
-        if FileManager.default.fileExists(atPath: workspace.configuration.storePath) {
-            return try workspace.openStore(readOnly: true)
+        guard FileManager.default.fileExists(atPath: workspace.configuration.storePath) else {
+            return try workspace.openStore()
         }
-        return try workspace.openStore()
+        do {
+            return try workspace.openStore(readOnly: true)
+        } catch let error as StorageError where error.code == .schemaOutdated {
+            return try workspace.openStore()
+        }
     }
 
     /// A campaign id given on the command line.
