@@ -46,6 +46,6 @@ let package = Package(
         .testTarget(
             name: "GatewayStubTests", dependencies: ["GatewayStub", "Delivery", "HTTPServer"], swiftSettings: strict),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Registry", "Rules", "Messaging", "Storage", "Delivery", "GatewayStub"], swiftSettings: strict),
-        .testTarget(name: "CLITests", dependencies: ["policypush"], swiftSettings: strict),
+        .testTarget(name: "CLITests", dependencies: ["policypush", "Storage", "Engine", "Registry"], swiftSettings: strict),
     ]
 )

@@ -1,0 +1,206 @@
+import Engine
+import Foundation
+import Messaging
+import Registry
+import Rules
+import Storage
+
+/// `campaign start`: validates a campaign and writes it for the daemon to plan and send.
+struct CampaignStartCommand: Command {
+    static let spec = CommandSpec(
+        path: ["campaign", "start"],
+        summary: "Start a campaign: validate it and write it for the daemon to plan and send.",
+        options: [
+            .option("--name", "NAME", "A name for the campaign (required, at most 100 characters)."),
+            .option("--policies", "ID,...", "Policies to push."),
+            .flag("--all", "Every policy in force on the campaign date."),
+            .option("--channels", "LIST", "Channels in order of preference (default: the configured preference)."),
+            .flag("--fallback", "A permanent failure on the first channel sends on the next one."),
+            .option("--at", "TIME", "Start time: ISO 8601 or 'YYYY-MM-DD HH:MM' in the configured time zone (default: now)."),
+            .option("--max", "N", "Plan at most N messages."),
+            .option("--on", "DATE", "Campaign date for validity windows and idempotency keys (default: the day of --at)."),
+        ],
+        discussion: """
+            Give either --policies or --all. The campaign is written in one transaction in state
+            'pending'; the daemon (`policypush serve`) plans and sends it. Prints the new campaign's id
+            on the first line of stdout.
+            """)
+
+    let name: String
+    let policies: [String]?
+    let channels: [Channel]?
+    let fallback: Bool
+    let at: String?
+    let maxMessages: Int?
+    let date: LocalDate?
+
+    init(_ arguments: ParsedArguments) throws(UsageError) {
+        guard let name = arguments.value("--name")?.trimmingCharacters(in: .whitespacesAndNewlines), !name.isEmpty
+        else { throw arguments.usageError("--name is required and must not be empty") }
+        guard name.count <= 100 else { throw arguments.usageError("--name is longer than 100 characters") }
+        self.name = name
+        switch (arguments.list("--policies"), arguments.flag("--all")) {
+        case (.some, true): throw arguments.usageError("give either --policies or --all, not both")
+        case (nil, false): throw arguments.usageError("give --policies ID,... or --all")
+        case (.some(let ids), false):
+            guard !ids.isEmpty else { throw arguments.usageError("--policies is empty") }
+            var unique: [String] = []
+            for id in ids where !unique.contains(id) { unique.append(id) }
+            policies = unique
+        case (nil, true): policies = nil
+        }
+        if let names = arguments.list("--channels") {
+            var channels: [Channel] = []
+            for name in names {
+                guard let channel = Channel(rawValue: name) else {
+                    throw arguments.usageError("--channels expects wechat and/or sms, got '\(name)'")
+                }
+                if !channels.contains(channel) { channels.append(channel) }
+            }
+            guard !channels.isEmpty else { throw arguments.usageError("--channels is empty") }
+            self.channels = channels
+        } else {
+            channels = nil
+        }
+        fallback = arguments.flag("--fallback")
+        at = arguments.value("--at")
+        if let at, StartTime.parse(at, zone: TimeZone(identifier: "UTC")!) == nil {
+            throw arguments.usageError("--at expects ISO 8601 (2026-12-01T09:00:00+08:00) or 'YYYY-MM-DD HH:MM', got '\(at)'")
+        }
+        maxMessages = try arguments.int("--max", in: 1...Int.max)
+        date = try parseDate(arguments, "--on")
+    }
+
+    func run(_ context: Context) async throws -> Int32 {
+        let workspace = Workspace(configuration: try context.configuration())
+        let zone = workspace.configuration.timeZone
+        let now = Date()
+        let startAt = at.flatMap { StartTime.parse($0, zone: zone) } ?? now
+        let campaignDate = date ?? workspace.today(now: startAt)
+
+        let (catalog, diagnostics) = workspace.loadPolicies()
+        if !diagnostics.isEmpty {
+            for diagnostic in diagnostics { Output.err("error: \(diagnostic)") }
+            throw CommandFailure("the policy profiles have errors; run 'policypush policies check'")
+        }
+        let ids: [String]
+        if let policies {
+            let unknown = policies.filter { catalog.entry(id: $0) == nil }
+            if !unknown.isEmpty {
+                throw CommandFailure("unknown policy id(s): \(unknown.joined(separator: ", ")); known: \(catalog.entries.map(\.profile.id).joined(separator: ", "))")
+            }
+            let inactive = policies.filter { catalog.entry(id: $0)?.profile.isActive(on: campaignDate) == false }
+            if !inactive.isEmpty {
+                throw CommandFailure("policy(ies) not in force on \(campaignDate): \(inactive.joined(separator: ", "))")
+            }
+            ids = policies
+        } else {
+            ids = catalog.entries.filter { $0.profile.isActive(on: campaignDate) }.map(\.profile.id)
+            guard !ids.isEmpty else { throw CommandFailure("no policy is in force on \(campaignDate)") }
+        }
+        do {
+            _ = try workspace.loadTemplates()
+        } catch let error as TemplateError {
+            for diagnostic in error.diagnostics { Output.err("error: \(diagnostic)") }
+            throw CommandFailure("the templates have errors; run 'policypush policies check'")
+        }
+
+        let spec = CampaignSpec(
+            name: name, policyIDs: ids,
+            channels: (channels ?? workspace.configuration.channelPreference).map(\.rawValue),
+            fallback: fallback, startAt: startAt, maxMessages: maxMessages, campaignDate: campaignDate.description,
+            policyVersions: CampaignVersions.policyVersions(catalog, ids: ids),
+            templateVersion: CampaignVersions.templateVersion(directory: workspace.configuration.templatesDirectory))
+        let store = try workspace.openStore()
+        let id = try store.createCampaign(spec)
+
+        Output.out(String(id))
+        let when = startAt > now ? "from \(CampaignSupport.localTime(startAt, zone))" : "now"
+        Output.out("Campaign \(id) '\(name)' is pending: policies \(ids.joined(separator: ", ")) on \(campaignDate), channels \(spec.channels.joined(separator: ","))\(fallback ? " with fallback" : ""), starting \(when)\(maxMessages.map { ", at most \($0) messages" } ?? "").")
+        Output.out(CampaignSupport.daemonSentence(workspace, action: "start it", later: "it will be planned") + ".")
+        return 0
+    }
+}
+
+/// Start times as operators write them.
+enum StartTime {
+    /// ISO 8601 with a zone (`2026-12-01T09:00:00+08:00`, `…Z`), or a local time in `zone`:
+    /// `YYYY-MM-DD HH:MM`, `YYYY-MM-DDTHH:MM` or either with seconds.
+    static func parse(_ text: String, zone: TimeZone) -> Date? {
+        let text = text.trimmingCharacters(in: .whitespaces)
+        let iso = ISO8601DateFormatter()
+        if let date = iso.date(from: text) { return date }
+        iso.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        if let date = iso.date(from: text) { return date }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = zone
+        formatter.isLenient = false
+        for format in ["yyyy-MM-dd HH:mm", "yyyy-MM-dd HH:mm:ss", "yyyy-MM-dd'T'HH:mm", "yyyy-MM-dd'T'HH:mm:ss"] {
+            formatter.dateFormat = format
+            if let date = formatter.date(from: text) { return date }
+        }
+        return nil
+    }
+}
+
+/// What pause, resume and cancel share: record a request for the daemon to apply.
+enum CampaignRequest {
+    static func run(_ id: Int64, _ target: CampaignState, _ context: Context) throws -> Int32 {
+        let workspace = Workspace(configuration: try context.configuration())
+        let store = try workspace.openStore()
+        let before = try CampaignSupport.campaign(id, in: store)
+        do {
+            try store.requestCampaign(id: id, target)
+        } catch let error as StorageError where error.code == .notFound {
+            throw CommandFailure("no campaign \(id)")
+        } catch let error as StorageError where error.code == .invalidTransition {
+            let state = before.state
+            let why =
+                state.isFinal
+                ? "it is \(state.rawValue)" : "it is \(state.rawValue), not \(target == .running ? "paused" : "running")"
+            throw CommandFailure("cannot \(CampaignSupport.requestWord(target)) campaign \(id): \(why)")
+        }
+        let after = try CampaignSupport.campaign(id, in: store)
+        let word = CampaignSupport.requestWord(target)
+        if after.requestedState == nil {
+            if after.state == target {
+                Output.out("Campaign \(id) is already \(target.rawValue).")
+            } else {
+                Output.out("Campaign \(id): the \(CampaignSupport.requestWord(before.requestedState ?? target)) request not yet applied is withdrawn; it stays \(after.state.rawValue).")
+            }
+            return 0
+        }
+        Output.out("Campaign \(id) (\(after.state.rawValue)): \(word) requested.")
+        Output.out(CampaignSupport.daemonSentence(workspace, action: "apply it", later: "it will be applied") + ".")
+        return 0
+    }
+}
+
+/// `campaign pause ID`.
+struct CampaignPauseCommand: Command {
+    static let spec = CommandSpec(
+        path: ["campaign", "pause"], summary: "Ask the daemon to hold a campaign's dispatch.", arguments: ["ID"])
+    let id: Int64
+    init(_ arguments: ParsedArguments) throws(UsageError) { id = try CampaignSupport.parseID(arguments) }
+    func run(_ context: Context) async throws -> Int32 { try CampaignRequest.run(id, .paused, context) }
+}
+
+/// `campaign resume ID`.
+struct CampaignResumeCommand: Command {
+    static let spec = CommandSpec(
+        path: ["campaign", "resume"], summary: "Ask the daemon to resume a paused campaign.", arguments: ["ID"])
+    let id: Int64
+    init(_ arguments: ParsedArguments) throws(UsageError) { id = try CampaignSupport.parseID(arguments) }
+    func run(_ context: Context) async throws -> Int32 { try CampaignRequest.run(id, .running, context) }
+}
+
+/// `campaign cancel ID`.
+struct CampaignCancelCommand: Command {
+    static let spec = CommandSpec(
+        path: ["campaign", "cancel"],
+        summary: "Ask the daemon to cancel a campaign; messages not yet sent are cancelled.", arguments: ["ID"])
+    let id: Int64
+    init(_ arguments: ParsedArguments) throws(UsageError) { id = try CampaignSupport.parseID(arguments) }
+    func run(_ context: Context) async throws -> Int32 { try CampaignRequest.run(id, .cancelled, context) }
+}

@@ -1,0 +1,181 @@
+import Engine
+import Foundation
+import Storage
+
+/// `campaign report ID`: what became of a campaign's messages, optionally one CSV row each.
+struct CampaignReportCommand: Command {
+    static let spec = CommandSpec(
+        path: ["campaign", "report"],
+        summary: "Report what became of a campaign's messages; --csv writes one row per message.",
+        arguments: ["ID"],
+        options: [
+            .flag("--json", "Print one JSON object for scripts."),
+            .option("--csv", "FILE", "Write one row per message (recipients masked) to FILE."),
+        ])
+
+    let id: Int64
+    let json: Bool
+    let csv: String?
+
+    init(_ arguments: ParsedArguments) throws(UsageError) {
+        id = try CampaignSupport.parseID(arguments)
+        json = arguments.flag("--json")
+        csv = arguments.value("--csv")
+        if let csv, csv.isEmpty { throw arguments.usageError("--csv expects a file name") }
+    }
+
+    func run(_ context: Context) async throws -> Int32 {
+        let workspace = Workspace(configuration: try context.configuration())
+        let zone = workspace.configuration.timeZone
+        let store = try CampaignSupport.openForReading(workspace)
+        let record = try CampaignSupport.campaign(id, in: store)
+        let report = try store.report(campaignID: id)
+        var rows: Int?
+        if let csv { rows = try MessageCSV.write(store: store, campaignID: id, to: csv, zone: zone) }
+        if json {
+            try Output.json(ReportJSON(record, report, zone: zone))
+        } else {
+            ReportText.print(record, report)
+        }
+        if let csv, let rows {
+            // With --json, stdout holds the JSON alone.
+            let note = "Wrote \(rows) message row(s) to \(csv)."
+            if json { Output.err(note) } else { Output.out(note) }
+        }
+        return 0
+    }
+}
+
+/// The report as JSON; keys that come from data (reasons, gateways) are values, not keys,
+/// so the encoder's snake-case conversion leaves them as they are.
+struct ReportJSON: Encodable {
+    struct Count: Encodable {
+        var name: String
+        var count: Int
+    }
+    struct Breakdown: Encodable {
+        var name: String
+        var counts: [String: Int]
+    }
+    struct Latency: Encodable {
+        var p50Seconds: Double
+        var p90Seconds: Double
+        var p99Seconds: Double
+        var count: Int
+    }
+
+    var campaign: CampaignJSON
+    var total: Int
+    var byState: [String: Int]
+    var byPolicy: [Breakdown]
+    var byChannel: [Breakdown]
+    var byGateway: [Breakdown]
+    var failureReasons: [Count]
+    var suppressedByReason: [Count]
+    var receiptLatency: Latency?
+
+    init(_ record: CampaignRecord, _ r: CampaignReport, zone: TimeZone) {
+        func breakdown(_ d: [String: [MessageState: Int]]) -> [Breakdown] {
+            d.keys.sorted().map { Breakdown(name: $0, counts: CampaignSupport.named(d[$0]!)) }
+        }
+        func counts(_ d: [String: Int]) -> [Count] {
+            d.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.map { Count(name: $0.key, count: $0.value) }
+        }
+        campaign = CampaignJSON(record, zone: zone)
+        total = r.total
+        byState = CampaignSupport.named(r.byState)
+        byPolicy = breakdown(r.byPolicy)
+        byChannel = breakdown(r.byChannel)
+        byGateway = breakdown(r.byGateway)
+        failureReasons = counts(r.failureReasons)
+        suppressedByReason = counts(r.suppressedByReason)
+        receiptLatency = r.receiptLatency.map {
+            Latency(p50Seconds: $0.p50, p90Seconds: $0.p90, p99Seconds: $0.p99, count: $0.count)
+        }
+    }
+}
+
+enum ReportText {
+    static func print(_ record: CampaignRecord, _ r: CampaignReport) {
+        Output.out("Campaign \(record.id) '\(record.spec.name)': \(CampaignSupport.stateText(record)), \(r.total) message(s)")
+        section("By state", r.byState.isEmpty ? [] : [(label: "all", counts: r.byState)])
+        section("By policy", r.byPolicy.keys.sorted().map { ($0, r.byPolicy[$0]!) })
+        section("By channel", r.byChannel.keys.sorted().map { ($0, r.byChannel[$0]!) })
+        section("By gateway", r.byGateway.keys.sorted().map { ($0, r.byGateway[$0]!) })
+        list("Failure reasons", r.failureReasons)
+        list("Suppressed", r.suppressedByReason)
+        Output.out("Receipt latency (accepted to delivered):")
+        if let l = r.receiptLatency {
+            Output.out(String(format: "  p50 %.1fs  p90 %.1fs  p99 %.1fs  over %d delivered", l.p50, l.p90, l.p99, l.count))
+        } else {
+            Output.out("  no delivered message with a receipt yet")
+        }
+    }
+
+    private static func section(_ title: String, _ rows: [(label: String, counts: [MessageState: Int])]) {
+        Output.out("\(title):")
+        if rows.isEmpty { Output.out("  none") }
+        let width = rows.map(\.label.count).max() ?? 0
+        for row in rows {
+            let total = row.counts.values.reduce(0, +)
+            Output.out("  " + row.label.padding(toLength: width, withPad: " ", startingAt: 0) + String(total).leftPadded(8)
+                + "  " + CampaignSupport.countsText(row.counts))
+        }
+    }
+
+    private static func list(_ title: String, _ counts: [String: Int]) {
+        Output.out("\(title):")
+        if counts.isEmpty { Output.out("  none") }
+        let width = counts.keys.map(\.count).max() ?? 0
+        for (name, n) in counts.sorted(by: { ($0.value, $1.key) > ($1.value, $0.key) }) {
+            Output.out("  " + name.padding(toLength: width, withPad: " ", startingAt: 0) + String(n).leftPadded(8))
+        }
+    }
+}
+
+/// One CSV row per message, recipients masked.
+enum MessageCSV {
+    static let header = [
+        "id", "idempotency_key", "credit_code", "channel", "recipient", "policies", "state", "gateway", "provider_id",
+        "last_error", "suppression_reason", "attempts", "created_at", "first_attempt_at", "next_attempt_at",
+        "updated_at",
+    ]
+
+    /// Writes the file (replacing it) and returns how many rows it holds.
+    static func write(store: SQLiteStore, campaignID: Int64, to path: String, zone: TimeZone) throws -> Int {
+        guard FileManager.default.createFile(atPath: path, contents: nil) else {
+            throw CommandFailure("cannot create \(path)")
+        }
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        defer { try? handle.close() }
+        var buffer = header.joined(separator: ",") + "\r\n"
+        var rows = 0
+        try store.forEachMessage(campaignID: campaignID, withEvents: true) { m, events in
+            let fields: [String] = [
+                String(m.id), m.idempotencyKey, m.creditCode, m.channel,
+                CampaignSupport.maskedRecipient(m.recipient, channel: m.channel), m.policyIDs.joined(separator: ";"),
+                m.state.rawValue, m.gateway ?? "", m.providerID ?? "", m.lastError ?? "", m.suppressionReason ?? "",
+                String(m.attempts), CampaignSupport.isoTime(events?.first?.at, zone) ?? "",
+                CampaignSupport.isoTime(m.firstAttemptAt, zone) ?? "", CampaignSupport.isoTime(m.nextAttemptAt, zone) ?? "",
+                CampaignSupport.isoTime(events?.last?.at, zone) ?? "",
+            ]
+            buffer += fields.map(escape).joined(separator: ",") + "\r\n"
+            rows += 1
+            if buffer.utf8.count > 1 << 16 {
+                try handle.write(contentsOf: Data(buffer.utf8))
+                buffer = ""
+            }
+        }
+        try handle.write(contentsOf: Data(buffer.utf8))
+        return rows
+    }
+
+    /// RFC 4180 quoting; a leading `=`, `+`, `-` or `@` is prefixed with `'` so spreadsheets
+    /// do not run it as a formula.
+    static func escape(_ field: String) -> String {
+        var field = field
+        if let first = field.first, "=+-@".contains(first) { field = "'" + field }
+        guard field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return field }
+        return "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}

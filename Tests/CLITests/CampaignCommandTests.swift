@@ -1,0 +1,225 @@
+import Engine
+import Foundation
+import Storage
+import Testing
+
+@Suite("policypush campaign commands")
+struct CampaignCommandTests {
+    /// Starts a campaign and returns its id from the first line of stdout.
+    private func start(_ cli: CLIHarness, _ extra: String...) async throws -> Int64 {
+        let result = try await cli.run(["campaign", "start", "--name", "Test push", "--policies", "small_low_profit"] + extra)
+        #expect(result.status == 0, "\(result.stderr)")
+        let first = result.stdout.split(separator: "\n").first.map(String.init) ?? ""
+        return try #require(Int64(first), "stdout: \(result.stdout)")
+    }
+
+    private func store(_ cli: CLIHarness) throws -> SQLiteStore {
+        try SQLiteStore(path: cli.file("policypush.sqlite"))
+    }
+
+    @Test func startValidatesItsArguments() async throws {
+        let cli = try CLIHarness()
+        let unknown = try await cli.run("campaign", "start", "--name", "x", "--policies", "no_such_policy")
+        #expect(unknown.status == 1)
+        #expect(unknown.stderr.contains("unknown policy id(s): no_such_policy"))
+        let inactive = try await cli.run(
+            "campaign", "start", "--name", "x", "--policies", "individual_iit_half", "--on", "2028-01-02")
+        #expect(inactive.status == 1)
+        #expect(inactive.stderr.contains("not in force on 2028-01-02: individual_iit_half"))
+        let channel = try await cli.run("campaign", "start", "--name", "x", "--all", "--channels", "fax")
+        #expect(channel.status == 64)
+        #expect(channel.stderr.contains("--channels expects wechat and/or sms"))
+        let at = try await cli.run("campaign", "start", "--name", "x", "--all", "--at", "next tuesday")
+        #expect(at.status == 64)
+        #expect(at.stderr.contains("--at expects ISO 8601"))
+        let noName = try await cli.run("campaign", "start", "--all")
+        #expect(noName.status == 64)
+        let longName = try await cli.run("campaign", "start", "--name", String(repeating: "n", count: 101), "--all")
+        #expect(longName.status == 64)
+        let both = try await cli.run("campaign", "start", "--name", "x", "--all", "--policies", "small_low_profit")
+        #expect(both.status == 64)
+        let max = try await cli.run("campaign", "start", "--name", "x", "--all", "--max", "0")
+        #expect(max.status == 64)
+        let list = try await cli.run("campaign", "list")
+        #expect(list.stdout.contains("No campaigns"), "a rejected start writes nothing")
+    }
+
+    @Test func startPrintsTheIDAndSaysNoDaemonIsRunning() async throws {
+        let cli = try CLIHarness()
+        let result = try await cli.run(
+            "campaign", "start", "--name", "Winter push", "--all", "--channels", "sms", "--at", "2026-12-01 09:00",
+            "--max", "500", "--fallback")
+        #expect(result.status == 0, "\(result.stderr)")
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.first == "1")
+        #expect(result.stdout.contains("no daemon is running: it will be planned when `policypush serve` starts"))
+
+        let record = try #require(try store(cli).campaign(id: 1))
+        #expect(record.state == .pending)
+        #expect(record.spec.channels == ["sms"])
+        #expect(record.spec.fallback)
+        #expect(record.spec.maxMessages == 500)
+        #expect(record.spec.campaignDate == "2026-12-01")
+        #expect(record.spec.policyVersions.count == record.spec.policyIDs.count)
+        #expect(record.spec.templateVersion.count == 16)
+        // 09:00 in Asia/Shanghai.
+        #expect(record.spec.startAt == Date(timeIntervalSince1970: 1_796_086_800))
+
+        let list = try await cli.run("campaign", "list")
+        #expect(list.status == 0)
+        #expect(list.stdout.contains("Winter push"))
+        #expect(list.stdout.contains("pending"))
+        let status = try await cli.run("campaign", "status", "1")
+        #expect(status.status == 0)
+        #expect(status.stdout.contains("Campaign 1 'Winter push': pending"))
+        #expect(status.stdout.contains("daemon      not running"))
+        let json = try await cli.run("campaign", "status", "1", "--json")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let campaign = try #require(object["campaign"] as? [String: Any])
+        #expect(campaign["state"] as? String == "pending")
+        #expect(object["daemon_running"] as? Bool == false)
+    }
+
+    @Test func startSaysWhenTheDaemonIsRunning() async throws {
+        let cli = try CLIHarness()
+        // This test process stands in for the daemon: it is alive and its name mentions PolicyPush.
+        try DaemonPresence.write(stateDirectory: cli.stateDirectory.path)
+        let result = try await cli.run("campaign", "start", "--name", "x", "--policies", "small_low_profit")
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("the daemon (pid \(getpid())) will start it within a second"))
+        let status = try await cli.run("campaign", "status", "1")
+        #expect(status.stdout.contains("daemon      running (pid \(getpid()))"))
+    }
+
+    @Test func pauseResumeAndCancelAreRecordedAsRequests() async throws {
+        let cli = try CLIHarness()
+        let id = try await start(cli)
+        let pause = try await cli.run("campaign", "pause", String(id))
+        #expect(pause.status == 0, "\(pause.stderr)")
+        #expect(pause.stdout.contains("pause requested"))
+        #expect(pause.stdout.contains("no daemon is running"))
+        let status = try await cli.run("campaign", "status", String(id))
+        #expect(status.stdout.contains("pending (pause requested)"))
+        #expect(try store(cli).campaign(id: id)?.requestedState == .paused)
+
+        // The daemon applies the pause; resume is then a request too.
+        try store(cli).applyCampaignState(id: id, .paused, at: Date())
+        let resume = try await cli.run("campaign", "resume", String(id))
+        #expect(resume.status == 0, "\(resume.stderr)")
+        #expect(try store(cli).campaign(id: id)?.requestedState == .running)
+
+        let cancel = try await cli.run("campaign", "cancel", String(id))
+        #expect(cancel.status == 0)
+        #expect(try store(cli).campaign(id: id)?.requestedState == .cancelled)
+        let list = try await cli.run("campaign", "list", "--json")
+        let array = try #require(try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [[String: Any]])
+        #expect(array.first?["requested_state"] as? String == "cancelled")
+
+        // Impossible requests and unknown campaigns fail with exit 1.
+        try store(cli).applyCampaignState(id: id, .cancelled, at: Date())
+        let again = try await cli.run("campaign", "resume", String(id))
+        #expect(again.status == 1)
+        #expect(again.stderr.contains("cannot resume campaign \(id): it is cancelled"))
+        let missing = try await cli.run("campaign", "pause", "99")
+        #expect(missing.status == 1)
+        #expect(missing.stderr.contains("no campaign 99"))
+        let missingStatus = try await cli.run("campaign", "status", "99")
+        #expect(missingStatus.status == 1)
+        let badID = try await cli.run("campaign", "status", "abc")
+        #expect(badID.status == 64)
+    }
+
+    @Test func reportOnACampaignWithoutMessagesWritesACSVHeader() async throws {
+        let cli = try CLIHarness()
+        let id = try await start(cli)
+        let result = try await cli.run("campaign", "report", String(id), "--csv", cli.file("out.csv"))
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("0 message(s)"))
+        #expect(result.stdout.contains("Wrote 0 message row(s)"))
+        let csv = try String(contentsOfFile: cli.file("out.csv"), encoding: .utf8)
+        #expect(csv.hasPrefix("id,idempotency_key,credit_code,channel,recipient,policies,state,"))
+        #expect(csv.split(separator: "\r\n").count == 1)
+        let missing = try await cli.run("campaign", "report", "42")
+        #expect(missing.status == 1)
+        #expect(missing.stderr.contains("no campaign 42"))
+    }
+
+    @Test func reportCountsMessagesAndMasksRecipients() async throws {
+        let cli = try CLIHarness()
+        let id = try await start(cli)
+        let store = try store(cli)
+        let now = Date()
+        func message(_ n: Int, _ channel: String, _ recipient: String, state: MessageState = .queued, reason: String? = nil)
+            -> NewMessage
+        {
+            NewMessage(
+                campaignID: id, creditCode: "91110000MA0000000\(n)", channel: channel, recipient: recipient,
+                policyIDs: ["small_low_profit"], payload: [], idempotencyKey: "c\(id)-\(n)", state: state,
+                suppressionReason: reason, notBefore: now)
+        }
+        try store.insertMessages([
+            message(1, "sms", "13812345678"),
+            message(2, "wechat", "oWx1234567890abcdefXYZ"),
+            message(3, "sms", "13900001111", state: .suppressed, reason: "opt_out"),
+        ])
+        var ids: [String: Int64] = [:]
+        try store.forEachMessage(campaignID: id, withEvents: false) { m, _ in ids[m.idempotencyKey] = m.id }
+        let sms = try #require(ids["c\(id)-1"]), wechat = try #require(ids["c\(id)-2"])
+        try store.record([
+            Transition(messageID: sms, to: .accepted, at: now, gateway: "aliyun", providerID: "biz-1"),
+            Transition(messageID: wechat, to: .failed, at: now, gateway: "wechat", error: "wechat:43004"),
+        ])
+        try store.record([Transition(messageID: sms, to: .delivered, at: now.addingTimeInterval(3), gateway: "aliyun")])
+
+        let result = try await cli.run("campaign", "report", String(id), "--csv", cli.file("out.csv"))
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("3 message(s)"))
+        #expect(result.stdout.contains("wechat:43004"))
+        #expect(result.stdout.contains("opt_out"))
+        #expect(result.stdout.contains("aliyun"))
+        let csv = try String(contentsOfFile: cli.file("out.csv"), encoding: .utf8)
+        let rows = csv.split(separator: "\r\n").map(String.init)
+        #expect(rows.count == 4)
+        #expect(csv.contains("138****5678"))
+        #expect(csv.contains("oWx1****fXYZ"))
+        #expect(!csv.contains("13812345678"))
+        #expect(!csv.contains("oWx1234567890abcdefXYZ"))
+        #expect(rows.contains { $0.contains(",delivered,aliyun,biz-1,") })
+
+        let json = try await cli.run("campaign", "report", String(id), "--json")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        #expect(object["total"] as? Int == 3)
+        #expect((object["by_state"] as? [String: Int])?["delivered"] == 1)
+        let reasons = try #require(object["failure_reasons"] as? [[String: Any]])
+        #expect(reasons.first?["name"] as? String == "wechat:43004")
+        for output in [result.stdout, result.stderr, json.stdout] {
+            #expect(!output.contains("13812345678") && !output.contains("oWx1234567890abcdefXYZ"))
+        }
+        let status = try await cli.run("campaign", "status", String(id))
+        #expect(status.stdout.contains("progress    3/3 final (100%)"))
+    }
+
+    @Test func watchEndsPromptlyOnACancelledCampaign() async throws {
+        let cli = try CLIHarness()
+        let id = try await start(cli)
+        try store(cli).applyCampaignState(id: id, .cancelled, at: Date())
+        let result = try await cli.run("campaign", "watch", String(id), "--interval", "0.05")
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("Campaign \(id) is cancelled"))
+        #expect(!result.stdout.contains("\r"), "not a terminal: plain lines")
+        let missing = try await cli.run("campaign", "watch", "7")
+        #expect(missing.status == 1)
+    }
+
+    @Test func watchFollowsACampaignUntilItCompletes() async throws {
+        let cli = try CLIHarness()
+        let id = try await start(cli)
+        async let watching = cli.run("campaign", "watch", String(id), "--interval", "0.05")
+        let store = try store(cli)
+        try store.applyCampaignState(id: id, .running, at: Date())
+        try store.applyCampaignState(id: id, .completed, at: Date())
+        let result = try await watching
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("Campaign \(id) is completed"))
+    }
+}
