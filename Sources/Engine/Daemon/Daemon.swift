@@ -257,7 +257,8 @@ public final class Daemon: Sendable {
             }
             let depth = try await store.run { try $0.queueDepth() }
             var gauges: [[String]: Double] = [:]
-            for (state, n) in depth { gauges[[state.rawValue]] = Double(n) }
+            for (state, n) in depth { gauges[[state.rawValue, "all", "all"]] = Double(n) }
+            metrics.messages.replaceAll(gauges)
             metrics.queueDepth.set(Double((depth[.queued] ?? 0) + (depth[.retryWait] ?? 0)), labels: [])
             for gateway in delivery.gateways.values {
                 let snapshot = await gateway.dispatcher.state

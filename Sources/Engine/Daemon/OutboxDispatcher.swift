@@ -151,7 +151,7 @@ public final class OutboxDispatcher: Sendable {
         let started = ContinuousClock.now
         let result = await gateway.dispatcher.send(outbound, recipientKeys: DeliveryService.recipientKeys(outbound, kind: gateway.settings.kind))
         let elapsed = ContinuousClock.now - started
-        if result.attempted { metrics?.sendSeconds.observe(elapsed, labels: [name]) }
+        if result.attempted { metrics?.sendSeconds.observe(elapsed - result.waited, labels: [name]) }
         if result.waited > .zero { metrics?.throttleWaitSeconds.increment(by: result.waited.seconds, labels: [name]) }
         let at = Date()
         switch result.outcome {
