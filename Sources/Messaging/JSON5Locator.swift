@@ -164,7 +164,7 @@ struct JSON5Locator {
         }
     }
 
-    /// A quoted string, decoded enough for keys (common escapes; `\uXXXX`).
+    /// A quoted string, decoded enough for keys (common escapes; `\u` with four hex digits).
     private mutating func string() throws(SyntaxError) -> String {
         let quote = bytes[position]
         let start = error("unclosed string")

@@ -103,7 +103,7 @@ enum CustomAttributes {
             return nil
         }
 
-        /// The scalar of a `\uXXXX` escape (the `\u` consumed), joining a surrogate pair.
+        /// The scalar of a four-hex-digit `\u` escape (the `\u` consumed), joining a surrogate pair.
         private mutating func unicodeEscape() -> Unicode.Scalar? {
             guard let high = hex4() else { return nil }
             if (0xD800..<0xDC00).contains(high) {
