@@ -209,7 +209,18 @@ public final class Daemon: Sendable {
                 try await plan(campaign, store: store)
             case .running:
                 let counts = campaign.counts
-                let open = [MessageState.planned, .queued, .sending, .retryWait].reduce(0) { $0 + (counts[$1] ?? 0) }
+                var open = [MessageState.planned, .queued, .sending, .retryWait].reduce(0) { $0 + (counts[$1] ?? 0) }
+                if open == 0, (counts[.ambiguous] ?? 0) > 0 {
+                    // An ambiguous message with a resend scheduled is still open: only a running
+                    // campaign's messages are claimed, so completing now would strand it.
+                    open = try await store.run { store in
+                        var scheduled = 0
+                        try store.forEachMessage(campaignID: id, withEvents: false) { message, _ in
+                            if message.state == .ambiguous, message.nextAttemptAt != nil { scheduled += 1 }
+                        }
+                        return scheduled
+                    }
+                }
                 if open == 0 {
                     try await store.run { _ = try $0.applyCampaignState(id: id, .completed, at: Date()) }
                     log.info("campaign completed", ["campaign": id])

@@ -20,6 +20,9 @@ public final class OutboxDispatcher: Sendable {
         public var idlePoll: Duration = .milliseconds(200)
         /// When a channel has no available gateway, retry after this long.
         public var unavailableDelay: TimeInterval = 30
+        /// When a deduplicating gateway answers that a send with the same key is still in flight
+        /// (HTTP 409), ask again after this long.
+        public var inFlightRecheck: TimeInterval = 0.5
         public init() {}
     }
 
@@ -168,6 +171,14 @@ public final class OutboxDispatcher: Sendable {
                     recipient: mobile, policyIDs: message.policyIDs, payload: sms.encoded(),
                     idempotencyKey: message.idempotencyKey + "-sms", notBefore: at, parentKey: message.idempotencyKey)
             }
+        case .retry(let after, let reason) where reason == ReasonCode("http", "409") && gateway.adapter.deduplicates:
+            // 409 from a deduplicating gateway: an earlier send with this key is still in flight
+            // there and may yet be accepted. Ask that gateway again later, without spending an
+            // attempt: failing it when the attempts run out, or routing it elsewhere, could lose
+            // or double a message the provider took.
+            transition = Transition(
+                messageID: message.id, to: .ambiguous, at: at, gateway: name, error: reason.description,
+                nextAttemptAt: after ?? at.addingTimeInterval(settings.inFlightRecheck), countsAsAttempt: false)
         case .retry(let after, let reason):
             let attempt = message.attempts + 1
             switch gateway.dispatcher.configuration.retry.next(

@@ -1,0 +1,431 @@
+import Foundation
+import Testing
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
+/// End-to-end rig for the daemon: a generic stub gateway and `policypush serve` run as child
+/// processes of the built binary, with a private state directory, a config written for the test
+/// and free loopback ports.
+final class DaemonHarness {
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// One running child process whose output goes to a log file.
+    final class Child {
+        let process: Process
+        let logPath: String
+        let name: String
+
+        init(_ name: String, arguments: [String], logPath: String, environment: [String: String], directory: URL) throws {
+            self.name = name
+            self.logPath = logPath
+            guard FileManager.default.createFile(atPath: logPath, contents: nil) else {
+                throw Failure(description: "cannot create \(logPath)")
+            }
+            let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+            process = Process()
+            process.executableURL = CLIHarness.binary
+            process.arguments = arguments
+            process.environment = environment
+            process.currentDirectoryURL = directory
+            process.standardOutput = log
+            process.standardError = log
+            process.standardInput = FileHandle.nullDevice
+            try process.run()
+            try log.close()
+        }
+
+        var pid: Int32 { process.processIdentifier }
+        var isRunning: Bool { process.isRunning }
+
+        /// Sends `signal` and waits (polling the child's exit, at most `timeout`) until it is gone.
+        @discardableResult
+        func stop(_ signal: Int32, timeout: Duration = .seconds(15)) async -> Int32? {
+            guard process.isRunning else { return process.terminationStatus }
+            kill(pid, signal)
+            let deadline = ContinuousClock.now + timeout
+            while process.isRunning, ContinuousClock.now < deadline {
+                try? await Task.sleep(for: .milliseconds(10))
+            }
+            if process.isRunning {
+                kill(pid, SIGKILL)
+                while process.isRunning { try? await Task.sleep(for: .milliseconds(10)) }
+                return nil
+            }
+            return process.terminationStatus
+        }
+
+        /// The last `count` lines of the child's output.
+        func tail(_ count: Int = 30) -> String {
+            let text = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+            return text.split(separator: "\n", omittingEmptySubsequences: false).suffix(count).joined(separator: "\n")
+        }
+    }
+
+    let cli: CLIHarness
+    let stubPort: Int
+    let receiptsPort: Int
+    let stubArguments: [String]
+    private var children: [Child] = []
+    private var serveCount = 0
+
+    /// - Parameters:
+    ///   - stubArguments: extra `policypush stub` options (faults, seed, receipt delay).
+    ///   - gatewayTimeoutMs: the gateway's `timeout_ms`.
+    init(stubArguments extra: [String], gatewayTimeoutMs: Int = 5000, maxInFlight: Int = 64, rate: Int = 0) throws {
+        var cli = try CLIHarness()
+        stubPort = try Self.freePort()
+        var receipts = try Self.freePort()
+        while receipts == stubPort { receipts = try Self.freePort() }
+        receiptsPort = receipts
+        let token = "e2e" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        let tokenFile = try cli.write("receipts.token", token + "\n")
+        let root = CLIHarness.packageRoot.path
+        let config = """
+            {
+              policies_dir: "\(root)/config/policies",
+              templates_dir: "\(root)/templates",
+              time_zone: "Asia/Shanghai",
+              channels: { preference: ["sms"], sms: ["gen"], wechat: ["gen"] },
+              receipts: { listen: "127.0.0.1:\(receiptsPort)" },
+              gateways: {
+                gen: {
+                  kind: "generic", base_url: "http://127.0.0.1:\(stubPort)",
+                  rate: \(rate), burst: 100, max_in_flight: \(maxInFlight), timeout_ms: \(gatewayTimeoutMs), connect_timeout_ms: 1000,
+                  retry: { max_attempts: 8, base_ms: 20, max_ms: 300 },
+                  breaker: { cool_down_ms: 500 },
+                  receipts: { token_file: "\(tokenFile)" },
+                },
+              },
+              planning: {
+                quiet_hours: { start: "00:00", end: "00:00" },
+                frequency_caps: { sms: { off: true }, wechat: { off: true } },
+                dedupe_days: 0,
+              },
+              daemon: { grace_s: 2, max_in_flight: \(maxInFlight) },
+            }
+            """
+        cli.config = try cli.write("policypush.json5", config)
+        self.cli = cli
+        stubArguments = [
+            "stub", "--kind", "generic", "--port", String(stubPort),
+            "--receipts-url", "http://127.0.0.1:\(receiptsPort)/receipts/gen/\(token)",
+            // Re-pushes at 0.5 s, 3 s and 15 s after a failed push instead of 10 s, 60 s, 300 s.
+            "--time-scale", "0.05",
+        ] + extra
+    }
+
+    /// A free loopback port: bind port 0, read the port, close.
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw Failure(description: "socket() failed") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0 else { throw Failure(description: "bind() failed") }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let named = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        guard named == 0 else { throw Failure(description: "getsockname() failed") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    private var environment: [String: String] {
+        var environment = ProcessInfo.processInfo.environment
+        environment["POLICYPUSH_STATE_DIR"] = cli.stateDirectory.path
+        environment["POLICYPUSH_CONFIG"] = cli.config
+        environment["NO_COLOR"] = "1"
+        return environment
+    }
+
+    private func launch(_ name: String, _ arguments: [String]) throws -> Child {
+        let child = try Child(
+            name, arguments: arguments, logPath: cli.file("\(name).log"), environment: environment, directory: cli.stateDirectory)
+        children.append(child)
+        return child
+    }
+
+    // MARK: Processes
+
+    /// Starts the stub and waits until it answers its stats endpoint.
+    func startStub() async throws -> Child {
+        let stub = try launch("stub", stubArguments)
+        try await waitUntil("the stub answers", timeout: .seconds(15)) {
+            guard stub.isRunning else { throw Failure(description: "the stub exited:\n\(stub.tail())") }
+            return (try? await self.get(port: self.stubPort, path: "/_stub/stats")) != nil
+        }
+        return stub
+    }
+
+    /// Starts `policypush serve` (a new log file per start) and waits until `/healthz` answers.
+    func startServe() async throws -> Child {
+        serveCount += 1
+        let n = serveCount
+        let serve = try launch("serve-\(n)", ["serve"])
+        try await waitUntil("serve #\(n) answers /healthz", timeout: .seconds(20)) {
+            guard serve.isRunning else { throw Failure(description: "serve exited:\n\(serve.tail())") }
+            return (try? await self.get(port: self.receiptsPort, path: "/healthz")) != nil
+        }
+        return serve
+    }
+
+    /// Stops every child still running (SIGTERM, then SIGKILL after a while).
+    func stopAll() async {
+        for child in children.reversed() where child.isRunning {
+            await child.stop(SIGTERM, timeout: .seconds(10))
+        }
+    }
+
+    /// The last lines of every serve log and of the stub's, for a failure message.
+    func logs(lines: Int = 25) -> String {
+        children.map { "--- \($0.name).log (last \(lines) lines) ---\n\($0.tail(lines))" }
+            .joined(separator: "\n")
+    }
+
+    // MARK: CLI
+
+    /// Generates `count` enterprises with `seed` and imports them.
+    func importEnterprises(count: Int, seed: Int) async throws {
+        let file = cli.file("enterprises.csv")
+        let generated = try await cli.run("enterprises", "generate", "--count", String(count), "--seed", String(seed), "--out", file)
+        guard generated.status == 0 else { throw Failure(description: "generate failed: \(generated.stderr)") }
+        let imported = try await cli.run("enterprises", "import", file)
+        guard imported.status == 0 else { throw Failure(description: "import failed: \(imported.stderr)\n\(imported.stdout)") }
+    }
+
+    /// `campaign start --all --channels sms`; returns the id.
+    func startCampaign(name: String) async throws -> Int64 {
+        let result = try await cli.run("campaign", "start", "--name", name, "--all", "--channels", "sms")
+        guard result.status == 0, let first = result.stdout.split(separator: "\n").first, let id = Int64(first) else {
+            throw Failure(description: "campaign start failed (\(result.status)): \(result.stderr)\n\(result.stdout)")
+        }
+        return id
+    }
+
+    /// `campaign watch ID --quiet` until it exits 0 (completed or cancelled), killed after `timeout`.
+    func watch(_ id: Int64, timeout: Duration) async throws {
+        let watcher = try launch("watch", ["campaign", "watch", String(id), "--quiet", "--interval", "0.5"])
+        let deadline = ContinuousClock.now + timeout
+        while watcher.isRunning, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        if watcher.isRunning {
+            await watcher.stop(SIGKILL)
+            throw Failure(description: "campaign \(id) not completed within \(timeout); watch said:\n\(watcher.tail(5))")
+        }
+        guard watcher.process.terminationStatus == 0 else {
+            throw Failure(description: "campaign watch exited \(watcher.process.terminationStatus):\n\(watcher.tail(5))")
+        }
+    }
+
+    /// What `campaign report ID --json` says.
+    struct Report {
+        var total: Int
+        var byState: [String: Int]
+        var campaignState: String
+        var failureReasons: [String: Int]
+
+        func count(_ state: String) -> Int { byState[state] ?? 0 }
+    }
+
+    func report(_ id: Int64) async throws -> Report {
+        let result = try await cli.run("campaign", "report", String(id), "--json")
+        guard result.status == 0,
+            let object = try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+        else { throw Failure(description: "campaign report failed (\(result.status)): \(result.stderr)") }
+        let campaign = object["campaign"] as? [String: Any] ?? [:]
+        var reasons: [String: Int] = [:]
+        for entry in object["failure_reasons"] as? [[String: Any]] ?? [] {
+            if let name = entry["name"] as? String, let count = entry["count"] as? Int { reasons[name] = count }
+        }
+        return Report(
+            total: object["total"] as? Int ?? -1, byState: object["by_state"] as? [String: Int] ?? [:],
+            campaignState: campaign["state"] as? String ?? "?", failureReasons: reasons)
+    }
+
+    /// `campaign report ID --csv FILE`: idempotency key → state, one per message.
+    func csvStates(_ id: Int64) async throws -> [String: String] {
+        let file = cli.file("report-\(id).csv")
+        let result = try await cli.run("campaign", "report", String(id), "--csv", file)
+        guard result.status == 0 else { throw Failure(description: "campaign report --csv failed: \(result.stderr)") }
+        let text = try String(contentsOfFile: file, encoding: .utf8)
+        var lines = text.components(separatedBy: "\r\n").filter { !$0.isEmpty }
+        guard let header = lines.first?.split(separator: ",", omittingEmptySubsequences: false).map(String.init),
+            let keyColumn = header.firstIndex(of: "idempotency_key"), let stateColumn = header.firstIndex(of: "state")
+        else { throw Failure(description: "unexpected CSV header: \(lines.first ?? "")") }
+        lines.removeFirst()
+        var states: [String: String] = [:]
+        for line in lines {
+            // Keys and states hold no commas or quotes; the fields before them need no unquoting.
+            let fields = Self.csvFields(line)
+            guard fields.count > max(keyColumn, stateColumn) else { throw Failure(description: "short CSV row: \(line)") }
+            states[fields[keyColumn]] = fields[stateColumn]
+        }
+        return states
+    }
+
+    /// RFC 4180 fields of one line.
+    static func csvFields(_ line: String) -> [String] {
+        var fields: [String] = []
+        var field = ""
+        var quoted = false
+        var chars = line.makeIterator()
+        var pending: Character? = nil
+        while let c = pending ?? chars.next() {
+            pending = nil
+            if quoted {
+                if c == "\"" {
+                    if let next = chars.next() {
+                        if next == "\"" { field.append("\"") } else {
+                            quoted = false
+                            pending = next
+                        }
+                    } else {
+                        quoted = false
+                    }
+                } else {
+                    field.append(c)
+                }
+            } else if c == "\"" {
+                quoted = true
+            } else if c == "," {
+                fields.append(field)
+                field = ""
+            } else {
+                field.append(c)
+            }
+        }
+        fields.append(field)
+        return fields
+    }
+
+    // MARK: Stub stats
+
+    struct StubStats: Decodable {
+        var received: Int
+        var accepted: Int
+        var rejected: [String: Int]
+        var deduplicated: Int
+        var delivered: Int
+        var failed: Int
+        var receiptsPushed: Int
+        var acceptedIds: [String]?
+        var duplicateSends: [String]?
+
+        var summary: String {
+            "received \(received), accepted \(accepted), deduplicated \(deduplicated), delivered \(delivered), failed \(failed), receiptsPushed \(receiptsPushed), rejected \(rejected.sorted { $0.key < $1.key })"
+        }
+    }
+
+    func stubStats(ids: Bool) async throws -> StubStats {
+        let data = try await get(port: stubPort, path: ids ? "/_stub/stats?ids=1" : "/_stub/stats")
+        return try JSONDecoder().decode(StubStats.self, from: data)
+    }
+
+    // MARK: Helpers
+
+    /// GET on loopback; throws unless the status is 200.
+    func get(port: Int, path: String) async throws -> Data {
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+        request.timeoutInterval = 10
+        let (data, response) = try await URLSession.shared.data(for: request)
+        guard let http = response as? HTTPURLResponse, http.statusCode == 200 else {
+            throw Failure(description: "GET \(path): \((response as? HTTPURLResponse)?.statusCode ?? -1)")
+        }
+        return data
+    }
+
+    /// Polls `condition` every 50 ms until it holds; throws after `timeout`.
+    func waitUntil(_ what: String, timeout: Duration, _ condition: () async throws -> Bool) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if try await condition() { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw Failure(description: "timed out after \(timeout) waiting until \(what)")
+    }
+}
+
+/// SplitMix64: a seeded generator for the test's own random choices (kill times).
+struct SeededGenerator: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+extension DaemonHarness {
+    /// States a message can be left in only while the daemon still works on it.
+    static let openStates = ["planned", "queued", "sending", "retry_wait", "ambiguous"]
+
+    /// Waits until the campaign completes, then until every receipt the stub pushed is recorded
+    /// (store `delivered` equals the stub's `delivered` and nothing is left `accepted`), and
+    /// checks the invariants that must hold after any crash or fault schedule:
+    /// every message final, none sent twice, every id the stub accepted recorded as accepted or
+    /// delivered, every receipt recorded. Returns the final report.
+    @discardableResult
+    func finishAndVerify(_ id: Int64, minimumMessages: Int, watchTimeout: Duration, receiptTimeout: Duration) async throws -> Report {
+        let started = ContinuousClock.now
+        do {
+            try await watch(id, timeout: watchTimeout)
+        } catch {
+            let snapshot = try? await self.report(id)
+            let stats = try? await stubStats(ids: false)
+            Issue.record(
+                "\(error)\nreport: \(snapshot.map { "\($0.campaignState) \($0.byState)" } ?? "-")\nstub: \(stats?.summary ?? "-")\n\(logs())")
+            throw error
+        }
+        let completedIn = ContinuousClock.now - started
+        var report = try await self.report(id)
+        var stats = try await stubStats(ids: false)
+        do {
+            try await waitUntil("every receipt is recorded", timeout: receiptTimeout) {
+                report = try await self.report(id)
+                stats = try await self.stubStats(ids: false)
+                return report.count("delivered") >= stats.delivered && report.count("accepted") == 0
+            }
+        } catch {
+            Issue.record("\(error): store \(report.byState), stub \(stats.summary)\n\(logs())")
+        }
+        print("campaign \(id) completed \(completedIn) after the kills; receipts converged in \(ContinuousClock.now - started - completedIn)")
+        stats = try await stubStats(ids: true)
+        let states = try await csvStates(id)
+        let context = "store \(report.byState) failures \(report.failureReasons)\nstub \(stats.summary)"
+        print(context)
+
+        #expect(report.campaignState == "completed", "\(context)\n\(logs())")
+        let sent = report.total - report.count("suppressed")
+        #expect(sent >= minimumMessages, "only \(sent) messages planned; \(context)")
+        let open = Self.openStates.filter { report.count($0) > 0 }.map { "\($0) \(report.count($0))" }
+        #expect(open.isEmpty, "messages left open: \(open); \(context)\n\(logs())")
+        let duplicates = stats.duplicateSends ?? []
+        #expect(duplicates.isEmpty, "delivered twice: \(duplicates.prefix(10)) (\(duplicates.count)); \(context)")
+        let acceptedIDs = Set(stats.acceptedIds ?? [])
+        #expect(acceptedIDs.count == stats.acceptedIds?.count, "the stub accepted some id more than once")
+        let notRecorded = acceptedIDs.filter { states[$0] != "accepted" && states[$0] != "delivered" }
+        #expect(
+            notRecorded.isEmpty,
+            "accepted by the stub, not recorded as accepted/delivered: \(notRecorded.prefix(10).map { "\($0)=\(states[$0] ?? "missing")" }) (\(notRecorded.count)); \(context)\n\(logs())"
+        )
+        let recordedSent = Set(states.filter { $0.value == "accepted" || $0.value == "delivered" }.keys)
+        let phantom = recordedSent.subtracting(acceptedIDs)
+        #expect(phantom.isEmpty, "recorded as accepted/delivered but never accepted by the stub: \(phantom.prefix(10)) (\(phantom.count))")
+        #expect(report.count("delivered") == stats.delivered, "receipts: store delivered \(report.count("delivered")) vs stub \(stats.delivered); \(context)")
+        #expect(states.count == report.total, "CSV rows \(states.count) vs report total \(report.total)")
+        return report
+    }
+}
