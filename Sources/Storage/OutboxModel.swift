@@ -212,6 +212,9 @@ public struct OutboxMessage: Sendable, Hashable {
     public var lastError: String?
     public var suppressionReason: String?
     public var parentKey: String?
+    /// For a message returned by `claimDue`: the state it had before the claim made it `sending`
+    /// (an `ambiguous` one must go back to the gateway that had it).
+    public var claimedFrom: MessageState?
 
     public init(
         id: Int64, idempotencyKey: String, campaignID: Int64, creditCode: String, channel: String,

@@ -127,7 +127,7 @@ public final class OutboxDispatcher: Sendable {
         }
         // An ambiguous message goes back only to the gateway that had it.
         let gateway: DeliveryService.Gateway
-        if let pinned = message.gateway, message.state == .ambiguous {
+        if let pinned = message.gateway, message.claimedFrom == .ambiguous {
             guard let g = delivery.gateways[pinned] else {
                 _ = try await writer.submit([Transition(messageID: message.id, to: .ambiguous, at: now, gateway: pinned, error: "gateway-removed")])
                 return

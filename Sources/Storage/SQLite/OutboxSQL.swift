@@ -381,6 +381,7 @@ final class OutboxSQL {
                 try insertEvent(
                     messageID: message.id, at: nowMillis, from: message.state, to: .sending, gateway: nil,
                     providerID: nil, error: nil)
+                message.claimedFrom = message.state
                 message.state = .sending
                 if message.firstAttemptAt == nil { message.firstAttemptAt = Date(millis: nowMillis) }
                 result.append(message)

@@ -1,0 +1,22 @@
+import Foundation
+import Testing
+
+@testable import Storage
+
+@Suite struct OutboxClaimTests {
+    @Test func aClaimSaysWhichStateTheMessageCameFrom() throws {
+        let f = try OutboxFixture()
+        let campaign = try f.runningCampaign()
+        let ids = try f.queued(2, campaign: campaign)
+        let t = OutboxFixture.t0
+        // The first send timed out at gateway "gen", which deduplicates: a resend is scheduled.
+        _ = try f.store.claimDue(now: t, limit: 1)
+        try f.store.record([Transition(messageID: ids[0], to: .ambiguous, at: t, gateway: "gen", error: "timeout", nextAttemptAt: t)])
+        let claimed = try f.store.claimDue(now: t.addingTimeInterval(1), limit: 10)
+        let resend = try #require(claimed.first { $0.id == ids[0] })
+        #expect(resend.claimedFrom == .ambiguous)
+        #expect(resend.gateway == "gen")
+        #expect(resend.state == .sending)
+        #expect(claimed.first { $0.id == ids[1] }?.claimedFrom == .queued)
+    }
+}
