@@ -1,0 +1,81 @@
+import Foundation
+import Testing
+
+/// Pause, resume and cancel from the CLI while the daemon runs, and SIGHUP reloads.
+@Suite("DaemonControl: pause, resume, cancel and reload", .serialized)
+struct DaemonControlTests {
+    @Test func pauseStopsSendingWithinASecondAndResumeFinishes() async throws {
+        let rig = try DaemonHarness(stubArguments: ["--receipt-delay-ms", "50"], rate: 150)
+        do {
+            try await rig.importEnterprises(count: 900, seed: 11)
+            _ = try await rig.startStub()
+            _ = try await rig.startServe()
+            let id = try await rig.startCampaign(name: "Pause test")
+            try await rig.waitUntil("sending began", timeout: .seconds(20)) { try await rig.stubStats(ids: false).received > 50 }
+            let paused = try await rig.cli.run("campaign", "pause", String(id))
+            #expect(paused.status == 0)
+            #expect(paused.stdout.contains("daemon"), "says whether the daemon runs: \(paused.stdout)")
+            // Within a second the daemon stops claiming; sends in flight may still land.
+            try await Task.sleep(for: .milliseconds(1200))
+            let before = try await rig.stubStats(ids: false).received
+            try await Task.sleep(for: .milliseconds(1000))
+            let after = try await rig.stubStats(ids: false).received
+            #expect(after == before, "the stub kept receiving while paused: \(before) → \(after)")
+            let report = try await rig.report(id)
+            #expect(report.campaignState == "paused")
+            #expect(report.count("queued") + report.count("retry_wait") > 0, "the queue is kept")
+            let resumed = try await rig.cli.run("campaign", "resume", String(id))
+            #expect(resumed.status == 0)
+            try await rig.finishAndVerify(id, minimumMessages: 500, watchTimeout: .seconds(60), receiptTimeout: .seconds(20))
+        } catch {
+            await rig.stopAll()
+            throw error
+        }
+        await rig.stopAll()
+    }
+
+    @Test func cancelEndsTheCampaignAndMarksUnsentMessages() async throws {
+        let rig = try DaemonHarness(stubArguments: ["--receipt-delay-ms", "50"], rate: 100)
+        do {
+            try await rig.importEnterprises(count: 900, seed: 12)
+            _ = try await rig.startStub()
+            _ = try await rig.startServe()
+            let id = try await rig.startCampaign(name: "Cancel test")
+            try await rig.waitUntil("sending began", timeout: .seconds(20)) { try await rig.stubStats(ids: false).received > 20 }
+            #expect(try await rig.cli.run("campaign", "cancel", String(id)).status == 0)
+            try await rig.watch(id, timeout: .seconds(20))
+            let report = try await rig.report(id)
+            #expect(report.campaignState == "cancelled")
+            #expect(report.count("cancelled") > 0)
+            #expect(report.count("queued") == 0 && report.count("retry_wait") == 0)
+        } catch {
+            await rig.stopAll()
+            throw error
+        }
+        await rig.stopAll()
+    }
+
+    @Test func aBadReloadKeepsTheOldConfiguration() async throws {
+        let rig = try DaemonHarness(stubArguments: [])
+        do {
+            _ = try await rig.startStub()
+            let serve = try await rig.startServe()
+            let good = try String(contentsOfFile: rig.cli.config, encoding: .utf8)
+            try "{ this is not json5".write(toFile: rig.cli.config, atomically: true, encoding: .utf8)
+            kill(serve.pid, SIGHUP)
+            try await rig.waitUntil("the reload is rejected", timeout: .seconds(10)) { serve.tail(50).contains("reload rejected") }
+            #expect(serve.isRunning)
+            #expect((try? await rig.get(port: rig.receiptsPort, path: "/healthz")) != nil, "still serving")
+            try good.write(toFile: rig.cli.config, atomically: true, encoding: .utf8)
+            kill(serve.pid, SIGHUP)
+            try await rig.waitUntil("the reload succeeds", timeout: .seconds(10)) { serve.tail(50).contains("msg=reloaded") }
+            let metrics = String(decoding: try await rig.get(port: rig.receiptsPort, path: "/metrics"), as: UTF8.self)
+            #expect(metrics.contains("policypush_queue_depth"))
+            #expect(await serve.stop(SIGTERM) == 0)
+        } catch {
+            await rig.stopAll()
+            throw error
+        }
+        await rig.stopAll()
+    }
+}
