@@ -14,8 +14,8 @@ public final class DeliveryService: Sendable {
     public let transport: CurlTransport
     public let gateways: [String: Gateway]
     public let routers: [Channel: ChannelRouter]
-    /// The channel each routed gateway serves.
-    public let channelOf: [String: Channel]
+    /// The gateways of each channel, in failover order (a gateway may serve both channels).
+    public let channelGateways: [Channel: [String]]
 
     /// - Throws: `ConfigurationError` for a gateway that cannot be built (options, credentials).
     public init(configuration: Configuration, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
@@ -43,16 +43,14 @@ public final class DeliveryService: Sendable {
         }
         self.gateways = gateways
         var routers: [Channel: ChannelRouter] = [:]
-        var channelOf: [String: Channel] = [:]
         for (channel, names) in configuration.channelGateways {
-            for name in names { channelOf[name] = channel }
             let members = names.compactMap { gateways[$0] }.map {
                 ChannelRouter.Member($0.dispatcher, weight: $0.settings.weight)
             }
             if !members.isEmpty { routers[channel] = ChannelRouter(channel: channel.rawValue, members: members) }
         }
         self.routers = routers
-        self.channelOf = channelOf
+        self.channelGateways = configuration.channelGateways
     }
 
     /// Sends one message through a named gateway, with its throttles and breaker.

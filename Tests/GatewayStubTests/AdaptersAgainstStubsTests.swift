@@ -699,9 +699,10 @@ struct AdaptersAgainstStubsGenericTests {
                     return
                 }
                 #expect(reason == ReasonCode("http", status))
-                // The stub writes whole seconds of its own clock, a moment after `now`.
+                // The stub writes whole seconds of its own clock, a moment after `now` (later when
+                // the whole suite loads the machine).
                 let offset = after.timeIntervalSince(now)
-                #expect(offset > 298 && offset < 305)
+                #expect(offset > 298 && offset < 330)
             }
         }
     }

@@ -66,7 +66,7 @@ public final class OutboxDispatcher: Sendable {
     public func scheduleSafeResends(now: Date = Date()) async throws -> Int {
         var total = 0
         for channel in delivery.routers.keys {
-            let serving = delivery.gateways.values.filter { delivery.channelOf[$0.settings.name] == channel }
+            let serving = (delivery.channelGateways[channel] ?? []).compactMap { delivery.gateways[$0] }
             guard serving.count == 1, let only = serving.first, only.adapter.deduplicates else { continue }
             let name = only.settings.name
             total += try await store.run { try $0.scheduleAmbiguousResend(channel: channel.rawValue, gateway: name, at: now) }
