@@ -18,6 +18,7 @@ let commands: [any Command.Type] = [
     CampaignReportCommand.self,
     BenchCommand.self,
     BenchDispatchCommand.self,
+    BenchCampaignCommand.self,
     StubCommand.self,
     SendTestCommand.self,
     ServeCommand.self,
