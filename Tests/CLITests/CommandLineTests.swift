@@ -173,7 +173,7 @@ struct CommandLineTests {
         convert.executableURL = URL(fileURLWithPath: "/usr/bin/iconv")
         convert.arguments = ["-f", "UTF-8", "-t", "GB18030", utf8, "-o", cli.file("gbk.csv")]
         try convert.run()
-        convert.waitUntilExit()
+        while convert.isRunning { try await Task.sleep(for: .milliseconds(5)) }
         let imported = try await cli.run("enterprises", "import", cli.file("gbk.csv"))
         #expect(imported.status == 0, "\(imported.stderr)")
         let shown = try await cli.run("enterprises", "show", "91350100M000100Y43")

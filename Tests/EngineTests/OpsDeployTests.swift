@@ -9,8 +9,15 @@ private let systemdAnalyze = ["/usr/bin/systemd-analyze", "/bin/systemd-analyze"
     FileManager.default.isExecutableFile(atPath: $0)
 }
 
-/// Runs a program to completion; stdout and stderr go through files, so neither pipe can fill up.
-private func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+/// Runs a program to completion on a thread of its own (waiting must not block one of the few
+/// cooperative threads the other suites' servers need); stdout and stderr go through files.
+private func run(_ executable: String, _ arguments: [String]) async throws -> (status: Int32, stdout: String, stderr: String) {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread { continuation.resume(with: Result { try runBlocking(executable, arguments) }) }
+    }
+}
+
+private func runBlocking(_ executable: String, _ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pp-run-\(UUID().uuidString.prefix(8))")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: directory) }
@@ -70,7 +77,7 @@ struct OpsDeployTests {
     }
 
     @Test(.enabled(if: systemdAnalyze != nil, "systemd-analyze is not installed"))
-    func systemdAcceptsTheUnit() throws {
+    func systemdAcceptsTheUnit() async throws {
         let analyze = try #require(systemdAnalyze)
         // `verify` insists that ExecStart exists: check a copy that runs /bin/true instead.
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pp-unit-\(UUID().uuidString.prefix(8))")
@@ -81,13 +88,13 @@ struct OpsDeployTests {
             .replacing("ExecStart=/usr/local/bin/policypush ", with: "ExecStart=/bin/true ")
         try unit.write(toFile: copy, atomically: true, encoding: .utf8)
 
-        let verify = try run(analyze, ["verify", copy])
+        let verify = try await run(analyze, ["verify", copy])
         #expect(verify.status == 0)
         // Unknown keys and bad values are only warnings (exit 0), printed with the unit's file name.
         #expect(!verify.stderr.contains("policypush.service"), "\(verify.stderr)")
 
         // The offline security audit: exposure 1.6 today; fail if hardening regresses past 2.0.
-        let security = try run(analyze, ["security", "--offline=yes", "--threshold=20", copy])
+        let security = try await run(analyze, ["security", "--offline=yes", "--threshold=20", copy])
         #expect(security.status == 0, "\(security.stdout.split(separator: "\n").last ?? "")")
     }
 
@@ -100,18 +107,18 @@ struct OpsDeployTests {
         #expect(tmpfiles.contains("d /etc/policypush/credentials 0700 root root -\n"))
     }
 
-    @Test func theInstallerIsIdempotentAndDryRunChangesNothing() throws {
+    @Test func theInstallerIsIdempotentAndDryRunChangesNothing() async throws {
         let script = repositoryRoot.appendingPathComponent("deploy/install.sh").path
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("pp-root-\(UUID().uuidString.prefix(8))").path
         defer { try? FileManager.default.removeItem(atPath: root) }
 
-        let dryRun = try run("/bin/bash", [script, "--dry-run", "--root", root, "--binary", "/bin/true"])
+        let dryRun = try await run("/bin/bash", [script, "--dry-run", "--root", root, "--binary", "/bin/true"])
         #expect(dryRun.status == 0, "\(dryRun.stderr)")
         #expect(dryRun.stdout.contains("would run: install -D -m 0755 /bin/true \(root)/usr/local/bin/policypush"))
         #expect(dryRun.stdout.contains("Next steps:"))
         #expect(!FileManager.default.fileExists(atPath: root))
 
-        let first = try run("/bin/bash", [script, "--root", root, "--binary", "/bin/true"])
+        let first = try await run("/bin/bash", [script, "--root", root, "--binary", "/bin/true"])
         #expect(first.status == 0, "\(first.stderr)")
         let config = try String(contentsOfFile: root + "/etc/policypush/policypush.json5", encoding: .utf8)
         #expect(config.contains("\"/run/credentials/policypush.service/aliyun.json\""))
@@ -122,7 +129,7 @@ struct OpsDeployTests {
 
         // An operator's edit survives a second run, which changes nothing.
         try "{}".write(toFile: root + "/etc/policypush/policypush.json5", atomically: true, encoding: .utf8)
-        let second = try run("/bin/bash", [script, "--root", root, "--binary", "/bin/true"])
+        let second = try await run("/bin/bash", [script, "--root", root, "--binary", "/bin/true"])
         #expect(second.status == 0)
         #expect(second.stdout.contains("nothing to change"))
         #expect(try String(contentsOfFile: root + "/etc/policypush/policypush.json5", encoding: .utf8) == "{}")
