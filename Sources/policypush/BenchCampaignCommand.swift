@@ -213,7 +213,8 @@ private struct Scratch {
     let directory: String
 
     init() throws {
-        var template = Array((NSTemporaryDirectory() + "/policypush-bench-XXXXXX").utf8CString)
+        // mkdtemp replaces the six trailing template characters.
+        var template = Array((NSTemporaryDirectory() + "/policypush-bench-" + String(repeating: "X", count: 6)).utf8CString)
         guard let made = mkdtemp(&template) else { throw CommandFailure("cannot create a scratch directory in \(NSTemporaryDirectory())") }
         directory = String(cString: made)
         try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true)
