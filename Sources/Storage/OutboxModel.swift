@@ -403,3 +403,18 @@ public struct CampaignReport: Sendable, Hashable {
         self.receiptLatency = receiptLatency
     }
 }
+
+/// How many messages are in one state on one channel and gateway.
+public struct MessageCount: Sendable, Hashable {
+    public var state: MessageState
+    public var channel: String
+    public var gateway: String
+    public var count: Int
+
+    public init(state: MessageState, channel: String, gateway: String, count: Int) {
+        self.state = state
+        self.channel = channel
+        self.gateway = gateway
+        self.count = count
+    }
+}

@@ -114,4 +114,8 @@ public protocol OutboxStore: AnyObject {
 
     /// Messages by state across all campaigns, for metrics.
     func queueDepth() throws -> [MessageState: Int]
+
+    /// Messages of every campaign by state, channel and gateway (`""` before a gateway is chosen),
+    /// for metrics.
+    func messageCounts() throws -> [MessageCount]
 }

@@ -94,6 +94,10 @@ extension SQLiteStore: OutboxStore {
         try outbox.dataVersion()
     }
 
+    public func messageCounts() throws -> [MessageCount] {
+        try outbox.messageCounts()
+    }
+
     public func queueDepth() throws -> [MessageState: Int] {
         try outbox.queueDepth()
     }

@@ -20,3 +20,17 @@ import Testing
         #expect(claimed.first { $0.id == ids[1] }?.claimedFrom == .queued)
     }
 }
+
+@Suite struct OutboxMessageCountTests {
+    @Test func countsByStateChannelAndGateway() throws {
+        let f = try OutboxFixture()
+        let campaign = try f.runningCampaign()
+        let ids = try f.queued(3, campaign: campaign)
+        let t = OutboxFixture.t0
+        _ = try f.store.claimDue(now: t, limit: 1)
+        try f.store.record([Transition(messageID: ids[0], to: .accepted, at: t, gateway: "ali", providerID: "p1")])
+        let counts = try f.store.messageCounts()
+        #expect(counts.contains(MessageCount(state: .accepted, channel: "sms", gateway: "ali", count: 1)))
+        #expect(counts.contains(MessageCount(state: .queued, channel: "sms", gateway: "", count: 2)))
+    }
+}

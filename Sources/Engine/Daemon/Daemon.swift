@@ -267,8 +267,9 @@ public final class Daemon: Sendable {
                 if expired > 0 { log.info("messages expired without a receipt", ["count": expired]) }
             }
             let depth = try await store.run { try $0.queueDepth() }
+            let counts = try await store.run { try $0.messageCounts() }
             var gauges: [[String]: Double] = [:]
-            for (state, n) in depth { gauges[[state.rawValue, "all", "all"]] = Double(n) }
+            for c in counts { gauges[[c.state.rawValue, c.channel, c.gateway]] = Double(c.count) }
             metrics.messages.replaceAll(gauges)
             metrics.queueDepth.set(Double((depth[.queued] ?? 0) + (depth[.retryWait] ?? 0)), labels: [])
             for gateway in delivery.gateways.values {

@@ -849,6 +849,20 @@ final class OutboxSQL {
         return counts
     }
 
+    func messageCounts() throws -> [MessageCount] {
+        let select = try statement(
+            "SELECT state, channel, coalesce(gateway, ''), count(*) FROM messages GROUP BY state, channel, gateway")
+        defer { select.reset() }
+        var counts: [MessageCount] = []
+        while try select.step() {
+            counts.append(
+                MessageCount(
+                    state: try messageState(select.text(0)), channel: select.text(1) ?? "", gateway: select.text(2) ?? "",
+                    count: Int(select.int64(3))))
+        }
+        return counts
+    }
+
     // MARK: Decoding
 
     private func messageState(_ text: String?) throws -> MessageState {
