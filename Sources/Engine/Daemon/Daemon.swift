@@ -282,8 +282,15 @@ public final class Daemon: Sendable {
                     }
                 metrics.setBreaker(phase, gateway: gateway.settings.name)
             }
-            notifier.status(
-                "queued \(depth[.queued] ?? 0), retrying \(depth[.retryWait] ?? 0), sending \(depth[.sending] ?? 0), accepted \(depth[.accepted] ?? 0), delivered \(depth[.delivered] ?? 0)")
+            let running = try await store.run { try $0.campaigns().filter { $0.state == .running } }
+            let progress = running.map { c -> String in
+                let total = c.counts.values.reduce(0, +)
+                let final = c.counts.filter { $0.key.isFinal || $0.key == .accepted }.values.reduce(0, +)
+                return "campaign \(c.id) \(total == 0 ? 0 : final * 100 / total)% (\(final)/\(total))"
+            }
+            var status = progress.isEmpty ? "idle" : progress.joined(separator: ", ")
+            status += "; queued \((depth[.queued] ?? 0) + (depth[.retryWait] ?? 0)), sending \(depth[.sending] ?? 0)"
+            notifier.status(status)
             notifier.watchdog()
             try await Task.sleep(for: tick)
         }
