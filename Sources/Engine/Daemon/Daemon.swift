@@ -257,6 +257,7 @@ public final class Daemon: Sendable {
     /// Expiry, metrics, systemd status and watchdog.
     func housekeeping(store: StoreWorker, delivery: DeliveryService) async throws {
         var lastExpiry = ContinuousClock.now - .seconds(3600)
+        var lastStatus = ContinuousClock.now - .seconds(3600)
         let watchdog = notifier.watchdogInterval.map { $0 / 2 } ?? .seconds(2)
         let tick = min(watchdog, .seconds(2))
         while !Task.isCancelled {
@@ -282,7 +283,10 @@ public final class Daemon: Sendable {
                     }
                 metrics.setBreaker(phase, gateway: gateway.settings.name)
             }
-            let running = try await store.run { try $0.campaigns().filter { $0.state == .running } }
+            // Campaign counts scan the outbox: every 10 s is enough for `systemctl status`.
+            let statusDue = ContinuousClock.now - lastStatus >= .seconds(10)
+            if statusDue { lastStatus = ContinuousClock.now }
+            let running = statusDue ? try await store.run { try $0.campaigns().filter { $0.state == .running } } : []
             let progress = running.map { c -> String in
                 let total = c.counts.values.reduce(0, +)
                 let final = c.counts.filter { $0.key.isFinal || $0.key == .accepted }.values.reduce(0, +)
@@ -290,7 +294,7 @@ public final class Daemon: Sendable {
             }
             var status = progress.isEmpty ? "idle" : progress.joined(separator: ", ")
             status += "; queued \((depth[.queued] ?? 0) + (depth[.retryWait] ?? 0)), sending \(depth[.sending] ?? 0)"
-            notifier.status(status)
+            if statusDue { notifier.status(status) }
             notifier.watchdog()
             try await Task.sleep(for: tick)
         }
