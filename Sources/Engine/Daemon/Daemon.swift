@@ -185,8 +185,10 @@ public final class Daemon: Sendable {
         var lastFull = ContinuousClock.now
         while !Task.isCancelled {
             let version = try await store.run { try $0.dataVersion() }
-            let periodic = ContinuousClock.now - lastFull > .seconds(2)
-            if version != lastVersion || periodic {
+            // The dispatcher's own commits change data_version all the time: look at most twice a
+            // second (reading campaigns counts the outbox), and every 2 s regardless.
+            let sinceFull = ContinuousClock.now - lastFull
+            if (version != lastVersion && sinceFull >= .milliseconds(500)) || sinceFull > .seconds(2) {
                 lastVersion = version
                 lastFull = ContinuousClock.now
                 try await applyCampaigns(store: store)
