@@ -19,27 +19,29 @@ public final class DeliveryService: Sendable {
 
     /// - Throws: `ConfigurationError` for a gateway that cannot be built (options, credentials).
     public init(configuration: Configuration, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        // Every gateway is checked (options, credentials) before the transport's thread starts,
+        // so a bad configuration leaves nothing running.
+        var problems: [String] = []
+        for settings in configuration.gateways {
+            do {
+                _ = try GatewayFactory.build(settings, client: NoClient(), environment: environment)
+            } catch let error as ConfigurationError {
+                problems += error.problems
+            }
+        }
+        if !problems.isEmpty { throw ConfigurationError(file: configuration.file ?? "(defaults)", problems: problems) }
+
         var transportConfiguration = configuration.transport
         let maxInFlight = configuration.gateways.reduce(0) { $0 + $1.maxInFlight }
         transportConfiguration.maxConnections = max(transportConfiguration.maxConnections, maxInFlight)
         transport = CurlTransport(configuration: transportConfiguration)
         var gateways: [String: Gateway] = [:]
-        var problems: [String] = []
         for settings in configuration.gateways {
-            do {
-                let built = try GatewayFactory.build(settings, client: transport, environment: environment)
-                let dispatcher = GatewayDispatcher(
-                    configuration: Self.dispatchConfiguration(settings, timeZone: configuration.timeZone),
-                    sender: AdapterSender(adapter: built.adapter, client: transport))
-                gateways[settings.name] = Gateway(settings: settings, adapter: built.adapter, dispatcher: dispatcher)
-            } catch let error as ConfigurationError {
-                problems += error.problems
-            }
-        }
-        if !problems.isEmpty {
-            let transport = self.transport
-            Task { await transport.shutdown() }
-            throw ConfigurationError(file: configuration.file ?? "(defaults)", problems: problems)
+            let built = try GatewayFactory.build(settings, client: transport, environment: environment)
+            let dispatcher = GatewayDispatcher(
+                configuration: Self.dispatchConfiguration(settings, timeZone: configuration.timeZone),
+                sender: AdapterSender(adapter: built.adapter, client: transport))
+            gateways[settings.name] = Gateway(settings: settings, adapter: built.adapter, dispatcher: dispatcher)
         }
         self.gateways = gateways
         var routers: [Channel: ChannelRouter] = [:]
@@ -117,5 +119,12 @@ struct AdapterSender: MessageSender {
 
     nonisolated(nonsending) func send(_ message: OutboundMessage) async -> DeliveryOutcome {
         await adapter.send(message, using: client)
+    }
+}
+
+/// Stands in for the transport while gateway settings are only being checked; never sends.
+private struct NoClient: HTTPClient {
+    func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+        throw TransportError(code: .cancelled)
     }
 }

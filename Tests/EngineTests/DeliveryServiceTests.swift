@@ -129,4 +129,19 @@ struct DeliveryServiceTests {
             #expect((stats.duplicateSends ?? []).isEmpty, "the gateway deduplicated every repeat")
         }
     }
+
+    @Test func aGatewayWithoutItsCredentialsIsAConfigurationError() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("pp-delivery-\(UUID().uuidString).json5").path
+        try #"{ gateways: { ali: { kind: "aliyun", base_url: "http://127.0.0.1:1", credentials: { env: "MISSING" } }, tc: { kind: "tencent", base_url: "http://127.0.0.1:1", credentials: { env: "TC" } } } }"#
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let configuration = try Configuration.load(file: path, environment: ["POLICYPUSH_STATE_DIR": "/tmp/pp-unused"])
+        let error = #expect(throws: ConfigurationError.self) {
+            _ = try DeliveryService(configuration: configuration, environment: Self.environment)
+        }
+        let text = error?.description ?? ""
+        #expect(text.contains("gateways.ali.credentials"), "\(text)")
+        #expect(text.contains("gateways.tc.options.sdk_app_id"), "\(text)")
+        #expect(!text.contains("stubSecretKey"), "never a secret")
+    }
 }
