@@ -43,6 +43,33 @@ import Testing
         await #expect(throws: StorageError.self) { try await writer.submit([]) }
     }
 
+    @Test func claimsOnTheWritersConnectionAreCommittedBeforeTheyReturn() async throws {
+        let db = try TemporaryDatabase()
+        do {
+            let f = try OutboxFixture(db: db)
+            let campaign = try f.runningCampaign()
+            _ = try f.queued(300, campaign: campaign)
+        }
+        let writer = try GroupCommitWriter(path: db.path)
+        let first = try await writer.claimDue(now: t0, limit: 200)
+        #expect(first.count == 200)
+        #expect(first.allSatisfy { $0.state == .sending && $0.claimedFrom == .queued })
+        // Committed: a fresh connection sees them as sending.
+        let reader = try SQLiteStore(path: db.path, readOnly: true)
+        #expect(try reader.queueDepth() == [.sending: 200, .queued: 100])
+        // Transitions and claims share the thread and connection.
+        let done = first[0].id
+        async let applied = writer.submit([Transition(messageID: done, to: .accepted, at: t0, gateway: "g", providerID: "p")])
+        let second = try await writer.claimDue(now: t0, limit: 200)
+        #expect(try await applied.count == 1)
+        #expect(second.count == 100)
+        #expect(Set(second.map(\.id)).isDisjoint(with: first.map(\.id)))
+        #expect(try await writer.claimDue(now: t0, limit: 10).isEmpty)
+        writer.close()
+        #expect(try reader.queueDepth() == [.sending: 299, .accepted: 1])
+        await #expect(throws: StorageError.self) { try await writer.claimDue(now: t0, limit: 1) }
+    }
+
     @Test func theCLIWritesCampaignsWhileTheWriterCommitsWithoutBusyErrors() async throws {
         let db = try TemporaryDatabase()
         let ids: [Int64]

@@ -269,10 +269,14 @@ public final class Daemon: Sendable {
                 let expired = try await store.run { try $0.expireAccepted(olderThan: Date().addingTimeInterval(-expireAfter), now: Date()) }
                 if expired > 0 { log.info("messages expired without a receipt", ["count": expired]) }
             }
-            let depth = try await store.run { try $0.queueDepth() }
+            // One scan of the outbox for both: the depth by state is the sum of the finer counts.
             let counts = try await store.run { try $0.messageCounts() }
+            var depth: [MessageState: Int] = [:]
             var gauges: [[String]: Double] = [:]
-            for c in counts { gauges[[c.state.rawValue, c.channel, c.gateway]] = Double(c.count) }
+            for c in counts {
+                gauges[[c.state.rawValue, c.channel, c.gateway]] = Double(c.count)
+                depth[c.state, default: 0] += c.count
+            }
             metrics.messages.replaceAll(gauges)
             metrics.queueDepth.set(Double((depth[.queued] ?? 0) + (depth[.retryWait] ?? 0)), labels: [])
             for gateway in delivery.gateways.values {

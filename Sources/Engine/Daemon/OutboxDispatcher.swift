@@ -6,8 +6,8 @@ import Synchronization
 
 /// Sends due outbox messages through the delivery layer and records every transition.
 ///
-/// A message is claimed (committed as `sending`) before its gateway is called; its outcome is
-/// written through the group-commit writer. Nothing is sent twice blind: an ambiguous send is
+/// A message is claimed (committed as `sending`, through the group-commit writer's connection)
+/// before its gateway is called; its outcome is written through the group-commit writer. Nothing is sent twice blind: an ambiguous send is
 /// repeated only through the gateway that had it, and only when that gateway deduplicates by
 /// our id.
 public final class OutboxDispatcher: Sendable {
@@ -90,7 +90,8 @@ public final class OutboxDispatcher: Sendable {
                 var claimed: [OutboxMessage] = []
                 if room >= max(1, settings.maxInFlight / 4) {
                     let limit = min(room, settings.claimBatch)
-                    claimed = try await store.run { try $0.claimDue(now: Date(), limit: limit) }
+                    // On the writer's connection: no second writer to take turns with at the lock.
+                    claimed = try await writer.claimDue(now: Date(), limit: limit)
                 }
                 for message in claimed {
                     inFlight += 1
