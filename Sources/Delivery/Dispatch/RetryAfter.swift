@@ -47,9 +47,9 @@ public enum RetryAfter {
             let month = monthNames.firstIndex(of: String(decoding: b[8..<11], as: UTF8.self)),
             let day = digits(b[5..<7]), let year = digits(b[12..<16]), let hour = digits(b[17..<19]),
             let minute = digits(b[20..<22]), let second = digits(b[23..<25]),
-            day >= 1, day <= daysIn(month: month + 1, year: year), hour < 24, minute < 60, second <= 60
+            day >= 1, day <= CivilTime.daysIn(month: month + 1, year: year), hour < 24, minute < 60, second <= 60
         else { return nil }
-        let days = daysFromCivil(year: year, month: month + 1, day: day)
+        let days = CivilTime.days(year: year, month: month + 1, day: day)
         let seconds = days * 86_400 + hour * 3600 + minute * 60 + second
         return Date(timeIntervalSince1970: TimeInterval(seconds))
     }
@@ -61,23 +61,5 @@ public enum RetryAfter {
             value = value * 10 + Int(byte - 0x30)
         }
         return value
-    }
-
-    private static func daysIn(month: Int, year: Int) -> Int {
-        switch month {
-        case 2: return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
-        case 4, 6, 9, 11: return 30
-        default: return 31
-        }
-    }
-
-    /// Days since 1970-01-01 in the proleptic Gregorian calendar (Howard Hinnant's algorithm).
-    private static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yearOfEra = y - era * 400
-        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        return era * 146_097 + dayOfEra - 719_468
     }
 }
