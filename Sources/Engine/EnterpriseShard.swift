@@ -136,14 +136,7 @@ struct ShardContents: ~Copyable {
 
 /// The stable hash that assigns a credit code to a shard (FNV-1a, 64 bit).
 public enum ShardKey {
-    public static func hash(_ creditCode: String) -> UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in creditCode.utf8 {
-            h ^= UInt64(byte)
-            h = h &* 0x100_0000_01b3
-        }
-        return h
-    }
+    public static func hash(_ creditCode: String) -> UInt64 { FNV1a.hash(creditCode) }
 
     public static func shard(of creditCode: String, shardCount: Int) -> Int {
         Int(hash(creditCode) % UInt64(shardCount))

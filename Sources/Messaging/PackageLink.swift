@@ -1,3 +1,5 @@
+import Registry
+
 /// The per-enterprise token of the package landing page.
 ///
 /// The token is stable across runs and machines (FNV-1a 64 of the credit code's UTF-8,
@@ -10,11 +12,7 @@ public enum PackageLink {
 
     /// The 8-character base62 token for a credit code.
     public static func token(for creditCode: String) -> String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in creditCode.utf8 {
-            hash ^= UInt64(byte)
-            hash &*= 0x0000_0100_0000_01b3
-        }
+        let hash = FNV1a.hash(creditCode)
         return String(unsafeUninitializedCapacity: tokenLength) { buffer in
             var value = hash
             for i in stride(from: tokenLength - 1, through: 0, by: -1) {

@@ -8,7 +8,7 @@ import Registry
 /// length-prefixed, numbers as little-endian bit patterns, `custom` as its sorted-key JSON.
 /// Changing it makes the next import report every row as updated once, nothing worse.
 struct ContentHash {
-    private var state: UInt64 = 0xcbf2_9ce4_8422_2325
+    private var fnv = FNV1a()
 
     static func of(_ enterprise: Enterprise, customJSON: String?) -> Int64 {
         var hash = ContentHash()
@@ -29,12 +29,10 @@ struct ContentHash {
         hash.add(Int64(enterprise.smsOptOut ? 1 : 0))
         hash.add(Int64(enterprise.wechatOptOut ? 1 : 0))
         hash.add(customJSON)
-        return Int64(bitPattern: hash.state)
+        return Int64(bitPattern: hash.fnv.value)
     }
 
-    private mutating func byte(_ byte: UInt8) {
-        state = (state ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
-    }
+    private mutating func byte(_ byte: UInt8) { fnv.combine(byte) }
 
     private mutating func word(_ value: UInt64) {
         var value = value
