@@ -241,11 +241,7 @@ public final class Daemon: Sendable {
         }
         let started = ContinuousClock.now
         let configuration = inputs.configuration
-        let registry = try await store.run { store in
-            try ShardedRegistry.build(shardCount: configuration.shards, schema: configuration.schema) { add in
-                try store.forEachEnterprise { add($0) }
-            }
-        }
+        let registry = try await store.run { try Workspace(configuration: configuration).loadShards(from: $0) }
         let planner = CampaignPlanner(
             registry: registry, catalog: inputs.catalog, renderer: inputs.renderer, policy: configuration.planning)
         let summary = try await planner.plan(campaign, store: store)
