@@ -39,6 +39,8 @@ public struct Configuration: Sendable {
     public var planning: PlanningPolicy
     /// The daemon's own settings (`daemon`).
     public var daemon: DaemonSettings
+    /// Settling ambiguous sends and missing receipts with the providers (`reconcile`).
+    public var reconcile: ReconcileSettings
 
     public var schema: AttributeSchema { AttributeSchema(custom: customAttributes) }
 
@@ -98,7 +100,8 @@ public struct Configuration: Sendable {
             receiptsListen: nil,
             transport: CurlTransport.Configuration(),
             planning: PlanningPolicy(),
-            daemon: DaemonSettings()
+            daemon: DaemonSettings(),
+            reconcile: ReconcileSettings()
         )
         // `$CREDENTIALS_DIRECTORY` (systemd's LoadCredential=) and `$STATE_DIRECTORY` may start a path.
         func resolve(_ path: String) -> String {
@@ -185,6 +188,29 @@ public struct Configuration: Sendable {
         if let h = reader.double("daemon.expire_after_h") { config.daemon.expireAfter = h * 3600 }
         if let n = reader.int("daemon.max_in_flight") { config.daemon.maxInFlight = max(1, n) }
         if let n = reader.int("daemon.claim_batch") { config.daemon.claimBatch = max(1, n) }
+        func minutes(_ key: String, _ range: ClosedRange<Double>, _ apply: (TimeInterval) -> Void) {
+            guard let value = reader.double(key) else { return }
+            if value.isFinite, range.contains(value) { apply(value * 60) } else {
+                reader.problem(key, "expected a number of minutes from \(range.lowerBound.formatted()) to \(range.upperBound.formatted())")
+            }
+        }
+        minutes("reconcile.settle_min", 0.01...1440) { config.reconcile.settle = $0 }
+        minutes("reconcile.receipt_check_min", 0.01...1440) { config.reconcile.receiptCheck = $0 }
+        if let hours = reader.double("reconcile.deadline_h") {
+            if hours.isFinite, (0.001...720).contains(hours) { config.reconcile.deadline = hours * 3600 } else {
+                reader.problem("reconcile.deadline_h", "expected a number of hours from 0.001 to 720")
+            }
+        }
+        if let seconds = reader.double("reconcile.interval_s") {
+            if seconds.isFinite, (0.05...3600).contains(seconds) {
+                config.reconcile.interval = .milliseconds(Int64(seconds * 1000))
+            } else {
+                reader.problem("reconcile.interval_s", "expected a number of seconds from 0.05 to 3600")
+            }
+        }
+        if config.reconcile.deadline < config.reconcile.settle {
+            reader.problem("reconcile.deadline_h", "must be longer than reconcile.settle_min")
+        }
         if let listen = reader.string("receipts.listen") {
             let parts = listen.split(separator: ":")
             if parts.count == 2, let port = Int(parts[1]), (0...65535).contains(port) {

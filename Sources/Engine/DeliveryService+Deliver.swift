@@ -18,11 +18,11 @@ extension DeliveryService {
 
     /// Delivers one message on a channel: picks a gateway (weights, failover past open breakers
     /// and paused gateways), applies the gateway's retry policy with backoff, waits out short
-    /// deferrals, and never sends twice blind.
+    /// deferrals, and never sends twice blind (``DeliveryDecision``, the daemon's rule).
     ///
-    /// An ambiguous send (sent, no answer) is repeated only through a gateway that deduplicates by
-    /// our id, with the same id; otherwise it is returned for reconciliation, and no other gateway
-    /// is tried. Waiting stops at `deadline`.
+    /// An ambiguous send (sent, no answer) pins the message to its gateway: it is repeated only
+    /// there, with the same id, when that gateway deduplicates by our id; otherwise it is returned
+    /// for reconciliation, and no other gateway is tried. Waiting stops at `deadline`.
     ///
     /// - Parameter build: the message for a gateway kind (templates differ per provider); the id
     ///   must be the same whatever the kind.
@@ -40,15 +40,13 @@ extension DeliveryService {
         func sleep(until date: Date) async throws { try await clock.sleep(for: .seconds(max(0, date.timeIntervalSinceNow))) }
 
         var excluded: Set<String> = []
-        // Set after an ambiguous send to a deduplicating gateway: the same id goes back there only.
-        var pinned: Gateway?
-        var attemptsByGateway: [String: Int] = [:]
-        let firstAttemptAt = Date()
+        var situation = DeliveryDecision.Situation(firstAttemptAt: Date())
         while true {
             try Task.checkCancellation()
             let gateway: Gateway
-            if let pinned {
-                gateway = pinned
+            if let pinned = situation.pinnedTo {
+                guard let same = gateways[pinned] else { return report }
+                gateway = same
             } else {
                 switch router.pick(excluding: excluded, now: Date()) {
                 case .unavailable(let retryAt):
@@ -71,42 +69,40 @@ extension DeliveryService {
             if result.attempted { report.attempts += 1 }
 
             let wait: Date
-            switch result.outcome {
-            case .accepted, .failed:
+            switch DeliveryDecision.next(after: result, from: gateway.traits, situation: situation, now: Date()) {
+            case .accepted:
                 return report
-            case .ambiguous:
-                guard gateway.adapter.deduplicates else { return report }  // held for reconciliation
-                pinned = gateway
-                fallthrough
-            case .retry:
-                let attempt = attemptsByGateway[name, default: 0] + 1
-                attemptsByGateway[name] = attempt
-                var earliest: Date?
-                if case .retry(let after, _) = result.outcome { earliest = after }
-                let decision = gateway.dispatcher.configuration.retry.next(
-                    attempt: attempt, firstAttemptAt: firstAttemptAt, now: Date(), providerEarliest: earliest)
-                switch decision {
-                case .retry(let at):
-                    wait = at
-                case .giveUp(let reason):
-                    if case .ambiguous = result.outcome { return report }
-                    report.outcome = .failed(reason: reason, fallback: false)
-                    return report
-                }
-            case .deferred(let until, _):
-                guard result.attempted || pinned != nil else {
-                    // Refused before sending (open breaker, recipient window): another gateway first.
+            case .failed(_, let reason, let fallback, _):
+                if case .failed = result.outcome {} else { report.outcome = .failed(reason: reason, fallback: fallback) }
+                return report
+            case .retry(let at, _, let countsAsAttempt, _):
+                if countsAsAttempt { situation.attempts += 1 }
+                // Refused before sending, or the gateway paused itself: another gateway first.
+                if case .pauseGateway = result.outcome {
                     excluded.insert(name)
                     continue
                 }
-                wait = until
-            case .pauseGateway:
-                guard pinned == nil else { return report }
-                excluded.insert(name)
-                continue
+                guard result.attempted else {
+                    excluded.insert(name)
+                    continue
+                }
+                wait = at
+            case .pinned(let pin, let resendAt, _, let countsAsAttempt):
+                if countsAsAttempt { situation.attempts += 1 }
+                situation.pinnedTo = pin
+                guard let resendAt else { return report }  // held for reconciliation
+                wait = resendAt
             }
             guard fits(wait) else { return report }
             try await sleep(until: wait)
         }
+    }
+}
+
+extension DeliveryService.Gateway {
+    /// What ``DeliveryDecision`` needs to know of this gateway.
+    public var traits: DeliveryDecision.Gateway {
+        DeliveryDecision.Gateway(
+            name: settings.name, deduplicates: adapter.deduplicates, retry: dispatcher.configuration.retry)
     }
 }

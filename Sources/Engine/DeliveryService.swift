@@ -16,9 +16,16 @@ public final class DeliveryService: Sendable {
     public let routers: [Channel: ChannelRouter]
     /// The gateways of each channel, in failover order (a gateway may serve both channels).
     public let channelGateways: [Channel: [String]]
+    /// Provider query APIs by gateway name, for the gateways that have one (Aliyun, Tencent).
+    public let lookups: [String: ProviderLookup]
 
     /// - Throws: `ConfigurationError` for a gateway that cannot be built (options, credentials).
-    public init(configuration: Configuration, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+    ///
+    /// - Parameter now: wall-clock time for the dispatchers' pauses, daily caps and recipient windows.
+    public init(
+        configuration: Configuration, environment: [String: String] = ProcessInfo.processInfo.environment,
+        now: @escaping @Sendable () -> Date = Date.init
+    ) throws {
         // Every gateway is checked (options, credentials) before the transport's thread starts,
         // so a bad configuration leaves nothing running.
         var problems: [String] = []
@@ -36,14 +43,17 @@ public final class DeliveryService: Sendable {
         transportConfiguration.maxConnections = max(transportConfiguration.maxConnections, maxInFlight)
         transport = CurlTransport(configuration: transportConfiguration)
         var gateways: [String: Gateway] = [:]
+        var lookups: [String: ProviderLookup] = [:]
         for settings in configuration.gateways {
             let built = try GatewayFactory.build(settings, client: transport, environment: environment)
             let dispatcher = GatewayDispatcher(
                 configuration: Self.dispatchConfiguration(settings, timeZone: configuration.timeZone),
-                sender: AdapterSender(adapter: built.adapter, client: transport))
+                sender: AdapterSender(adapter: built.adapter, client: transport), now: now)
             gateways[settings.name] = Gateway(settings: settings, adapter: built.adapter, dispatcher: dispatcher)
+            lookups[settings.name] = ProviderLookup.make(settings, credentials: built.credentials, client: transport)
         }
         self.gateways = gateways
+        self.lookups = lookups
         var routers: [Channel: ChannelRouter] = [:]
         for (channel, names) in configuration.channelGateways {
             let members = names.compactMap { gateways[$0] }.map {

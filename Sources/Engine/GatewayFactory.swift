@@ -7,6 +7,8 @@ public enum GatewayFactory {
     public struct Built: Sendable {
         public var settings: GatewaySettings
         public var adapter: any GatewayAdapter
+        /// The credentials the adapter signs with (its provider's query API uses them too).
+        public var credentials: Credentials?
     }
 
     /// Options each kind understands (under `gateways.<name>.options`).
@@ -27,7 +29,7 @@ public enum GatewayFactory {
         for key in g.options.keys.sorted() where !(knownOptions[g.kind]?.contains(key) ?? false) {
             problems.append("\(path).options.\(key): unknown option for a \(g.kind.rawValue) gateway")
         }
-        func credentials(required: Bool) throws -> Credentials? {
+        func loadCredentials(required: Bool) throws -> Credentials? {
             switch g.credentials {
             case .file(let file): return try CredentialSource.file(file).load(environment: environment)
             case .environment(let prefix): return try CredentialSource.environment(prefix: prefix).load(environment: environment)
@@ -37,6 +39,11 @@ public enum GatewayFactory {
             }
         }
         let adapter: any GatewayAdapter
+        var loaded: Credentials?
+        func credentials(required: Bool) throws -> Credentials? {
+            loaded = try loadCredentials(required: required)
+            return loaded
+        }
         do {
             switch g.kind {
             case .generic:
@@ -88,6 +95,6 @@ public enum GatewayFactory {
             throw ConfigurationError(file: "config", problems: problems)
         }
         if !problems.isEmpty { throw ConfigurationError(file: "config", problems: problems) }
-        return Built(settings: g, adapter: adapter)
+        return Built(settings: g, adapter: adapter, credentials: loaded)
     }
 }

@@ -40,6 +40,7 @@ public final class GroupCommitWriter: @unchecked Sendable {
     private struct Claim {
         var now: Date
         var limit: Int
+        var lease: TimeInterval
         var continuation: CheckedContinuation<[OutboxMessage], any Error>
     }
 
@@ -102,7 +103,9 @@ public final class GroupCommitWriter: @unchecked Sendable {
     /// page cache at every commit.
     ///
     /// Throws the claim's `StorageError`, or `.closed` after `close()`.
-    public func claimDue(now: Date, limit: Int) async throws -> [OutboxMessage] {
+    public func claimDue(now: Date, limit: Int, lease: TimeInterval = OutboxLease.default) async throws
+        -> [OutboxMessage]
+    {
         try await withCheckedThrowingContinuation { continuation in
             condition.lock()
             guard !closing else {
@@ -110,7 +113,7 @@ public final class GroupCommitWriter: @unchecked Sendable {
                 continuation.resume(throwing: StorageError(code: .closed, message: "the group commit writer is closed"))
                 return
             }
-            claims.append(Claim(now: now, limit: limit, continuation: continuation))
+            claims.append(Claim(now: now, limit: limit, lease: lease, continuation: continuation))
             startIfNeeded()
             condition.broadcast()
             condition.unlock()
@@ -171,7 +174,7 @@ public final class GroupCommitWriter: @unchecked Sendable {
 
             if !batch.isEmpty { commit(batch) }
             for claim in claimsNow {
-                claim.continuation.resume(with: Result { try sql.claimDue(now: claim.now, limit: claim.limit) })
+                claim.continuation.resume(with: Result { try sql.claimDue(now: claim.now, limit: claim.limit, lease: claim.lease) })
             }
         }
     }

@@ -22,38 +22,54 @@ public enum MessageState: String, Sendable, Hashable, CaseIterable, Codable {
     case failed
     /// Accepted, but no receipt came within the receipt window.
     case expired
-    /// Sent, no answer (timeout, crash): resent only with the same key through a
-    /// deduplicating gateway, or after reconciliation.
+    /// Sent, no answer (timeout, crash): pinned to the gateway that had it, resent only there
+    /// with the same key when that gateway deduplicates, otherwise settled by reconciliation.
+    /// Never final.
     case ambiguous
+    /// Reconciliation found that the provider never took it: it may be sent again, through any
+    /// gateway of its channel.
+    case unsent
+    /// Still unknown when reconciliation gave up: final, never resent unless an operator asks
+    /// (`campaign reconcile ID --resend-unconfirmed`).
+    case unconfirmed
     /// Its campaign was cancelled before it was sent.
     case cancelled
 
-    /// A final state never changes again.
+    /// A final state never changes again (except that an operator may resend `unconfirmed`).
     public var isFinal: Bool {
         switch self {
-        case .suppressed, .delivered, .failed, .expired, .cancelled: true
+        case .suppressed, .delivered, .failed, .expired, .unconfirmed, .cancelled: true
         default: false
         }
     }
 
+    /// States the dispatcher claims from when they are due.
+    public static let claimable: [MessageState] = [.queued, .retryWait, .unsent, .ambiguous]
+
     /// How far along the message is: a transition never lowers it.
     ///
-    /// `queued`, `sending`, `retry_wait` and `ambiguous` share a rank because a message cycles
-    /// among them while it is retried; `accepted` is past all of them, and final states past
-    /// `accepted`.
+    /// `queued`, `sending`, `retry_wait`, `ambiguous` and `unsent` share a rank because a message
+    /// cycles among them while it is retried and reconciled; `accepted` is past all of them, and
+    /// final states past `accepted`.
     public var rank: Int {
         switch self {
         case .planned: 0
-        case .queued, .sending, .retryWait, .ambiguous: 1
+        case .queued, .sending, .retryWait, .ambiguous, .unsent: 1
         case .accepted: 2
-        case .suppressed, .delivered, .failed, .expired, .cancelled: 3
+        case .suppressed, .delivered, .failed, .expired, .unconfirmed, .cancelled: 3
         }
     }
 
     /// Whether a message in this state may move to `next`: never out of a final state, never
-    /// to a lower rank, and never to the state it is already in.
+    /// to a lower rank, and never to the state it is already in (see ``canReschedule``).
     public func canMove(to next: MessageState) -> Bool {
         !isFinal && next != self && next.rank >= rank
+    }
+
+    /// Whether a transition to the state a message is already in may change its schedule (a
+    /// claimed message put back with a new due time, an ambiguous one given a new check).
+    public var canReschedule: Bool {
+        self == .queued || self == .retryWait || self == .ambiguous || self == .unsent
     }
 }
 
@@ -212,16 +228,23 @@ public struct OutboxMessage: Sendable, Hashable {
     public var lastError: String?
     public var suppressionReason: String?
     public var parentKey: String?
-    /// For a message returned by `claimDue`: the state it had before the claim made it `sending`
-    /// (an `ambiguous` one must go back to the gateway that had it).
+    /// When its latest request was handed to a gateway.
+    public var lastAttemptAt: Date?
+    public var acceptedAt: Date?
+    /// For a message returned by `claimDue`: the state it was claimed in (the store still shows
+    /// it; it becomes `sending` only when its gateway admits it). An `ambiguous` one must go back
+    /// to the gateway that had it.
     public var claimedFrom: MessageState?
 
     public init(
         id: Int64, idempotencyKey: String, campaignID: Int64, creditCode: String, channel: String,
         recipient: String, policyIDs: [String], payload: [UInt8], state: MessageState, attempts: Int,
         firstAttemptAt: Date?, nextAttemptAt: Date?, gateway: String?, providerID: String?, lastError: String?,
-        suppressionReason: String? = nil, parentKey: String? = nil
+        suppressionReason: String? = nil, parentKey: String? = nil, lastAttemptAt: Date? = nil,
+        acceptedAt: Date? = nil
     ) {
+        self.lastAttemptAt = lastAttemptAt
+        self.acceptedAt = acceptedAt
         self.id = id
         self.idempotencyKey = idempotencyKey
         self.campaignID = campaignID
@@ -252,15 +275,20 @@ public struct Transition: Sendable, Hashable {
     public var providerID: String?
     /// The reason, on `retry_wait`, `failed` or `ambiguous`.
     public var error: String?
-    /// When it is due again (on `retry_wait`, or `ambiguous` for a deduplicating resend).
+    /// When it is due again (on `queued`, `retry_wait` and `unsent`, or `ambiguous` for a
+    /// resend through a deduplicating gateway).
     public var nextAttemptAt: Date?
     /// Whether the attempt reached the gateway and counts toward the attempt limit.
     public var countsAsAttempt: Bool
+    /// When reconciliation should look at the message next (an `ambiguous` one, or an `accepted`
+    /// one still without a receipt); `nil` clears it.
+    public var checkAt: Date?
 
     public init(
         messageID: Int64, to: MessageState, at: Date, gateway: String? = nil, providerID: String? = nil,
-        error: String? = nil, nextAttemptAt: Date? = nil, countsAsAttempt: Bool = true
+        error: String? = nil, nextAttemptAt: Date? = nil, countsAsAttempt: Bool = true, checkAt: Date? = nil
     ) {
+        self.checkAt = checkAt
         self.messageID = messageID
         self.to = to
         self.at = at

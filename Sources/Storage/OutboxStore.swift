@@ -3,8 +3,8 @@ import Foundation
 /// The durable outbox as the engine, the daemon and the CLI see it, whatever database holds it.
 ///
 /// Campaigns, their messages and every transition of each message, receipts (matched or not),
-/// suppressions and the contact log. Every write is one transaction; a message row and its
-/// idempotency key are committed before its gateway is called (`claimDue`).
+/// suppressions and the contact log. Every write is one transaction; a message is committed as
+/// `sending`, with its gateway, before that gateway is called.
 ///
 /// - Important: A store is used from one thread or actor at a time; it is not `Sendable`.
 public protocol OutboxStore: AnyObject {
@@ -52,30 +52,56 @@ public protocol OutboxStore: AnyObject {
 
     // MARK: Dispatch
 
-    /// Claims up to `limit` due messages of running campaigns, earliest due first, and marks
-    /// them `sending` in the same transaction, before any gateway is called.
+    /// Claims up to `limit` due messages of running campaigns, earliest due first, into the
+    /// caller's memory: each keeps its state and gets a lease of `lease` seconds, during which
+    /// no claim returns it again. It becomes `sending` only through a transition recorded when
+    /// its gateway admits it; `recoverAfterCrash` releases the leases of a dead daemon.
     ///
-    /// Due means `queued` or `retry_wait`, or `ambiguous` with a resend scheduled, with both
-    /// the next attempt time and the not-before time at or before `now`.
-    func claimDue(now: Date, limit: Int) throws -> [OutboxMessage]
+    /// Due means `queued`, `retry_wait` or `unsent`, or `ambiguous` with a resend scheduled, with
+    /// both the next attempt time and the not-before time at or before `now`.
+    func claimDue(now: Date, limit: Int, lease: TimeInterval) throws -> [OutboxMessage]
 
     /// Applies transitions in one transaction; returns the ones applied.
     ///
-    /// A transition that would move a message backwards, out of a final state or to the state
-    /// it is in is stale and skipped. Each applied one is recorded as an event; `accepted`
-    /// also writes the contact log and matches receipts that arrived early.
+    /// A transition that would move a message backwards or out of a final state is stale and
+    /// skipped; one to the state it is in only reschedules it (queued, retry_wait, unsent,
+    /// ambiguous). `sending` is applied only while the campaign is running. Each applied one is
+    /// recorded as an event; `accepted` also writes the contact log and matches receipts that
+    /// arrived early.
     @discardableResult
     func record(_ transitions: [Transition]) throws -> [Transition]
 
-    /// Marks every `sending` message `ambiguous` after a crash; returns how many.
+    /// After a crash: every `sending` message becomes `ambiguous` (pinned to the gateway that had
+    /// admitted it, due for reconciliation now), and every claim lease is released (those
+    /// messages were never sent and are due now).
     @discardableResult
-    func recoverAfterCrash(now: Date) throws -> Int
+    func recoverAfterCrash(now: Date) throws -> CrashRecovery
 
-    /// Schedules a resend, at `at`, of the ambiguous messages of `channel` that went (or may have
-    /// gone) to `gateway` and have no resend scheduled: only for a gateway that deduplicates by
-    /// our id, so the resend cannot deliver twice.
+    /// Schedules a resend, at `at`, of the ambiguous messages pinned to `gateway` that have no
+    /// resend scheduled: only for a gateway that deduplicates by our id, so the resend (with the
+    /// same id, to the same gateway) cannot deliver twice. Returns how many.
     @discardableResult
-    func scheduleAmbiguousResend(channel: String, gateway: String?, at: Date) throws -> Int
+    func scheduleAmbiguousResend(gateway: String, at: Date) throws -> Int
+
+    /// Pins ambiguous messages of `channel` that name no gateway (left by a version that claimed
+    /// before routing) to `gateway`, the channel's only one. Returns how many.
+    @discardableResult
+    func pinGatewayless(channel: String, to gateway: String, at: Date) throws -> Int
+
+    // MARK: Reconciliation
+
+    /// Up to `limit` messages whose reconciliation time has come, earliest first: `ambiguous`
+    /// ones, and `accepted` ones still without a receipt.
+    func messagesToCheck(now: Date, limit: Int) throws -> [OutboxMessage]
+
+    /// Sets (or, with `nil`, clears) when reconciliation looks at each message next; messages no
+    /// longer `ambiguous` or `accepted` are left alone.
+    func rescheduleChecks(_ checks: [(messageID: Int64, at: Date?)]) throws
+
+    /// An operator's decision: every `unconfirmed` message of the campaign is queued again, with
+    /// `note` in its history; a completed campaign runs again. Returns how many.
+    @discardableResult
+    func resendUnconfirmed(campaignID: Int64, note: String, at: Date) throws -> Int
 
     // MARK: Receipts
 
@@ -118,4 +144,31 @@ public protocol OutboxStore: AnyObject {
     /// Messages of every campaign by state, channel and gateway (`""` before a gateway is chosen),
     /// for metrics.
     func messageCounts() throws -> [MessageCount]
+}
+
+/// What `recoverAfterCrash` did.
+public struct CrashRecovery: Sendable, Hashable {
+    /// Messages that were `sending` (admitted by a gateway, maybe sent) and are now `ambiguous`.
+    public var sending: Int
+    /// Claimed messages that no gateway had admitted yet, due again.
+    public var released: Int
+
+    public init(sending: Int, released: Int) {
+        self.sending = sending
+        self.released = released
+    }
+}
+
+extension OutboxStore {
+    /// Claims with the default lease (10 minutes; see ``OutboxStore/claimDue(now:limit:lease:)``).
+    public func claimDue(now: Date, limit: Int) throws -> [OutboxMessage] {
+        try claimDue(now: now, limit: limit, lease: OutboxLease.default)
+    }
+}
+
+/// How long a claimed message is hidden from other claims while the dispatcher holds it.
+public enum OutboxLease {
+    /// Ten minutes: far longer than any wait for a token or an in-flight slot; the dispatcher
+    /// never processes a message it already holds, should one outlive its lease.
+    public static let `default`: TimeInterval = 600
 }

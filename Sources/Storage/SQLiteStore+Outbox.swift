@@ -41,8 +41,8 @@ extension SQLiteStore: OutboxStore {
         try outbox.suppressions(creditCodes: creditCodes)
     }
 
-    public func claimDue(now: Date, limit: Int) throws -> [OutboxMessage] {
-        try outbox.claimDue(now: now, limit: limit)
+    public func claimDue(now: Date, limit: Int, lease: TimeInterval) throws -> [OutboxMessage] {
+        try outbox.claimDue(now: now, limit: limit, lease: lease)
     }
 
     @discardableResult
@@ -52,13 +52,31 @@ extension SQLiteStore: OutboxStore {
     }
 
     @discardableResult
-    public func recoverAfterCrash(now: Date) throws -> Int {
+    public func recoverAfterCrash(now: Date) throws -> CrashRecovery {
         try outbox.recoverAfterCrash(now: now)
     }
 
     @discardableResult
-    public func scheduleAmbiguousResend(channel: String, gateway: String?, at: Date) throws -> Int {
-        try outbox.scheduleAmbiguousResend(channel: channel, gateway: gateway, at: at)
+    public func scheduleAmbiguousResend(gateway: String, at: Date) throws -> Int {
+        try outbox.scheduleAmbiguousResend(gateway: gateway, at: at)
+    }
+
+    @discardableResult
+    public func pinGatewayless(channel: String, to gateway: String, at: Date) throws -> Int {
+        try outbox.pinGatewayless(channel: channel, to: gateway, at: at)
+    }
+
+    public func messagesToCheck(now: Date, limit: Int) throws -> [OutboxMessage] {
+        try outbox.messagesToCheck(now: now, limit: limit)
+    }
+
+    public func rescheduleChecks(_ checks: [(messageID: Int64, at: Date?)]) throws {
+        try outbox.rescheduleChecks(checks)
+    }
+
+    @discardableResult
+    public func resendUnconfirmed(campaignID: Int64, note: String, at: Date) throws -> Int {
+        try outbox.resendUnconfirmed(campaignID: campaignID, note: note, at: at)
     }
 
     @discardableResult

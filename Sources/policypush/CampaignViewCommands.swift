@@ -88,6 +88,12 @@ struct CampaignStatusCommand: Command {
         Output.out("  messages    \(CampaignSupport.countsText(r.counts))")
         let percent = total == 0 ? 0 : Int((Double(final) / Double(total) * 100).rounded(.down))
         Output.out("  progress    \(final)/\(total) final (\(percent)%)")
+        let unconfirmed = r.counts[.unconfirmed] ?? 0, unresolved = (r.counts[.ambiguous] ?? 0) + (r.counts[.unsent] ?? 0)
+        if unconfirmed > 0 {
+            Output.out("  attention   \(unconfirmed) unconfirmed: an operator decides (policypush campaign reconcile \(r.id))")
+        } else if unresolved > 0 {
+            Output.out("  reconciling \(unresolved) message(s) whose send was ambiguous (policypush campaign reconcile \(r.id))")
+        }
         Output.out("  daemon      \(daemon.text)")
         return 0
     }

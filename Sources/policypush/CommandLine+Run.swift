@@ -16,6 +16,7 @@ let commands: [any Command.Type] = [
     CampaignResumeCommand.self,
     CampaignCancelCommand.self,
     CampaignReportCommand.self,
+    CampaignReconcileCommand.self,
     BenchCommand.self,
     BenchDispatchCommand.self,
     BenchCampaignCommand.self,

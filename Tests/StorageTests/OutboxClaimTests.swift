@@ -10,13 +10,13 @@ import Testing
         let ids = try f.queued(2, campaign: campaign)
         let t = OutboxFixture.t0
         // The first send timed out at gateway "gen", which deduplicates: a resend is scheduled.
-        _ = try f.store.claimDue(now: t, limit: 1)
+        try f.claimAndSend(now: t, limit: 1, gateway: "gen")
         try f.store.record([Transition(messageID: ids[0], to: .ambiguous, at: t, gateway: "gen", error: "timeout", nextAttemptAt: t)])
         let claimed = try f.store.claimDue(now: t.addingTimeInterval(1), limit: 10)
         let resend = try #require(claimed.first { $0.id == ids[0] })
         #expect(resend.claimedFrom == .ambiguous)
         #expect(resend.gateway == "gen")
-        #expect(resend.state == .sending)
+        #expect(resend.state == .ambiguous)
         #expect(claimed.first { $0.id == ids[1] }?.claimedFrom == .queued)
     }
 }

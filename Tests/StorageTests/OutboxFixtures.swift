@@ -49,6 +49,16 @@ struct OutboxFixture {
         return ids
     }
 
+    /// Claims due messages and records each as `sending` through `gateway`, as the dispatcher does
+    /// once the gateway admits it.
+    @discardableResult
+    func claimAndSend(now: Date = t0, limit: Int, gateway: String = "gw") throws -> [OutboxMessage] {
+        let claimed = try store.claimDue(now: now, limit: limit)
+        try store.record(
+            claimed.map { Transition(messageID: $0.id, to: .sending, at: now, gateway: gateway, countsAsAttempt: false) })
+        return claimed
+    }
+
     func state(_ id: Int64) throws -> MessageState? {
         try store.connection.scalarText("SELECT state FROM messages WHERE id = \(id)").flatMap(MessageState.init)
     }

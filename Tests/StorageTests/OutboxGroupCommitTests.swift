@@ -53,10 +53,11 @@ import Testing
         let writer = try GroupCommitWriter(path: db.path)
         let first = try await writer.claimDue(now: t0, limit: 200)
         #expect(first.count == 200)
-        #expect(first.allSatisfy { $0.state == .sending && $0.claimedFrom == .queued })
-        // Committed: a fresh connection sees them as sending.
+        #expect(first.allSatisfy { $0.state == .queued && $0.claimedFrom == .queued })
+        // Committed: a fresh connection sees the leases (claimed, not yet sent).
         let reader = try SQLiteStore(path: db.path, readOnly: true)
-        #expect(try reader.queueDepth() == [.sending: 200, .queued: 100])
+        #expect(try reader.queueDepth() == [.queued: 300])
+        #expect(try reader.connection.scalarInt("SELECT count(*) FROM messages WHERE lease_until IS NOT NULL") == 200)
         // Transitions and claims share the thread and connection.
         let done = first[0].id
         async let applied = writer.submit([Transition(messageID: done, to: .accepted, at: t0, gateway: "g", providerID: "p")])
@@ -66,7 +67,8 @@ import Testing
         #expect(Set(second.map(\.id)).isDisjoint(with: first.map(\.id)))
         #expect(try await writer.claimDue(now: t0, limit: 10).isEmpty)
         writer.close()
-        #expect(try reader.queueDepth() == [.sending: 299, .accepted: 1])
+        #expect(try reader.queueDepth() == [.queued: 299, .accepted: 1])
+        #expect(try reader.connection.scalarInt("SELECT count(*) FROM messages WHERE lease_until IS NOT NULL") == 299)
         await #expect(throws: StorageError.self) { try await writer.claimDue(now: t0, limit: 1) }
     }
 

@@ -16,7 +16,7 @@ import Testing
         #expect(record.counts.isEmpty)
         #expect(try f.store.campaigns().map(\.id) == [id])
         #expect(try f.store.campaign(id: id + 1) == nil)
-        #expect(f.store.schemaVersion == 2)
+        #expect(f.store.schemaVersion == Migration.latestVersion)
     }
 
     @Test func requestsAreValidatedAndAppliedByTheDaemon() throws {
@@ -56,7 +56,7 @@ import Testing
         let f = try OutboxFixture()
         let id = try f.runningCampaign()
         let ids = try f.queued(5, campaign: id)
-        let claimed = try f.store.claimDue(now: t0, limit: 2)
+        let claimed = try f.claimAndSend(limit: 2)
         try f.store.record([
             Transition(messageID: claimed[0].id, to: .accepted, at: t0, gateway: "sms", providerID: "p0")
         ])
@@ -83,7 +83,7 @@ import Testing
         }
     }
 
-    @Test func claimsOnlyDueMessagesOfRunningCampaignsAndMarksThemSending() throws {
+    @Test func claimsOnlyDueMessagesOfRunningCampaignsIntoMemory() throws {
         let f = try OutboxFixture()
         let running = try f.runningCampaign()
         let pending = try f.store.createCampaign(OutboxFixture.spec(name: "not started"))
@@ -96,11 +96,16 @@ import Testing
         ])
         let claimed = try f.store.claimDue(now: t0, limit: 10)
         #expect(claimed.map(\.idempotencyKey) == ["c\(running)-3-sms", "c\(running)-1-sms"])
-        #expect(claimed.allSatisfy { $0.state == .sending && $0.firstAttemptAt == t0 })
+        // Held in memory: the store still says queued, nothing was attempted.
+        #expect(claimed.allSatisfy { $0.state == .queued && $0.claimedFrom == .queued && $0.firstAttemptAt == nil })
+        #expect(try f.state(claimed[0].id) == .queued)
         #expect(claimed[0].payload == Array("{\"n\":3}".utf8) && claimed[0].policyIDs == ["vat-small"])
         #expect(try f.store.claimDue(now: t0, limit: 10).isEmpty)
         #expect(try f.store.claimDue(now: t0 + 60, limit: 10).map(\.idempotencyKey) == ["c\(running)-2-sms"])
+        // No event for a claim: nothing happened to the message yet.
+        #expect(try f.store.connection.scalarInt("SELECT count(*) FROM message_events") == 0)
 
+        try f.store.record([Transition(messageID: claimed[0].id, to: .sending, at: t0, gateway: "gw", countsAsAttempt: false)])
         try f.store.applyCampaignState(id: running, .paused, at: t0)
         try f.store.record([Transition(messageID: claimed[0].id, to: .retryWait, at: t0, nextAttemptAt: t0 + 5)])
         #expect(try f.store.claimDue(now: t0 + 10, limit: 10).isEmpty)
@@ -114,7 +119,7 @@ import Testing
         let f = try OutboxFixture()
         let id = try f.runningCampaign()
         let message = try f.queued(1, campaign: id)[0]
-        _ = try f.store.claimDue(now: t0, limit: 1)
+        try f.claimAndSend(limit: 1)
         let applied = try f.store.record([
             Transition(messageID: message, to: .accepted, at: t0 + 1, gateway: "aliyun", providerID: "biz-1"),
             Transition(messageID: message, to: .sending, at: t0 + 2),
@@ -146,14 +151,20 @@ import Testing
         #expect(try f.store.contacts(creditCodes: [stored?.creditCode ?? ""], since: t0 + 2).isEmpty)
     }
 
-    @Test func recoveryMarksSendingAmbiguousAndOnlyAScheduledResendIsClaimedAgain() throws {
+    @Test func recoveryMarksSendingAmbiguousReleasesClaimsAndOnlyAScheduledResendIsClaimedAgain() throws {
         let f = try OutboxFixture()
         let id = try f.runningCampaign()
-        try f.queued(3, campaign: id)
-        let claimed = try f.store.claimDue(now: t0, limit: 2)
-        #expect(try f.store.recoverAfterCrash(now: t0 + 1) == 2)
-        #expect(try f.store.campaignCounts(id: id) == [.ambiguous: 2, .queued: 1])
-        #expect(try f.store.claimDue(now: t0 + 100, limit: 10).count == 1)
+        try f.queued(4, campaign: id)
+        let claimed = try f.claimAndSend(limit: 2, gateway: "ali")
+        // Claimed, but no gateway admitted it before the crash: it was never sent.
+        let held = try #require(try f.store.claimDue(now: t0, limit: 1).first)
+        #expect(try f.store.recoverAfterCrash(now: t0 + 1) == CrashRecovery(sending: 2, released: 1))
+        #expect(try f.store.campaignCounts(id: id) == [.ambiguous: 2, .queued: 2])
+        // Pinned to the gateway that admitted them, due for reconciliation now.
+        let pinned = "SELECT count(*) FROM messages WHERE state = 'ambiguous' AND gateway = 'ali' AND check_at = \((t0 + 1).millis)"
+        #expect(try f.store.connection.scalarInt(pinned) == 2)
+        let again = try f.store.claimDue(now: t0 + 1, limit: 10)
+        #expect(again.count == 2 && again.contains { $0.id == held.id })
         try f.store.record([Transition(messageID: claimed[0].id, to: .ambiguous, at: t0 + 2, nextAttemptAt: t0 + 3)])
         let resent = try f.store.claimDue(now: t0 + 100, limit: 10)
         #expect(resent.map(\.id) == [claimed[0].id])
@@ -214,7 +225,7 @@ import Testing
         let f = try OutboxFixture()
         let id = try f.runningCampaign()
         let ids = try f.queued(2, campaign: id)
-        _ = try f.store.claimDue(now: t0, limit: 2)
+        try f.claimAndSend(limit: 2)
         let early = try f.store.recordReceipts([
             receipt(key: nil, provider: "early-0", status: "delivered", dedupe: "x", at: 1),
             receipt(key: "c\(id)-1-sms", provider: nil, status: "failed", dedupe: "y", at: 1),

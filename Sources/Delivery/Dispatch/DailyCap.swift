@@ -32,6 +32,12 @@ public struct DailyCap: Sendable, Hashable {
         return nil
     }
 
+    /// Gives back a send counted at `now` that did not happen.
+    public mutating func release(now: Date) {
+        guard used(now: now) > 0 else { return }
+        count -= 1
+    }
+
     /// Sends counted on the day that contains `now`.
     public func used(now: Date) -> Int {
         guard let dayStart, let dayEnd, now >= dayStart, now < dayEnd else { return 0 }

@@ -17,8 +17,22 @@ import Synchronization
 ///
 /// None of these is an attempt (``DispatchResult/attempted`` is false).
 ///
+/// Once the gateway has admitted a message (slot, token, breaker, recipient windows), the
+/// caller's `admit` closure runs, right before the request is handed over: the daemon commits
+/// the message as `sending` there, so a crash can leave ambiguous only what was really admitted.
+///
 /// - Important: Every wait is an `await`; the state read before it is read again after it.
 public actor GatewayDispatcher {
+    /// The caller's last word on a message the gateway has admitted.
+    public enum Admission: Sendable, Hashable {
+        /// Send it now.
+        case proceed
+        /// Do not send it: ``send(_:recipientKeys:admit:)`` returns `outcome`, not an attempt,
+        /// and hands back the in-flight slot, the breaker probe, the recipient window and the
+        /// daily cap (the token stays spent).
+        case withdraw(DeliveryOutcome)
+    }
+
     /// One gateway's limits.
     public struct Configuration: Sendable {
         /// The gateway's name in config, logs and metrics.
@@ -171,9 +185,15 @@ public actor GatewayDispatcher {
 
     /// Sends `message` once the gateway allows it, or returns at once why it cannot go now.
     ///
-    /// - Parameter recipientKeys: the keys the provider's frequency limits count this message
-    ///   under (``RecipientLimits/key(scope:_:)``).
-    public func send(_ message: OutboundMessage, recipientKeys: [String] = []) async -> DispatchResult {
+    /// - Parameters:
+    ///   - recipientKeys: the keys the provider's frequency limits count this message under
+    ///     (``RecipientLimits/key(scope:_:)``).
+    ///   - admit: called once the gateway has admitted the message, right before the request is
+    ///     handed over; it may withdraw the message (``Admission``).
+    public func send(
+        _ message: OutboundMessage, recipientKeys: [String] = [],
+        admit: (@Sendable () async -> Admission)? = nil
+    ) async -> DispatchResult {
         let started = clock.elapsed()
         if let refusal = refusal(recipientKeys: recipientKeys) {
             return DispatchResult(outcome: refusal, attempted: false, throttled: false, waited: .zero)
@@ -221,6 +241,17 @@ public actor GatewayDispatcher {
         if waitedForSlot || waitedForToken {
             throttled += 1
             throttleWaitTotal += waited
+        }
+
+        if let admit, case .withdraw(let outcome) = await admit() {
+            slots.release()
+            if let permit { breaker.record(.neutral, for: permit, now: clock.elapsed()) }
+            for key in recipientKeys { recipients.forget(key: key, at: wallNow) }
+            dailyCap?.release(now: wallNow)
+            sent -= 1
+            publish()
+            return DispatchResult(
+                outcome: outcome, attempted: false, throttled: waitedForSlot || waitedForToken, waited: waited)
         }
 
         sending += 1
@@ -373,6 +404,13 @@ public struct DispatchResult: Sendable, Hashable {
     public var throttled: Bool
     /// Time from the call until the send (or the refusal).
     public var waited: Duration
+
+    public init(outcome: DeliveryOutcome, attempted: Bool, throttled: Bool, waited: Duration) {
+        self.outcome = outcome
+        self.attempted = attempted
+        self.throttled = throttled
+        self.waited = waited
+    }
 }
 
 /// Whether a gateway takes messages.

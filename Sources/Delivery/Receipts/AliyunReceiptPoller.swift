@@ -36,12 +36,15 @@ public struct AliyunReceiptPoller: Sendable {
         public var receipts: [Receipt]
         /// Rows still waiting for a carrier report (`SendStatus` 1, or a status we do not know).
         public var pending: Int
+        /// The `OutId` of each pending row that carries one: sends Aliyun took, not yet reported.
+        public var pendingIDs: [String]
         /// `TotalCount`: all rows of the query, across pages.
         public var totalCount: Int
 
-        public init(receipts: [Receipt], pending: Int, totalCount: Int) {
+        public init(receipts: [Receipt], pending: Int, pendingIDs: [String] = [], totalCount: Int) {
             self.receipts = receipts
             self.pending = pending
+            self.pendingIDs = pendingIDs
             self.totalCount = totalCount
         }
     }
@@ -138,6 +141,7 @@ public struct AliyunReceiptPoller: Sendable {
         let rows = answer.smsSendDetailDTOs?.smsSendDetailDTO ?? []
         var receipts: [Receipt] = []
         var pending = 0
+        var pendingIDs: [String] = []
         for row in rows {
             let status: Receipt.Status
             switch row.sendStatus.value {
@@ -145,6 +149,7 @@ public struct AliyunReceiptPoller: Sendable {
             case 2: status = .failed
             default:
                 pending += 1
+                if let id = nonEmpty(row.outId) { pendingIDs.append(id) }
                 continue
             }
             let errCode = row.errCode ?? ""
@@ -162,6 +167,8 @@ public struct AliyunReceiptPoller: Sendable {
                         bizID: bizID ?? "", phone: row.phoneNum ?? "", time: time, code: errCode)
                 ))
         }
-        return Page(receipts: receipts, pending: pending, totalCount: answer.totalCount?.value ?? rows.count)
+        return Page(
+            receipts: receipts, pending: pending, pendingIDs: pendingIDs,
+            totalCount: answer.totalCount?.value ?? rows.count)
     }
 }

@@ -62,9 +62,18 @@ public final class Daemon: Sendable {
         dispatchSettings.maxInFlight = configuration.daemon.maxInFlight
         dispatchSettings.claimBatch = configuration.daemon.claimBatch
         let dispatcher = OutboxDispatcher(
-            store: store, writer: writer, delivery: delivery, settings: dispatchSettings, metrics: metrics, log: log)
+            store: store, writer: writer, delivery: delivery, settings: dispatchSettings,
+            reconcile: configuration.reconcile, metrics: metrics, log: log,
+            quietHours: { [self] in self.inputs.configuration.planning.quietHours })
+        let reconciler = Reconciler(
+            store: store, writer: writer, lookups: delivery.lookups, settings: configuration.reconcile, log: log)
         let resends = try await dispatcher.scheduleSafeResends()
-        log.info("store opened", ["path": configuration.storePath, "recovered_sending": recovered, "resends_scheduled": resends])
+        log.info(
+            "store opened",
+            [
+                "path": configuration.storePath, "recovered_sending": recovered.sending,
+                "released_claims": recovered.released, "resends_scheduled": resends,
+            ])
 
         let listener = try startListener(configuration, store: store)
         defer { listener?.stop() }
@@ -73,6 +82,7 @@ public final class Daemon: Sendable {
 
         let status: Int32 = await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.keepRunning("dispatch") { try await dispatcher.run() } }
+            group.addTask { await self.keepRunning("reconcile") { try await reconciler.run() } }
             group.addTask { await self.keepRunning("control") { try await self.controlLoop(store: store) } }
             group.addTask { await self.keepRunning("housekeeping") { try await self.housekeeping(store: store, delivery: delivery) } }
             group.addTask {
@@ -210,19 +220,9 @@ public final class Daemon: Sendable {
             case .pending, .planning:
                 try await plan(campaign, store: store)
             case .running:
-                let counts = campaign.counts
-                var open = [MessageState.planned, .queued, .sending, .retryWait].reduce(0) { $0 + (counts[$1] ?? 0) }
-                if open == 0, (counts[.ambiguous] ?? 0) > 0 {
-                    // An ambiguous message with a resend scheduled is still open: only a running
-                    // campaign's messages are claimed, so completing now would strand it.
-                    open = try await store.run { store in
-                        var scheduled = 0
-                        try store.forEachMessage(campaignID: id, withEvents: false) { message, _ in
-                            if message.state == .ambiguous, message.nextAttemptAt != nil { scheduled += 1 }
-                        }
-                        return scheduled
-                    }
-                }
+                // Completed only when every message is final: ambiguous, unsent and accepted ones
+                // (awaiting a receipt) are still open.
+                let open = campaign.counts.filter { !$0.key.isFinal }.values.reduce(0, +)
                 if open == 0 {
                     try await store.run { _ = try $0.applyCampaignState(id: id, .completed, at: Date()) }
                     log.info("campaign completed", ["campaign": id])

@@ -6,15 +6,18 @@ import Synchronization
 
 /// Sends due outbox messages through the delivery layer and records every transition.
 ///
-/// A message is claimed (committed as `sending`, through the group-commit writer's connection)
-/// before its gateway is called; its outcome is written through the group-commit writer. Nothing is sent twice blind: an ambiguous send is
-/// repeated only through the gateway that had it, and only when that gateway deduplicates by
-/// our id.
+/// Messages are claimed into memory (a lease in the store, no state change), routed, and handed
+/// to their gateway's dispatcher. Only when that gateway admits one — token, in-flight slot,
+/// breaker, recipient windows, inside the sending window — is it committed as `sending` with the
+/// gateway's name, and only after that commit does its request leave. A crash therefore leaves
+/// ambiguous exactly the messages some gateway may have received, each pinned to that gateway.
+/// What follows an answer is ``DeliveryDecision``'s rule; every transition goes through the
+/// group-commit writer and is durable before the next step.
 public final class OutboxDispatcher: Sendable {
     public struct Settings: Sendable {
         /// Messages claimed per store round trip.
         public var claimBatch = 256
-        /// Sends awaiting an answer at once, across gateways.
+        /// Messages held at once (claimed, waiting for their gateway, or awaiting an answer).
         public var maxInFlight = 256
         /// How long to sleep when nothing is due.
         public var idlePoll: Duration = .milliseconds(200)
@@ -23,53 +26,77 @@ public final class OutboxDispatcher: Sendable {
         /// When a deduplicating gateway answers that a send with the same key is still in flight
         /// (HTTP 409), ask again after this long.
         public var inFlightRecheck: TimeInterval = 0.5
+        /// A claimed message is hidden from other claims this long (``OutboxLease``).
+        public var lease: TimeInterval = OutboxLease.default
+        /// When a message could not be committed as `sending` (a store error), retry after this long.
+        public var storeRetry: TimeInterval = 1
         public init() {}
     }
+
+    public static let quietHoursReason = ReasonCode("dispatch", "quiet-hours")
+    /// The campaign was paused or cancelled, or the message settled, while it waited for its gateway.
+    public static let notSendable = ReasonCode("dispatch", "not-sendable")
+    public static let storeUnavailable = ReasonCode("store", "unavailable")
 
     let store: StoreWorker
     let writer: GroupCommitWriter
     let delivery: DeliveryService
     let settings: Settings
+    let reconcile: ReconcileSettings
     let metrics: DaemonMetrics?
     let log: Log
-    /// Guards whether new claims are allowed.
+    /// Wall-clock time: claims, quiet hours, every recorded time.
+    let now: @Sendable () -> Date
+    /// The sending window now (it follows SIGHUP reloads); `nil` sends at any hour.
+    let quietHours: @Sendable () -> QuietHours?
+    /// Whether new claims are allowed.
     private let draining = Mutex(false)
-    /// Sends awaiting their transition's commit.
+    /// Ids of the messages held in memory; a claim that returns one again (its lease outlived)
+    /// is not processed twice.
+    private let held = Mutex<Set<Int64>>([])
+    /// Messages held whose last transition is not yet committed.
     private let active = Atomic<Int>(0)
 
     public init(
         store: StoreWorker, writer: GroupCommitWriter, delivery: DeliveryService, settings: Settings = Settings(),
-        metrics: DaemonMetrics? = nil, log: Log = Log()
+        reconcile: ReconcileSettings = ReconcileSettings(), metrics: DaemonMetrics? = nil, log: Log = Log(),
+        now: @escaping @Sendable () -> Date = Date.init, quietHours: @escaping @Sendable () -> QuietHours? = { nil }
     ) {
         self.store = store
         self.writer = writer
         self.delivery = delivery
         self.settings = settings
+        self.reconcile = reconcile
         self.metrics = metrics
         self.log = log
+        self.now = now
+        self.quietHours = quietHours
     }
 
-    /// Stops claiming; sends in flight finish (`run` returns once they are recorded).
+    /// Stops claiming; messages held finish (`run` returns once they are recorded).
     public func drain() { draining.withLock { $0 = true } }
 
     var isDraining: Bool { draining.withLock { $0 } }
 
-    /// No send is in flight (after `drain`, the dispatcher may stop).
+    /// No message is held (after `drain`, the dispatcher may stop).
     public var isIdle: Bool { active.load(ordering: .relaxed) == 0 }
 
     /// After a restart: schedules a resend of interrupted messages where that is safe.
     ///
-    /// A message that was `sending` when the daemon died may or may not have reached its gateway.
-    /// It is resent, with the same id, only when every gateway of its channel deduplicates by our
-    /// id and there is exactly one (so the message cannot have gone elsewhere); otherwise it
-    /// stays ambiguous until a receipt or query settles it.
-    public func scheduleSafeResends(now: Date = Date()) async throws -> Int {
+    /// A message that was `sending` when the daemon died is pinned to the gateway that had
+    /// admitted it. It is resent, with the same id and to that gateway only, when the gateway
+    /// deduplicates by our id; otherwise reconciliation settles it. (A message left by an older
+    /// version without a gateway is pinned to its channel's gateway when the channel has only one.)
+    public func scheduleSafeResends() async throws -> Int {
+        let at = now()
+        for (channel, names) in delivery.channelGateways where names.count == 1 {
+            let only = names[0]
+            _ = try await store.run { try $0.pinGatewayless(channel: channel.rawValue, to: only, at: at) }
+        }
         var total = 0
-        for channel in delivery.routers.keys {
-            let serving = (delivery.channelGateways[channel] ?? []).compactMap { delivery.gateways[$0] }
-            guard serving.count == 1, let only = serving.first, only.adapter.deduplicates else { continue }
-            let name = only.settings.name
-            total += try await store.run { try $0.scheduleAmbiguousResend(channel: channel.rawValue, gateway: name, at: now) }
+        for gateway in delivery.gateways.values where gateway.adapter.deduplicates {
+            let name = gateway.settings.name
+            total += try await store.run { try $0.scheduleAmbiguousResend(gateway: name, at: at) }
         }
         return total
     }
@@ -88,16 +115,22 @@ public final class OutboxDispatcher: Sendable {
                 }
                 let room = settings.maxInFlight - inFlight
                 var claimed: [OutboxMessage] = []
-                if room >= max(1, settings.maxInFlight / 4) {
+                let at = now()
+                // Outside the sending window nothing is claimed; retries and backlog wait for it.
+                if room >= max(1, settings.maxInFlight / 4), quietHours()?.allows(at) ?? true {
                     let limit = min(room, settings.claimBatch)
                     // On the writer's connection: no second writer to take turns with at the lock.
-                    claimed = try await writer.claimDue(now: Date(), limit: limit)
+                    claimed = try await writer.claimDue(now: at, limit: limit, lease: settings.lease)
+                    claimed = held.withLock { held in claimed.filter { held.insert($0.id).inserted } }
                 }
                 for message in claimed {
                     inFlight += 1
                     active.add(1, ordering: .relaxed)
                     group.addTask {
-                        defer { self.active.subtract(1, ordering: .relaxed) }
+                        defer {
+                            self.held.withLock { _ = $0.remove(message.id) }
+                            self.active.subtract(1, ordering: .relaxed)
+                        }
                         try await self.process(message)
                     }
                 }
@@ -116,107 +149,136 @@ public final class OutboxDispatcher: Sendable {
         }
     }
 
-    /// One attempt for one claimed message; the transition is durable when this returns.
+    /// One attempt for one claimed message; its outcome is durable when this returns.
     func process(_ message: OutboxMessage) async throws {
-        let now = Date()
-        let transition: Transition
-        var fallback: NewMessage?
-        guard let channel = Channel(rawValue: message.channel), let payload = try? MessagePayload.decode(message.payload) else {
-            transition = Transition(messageID: message.id, to: .failed, at: now, error: "outbox:unreadable-payload")
-            _ = try await writer.submit([transition])
+        let started = now()
+        guard let channel = Channel(rawValue: message.channel), let payload = try? MessagePayload.decode(message.payload)
+        else {
+            _ = try await writer.submit([
+                Transition(messageID: message.id, to: .failed, at: started, error: "outbox:unreadable-payload")
+            ])
             return
         }
         // An ambiguous message goes back only to the gateway that had it.
+        let pinnedTo = message.claimedFrom == .ambiguous ? message.gateway : nil
         let gateway: DeliveryService.Gateway
-        if let pinned = message.gateway, message.claimedFrom == .ambiguous {
-            guard let g = delivery.gateways[pinned] else {
-                _ = try await writer.submit([Transition(messageID: message.id, to: .ambiguous, at: now, gateway: pinned, error: "gateway-removed")])
+        if let pinnedTo {
+            guard let same = delivery.gateways[pinnedTo] else {
+                // Its gateway left the configuration: only reconciliation can tell now.
+                _ = try await writer.submit([
+                    Transition(
+                        messageID: message.id, to: .ambiguous, at: started, gateway: pinnedTo, error: "gateway-removed",
+                        countsAsAttempt: false, checkAt: started)
+                ])
                 return
             }
-            gateway = g
+            gateway = same
         } else {
-            switch delivery.routers[channel]?.pick(now: now) {
+            switch delivery.routers[channel]?.pick(now: started) {
             case .gateway(let dispatcher)?:
-                gateway = delivery.gateways[dispatcher.name]!
+                guard let picked = delivery.gateways[dispatcher.name] else { return }
+                gateway = picked
             case .unavailable(let retryAt)?:
-                let at = retryAt ?? now.addingTimeInterval(settings.unavailableDelay)
-                _ = try await writer.submit([Transition(messageID: message.id, to: .retryWait, at: now, error: "route:unavailable", nextAttemptAt: at, countsAsAttempt: false)])
+                let at = retryAt ?? started.addingTimeInterval(settings.unavailableDelay)
+                _ = try await writer.submit([
+                    Transition(
+                        messageID: message.id, to: .retryWait, at: started, error: "route:unavailable", nextAttemptAt: at,
+                        countsAsAttempt: false)
+                ])
                 return
             case nil:
-                _ = try await writer.submit([Transition(messageID: message.id, to: .failed, at: now, error: "route:no-gateway-for-\(channel.rawValue)")])
+                _ = try await writer.submit([
+                    Transition(
+                        messageID: message.id, to: .failed, at: started, error: "route:no-gateway-for-\(channel.rawValue)")
+                ])
                 return
             }
         }
         let name = gateway.settings.name
-        guard let outbound = payload.outbound(id: message.idempotencyKey, recipient: message.recipient, kind: gateway.settings.kind) else {
-            _ = try await writer.submit([Transition(messageID: message.id, to: .failed, at: now, gateway: name, error: "template:missing-\(gateway.settings.kind.rawValue)")])
+        guard let outbound = payload.outbound(id: message.idempotencyKey, recipient: message.recipient, kind: gateway.settings.kind)
+        else {
+            _ = try await writer.submit([
+                Transition(
+                    messageID: message.id, to: .failed, at: started, gateway: name,
+                    error: "template:missing-\(gateway.settings.kind.rawValue)")
+            ])
             return
         }
-        let started = ContinuousClock.now
-        let result = await gateway.dispatcher.send(outbound, recipientKeys: DeliveryService.recipientKeys(outbound, kind: gateway.settings.kind))
-        let elapsed = ContinuousClock.now - started
+        let clock = ContinuousClock.now
+        let result = await gateway.dispatcher.send(
+            outbound, recipientKeys: DeliveryService.recipientKeys(outbound, kind: gateway.settings.kind),
+            admit: { await self.admit(message, gateway: name) })
+        let elapsed = ContinuousClock.now - clock
         if result.attempted { metrics?.sendSeconds.observe(elapsed - result.waited, labels: [name]) }
         if result.waited > .zero { metrics?.throttleWaitSeconds.increment(by: result.waited.seconds, labels: [name]) }
-        let at = Date()
-        switch result.outcome {
-        case .accepted(let providerID):
-            transition = Transition(messageID: message.id, to: .accepted, at: at, gateway: name, providerID: providerID)
-        case .failed(let reason, let allowFallback):
-            transition = Transition(messageID: message.id, to: .failed, at: at, gateway: name, error: reason.description)
-            if allowFallback, channel == .wechat, let mobile = payload.fallbackMobile, payload.sms != nil {
-                var sms = payload
-                sms.wechat = nil
-                sms.fallbackMobile = nil
-                fallback = NewMessage(
-                    campaignID: message.campaignID, creditCode: message.creditCode, channel: Channel.sms.rawValue,
-                    recipient: mobile, policyIDs: message.policyIDs, payload: sms.encoded(),
-                    idempotencyKey: message.idempotencyKey + "-sms", notBefore: at, parentKey: message.idempotencyKey)
-            }
-        case .retry(let after, let reason) where reason == ReasonCode("http", "409") && gateway.adapter.deduplicates:
-            // 409 from a deduplicating gateway: an earlier send with this key is still in flight
-            // there and may yet be accepted. Ask that gateway again later, without spending an
-            // attempt: failing it when the attempts run out, or routing it elsewhere, could lose
-            // or double a message the provider took.
-            transition = Transition(
-                messageID: message.id, to: .ambiguous, at: at, gateway: name, error: reason.description,
-                nextAttemptAt: after ?? at.addingTimeInterval(settings.inFlightRecheck), countsAsAttempt: false)
-        case .retry(let after, let reason):
-            let attempt = message.attempts + 1
-            switch gateway.dispatcher.configuration.retry.next(
-                attempt: attempt, firstAttemptAt: message.firstAttemptAt ?? at, now: at, providerEarliest: after)
-            {
-            case .retry(let next):
-                transition = Transition(messageID: message.id, to: .retryWait, at: at, gateway: name, error: reason.description, nextAttemptAt: next)
-            case .giveUp(let giveUp):
-                transition = Transition(messageID: message.id, to: .failed, at: at, gateway: name, error: "\(reason) (\(giveUp))")
-            }
-        case .deferred(let until, let reason):
-            transition = Transition(messageID: message.id, to: .retryWait, at: at, error: reason.description, nextAttemptAt: until, countsAsAttempt: false)
-        case .pauseGateway(let reason, let kind, let until):
+
+        let at = now()
+        let step = DeliveryDecision.next(
+            after: result, from: gateway.traits,
+            situation: .init(pinnedTo: pinnedTo, attempts: message.attempts, firstAttemptAt: message.firstAttemptAt),
+            now: at, unavailableDelay: settings.unavailableDelay, inFlightRecheck: settings.inFlightRecheck)
+        if case .pauseGateway(let reason, let kind, _) = result.outcome, result.attempted {
             log.warning("gateway paused", ["gateway": name, "kind": kind.rawValue, "reason": reason.description])
-            transition = Transition(
-                messageID: message.id, to: .retryWait, at: at, error: reason.description,
-                nextAttemptAt: until ?? at.addingTimeInterval(settings.unavailableDelay), countsAsAttempt: false)
-        case .ambiguous(let reason):
-            if gateway.adapter.deduplicates {
-                let attempt = message.attempts + 1
-                switch gateway.dispatcher.configuration.retry.next(
-                    attempt: attempt, firstAttemptAt: message.firstAttemptAt ?? at, now: at, providerEarliest: nil)
-                {
-                case .retry(let next):
-                    transition = Transition(messageID: message.id, to: .ambiguous, at: at, gateway: name, error: reason.description, nextAttemptAt: next)
-                case .giveUp:
-                    transition = Transition(messageID: message.id, to: .ambiguous, at: at, gateway: name, error: reason.description)
-                }
-            } else {
-                transition = Transition(messageID: message.id, to: .ambiguous, at: at, gateway: name, error: reason.description)
-            }
         }
+        let transition = transition(for: step, message: message, at: at)
         _ = try await writer.submit([transition])
-        if let fallback {
+        if case .failed(_, _, true, _) = step, let fallback = fallback(for: message, payload: payload, channel: channel, at: at) {
             let batch = [fallback]
             _ = try await store.run { try $0.insertMessages(batch) }
         }
+    }
+
+    /// Runs when the gateway has admitted `message`, right before its request leaves: commits it
+    /// as `sending` through `gateway`, or withdraws it.
+    func admit(_ message: OutboxMessage, gateway: String) async -> GatewayDispatcher.Admission {
+        let at = now()
+        if let window = quietHours(), !window.allows(at) {
+            return .withdraw(.deferred(until: window.nextAllowed(from: at), reason: Self.quietHoursReason))
+        }
+        do {
+            let applied = try await writer.submit([
+                Transition(messageID: message.id, to: .sending, at: at, gateway: gateway, countsAsAttempt: false)
+            ])
+            // Not applied: its campaign was paused or cancelled, or a receipt settled it meanwhile.
+            return applied.isEmpty ? .withdraw(.deferred(until: at, reason: Self.notSendable)) : .proceed
+        } catch {
+            log.error("cannot record a send; holding the message", ["message": message.id, "error": "\(error)"])
+            return .withdraw(.deferred(until: at.addingTimeInterval(settings.storeRetry), reason: Self.storeUnavailable))
+        }
+    }
+
+    /// The store's transition for a decided step.
+    func transition(for step: DeliveryDecision.Step, message: OutboxMessage, at: Date) -> Transition {
+        switch step {
+        case .accepted(let gateway, let providerID):
+            let check = delivery.lookups[gateway] != nil ? at.addingTimeInterval(reconcile.receiptCheck) : nil
+            return Transition(
+                messageID: message.id, to: .accepted, at: at, gateway: gateway, providerID: providerID, checkAt: check)
+        case .failed(let gateway, let reason, _, let lastError):
+            let text = lastError.map { "\($0) (\(reason))" } ?? reason.description
+            return Transition(messageID: message.id, to: .failed, at: at, gateway: gateway, error: text)
+        case .retry(let next, let reason, let countsAsAttempt, let gateway):
+            return Transition(
+                messageID: message.id, to: .retryWait, at: at, gateway: gateway, error: reason.description,
+                nextAttemptAt: next, countsAsAttempt: countsAsAttempt)
+        case .pinned(let gateway, let resendAt, let reason, let countsAsAttempt):
+            return Transition(
+                messageID: message.id, to: .ambiguous, at: at, gateway: gateway, error: reason.description,
+                nextAttemptAt: resendAt, countsAsAttempt: countsAsAttempt,
+                checkAt: at.addingTimeInterval(reconcile.settle))
+        }
+    }
+
+    /// The SMS that replaces a WeChat message that failed for good, when the campaign allows it.
+    func fallback(for message: OutboxMessage, payload: MessagePayload, channel: Channel, at: Date) -> NewMessage? {
+        guard channel == .wechat, let mobile = payload.fallbackMobile, payload.sms != nil else { return nil }
+        var sms = payload
+        sms.wechat = nil
+        sms.fallbackMobile = nil
+        return NewMessage(
+            campaignID: message.campaignID, creditCode: message.creditCode, channel: Channel.sms.rawValue,
+            recipient: mobile, policyIDs: message.policyIDs, payload: sms.encoded(),
+            idempotencyKey: message.idempotencyKey + "-sms", notBefore: at, parentKey: message.idempotencyKey)
     }
 }
 

@@ -4,10 +4,14 @@
 /// transaction. To change the schema, append a step; never edit one that has shipped.
 struct Migration {
     let sql: String
+    /// The step rebuilds a table that others reference, so foreign keys are switched off around
+    /// its transaction (SQLite ignores the pragma inside one) and checked before it commits.
+    var rebuildsTables = false
 
     static let all: [Migration] = [
         Migration(sql: version1),
         Migration(sql: version2),
+        Migration(sql: version3, rebuildsTables: true),
     ]
 
     static var latestVersion: Int { all.count }
@@ -29,12 +33,19 @@ struct Migration {
             return version
         }
         while version < latestVersion {
+            let rebuilds = all[version].rebuildsTables
+            if rebuilds { try connection.execute("PRAGMA foreign_keys = OFF") }
+            defer { if rebuilds { _ = try? connection.execute("PRAGMA foreign_keys = ON") } }
             version = try connection.immediateTransaction {
                 // Another process may have migrated between our read and taking the write lock.
                 let locked = try currentVersion(connection)
                 try checkNotTooNew(locked, path: connection.path)
                 guard locked < latestVersion else { return locked }
                 try connection.execute(all[locked].sql)
+                if all[locked].rebuildsTables, try connection.scalarText("PRAGMA foreign_key_check") != nil {
+                    throw StorageError(
+                        code: .corrupt, message: "\(connection.path): foreign keys broken by migration \(locked + 1)")
+                }
                 try connection.execute("PRAGMA user_version = \(locked + 1)")
                 return locked + 1
             }
@@ -212,5 +223,67 @@ extension Migration {
             policy_ids TEXT NOT NULL,
             PRIMARY KEY (credit_code, at, message_id)
         ) STRICT, WITHOUT ROWID;
+        """
+}
+
+extension Migration {
+    /// Delivery truth: `unsent` and `unconfirmed` states, claims held in memory, reconciliation.
+    ///
+    /// SQLite cannot change a CHECK constraint, so `messages` is rebuilt (the documented
+    /// twelve-step way: new table, copy, drop, rename, indexes).
+    ///
+    /// - `lease_until`: set by `claimDue` on a message the dispatcher holds in memory, not yet
+    ///   admitted by a gateway; its `next_attempt_at` moves to the same time so claims skip it.
+    ///   A restart releases every lease (the message was never sent), unlike `sending`.
+    /// - `check_at`: when reconciliation should look at an `ambiguous` message (or an `accepted`
+    ///   one still without a receipt) next.
+    static let version3 = """
+        CREATE TABLE messages_v3 (
+            id INTEGER PRIMARY KEY,
+            idempotency_key TEXT NOT NULL UNIQUE,
+            campaign_id INTEGER NOT NULL REFERENCES campaigns (id),
+            credit_code TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            recipient TEXT NOT NULL,
+            policy_ids TEXT NOT NULL,
+            payload BLOB NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('planned', 'suppressed', 'queued', 'sending', 'retry_wait',
+                'accepted', 'delivered', 'failed', 'expired', 'ambiguous', 'unsent', 'unconfirmed', 'cancelled')),
+            suppression_reason TEXT,
+            parent_key TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            not_before INTEGER NOT NULL,
+            next_attempt_at INTEGER,
+            gateway TEXT,
+            provider_id TEXT,
+            last_error TEXT,
+            created_at INTEGER NOT NULL,
+            first_attempt_at INTEGER,
+            last_attempt_at INTEGER,
+            accepted_at INTEGER,
+            finished_at INTEGER,
+            updated_at INTEGER NOT NULL,
+            lease_until INTEGER,
+            check_at INTEGER
+        ) STRICT;
+
+        INSERT INTO messages_v3 (id, idempotency_key, campaign_id, credit_code, channel, recipient, policy_ids,
+            payload, state, suppression_reason, parent_key, attempts, not_before, next_attempt_at, gateway,
+            provider_id, last_error, created_at, first_attempt_at, last_attempt_at, accepted_at, finished_at,
+            updated_at, check_at)
+        SELECT id, idempotency_key, campaign_id, credit_code, channel, recipient, policy_ids, payload, state,
+            suppression_reason, parent_key, attempts, not_before, next_attempt_at, gateway, provider_id,
+            last_error, created_at, first_attempt_at, last_attempt_at, accepted_at, finished_at, updated_at,
+            CASE WHEN state IN ('ambiguous', 'accepted') THEN updated_at END
+        FROM messages;
+
+        DROP TABLE messages;
+        ALTER TABLE messages_v3 RENAME TO messages;
+
+        CREATE INDEX messages_due ON messages (state, campaign_id, next_attempt_at);
+        CREATE INDEX messages_campaign ON messages (campaign_id);
+        CREATE INDEX messages_provider ON messages (gateway, provider_id) WHERE provider_id IS NOT NULL;
+        CREATE INDEX messages_leased ON messages (lease_until) WHERE lease_until IS NOT NULL;
+        CREATE INDEX messages_check ON messages (check_at) WHERE check_at IS NOT NULL;
         """
 }

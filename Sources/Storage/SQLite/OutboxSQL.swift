@@ -179,7 +179,7 @@ final class OutboxSQL {
 
     /// Messages not yet handed to a gateway. `sending`, `ambiguous` and `accepted` ones may
     /// have reached the provider already, so they keep the state that says so.
-    static let cancellableStates = "('planned', 'queued', 'retry_wait')"
+    static let cancellableStates = "('planned', 'queued', 'retry_wait', 'unsent')"
 
     private func cancelMessages(campaignID: Int64, at: Date) throws -> Int {
         let events = try statement(
@@ -315,7 +315,8 @@ final class OutboxSQL {
 
     static let messageColumns = """
         id, idempotency_key, campaign_id, credit_code, channel, recipient, policy_ids, payload, state, attempts,
-        first_attempt_at, next_attempt_at, gateway, provider_id, last_error, suppression_reason, parent_key
+        first_attempt_at, next_attempt_at, gateway, provider_id, last_error, suppression_reason, parent_key,
+        last_attempt_at, accepted_at
         """
 
     func readMessage(_ row: Statement) throws -> OutboxMessage {
@@ -326,14 +327,18 @@ final class OutboxSQL {
             attempts: Int(row.int64(9)), firstAttemptAt: row.optionalInt64(10).map(Date.init(millis:)),
             nextAttemptAt: row.optionalInt64(11).map(Date.init(millis:)), gateway: row.text(12),
             providerID: row.text(13), lastError: row.text(14), suppressionReason: row.text(15),
-            parentKey: row.text(16))
+            parentKey: row.text(16), lastAttemptAt: row.optionalInt64(17).map(Date.init(millis:)),
+            acceptedAt: row.optionalInt64(18).map(Date.init(millis:)))
     }
 
-    /// States `claimDue` takes messages from; an ambiguous message is due only once the engine
-    /// scheduled a resend (its next attempt time is NULL otherwise).
-    static let claimableStates: [MessageState] = [.queued, .retryWait, .ambiguous]
-
-    func claimDue(now: Date, limit: Int) throws -> [OutboxMessage] {
+    /// Claims due messages into the dispatcher's memory: each gets a lease (its due time moves to
+    /// the lease's end, so the next claim skips it) but keeps its state. Nothing is sent yet: the
+    /// message becomes `sending` only when its gateway admits it (`applyTransitions`), so a crash
+    /// before then leaves it as it was (`recoverAfterCrash` releases the lease).
+    ///
+    /// An ambiguous message is due only once a resend was scheduled (its next attempt time is
+    /// NULL otherwise).
+    func claimDue(now: Date, limit: Int, lease: TimeInterval) throws -> [OutboxMessage] {
         guard limit > 0 else { return [] }
         return try connection.immediateTransaction {
             let running = try statement("SELECT id FROM campaigns WHERE state = 'running'")
@@ -352,7 +357,7 @@ final class OutboxSQL {
             let nowMillis = now.millis
             var candidates: [OutboxMessage] = []
             for campaign in campaigns {
-                for state in Self.claimableStates {
+                for state in MessageState.claimable {
                     try select.bind(state.rawValue, at: 1)
                     try select.bind(campaign, at: 2)
                     try select.bind(nowMillis, at: 3)
@@ -366,24 +371,15 @@ final class OutboxSQL {
             }
             let claimed = candidates.prefix(limit)
 
-            let mark = try statement(
-                """
-                UPDATE messages SET state = 'sending', first_attempt_at = coalesce(first_attempt_at, ?2),
-                    last_attempt_at = ?2, updated_at = ?2
-                WHERE id = ?1
-                """)
+            let leaseEnd = now.addingTimeInterval(lease).millis
+            let mark = try statement("UPDATE messages SET lease_until = ?2, next_attempt_at = ?2 WHERE id = ?1")
             var result: [OutboxMessage] = []
             result.reserveCapacity(claimed.count)
             for var message in claimed {
                 try mark.bind(message.id, at: 1)
-                try mark.bind(nowMillis, at: 2)
+                try mark.bind(leaseEnd, at: 2)
                 try mark.run()
-                try insertEvent(
-                    messageID: message.id, at: nowMillis, from: message.state, to: .sending, gateway: nil,
-                    providerID: nil, error: nil)
                 message.claimedFrom = message.state
-                message.state = .sending
-                if message.firstAttemptAt == nil { message.firstAttemptAt = Date(millis: nowMillis) }
                 result.append(message)
             }
             return result
@@ -412,6 +408,7 @@ final class OutboxSQL {
     /// What `record` needs to know of a message before changing it.
     private struct Current {
         var state: MessageState
+        var campaignID: Int64
         var key: String
         var creditCode: String
         var channel: String
@@ -423,19 +420,24 @@ final class OutboxSQL {
     private func current(messageID: Int64) throws -> Current? {
         let select = try statement(
             """
-            SELECT state, idempotency_key, credit_code, channel, policy_ids, gateway, provider_id
+            SELECT state, idempotency_key, credit_code, channel, policy_ids, gateway, provider_id, campaign_id
             FROM messages WHERE id = ?1
             """)
         defer { select.reset() }
         try select.bind(messageID, at: 1)
         guard try select.step() else { return nil }
         return Current(
-            state: try messageState(select.text(0)), key: select.text(1) ?? "", creditCode: select.text(2) ?? "",
+            state: try messageState(select.text(0)), campaignID: select.int64(7), key: select.text(1) ?? "", creditCode: select.text(2) ?? "",
             channel: select.text(3) ?? "", policyIDs: select.text(4) ?? "", gateway: select.text(5),
             providerID: select.text(6))
     }
 
     /// Applies a batch of transitions; the caller owns the transaction.
+    ///
+    /// Any transition releases the message's claim lease and sets its reconciliation time.
+    /// `sending` is applied only while the message's campaign is running (a pause or a cancel
+    /// that landed while the message waited for its gateway wins), and stamps the attempt time.
+    /// A transition to the state the message is in only reschedules it (``MessageState/canReschedule``).
     func applyTransitions(_ transitions: [Transition]) throws -> [Transition] {
         let update = try statement(
             """
@@ -443,21 +445,38 @@ final class OutboxSQL {
                 gateway = coalesce(?5, gateway), provider_id = coalesce(?6, provider_id),
                 last_error = coalesce(?7, last_error), next_attempt_at = ?8,
                 accepted_at = CASE WHEN ?2 = 'accepted' THEN ?3 ELSE accepted_at END,
-                finished_at = CASE WHEN ?9 THEN ?3 ELSE finished_at END
+                first_attempt_at = CASE WHEN ?2 = 'sending' THEN coalesce(first_attempt_at, ?3) ELSE first_attempt_at END,
+                last_attempt_at = CASE WHEN ?2 = 'sending' THEN ?3 ELSE last_attempt_at END,
+                finished_at = CASE WHEN ?9 THEN ?3 ELSE finished_at END,
+                lease_until = NULL, check_at = CASE WHEN ?2 IN ('ambiguous', 'accepted') THEN ?10 END
             WHERE id = ?1
             """)
         var pendingReceipts: Bool?
+        var states: [Int64: CampaignState?] = [:]
         var applied: [Transition] = []
         applied.reserveCapacity(transitions.count)
-        for transition in transitions {
+        func campaignState(_ id: Int64) throws -> CampaignState? {
+            if let known = states[id] { return known }
+            let state = try campaignRow(id: id)?.state
+            states[id] = state
+            return state
+        }
+        for var transition in transitions {
             guard let current = try current(messageID: transition.messageID) else { continue }
-            let reschedule =
-                current.state == .ambiguous && transition.to == .ambiguous && transition.nextAttemptAt != nil
+            let reschedule = current.state == transition.to && current.state.canReschedule
             guard current.state.canMove(to: transition.to) || reschedule else { continue }
+            if transition.to == .sending {
+                guard try campaignState(current.campaignID) == .running else { continue }
+            }
+            // Found never sent after its campaign was cancelled: it will not be sent now.
+            if transition.to == .unsent, try campaignState(current.campaignID) == .cancelled {
+                transition.to = .cancelled
+                transition.nextAttemptAt = nil
+            }
             let at = transition.at.millis
             let next: Int64? =
                 switch transition.to {
-                case .queued, .retryWait: (transition.nextAttemptAt ?? transition.at).millis
+                case .queued, .retryWait, .unsent: (transition.nextAttemptAt ?? transition.at).millis
                 case .ambiguous: transition.nextAttemptAt?.millis
                 // The receipt window opens: `expireAccepted` finds it through `messages_due`.
                 case .accepted: at
@@ -472,6 +491,7 @@ final class OutboxSQL {
             try update.bind(transition.error, at: 7)
             try update.bind(next, at: 8)
             try update.bind(transition.to.isFinal, at: 9)
+            try update.bind(transition.checkAt?.millis, at: 10)
             try update.run()
             try insertEvent(
                 messageID: transition.messageID, at: at, from: current.state, to: transition.to,
@@ -510,7 +530,7 @@ final class OutboxSQL {
         try insert.run()
     }
 
-    func recoverAfterCrash(now: Date) throws -> Int {
+    func recoverAfterCrash(now: Date) throws -> CrashRecovery {
         try connection.immediateTransaction {
             let events = try statement(
                 """
@@ -520,31 +540,117 @@ final class OutboxSQL {
                 """)
             try events.bind(now.millis, at: 1)
             try events.run()
+            // Pinned to the gateway that admitted it; reconciliation looks at it at once.
             let update = try statement(
                 """
                 UPDATE messages SET state = 'ambiguous', next_attempt_at = NULL, updated_at = ?1,
-                    last_error = 'interrupted by a restart'
+                    last_error = 'interrupted by a restart', lease_until = NULL, check_at = ?1
                 WHERE state = 'sending'
                 """)
             try update.bind(now.millis, at: 1)
+            try update.run()
+            let sending = connection.changes
+            // Claimed but never admitted: never sent, due again now.
+            let release = try statement(
+                "UPDATE messages SET lease_until = NULL, next_attempt_at = ?1 WHERE lease_until IS NOT NULL")
+            try release.bind(now.millis, at: 1)
+            try release.run()
+            return CrashRecovery(sending: sending, released: connection.changes)
+        }
+    }
+
+    func scheduleAmbiguousResend(gateway: String, at: Date) throws -> Int {
+        try connection.immediateTransaction {
+            let update = try statement(
+                """
+                UPDATE messages SET next_attempt_at = ?1, updated_at = ?1
+                WHERE state = 'ambiguous' AND next_attempt_at IS NULL AND gateway = ?2
+                """)
+            try update.bind(at.millis, at: 1)
+            try update.bind(gateway, at: 2)
             try update.run()
             return connection.changes
         }
     }
 
-    func scheduleAmbiguousResend(channel: String, gateway: String?, at: Date) throws -> Int {
+    func pinGatewayless(channel: String, to gateway: String, at: Date) throws -> Int {
         try connection.immediateTransaction {
             let update = try statement(
                 """
-                UPDATE messages SET next_attempt_at = ?1, updated_at = ?1
-                WHERE state = 'ambiguous' AND next_attempt_at IS NULL AND channel = ?2
-                  AND (gateway IS NULL OR gateway = ?3)
+                UPDATE messages SET gateway = ?2, updated_at = ?3
+                WHERE state = 'ambiguous' AND gateway IS NULL AND channel = ?1
                 """)
-            try update.bind(at.millis, at: 1)
-            try update.bind(channel, at: 2)
-            try update.bind(gateway, at: 3)
+            try update.bind(channel, at: 1)
+            try update.bind(gateway, at: 2)
+            try update.bind(at.millis, at: 3)
             try update.run()
             return connection.changes
+        }
+    }
+
+    // MARK: Reconciliation
+
+    func messagesToCheck(now: Date, limit: Int) throws -> [OutboxMessage] {
+        let select = try statement(
+            "SELECT \(Self.messageColumns) FROM messages WHERE check_at <= ?1 ORDER BY check_at, id LIMIT ?2")
+        defer { select.reset() }
+        try select.bind(now.millis, at: 1)
+        try select.bind(limit, at: 2)
+        var result: [OutboxMessage] = []
+        while try select.step() { result.append(try readMessage(select)) }
+        return result
+    }
+
+    func rescheduleChecks(_ checks: [(messageID: Int64, at: Date?)]) throws {
+        try connection.immediateTransaction {
+            let update = try statement(
+                "UPDATE messages SET check_at = ?2 WHERE id = ?1 AND state IN ('ambiguous', 'accepted')")
+            for check in checks {
+                try update.bind(check.messageID, at: 1)
+                try update.bind(check.at?.millis, at: 2)
+                try update.run()
+            }
+        }
+    }
+
+    func resendUnconfirmed(campaignID: Int64, note: String, at: Date) throws -> Int {
+        try connection.immediateTransaction {
+            guard let record = try campaignRow(id: campaignID) else {
+                throw StorageError(code: .notFound, message: "no campaign \(campaignID)")
+            }
+            guard record.state != .cancelled else {
+                throw StorageError(
+                    code: .invalidTransition, message: "campaign \(campaignID) is cancelled; nothing is resent")
+            }
+            let events = try statement(
+                """
+                INSERT INTO message_events (message_id, at, from_state, to_state, gateway, error)
+                SELECT id, ?2, 'unconfirmed', 'queued', gateway, ?3 FROM messages
+                WHERE campaign_id = ?1 AND state = 'unconfirmed'
+                """)
+            try events.bind(campaignID, at: 1)
+            try events.bind(at.millis, at: 2)
+            try events.bind(note, at: 3)
+            try events.run()
+            let update = try statement(
+                """
+                UPDATE messages SET state = 'queued', next_attempt_at = ?2, finished_at = NULL, updated_at = ?2,
+                    check_at = NULL, last_error = ?3
+                WHERE campaign_id = ?1 AND state = 'unconfirmed'
+                """)
+            try update.bind(campaignID, at: 1)
+            try update.bind(at.millis, at: 2)
+            try update.bind(note, at: 3)
+            try update.run()
+            let resent = connection.changes
+            if resent > 0, record.state == .completed {
+                let reopen = try statement(
+                    "UPDATE campaigns SET state = 'running', finished_at = NULL, updated_at = ?2 WHERE id = ?1")
+                try reopen.bind(campaignID, at: 1)
+                try reopen.bind(at.millis, at: 2)
+                try reopen.run()
+            }
+            return resent
         }
     }
 
@@ -616,7 +722,8 @@ final class OutboxSQL {
             let update = try statement(
                 """
                 UPDATE messages SET state = ?2, next_attempt_at = NULL, finished_at = ?3, updated_at = ?3,
-                    last_error = CASE WHEN ?2 = 'failed' THEN coalesce(?4, last_error) ELSE last_error END
+                    last_error = CASE WHEN ?2 = 'failed' THEN coalesce(?4, last_error) ELSE last_error END,
+                    lease_until = NULL, check_at = NULL
                 WHERE id = ?1
                 """)
             try update.bind(messageID, at: 1)
@@ -745,7 +852,8 @@ final class OutboxSQL {
             try events.run()
             let update = try statement(
                 """
-                UPDATE messages SET state = 'expired', next_attempt_at = NULL, finished_at = ?2, updated_at = ?2
+                UPDATE messages SET state = 'expired', next_attempt_at = NULL, finished_at = ?2, updated_at = ?2,
+                    check_at = NULL
                 WHERE state = 'accepted' AND next_attempt_at <= ?1
                 """)
             try update.bind(cutoff.millis, at: 1)

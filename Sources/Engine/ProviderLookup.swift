@@ -1,0 +1,85 @@
+import Delivery
+import Foundation
+import Storage
+
+/// Asks a provider what became of one message, through its query API: Aliyun
+/// `QuerySendDetails` (records carry our `OutId`), Tencent `PullSmsSendStatusByPhoneNumber`
+/// (status reports carry our `SessionContext`).
+///
+/// Reconciliation uses it to settle a message whose send was ambiguous, and to find the fate of
+/// an accepted message whose receipt never came.
+public struct ProviderLookup: Sendable {
+    /// What the provider knows of the message.
+    public enum Finding: Sendable, Hashable {
+        /// The provider took it and has no final report yet.
+        case pending(providerID: String?)
+        /// The provider took it and reports its fate.
+        case reported(Receipt)
+        /// The provider has no record of it.
+        case absent
+    }
+
+    public let gateway: String
+    private let body: @Sendable (OutboxMessage, Date) async throws -> Finding
+
+    public init(gateway: String, lookUp: @escaping @Sendable (OutboxMessage, Date) async throws -> Finding) {
+        self.gateway = gateway
+        self.body = lookUp
+    }
+
+    /// Looks `message` up at its provider at `now`.
+    ///
+    /// - Throws: the transport's or the provider's error; the caller tries again later.
+    public func lookUp(_ message: OutboxMessage, now: Date) async throws -> Finding {
+        try await body(message, now)
+    }
+
+    /// The lookup for a configured gateway, or `nil` for a kind without a query API.
+    static func make(
+        _ settings: GatewaySettings, credentials: Credentials?, client: any HTTPClient
+    ) -> ProviderLookup? {
+        guard let credentials else { return nil }
+        switch settings.kind {
+        case .aliyun:
+            let poller = AliyunReceiptPoller(
+                gateway: settings.name, endpoint: settings.baseURL + "/", timeout: settings.timeout,
+                sign: AliyunReceiptPoller.v2Signer(
+                    credentials: credentials, regionID: settings.options["region"] ?? "cn-hangzhou"))
+            return ProviderLookup(gateway: settings.name) { message, _ in
+                try await aliyun(message, poller: poller, client: client)
+            }
+        case .tencent, .wechat, .generic:
+            return nil
+        }
+    }
+
+    /// Aliyun keeps one record per send from the moment it takes it (`SendStatus` 1 until the
+    /// carrier reports), listed by number and Beijing send date; ours carries `OutId`.
+    static func aliyun(_ message: OutboxMessage, poller: AliyunReceiptPoller, client: any HTTPClient) async throws
+        -> Finding
+    {
+        let key = message.idempotencyKey
+        let sent = message.lastAttemptAt ?? message.acceptedAt ?? message.firstAttemptAt ?? Date()
+        // A request sent just before Beijing midnight may be dated the next day.
+        var dates = [sent]
+        let later = sent.addingTimeInterval(120)
+        if beijingDay(later) != beijingDay(sent) { dates.append(later) }
+        for date in dates {
+            var page = 1
+            while page <= 20 {
+                let answer = try await poller.poll(
+                    .init(phoneNumber: message.recipient, sendDate: date, bizID: message.providerID, currentPage: page),
+                    using: client)
+                if let receipt = answer.receipts.first(where: { $0.messageID == key }) { return .reported(receipt) }
+                if answer.pendingIDs.contains(key) { return .pending(providerID: message.providerID) }
+                if page * 50 >= answer.totalCount { break }
+                page += 1
+            }
+        }
+        return .absent
+    }
+
+    static func beijingDay(_ date: Date) -> Int {
+        Int((date.timeIntervalSince1970 + 8 * 3600) / 86_400)
+    }
+}
