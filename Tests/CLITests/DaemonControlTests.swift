@@ -1,11 +1,15 @@
 import Foundation
+import Storage
 import Testing
 
 /// Pause, resume and cancel from the CLI while the daemon runs, and SIGHUP reloads.
 @Suite("DaemonControl: pause, resume, cancel and reload", .serialized)
 struct DaemonControlTests {
-    @Test func pauseStopsSendingWithinASecondAndResumeFinishes() async throws {
-        let rig = try DaemonHarness(stubArguments: ["--receipt-delay-ms", "50"], rate: 150)
+    /// Once the daemon has applied a pause, no message of the campaign becomes `sending` (the store
+    /// refuses it), whatever the machine's load; sends already in flight land, the queue is kept,
+    /// and resume finishes the campaign.
+    @Test func afterThePauseIsAppliedNothingIsSentAndResumeFinishes() async throws {
+        let rig = try DaemonHarness(stubArguments: ["--receipt-delay-ms", "50", "--latency-ms", "5"], rate: 150)
         do {
             try await rig.importEnterprises(count: 900, seed: 11)
             _ = try await rig.startStub()
@@ -15,18 +19,31 @@ struct DaemonControlTests {
             let paused = try await rig.cli.run("campaign", "pause", String(id))
             #expect(paused.status == 0)
             #expect(paused.stdout.contains("daemon"), "says whether the daemon runs: \(paused.stdout)")
-            // Within a second the daemon stops claiming; sends in flight may still land.
-            try await Task.sleep(for: .milliseconds(1200))
+            try await rig.waitUntil("the daemon applies the pause", timeout: .seconds(20)) {
+                try await rig.report(id).campaignState == "paused"
+            }
+            let pausedAt = Date()
+            try await rig.waitUntil("sends in flight land", timeout: .seconds(20)) {
+                try await rig.report(id).count("sending") == 0
+            }
             let before = try await rig.stubStats(ids: false).received
-            try await Task.sleep(for: .milliseconds(1000))
-            let after = try await rig.stubStats(ids: false).received
-            #expect(after == before, "the stub kept receiving while paused: \(before) → \(after)")
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(try await rig.stubStats(ids: false).received == before, "the stub kept receiving while paused")
             let report = try await rig.report(id)
-            #expect(report.campaignState == "paused")
             #expect(report.count("queued") + report.count("retry_wait") > 0, "the queue is kept")
+            let resumedAt = Date()
             let resumed = try await rig.cli.run("campaign", "resume", String(id))
             #expect(resumed.status == 0)
             try await rig.finishAndVerify(id, minimumMessages: 500, watchTimeout: .seconds(60), receiptTimeout: .seconds(20))
+            // The store's history: no send began between the applied pause and the resume.
+            let store = try SQLiteStore(path: rig.cli.stateDirectory.path + "/policypush.sqlite", readOnly: true)
+            var late: [String] = []
+            try store.forEachMessage(campaignID: id) { message, events in
+                for event in events ?? [] where event.to == .sending && event.at > pausedAt && event.at < resumedAt {
+                    late.append(message.idempotencyKey)
+                }
+            }
+            #expect(late.isEmpty, "sent while paused: \(late.prefix(5)) (\(late.count))")
         } catch {
             await rig.stopAll()
             throw error
