@@ -16,7 +16,7 @@ public enum GatewayFactory {
         .aliyun: ["region", "signature_version", "sign_name"],
         .tencent: ["region", "sdk_app_id", "sign_name"],
         .wechat: ["token_scheme"],
-        .generic: ["path", "provider_id_field", "body_template"],
+        .generic: ["path", "provider_id_field", "body_template", "deduplicates"],
     ]
 
     /// - Throws: `ConfigurationError` naming the gateway and key, or the credential source (never a secret).
@@ -47,12 +47,20 @@ public enum GatewayFactory {
         do {
             switch g.kind {
             case .generic:
+                let deduplicates: Bool
+                switch g.options["deduplicates"] {
+                case nil, "true": deduplicates = true
+                case "false": deduplicates = false
+                default:
+                    deduplicates = false
+                    problems.append("\(path).options.deduplicates: expected true or false")
+                }
                 adapter = GenericJSONAdapter(
                     configuration: .init(
                         url: g.baseURL + (g.options["path"] ?? "/sms/send"),
                         bodyTemplate: g.options["body_template"],
                         providerIDField: g.options["provider_id_field"] ?? "id",
-                        timeout: g.timeout, connectTimeout: g.connectTimeout),
+                        timeout: g.timeout, connectTimeout: g.connectTimeout, deduplicates: deduplicates),
                     credentials: try credentials(required: false))
             case .aliyun:
                 let version = g.options["signature_version"].map { AliyunSMSAdapter.SignatureVersion(rawValue: $0) }

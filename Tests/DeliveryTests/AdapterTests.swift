@@ -87,6 +87,33 @@ let sampleSMS = OutboundMessage(
         #expect(adapters.map(\.deduplicates) == [true, false, false, true])
     }
 
+    @Test func libcurlMayResendOnlyWhatTheProviderDeduplicates() throws {
+        let credentials = Credentials(id: "id", secret: "secret")
+        let generic = GenericJSONAdapter(configuration: .init(url: "http://127.0.0.1:1/send"))
+        #expect(try generic.request(for: sampleSMS, at: fixedNow).allowsTransportResend)
+        let strict = GenericJSONAdapter(configuration: .init(url: "http://127.0.0.1:1/send", deduplicates: false))
+        #expect(!strict.deduplicates)
+        #expect(try !strict.request(for: sampleSMS, at: fixedNow).allowsTransportResend)
+        for version in [AliyunSMSAdapter.SignatureVersion.v2, .v3] {
+            let aliyun = AliyunSMSAdapter(configuration: .init(signatureVersion: version), credentials: credentials)
+            #expect(try !aliyun.request(for: sampleSMS, at: fixedNow).allowsTransportResend)
+        }
+        let tencent = TencentSMSAdapter(configuration: .init(smsSdkAppID: "1400006666"), credentials: credentials)
+        #expect(try !tencent.request(for: sampleSMS, at: fixedNow).allowsTransportResend)
+        let tokens = WeChatTokenCache(credentials: credentials, client: URLSessionClient())
+        let wechat = WeChatTemplateAdapter(tokens: tokens)
+        let wechatMessage = OutboundMessage(id: "m-1", recipient: "openid", templateID: "TPL")
+        #expect(try wechat.request(for: wechatMessage, accessToken: "AT", at: fixedNow).allowsTransportResend)
+
+        // Queries may be resent.
+        let aliyunPoller = AliyunReceiptPoller(gateway: "ali", sign: { _ in })
+        #expect(
+            try aliyunPoller.makeRequest(for: .init(phoneNumber: "13800138000", sendDate: fixedNow))
+                .allowsTransportResend)
+        let tencentPoller = TencentReceiptPoller(gateway: "tc", smsSdkAppID: "1400006666", sign: { _ in })
+        #expect(try tencentPoller.makeRequest().allowsTransportResend)
+    }
+
     @Test func refusedConnectionIsRetriedOverRealSockets() async throws {
         let server = HTTPServer { _ in .json("{}") }
         try server.start()

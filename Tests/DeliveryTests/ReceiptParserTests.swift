@@ -330,6 +330,55 @@ struct ReceiptFuzzRandom: RandomNumberGenerator {
         )
     }
 
+    /// Each id shape a generic gateway may push: the fields (before `status`), then our id, the
+    /// provider's id and the dedupe key expected.
+    static let genericIDShapes: [(String, String?, String?, String)] = [
+        (#""id":"m1""#, "m1", "m1", "generic:m1|delivered|DELIVRD|"),
+        (#""message_id":"m1""#, "m1", "m1", "generic:m1|delivered|DELIVRD|"),
+        (#""id":"m1","provider_id":"p1""#, "m1", "p1", "generic:m1|delivered|DELIVRD|"),
+        (#""idempotency_key":"m1","id":"p1""#, "m1", "p1", "generic:m1|delivered|DELIVRD|"),
+        (#""idempotency_key":"m1","message_id":"p1""#, "m1", "p1", "generic:m1|delivered|DELIVRD|"),
+        (#""id":"m1","message_id":"p1""#, "m1", "p1", "generic:m1|delivered|DELIVRD|"),
+        (#""idempotency_key":"m1","id":"p1","message_id":"p2""#, "m1", "p1", "generic:m1|delivered|DELIVRD|"),
+        (#""idempotency_key":"m1","provider_id":"p1","id":"x""#, "m1", "p1", "generic:m1|delivered|DELIVRD|"),
+        (#""idempotency_key":"m1""#, "m1", nil, "generic:m1|delivered|DELIVRD|"),
+        (#""idempotency_key":"m1","id":"""#, "m1", nil, "generic:m1|delivered|DELIVRD|"),
+        (#""provider_id":"p1""#, nil, "p1", "generic:|p1|delivered|DELIVRD|"),
+        (#""provider_id":"p1","message_id":"m1""#, "m1", "p1", "generic:m1|delivered|DELIVRD|"),
+    ]
+
+    @Test(arguments: genericIDShapes)
+    func genericReceiptIDFields(fields: String, ours: String?, provider: String?, dedupeKey: String) throws {
+        let body = "[{\(fields),\"status\":\"delivered\",\"code\":\"DELIVRD\"}]"
+        let receipt = try #require(try GenericReceiptParser.parse(receiptBytes(body), gateway: "gen").first)
+        #expect(receipt.messageID == ours)
+        #expect(receipt.providerID == provider)
+        #expect(receipt.dedupeKey == dedupeKey)
+    }
+
+    @Test(arguments: [
+        #""status":"delivered""#, #""id":"","message_id":"","status":"failed""#,
+        #""provider_id":null,"status":"failed""#,
+    ])
+    func genericReceiptWithoutAnyIDIsMalformed(fields: String) {
+        #expect(
+            receiptErrorCode { try GenericReceiptParser.parse(receiptBytes("[{\(fields)}]"), gateway: "g") }
+                == .malformed)
+    }
+
+    /// The stub gateway's push: `id` is our id, or the provider id when the stub has none of ours.
+    @Test func genericReceiptAsTheStubPushesIt() throws {
+        let body = #"""
+            [{"id":"c1-e42-sms","provider_id":"gen-7","status":"delivered","code":"DELIVRD","time":"2026-01-02T03:04:05Z"},
+             {"id":"gen-8","provider_id":"gen-8","status":"failed","code":"UNDELIV","time":"2026-01-02T03:04:05Z"}]
+            """#
+        let receipts = try GenericReceiptParser.parse(receiptBytes(body), gateway: "gen")
+        #expect(receipts.map(\.messageID) == ["c1-e42-sms", "gen-8"])
+        #expect(receipts.map(\.providerID) == ["gen-7", "gen-8"])
+        #expect(receipts[0].dedupeKey == "generic:c1-e42-sms|delivered|DELIVRD|2026-01-02T03:04:05Z")
+        #expect(receipts[1].status == .failed)
+    }
+
     // MARK: Receipt
 
     @Test func descriptionMasksTheRecipient() {

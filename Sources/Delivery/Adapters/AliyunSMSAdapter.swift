@@ -85,7 +85,8 @@ public struct AliyunSMSAdapter: GatewayAdapter {
         return parameters
     }
 
-    /// The signed request for `message` at `date`.
+    /// The signed request for `message` at `date`; libcurl may not resend it by itself (Aliyun
+    /// would send the SMS twice).
     ///
     /// - Throws: ``AdapterError`` for a message lacking fields, a bad base URL, or a hashing failure.
     public func request(for message: OutboundMessage, at date: Date) throws -> HTTPRequest {
@@ -112,7 +113,8 @@ public struct AliyunSMSAdapter: GatewayAdapter {
             return HTTPRequest(
                 method: .post, url: origin + "/",
                 headers: ["Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"],
-                body: Array(body.utf8), timeout: configuration.timeout, connectTimeout: configuration.connectTimeout)
+                body: Array(body.utf8), timeout: configuration.timeout, connectTimeout: configuration.connectTimeout,
+                allowsTransportResend: deduplicates)
         case .v3:
             let query = business + [("RegionId", configuration.regionID)]
             let headers: [(String, String)]
@@ -134,7 +136,8 @@ public struct AliyunSMSAdapter: GatewayAdapter {
             sent.add(name: "Authorization", value: signed.authorization)
             return HTTPRequest(
                 method: .post, url: origin + "/?" + AliyunSignatureV3.canonicalQuery(query), headers: sent,
-                body: [], timeout: configuration.timeout, connectTimeout: configuration.connectTimeout)
+                body: [], timeout: configuration.timeout, connectTimeout: configuration.connectTimeout,
+                allowsTransportResend: deduplicates)
         }
     }
 

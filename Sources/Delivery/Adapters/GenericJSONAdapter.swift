@@ -24,10 +24,17 @@ public struct GenericJSONAdapter: GatewayAdapter {
         public var timeout: Duration
         /// Connect timeout. Default 3 s.
         public var connectTimeout: Duration
+        /// Whether the gateway drops a repeat of an `Idempotency-Key` it has already taken.
+        /// Default `true`.
+        ///
+        /// When `false`, a message without an answer is ambiguous and is not sent again (it waits
+        /// for reconciliation), and libcurl may not resend a request by itself.
+        public var deduplicates: Bool
 
         public init(
             url: String, headers: [String: String] = [:], bodyTemplate: String? = nil,
-            providerIDField: String = "id", timeout: Duration = .seconds(10), connectTimeout: Duration = .seconds(3)
+            providerIDField: String = "id", timeout: Duration = .seconds(10), connectTimeout: Duration = .seconds(3),
+            deduplicates: Bool = true
         ) {
             self.url = url
             self.headers = headers
@@ -35,6 +42,7 @@ public struct GenericJSONAdapter: GatewayAdapter {
             self.providerIDField = providerIDField
             self.timeout = timeout
             self.connectTimeout = connectTimeout
+            self.deduplicates = deduplicates
         }
     }
 
@@ -44,8 +52,8 @@ public struct GenericJSONAdapter: GatewayAdapter {
     private let clock: @Sendable () -> Date
 
     public var kind: String { "generic" }
-    /// The gateway honours `Idempotency-Key`.
-    public var deduplicates: Bool { true }
+    /// Whether the gateway honours `Idempotency-Key` (``Configuration/deduplicates``).
+    public var deduplicates: Bool { configuration.deduplicates }
 
     public init(
         configuration: Configuration, credentials: Credentials? = nil,
@@ -63,7 +71,8 @@ public struct GenericJSONAdapter: GatewayAdapter {
     /// Statuses that pause the gateway for its credentials.
     public static let credentialStatuses: Set<Int> = [401, 403]
 
-    /// The request for `message`.
+    /// The request for `message`; libcurl may resend it by itself only when the gateway
+    /// ``deduplicates``.
     ///
     /// - Throws: ``AdapterError`` when the id cannot be an sf-string (non-printable-ASCII).
     public func request(for message: OutboundMessage, at date: Date) throws -> HTTPRequest {
@@ -79,7 +88,8 @@ public struct GenericJSONAdapter: GatewayAdapter {
         }
         return HTTPRequest(
             method: .post, url: configuration.url, headers: headers, body: Array(body(for: message).utf8),
-            timeout: configuration.timeout, connectTimeout: configuration.connectTimeout)
+            timeout: configuration.timeout, connectTimeout: configuration.connectTimeout,
+            allowsTransportResend: deduplicates)
     }
 
     /// The JSON body for `message`.

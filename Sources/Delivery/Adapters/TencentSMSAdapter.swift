@@ -80,7 +80,8 @@ public struct TencentSMSAdapter: GatewayAdapter {
         ])
     }
 
-    /// The signed request for `message` at `date` (`X-TC-Timestamp` is its Unix second).
+    /// The signed request for `message` at `date` (`X-TC-Timestamp` is its Unix second); libcurl
+    /// may not resend it by itself (Tencent would send the SMS twice).
     ///
     /// - Throws: ``AdapterError`` for a message lacking fields, a bad base URL, or a hashing failure.
     public func request(for message: OutboundMessage, at date: Date) throws -> HTTPRequest {
@@ -104,7 +105,7 @@ public struct TencentSMSAdapter: GatewayAdapter {
         ]
         return HTTPRequest(
             method: .post, url: origin + "/", headers: headers, body: body, timeout: configuration.timeout,
-            connectTimeout: configuration.connectTimeout)
+            connectTimeout: configuration.connectTimeout, allowsTransportResend: deduplicates)
     }
 
     /// Transient codes.

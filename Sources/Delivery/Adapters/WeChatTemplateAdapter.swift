@@ -73,7 +73,8 @@ public struct WeChatTemplateAdapter: GatewayAdapter {
         return JSONText.object(members)
     }
 
-    /// The send request for `message` with `accessToken`.
+    /// The send request for `message` with `accessToken`; libcurl may resend it by itself, since
+    /// WeChat drops the repeat by `client_msg_id`.
     ///
     /// - Throws: ``AdapterError`` for a message lacking its template id or a bad base URL.
     public func request(for message: OutboundMessage, accessToken: String, at date: Date) throws -> HTTPRequest {
@@ -83,7 +84,8 @@ public struct WeChatTemplateAdapter: GatewayAdapter {
             method: .post,
             url: origin + "/cgi-bin/message/template/send?access_token=" + PercentEncoding.rfc3986(accessToken),
             headers: ["Content-Type": "application/json; charset=utf-8", "Accept": "application/json"],
-            body: Array(body.utf8), timeout: configuration.timeout, connectTimeout: configuration.connectTimeout)
+            body: Array(body.utf8), timeout: configuration.timeout, connectTimeout: configuration.connectTimeout,
+            allowsTransportResend: deduplicates)
     }
 
     /// Token refused (40001 invalid, 40014 malformed, 42001 expired): refresh and resend once.

@@ -118,6 +118,8 @@ public actor WeChatTokenCache {
         } catch {
             throw WeChatTokenError(code: .malformed, errcode: nil, transport: nil)
         }
+        // Both fetches may be resent by libcurl: a repeat returns a token (the stable one the
+        // same token), it sends nothing to anyone.
         let request: HTTPRequest
         switch configuration.scheme {
         case .classic:
@@ -126,7 +128,7 @@ public actor WeChatTokenCache {
                 + "&secret=" + PercentEncoding.rfc3986(credentials.secret)
             request = HTTPRequest(
                 method: .get, url: url, headers: ["Accept": "application/json"], timeout: configuration.timeout,
-                connectTimeout: configuration.connectTimeout)
+                connectTimeout: configuration.connectTimeout, allowsTransportResend: true)
         case .stable:
             let body = JSONText.object([
                 ("grant_type", JSONText.string("client_credential")), ("appid", JSONText.string(credentials.id)),
@@ -135,7 +137,8 @@ public actor WeChatTokenCache {
             request = HTTPRequest(
                 method: .post, url: origin + "/cgi-bin/stable_token",
                 headers: ["Content-Type": "application/json; charset=utf-8", "Accept": "application/json"],
-                body: Array(body.utf8), timeout: configuration.timeout, connectTimeout: configuration.connectTimeout)
+                body: Array(body.utf8), timeout: configuration.timeout, connectTimeout: configuration.connectTimeout,
+                allowsTransportResend: true)
         }
         let started = clock()
         let response: HTTPResponse

@@ -91,7 +91,9 @@ public struct AliyunReceiptPoller: Sendable {
         parameters.sort { Array($0.0.utf8).lexicographicallyPrecedes(Array($1.0.utf8)) }
         let encoded = parameters.map { PercentEncoding.rfc3986($0.0) + "=" + PercentEncoding.rfc3986($0.1) }
             .joined(separator: "&")
-        var request = HTTPRequest(method: .get, url: endpoint + "?" + encoded, timeout: timeout)
+        // A query: libcurl may resend it.
+        var request = HTTPRequest(
+            method: .get, url: endpoint + "?" + encoded, timeout: timeout, allowsTransportResend: true)
         try sign(&request)
         return request
     }

@@ -1,11 +1,26 @@
 import Foundation
 
-/// Parses the generic JSON gateway's receipt push (GATEWAYS.md §7):
-/// `[{"id":"…","provider_id":"…","status":"delivered"|"failed","code":"…","time":"2026-01-02T03:04:05Z"}]`.
+/// Parses the generic JSON gateway's receipt push (GATEWAYS.md §7), a JSON array of items like
+/// `{"idempotency_key":"…","id":"…","status":"delivered"|"failed","code":"…","time":"2026-01-02T03:04:05Z"}`.
 ///
-/// `id` is our message id (the `Idempotency-Key` we sent); `provider_id`, optional, is the
-/// gateway's own id from its answer. `code` is optional (defaults to the
-/// status in capitals); `time`, when present, must be ISO 8601 (fractional seconds allowed).
+/// An item names its message with one or more of four string fields: `idempotency_key`, our id
+/// (the `Idempotency-Key` we sent); `provider_id`, the gateway's own id (from its answer); and
+/// `id` and `message_id`, either one, depending on the provider. An empty string counts as
+/// absent, and an item with none of the four is `.malformed`.
+/// - Our id (``Receipt/messageID``) is `idempotency_key` if present, else `id`, else `message_id`.
+/// - The provider's id (``Receipt/providerID``) is `provider_id` if present, else the first of
+///   `id`, `message_id` that was not taken as our id, else, when our id came from the item's
+///   only `id` or `message_id`, that same value: it may be either, and the store matches our id
+///   first, then the gateway and provider id.
+///
+/// So `{"id":"m1"}` gives our id and provider id `m1`; `{"id":"m1","provider_id":"p1"}` (the
+/// stub's shape) gives `m1` and `p1`; `{"idempotency_key":"m1","id":"p1"}` and
+/// `{"id":"m1","message_id":"p1"}` give `m1` and `p1`; `{"provider_id":"p1"}` gives no id of ours.
+///
+/// `status` is required; `code` is optional (defaults to the status in capitals); `time`, when
+/// present, must be ISO 8601 (fractional seconds allowed). The dedupe key is
+/// `generic:<our id>|<status>|<code>|<time>`, or `generic:|<provider id>|<status>|<code>|<time>`
+/// for an item without an id of ours.
 public enum GenericReceiptParser {
     /// The body the generic gateway expects once the receipts are stored.
     public static let successReply = #"{"ok":true}"#
@@ -14,22 +29,42 @@ public enum GenericReceiptParser {
     public static let defaultMaxItems = 1000
 
     struct Item: Decodable {
-        var id: String
+        var idempotencyKey: String?
         var providerID: String?
+        var id: String?
+        var messageID: String?
         var status: String
         var code: String?
         var time: String?
 
         enum CodingKeys: String, CodingKey {
             case id, status, code, time
+            case idempotencyKey = "idempotency_key"
             case providerID = "provider_id"
+            case messageID = "message_id"
+        }
+
+        /// Our id and the provider's, by the rule in ``GenericReceiptParser``'s description.
+        var ids: (ours: String?, provider: String?) {
+            let either = [id, messageID].compactMap(nonEmpty)
+            let ours: String?
+            let unused: ArraySlice<String>
+            if let key = nonEmpty(idempotencyKey) {
+                ours = key
+                unused = either[...]
+            } else {
+                ours = either.first
+                unused = either.dropFirst()
+            }
+            let alsoOurs = nonEmpty(idempotencyKey) == nil ? ours : nil
+            return (ours, nonEmpty(providerID) ?? unused.first ?? alsoOurs)
         }
     }
 
     /// Parses one push body.
     ///
-    /// - Throws: ``ReceiptError`` `.malformed` (syntax, empty `id`, wrong types, unreadable `time`),
-    ///   `.unsupported` (a status other than `delivered`/`failed`), `.tooLarge`.
+    /// - Throws: ``ReceiptError`` `.malformed` (syntax, no id field, wrong types, unreadable
+    ///   `time`), `.unsupported` (a status other than `delivered`/`failed`), `.tooLarge`.
     public static func parse(
         _ body: [UInt8], gateway: String, maxItems: Int = defaultMaxItems
     ) throws(ReceiptError) -> [Receipt] {
@@ -38,7 +73,15 @@ public enum GenericReceiptParser {
         var receipts: [Receipt] = []
         receipts.reserveCapacity(items.count)
         for item in items {
-            guard !item.id.isEmpty else { throw ReceiptError(.malformed, "generic receipt without id") }
+            let (ours, provider) = item.ids
+            let identity: [String]
+            if let ours {
+                identity = [ours]
+            } else if let provider {
+                identity = ["", provider]
+            } else {
+                throw ReceiptError(.malformed, "generic receipt without id")
+            }
             let status: Receipt.Status
             switch item.status {
             case "delivered": status = .delivered
@@ -55,8 +98,9 @@ public enum GenericReceiptParser {
             let code = nonEmpty(item.code) ?? item.status.uppercased()
             receipts.append(
                 Receipt(
-                    gateway: gateway, messageID: item.id, providerID: nonEmpty(item.providerID), status: status, reasonCode: code, occurredAt: occurredAt,
-                    dedupeKey: "generic:" + [item.id, item.status, code, item.time ?? ""].joined(separator: "|")
+                    gateway: gateway, messageID: ours, providerID: provider, status: status, reasonCode: code,
+                    occurredAt: occurredAt,
+                    dedupeKey: "generic:" + (identity + [item.status, code, item.time ?? ""]).joined(separator: "|")
                 ))
         }
         return receipts

@@ -5,7 +5,8 @@ import Foundation
 /// Receipts arrive by push (``ReceiptListener``) or by polling (``AliyunReceiptPoller``,
 /// ``TencentReceiptPoller``). They are matched to messages by ``providerID`` (Aliyun `biz_id`,
 /// Tencent `sid`, WeChat `MsgID`) or by ``messageID`` (our id echoed back as `out_id`, `ext` or the
-/// generic `id`). The same event can arrive more than once; ``dedupeKey`` names it.
+/// generic `idempotency_key` / `id` / `message_id`, see ``GenericReceiptParser``). The same event
+/// can arrive more than once; ``dedupeKey`` names it.
 public struct Receipt: Sendable, Hashable, Codable, CustomStringConvertible {
     /// The final state the provider reports.
     public enum Status: String, Sendable, Hashable, Codable {
@@ -17,7 +18,8 @@ public struct Receipt: Sendable, Hashable, Codable, CustomStringConvertible {
 
     /// The configured gateway name the receipt came through (not the provider kind).
     public var gateway: String
-    /// Our message id when the provider echoes it (`out_id`, `ext` / `SessionContext`, generic `id`).
+    /// Our message id when the provider echoes it (`out_id`, `ext` / `SessionContext`, generic
+    /// `idempotency_key`, `id` or `message_id`).
     public var messageID: String?
     /// The provider's id of the send (`biz_id`, `sid` / `SerialNo`, `MsgID`).
     public var providerID: String?

@@ -51,6 +51,7 @@ public struct TencentReceiptPoller: Sendable {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         encoder.keyEncodingStrategy = .custom(ReceiptJSON.upperFirst)
         let body = try encoder.encode(Body(limit: limit, smsSdkAppId: smsSdkAppID))
+        // A resend by libcurl only pulls again; the statuses of an unanswered pull are lost either way.
         var request = HTTPRequest(
             method: .post, url: endpoint,
             headers: [
@@ -59,7 +60,7 @@ public struct TencentReceiptPoller: Sendable {
                 "X-TC-Version": "2021-01-11",
                 "X-TC-Region": region,
             ],
-            body: Array(body), timeout: timeout)
+            body: Array(body), timeout: timeout, allowsTransportResend: true)
         try sign(&request)
         return request
     }

@@ -77,11 +77,11 @@ public final class CurlTransport: Sendable {
     ///
     /// Cancelling the awaiting task aborts the transfer promptly.
     ///
-    /// - Important: like every libcurl client, the transport resends a request once, by itself,
-    ///   when a *reused* connection turns out dead before any byte of the answer arrived (the
-    ///   usual cause is the server's idle timeout racing our request). A gateway that crashed
-    ///   after reading the request can therefore see it twice: gateway requests must carry the
-    ///   message's idempotency key.
+    /// - Important: libcurl resends a request by itself when a *reused* connection closes before
+    ///   any byte of the answer arrived (usually the server's idle timeout racing the request, but
+    ///   a gateway that crashed after reading it looks the same). The transport allows that only
+    ///   for requests with ``HTTPRequest/allowsTransportResend`` set; any other request written
+    ///   to such a connection fails with an ambiguous ``TransportError`` instead of going out twice.
     ///
     /// - Throws: ``TransportError`` when no HTTP response was received.
     public func send(_ request: HTTPRequest) async throws -> HTTPResponse {

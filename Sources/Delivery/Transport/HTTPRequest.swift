@@ -28,6 +28,17 @@ public struct HTTPRequest: Sendable, Hashable {
     public var timeout: Duration
     /// Deadline for establishing the connection (TCP and TLS). Default 3 s.
     public var connectTimeout: Duration
+    /// Whether libcurl may send the request again by itself. Default `false`.
+    ///
+    /// libcurl resends a request, once, on a fresh connection when a *reused* connection closes
+    /// before any byte of the answer arrived. That is usually the server's idle timeout racing
+    /// the request, but it is also what a gateway that read the request and then crashed looks
+    /// like: a second copy of a message to a provider that does not deduplicate. When `false`,
+    /// the transport refuses that resend and the request fails with an ambiguous
+    /// ``TransportError`` (``TransportError/Code/reset``, ``TransportError/requestSent``)
+    /// instead, unless nothing of it had been written. Set it to `true` only when a second copy
+    /// is harmless: reads (token fetches, receipt polls) and sends the provider deduplicates.
+    public var allowsTransportResend: Bool
 
     public init(
         method: HTTPMethod = .post,
@@ -35,7 +46,8 @@ public struct HTTPRequest: Sendable, Hashable {
         headers: HTTPHeaders = [:],
         body: [UInt8] = [],
         timeout: Duration = .seconds(10),
-        connectTimeout: Duration = .seconds(3)
+        connectTimeout: Duration = .seconds(3),
+        allowsTransportResend: Bool = false
     ) {
         self.method = method
         self.url = url
@@ -43,6 +55,7 @@ public struct HTTPRequest: Sendable, Hashable {
         self.body = body
         self.timeout = timeout
         self.connectTimeout = connectTimeout
+        self.allowsTransportResend = allowsTransportResend
     }
 }
 

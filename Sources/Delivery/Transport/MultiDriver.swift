@@ -91,6 +91,7 @@ final class MultiDriver {
             let sent = requestSent(easy, transfer)
             // Whatever removal answers, cleanup detaches the handle from the multi handle itself.
             _ = curl_multi_remove_handle(multi, easy)
+            transfer.easy = nil
             curl_easy_cleanup(easy)
             curl_slist_free_all(transfer.headerList)
             transfer.headerList = nil
@@ -140,19 +141,36 @@ final class MultiDriver {
             if request.method != .post {
                 set(ccurl_easy_setopt_string(easy, CURLOPT_CUSTOMREQUEST, request.method.rawValue))
             }
-            // The size first, so COPYPOSTFIELDS copies exactly that many bytes (binary-safe).
-            set(ccurl_easy_setopt_off_t(easy, CURLOPT_POSTFIELDSIZE_LARGE, request.body.count))
-            if request.body.isEmpty {
-                set(ccurl_easy_setopt_string(easy, CURLOPT_COPYPOSTFIELDS, ""))
+            if request.allowsTransportResend {
+                // The size first, so COPYPOSTFIELDS copies exactly that many bytes (binary-safe).
+                set(ccurl_easy_setopt_off_t(easy, CURLOPT_POSTFIELDSIZE_LARGE, request.body.count))
+                if request.body.isEmpty {
+                    set(ccurl_easy_setopt_string(easy, CURLOPT_COPYPOSTFIELDS, ""))
+                } else {
+                    set(
+                        request.body.withUnsafeBytes { bytes in
+                            ccurl_easy_setopt_pointer(
+                                easy, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: bytes.baseAddress)
+                            )
+                        }
+                    )
+                }
             } else {
-                set(
-                    request.body.withUnsafeBytes { bytes in
-                        ccurl_easy_setopt_pointer(
-                            easy, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: bytes.baseAddress)
-                        )
-                    }
-                )
+                // Streamed from the transfer's copy, with a seek callback that refuses to rewind:
+                // libcurl cannot resend a body it cannot rewind (COPYPOSTFIELDS it always can).
+                set(ccurl_easy_setopt_long(easy, CURLOPT_POST, 1))
+                set(ccurl_easy_setopt_off_t(easy, CURLOPT_POSTFIELDSIZE_LARGE, request.body.count))
+                set(ccurl_easy_setopt_readfunction(easy, CURLOPT_READFUNCTION, TransferCallbacks.read))
+                set(ccurl_easy_setopt_pointer(easy, CURLOPT_READDATA, user))
+                set(ccurl_easy_setopt_seekfunction(easy, CURLOPT_SEEKFUNCTION, TransferCallbacks.seek))
+                set(ccurl_easy_setopt_pointer(easy, CURLOPT_SEEKDATA, user))
             }
+        }
+        if !request.allowsTransportResend {
+            // Catches the resend of a request without a body, which needs no rewind.
+            transfer.easy = easy
+            set(ccurl_easy_setopt_prereqfunction(easy, CURLOPT_PREREQFUNCTION, TransferCallbacks.prerequest))
+            set(ccurl_easy_setopt_pointer(easy, CURLOPT_PREREQDATA, user))
         }
 
         // "Expect:" stops libcurl from waiting for 100-continue on larger bodies.
@@ -176,6 +194,7 @@ final class MultiDriver {
         if curl_multi_remove_handle(multi, easy) == CURLM_OK {
             recycle(easy, transfer)
         } else {
+            transfer.easy = nil
             curl_easy_cleanup(easy)
             curl_slist_free_all(transfer.headerList)
             transfer.headerList = nil
@@ -185,6 +204,7 @@ final class MultiDriver {
     /// Returns a detached handle to the pool (reset, so nothing of this request survives) and
     /// frees the request's header list, which the handle no longer references.
     private func recycle(_ easy: UnsafeMutableRawPointer, _ transfer: Transfer) {
+        transfer.easy = nil
         curl_easy_reset(easy)
         if idle.count < idleLimit {
             idle.append(easy)
@@ -227,6 +247,12 @@ final class MultiDriver {
 
     private func error(for result: CURLcode, _ easy: UnsafeMutableRawPointer, _ transfer: Transfer) -> TransportError {
         let curlCode = Int(result.rawValue)
+        if transfer.refusedResend || result == CURLE_SEND_FAIL_REWIND {
+            // A reused connection closed without an answer after the request was written, and
+            // libcurl's resend was refused (HTTPRequest.allowsTransportResend): the gateway may
+            // have acted on it.
+            return TransportError(code: .reset, curlCode: curlCode, requestSent: true)
+        }
         switch result {
         case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY:
             return TransportError(code: .connect, curlCode: curlCode, requestSent: false)

@@ -18,6 +18,14 @@ final class Transfer: @unchecked Sendable {
     var responseHeaders = HTTPHeaders()
     var body: [UInt8] = []
     var exceededLimit = false
+    /// The attached easy handle, for the pre-request callback (set only when resends are refused).
+    var easy: UnsafeMutableRawPointer?
+    /// Bytes of `request.body` handed to libcurl by the read callback.
+    var uploaded = 0
+    /// How many times libcurl was about to send the request (pre-request callback calls).
+    var sendAttempts = 0
+    /// Whether a callback refused libcurl's own resend of the request.
+    var refusedResend = false
 
     init(request: HTTPRequest, maxResponseBytes: Int) {
         self.request = request
@@ -50,6 +58,57 @@ enum TransferCallbacks {
             transfer.body.append(contentsOf: UnsafeRawBufferPointer(start: data, count: length))
         }
         return length
+    }
+
+    /// `CURLOPT_READFUNCTION`: the next bytes of the request body, streamed from the transfer's
+    /// copy (used when ``HTTPRequest/allowsTransportResend`` is `false`).
+    static let read: curl_read_callback = { buffer, size, count, user in
+        guard let user, let buffer else { return Int(CURL_READFUNC_ABORT) }
+        let transfer = Unmanaged<Transfer>.fromOpaque(user).takeUnretainedValue()
+        let offset = transfer.uploaded
+        let length = min(size * count, transfer.request.body.count - offset)
+        guard length > 0 else { return 0 }
+        transfer.request.body.withUnsafeBytes { bytes in
+            guard let base = bytes.baseAddress else { return }
+            UnsafeMutableRawPointer(buffer).copyMemory(from: base + offset, byteCount: length)
+        }
+        transfer.uploaded = offset + length
+        return length
+    }
+
+    /// `CURLOPT_SEEKFUNCTION`: refuses every rewind of a body already (partly) read.
+    ///
+    /// libcurl rewinds the body only to send it again, and only after some of it was written:
+    /// when a reused connection closed without an answer (`Curl_retry_request`). Refusing makes
+    /// the transfer fail with `CURLE_SEND_FAIL_REWIND` instead of resending. A seek to the start
+    /// before anything was read changes nothing and is allowed.
+    static let seek: curl_seek_callback = { user, offset, origin in
+        guard let user else { return CURL_SEEKFUNC_FAIL }
+        let transfer = Unmanaged<Transfer>.fromOpaque(user).takeUnretainedValue()
+        if offset == 0, origin == SEEK_SET, transfer.uploaded == 0 { return CURL_SEEKFUNC_OK }
+        transfer.refusedResend = true
+        return CURL_SEEKFUNC_FAIL
+    }
+
+    /// `CURLOPT_PREREQFUNCTION`: called each time libcurl is about to send the request, on a new
+    /// or reused connection. A second call is libcurl's own resend; it is refused when bytes of
+    /// the request were already written, which the seek callback cannot catch for a request
+    /// without a body (nothing to rewind). A resend after a write that failed outright (nothing
+    /// written) is harmless and allowed.
+    static let prerequest: curl_prereq_callback = { user, _, _, _, _ in
+        guard let user else { return CURL_PREREQFUNC_ABORT }
+        let transfer = Unmanaged<Transfer>.fromOpaque(user).takeUnretainedValue()
+        transfer.sendAttempts += 1
+        guard transfer.sendAttempts > 1 else { return CURL_PREREQFUNC_OK }
+        // CURLINFO_REQUEST_SIZE adds up the header bytes written by every attempt so far.
+        var written = 0
+        if let easy = transfer.easy, ccurl_easy_getinfo_long(easy, CURLINFO_REQUEST_SIZE, &written) == CURLE_OK,
+            written == 0
+        {
+            return CURL_PREREQFUNC_OK
+        }
+        transfer.refusedResend = true
+        return CURL_PREREQFUNC_ABORT
     }
 
     static let header: curl_write_callback = { data, size, count, user in

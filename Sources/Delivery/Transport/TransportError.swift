@@ -26,6 +26,11 @@ public struct TransportError: Error, Hashable, Sendable, CustomStringConvertible
         /// The request was fully sent but no answer came in time: the outcome is unknown.
         public static let timeoutAfterSend = Code(base: .timeoutAfterSend)
         /// The peer closed or reset the connection; see ``TransportError/requestSent``.
+        ///
+        /// Also the failure of a request that was written to a reused connection which then
+        /// closed without an answer, when ``HTTPRequest/allowsTransportResend`` kept libcurl from
+        /// sending it again (``TransportError/curlCode`` 65 `CURLE_SEND_FAIL_REWIND`, or 42 for a
+        /// request without a body): always with ``TransportError/requestSent``, hence ambiguous.
         public static let reset = Code(base: .reset)
         /// The response exceeded ``CurlTransport/Configuration/maxResponseBytes``.
         public static let tooLarge = Code(base: .tooLarge)
