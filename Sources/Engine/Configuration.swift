@@ -197,8 +197,8 @@ public struct Configuration: Sendable {
         minutes("reconcile.settle_min", 0.01...1440) { config.reconcile.settle = $0 }
         minutes("reconcile.receipt_check_min", 0.01...1440) { config.reconcile.receiptCheck = $0 }
         if let hours = reader.double("reconcile.deadline_h") {
-            if hours.isFinite, (0.001...720).contains(hours) { config.reconcile.deadline = hours * 3600 } else {
-                reader.problem("reconcile.deadline_h", "expected a number of hours from 0.001 to 720")
+            if hours.isFinite, (0.0001...720).contains(hours) { config.reconcile.deadline = hours * 3600 } else {
+                reader.problem("reconcile.deadline_h", "expected a number of hours from 0.0001 to 720")
             }
         }
         if let seconds = reader.double("reconcile.interval_s") {

@@ -31,11 +31,15 @@ public enum DeliveryDecision {
         public var name: String
         /// The provider deduplicates by our id, so a resend with the same id cannot deliver twice.
         public var deduplicates: Bool
+        /// How long after the first attempt the provider still recognises the id (WeChat: 10
+        /// minutes); `nil` when it does not expire.
+        public var deduplicationWindow: TimeInterval?
         public var retry: RetryPolicy
 
-        public init(name: String, deduplicates: Bool, retry: RetryPolicy) {
+        public init(name: String, deduplicates: Bool, deduplicationWindow: TimeInterval? = nil, retry: RetryPolicy) {
             self.name = name
             self.deduplicates = deduplicates
+            self.deduplicationWindow = deduplicationWindow
             self.retry = retry
         }
     }
@@ -73,7 +77,13 @@ public enum DeliveryDecision {
         let pin = situation.pinnedTo ?? gateway.name
         let pinned = situation.pinnedTo != nil
         let firstAttemptAt = situation.firstAttemptAt ?? now
-        func resend(_ at: Date?) -> Date? { gateway.deduplicates ? at : nil }
+        // Same id, same gateway, and only while the provider still recognises the id (the first
+        // attempt is the earliest any copy can have reached it).
+        func resend(_ at: Date?) -> Date? {
+            guard gateway.deduplicates, let at else { return nil }
+            if let window = gateway.deduplicationWindow, at >= firstAttemptAt.addingTimeInterval(window) { return nil }
+            return at
+        }
 
         switch result.outcome {
         case .accepted(let providerID):
@@ -84,7 +94,7 @@ public enum DeliveryDecision {
 
         case .retry(let after, let reason) where reason == inFlightElsewhere && gateway.deduplicates:
             return .pinned(
-                gateway: pin, resendAt: after ?? now.addingTimeInterval(inFlightRecheck), reason: reason,
+                gateway: pin, resendAt: resend(after ?? now.addingTimeInterval(inFlightRecheck)), reason: reason,
                 countsAsAttempt: false)
 
         case .retry(let after, let reason):
@@ -120,7 +130,7 @@ public enum DeliveryDecision {
             switch gateway.retry.next(
                 attempt: situation.attempts + 1, firstAttemptAt: firstAttemptAt, now: now, providerEarliest: nil)
             {
-            case .retry(let at): return .pinned(gateway: pin, resendAt: at, reason: reason, countsAsAttempt: true)
+            case .retry(let at): return .pinned(gateway: pin, resendAt: resend(at), reason: reason, countsAsAttempt: true)
             case .giveUp: return .pinned(gateway: pin, resendAt: nil, reason: reason, countsAsAttempt: true)
             }
         }

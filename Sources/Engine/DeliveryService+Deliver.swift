@@ -103,6 +103,8 @@ extension DeliveryService.Gateway {
     /// What ``DeliveryDecision`` needs to know of this gateway.
     public var traits: DeliveryDecision.Gateway {
         DeliveryDecision.Gateway(
-            name: settings.name, deduplicates: adapter.deduplicates, retry: dispatcher.configuration.retry)
+            name: settings.name, deduplicates: adapter.deduplicates,
+            deduplicationWindow: adapter.deduplicationWindow.map { Double($0.components.seconds) },
+            retry: dispatcher.configuration.retry)
     }
 }

@@ -12,6 +12,7 @@ struct DeliveryDecisionTests {
     static let retry = RetryPolicy(maxAttempts: 3, baseDelay: .zero, maxDelay: .zero, maxAge: .seconds(3600))
     static let dedup = DeliveryDecision.Gateway(name: "gen", deduplicates: true, retry: retry)
     static let plain = DeliveryDecision.Gateway(name: "ali", deduplicates: false, retry: retry)
+    static let wechat = DeliveryDecision.Gateway(name: "wx", deduplicates: true, deduplicationWindow: 540, retry: retry)
 
     enum Situation: String, CaseIterable {
         case freshDedup, freshPlain, exhaustedPlain, pinnedDedup, pinnedPlain
@@ -129,5 +130,25 @@ struct DeliveryDecisionTests {
         for (outcome, situation, expected) in cells {
             #expect(decide(outcome, situation) == expected, "\(outcome) × \(situation.rawValue)")
         }
+    }
+
+    /// WeChat forgets a `client_msg_id` after 10 minutes: no resend may land after that.
+    @Test func aResendStaysInsideTheProvidersDeduplicationWindow() {
+        let ambiguous = DispatchResult(
+            outcome: .ambiguous(reason: ReasonCode("transport", "timeout_after_send")), attempted: true, throttled: false,
+            waited: .zero)
+        let circuit = DispatchResult(
+            outcome: .deferred(until: Self.now.addingTimeInterval(30), reason: GatewayDispatcher.circuitOpen),
+            attempted: false, throttled: false, waited: .zero)
+        func step(_ result: DispatchResult, firstAttempt: TimeInterval) -> DeliveryDecision.Step {
+            DeliveryDecision.next(
+                after: result, from: Self.wechat,
+                situation: .init(pinnedTo: "wx", attempts: 1, firstAttemptAt: Self.now.addingTimeInterval(-firstAttempt)),
+                now: Self.now)
+        }
+        #expect(step(ambiguous, firstAttempt: 60) == .pinned(gateway: "wx", resendAt: Self.now, reason: ReasonCode("transport", "timeout_after_send"), countsAsAttempt: true))
+        #expect(step(ambiguous, firstAttempt: 600) == .pinned(gateway: "wx", resendAt: nil, reason: ReasonCode("transport", "timeout_after_send"), countsAsAttempt: true))
+        #expect(step(circuit, firstAttempt: 60) == .pinned(gateway: "wx", resendAt: Self.now.addingTimeInterval(30), reason: GatewayDispatcher.circuitOpen, countsAsAttempt: false))
+        #expect(step(circuit, firstAttempt: 520) == .pinned(gateway: "wx", resendAt: nil, reason: GatewayDispatcher.circuitOpen, countsAsAttempt: false))
     }
 }

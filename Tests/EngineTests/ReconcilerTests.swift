@@ -84,7 +84,7 @@ struct ReconcilerTests {
         // A generic gateway that does not deduplicate: no resend, no query API, no receipt.
         let rig = try await DispatchRig(
             gateways: [.init(name: "gen", kind: .generic, extra: "options: { deduplicates: \"false\" }")], sms: ["gen"],
-            messages: 5, reconcile: "settle_min: 0.01, deadline_h: 0.0005, interval_s: 0.1")
+            messages: 5, reconcile: "settle_min: 0.01, deadline_h: 0.0003, interval_s: 0.1")
         _ = try await crashWhileSending(rig, count: 5, gateway: "gen")
         #expect(try await rig.dispatcher().scheduleSafeResends() == 0)
         let reconciler = rig.reconciler()

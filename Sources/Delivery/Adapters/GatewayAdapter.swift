@@ -12,9 +12,16 @@ public protocol GatewayAdapter: Sendable {
     /// Whether a resend with the same message id is safe: the provider deduplicates by it, so an
     /// ``DeliveryOutcome/ambiguous(reason:)`` message may go out again.
     var deduplicates: Bool { get }
+    /// How long after the first request the provider still recognises a repeat of the same id;
+    /// `nil` for as long as resends happen at all. A resend later than that could deliver twice.
+    var deduplicationWindow: Duration? { get }
     /// Sends `message` once (plus the one re-sign or token refresh the provider's rules allow)
     /// and classifies the answer. Never throws: every failure is an outcome.
     func send(_ message: OutboundMessage, using client: any HTTPClient) async -> DeliveryOutcome
+}
+
+extension GatewayAdapter {
+    public var deduplicationWindow: Duration? { nil }
 }
 
 /// Why an adapter could not build a request.

@@ -33,6 +33,9 @@ public struct WeChatTemplateAdapter: GatewayAdapter {
     public var kind: String { "wechat" }
     /// WeChat deduplicates by `client_msg_id`.
     public var deduplicates: Bool { true }
+    /// WeChat keeps a `client_msg_id` for 10 minutes; nine leave room for clock skew and the
+    /// request's own time.
+    public var deduplicationWindow: Duration? { .seconds(540) }
 
     public init(
         configuration: Configuration = Configuration(), tokens: WeChatTokenCache,
