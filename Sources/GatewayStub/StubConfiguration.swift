@@ -237,6 +237,11 @@ public struct StubConfiguration: Sendable {
     public var tokens: StubTokenSettings
     /// Paths the generic gateway accepts sends on. Default `["/sms/send"]`.
     public var genericPaths: [String]
+    /// Whether the generic gateway honours `Idempotency-Key` (replay, `409` in flight, `422` on a
+    /// different body). When `false` the header is still required, but every request is processed
+    /// and a repeat is accepted and counted again, as by a provider that ignores the key.
+    /// Default `true`.
+    public var genericDeduplicates: Bool
     /// Factor applied to provider schedules (receipt re-pushes): `0.001` turns Aliyun's
     /// 1-minute re-push into 60 ms. Default `1`.
     public var timeScale: Double
@@ -247,7 +252,7 @@ public struct StubConfiguration: Sendable {
         kind: StubKind, port: Int = 0, credentials: StubCredentials = StubCredentials(),
         faults: StubFaults = StubFaults(), receipts: StubReceipts = StubReceipts(), limits: StubLimits = StubLimits(),
         tokens: StubTokenSettings = StubTokenSettings(), genericPaths: [String] = ["/sms/send"],
-        timeScale: Double = 1, clock: any StubClock = SystemStubClock()
+        genericDeduplicates: Bool = true, timeScale: Double = 1, clock: any StubClock = SystemStubClock()
     ) {
         self.kind = kind
         self.port = port
@@ -257,6 +262,7 @@ public struct StubConfiguration: Sendable {
         self.limits = limits
         self.tokens = tokens
         self.genericPaths = genericPaths
+        self.genericDeduplicates = genericDeduplicates
         self.timeScale = timeScale
         self.clock = clock
     }

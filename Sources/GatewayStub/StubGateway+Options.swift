@@ -10,6 +10,8 @@ extension StubGateway {
                                       appId, appSecret, pushToken, bearerToken; missing keys keep test defaults
           --bearer-token TOKEN        generic: require `Authorization: Bearer TOKEN`
           --path PATH                 generic: accept sends on PATH (repeatable; default /sms/send)
+          --no-dedupe                 generic: require Idempotency-Key but ignore it (a repeat is accepted
+                                      and counted again); default deduplicates
           --seed N                    seed of every fault and receipt draw (default 1)
           --error-rate CODE=RATE      answer CODE at RATE (repeatable); CODE is a provider code, a WeChat
                                       errcode or http:STATUS; CODE|MESSAGE overrides the message
@@ -89,6 +91,7 @@ extension StubGateway {
                     throw StubError(code: .credentials, message: path)
                 }
             case "--bearer-token": bearer = try value(option)
+            case "--no-dedupe": configuration.genericDeduplicates = false
             case "--path":
                 let path = try value(option)
                 guard path.hasPrefix("/") else { throw invalid(option, "must start with /") }

@@ -119,8 +119,25 @@ final class StubCore: Sendable {
             var stats = state.stats
             if includingIDs {
                 stats.acceptedIds = state.acceptedIDs
-                stats.duplicateSends = state.acceptedIDs.filter { state.idCounts[$0, default: 0] > 1 }
-                    .reduce(into: [String]()) { list, id in if !list.contains(id) { list.append(id) } }
+                var listed = Set<String>()
+                stats.duplicateSends = state.acceptedIDs.filter { id in
+                    state.idCounts[id, default: 0] > 1 && listed.insert(id).inserted
+                }
+                stats.duplicateDeliveries = state.pairOrder.compactMap { pair in
+                    let count = state.pairCounts[pair, default: 0]
+                    return count > 1 ? StubDuplicateDelivery(id: pair.id, recipient: pair.recipient, count: count) : nil
+                }
+                // pairOrder holds each pair once, so grouping it gives each recipient's distinct ids in order.
+                var idsByRecipient: [String: [String]] = [:]
+                var recipients: [String] = []
+                for pair in state.pairOrder {
+                    if idsByRecipient[pair.recipient] == nil { recipients.append(pair.recipient) }
+                    idsByRecipient[pair.recipient, default: []].append(pair.id)
+                }
+                stats.duplicateRecipients = recipients.compactMap { recipient in
+                    let ids = idsByRecipient[recipient] ?? []
+                    return ids.count > 1 ? StubRepeatedRecipient(recipient: recipient, ids: ids) : nil
+                }
             }
             return stats
         }
@@ -226,6 +243,7 @@ final class StubCore: Sendable {
             if let ourID {
                 state.acceptedIDs.append(ourID)
                 state.idCounts[ourID, default: 0] += 1
+                for recipient in recipients { state.witness(ourID, recipient) }
             }
             guard pushing, !receipts.isEmpty else { return (receipts, nil) }
             state.sequence += 1
@@ -289,6 +307,9 @@ struct StubState: ~Copyable {
     var stats = StubStats()
     var acceptedIDs: [String] = []
     var idCounts: [String: Int] = [:]
+    /// Acceptances per (our id, recipient), and the pairs in order of first acceptance.
+    var pairCounts: [AcceptedPair: Int] = [:]
+    var pairOrder: [AcceptedPair] = []
     var sequence = 0
 
     // Receipt pusher.
@@ -322,6 +343,13 @@ struct StubState: ~Copyable {
 
     init(seed: UInt64) { random = StubRandom(seed: seed) }
 
+    /// Records one acceptance of message `id` for `recipient`.
+    mutating func witness(_ id: String, _ recipient: String) {
+        let pair = AcceptedPair(id: id, recipient: recipient)
+        pairCounts[pair, default: 0] += 1
+        if pairCounts[pair] == 1 { pairOrder.append(pair) }
+    }
+
     /// Queues a job; returns the pusher's continuation when it must wake earlier than planned.
     mutating func schedule(_ job: PushJob) -> CheckedContinuation<Void, Never>? {
         heap.insert(job)
@@ -330,6 +358,12 @@ struct StubState: ~Copyable {
         waiting = false
         return waiter
     }
+}
+
+/// One message (our id) for one recipient.
+struct AcceptedPair: Hashable, Sendable {
+    var id: String
+    var recipient: String
 }
 
 /// A WeChat access token.
