@@ -115,12 +115,18 @@ public struct StubFaults: Sendable, Hashable {
     public var slowDeliveredRate: Double
     /// Delay of those answers. Default 30 s.
     public var slowDelay: Duration
+    /// Rate of sends that are processed and accepted (counted, receipts scheduled, records kept for
+    /// `QuerySendDetails` and the pulls) after which the connection is closed without any answer
+    /// byte, as when the provider or a proxy dies between committing the send and answering.
+    /// A client that resends on its own (libcurl does on a reused connection) makes the stub
+    /// accept again where the provider has no idempotency: see ``StubStats/duplicateDeliveries``.
+    public var dropAfterAcceptRate: Double
 
     public init(
         seed: UInt64 = 1, errorRates: [String: Double] = [:], rateLimitRate: Double = 0,
         retryAfter: StubRetryAfter = .seconds(1), latency: Duration = .zero, jitter: Duration = .zero,
         timeoutRate: Double = 0, timeoutDelay: Duration = .seconds(60), resetRate: Double = 0,
-        slowDeliveredRate: Double = 0, slowDelay: Duration = .seconds(30)
+        slowDeliveredRate: Double = 0, slowDelay: Duration = .seconds(30), dropAfterAcceptRate: Double = 0
     ) {
         self.seed = seed
         self.errorRates = errorRates
@@ -133,6 +139,7 @@ public struct StubFaults: Sendable, Hashable {
         self.resetRate = resetRate
         self.slowDeliveredRate = slowDeliveredRate
         self.slowDelay = slowDelay
+        self.dropAfterAcceptRate = dropAfterAcceptRate
     }
 }
 

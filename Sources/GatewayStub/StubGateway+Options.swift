@@ -25,6 +25,8 @@ extension StubGateway {
           --reset-rate RATE           close the connection without answering at RATE
           --slow-rate RATE            accept, deliver, and answer only after --slow-ms
           --slow-ms N                 delay of those answers (default 30000)
+          --drop-after-accept-rate RATE  accept and count the send (receipts and records kept), then close
+                                      the connection without answering
           --receipts-url URL          push receipts there in the provider's format
           --receipt-delay-ms N        time from acceptance to receipt (default 100)
           --receipt-batch N           most receipts per push (default 100)
@@ -116,6 +118,7 @@ extension StubGateway {
             case "--reset-rate": configuration.faults.resetRate = try rate(option)
             case "--slow-rate": configuration.faults.slowDeliveredRate = try rate(option)
             case "--slow-ms": configuration.faults.slowDelay = try milliseconds(option)
+            case "--drop-after-accept-rate": configuration.faults.dropAfterAcceptRate = try rate(option)
             case "--receipts-url":
                 let url = try value(option)
                 guard url.hasPrefix("http://") || url.hasPrefix("https://") else {

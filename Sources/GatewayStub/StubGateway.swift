@@ -173,6 +173,8 @@ final class StubCore: Sendable {
                 plan.lateness = .timeout
             } else if state.random.chance(faults.slowDeliveredRate) {
                 plan.lateness = .slow
+            } else if state.random.chance(faults.dropAfterAcceptRate) {
+                plan.lateness = .dropped
             }
             return plan
         }
@@ -186,12 +188,13 @@ final class StubCore: Sendable {
         }
     }
 
-    /// Waits out the plan's latency (and its scripted lateness when the send was accepted), then answers.
+    /// Waits out the plan's latency (and its scripted lateness when the send was accepted), then
+    /// answers, or closes the connection without an answer when the plan drops accepted sends.
     func answer(_ response: HTTPServerResponse, plan: RequestPlan, accepted: Bool) async -> HTTPServerResponse {
         var delay = plan.latency
         if accepted {
             switch plan.lateness {
-            case .onTime: break
+            case .onTime, .dropped: break
             case .timeout: delay += configuration.faults.timeoutDelay
             case .slow: delay += configuration.faults.slowDelay
             }
@@ -202,6 +205,10 @@ final class StubCore: Sendable {
             } catch {
                 return .resetConnection
             }
+        }
+        if accepted, plan.lateness == .dropped {
+            state.withLock { $0.stats.droppedAfterAccept += 1 }
+            return .resetConnection
         }
         return response
     }
@@ -268,7 +275,8 @@ struct RequestPlan: Sendable {
         case none, reset, rateLimited
         case error(code: String, message: String?)
     }
-    enum Lateness: Sendable { case onTime, timeout, slow }
+    /// What becomes of an accepted send's answer: on time, late, or never (connection dropped).
+    enum Lateness: Sendable { case onTime, timeout, slow, dropped }
     var fault: Fault = .none
     var lateness: Lateness = .onTime
     var latency: Duration = .zero

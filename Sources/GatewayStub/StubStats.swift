@@ -20,6 +20,8 @@ public struct StubStats: Sendable, Hashable, Codable {
     public var failed: Int
     /// Receipts pushed and acknowledged by the receiver (duplicates included).
     public var receiptsPushed: Int
+    /// Accepted sends whose connection was closed without an answer (``StubFaults/dropAfterAcceptRate``).
+    public var droppedAfterAccept: Int
     /// Our ids of accepted sends (OutId, SessionContext, client_msg_id, Idempotency-Key), in order,
     /// one entry per accepted request (a Tencent request to several numbers counts once);
     /// present only when asked for.
@@ -37,7 +39,7 @@ public struct StubStats: Sendable, Hashable, Codable {
 
     public init(
         received: Int = 0, accepted: Int = 0, rejected: [String: Int] = [:], deduplicated: Int = 0, delivered: Int = 0,
-        failed: Int = 0, receiptsPushed: Int = 0, acceptedIds: [String]? = nil,
+        failed: Int = 0, receiptsPushed: Int = 0, droppedAfterAccept: Int = 0, acceptedIds: [String]? = nil,
         duplicateSends: [String]? = nil, duplicateDeliveries: [StubDuplicateDelivery]? = nil,
         duplicateRecipients: [StubRepeatedRecipient]? = nil
     ) {
@@ -48,6 +50,7 @@ public struct StubStats: Sendable, Hashable, Codable {
         self.delivered = delivered
         self.failed = failed
         self.receiptsPushed = receiptsPushed
+        self.droppedAfterAccept = droppedAfterAccept
         self.acceptedIds = acceptedIds
         self.duplicateSends = duplicateSends
         self.duplicateDeliveries = duplicateDeliveries

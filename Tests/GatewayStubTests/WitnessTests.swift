@@ -4,7 +4,35 @@ import GatewayStub
 import Testing
 
 // Witness mode: the stubs record every acceptance by our id and by recipient, so a crash or
-// fault test can see a message that reached its recipient twice.
+// fault test can see a message that reached its recipient twice; and the drop-after-accept
+// fault, which takes a send and closes the connection without a word.
+
+private let aliyunKeys = Credentials(id: "testId", secret: "testSecret")
+private let tencentKeys = Credentials(id: "AKIDstubSecretId", secret: "stubSecretKey")
+private let wechatKeys = Credentials(id: "wxstubappid", secret: "stubappsecret")
+
+/// A stub for `configuration` and a libcurl transport that opens a fresh connection per request,
+/// so that no request is resent by libcurl itself (it does so only on a reused connection).
+private func withFreshConnections<T>(
+    _ configuration: StubConfiguration, _ body: (StubGateway, String, CurlTransport) async throws -> T
+) async throws -> T {
+    let transport = CurlTransport(configuration: .init(keepAlive: false))
+    do {
+        let result = try await withStub(configuration) { stub, base in try await body(stub, base, transport) }
+        await transport.shutdown()
+        return result
+    } catch {
+        await transport.shutdown()
+        throw error
+    }
+}
+
+private func dropping(_ kind: StubKind) -> StubConfiguration {
+    StubConfiguration(
+        kind: kind, faults: StubFaults(dropAfterAcceptRate: 1), receipts: StubReceipts(delay: .zero))
+}
+
+private let reset = DeliveryOutcome.ambiguous(reason: ReasonCode("transport", "reset"))
 
 @Suite(.timeLimit(.minutes(1))) struct WitnessTests {
     let client = URLSessionClient()
@@ -123,6 +151,7 @@ import Testing
             let plain = try await client.send(HTTPRequest(method: .get, url: base + "/_stub/stats"))
             let object = jsonObject(plain)
             #expect(object["duplicateDeliveries"] == nil)
+            #expect(object["droppedAfterAccept"] as? Int == 0)
             let response = try await client.send(HTTPRequest(method: .get, url: base + "/_stub/stats?ids=1"))
             let stats = try JSONDecoder().decode(StubStats.self, from: Data(response.body))
             #expect(stats.duplicateDeliveries == [StubDuplicateDelivery(id: "k-1", recipient: "13800138000", count: 2)])
@@ -134,10 +163,148 @@ import Testing
         }
     }
 
-    @Test func witnessOptionsParse() throws {
-        let configuration = try StubGateway.parseOptions(["--kind", "generic", "--no-dedupe"])
+    @Test func witnessAndDropOptionsParse() throws {
+        let configuration = try StubGateway.parseOptions([
+            "--kind", "generic", "--no-dedupe", "--drop-after-accept-rate", "0.25",
+        ])
         #expect(!configuration.genericDeduplicates)
+        #expect(configuration.faults.dropAfterAcceptRate == 0.25)
         #expect(try StubGateway.parseOptions(["--kind", "generic"]).genericDeduplicates)
+        #expect(throws: StubError.self) {
+            try StubGateway.parseOptions(["--kind", "aliyun", "--drop-after-accept-rate", "1.5"])
+        }
         #expect(StubGateway.optionsHelp.contains("--no-dedupe"))
+        #expect(StubGateway.optionsHelp.contains("--drop-after-accept-rate"))
+    }
+
+    // MARK: Drop after accept
+
+    @Test("Aliyun: accepted, no answer; the client is left ambiguous, QuerySendDetails has the send")
+    func aliyunDropAfterAccept() async throws {
+        try await withFreshConnections(dropping(.aliyun)) { stub, base, transport in
+            let sentAt = Date()
+            let adapter = AliyunSMSAdapter(
+                configuration: .init(baseURL: base, timeout: .seconds(5), connectTimeout: .seconds(1)),
+                credentials: aliyunKeys, clock: { sentAt })
+            let message = OutboundMessage(
+                id: "drop-ali-1", recipient: "13800138000", templateID: "SMS_15305001", signName: "税务局",
+                params: [.init(key: "policy", value: "减免")])
+            #expect(await adapter.send(message, using: transport) == reset)
+            let stats = stub.stats
+            #expect(stats.accepted == 1)
+            #expect(stats.droppedAfterAccept == 1)
+            #expect(stats.acceptedIds == ["drop-ali-1"])
+            #expect(stats.rejected.isEmpty)
+
+            let poller = AliyunReceiptPoller(
+                gateway: "ali", endpoint: base + "/", timeout: .seconds(5), sign: aliyunV2QuerySigner(credentials: aliyunKeys))
+            let page = try await poller.poll(.init(phoneNumber: "13800138000", sendDate: sentAt), using: transport)
+            let ids = page.receipts.map(\.messageID)
+            #expect(ids == ["drop-ali-1"])
+        }
+    }
+
+    @Test("Tencent: accepted, no answer; the client is left ambiguous, the pull has the send")
+    func tencentDropAfterAccept() async throws {
+        try await withFreshConnections(dropping(.tencent)) { stub, base, transport in
+            let adapter = TencentSMSAdapter(
+                configuration: .init(
+                    baseURL: base, smsSdkAppID: "1400006666", timeout: .seconds(5), connectTimeout: .seconds(1)),
+                credentials: tencentKeys)
+            let message = OutboundMessage(
+                id: "drop-tc-1", recipient: "13800138000", templateID: "1234567", signName: "税务局",
+                params: [.init(key: "1", value: "减免")])
+            #expect(await adapter.send(message, using: transport) == reset)
+            let stats = stub.stats
+            #expect(stats.accepted == 1)
+            #expect(stats.droppedAfterAccept == 1)
+            #expect(stats.acceptedIds == ["drop-tc-1"])
+
+            let poller = TencentReceiptPoller(
+                gateway: "tc", smsSdkAppID: "1400006666", endpoint: base + "/", timeout: .seconds(5),
+                sign: tencentTC3PollSigner(credentials: tencentKeys))
+            let pulled = try await poller.poll(using: transport)
+            #expect(pulled.map(\.messageID) == ["drop-tc-1"])
+        }
+    }
+
+    @Test("WeChat: accepted, no answer; a resend with the same client_msg_id is deduplicated and answered")
+    func wechatDropAfterAccept() async throws {
+        try await withFreshConnections(dropping(.wechat)) { stub, base, transport in
+            let tokens = WeChatTokenCache(
+                configuration: .init(baseURL: base, connectTimeout: .seconds(1)), credentials: wechatKeys,
+                client: transport)
+            let adapter = WeChatTemplateAdapter(
+                configuration: .init(baseURL: base, timeout: .seconds(5), connectTimeout: .seconds(1)), tokens: tokens)
+            let message = OutboundMessage(
+                id: "drop-wx-1", recipient: "oStubOpenID0001", templateID: "tmpl-policy",
+                params: [.init(key: "keyword1", value: "减免")])
+            #expect(await adapter.send(message, using: transport) == reset)
+            #expect(stub.stats.accepted == 1)
+            #expect(stub.stats.droppedAfterAccept == 1)
+
+            guard case .accepted(let msgid?) = await adapter.send(message, using: transport) else {
+                Issue.record("the deduplicated resend was not answered")
+                return
+            }
+            let stats = stub.stats
+            #expect(Int64(msgid) != nil)
+            #expect(stats.accepted == 1)
+            #expect(stats.deduplicated == 1)
+            #expect(stats.duplicateDeliveries == [])
+        }
+    }
+
+    @Test("generic: accepted, no answer; the same key is replayed, or accepted again without dedupe")
+    func genericDropAfterAccept() async throws {
+        let message = OutboundMessage(id: "drop-gen-1", recipient: "13800138000", text: "【税务局】您可享受小微企业减免")
+        func adapter(_ base: String) -> GenericJSONAdapter {
+            GenericJSONAdapter(
+                configuration: .init(url: base + "/sms/send", timeout: .seconds(5), connectTimeout: .seconds(1)),
+                credentials: nil)
+        }
+        try await withFreshConnections(dropping(.generic)) { stub, base, transport in
+            #expect(await adapter(base).send(message, using: transport) == reset)
+            #expect(stub.stats.accepted == 1)
+            #expect(stub.stats.droppedAfterAccept == 1)
+            guard case .accepted = await adapter(base).send(message, using: transport) else {
+                Issue.record("the replay was not answered")
+                return
+            }
+            #expect(stub.stats.accepted == 1)
+            #expect(stub.stats.deduplicated == 1)
+        }
+        var ignoring = dropping(.generic)
+        ignoring.genericDeduplicates = false
+        try await withFreshConnections(ignoring) { stub, base, transport in
+            #expect(await adapter(base).send(message, using: transport) == reset)
+            #expect(await adapter(base).send(message, using: transport) == reset)
+            let stats = stub.stats
+            #expect(stats.accepted == 2)
+            #expect(stats.droppedAfterAccept == 2)
+            #expect(
+                stats.duplicateDeliveries == [StubDuplicateDelivery(id: "drop-gen-1", recipient: "13800138000", count: 2)])
+        }
+    }
+
+    @Test("a kept-alive connection dropped after acceptance: libcurl's own resend is witnessed")
+    func keptAliveDropIsResentByLibcurl() async throws {
+        var configuration = dropping(.generic)
+        configuration.genericDeduplicates = false
+        try await withCurlStub(configuration) { rig in
+            // Open the connection with an answered request, so that the send reuses it.
+            let stats = try await rig.transport.send(HTTPRequest(method: .get, url: rig.base + "/_stub/stats"))
+            #expect(stats.status == 200)
+            let adapter = GenericJSONAdapter(
+                configuration: .init(url: rig.base + "/sms/send", timeout: .seconds(5), connectTimeout: .seconds(1)),
+                credentials: nil)
+            let message = OutboundMessage(id: "keep-1", recipient: "13800138000", text: "【税务局】您好")
+            #expect(await adapter.send(message, using: rig.transport) == reset)
+            // One call of the adapter, two acceptances: libcurl resent the request on a fresh connection.
+            #expect(rig.stub.stats.accepted == 2)
+            #expect(
+                rig.stub.stats.duplicateDeliveries
+                    == [StubDuplicateDelivery(id: "keep-1", recipient: "13800138000", count: 2)])
+        }
     }
 }
