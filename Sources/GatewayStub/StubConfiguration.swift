@@ -95,9 +95,12 @@ public struct StubFaults: Sendable, Hashable {
     /// `LimitExceeded.PhoneNumberThirtySecondLimit`, `45009`), or `http:<status>` for a bare HTTP
     /// status. `CODE|message` overrides the message (`isv.BUSINESS_LIMIT_CONTROL|触发小时级流控Permits:5`).
     public var errorRates: [String: Double]
-    /// Rate of `429 Too Many Requests` answers with a `Retry-After` header.
+    /// Rate of the provider's rate-limit answer: `429 Too Many Requests` with a `Retry-After` header
+    /// (generic; Aliyun `Throttling.User`), or, as those providers answer, HTTP 200 with Tencent's
+    /// `RequestLimitExceeded` error body or WeChat's errcode `45011`, without `Retry-After`.
+    /// Counted in ``StubStats/rejected`` as `429`, `RequestLimitExceeded` or `45011`.
     public var rateLimitRate: Double
-    /// The `Retry-After` value of those answers. Default `.seconds(1)`.
+    /// The `Retry-After` value of the `429` answers. Default `.seconds(1)`.
     public var retryAfter: StubRetryAfter
     /// Fixed latency added to every answer. Default zero.
     public var latency: Duration

@@ -103,10 +103,10 @@ extension StubCore {
             reject("reset")
             return .resetConnection
         case .rateLimited:
-            reject("429")
-            var response = tencentError("RequestLimitExceeded", "Your current request times exceeds the limit.")
-            response.status = 429
-            response.headers.append(("Retry-After", retryAfterValue()))
+            // In HTTP 200 like every Tencent request error: the SDK takes any other status for a
+            // network failure and never reads the code.
+            reject("RequestLimitExceeded")
+            let response = tencentError("RequestLimitExceeded", "Your current request times exceeds the limit.")
             return await answer(response, plan: plan, accepted: false)
         case .error(let code, let message):
             reject(code)

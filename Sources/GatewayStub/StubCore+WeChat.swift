@@ -103,11 +103,9 @@ extension StubCore {
             reject("reset")
             return .resetConnection
         case .rateLimited:
-            reject("429")
-            var response = wechatError(45011, "api minute-quota reach limit")
-            response.status = 429
-            response.headers.append(("Retry-After", retryAfterValue()))
-            return await answer(response, plan: plan, accepted: false)
+            // WeChat answers every errcode in HTTP 200, without Retry-After.
+            reject("45011")
+            return await answer(wechatError(45011, "api minute-quota reach limit"), plan: plan, accepted: false)
         case .error(let code, let message):
             reject(code)
             if code.hasPrefix("http:"), let status = Int(code.dropFirst(5)) {

@@ -15,7 +15,8 @@ extension StubGateway {
           --seed N                    seed of every fault and receipt draw (default 1)
           --error-rate CODE=RATE      answer CODE at RATE (repeatable); CODE is a provider code, a WeChat
                                       errcode or http:STATUS; CODE|MESSAGE overrides the message
-          --rate-limit-rate RATE      answer 429 with Retry-After at RATE
+          --rate-limit-rate RATE      rate-limit at RATE: 429 with Retry-After (generic, Aliyun); Tencent
+                                      RequestLimitExceeded and WeChat 45011 in HTTP 200, as they answer
           --retry-after SECONDS       Retry-After in seconds (default 1)
           --retry-after-date SECONDS  Retry-After as an HTTP-date SECONDS from now instead
           --latency-ms N              fixed latency of every answer

@@ -54,6 +54,20 @@ import Testing
         }
     }
 
+    @Test func rateLimitIsAnErrorBodyInHTTP200WithoutRetryAfter() async throws {
+        let configuration = StubConfiguration(kind: .tencent, faults: StubFaults(rateLimitRate: 1))
+        try await withStub(configuration) { stub, base in
+            let response = try await client.send(TC3Signer.request(base: base, body: Self.sms(["13800138000"])))
+            #expect(response.status == 200)
+            #expect(response.headers.first(name: "content-type") == "application/json")
+            #expect(response.headers.first(name: "retry-after") == nil)
+            let error = (jsonObject(response)["Response"] as? [String: Any])?["Error"] as? [String: Any]
+            #expect(error?["Code"] as? String == "RequestLimitExceeded")
+            #expect(stub.stats.rejected == ["RequestLimitExceeded": 1])
+            #expect(stub.stats.accepted == 0)
+        }
+    }
+
     @Test func thirtySecondRuleGivesMixedResultsAndPullAnswersOnce() async throws {
         var configuration = StubConfiguration(kind: .tencent)
         configuration.receipts.delay = .zero

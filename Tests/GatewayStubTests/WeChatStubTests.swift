@@ -67,6 +67,22 @@ import Testing
         }
     }
 
+    @Test func rateLimitIs45011InHTTP200WithoutRetryAfter() async throws {
+        let configuration = StubConfiguration(kind: .wechat, faults: StubFaults(rateLimitRate: 1))
+        try await withStub(configuration) { stub, base in
+            let token = try await classicToken(base)
+            let body = #"{"touser":"oUser1","template_id":"tpl-1","data":{}}"#
+            let response = try await client.send(
+                HTTPRequest(
+                    method: .post, url: base + "/cgi-bin/message/template/send?access_token=\(token)",
+                    body: Array(body.utf8)))
+            #expect(response.status == 200)
+            #expect(response.headers.first(name: "retry-after") == nil)
+            #expect(jsonObject(response)["errcode"] as? Int == 45011)
+            #expect(stub.stats.rejected == ["45011": 1])
+        }
+    }
+
     @Test func classicRefetchKillsTheOldTokenAfterGraceAndSchemesAreIsolated() async throws {
         let configuration = StubConfiguration(kind: .wechat, tokens: StubTokenSettings(grace: .zero))
         try await withStub(configuration) { _, base in
