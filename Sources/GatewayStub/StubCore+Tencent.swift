@@ -3,6 +3,9 @@ import Foundation
 import HTTPServer
 
 /// Tencent Cloud SMS API 3.0 (TC3-HMAC-SHA256) imitation.
+///
+/// Requests come as `POST` with a JSON body, or as a signed `GET` with the parameters in the
+/// query string (lists flattened as `PhoneNumberSet.0=…`), as the SDKs may send them.
 extension StubCore {
     func handleTencent(_ request: HTTPServerRequest) async -> HTTPServerResponse {
         guard request.path == "/" else { return .notFound }
@@ -13,15 +16,21 @@ extension StubCore {
             if isSend { reject(code) }
             return tencentError(code, message)
         }
-        guard request.method == "POST" else {
-            return refuse("UnsupportedProtocol", "The HTTP method is not supported; use POST.")
+        guard request.method == "POST" || request.method == "GET" else {
+            return refuse("UnsupportedProtocol", "The HTTP method is not supported; use POST or GET.")
         }
         if let failure = tencentAuthenticate(request) { return refuse(failure.code, failure.message) }
         guard request.header("x-tc-version") == "2021-01-11" else {
             return refuse("InvalidParameterValue", "The value of X-TC-Version is not supported.")
         }
-        guard let body = JSONText.object(request.body) else {
-            return refuse("InvalidParameter", "The request body is not a JSON object.")
+        let body: [String: Any]
+        if request.method == "GET" {
+            body = Self.tencentQueryParameters(request.query)
+        } else {
+            guard let object = JSONText.object(request.body) else {
+                return refuse("InvalidParameter", "The request body is not a JSON object.")
+            }
+            body = object
         }
         switch action {
         case "SendSms": return await tencentSend(body)
@@ -30,7 +39,13 @@ extension StubCore {
         }
     }
 
-    /// Recomputes the TC3 signature from the received headers and body; `nil` when it matches.
+    /// Recomputes the TC3 signature from the received method, query, headers and body; `nil` when
+    /// it matches.
+    ///
+    /// A `GET` signs the query string as sent (`canonical query`) and the hash of an empty payload.
+    /// The server only sees the decoded arguments, so the query is re-encoded in the order received,
+    /// both as RFC 3986 (`%20`) and as a form (`+` for a space, as Python's `urlencode` and Go's
+    /// `url.Values` write it); either may match.
     private func tencentAuthenticate(_ request: HTTPServerRequest) -> (code: String, message: String)? {
         let signatureFailure = (
             "AuthFailure.SignatureFailure",
@@ -72,20 +87,33 @@ extension StubCore {
             guard let value = request.header(name) else { return signatureFailure }
             canonicalHeaders += name + ":" + value.trimmingCharacters(in: .whitespaces).lowercased() + "\n"
         }
-        guard
+        var queries = [""]
+        if request.method == "GET" {
+            let encoded = request.query.map {
+                PercentEncoding.rfc3986($0.name) + "=" + PercentEncoding.rfc3986($0.value)
+            }
+            .joined(separator: "&")
+            queries = [encoded]
+            let form = encoded.replacingOccurrences(of: "%20", with: "+")
+            if form != encoded { queries.append(form) }
+        }
+        for query in queries {
             let expected = try? Self.tc3Signature(
                 secretKey: configuration.credentials.secretKey, date: date, service: "sms", timestamp: timestamp,
-                canonicalHeaders: canonicalHeaders, signedHeaders: signedHeaders, payload: request.body)
-        else { return signatureFailure }
-        return expected == signature ? nil : signatureFailure
+                method: request.method, canonicalQuery: query, canonicalHeaders: canonicalHeaders,
+                signedHeaders: signedHeaders, payload: request.body)
+            if expected == signature { return nil }
+        }
+        return signatureFailure
     }
 
     static func tc3Signature(
-        secretKey: String, date: String, service: String, timestamp: Int, canonicalHeaders: String,
-        signedHeaders: String, payload: [UInt8]
+        secretKey: String, date: String, service: String, timestamp: Int, method: String = "POST",
+        canonicalQuery: String = "", canonicalHeaders: String, signedHeaders: String, payload: [UInt8]
     ) throws -> String {
         let canonicalRequest =
-            "POST\n/\n\n" + canonicalHeaders + "\n" + signedHeaders + "\n" + Digest.hex(try Digest.sha256(payload))
+            method + "\n/\n" + canonicalQuery + "\n" + canonicalHeaders + "\n" + signedHeaders + "\n"
+            + Digest.hex(try Digest.sha256(payload))
         let stringToSign =
             "TC3-HMAC-SHA256\n\(timestamp)\n\(date)/\(service)/tc3_request\n"
             + Digest.hex(try Digest.sha256(canonicalRequest))
@@ -258,6 +286,27 @@ extension StubCore {
         }
         return tencentOK([("PullSmsSendStatusSet", .array(set))])
     }
+
+    /// The parameters of a `GET` as the JSON body would carry them: `Name.N` items become the list
+    /// `Name`, and the integer parameters numbers.
+    static func tencentQueryParameters(_ query: [(name: String, value: String)]) -> [String: Any] {
+        var body: [String: Any] = [:]
+        var lists: [String: [(index: Int, value: String)]] = [:]
+        for (name, value) in query {
+            let parts = name.split(separator: ".", maxSplits: 1)
+            if parts.count == 2, let index = Int(parts[1]) {
+                lists[String(parts[0]), default: []].append((index, value))
+            } else if tencentIntegerParameters.contains(name), let number = Int(value) {
+                body[name] = NSNumber(value: number)
+            } else {
+                body[name] = value
+            }
+        }
+        for (name, items) in lists { body[name] = items.sorted { $0.index < $1.index }.map(\.value) }
+        return body
+    }
+
+    static let tencentIntegerParameters: Set<String> = ["Limit", "Offset", "BeginTime", "EndTime", "SendDateTime"]
 
     private func tencentOK(_ fields: [(String, JSONText)]) -> HTTPServerResponse {
         let requestID = state.withLock { $0.random.uuid() }.lowercased()
