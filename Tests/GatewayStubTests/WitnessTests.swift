@@ -64,17 +64,20 @@ private let reset = DeliveryOutcome.ambiguous(reason: ReasonCode("transport", "r
             #expect(stats.acceptedIds == ["m-1", "m-1", "m-2", "m-3"])
             #expect(stats.duplicateSends == ["m-1"])
             #expect(stats.duplicateDeliveries == [StubDuplicateDelivery(id: "m-1", recipient: "13800138000", count: 2)])
-            #expect(stats.duplicateRecipients == [StubRepeatedRecipient(recipient: "13800138000", ids: ["m-1", "m-2"])])
+            #expect(
+                stats.duplicateRecipients == [StubRepeatedRecipient(recipient: "13800138000", ids: ["m-1", "m-2"])])
         }
     }
 
     @Test func tencentRepeatsAreWitnessedPerNumberOfARequest() async throws {
         try await withStub(StubConfiguration(kind: .tencent)) { stub, base in
             let numbers = ["+8613800138000", "13900139000"]
-            _ = try await client.send(TC3Signer.request(base: base, body: TencentStubTests.sms(numbers, context: "t-1")))
+            _ = try await client.send(
+                TC3Signer.request(base: base, body: TencentStubTests.sms(numbers, context: "t-1")))
             // Different parameters: not the same content, so the 30-second rule lets it through.
             let again = try await client.send(
-                TC3Signer.request(base: base, body: TencentStubTests.sms(["13800138000"], context: "t-1", params: ["4"])))
+                TC3Signer.request(
+                    base: base, body: TencentStubTests.sms(["13800138000"], context: "t-1", params: ["4"])))
             let set = (jsonObject(again)["Response"] as? [String: Any])?["SendStatusSet"] as? [[String: Any]]
             #expect(set?.first?["Code"] as? String == "Ok")
             let stats = stub.stats
@@ -155,7 +158,8 @@ private let reset = DeliveryOutcome.ambiguous(reason: ReasonCode("transport", "r
             let response = try await client.send(HTTPRequest(method: .get, url: base + "/_stub/stats?ids=1"))
             let stats = try JSONDecoder().decode(StubStats.self, from: Data(response.body))
             #expect(stats.duplicateDeliveries == [StubDuplicateDelivery(id: "k-1", recipient: "13800138000", count: 2)])
-            #expect(stats.duplicateRecipients == [StubRepeatedRecipient(recipient: "13800138000", ids: ["k-1", "k-2"])])
+            #expect(
+                stats.duplicateRecipients == [StubRepeatedRecipient(recipient: "13800138000", ids: ["k-1", "k-2"])])
             let rows = jsonObject(response)["duplicateDeliveries"] as? [[String: Any]]
             #expect(rows?.first?["id"] as? String == "k-1")
             #expect(rows?.first?["recipient"] as? String == "13800138000")
@@ -197,7 +201,8 @@ private let reset = DeliveryOutcome.ambiguous(reason: ReasonCode("transport", "r
             #expect(stats.rejected.isEmpty)
 
             let poller = AliyunReceiptPoller(
-                gateway: "ali", endpoint: base + "/", timeout: .seconds(5), sign: aliyunV2QuerySigner(credentials: aliyunKeys))
+                gateway: "ali", endpoint: base + "/", timeout: .seconds(5),
+                sign: aliyunV2QuerySigner(credentials: aliyunKeys))
             let page = try await poller.poll(.init(phoneNumber: "13800138000", sendDate: sentAt), using: transport)
             let ids = page.receipts.map(\.messageID)
             #expect(ids == ["drop-ali-1"])
@@ -283,7 +288,9 @@ private let reset = DeliveryOutcome.ambiguous(reason: ReasonCode("transport", "r
             #expect(stats.accepted == 2)
             #expect(stats.droppedAfterAccept == 2)
             #expect(
-                stats.duplicateDeliveries == [StubDuplicateDelivery(id: "drop-gen-1", recipient: "13800138000", count: 2)])
+                stats.duplicateDeliveries == [
+                    StubDuplicateDelivery(id: "drop-gen-1", recipient: "13800138000", count: 2)
+                ])
         }
     }
 
