@@ -171,6 +171,11 @@ extension StubCore {
         guard numbers.count <= 200 else {
             return await fail("LimitExceeded.PhoneNumberCountLimit", "The number of phone numbers exceeds 200.")
         }
+        if Set(numbers.map(Self.isMainland)).count > 1 {
+            return await fail(
+                "UnsupportedOperation.ContainDomesticAndInternationalPhoneNumber",
+                "The request contains both Chinese mainland and international phone numbers.")
+        }
         guard (body["SmsSdkAppId"] as? String) == configuration.credentials.smsSdkAppId else {
             return await fail("InvalidParameterValue.SdkAppIdNotExist", "The SdkAppId does not exist.")
         }
@@ -285,6 +290,15 @@ extension StubCore {
             ])
         }
         return tencentOK([("PullSmsSendStatusSet", .array(set))])
+    }
+
+    /// Whether Tencent reads `number` as a Chinese mainland one: `+86…`, `0086…`, or without an
+    /// international prefix (`86…`, bare 11 digits); `+1…`, `+852…`, `001…` are international.
+    static func isMainland(_ number: String) -> Bool {
+        let trimmed = number.trimmingCharacters(in: .whitespaces)
+        if trimmed.hasPrefix("+") { return trimmed.hasPrefix("+86") }
+        if trimmed.hasPrefix("00") { return trimmed.hasPrefix("0086") }
+        return true
     }
 
     /// The parameters of a `GET` as the JSON body would carry them: `Name.N` items become the list

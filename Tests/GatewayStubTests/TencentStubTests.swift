@@ -164,6 +164,28 @@ import Testing
         }
     }
 
+    @Test(
+        "mainland and international numbers in one request are refused as a whole",
+        arguments: ["+8613800138000", "8613800138000", "008613800138000", "13800138000"])
+    func mixedMainlandAndInternational(mainland: String) async throws {
+        try await withStub(StubConfiguration(kind: .tencent)) { stub, base in
+            for international in ["+12025550123", "+85291234567"] {
+                let response = try await client.send(
+                    TC3Signer.request(base: base, body: Self.sms([mainland, international])))
+                #expect(response.status == 200)
+                let error = (jsonObject(response)["Response"] as? [String: Any])?["Error"] as? [String: Any]
+                #expect(error?["Code"] as? String == "UnsupportedOperation.ContainDomesticAndInternationalPhoneNumber")
+            }
+            #expect(stub.stats.accepted == 0)
+            #expect(stub.stats.rejected == ["UnsupportedOperation.ContainDomesticAndInternationalPhoneNumber": 2])
+            // Mainland numbers in all their spellings together are fine.
+            let same = try await client.send(
+                TC3Signer.request(base: base, body: Self.sms([mainland, "+8613900139000", "13700137000"])))
+            let set = (jsonObject(same)["Response"] as? [String: Any])?["SendStatusSet"] as? [[String: Any]]
+            #expect(set?.compactMap { $0["Code"] as? String } == ["Ok", "Ok", "Ok"])
+        }
+    }
+
     @Test func dailyCapPerNumberWhenConfigured() async throws {
         let configuration = StubConfiguration(kind: .tencent, limits: StubLimits(tencentDailyPerNumber: 1))
         try await withStub(configuration) { stub, base in
