@@ -35,6 +35,7 @@ extension StubCore {
         switch action {
         case "SendSms": return await tencentSend(body)
         case "PullSmsSendStatus": return tencentPull(body)
+        case "PullSmsSendStatusByPhoneNumber": return tencentPullByPhoneNumber(body)
         default: return refuse("InvalidAction", "The action `\(action)` is not supported.")
         }
     }
@@ -235,6 +236,7 @@ extension StubCore {
                 ourID: context, providerIDs: accepted.map(\.serial), recipients: accepted.compactMap(\.normalised),
                 forceDelivered: plan.lateness == .slow, extra: accepted.map { _ in context ?? "" })
             state.withLock { state in
+                for receipt in receipts { state.tencentRecords[receipt.recipient, default: []].append(receipt) }
                 state.tencentUnpulled += receipts
                 // Nobody may ever pull: keep the newest receipts only, as the provider expires old ones.
                 let excess = state.tencentUnpulled.count - Self.tencentUnpulledLimit
@@ -277,19 +279,54 @@ extension StubCore {
             }
             return taken
         }
-        let set = due.map { receipt in
-            JSONText.object([
-                ("UserReceiveTime", .int(Int(receipt.reportAt.timeIntervalSince1970))),
-                ("CountryCode", .string("86")),
-                ("SubscriberNumber", .string(receipt.recipient)),
-                ("PhoneNumber", .string("+86" + receipt.recipient)),
-                ("SerialNo", .string(receipt.providerID)),
-                ("ReportStatus", .string(receipt.delivered ? "SUCCESS" : "FAIL")),
-                ("Description", .string(receipt.delivered ? "用户短信送达成功" : receipt.code)),
-                ("SessionContext", .string(receipt.extra ?? "")),
-            ])
+        return tencentOK([("PullSmsSendStatusSet", .array(due.map(Self.tencentStatusRow)))])
+    }
+
+    /// One number's receipts whose time has come, of sends within `[BeginTime, EndTime]` (send
+    /// time, Unix seconds; which time Tencent compares is unverified), paged by `Offset`/`Limit`.
+    /// Not consumed: the same query answers the same rows.
+    private func tencentPullByPhoneNumber(_ body: [String: Any]) -> HTTPServerResponse {
+        guard (body["SmsSdkAppId"] as? String) == configuration.credentials.smsSdkAppId else {
+            return tencentError("InvalidParameterValue.SdkAppIdNotExist", "The SdkAppId does not exist.")
         }
-        return tencentOK([("PullSmsSendStatusSet", .array(set))])
+        guard let number = body["PhoneNumber"] as? String, !number.isEmpty else {
+            return tencentError("MissingParameter", "The request is missing a required parameter `PhoneNumber`.")
+        }
+        guard let mobile = normalisedMobile(number) else {
+            return tencentError("InvalidParameterValue.IncorrectPhoneNumber", "incorrect number format")
+        }
+        guard let begin = ((body["BeginTime"] ?? body["SendDateTime"]) as? NSNumber)?.int64Value else {
+            return tencentError("MissingParameter", "The request is missing a required parameter `BeginTime`.")
+        }
+        let end = (body["EndTime"] as? NSNumber)?.int64Value
+        let offset = (body["Offset"] as? NSNumber)?.intValue ?? 0
+        let limit = (body["Limit"] as? NSNumber)?.intValue ?? 100
+        guard (1...100).contains(limit), offset >= 0, end.map({ $0 >= begin }) ?? true else {
+            return tencentError(
+                "InvalidParameterValue", "Limit must be 1-100, Offset at least 0, EndTime not before BeginTime.")
+        }
+        let now = clock.now()
+        let records = state.withLock { $0.tencentRecords[mobile] ?? [] }
+        let matching = records.filter { receipt in
+            let sent = Int64(receipt.sentAt.timeIntervalSince1970.rounded(.down))
+            return receipt.reportAt <= now && sent >= begin && end.map { sent <= $0 } ?? true
+        }
+        let page = matching.dropFirst(offset).prefix(limit)
+        return tencentOK([("PullSmsSendStatusSet", .array(page.map(Self.tencentStatusRow)))])
+    }
+
+    /// A `PullSmsSendStatusSet` row.
+    private static func tencentStatusRow(_ receipt: Receipt) -> JSONText {
+        JSONText.object([
+            ("UserReceiveTime", .int(Int(receipt.reportAt.timeIntervalSince1970))),
+            ("CountryCode", .string("86")),
+            ("SubscriberNumber", .string(receipt.recipient)),
+            ("PhoneNumber", .string("+86" + receipt.recipient)),
+            ("SerialNo", .string(receipt.providerID)),
+            ("ReportStatus", .string(receipt.delivered ? "SUCCESS" : "FAIL")),
+            ("Description", .string(receipt.delivered ? "用户短信送达成功" : receipt.code)),
+            ("SessionContext", .string(receipt.extra ?? "")),
+        ])
     }
 
     /// Whether Tencent reads `number` as a Chinese mainland one: `+86…`, `0086…`, or without an

@@ -337,6 +337,8 @@ struct StubState: ~Copyable {
     var tencentLastSend: [String: Date] = [:]
     var tencentDaily: [String: [Date]] = [:]
     var tencentUnpulled: [Receipt] = []
+    /// Every accepted send's receipt by mobile number, for PullSmsSendStatusByPhoneNumber (never consumed).
+    var tencentRecords: [String: [Receipt]] = [:]
     var nextSerial: UInt64 = 1_045_710_669_157_053_657
 
     // WeChat.

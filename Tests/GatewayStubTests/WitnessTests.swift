@@ -230,6 +230,11 @@ private let reset = DeliveryOutcome.ambiguous(reason: ReasonCode("transport", "r
                 sign: tencentTC3PollSigner(credentials: tencentKeys))
             let pulled = try await poller.poll(using: transport)
             #expect(pulled.map(\.messageID) == ["drop-tc-1"])
+            // What the daemon will ask to settle the ambiguous send: did this number get our SessionContext?
+            let query = TencentReceiptPoller.PhoneNumberQuery(
+                phoneNumber: "13800138000", beginTime: Date().addingTimeInterval(-60))
+            let byNumber = try await poller.poll(query, using: transport)
+            #expect(byNumber.map(\.messageID) == ["drop-tc-1"])
         }
     }
 
