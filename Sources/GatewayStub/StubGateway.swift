@@ -7,7 +7,9 @@ import Synchronization
 /// official SDKs and PolicyPush's adapters: same paths, bodies, error shapes and signature
 /// checks, scripted faults, and delivery receipts pushed in the provider's format.
 ///
-/// `GET /_stub/stats` (add `?ids=1` for the id lists) reports ``StubStats`` as JSON.
+/// `GET /_stub/stats` reports ``StubStats`` as JSON; add `?ids=1` for the id lists and the
+/// witness lists (every (our id, recipient) accepted more than once), which let a crash or fault
+/// test see a message delivered twice.
 ///
 /// - Important: call ``stop()`` when done; it ends the receipt pusher and the server.
 public final class StubGateway: Sendable {
