@@ -95,9 +95,12 @@ public struct StubFaults: Sendable, Hashable {
     /// `LimitExceeded.PhoneNumberThirtySecondLimit`, `45009`), or `http:<status>` for a bare HTTP
     /// status. `CODE|message` overrides the message (`isv.BUSINESS_LIMIT_CONTROL|触发小时级流控Permits:5`).
     public var errorRates: [String: Double]
-    /// Rate of `429 Too Many Requests` answers with a `Retry-After` header.
+    /// Rate of the provider's rate-limit answer: `429 Too Many Requests` with a `Retry-After` header
+    /// (generic; Aliyun `Throttling.User`), or, as those providers answer, HTTP 200 with Tencent's
+    /// `RequestLimitExceeded` error body or WeChat's errcode `45011`, without `Retry-After`.
+    /// Counted in ``StubStats/rejected`` as `429`, `RequestLimitExceeded` or `45011`.
     public var rateLimitRate: Double
-    /// The `Retry-After` value of those answers. Default `.seconds(1)`.
+    /// The `Retry-After` value of the `429` answers. Default `.seconds(1)`.
     public var retryAfter: StubRetryAfter
     /// Fixed latency added to every answer. Default zero.
     public var latency: Duration
@@ -115,12 +118,18 @@ public struct StubFaults: Sendable, Hashable {
     public var slowDeliveredRate: Double
     /// Delay of those answers. Default 30 s.
     public var slowDelay: Duration
+    /// Rate of sends that are processed and accepted (counted, receipts scheduled, records kept for
+    /// `QuerySendDetails` and the pulls) after which the connection is closed without any answer
+    /// byte, as when the provider or a proxy dies between committing the send and answering.
+    /// A client that resends on its own (libcurl does on a reused connection) makes the stub
+    /// accept again where the provider has no idempotency: see ``StubStats/duplicateDeliveries``.
+    public var dropAfterAcceptRate: Double
 
     public init(
         seed: UInt64 = 1, errorRates: [String: Double] = [:], rateLimitRate: Double = 0,
         retryAfter: StubRetryAfter = .seconds(1), latency: Duration = .zero, jitter: Duration = .zero,
         timeoutRate: Double = 0, timeoutDelay: Duration = .seconds(60), resetRate: Double = 0,
-        slowDeliveredRate: Double = 0, slowDelay: Duration = .seconds(30)
+        slowDeliveredRate: Double = 0, slowDelay: Duration = .seconds(30), dropAfterAcceptRate: Double = 0
     ) {
         self.seed = seed
         self.errorRates = errorRates
@@ -133,6 +142,7 @@ public struct StubFaults: Sendable, Hashable {
         self.resetRate = resetRate
         self.slowDeliveredRate = slowDeliveredRate
         self.slowDelay = slowDelay
+        self.dropAfterAcceptRate = dropAfterAcceptRate
     }
 }
 
@@ -237,6 +247,11 @@ public struct StubConfiguration: Sendable {
     public var tokens: StubTokenSettings
     /// Paths the generic gateway accepts sends on. Default `["/sms/send"]`.
     public var genericPaths: [String]
+    /// Whether the generic gateway honours `Idempotency-Key` (replay, `409` in flight, `422` on a
+    /// different body). When `false` the header is still required, but every request is processed
+    /// and a repeat is accepted and counted again, as by a provider that ignores the key.
+    /// Default `true`.
+    public var genericDeduplicates: Bool
     /// Factor applied to provider schedules (receipt re-pushes): `0.001` turns Aliyun's
     /// 1-minute re-push into 60 ms. Default `1`.
     public var timeScale: Double
@@ -247,7 +262,7 @@ public struct StubConfiguration: Sendable {
         kind: StubKind, port: Int = 0, credentials: StubCredentials = StubCredentials(),
         faults: StubFaults = StubFaults(), receipts: StubReceipts = StubReceipts(), limits: StubLimits = StubLimits(),
         tokens: StubTokenSettings = StubTokenSettings(), genericPaths: [String] = ["/sms/send"],
-        timeScale: Double = 1, clock: any StubClock = SystemStubClock()
+        genericDeduplicates: Bool = true, timeScale: Double = 1, clock: any StubClock = SystemStubClock()
     ) {
         self.kind = kind
         self.port = port
@@ -257,6 +272,7 @@ public struct StubConfiguration: Sendable {
         self.limits = limits
         self.tokens = tokens
         self.genericPaths = genericPaths
+        self.genericDeduplicates = genericDeduplicates
         self.timeScale = timeScale
         self.clock = clock
     }

@@ -2,7 +2,8 @@ import Delivery
 import Foundation
 import HTTPServer
 
-/// Generic JSON gateway imitation with `Idempotency-Key` semantics (draft-ietf-httpapi-idempotency-key-header).
+/// Generic JSON gateway imitation with `Idempotency-Key` semantics (draft-ietf-httpapi-idempotency-key-header),
+/// or, with ``StubConfiguration/genericDeduplicates`` off, a provider that requires the key but ignores it.
 extension StubCore {
     func handleGeneric(_ request: HTTPServerRequest) async -> HTTPServerResponse {
         guard configuration.genericPaths.contains(request.path) else { return .notFound }
@@ -17,6 +18,12 @@ extension StubCore {
             return problem(400, "Idempotency-Key header is required")
         }
         if key.count >= 2, key.hasPrefix("\""), key.hasSuffix("\"") { key = String(key.dropFirst().dropLast()) }
+        guard configuration.genericDeduplicates else {
+            // A provider that ignores the key: every request is a new send.
+            let plan = drawPlan()
+            let (response, providerID) = await genericProcess(request, key: key, plan: plan)
+            return await answer(response, plan: plan, accepted: providerID != nil)
+        }
         let digest = (try? Digest.sha256(request.body)) ?? request.body
         enum Admission {
             case fresh
@@ -85,7 +92,8 @@ extension StubCore {
             reject("http:400")
             return (problem(400, "body must be a JSON object"), nil)
         }
-        let recipient = ["to", "recipient", "phone", "mobile"].lazy.compactMap { body[$0] as? String }.first ?? ""
+        let raw = ["to", "recipient", "phone", "mobile"].lazy.compactMap { body[$0] as? String }.first ?? ""
+        let recipient = normalisedMobile(raw) ?? raw
         let id = state.withLock { state -> String in
             state.sequence += 1
             return "g\(state.sequence)-" + String(state.random.next() % 1_000_000_000, radix: 36)

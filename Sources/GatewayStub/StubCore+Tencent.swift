@@ -3,6 +3,9 @@ import Foundation
 import HTTPServer
 
 /// Tencent Cloud SMS API 3.0 (TC3-HMAC-SHA256) imitation.
+///
+/// Requests come as `POST` with a JSON body, or as a signed `GET` with the parameters in the
+/// query string (lists flattened as `PhoneNumberSet.0=…`), as the SDKs may send them.
 extension StubCore {
     func handleTencent(_ request: HTTPServerRequest) async -> HTTPServerResponse {
         guard request.path == "/" else { return .notFound }
@@ -13,24 +16,37 @@ extension StubCore {
             if isSend { reject(code) }
             return tencentError(code, message)
         }
-        guard request.method == "POST" else {
-            return refuse("UnsupportedProtocol", "The HTTP method is not supported; use POST.")
+        guard request.method == "POST" || request.method == "GET" else {
+            return refuse("UnsupportedProtocol", "The HTTP method is not supported; use POST or GET.")
         }
         if let failure = tencentAuthenticate(request) { return refuse(failure.code, failure.message) }
         guard request.header("x-tc-version") == "2021-01-11" else {
             return refuse("InvalidParameterValue", "The value of X-TC-Version is not supported.")
         }
-        guard let body = JSONText.object(request.body) else {
-            return refuse("InvalidParameter", "The request body is not a JSON object.")
+        let body: [String: Any]
+        if request.method == "GET" {
+            body = Self.tencentQueryParameters(request.query)
+        } else {
+            guard let object = JSONText.object(request.body) else {
+                return refuse("InvalidParameter", "The request body is not a JSON object.")
+            }
+            body = object
         }
         switch action {
         case "SendSms": return await tencentSend(body)
         case "PullSmsSendStatus": return tencentPull(body)
+        case "PullSmsSendStatusByPhoneNumber": return tencentPullByPhoneNumber(body)
         default: return refuse("InvalidAction", "The action `\(action)` is not supported.")
         }
     }
 
-    /// Recomputes the TC3 signature from the received headers and body; `nil` when it matches.
+    /// Recomputes the TC3 signature from the received method, query, headers and body; `nil` when
+    /// it matches.
+    ///
+    /// A `GET` signs the query string as sent (`canonical query`) and the hash of an empty payload.
+    /// The server only sees the decoded arguments, so the query is re-encoded in the order received,
+    /// both as RFC 3986 (`%20`) and as a form (`+` for a space, as Python's `urlencode` and Go's
+    /// `url.Values` write it); either may match.
     private func tencentAuthenticate(_ request: HTTPServerRequest) -> (code: String, message: String)? {
         let signatureFailure = (
             "AuthFailure.SignatureFailure",
@@ -72,20 +88,33 @@ extension StubCore {
             guard let value = request.header(name) else { return signatureFailure }
             canonicalHeaders += name + ":" + value.trimmingCharacters(in: .whitespaces).lowercased() + "\n"
         }
-        guard
+        var queries = [""]
+        if request.method == "GET" {
+            let encoded = request.query.map {
+                PercentEncoding.rfc3986($0.name) + "=" + PercentEncoding.rfc3986($0.value)
+            }
+            .joined(separator: "&")
+            queries = [encoded]
+            let form = encoded.replacingOccurrences(of: "%20", with: "+")
+            if form != encoded { queries.append(form) }
+        }
+        for query in queries {
             let expected = try? Self.tc3Signature(
                 secretKey: configuration.credentials.secretKey, date: date, service: "sms", timestamp: timestamp,
-                canonicalHeaders: canonicalHeaders, signedHeaders: signedHeaders, payload: request.body)
-        else { return signatureFailure }
-        return expected == signature ? nil : signatureFailure
+                method: request.method, canonicalQuery: query, canonicalHeaders: canonicalHeaders,
+                signedHeaders: signedHeaders, payload: request.body)
+            if expected == signature { return nil }
+        }
+        return signatureFailure
     }
 
     static func tc3Signature(
-        secretKey: String, date: String, service: String, timestamp: Int, canonicalHeaders: String,
-        signedHeaders: String, payload: [UInt8]
+        secretKey: String, date: String, service: String, timestamp: Int, method: String = "POST",
+        canonicalQuery: String = "", canonicalHeaders: String, signedHeaders: String, payload: [UInt8]
     ) throws -> String {
         let canonicalRequest =
-            "POST\n/\n\n" + canonicalHeaders + "\n" + signedHeaders + "\n" + Digest.hex(try Digest.sha256(payload))
+            method + "\n/\n" + canonicalQuery + "\n" + canonicalHeaders + "\n" + signedHeaders + "\n"
+            + Digest.hex(try Digest.sha256(payload))
         let stringToSign =
             "TC3-HMAC-SHA256\n\(timestamp)\n\(date)/\(service)/tc3_request\n"
             + Digest.hex(try Digest.sha256(canonicalRequest))
@@ -103,10 +132,10 @@ extension StubCore {
             reject("reset")
             return .resetConnection
         case .rateLimited:
-            reject("429")
-            var response = tencentError("RequestLimitExceeded", "Your current request times exceeds the limit.")
-            response.status = 429
-            response.headers.append(("Retry-After", retryAfterValue()))
+            // In HTTP 200 like every Tencent request error: the SDK takes any other status for a
+            // network failure and never reads the code.
+            reject("RequestLimitExceeded")
+            let response = tencentError("RequestLimitExceeded", "Your current request times exceeds the limit.")
             return await answer(response, plan: plan, accepted: false)
         case .error(let code, let message):
             reject(code)
@@ -142,6 +171,11 @@ extension StubCore {
         }
         guard numbers.count <= 200 else {
             return await fail("LimitExceeded.PhoneNumberCountLimit", "The number of phone numbers exceeds 200.")
+        }
+        if Set(numbers.map(Self.isMainland)).count > 1 {
+            return await fail(
+                "UnsupportedOperation.ContainDomesticAndInternationalPhoneNumber",
+                "The request contains both Chinese mainland and international phone numbers.")
         }
         guard (body["SmsSdkAppId"] as? String) == configuration.credentials.smsSdkAppId else {
             return await fail("InvalidParameterValue.SdkAppIdNotExist", "The SdkAppId does not exist.")
@@ -202,6 +236,7 @@ extension StubCore {
                 ourID: context, providerIDs: accepted.map(\.serial), recipients: accepted.compactMap(\.normalised),
                 forceDelivered: plan.lateness == .slow, extra: accepted.map { _ in context ?? "" })
             state.withLock { state in
+                for receipt in receipts { state.tencentRecords[receipt.recipient, default: []].append(receipt) }
                 state.tencentUnpulled += receipts
                 // Nobody may ever pull: keep the newest receipts only, as the provider expires old ones.
                 let excess = state.tencentUnpulled.count - Self.tencentUnpulledLimit
@@ -244,20 +279,85 @@ extension StubCore {
             }
             return taken
         }
-        let set = due.map { receipt in
-            JSONText.object([
-                ("UserReceiveTime", .int(Int(receipt.reportAt.timeIntervalSince1970))),
-                ("CountryCode", .string("86")),
-                ("SubscriberNumber", .string(receipt.recipient)),
-                ("PhoneNumber", .string("+86" + receipt.recipient)),
-                ("SerialNo", .string(receipt.providerID)),
-                ("ReportStatus", .string(receipt.delivered ? "SUCCESS" : "FAIL")),
-                ("Description", .string(receipt.delivered ? "用户短信送达成功" : receipt.code)),
-                ("SessionContext", .string(receipt.extra ?? "")),
-            ])
-        }
-        return tencentOK([("PullSmsSendStatusSet", .array(set))])
+        return tencentOK([("PullSmsSendStatusSet", .array(due.map(Self.tencentStatusRow)))])
     }
+
+    /// One number's receipts whose time has come, of sends within `[BeginTime, EndTime]` (send
+    /// time, Unix seconds; which time Tencent compares is unverified), paged by `Offset`/`Limit`.
+    /// Not consumed: the same query answers the same rows.
+    private func tencentPullByPhoneNumber(_ body: [String: Any]) -> HTTPServerResponse {
+        guard (body["SmsSdkAppId"] as? String) == configuration.credentials.smsSdkAppId else {
+            return tencentError("InvalidParameterValue.SdkAppIdNotExist", "The SdkAppId does not exist.")
+        }
+        guard let number = body["PhoneNumber"] as? String, !number.isEmpty else {
+            return tencentError("MissingParameter", "The request is missing a required parameter `PhoneNumber`.")
+        }
+        guard let mobile = normalisedMobile(number) else {
+            return tencentError("InvalidParameterValue.IncorrectPhoneNumber", "incorrect number format")
+        }
+        guard let begin = ((body["BeginTime"] ?? body["SendDateTime"]) as? NSNumber)?.int64Value else {
+            return tencentError("MissingParameter", "The request is missing a required parameter `BeginTime`.")
+        }
+        let end = (body["EndTime"] as? NSNumber)?.int64Value
+        let offset = (body["Offset"] as? NSNumber)?.intValue ?? 0
+        let limit = (body["Limit"] as? NSNumber)?.intValue ?? 100
+        guard (1...100).contains(limit), offset >= 0, end.map({ $0 >= begin }) ?? true else {
+            return tencentError(
+                "InvalidParameterValue", "Limit must be 1-100, Offset at least 0, EndTime not before BeginTime.")
+        }
+        let now = clock.now()
+        let records = state.withLock { $0.tencentRecords[mobile] ?? [] }
+        let matching = records.filter { receipt in
+            let sent = Int64(receipt.sentAt.timeIntervalSince1970.rounded(.down))
+            return receipt.reportAt <= now && sent >= begin && end.map { sent <= $0 } ?? true
+        }
+        let page = matching.dropFirst(offset).prefix(limit)
+        return tencentOK([("PullSmsSendStatusSet", .array(page.map(Self.tencentStatusRow)))])
+    }
+
+    /// A `PullSmsSendStatusSet` row.
+    private static func tencentStatusRow(_ receipt: Receipt) -> JSONText {
+        JSONText.object([
+            ("UserReceiveTime", .int(Int(receipt.reportAt.timeIntervalSince1970))),
+            ("CountryCode", .string("86")),
+            ("SubscriberNumber", .string(receipt.recipient)),
+            ("PhoneNumber", .string("+86" + receipt.recipient)),
+            ("SerialNo", .string(receipt.providerID)),
+            ("ReportStatus", .string(receipt.delivered ? "SUCCESS" : "FAIL")),
+            ("Description", .string(receipt.delivered ? "用户短信送达成功" : receipt.code)),
+            ("SessionContext", .string(receipt.extra ?? "")),
+        ])
+    }
+
+    /// Whether Tencent reads `number` as a Chinese mainland one: `+86…`, `0086…`, or without an
+    /// international prefix (`86…`, bare 11 digits); `+1…`, `+852…`, `001…` are international.
+    static func isMainland(_ number: String) -> Bool {
+        let trimmed = number.trimmingCharacters(in: .whitespaces)
+        if trimmed.hasPrefix("+") { return trimmed.hasPrefix("+86") }
+        if trimmed.hasPrefix("00") { return trimmed.hasPrefix("0086") }
+        return true
+    }
+
+    /// The parameters of a `GET` as the JSON body would carry them: `Name.N` items become the list
+    /// `Name`, and the integer parameters numbers.
+    static func tencentQueryParameters(_ query: [(name: String, value: String)]) -> [String: Any] {
+        var body: [String: Any] = [:]
+        var lists: [String: [(index: Int, value: String)]] = [:]
+        for (name, value) in query {
+            let parts = name.split(separator: ".", maxSplits: 1)
+            if parts.count == 2, let index = Int(parts[1]) {
+                lists[String(parts[0]), default: []].append((index, value))
+            } else if tencentIntegerParameters.contains(name), let number = Int(value) {
+                body[name] = NSNumber(value: number)
+            } else {
+                body[name] = value
+            }
+        }
+        for (name, items) in lists { body[name] = items.sorted { $0.index < $1.index }.map(\.value) }
+        return body
+    }
+
+    static let tencentIntegerParameters: Set<String> = ["Limit", "Offset", "BeginTime", "EndTime", "SendDateTime"]
 
     private func tencentOK(_ fields: [(String, JSONText)]) -> HTTPServerResponse {
         let requestID = state.withLock { $0.random.uuid() }.lowercased()

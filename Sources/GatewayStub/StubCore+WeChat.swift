@@ -82,8 +82,10 @@ extension StubCore {
         }
         let now = clock.now()
         let sendsPerToken = configuration.tokens.sendsPerToken
+        let token = request.queryValue("access_token") ?? ""
         let tokenCheck = state.withLock { state -> Int in
-            guard let token = request.queryValue("access_token"), var record = state.tokens[token] else { return 40001 }
+            if token.isEmpty { return 41001 }
+            guard var record = state.tokens[token] else { return 40001 }
             if record.expires <= now { return 42001 }
             if let sendsPerToken, record.sends >= sendsPerToken { return 42001 }
             record.sends += 1
@@ -91,6 +93,7 @@ extension StubCore {
             return 0
         }
         switch tokenCheck {
+        case 41001: return refuse(41001, "access_token missing")
         case 40001: return refuse(40001, "invalid credential, access_token is invalid or not latest")
         case 42001: return refuse(42001, "access_token expired")
         default: break
@@ -103,11 +106,9 @@ extension StubCore {
             reject("reset")
             return .resetConnection
         case .rateLimited:
-            reject("429")
-            var response = wechatError(45011, "api minute-quota reach limit")
-            response.status = 429
-            response.headers.append(("Retry-After", retryAfterValue()))
-            return await answer(response, plan: plan, accepted: false)
+            // WeChat answers every errcode in HTTP 200, without Retry-After.
+            reject("45011")
+            return await answer(wechatError(45011, "api minute-quota reach limit"), plan: plan, accepted: false)
         case .error(let code, let message):
             reject(code)
             if code.hasPrefix("http:"), let status = Int(code.dropFirst(5)) {
@@ -165,6 +166,7 @@ extension StubCore {
 
     static let wechatMessages: [Int: String] = [
         -1: "system error", 45011: "api minute-quota reach limit", 40001: "invalid credential",
+        41001: "access_token missing",
         40014: "invalid access_token", 42001: "access_token expired", 45009: "reach max api daily quota limit",
         43004: "require subscribe", 40003: "invalid openid", 43019: "require remove blacklist",
         48002: "api forbidden for irregularities", 47003: "argument invalid!", 40037: "invalid template_id",

@@ -10,10 +10,13 @@ extension StubGateway {
                                       appId, appSecret, pushToken, bearerToken; missing keys keep test defaults
           --bearer-token TOKEN        generic: require `Authorization: Bearer TOKEN`
           --path PATH                 generic: accept sends on PATH (repeatable; default /sms/send)
+          --no-dedupe                 generic: require Idempotency-Key but ignore it (a repeat is accepted
+                                      and counted again); default deduplicates
           --seed N                    seed of every fault and receipt draw (default 1)
           --error-rate CODE=RATE      answer CODE at RATE (repeatable); CODE is a provider code, a WeChat
                                       errcode or http:STATUS; CODE|MESSAGE overrides the message
-          --rate-limit-rate RATE      answer 429 with Retry-After at RATE
+          --rate-limit-rate RATE      rate-limit at RATE: 429 with Retry-After (generic, Aliyun); Tencent
+                                      RequestLimitExceeded and WeChat 45011 in HTTP 200, as they answer
           --retry-after SECONDS       Retry-After in seconds (default 1)
           --retry-after-date SECONDS  Retry-After as an HTTP-date SECONDS from now instead
           --latency-ms N              fixed latency of every answer
@@ -23,6 +26,8 @@ extension StubGateway {
           --reset-rate RATE           close the connection without answering at RATE
           --slow-rate RATE            accept, deliver, and answer only after --slow-ms
           --slow-ms N                 delay of those answers (default 30000)
+          --drop-after-accept-rate RATE  accept and count the send (receipts and records kept), then close
+                                      the connection without answering
           --receipts-url URL          push receipts there in the provider's format
           --receipt-delay-ms N        time from acceptance to receipt (default 100)
           --receipt-batch N           most receipts per push (default 100)
@@ -89,6 +94,7 @@ extension StubGateway {
                     throw StubError(code: .credentials, message: path)
                 }
             case "--bearer-token": bearer = try value(option)
+            case "--no-dedupe": configuration.genericDeduplicates = false
             case "--path":
                 let path = try value(option)
                 guard path.hasPrefix("/") else { throw invalid(option, "must start with /") }
@@ -113,6 +119,7 @@ extension StubGateway {
             case "--reset-rate": configuration.faults.resetRate = try rate(option)
             case "--slow-rate": configuration.faults.slowDeliveredRate = try rate(option)
             case "--slow-ms": configuration.faults.slowDelay = try milliseconds(option)
+            case "--drop-after-accept-rate": configuration.faults.dropAfterAcceptRate = try rate(option)
             case "--receipts-url":
                 let url = try value(option)
                 guard url.hasPrefix("http://") || url.hasPrefix("https://") else {

@@ -7,7 +7,9 @@ import Synchronization
 /// official SDKs and PolicyPush's adapters: same paths, bodies, error shapes and signature
 /// checks, scripted faults, and delivery receipts pushed in the provider's format.
 ///
-/// `GET /_stub/stats` (add `?ids=1` for the id lists) reports ``StubStats`` as JSON.
+/// `GET /_stub/stats` reports ``StubStats`` as JSON; add `?ids=1` for the id lists and the
+/// witness lists (every (our id, recipient) accepted more than once), which let a crash or fault
+/// test see a message delivered twice.
 ///
 /// - Important: call ``stop()`` when done; it ends the receipt pusher and the server.
 public final class StubGateway: Sendable {
@@ -119,8 +121,25 @@ final class StubCore: Sendable {
             var stats = state.stats
             if includingIDs {
                 stats.acceptedIds = state.acceptedIDs
-                stats.duplicateSends = state.acceptedIDs.filter { state.idCounts[$0, default: 0] > 1 }
-                    .reduce(into: [String]()) { list, id in if !list.contains(id) { list.append(id) } }
+                var listed = Set<String>()
+                stats.duplicateSends = state.acceptedIDs.filter { id in
+                    state.idCounts[id, default: 0] > 1 && listed.insert(id).inserted
+                }
+                stats.duplicateDeliveries = state.pairOrder.compactMap { pair in
+                    let count = state.pairCounts[pair, default: 0]
+                    return count > 1 ? StubDuplicateDelivery(id: pair.id, recipient: pair.recipient, count: count) : nil
+                }
+                // pairOrder holds each pair once, so grouping it gives each recipient's distinct ids in order.
+                var idsByRecipient: [String: [String]] = [:]
+                var recipients: [String] = []
+                for pair in state.pairOrder {
+                    if idsByRecipient[pair.recipient] == nil { recipients.append(pair.recipient) }
+                    idsByRecipient[pair.recipient, default: []].append(pair.id)
+                }
+                stats.duplicateRecipients = recipients.compactMap { recipient in
+                    let ids = idsByRecipient[recipient] ?? []
+                    return ids.count > 1 ? StubRepeatedRecipient(recipient: recipient, ids: ids) : nil
+                }
             }
             return stats
         }
@@ -156,6 +175,8 @@ final class StubCore: Sendable {
                 plan.lateness = .timeout
             } else if state.random.chance(faults.slowDeliveredRate) {
                 plan.lateness = .slow
+            } else if state.random.chance(faults.dropAfterAcceptRate) {
+                plan.lateness = .dropped
             }
             return plan
         }
@@ -169,12 +190,13 @@ final class StubCore: Sendable {
         }
     }
 
-    /// Waits out the plan's latency (and its scripted lateness when the send was accepted), then answers.
+    /// Waits out the plan's latency (and its scripted lateness when the send was accepted), then
+    /// answers, or closes the connection without an answer when the plan drops accepted sends.
     func answer(_ response: HTTPServerResponse, plan: RequestPlan, accepted: Bool) async -> HTTPServerResponse {
         var delay = plan.latency
         if accepted {
             switch plan.lateness {
-            case .onTime: break
+            case .onTime, .dropped: break
             case .timeout: delay += configuration.faults.timeoutDelay
             case .slow: delay += configuration.faults.slowDelay
             }
@@ -185,6 +207,10 @@ final class StubCore: Sendable {
             } catch {
                 return .resetConnection
             }
+        }
+        if accepted, plan.lateness == .dropped {
+            state.withLock { $0.stats.droppedAfterAccept += 1 }
+            return .resetConnection
         }
         return response
     }
@@ -226,6 +252,7 @@ final class StubCore: Sendable {
             if let ourID {
                 state.acceptedIDs.append(ourID)
                 state.idCounts[ourID, default: 0] += 1
+                for recipient in recipients { state.witness(ourID, recipient) }
             }
             guard pushing, !receipts.isEmpty else { return (receipts, nil) }
             state.sequence += 1
@@ -250,7 +277,8 @@ struct RequestPlan: Sendable {
         case none, reset, rateLimited
         case error(code: String, message: String?)
     }
-    enum Lateness: Sendable { case onTime, timeout, slow }
+    /// What becomes of an accepted send's answer: on time, late, or never (connection dropped).
+    enum Lateness: Sendable { case onTime, timeout, slow, dropped }
     var fault: Fault = .none
     var lateness: Lateness = .onTime
     var latency: Duration = .zero
@@ -289,6 +317,9 @@ struct StubState: ~Copyable {
     var stats = StubStats()
     var acceptedIDs: [String] = []
     var idCounts: [String: Int] = [:]
+    /// Acceptances per (our id, recipient), and the pairs in order of first acceptance.
+    var pairCounts: [AcceptedPair: Int] = [:]
+    var pairOrder: [AcceptedPair] = []
     var sequence = 0
 
     // Receipt pusher.
@@ -308,6 +339,8 @@ struct StubState: ~Copyable {
     var tencentLastSend: [String: Date] = [:]
     var tencentDaily: [String: [Date]] = [:]
     var tencentUnpulled: [Receipt] = []
+    /// Every accepted send's receipt by mobile number, for PullSmsSendStatusByPhoneNumber (never consumed).
+    var tencentRecords: [String: [Receipt]] = [:]
     var nextSerial: UInt64 = 1_045_710_669_157_053_657
 
     // WeChat.
@@ -322,6 +355,13 @@ struct StubState: ~Copyable {
 
     init(seed: UInt64) { random = StubRandom(seed: seed) }
 
+    /// Records one acceptance of message `id` for `recipient`.
+    mutating func witness(_ id: String, _ recipient: String) {
+        let pair = AcceptedPair(id: id, recipient: recipient)
+        pairCounts[pair, default: 0] += 1
+        if pairCounts[pair] == 1 { pairOrder.append(pair) }
+    }
+
     /// Queues a job; returns the pusher's continuation when it must wake earlier than planned.
     mutating func schedule(_ job: PushJob) -> CheckedContinuation<Void, Never>? {
         heap.insert(job)
@@ -330,6 +370,12 @@ struct StubState: ~Copyable {
         waiting = false
         return waiter
     }
+}
+
+/// One message (our id) for one recipient.
+struct AcceptedPair: Hashable, Sendable {
+    var id: String
+    var recipient: String
 }
 
 /// A WeChat access token.

@@ -19,6 +19,7 @@ enum ServerCallbacks {
             // First call: headers only. Refuse an announced oversized body before it is sent.
             let state = RequestState()
             conCls.pointee = Unmanaged.passRetained(state).toOpaque()
+            core.requestStarted()
             if let length = lookup(connection, "Content-Length").flatMap({ Int($0) }), length > core.maxBodyBytes {
                 state.tooLarge = true
                 return queue(.text("request body too large\n", status: 413), on: connection)
@@ -60,10 +61,14 @@ enum ServerCallbacks {
         return queue(response, on: connection)
     }
 
-    static let completed: MHD_RequestCompletedCallback = { _, _, conCls, _ in
+    /// Runs once the answer was written (or the connection closed) for every request the access
+    /// handler saw.
+    static let completed: MHD_RequestCompletedCallback = { cls, _, conCls, _ in
         guard let conCls, let pointer = conCls.pointee else { return }
         Unmanaged<RequestState>.fromOpaque(pointer).release()
         conCls.pointee = nil
+        guard let cls else { return }
+        Unmanaged<ServerCore>.fromOpaque(cls).takeUnretainedValue().requestCompleted()
     }
 
     static let connection: MHD_NotifyConnectionCallback = { cls, _, _, code in

@@ -76,7 +76,7 @@ public final class HTTPServer: Sendable {
                 UInt32(configuration.connectionLimit), UInt32(configuration.connectionTimeout),
                 configuration.connectionMemoryLimit,
                 ServerCallbacks.access, context.toOpaque(),
-                ServerCallbacks.completed, nil,
+                ServerCallbacks.completed, context.toOpaque(),
                 ServerCallbacks.connection, context.toOpaque()
             )
             guard let daemon else {
@@ -97,6 +97,34 @@ public final class HTTPServer: Sendable {
 
     /// Connections accepted since start: lets tests prove that clients reuse connections.
     public var connectionsAccepted: Int { core.connectionsAccepted.load(ordering: .relaxed) }
+
+    /// Requests received and not yet completed: their handler is running, or their answer is
+    /// not yet written (or their connection not yet closed).
+    public var requestsInProgress: Int { core.activity.withLock { $0.requests } }
+
+    /// Lets the requests already received finish (handler returned and answer written) for at
+    /// most `timeout`, then stops like ``stop()``. Idempotent.
+    ///
+    /// Use it where a peer must get its answer before the server goes away, such as a receipt
+    /// listener that has just handed a pushed receipt to its consumer: ``stop()`` would close that
+    /// push's connection without an answer, and the provider would push again. Requests that
+    /// arrive while draining are served too.
+    public func stop(draining timeout: Duration) async {
+        let core = self.core
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await core.waitUntilIdle() }
+            group.addTask { try? await Task.sleep(for: timeout) }
+            await group.next()
+            group.cancelAll()
+        }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            // stop() joins libmicrohttpd's threads: keep that off the cooperative pool.
+            DispatchQueue.global().async {
+                self.stop()
+                continuation.resume()
+            }
+        }
+    }
 
     /// Stops listening, cancels running handlers and joins the connection threads. Idempotent.
     ///
@@ -162,10 +190,52 @@ final class ServerCore: Sendable {
         var inFlight: [Int: (task: Task<Void, Never>, rendezvous: Rendezvous)] = [:]
     }
 
+    /// Requests between the access handler's first call and the request-completed callback, and
+    /// the tasks waiting for there to be none. Touched from libmicrohttpd's threads.
+    struct Activity: ~Copyable {
+        var requests = 0
+        var nextWaiter = 0
+        var idleWaiters: [Int: CheckedContinuation<Void, Never>] = [:]
+    }
+
     let maxBodyBytes: Int
     let handler: HTTPServer.Handler
     let state = Mutex(State())
+    let activity = Mutex(Activity())
     let connectionsAccepted = Atomic<Int>(0)
+
+    func requestStarted() { activity.withLock { $0.requests += 1 } }
+
+    func requestCompleted() {
+        let waiters = activity.withLock { activity -> [CheckedContinuation<Void, Never>] in
+            activity.requests -= 1
+            guard activity.requests == 0 else { return [] }
+            defer { activity.idleWaiters = [:] }
+            return Array(activity.idleWaiters.values)
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Returns once no request is in progress, or when the waiting task is cancelled.
+    func waitUntilIdle() async {
+        let id = activity.withLock { activity -> Int in
+            defer { activity.nextWaiter += 1 }
+            return activity.nextWaiter
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let now = activity.withLock { activity -> Bool in
+                    if activity.requests == 0 || Task.isCancelled { return true }
+                    activity.idleWaiters[id] = continuation
+                    return false
+                }
+                if now { continuation.resume() }
+            }
+        } onCancel: {
+            let waiter = activity.withLock { $0.idleWaiters.removeValue(forKey: id) }
+            waiter?.resume()
+        }
+    }
 
     init(maxBodyBytes: Int, handler: @escaping HTTPServer.Handler) {
         self.maxBodyBytes = maxBodyBytes

@@ -78,6 +78,7 @@ struct SendTestCommand: Command {
                 listener = l
             }
         }
+        // Only a backstop for early exits: the normal path drains the listener below.
         defer { listener?.stop() }
 
         Output.out("sending \(id) through \(gateway) (\(settings.kind.rawValue)) to \(settings.kind == .wechat ? Mask.openID(to) : Mask.mobile(to)): \(policies.count) policies")
@@ -96,6 +97,10 @@ struct SendTestCommand: Command {
                 } else {
                     Output.out("no receipt within \(wait) s")
                 }
+                // The consumer hands the receipt over before the listener answers its push. Let that
+                // answer be written first, then close: closing at once could cut the push off, and the
+                // provider would count it as failed and push again.
+                await listener.stop(draining: Self.pushAnswerGrace)
             } else if wait > 0 {
                 Output.out("no receipts listener for \(gateway) (set receipts.listen and gateways.\(gateway).receipts.token_file)")
             }
@@ -105,6 +110,10 @@ struct SendTestCommand: Command {
         await service.shutdown()
         return status
     }
+
+    /// How long closing the receipts listener waits for the answers to pushes already received
+    /// (the providers' push timeouts are 5 s and more).
+    static let pushAnswerGrace: Duration = .seconds(5)
 
     static let sampleEnterprise = Enterprise(
         creditCode: "91350100M000100Y43", name: "示例科技有限公司", taxpayerType: .smallScale, industryCode: "I65",

@@ -32,7 +32,12 @@ struct StubCommand: Command {
         await stub.stop()
         await transport.shutdown()
         let stats = stub.stats
-        Output.err("stub \(configuration.kind.rawValue) stopped by signal \(signo): received \(stats.received), accepted \(stats.accepted), deduplicated \(stats.deduplicated), receipts pushed \(stats.receiptsPushed)")
+        Output.err(
+            "stub \(configuration.kind.rawValue) stopped by signal \(signo): received \(stats.received), "
+                + "accepted \(stats.accepted), deduplicated \(stats.deduplicated), "
+                + "dropped after accept \(stats.droppedAfterAccept), "
+                + "duplicate deliveries \(stats.duplicateDeliveries?.count ?? 0), receipts pushed \(stats.receiptsPushed)"
+        )
         return 0
     }
 }

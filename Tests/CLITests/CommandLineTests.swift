@@ -17,6 +17,25 @@ struct CommandLineTests {
         #expect(sub.stdout.contains("--encoding"))
     }
 
+    @Test func sendTestAnswersTheReceiptPushBeforeClosingItsListener() async throws {
+        let rig = try DaemonHarness(stubArguments: ["--receipt-delay-ms", "0"])
+        do {
+            _ = try await rig.startStub()
+            let result = try await rig.cli.run("send-test", "--gateway", "gen", "--to", "13800138000", "--wait", "10")
+            #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+            #expect(result.stdout.contains("receipt after"), "\(result.stdout)")
+            // The stub counts a push once the listener has acknowledged it; a push cut off by the
+            // listener closing would only be pushed again, to a port nobody listens on any more.
+            try await rig.waitUntil("the stub saw its push acknowledged", timeout: .seconds(5)) {
+                try await rig.stubStats(ids: false).receiptsPushed == 1
+            }
+        } catch {
+            await rig.stopAll()
+            throw error
+        }
+        await rig.stopAll()
+    }
+
     @Test func unknownCommandIsAUsageError() async throws {
         let result = try await CLIHarness().run("frobnicate")
         #expect(result.status == 64)

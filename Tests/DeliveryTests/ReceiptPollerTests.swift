@@ -171,4 +171,97 @@ final class ReceiptCannedClient: HTTPClient {
         let client = ReceiptCannedClient(body: #"{"Response":{"PullSmsSendStatusSet":[],"RequestId":"r"}}"#)
         #expect(try await poller.poll(using: client).isEmpty)
     }
+
+    @Test func tencentPhoneNumberRequest() async throws {
+        let poller = TencentReceiptPoller(
+            gateway: "tx", smsSdkAppID: "1400006666", endpoint: "http://127.0.0.1:9/"
+        ) { request in
+            request.headers.add(name: "Authorization", value: "TC3-HMAC-SHA256 test")
+        }
+        let begin = Date(timeIntervalSince1970: 1_767_285_000.7)
+        var query = TencentReceiptPoller.PhoneNumberQuery(phoneNumber: "13711112222", beginTime: begin)
+        let open = try poller.makeRequest(for: query)
+        #expect(open.method == .post)
+        #expect(open.url == "http://127.0.0.1:9/")
+        #expect(
+            String(decoding: open.body, as: UTF8.self)
+                == #"{"BeginTime":1767285000,"Limit":100,"Offset":0,"PhoneNumber":"+8613711112222","SmsSdkAppId":"1400006666"}"#
+        )
+        #expect(open.headers.first(name: "x-tc-action") == "PullSmsSendStatusByPhoneNumber")
+        #expect(open.headers.first(name: "x-tc-version") == "2021-01-11")
+        #expect(open.headers.first(name: "x-tc-region") == "ap-guangzhou")
+        #expect(open.headers.first(name: "content-type") == "application/json; charset=utf-8")
+        #expect(open.headers.first(name: "authorization") == "TC3-HMAC-SHA256 test")
+
+        query.endTime = begin.addingTimeInterval(3600)
+        query.offset = 100
+        query.limit = 50
+        query.phoneNumber = "+8613711112222"
+        #expect(
+            String(decoding: try poller.makeRequest(for: query).body, as: UTF8.self)
+                == #"{"BeginTime":1767285000,"EndTime":1767288600,"Limit":50,"Offset":100,"PhoneNumber":"+8613711112222","SmsSdkAppId":"1400006666"}"#
+        )
+
+        for broken in [
+            TencentReceiptPoller.PhoneNumberQuery(phoneNumber: "", beginTime: begin),
+            TencentReceiptPoller.PhoneNumberQuery(phoneNumber: "13711112222", beginTime: begin, limit: 101),
+            TencentReceiptPoller.PhoneNumberQuery(phoneNumber: "13711112222", beginTime: begin, limit: 0),
+            TencentReceiptPoller.PhoneNumberQuery(phoneNumber: "13711112222", beginTime: begin, offset: -1),
+            TencentReceiptPoller.PhoneNumberQuery(
+                phoneNumber: "13711112222", beginTime: begin, endTime: begin.addingTimeInterval(-1)),
+        ] {
+            #expect(receiptErrorCode { try poller.makeRequest(for: broken) } == .invalidQuery)
+        }
+
+        let client = ReceiptCannedClient(body: #"{"Response":{"PullSmsSendStatusSet":[],"RequestId":"r"}}"#)
+        #expect(try await poller.poll(query, using: client).isEmpty)
+        let refused = ReceiptCannedClient(status: 502, body: "bad gateway")
+        await #expect(
+            throws: ReceiptError(.provider, "PullSmsSendStatusByPhoneNumber failed", providerCode: "http:502")
+        ) {
+            try await poller.poll(query, using: refused)
+        }
+    }
+
+    @Test func tencentPhoneNumberAnswer() throws {
+        let body = #"""
+            {"Response":{"PullSmsSendStatusSet":[
+             {"UserReceiveTime":1559456701,"CountryCode":"86","SubscriberNumber":"13711112222","PhoneNumber":"+8613711112222","SerialNo":"2019:8329734579124981264","ReportStatus":"SUCCESS","Description":"用户接收成功","SessionContext":"msg-9"},
+             {"UserReceiveTime":1559456702,"CountryCode":"86","SubscriberNumber":"13711112222","PhoneNumber":"+8613711112222","SerialNo":"2019:2","ReportStatus":"FAIL","Description":"空号","SessionContext":"msg-10"}],
+             "RequestId":"b5d8b7a0-0000-0000-0000-000000000000"}}
+            """#
+        let receipts = try TencentReceiptPoller.parsePhoneNumberStatus(receiptBytes(body), gateway: "tx")
+        #expect(receipts.map(\.messageID) == ["msg-9", "msg-10"])
+        #expect(receipts.map(\.providerID) == ["2019:8329734579124981264", "2019:2"])
+        #expect(receipts.map(\.status) == [.delivered, .failed])
+        #expect(receipts[0].recipient == "13711112222")
+        #expect(receipts[1].reasonCode == "空号")
+        // The same event as the pull and the callback: same dedupe key.
+        #expect(receipts == (try TencentReceiptPoller.parse(receiptBytes(body), gateway: "tx")))
+        let pushed = try TencentReceiptParser.parse(
+            receiptBytes(
+                #"[{"user_receive_time":"2019-06-02 14:25:01","mobile":"13711112222","report_status":"SUCCESS","errmsg":"DELIVRD","sid":"2019:8329734579124981264"}]"#
+            ),
+            gateway: "tx")
+        #expect(pushed.first?.dedupeKey == receipts[0].dedupeKey)
+
+        do {
+            _ = try TencentReceiptPoller.parsePhoneNumberStatus(
+                receiptBytes(
+                    #"{"Response":{"Error":{"Code":"InvalidParameterValue.IncorrectPhoneNumber","Message":"m"},"RequestId":"r"}}"#
+                ),
+                gateway: "tx")
+            Issue.record("expected a provider error")
+        } catch {
+            #expect(error.code == .provider)
+            #expect(error.providerCode == "InvalidParameterValue.IncorrectPhoneNumber")
+            #expect(error.message.contains("PullSmsSendStatusByPhoneNumber"))
+        }
+        #expect(
+            receiptErrorCode {
+                try TencentReceiptPoller.parsePhoneNumberStatus(
+                    receiptBytes(#"{"Response":{"PullSmsSendStatusSet":[{"SerialNo":"1","ReportStatus":"MAYBE"}]}}"#),
+                    gateway: "tx")
+            } == .unsupported)
+    }
 }

@@ -54,6 +54,20 @@ import Testing
         }
     }
 
+    @Test func rateLimitIsAnErrorBodyInHTTP200WithoutRetryAfter() async throws {
+        let configuration = StubConfiguration(kind: .tencent, faults: StubFaults(rateLimitRate: 1))
+        try await withStub(configuration) { stub, base in
+            let response = try await client.send(TC3Signer.request(base: base, body: Self.sms(["13800138000"])))
+            #expect(response.status == 200)
+            #expect(response.headers.first(name: "content-type") == "application/json")
+            #expect(response.headers.first(name: "retry-after") == nil)
+            let error = (jsonObject(response)["Response"] as? [String: Any])?["Error"] as? [String: Any]
+            #expect(error?["Code"] as? String == "RequestLimitExceeded")
+            #expect(stub.stats.rejected == ["RequestLimitExceeded": 1])
+            #expect(stub.stats.accepted == 0)
+        }
+    }
+
     @Test func thirtySecondRuleGivesMixedResultsAndPullAnswersOnce() async throws {
         var configuration = StubConfiguration(kind: .tencent)
         configuration.receipts.delay = .zero
@@ -78,6 +92,64 @@ import Testing
         }
     }
 
+    static func getSMS(context: String, param: String = "3") -> [(String, String)] {
+        [
+            ("PhoneNumberSet.0", "+8613800138000"), ("PhoneNumberSet.1", "13900139000"), ("SmsSdkAppId", "1400006666"),
+            ("TemplateId", "1234567"), ("SignName", "税务局"), ("TemplateParamSet.0", param),
+            ("SessionContext", context),
+        ]
+    }
+
+    @Test func signedGetSendIsVerifiedOverTheQueryString() async throws {
+        try await withStub(StubConfiguration(kind: .tencent)) { stub, base in
+            let response = try await client.send(
+                TC3Signer.getRequest(base: base, parameters: Self.getSMS(context: "get 1")))
+            #expect(response.status == 200)
+            #expect(response.headers.first(name: "content-type") == "application/json")
+            let set = (jsonObject(response)["Response"] as? [String: Any])?["SendStatusSet"] as? [[String: Any]] ?? []
+            #expect(set.map { $0["Code"] as? String } == ["Ok", "Ok"])
+            #expect(set.map { $0["PhoneNumber"] as? String } == ["+8613800138000", "+8613900139000"])
+            #expect(set.first?["SessionContext"] as? String == "get 1")
+
+            // The same query written with %20 for the space is signed and verified as sent.
+            let rfc = try await client.send(
+                TC3Signer.getRequest(
+                    base: base, parameters: Self.getSMS(context: "get 2", param: "4") + [("ExtendCode", "")],
+                    form: false))
+            let rfcSet = (jsonObject(rfc)["Response"] as? [String: Any])?["SendStatusSet"] as? [[String: Any]]
+            #expect(rfcSet?.count == 2)
+
+            let forged = try await client.send(
+                TC3Signer.getRequest(
+                    base: base, parameters: Self.getSMS(context: "get 3", param: "5"), secretKey: "wrong"))
+            let error = (jsonObject(forged)["Response"] as? [String: Any])?["Error"] as? [String: Any]
+            #expect(error?["Code"] as? String == "AuthFailure.SignatureFailure")
+            #expect(stub.stats.acceptedIds == ["get 1", "get 2"])
+            #expect(stub.stats.rejected == ["AuthFailure.SignatureFailure": 1])
+        }
+    }
+
+    @Test func signedGetPullsAndOtherMethodsAreRefused() async throws {
+        var configuration = StubConfiguration(kind: .tencent)
+        configuration.receipts.delay = .zero
+        try await withStub(configuration) { _, base in
+            _ = try await client.send(TC3Signer.getRequest(base: base, parameters: Self.getSMS(context: "g")))
+            let pull = try await client.send(
+                TC3Signer.getRequest(
+                    base: base, action: "PullSmsSendStatus",
+                    parameters: [("Limit", "1"), ("SmsSdkAppId", "1400006666")]))
+            let set = (jsonObject(pull)["Response"] as? [String: Any])?["PullSmsSendStatusSet"] as? [[String: Any]]
+            #expect(set?.count == 1, "Limit read from the query as a number")
+            #expect(set?.first?["SessionContext"] as? String == "g")
+
+            var put = try TC3Signer.request(base: base, body: Self.sms(["13800138000"]))
+            put.method = .put
+            let refused = try await client.send(put)
+            let error = (jsonObject(refused)["Response"] as? [String: Any])?["Error"] as? [String: Any]
+            #expect(error?["Code"] as? String == "UnsupportedProtocol")
+        }
+    }
+
     @Test func listAndContextLimits() async throws {
         try await withStub(StubConfiguration(kind: .tencent)) { _, base in
             let numbers = (0..<201).map { "+86\(13_000_000_000 + $0)" }
@@ -89,6 +161,28 @@ import Testing
                     base: base, body: Self.sms(["13800138000"], context: String(repeating: "x", count: 512))))
             let longError = (jsonObject(long)["Response"] as? [String: Any])?["Error"] as? [String: Any]
             #expect(longError?["Code"] as? String == "InvalidParameter")
+        }
+    }
+
+    @Test(
+        "mainland and international numbers in one request are refused as a whole",
+        arguments: ["+8613800138000", "8613800138000", "008613800138000", "13800138000"])
+    func mixedMainlandAndInternational(mainland: String) async throws {
+        try await withStub(StubConfiguration(kind: .tencent)) { stub, base in
+            for international in ["+12025550123", "+85291234567"] {
+                let response = try await client.send(
+                    TC3Signer.request(base: base, body: Self.sms([mainland, international])))
+                #expect(response.status == 200)
+                let error = (jsonObject(response)["Response"] as? [String: Any])?["Error"] as? [String: Any]
+                #expect(error?["Code"] as? String == "UnsupportedOperation.ContainDomesticAndInternationalPhoneNumber")
+            }
+            #expect(stub.stats.accepted == 0)
+            #expect(stub.stats.rejected == ["UnsupportedOperation.ContainDomesticAndInternationalPhoneNumber": 2])
+            // Mainland numbers in all their spellings together are fine.
+            let same = try await client.send(
+                TC3Signer.request(base: base, body: Self.sms([mainland, "+8613900139000", "13700137000"])))
+            let set = (jsonObject(same)["Response"] as? [String: Any])?["SendStatusSet"] as? [[String: Any]]
+            #expect(set?.compactMap { $0["Code"] as? String } == ["Ok", "Ok", "Ok"])
         }
     }
 

@@ -154,7 +154,7 @@ enum AliyunSigner {
 enum TC3Signer {
     static func authorization(
         secretID: String, secretKey: String, service: String, host: String, contentType: String, timestamp: Int,
-        payload: [UInt8]
+        payload: [UInt8], method: String = "POST", query: String = ""
     ) throws -> String {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
@@ -162,7 +162,7 @@ enum TC3Signer {
         formatter.dateFormat = "yyyy-MM-dd"
         let date = formatter.string(from: Date(timeIntervalSince1970: TimeInterval(timestamp)))
         let canonical =
-            "POST\n/\n\ncontent-type:\(contentType)\nhost:\(host)\n\ncontent-type;host\n"
+            "\(method)\n/\n\(query)\ncontent-type:\(contentType)\nhost:\(host)\n\ncontent-type;host\n"
             + Digest.hex(try Digest.sha256(payload))
         let scope = "\(date)/\(service)/tc3_request"
         let toSign = "TC3-HMAC-SHA256\n\(timestamp)\n\(scope)\n" + Digest.hex(try Digest.sha256(canonical))
@@ -192,6 +192,29 @@ enum TC3Signer {
                 "Authorization": authorization,
             ],
             body: payload, timeout: timeout)
+    }
+
+    /// A signed API 3.0 `GET` to the stub at `base`: `parameters` in the query string, as the
+    /// Python SDK writes it (`urlencode`: RFC 3986 with `+` for a space) unless `form` is false.
+    static func getRequest(
+        base: String, action: String = "SendSms", parameters: [(String, String)], form: Bool = true,
+        secretKey: String = "stubSecretKey", timestamp: Int = Int(Date().timeIntervalSince1970)
+    ) throws -> HTTPRequest {
+        let host = String(base.dropFirst("http://".count))
+        var query = parameters.map { PercentEncoding.rfc3986($0.0) + "=" + PercentEncoding.rfc3986($0.1) }
+            .joined(separator: "&")
+        if form { query = query.replacingOccurrences(of: "%20", with: "+") }
+        let contentType = "application/x-www-form-urlencoded"
+        let authorization = try authorization(
+            secretID: "AKIDstubSecretId", secretKey: secretKey, service: "sms", host: host, contentType: contentType,
+            timestamp: timestamp, payload: [], method: "GET", query: query)
+        return HTTPRequest(
+            method: .get, url: base + "/?" + query,
+            headers: [
+                "Content-Type": contentType, "Host": host, "X-TC-Action": action, "X-TC-Version": "2021-01-11",
+                "X-TC-Region": "ap-guangzhou", "X-TC-Timestamp": String(timestamp), "Authorization": authorization,
+            ],
+            timeout: .seconds(5))
     }
 }
 

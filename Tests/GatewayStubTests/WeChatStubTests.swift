@@ -56,6 +56,13 @@ import Testing
     @Test func badTokensAndMissingFields() async throws {
         try await withStub(StubConfiguration(kind: .wechat)) { _, base in
             #expect(try await send(base, token: "nonsense")["errcode"] as? Int == 40001)
+            for url in ["/cgi-bin/message/template/send", "/cgi-bin/message/template/send?access_token="] {
+                let missing = try await client.send(
+                    HTTPRequest(method: .post, url: base + url, body: Array(#"{"touser":"oUser1"}"#.utf8)))
+                #expect(missing.status == 200)
+                #expect(jsonObject(missing)["errcode"] as? Int == 41001)
+                #expect((jsonObject(missing)["errmsg"] as? String)?.hasPrefix("access_token missing") == true)
+            }
             let token = try await classicToken(base)
             #expect(try await send(base, token: token, openID: "")["errcode"] as? Int == 40003)
             let body = #"{"touser":"oUser1","data":{}}"#
@@ -64,6 +71,22 @@ import Testing
                     method: .post, url: base + "/cgi-bin/message/template/send?access_token=\(token)",
                     body: Array(body.utf8)))
             #expect(jsonObject(response)["errcode"] as? Int == 40037)
+        }
+    }
+
+    @Test func rateLimitIs45011InHTTP200WithoutRetryAfter() async throws {
+        let configuration = StubConfiguration(kind: .wechat, faults: StubFaults(rateLimitRate: 1))
+        try await withStub(configuration) { stub, base in
+            let token = try await classicToken(base)
+            let body = #"{"touser":"oUser1","template_id":"tpl-1","data":{}}"#
+            let response = try await client.send(
+                HTTPRequest(
+                    method: .post, url: base + "/cgi-bin/message/template/send?access_token=\(token)",
+                    body: Array(body.utf8)))
+            #expect(response.status == 200)
+            #expect(response.headers.first(name: "retry-after") == nil)
+            #expect(jsonObject(response)["errcode"] as? Int == 45011)
+            #expect(stub.stats.rejected == ["45011": 1])
         }
     }
 

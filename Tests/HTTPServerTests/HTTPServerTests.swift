@@ -166,4 +166,41 @@ private func blockingExchange(port: Int, _ request: [UInt8]) -> String {
         #expect(elapsed < .seconds(5))
         #expect(await answer.isEmpty)
     }
+
+    @Test func stopDrainingAnswersTheRequestInProgressFirst() async throws {
+        let (received, signal) = AsyncStream<Void>.makeStream()
+        let (gate, open) = AsyncStream<Void>.makeStream()
+        let server = HTTPServer { _ in
+            signal.yield()
+            for await _ in gate { break }
+            return .text("answered")
+        }
+        try server.start()
+        #expect(server.requestsInProgress == 0)
+        async let answer = rawExchange(port: server.port, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        for await _ in received { break }
+        #expect(server.requestsInProgress == 1)
+        async let stopped: Void = server.stop(draining: .seconds(10))
+        open.yield()
+        await stopped
+        #expect(server.port == 0)
+        let text = await answer
+        #expect(text.hasPrefix("HTTP/1.1 200"))
+        #expect(text.hasSuffix("answered"))
+    }
+
+    @Test func stopDrainingGivesUpAfterItsTimeout() async throws {
+        let (received, signal) = AsyncStream<Void>.makeStream()
+        let server = HTTPServer { _ in
+            signal.yield()
+            return HTTPServerResponse.text("late").delayed(by: .seconds(30))
+        }
+        try server.start()
+        async let answer = rawExchange(port: server.port, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        for await _ in received { break }
+        let elapsed = await ContinuousClock().measure { await server.stop(draining: .milliseconds(200)) }
+        #expect(elapsed < .seconds(5))
+        #expect(await answer.isEmpty)
+        await server.stop(draining: .seconds(1))
+    }
 }

@@ -20,7 +20,9 @@ import Synchronization
 /// ``Configuration/dedupeCapacity`` are acknowledged without reaching the consumer. Two identical
 /// pushes racing each other may both reach it; the consumer must be idempotent anyway.
 ///
-/// - Important: call ``stop()`` when done; it blocks until in-flight requests have been answered.
+/// - Important: call ``stop()`` or ``stop(draining:)`` when done. ``stop()`` closes the connection of
+///   a push still being handled without an answer (the provider pushes it again);
+///   ``stop(draining:)`` first lets pushes already received be answered.
 public final class ReceiptListener: Sendable {
     /// Receives the new receipts of one push; throwing makes the provider push again.
     public typealias Consumer = @Sendable ([Receipt]) async throws -> Void
@@ -60,7 +62,17 @@ public final class ReceiptListener: Sendable {
     public var port: Int { server.port }
 
     /// Stops serving. Idempotent.
+    ///
+    /// A push whose consumer is still running, or whose answer is not yet written, gets its
+    /// connection closed without an answer.
     public func stop() { server.stop() }
+
+    /// Lets the pushes already received be answered (consumer returned, answer written) for at
+    /// most `timeout`, then stops. Idempotent.
+    ///
+    /// A caller that reacts to a receipt its consumer was handed and then shuts down calls this,
+    /// so that the provider gets its acknowledgement rather than a closed connection.
+    public func stop(draining timeout: Duration) async { await server.stop(draining: timeout) }
 
     /// Counters since creation.
     public var stats: Stats { core.state.withLock { $0.stats } }

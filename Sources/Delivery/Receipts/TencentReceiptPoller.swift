@@ -1,7 +1,9 @@
 import Foundation
 
 /// Pulls Tencent Cloud SMS delivery states with `PullSmsSendStatus` (GATEWAYS.md §4; the
-/// feature is enabled by Tencent support, and pulled states are consumed).
+/// feature is enabled by Tencent support, and pulled states are consumed), or one number's
+/// states over a time range with `PullSmsSendStatusByPhoneNumber` (not consumed; see
+/// ``PhoneNumberQuery``).
 ///
 /// Builds the API 3.0 request (JSON body, `X-TC-*` headers) and hands it to `sign`, which adds
 /// `X-TC-Timestamp` and the TC3 `Authorization`. Receipts carry the same dedupe keys as the
@@ -22,7 +24,7 @@ public struct TencentReceiptPoller: Sendable {
     public var limit: Int
     /// Deadline of one pull. Default 10 s.
     public var timeout: Duration
-    private let sign: Signer
+    let sign: Signer
 
     public init(
         gateway: String, smsSdkAppID: String, endpoint: String = "https://sms.tencentcloudapi.com/",
@@ -103,13 +105,18 @@ public struct TencentReceiptPoller: Sendable {
     /// - Throws: ``ReceiptError`` `.provider` (an `Error` answer), `.malformed`, `.tooLarge` (more than
     ///   100 rows), `.unsupported` (a `ReportStatus` other than `SUCCESS`/`FAIL`).
     public static func parse(_ body: [UInt8], gateway: String) throws(ReceiptError) -> [Receipt] {
-        let answer = try ReceiptJSON.decode(
-            Answer.self, from: body, what: "PullSmsSendStatus answer", keys: .pascalCase)
+        try parseStatusSet(body, gateway: gateway, action: "PullSmsSendStatus")
+    }
+
+    /// Parses the `PullSmsSendStatusSet` that `PullSmsSendStatus` and `PullSmsSendStatusByPhoneNumber`
+    /// both answer; `action` only names the answer in errors.
+    static func parseStatusSet(_ body: [UInt8], gateway: String, action: String) throws(ReceiptError) -> [Receipt] {
+        let answer = try ReceiptJSON.decode(Answer.self, from: body, what: "\(action) answer", keys: .pascalCase)
         if let failure = answer.response.error {
-            throw ReceiptError(.provider, "PullSmsSendStatus refused", providerCode: failure.code)
+            throw ReceiptError(.provider, "\(action) refused", providerCode: failure.code)
         }
         let rows = answer.response.pullSmsSendStatusSet ?? []
-        try ReceiptJSON.checkCount(rows.count, limit: 100, what: "PullSmsSendStatus answer")
+        try ReceiptJSON.checkCount(rows.count, limit: 100, what: "\(action) answer")
         var receipts: [Receipt] = []
         receipts.reserveCapacity(rows.count)
         for row in rows {
