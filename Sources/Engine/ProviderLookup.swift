@@ -4,7 +4,7 @@ import Storage
 
 /// Asks a provider what became of one message, through its query API: Aliyun
 /// `QuerySendDetails` (records carry our `OutId`), Tencent `PullSmsSendStatusByPhoneNumber`
-/// (status reports carry our `SessionContext`).
+/// (status reports carry our `SessionContext`). WeChat and generic gateways have none.
 ///
 /// Reconciliation uses it to settle a message whose send was ambiguous, and to find the fate of
 /// an accepted message whose receipt never came.
@@ -48,9 +48,41 @@ public struct ProviderLookup: Sendable {
             return ProviderLookup(gateway: settings.name) { message, _ in
                 try await aliyun(message, poller: poller, client: client)
             }
-        case .tencent, .wechat, .generic:
+        case .tencent:
+            guard let appID = settings.options["sdk_app_id"] else { return nil }
+            let poller = TencentReceiptPoller(
+                gateway: settings.name, smsSdkAppID: appID, endpoint: settings.baseURL + "/",
+                region: settings.options["region"] ?? "ap-guangzhou", timeout: settings.timeout,
+                sign: TencentReceiptPoller.tc3Signer(credentials: credentials))
+            return ProviderLookup(gateway: settings.name) { message, now in
+                try await tencent(message, poller: poller, client: client, now: now)
+            }
+        case .wechat, .generic:
             return nil
         }
+    }
+
+    /// Tencent lists a number's status reports over a time range, each carrying the send's
+    /// `SessionContext` (our id) and `SerialNo`. It has no row for a send before the carrier
+    /// reports, so absence is only believed after the settle time (``ReconcileSettings``).
+    static func tencent(_ message: OutboxMessage, poller: TencentReceiptPoller, client: any HTTPClient, now: Date)
+        async throws -> Finding
+    {
+        let sent = message.lastAttemptAt ?? message.acceptedAt ?? message.firstAttemptAt ?? now
+        var offset = 0
+        while offset < 2_000 {
+            let page = try await poller.poll(
+                .init(phoneNumber: message.recipient, beginTime: sent.addingTimeInterval(-300), endTime: now, offset: offset),
+                using: client)
+            let ours = page.first { receipt in
+                receipt.messageID == message.idempotencyKey
+                    || (message.providerID != nil && receipt.providerID == message.providerID)
+            }
+            if let ours { return .reported(ours) }
+            guard page.count == 100 else { break }
+            offset += 100
+        }
+        return .absent
     }
 
     /// Aliyun keeps one record per send from the moment it takes it (`SendStatus` 1 until the

@@ -59,6 +59,7 @@ public protocol OutboxStore: AnyObject {
     ///
     /// Due means `queued`, `retry_wait` or `unsent`, or `ambiguous` with a resend scheduled, with
     /// both the next attempt time and the not-before time at or before `now`.
+    /// Resends of ambiguous messages come first, then unsent messages, then the rest by due time.
     func claimDue(now: Date, limit: Int, lease: TimeInterval) throws -> [OutboxMessage]
 
     /// Applies transitions in one transaction; returns the ones applied.

@@ -85,7 +85,7 @@ struct BenchCampaignCommand: Command {
         var plannedAfter: Double?
         var counts: [MessageState: Int] = [:]
         var state = CampaignState.pending
-        let open: Set<MessageState> = [.planned, .queued, .sending, .retryWait, .ambiguous]
+        let open: Set<MessageState> = [.planned, .queued, .sending, .retryWait, .ambiguous, .unsent]
         while true {
             guard daemon.isRunning else { throw CommandFailure("the daemon exited with status \(daemon.terminationStatus)\(scratch.logTail())") }
             guard let record = try store.campaign(id: id) else { throw CommandFailure("campaign \(id) vanished") }

@@ -1,4 +1,5 @@
 import Foundation
+import Storage
 import Testing
 
 #if canImport(FoundationNetworking)
@@ -568,6 +569,17 @@ extension DaemonHarness {
         }
         print(lines.joined(separator: "\n") + "\nrecovered sending per restart: \(recovered)")
         return (serve, recovered)
+    }
+
+    /// Messages of the campaign that a restart found interrupted although no gateway had taken
+    /// them: reconciliation found them `unsent`, or they ended `unconfirmed`.
+    func stranded(_ id: Int64) throws -> Int {
+        let store = try SQLiteStore(path: cli.stateDirectory.path + "/policypush.sqlite", readOnly: true)
+        var count = 0
+        try store.forEachMessage(campaignID: id) { _, events in
+            if (events ?? []).contains(where: { $0.to == .unsent || $0.to == .unconfirmed }) { count += 1 }
+        }
+        return count
     }
 
     /// The `recovered_sending` a restarted serve logged.

@@ -55,6 +55,30 @@ struct OutboxDispatcherTests {
         }
     }
 
+    /// A message is `sending` in the store only once its gateway admitted it: with a slow gateway
+    /// most of what the dispatcher holds waits, claimed, in memory, and the store says `queued`.
+    @Test func onlyAdmittedMessagesAreSendingInTheStore() async throws {
+        let rig = try await DispatchRig(
+            gateways: [.init(name: "gen", kind: .generic, faults: StubFaults(latency: .milliseconds(50)), rate: 20)],
+            sms: ["gen"], messages: 200)
+        let dispatcher = rig.dispatcher(maxInFlight: 64)
+        let run = Task { try await dispatcher.run() }
+        var most = 0
+        let until = ContinuousClock.now + .seconds(1.5)
+        while ContinuousClock.now < until {
+            most = max(most, try await rig.counts()[.sending] ?? 0)
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        let counts = try await rig.counts()
+        dispatcher.drain()
+        run.cancel()
+        _ = try? await run.value
+        await rig.close()
+        // 20 a second at 50 ms each: one or two in flight. Claiming 64 at once as `sending` showed 64.
+        #expect(most <= 8, "up to \(most) messages were sending at once")
+        #expect((counts[.queued] ?? 0) > 100, "\(counts)")
+    }
+
     /// A backlog claimed at 19:59:58 (Asia/Shanghai) must stop at 20:00 and wait, unharmed, for 08:00.
     @Test func nothingIsSentOutsideTheWindowAndTheBacklogWaits() async throws {
         let zone = TimeZone(identifier: "Asia/Shanghai")!

@@ -31,12 +31,13 @@ struct ReconcilerTests {
         Issue.record("reconciliation did not settle in 20 s")
     }
 
-    @Test func sendsTheProviderTookAreFoundByOurIdAndNothingIsSentTwice() async throws {
+    @Test(arguments: [StubKind.aliyun, .tencent])
+    func sendsTheProviderTookAreFoundByOurIdAndNothingIsSentTwice(_ kind: StubKind) async throws {
         // Every send is taken and answered after the client gave up: all ambiguous.
         let rig = try await DispatchRig(
             gateways: [
                 .init(
-                    name: "ali", kind: .aliyun, faults: StubFaults(timeoutRate: 1, timeoutDelay: .milliseconds(800)),
+                    name: "ali", kind: kind, faults: StubFaults(timeoutRate: 1, timeoutDelay: .milliseconds(800)),
                     timeoutMS: 150)
             ],
             sms: ["ali"], messages: 20)
@@ -58,8 +59,9 @@ struct ReconcilerTests {
         #expect(history.allSatisfy { $0.message.attempts == 1 })
     }
 
-    @Test func aSendTheProviderNeverSawIsUnsentAndGoesOutOnce() async throws {
-        let rig = try await DispatchRig(gateways: [.init(name: "ali", kind: .aliyun)], sms: ["ali"], messages: 10)
+    @Test(arguments: [StubKind.aliyun, .tencent])
+    func aSendTheProviderNeverSawIsUnsentAndGoesOutOnce(_ kind: StubKind) async throws {
+        let rig = try await DispatchRig(gateways: [.init(name: "ali", kind: kind)], sms: ["ali"], messages: 10)
         let recovered = try await crashWhileSending(rig, count: 10, gateway: "ali")
         #expect(recovered.sending == 10)
         let dispatcher = rig.dispatcher()

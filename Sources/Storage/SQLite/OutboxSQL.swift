@@ -366,8 +366,13 @@ final class OutboxSQL {
                     select.reset()
                 }
             }
+            // Resends of ambiguous messages first (a deduplicating provider forgets an id after a
+            // while, WeChat after 10 minutes), then unsent ones, then the rest by due time.
             if campaigns.count > 1 || candidates.count > limit {
-                candidates.sort { ($0.nextAttemptAt ?? now, $0.id) < ($1.nextAttemptAt ?? now, $1.id) }
+                func priority(_ state: MessageState) -> Int { state == .ambiguous ? 0 : state == .unsent ? 1 : 2 }
+                candidates.sort {
+                    (priority($0.state), $0.nextAttemptAt ?? now, $0.id) < (priority($1.state), $1.nextAttemptAt ?? now, $1.id)
+                }
             }
             let claimed = candidates.prefix(limit)
 
