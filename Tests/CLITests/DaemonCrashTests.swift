@@ -20,8 +20,10 @@ struct DaemonCrashTests {
     ) async throws {
         let clock = ContinuousClock()
         let begun = clock.now
+        // A small burst keeps sending smooth (a large one sends in waves with idle gaps between).
         let rig = try DaemonHarness(
-            gateways: gateways, sms: sms, gatewayTimeoutMs: 1000, maxInFlight: 64, rate: rate, reconcile: reconcile)
+            gateways: gateways, sms: sms, gatewayTimeoutMs: 1000, maxInFlight: 64, rate: rate, burst: 5,
+            reconcile: reconcile)
         do {
             try await rig.importEnterprises(count: enterprises, seed: Int(seed))
             try await rig.startStub()

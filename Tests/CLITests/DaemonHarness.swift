@@ -105,7 +105,7 @@ final class DaemonHarness {
     ///   - reconcile: the `reconcile` section's keys.
     init(
         gateways specs: [Gateway], sms: [String], gatewayTimeoutMs: Int = 5000, maxInFlight: Int = 64, rate: Int = 0,
-        reconcile: String = "settle_min: 0.02, receipt_check_min: 0.05, deadline_h: 0.01, interval_s: 0.2"
+        burst: Int = 100, reconcile: String = "settle_min: 0.02, receipt_check_min: 0.05, deadline_h: 0.01, interval_s: 0.2"
     ) throws {
         var cli = try CLIHarness()
         var used: Set<Int> = []
@@ -133,7 +133,7 @@ final class DaemonHarness {
             entries += """
                     \(gateway.name): {
                       kind: "\(gateway.kind)", base_url: "http://127.0.0.1:\(gateway.port)", \(credentials)
-                      rate: \(rate), burst: 100, max_in_flight: \(maxInFlight), timeout_ms: \(gatewayTimeoutMs), connect_timeout_ms: 1000,
+                      rate: \(rate), burst: \(burst), max_in_flight: \(maxInFlight), timeout_ms: \(gatewayTimeoutMs), connect_timeout_ms: 1000,
                       retry: { max_attempts: 8, base_ms: 20, max_ms: 300 },
                       breaker: { cool_down_ms: 500 },
                       receipts: { token_file: "\(tokenFile)" },
@@ -549,6 +549,7 @@ extension DaemonHarness {
         var lines: [String] = []
         for round in 1...kills {
             try await Task.sleep(for: .milliseconds(Int.random(in: window, using: &random)))
+            let before = try await report(id)
             // Kill only while requests flow, so the kill can land on sends in flight.
             var flowing = false
             for _ in 0..<100 {
@@ -560,7 +561,6 @@ extension DaemonHarness {
                 }
             }
             #expect(flowing, "kill \(round): no request reached a stub in the moment before it")
-            let before = try await report(id)
             await serve.stop(SIGKILL)
             lines.append("kill \(round): \(before.campaignState) \(before.byState)")
             serve = try await startServe()
