@@ -223,3 +223,52 @@ struct CampaignCommandTests {
         #expect(result.stdout.contains("Campaign \(id) is completed"))
     }
 }
+
+@Suite("policypush campaign reconcile")
+struct CampaignReconcileCommandTests {
+    @Test func listsUnresolvedMessagesMaskedAndResendsUnconfirmedOnlyWithANote() async throws {
+        let cli = try CLIHarness()
+        let store = try SQLiteStore(path: cli.file("policypush.sqlite"))
+        let at = Date()
+        let spec = CampaignSpec(
+            name: "Reconcile", policyIDs: ["p"], channels: ["sms"], fallback: false, startAt: at, campaignDate: "2026-12-03",
+            policyVersions: [:], templateVersion: "t")
+        let id = try store.createCampaign(spec)
+        try store.applyCampaignState(id: id, .planning, at: at)
+        try store.applyCampaignState(id: id, .running, at: at)
+        try store.insertMessages(
+            (0..<3).map { n in
+                NewMessage(
+                    campaignID: id, creditCode: "91350100M00000000\(n)", channel: "sms", recipient: "1391234567\(n)",
+                    policyIDs: ["p"], payload: Array("{}".utf8), idempotencyKey: "k\(n)", notBefore: at)
+            })
+        let claimed = try store.claimDue(now: at, limit: 3)
+        try store.record(claimed.map { Transition(messageID: $0.id, to: .sending, at: at, gateway: "aliyun", countsAsAttempt: false) })
+        try store.record([
+            Transition(messageID: claimed[0].id, to: .ambiguous, at: at, gateway: "aliyun", error: "transport:timeout_after_send"),
+            Transition(messageID: claimed[1].id, to: .ambiguous, at: at, gateway: "aliyun"),
+            Transition(messageID: claimed[2].id, to: .accepted, at: at, gateway: "aliyun", providerID: "b"),
+        ])
+        try store.record([Transition(messageID: claimed[1].id, to: .unconfirmed, at: at, error: "reconcile:deadline")])
+
+        let listed = try await cli.run("campaign", "reconcile", String(id))
+        #expect(listed.status == 0, "\(listed.stderr)")
+        #expect(listed.stdout.contains("unconfirmed 1, ambiguous 1, unsent 0"), "\(listed.stdout)")
+        #expect(listed.stdout.contains("139****5671") && !listed.stdout.contains("13912345671"), "masked: \(listed.stdout)")
+        #expect(listed.stdout.contains("--resend-unconfirmed"))
+        let status = try await cli.run("campaign", "status", String(id))
+        #expect(status.stdout.contains("1 unconfirmed: an operator decides"), "\(status.stdout)")
+
+        let noNote = try await cli.run("campaign", "reconcile", String(id), "--resend-unconfirmed")
+        #expect(noNote.status == 64)
+        #expect(noNote.stderr.contains("--note"))
+        let resent = try await cli.run("campaign", "reconcile", String(id), "--resend-unconfirmed", "--note", "phoned: not received")
+        #expect(resent.status == 0, "\(resent.stderr)")
+        #expect(resent.stdout.contains("Queued 1 unconfirmed message(s) again"))
+        #expect(try store.campaignCounts(id: id) == [.ambiguous: 1, .queued: 1, .accepted: 1])
+        let json = try await cli.run("campaign", "reconcile", String(id), "--json")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        #expect((object["messages"] as? [[String: Any]])?.count == 1)
+        #expect(try await cli.run("campaign", "reconcile", "99").status == 1)
+    }
+}
