@@ -32,6 +32,11 @@ public struct Configuration: Sendable {
     public var channelGateways: [Channel: [String]]
     /// Address of the receipts (and metrics) listener, `host:port`; `nil` when not configured.
     public var receiptsListen: (host: String, port: Int)?
+    /// How long a receipt that matches no message is kept for a message not yet acknowledged
+    /// (`receipts.unmatched_ttl_min`, default 60 minutes), and how many are kept at most
+    /// (`receipts.unmatched_max`, default 100,000): the rest is noise, or planted.
+    public var unmatchedReceiptTTL: TimeInterval = 3600
+    public var unmatchedReceiptMax = 100_000
     /// The HTTP client's settings (`transport` in the file): connections per host, CA bundle,
     /// proxy, response cap, TLS verification, HTTP/2.
     public var transport: CurlTransport.Configuration
@@ -130,9 +135,7 @@ public struct Configuration: Sendable {
         } ?? config.stateDirectory + "/policypush.sqlite"
         config.policiesDirectory = resolve(reader.string("policies_dir") ?? "policies")
         config.templatesDirectory = resolve(reader.string("templates_dir") ?? "../templates")
-        if let shards = reader.int("shards") {
-            if (1...1024).contains(shards) { config.shards = shards } else { reader.problem("shards", "must be between 1 and 1024") }
-        }
+        if let shards = reader.number("shards", in: 1...1024, integer: true) { config.shards = Int(shards) }
         if let zone = reader.string("time_zone") {
             if let tz = TimeZone(identifier: zone) { config.timeZone = tz } else { reader.problem("time_zone", "unknown time zone '\(zone)'") }
         }
@@ -151,11 +154,17 @@ public struct Configuration: Sendable {
             if case .file(let path) = g.receiptToken { g.receiptToken = .file(resolve(path)) }
             return g
         }
-        if let n = reader.int("transport.max_connections_per_host") { config.transport.maxConnectionsPerHost = n }
-        if let n = reader.int("transport.max_connections") { config.transport.maxConnections = n }
+        if let n = reader.number("transport.max_connections_per_host", in: 1...10_000, integer: true) {
+            config.transport.maxConnectionsPerHost = Int(n)
+        }
+        if let n = reader.number("transport.max_connections", in: 1...10_000, integer: true) {
+            config.transport.maxConnections = Int(n)
+        }
         if let path = reader.string("transport.ca_bundle") { config.transport.caBundlePath = resolve(path) }
         if let proxy = reader.string("transport.proxy") { config.transport.proxy = proxy }
-        if let n = reader.int("transport.max_response_bytes") { config.transport.maxResponseBytes = n }
+        if let n = reader.number("transport.max_response_bytes", in: 1024...104_857_600, integer: true) {
+            config.transport.maxResponseBytes = Int(n)
+        }
         if let verify = reader.bool("transport.verify_tls") { config.transport.verifyTLS = verify }
         if let h2 = reader.bool("transport.http2") { config.transport.allowHTTP2 = h2 }
         for problem in config.transport.validate() { reader.problem("transport", problem) }
@@ -171,23 +180,23 @@ public struct Configuration: Sendable {
         }
         for channel in Channel.allCases {
             let path = "planning.frequency_caps.\(channel.rawValue)"
-            let max = reader.int("\(path).max"), days = reader.int("\(path).days")
+            let present = [reader.has("\(path).max"), reader.has("\(path).days")]
+            let max = reader.number("\(path).max", in: 1...1000, integer: true)
+            let days = reader.number("\(path).days", in: 1...3650, integer: true)
             if let max, let days {
-                if max >= 1, days >= 1 { config.planning.frequencyCaps[channel] = .init(max: max, days: days) } else {
-                    reader.problem(path, "max and days must be at least 1")
-                }
-            } else if max != nil || days != nil {
+                config.planning.frequencyCaps[channel] = .init(max: Int(max), days: Int(days))
+            } else if present == [true, false] || present == [false, true] {
                 reader.problem(path, "give both max and days")
             }
             if reader.bool("\(path).off") == true { config.planning.frequencyCaps[channel] = nil }
         }
-        if let days = reader.int("planning.dedupe_days") {
-            if days >= 0 { config.planning.dedupeDays = days } else { reader.problem("planning.dedupe_days", "must be 0 or more") }
+        if let days = reader.number("planning.dedupe_days", in: 0...3650, integer: true) {
+            config.planning.dedupeDays = Int(days)
         }
-        if let s = reader.int("daemon.grace_s") { config.daemon.grace = .seconds(max(1, s)) }
-        if let h = reader.double("daemon.expire_after_h") { config.daemon.expireAfter = h * 3600 }
-        if let n = reader.int("daemon.max_in_flight") { config.daemon.maxInFlight = max(1, n) }
-        if let n = reader.int("daemon.claim_batch") { config.daemon.claimBatch = max(1, n) }
+        if let s = reader.number("daemon.grace_s", in: 1...3600, integer: true) { config.daemon.grace = .seconds(Int64(s)) }
+        if let h = reader.number("daemon.expire_after_h", in: 1...720) { config.daemon.expireAfter = h * 3600 }
+        if let n = reader.number("daemon.max_in_flight", in: 1...10_000, integer: true) { config.daemon.maxInFlight = Int(n) }
+        if let n = reader.number("daemon.claim_batch", in: 1...10_000, integer: true) { config.daemon.claimBatch = Int(n) }
         func minutes(_ key: String, _ range: ClosedRange<Double>, _ apply: (TimeInterval) -> Void) {
             guard let value = reader.double(key) else { return }
             if value.isFinite, range.contains(value) { apply(value * 60) } else {
@@ -210,6 +219,10 @@ public struct Configuration: Sendable {
         }
         if config.reconcile.deadline < config.reconcile.settle {
             reader.problem("reconcile.deadline_h", "must be longer than reconcile.settle_min")
+        }
+        minutes("receipts.unmatched_ttl_min", 1...10_080) { config.unmatchedReceiptTTL = $0 }
+        if let n = reader.number("receipts.unmatched_max", in: 0...10_000_000, integer: true) {
+            config.unmatchedReceiptMax = Int(n)
         }
         if let listen = reader.string("receipts.listen") {
             let parts = listen.split(separator: ":")
@@ -280,6 +293,17 @@ struct KeyReader {
 
     mutating func problem(_ path: String, _ message: String) { problems.append("\(path): \(message)") }
 
+    /// Whether `path` is present (without marking it read).
+    func has(_ path: String) -> Bool {
+        var node: JSONValue? = .object(raw)
+        for part in path.split(separator: ".") {
+            guard case .object(let o)? = node else { return false }
+            node = o[String(part)]
+        }
+        if case .null? = node { return false }
+        return node != nil
+    }
+
     private mutating func value(_ path: String) -> JSONValue? {
         seen.insert(path)
         var node: JSONValue? = .object(raw)
@@ -302,6 +326,23 @@ struct KeyReader {
         guard let v = value(path) else { return nil }
         if case .number(let n) = v, n == n.rounded(), abs(n) < 1e15 { return Int(n) }
         problem(path, "expected an integer"); return nil
+    }
+
+    /// A number within `range` (an integer when `integer`), checked before anything computes with
+    /// it: outside the range is a problem at `path`, never a trap.
+    mutating func number(_ path: String, in range: ClosedRange<Double>, integer: Bool = false) -> Double? {
+        guard let v = value(path) else { return nil }
+        guard case .number(let n) = v, n.isFinite, range.contains(n), !integer || n == n.rounded() else {
+            let kind = integer ? "an integer" : "a number"
+            problem(path, "expected \(kind) from \(Self.format(range.lowerBound)) to \(Self.format(range.upperBound))")
+            return nil
+        }
+        return n
+    }
+
+    /// `range`'s bound as written in config: `1000000`, `0.5`.
+    static func format(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
     }
 
     mutating func double(_ path: String) -> Double? {

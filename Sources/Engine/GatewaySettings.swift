@@ -104,32 +104,27 @@ extension KeyReader {
             case (nil, nil): break
             default: problem("\(path).credentials", "give either file or env, not both")
             }
-            func positive(_ key: String, _ apply: (Double) -> Void, allowZero: Bool = true) {
-                guard let v = double("\(path).\(key)") else { return }
-                if v < 0 || (!allowZero && v == 0) || !v.isFinite {
-                    problem("\(path).\(key)", allowZero ? "must be 0 or more" : "must be more than 0")
-                } else {
-                    apply(v)
-                }
+            // Every bound is checked before any arithmetic (a rate of 1e19 once trapped converting to Int).
+            func bounded(_ key: String, _ range: ClosedRange<Double>, integer: Bool = true, _ apply: (Double) -> Void) {
+                if let v = number("\(path).\(key)", in: range, integer: integer) { apply(v) }
             }
-            positive("rate") { g.rate = $0 }
-            positive("burst", { g.burst = Int($0) }, allowZero: false)
-            positive("daily_cap") { g.dailyCap = Int($0) }
-            positive("max_in_flight", { g.maxInFlight = Int($0) }, allowZero: false)
-            positive("timeout_ms", { g.timeout = .milliseconds(Int64($0)) }, allowZero: false)
-            positive("connect_timeout_ms", { g.connectTimeout = .milliseconds(Int64($0)) }, allowZero: false)
-            positive("retry.max_attempts", { g.retryMaxAttempts = Int($0) }, allowZero: false)
-            positive("retry.base_ms", { g.retryBase = .milliseconds(Int64($0)) }, allowZero: false)
-            positive("retry.max_ms", { g.retryMax = .milliseconds(Int64($0)) }, allowZero: false)
-            positive("retry.max_age_s", { g.retryMaxAge = .seconds(Int64($0)) }, allowZero: false)
-            positive("breaker.failure_rate") { v in
-                if v > 1 { problem("\(path).breaker.failure_rate", "must be between 0 and 1") } else { g.breakerFailureRate = v }
-            }
-            positive("breaker.window", { g.breakerWindow = Int($0) }, allowZero: false)
-            positive("breaker.min_calls", { g.breakerMinimumCalls = Int($0) }, allowZero: false)
-            positive("breaker.consecutive", { g.breakerConsecutiveFailures = Int($0) }, allowZero: false)
-            positive("breaker.cool_down_ms", { g.breakerCoolDown = .milliseconds(Int64($0)) }, allowZero: false)
-            positive("weight", { g.weight = Int($0) }, allowZero: false)
+            bounded("rate", 0...100_000, integer: false) { g.rate = $0 }
+            bounded("burst", 1...100_000) { g.burst = Int($0) }
+            bounded("daily_cap", 0...100_000_000) { g.dailyCap = Int($0) }
+            bounded("max_in_flight", 1...10_000) { g.maxInFlight = Int($0) }
+            bounded("timeout_ms", 100...600_000) { g.timeout = .milliseconds(Int64($0)) }
+            bounded("connect_timeout_ms", 100...60_000) { g.connectTimeout = .milliseconds(Int64($0)) }
+            bounded("retry.max_attempts", 1...100) { g.retryMaxAttempts = Int($0) }
+            bounded("retry.base_ms", 1...3_600_000) { g.retryBase = .milliseconds(Int64($0)) }
+            bounded("retry.max_ms", 1...86_400_000) { g.retryMax = .milliseconds(Int64($0)) }
+            bounded("retry.max_age_s", 1...2_592_000) { g.retryMaxAge = .seconds(Int64($0)) }
+            bounded("breaker.failure_rate", 0...1, integer: false) { g.breakerFailureRate = $0 }
+            bounded("breaker.window", 1...10_000) { g.breakerWindow = Int($0) }
+            bounded("breaker.min_calls", 1...10_000) { g.breakerMinimumCalls = Int($0) }
+            bounded("breaker.consecutive", 1...10_000) { g.breakerConsecutiveFailures = Int($0) }
+            bounded("breaker.cool_down_ms", 1...3_600_000) { g.breakerCoolDown = .milliseconds(Int64($0)) }
+            bounded("weight", 1...1000) { g.weight = Int($0) }
+            if g.retryMax < g.retryBase { problem("\(path).retry.max_ms", "must be at least retry.base_ms") }
             switch (string("\(path).receipts.token_file"), string("\(path).receipts.token_env")) {
             case (let f?, nil): g.receiptToken = .file(f)
             case (nil, let e?): g.receiptToken = .environment(e)
@@ -140,9 +135,12 @@ extension KeyReader {
                 var parsed: [(limit: Int, period: Duration)] = []
                 for (i, item) in limits.enumerated() {
                     guard case .object(let o) = item, case .number(let limit)? = o["limit"], case .number(let seconds)? = o["per_s"],
-                        limit >= 1, seconds > 0, o.count == 2
+                        (1...1_000_000).contains(limit), limit == limit.rounded(), (1...31_536_000).contains(seconds),
+                        o.count == 2
                     else {
-                        problem("\(path).recipient_limits[\(i)]", "expected { limit: N, per_s: SECONDS }")
+                        problem(
+                            "\(path).recipient_limits[\(i)]",
+                            "expected { limit: 1 to 1000000, per_s: 1 to 31536000 }")
                         continue
                     }
                     parsed.append((Int(limit), .milliseconds(Int64(seconds * 1000))))

@@ -30,6 +30,8 @@ public final class GroupCommitWriter: @unchecked Sendable {
     private struct Entry {
         var transitions: [Transition]
         var continuation: CheckedContinuation<[Transition], any Error>
+        /// Also write a probe row: does the store take writes?
+        var probe = false
     }
 
     /// The writer's page cache ceiling, in KiB.
@@ -77,6 +79,16 @@ public final class GroupCommitWriter: @unchecked Sendable {
     /// Throws the commit's `StorageError` (the whole batch failed), or `.closed` after `close()`.
     @discardableResult
     public func submit(_ transitions: [Transition]) async throws -> [Transition] {
+        try await enqueue(transitions, probe: false)
+    }
+
+    /// Commits a write of its own (a row in `meta`), with whatever else is pending: it throws
+    /// while the store cannot be written (a full disk), and returns once it can again.
+    public func probe() async throws {
+        _ = try await enqueue([], probe: true)
+    }
+
+    private func enqueue(_ transitions: [Transition], probe: Bool) async throws -> [Transition] {
         try await withCheckedThrowingContinuation { continuation in
             condition.lock()
             guard !closing else {
@@ -85,7 +97,7 @@ public final class GroupCommitWriter: @unchecked Sendable {
                 return
             }
             let wasEmpty = pending.isEmpty
-            pending.append(Entry(transitions: transitions, continuation: continuation))
+            pending.append(Entry(transitions: transitions, continuation: continuation, probe: probe))
             pendingCount += transitions.count
             let full = pendingCount >= configuration.maxBatch
             startIfNeeded()
@@ -183,7 +195,8 @@ public final class GroupCommitWriter: @unchecked Sendable {
     private func commit(_ batch: [Entry]) {
         let result = Result {
             try sql.connection.immediateTransaction {
-                try batch.map { try sql.applyTransitions($0.transitions) }
+                if batch.contains(where: \.probe) { try sql.probeWrite(at: Date()) }
+                return try batch.map { try sql.applyTransitions($0.transitions) }
             }
         }
         switch result {

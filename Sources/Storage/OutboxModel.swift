@@ -150,11 +150,14 @@ public struct CampaignRecord: Sendable, Hashable {
     public var finishedAt: Date?
     /// Messages by state; states without messages are absent.
     public var counts: [MessageState: Int]
+    /// The secret that message ids are keyed with (`nil` for a campaign older than it).
+    public var keySecret: [UInt8]?
 
     public init(
         id: Int64, spec: CampaignSpec, state: CampaignState, requestedState: CampaignState?, createdAt: Date,
-        plannedAt: Date?, finishedAt: Date?, counts: [MessageState: Int]
+        plannedAt: Date?, finishedAt: Date?, counts: [MessageState: Int], keySecret: [UInt8]? = nil
     ) {
+        self.keySecret = keySecret
         self.id = id
         self.spec = spec
         self.state = state
@@ -283,12 +286,17 @@ public struct Transition: Sendable, Hashable {
     /// When reconciliation should look at the message next (an `ambiguous` one, or an `accepted`
     /// one still without a receipt); `nil` clears it.
     public var checkAt: Date?
+    /// A message created in the same transaction when this one applies (the SMS that replaces a
+    /// WeChat message that failed for good), so neither exists without the other.
+    public var followUp: NewMessage?
 
     public init(
         messageID: Int64, to: MessageState, at: Date, gateway: String? = nil, providerID: String? = nil,
-        error: String? = nil, nextAttemptAt: Date? = nil, countsAsAttempt: Bool = true, checkAt: Date? = nil
+        error: String? = nil, nextAttemptAt: Date? = nil, countsAsAttempt: Bool = true, checkAt: Date? = nil,
+        followUp: NewMessage? = nil
     ) {
         self.checkAt = checkAt
+        self.followUp = followUp
         self.messageID = messageID
         self.to = to
         self.at = at

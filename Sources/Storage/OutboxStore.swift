@@ -108,11 +108,17 @@ public protocol OutboxStore: AnyObject {
 
     /// Stores receipts, skipping duplicates, and applies those that match a message.
     ///
-    /// A receipt is matched by our key or by (gateway, provider id). It moves an accepted or
+    /// A receipt is matched by our key or by the provider id, only among the messages sent
+    /// through the gateway whose endpoint received it. It moves an accepted or
     /// ambiguous message to `delivered` or `failed`; one for a message not yet acknowledged,
     /// or for no known message, is kept and matched when the acknowledgement is recorded.
     @discardableResult
     func recordReceipts(_ receipts: [StoredReceipt]) throws -> ReceiptOutcome
+
+    /// Deletes unmatched receipts received before `cutoff`, and the oldest beyond the newest
+    /// `keep`; returns how many. (A receipt never matched within its time is noise, or planted.)
+    @discardableResult
+    func pruneReceipts(unmatchedBefore cutoff: Date, keep: Int) throws -> Int
 
     /// Matches stored receipts that had no message yet; returns how many matched.
     @discardableResult

@@ -85,6 +85,11 @@ extension SQLiteStore: OutboxStore {
     }
 
     @discardableResult
+    public func pruneReceipts(unmatchedBefore cutoff: Date, keep: Int) throws -> Int {
+        try outbox.pruneReceipts(unmatchedBefore: cutoff, keep: keep)
+    }
+
+    @discardableResult
     public func matchPendingReceipts() throws -> Int {
         try outbox.matchPendingReceipts()
     }

@@ -198,7 +198,7 @@ struct BenchCampaignCommand: Command {
             let code = "91110000" + String(100_000_000 + i).suffix(9) + "X"
             batch.append(NewMessage(
                 campaignID: id, creditCode: code, channel: "sms", recipient: "138" + String(100_000_000 + i).suffix(8),
-                policyIDs: ["bench"], payload: payload, idempotencyKey: CampaignPlanner.key(campaign: id, creditCode: code, channel: "sms"),
+                policyIDs: ["bench"], payload: payload, idempotencyKey: CampaignPlanner.key(campaign: id, secret: nil, creditCode: code, channel: "sms"),
                 state: .queued, suppressionReason: nil, notBefore: now))
             if batch.count == 10_000 || i == count - 1 {
                 try store.insertMessages(batch)

@@ -72,6 +72,30 @@ struct DaemonControlTests {
         await rig.stopAll()
     }
 
+    /// A second daemon on the same store would recover the first one's sends in flight as if it
+    /// had crashed: it must refuse to start.
+    @Test func aSecondServeOnTheSameStoreExitsNamingTheFirst() async throws {
+        let rig = try DaemonHarness(stubArguments: [])
+        do {
+            _ = try await rig.startStub()
+            let first = try await rig.startServe()
+            let second = try rig.launchChild("serve-second", ["serve"])
+            try await rig.waitUntil("the second serve exits", timeout: .seconds(15)) { !second.isRunning }
+            #expect(second.process.terminationStatus == 1)
+            #expect(second.tail().contains("another policypush serve (pid \(first.pid)) holds"), "\(second.tail())")
+            #expect(first.isRunning)
+            #expect((try? await rig.get(port: rig.receiptsPort, path: "/healthz")) != nil, "the first still serves")
+            #expect(await first.stop(SIGTERM) == 0)
+            // Once the first is gone, a new one starts.
+            let third = try await rig.startServe()
+            #expect(await third.stop(SIGTERM) == 0)
+        } catch {
+            await rig.stopAll()
+            throw error
+        }
+        await rig.stopAll()
+    }
+
     @Test func aBadReloadKeepsTheOldConfiguration() async throws {
         let rig = try DaemonHarness(stubArguments: [])
         do {
@@ -83,6 +107,14 @@ struct DaemonControlTests {
             try await rig.waitUntil("the reload is rejected", timeout: .seconds(10)) { serve.tail(50).contains("reload rejected") }
             #expect(serve.isRunning)
             #expect((try? await rig.get(port: rig.receiptsPort, path: "/healthz")) != nil, "still serving")
+            // A number that once trapped the daemon on SIGHUP.
+            try good.replacingOccurrences(of: "rate: 0,", with: "rate: 1e19,").write(
+                toFile: rig.cli.config, atomically: true, encoding: .utf8)
+            kill(serve.pid, SIGHUP)
+            try await rig.waitUntil("the second reload is rejected", timeout: .seconds(10)) {
+                serve.tail(50).contains("gateways.gen.rate: expected a number from 0 to 100000")
+            }
+            #expect(serve.isRunning)
             try good.write(toFile: rig.cli.config, atomically: true, encoding: .utf8)
             kill(serve.pid, SIGHUP)
             try await rig.waitUntil("the reload succeeds", timeout: .seconds(10)) { serve.tail(50).contains("msg=reloaded") }

@@ -239,6 +239,11 @@ final class DaemonHarness {
         return serve
     }
 
+    /// Starts a process of the binary with `arguments` without waiting for anything.
+    func launchChild(_ name: String, _ arguments: [String]) throws -> Child {
+        try launch(name, arguments)
+    }
+
     /// Stops every child still running (SIGTERM, then SIGKILL after a while).
     func stopAll() async {
         for child in children.reversed() where child.isRunning {

@@ -70,7 +70,12 @@ struct CampaignPlannerTests {
         let wechat = try #require(rows.first { $0.channel == "wechat" })
         let payload = try MessagePayload.decode(wechat.payload)
         #expect(payload.wechat != nil)
-        #expect(wechat.idempotencyKey == CampaignPlanner.key(campaign: c.id, creditCode: wechat.creditCode, channel: "wechat"))
+        #expect(wechat.idempotencyKey == CampaignPlanner.key(campaign: c.id, secret: c.keySecret, creditCode: wechat.creditCode, channel: "wechat"))
+        // Unguessable: the key ends in a keyed hash of the campaign's random secret.
+        let secret = try #require(c.keySecret)
+        #expect(secret.count == 16)
+        #expect(wechat.idempotencyKey.hasPrefix("pp\(c.id)-\(wechat.creditCode)-wechat-"))
+        #expect(wechat.idempotencyKey != CampaignPlanner.key(campaign: c.id, secret: Array(repeating: 0, count: 16), creditCode: wechat.creditCode, channel: "wechat"))
         // Planning again (a crash before the campaign was marked running) adds nothing.
         _ = try await rig.planner.plan(c, store: rig.store, now: Date())
         #expect(try await messages(rig, c.id).count == 4)

@@ -34,7 +34,7 @@ import Testing
                 """)
         }
         let store = try SQLiteStore(path: db.path)
-        #expect(store.schemaVersion == 3)
+        #expect(store.schemaVersion == Migration.latestVersion)
         #expect(try store.queueDepth() == [.sending: 1, .accepted: 1, .queued: 1])
         #expect(try store.connection.scalarText("PRAGMA foreign_key_check") == nil)
         #expect(try store.connection.scalarInt("SELECT count(*) FROM message_events WHERE message_id = 1") == 1)

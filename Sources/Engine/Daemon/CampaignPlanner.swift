@@ -1,3 +1,4 @@
+import Delivery
 import Foundation
 import Messaging
 import Registry
@@ -114,8 +115,17 @@ public struct CampaignPlanner: Sendable {
     }
 
     /// The idempotency key of a campaign's message to an enterprise on a channel.
-    public static func key(campaign: Int64, creditCode: String, channel: String) -> String {
-        "pp\(campaign)-\(creditCode)-\(channel)"
+    ///
+    /// Stable across re-planning, retries and restarts, and unguessable: it ends in a keyed hash
+    /// (HMAC-SHA256 with the campaign's random secret, 64 bits shown) so nobody can name a message,
+    /// or plant a receipt for it, before it is sent. A campaign from before the secret existed
+    /// keeps the old form.
+    public static func key(campaign: Int64, secret: [UInt8]?, creditCode: String, channel: String) -> String {
+        let base = "pp\(campaign)-\(creditCode)-\(channel)"
+        guard let secret, !secret.isEmpty,
+            let mac = try? Digest.hmacSHA256(key: secret, data: Array("\(creditCode)|\(channel)".utf8))
+        else { return base }
+        return base + "-" + Digest.hex(Array(mac.prefix(8)))
     }
 
     /// Plans `campaign` into the outbox. Re-planning after a crash is harmless: rows are keyed.
@@ -159,7 +169,8 @@ public struct CampaignPlanner: Sendable {
                         campaignID: campaign.id, creditCode: p.creditCode, channel: channel, recipient: p.recipient,
                         policyIDs: p.policyIndices.map { planner.policies[$0].id },
                         payload: state == .queued ? (p.payload?.encoded() ?? []) : [],
-                        idempotencyKey: Self.key(campaign: campaign.id, creditCode: p.creditCode, channel: channel),
+                        idempotencyKey: Self.key(
+                            campaign: campaign.id, secret: campaign.keySecret, creditCode: p.creditCode, channel: channel),
                         state: state, suppressionReason: reason, notBefore: notBefore))
                     if state == .queued { summary.queued += 1 } else { summary.suppressed[reason ?? "other", default: 0] += 1 }
                 }

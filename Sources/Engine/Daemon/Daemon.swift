@@ -51,6 +51,11 @@ public final class Daemon: Sendable {
         let signals = SignalWaiter([SIGTERM, SIGINT])
         let hangups = SignalWaiter([SIGHUP])
         try FileManager.default.createDirectory(atPath: configuration.stateDirectory, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            atPath: (configuration.storePath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        // Before anything touches the store: a second daemon would recover this one's sends in flight.
+        let lock = try StoreLock(storePath: configuration.storePath)
+        defer { withExtendedLifetime(lock) {} }
         try DaemonPresence.write(stateDirectory: configuration.stateDirectory)
         defer { DaemonPresence.remove(stateDirectory: configuration.stateDirectory) }
 
@@ -264,6 +269,12 @@ public final class Daemon: Sendable {
                 lastExpiry = ContinuousClock.now
                 let expired = try await store.run { try $0.expireAccepted(olderThan: Date().addingTimeInterval(-expireAfter), now: Date()) }
                 if expired > 0 { log.info("messages expired without a receipt", ["count": expired]) }
+                let configuration = inputs.configuration
+                let cutoff = Date().addingTimeInterval(-configuration.unmatchedReceiptTTL)
+                let pruned = try await store.run {
+                    try $0.pruneReceipts(unmatchedBefore: cutoff, keep: configuration.unmatchedReceiptMax)
+                }
+                if pruned > 0 { log.info("unmatched receipts pruned", ["count": pruned]) }
             }
             // One scan of the outbox for both: the depth by state is the sum of the finer counts.
             let counts = try await store.run { try $0.messageCounts() }

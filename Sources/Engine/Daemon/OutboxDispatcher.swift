@@ -220,12 +220,11 @@ public final class OutboxDispatcher: Sendable {
         if case .pauseGateway(let reason, let kind, _) = result.outcome, result.attempted {
             log.warning("gateway paused", ["gateway": name, "kind": kind.rawValue, "reason": reason.description])
         }
-        let transition = transition(for: step, message: message, at: at)
-        _ = try await writer.submit([transition])
-        if case .failed(_, _, true, _) = step, let fallback = fallback(for: message, payload: payload, channel: channel, at: at) {
-            let batch = [fallback]
-            _ = try await store.run { try $0.insertMessages(batch) }
+        var transition = transition(for: step, message: message, at: at)
+        if case .failed(_, _, true, _) = step {
+            transition.followUp = fallback(for: message, payload: payload, channel: channel, at: at)
         }
+        _ = try await writer.submit([transition])
     }
 
     /// Runs when the gateway has admitted `message`, right before its request leaves: commits it

@@ -12,6 +12,7 @@ struct Migration {
         Migration(sql: version1),
         Migration(sql: version2),
         Migration(sql: version3, rebuildsTables: true),
+        Migration(sql: version4),
     ]
 
     static var latestVersion: Int { all.count }
@@ -285,5 +286,19 @@ extension Migration {
         CREATE INDEX messages_provider ON messages (gateway, provider_id) WHERE provider_id IS NOT NULL;
         CREATE INDEX messages_leased ON messages (lease_until) WHERE lease_until IS NOT NULL;
         CREATE INDEX messages_check ON messages (check_at) WHERE check_at IS NOT NULL;
+        """
+}
+
+extension Migration {
+    /// Hostile input: unguessable message ids, bounded unmatched receipts, write probes.
+    ///
+    /// - `campaigns.key_secret`: random bytes drawn when a campaign is created; each message id
+    ///   carries a keyed hash of it, so nobody can name a message before it is sent.
+    /// - `receipts_unmatched_received`: unmatched receipts by age, for pruning.
+    /// - `meta`: small key/value rows (the daemon's write probe while the disk is full).
+    static let version4 = """
+        ALTER TABLE campaigns ADD COLUMN key_secret BLOB;
+        CREATE INDEX receipts_unmatched_received ON receipts (received_at) WHERE message_id IS NULL;
+        CREATE TABLE meta (key TEXT NOT NULL PRIMARY KEY, value TEXT NOT NULL) STRICT, WITHOUT ROWID;
         """
 }

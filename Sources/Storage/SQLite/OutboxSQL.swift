@@ -38,7 +38,7 @@ final class OutboxSQL {
 
     static let campaignColumns = """
         id, name, policy_ids, channels, fallback, start_at, max_messages, campaign_date, policy_versions,
-        template_version, state, requested_state, created_at, planned_at, finished_at
+        template_version, state, requested_state, created_at, planned_at, finished_at, key_secret
         """
 
     func createCampaign(_ spec: CampaignSpec, at: Date) throws -> Int64 {
@@ -46,9 +46,11 @@ final class OutboxSQL {
             let insert = try statement(
                 """
                 INSERT INTO campaigns (name, policy_ids, channels, fallback, start_at, max_messages, campaign_date,
-                    policy_versions, template_version, state, created_at, updated_at)
-                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'pending', ?10, ?10)
+                    policy_versions, template_version, state, created_at, updated_at, key_secret)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'pending', ?10, ?10, ?11)
                 """)
+            var random = SystemRandomNumberGenerator()
+            try insert.bind((0..<16).map { _ in UInt8.random(in: 0...255, using: &random) }, at: 11)
             try insert.bind(spec.name, at: 1)
             try insert.bind(try IDList.encode(spec.policyIDs), at: 2)
             try insert.bind(try IDList.encode(spec.channels), at: 3)
@@ -103,7 +105,8 @@ final class OutboxSQL {
             id: row.int64(0), spec: spec, state: try campaignState(row.text(10)),
             requestedState: try row.text(11).map { try campaignState($0) }, createdAt: Date(millis: row.int64(12)),
             plannedAt: row.optionalInt64(13).map(Date.init(millis:)),
-            finishedAt: row.optionalInt64(14).map(Date.init(millis:)), counts: [:])
+            finishedAt: row.optionalInt64(14).map(Date.init(millis:)), counts: [:],
+            keySecret: row.isNull(15) ? nil : row.blob(15))
     }
 
     func requestCampaign(id: Int64, _ requested: CampaignState, at: Date) throws {
@@ -219,8 +222,9 @@ final class OutboxSQL {
 
     // MARK: Planning
 
-    func insertMessages(_ batch: [NewMessage], at: Date) throws -> Int {
-        try connection.immediateTransaction {
+    func insertMessages(_ batch: [NewMessage], at: Date, inTransaction: Bool = false) throws -> Int {
+        func run<T>(_ body: () throws -> T) throws -> T { inTransaction ? try body() : try connection.immediateTransaction(body) }
+        return try run {
             let insert = try statement(
                 """
                 INSERT INTO messages (idempotency_key, campaign_id, credit_code, channel, recipient, policy_ids,
@@ -502,6 +506,9 @@ final class OutboxSQL {
                 messageID: transition.messageID, at: at, from: current.state, to: transition.to,
                 gateway: transition.gateway ?? current.gateway, providerID: transition.providerID,
                 error: transition.error)
+            if let followUp = transition.followUp {
+                _ = try insertMessages([followUp], at: transition.at, inTransaction: true)
+            }
             if transition.to == .accepted {
                 try logContact(
                     messageID: transition.messageID, creditCode: current.creditCode, channel: current.channel,
@@ -593,6 +600,32 @@ final class OutboxSQL {
         }
     }
 
+    func pruneReceipts(unmatchedBefore cutoff: Date, keep: Int) throws -> Int {
+        try connection.immediateTransaction {
+            let old = try statement("DELETE FROM receipts WHERE message_id IS NULL AND received_at < ?1")
+            try old.bind(cutoff.millis, at: 1)
+            try old.run()
+            var pruned = connection.changes
+            let excess = try statement(
+                """
+                DELETE FROM receipts WHERE id IN (
+                    SELECT id FROM receipts WHERE message_id IS NULL ORDER BY received_at DESC LIMIT -1 OFFSET ?1)
+                """)
+            try excess.bind(keep, at: 1)
+            try excess.run()
+            pruned += connection.changes
+            return pruned
+        }
+    }
+
+    /// Writes a row, to learn whether the store takes writes; the caller owns the transaction.
+    func probeWrite(at: Date) throws {
+        let upsert = try statement(
+            "INSERT INTO meta (key, value) VALUES ('write_probe', ?1) ON CONFLICT (key) DO UPDATE SET value = ?1")
+        try upsert.bind(String(at.millis), at: 1)
+        try upsert.run()
+    }
+
     // MARK: Reconciliation
 
     func messagesToCheck(now: Date, limit: Int) throws -> [OutboxMessage] {
@@ -679,18 +712,21 @@ final class OutboxSQL {
         var receivedAt: Int64
     }
 
-    /// Attaches early receipts to a message that was just accepted.
+    /// Attaches early receipts to a message that was just accepted: only receipts that reached
+    /// the endpoint of the gateway that took it.
     private func matchReceipts(messageID: Int64, key: String, gateway: String?, providerID: String?) throws {
+        guard let gateway else { return }
         var receipts: [PendingReceipt] = []
         let byKey = try statement(
             """
             SELECT id, status, reason_code, received_at FROM receipts
-            WHERE message_id IS NULL AND message_key = ?1 ORDER BY id
+            WHERE message_id IS NULL AND message_key = ?1 AND gateway = ?2 ORDER BY id
             """)
         try byKey.bind(key, at: 1)
+        try byKey.bind(gateway, at: 2)
         while try byKey.step() { receipts.append(pendingReceipt(byKey)) }
         byKey.reset()
-        if let gateway, let providerID {
+        if let providerID {
             let byProvider = try statement(
                 """
                 SELECT id, status, reason_code, received_at FROM receipts
@@ -753,12 +789,15 @@ final class OutboxSQL {
         return true
     }
 
-    /// The message a receipt names, by our key or by the provider's id.
+    /// The message a receipt names, by our key or by the provider's id, among the messages sent
+    /// through the gateway whose endpoint received it: a receipt pushed to one gateway's endpoint
+    /// never settles a message of another.
     private func messageFor(key: String?, gateway: String, providerID: String?) throws -> Int64? {
         if let key {
-            let select = try statement("SELECT id FROM messages WHERE idempotency_key = ?1")
+            let select = try statement("SELECT id FROM messages WHERE idempotency_key = ?1 AND gateway = ?2")
             defer { select.reset() }
             try select.bind(key, at: 1)
+            try select.bind(gateway, at: 2)
             if try select.step() { return select.int64(0) }
         }
         if let providerID {
