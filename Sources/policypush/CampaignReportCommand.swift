@@ -31,7 +31,9 @@ struct CampaignReportCommand: Command {
         let record = try CampaignSupport.campaign(id, in: store)
         let report = try store.report(campaignID: id)
         var rows: Int?
-        if let csv { rows = try MessageCSV.write(store: store, campaignID: id, to: csv, zone: zone) }
+        if let csv {
+            rows = try MessageCSV.write(store: store, campaignID: id, to: csv, zone: zone, configuration: workspace.configuration)
+        }
         if json {
             try Output.json(ReportJSON(record, report, zone: zone))
         } else {
@@ -141,13 +143,18 @@ enum MessageCSV {
         "updated_at",
     ]
 
-    /// Writes the file (replacing it) and returns how many rows it holds.
-    static func write(store: SQLiteStore, campaignID: Int64, to path: String, zone: TimeZone) throws -> Int {
-        guard FileManager.default.createFile(atPath: path, contents: nil) else {
-            throw CommandFailure("cannot create \(path)")
+    /// Writes the file (through ``OutputFile``: complete or not at all) and returns how many rows it holds.
+    static func write(
+        store: SQLiteStore, campaignID: Int64, to path: String, zone: TimeZone, configuration: Configuration
+    ) throws -> Int {
+        var rows = 0
+        try OutputFile.write(to: path, configuration: configuration) { handle in
+            rows = try write(store: store, campaignID: campaignID, into: handle, zone: zone)
         }
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
-        defer { try? handle.close() }
+        return rows
+    }
+
+    private static func write(store: SQLiteStore, campaignID: Int64, into handle: FileHandle, zone: TimeZone) throws -> Int {
         var buffer = header.joined(separator: ",") + "\r\n"
         var rows = 0
         try store.forEachMessage(campaignID: campaignID, withEvents: true) { m, events in
