@@ -84,6 +84,10 @@ final class DaemonHarness {
     private var children: [Child] = []
     private var serveCount = 0
 
+    /// Where the store is (the state directory's unless the test put it elsewhere).
+    var storePath: String { configuredStorePath ?? cli.file("policypush.sqlite") }
+    private var configuredStorePath: String?
+
     /// The first gateway's stub port.
     var stubPort: Int { gateways[0].port }
 
@@ -105,7 +109,7 @@ final class DaemonHarness {
     ///   - reconcile: the `reconcile` section's keys.
     init(
         gateways specs: [Gateway], sms: [String], gatewayTimeoutMs: Int = 5000, maxInFlight: Int = 64, rate: Int = 0,
-        burst: Int = 100, reconcile: String = "settle_min: 0.02, receipt_check_min: 0.05, deadline_h: 0.01, interval_s: 0.2"
+        burst: Int = 100, storePath: String? = nil, reconcile: String = "settle_min: 0.02, receipt_check_min: 0.05, deadline_h: 0.01, interval_s: 0.2"
     ) throws {
         var cli = try CLIHarness()
         var used: Set<Int> = []
@@ -167,11 +171,13 @@ final class DaemonHarness {
                 dedupe_days: 0,
               },
               reconcile: { \(reconcile) },
+              \(storePath.map { "store: { path: \"\($0)\" }," } ?? "")
               daemon: { grace_s: 2, max_in_flight: \(maxInFlight) },
             }
             """
         cli.config = try cli.write("policypush.json5", config)
         self.cli = cli
+        configuredStorePath = storePath
     }
 
     /// A free loopback port: bind port 0, read the port, close.
@@ -424,6 +430,14 @@ final class DaemonHarness {
         return data
     }
 
+    /// GET on loopback: the status and the body, whatever the status.
+    func fetch(port: Int, path: String) async throws -> (status: Int, body: String) {
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+        request.timeoutInterval = 10
+        let (data, response) = try await URLSession.shared.data(for: request)
+        return ((response as? HTTPURLResponse)?.statusCode ?? -1, String(decoding: data, as: UTF8.self))
+    }
+
     /// Polls `condition` every 50 ms until it holds; throws after `timeout`.
     func waitUntil(_ what: String, timeout: Duration, _ condition: () async throws -> Bool) async throws {
         let deadline = ContinuousClock.now + timeout
@@ -579,7 +593,7 @@ extension DaemonHarness {
     /// Messages of the campaign that a restart found interrupted although no gateway had taken
     /// them: reconciliation found them `unsent`, or they ended `unconfirmed`.
     func stranded(_ id: Int64) throws -> Int {
-        let store = try SQLiteStore(path: cli.stateDirectory.path + "/policypush.sqlite", readOnly: true)
+        let store = try SQLiteStore(path: storePath, readOnly: true)
         var count = 0
         try store.forEachMessage(campaignID: id) { _, events in
             if (events ?? []).contains(where: { $0.to == .unsent || $0.to == .unconfirmed }) { count += 1 }

@@ -15,6 +15,8 @@ public final class Daemon: Sendable {
     let log: Log
     let notifier: SystemdNotifier
     let metrics = DaemonMetrics()
+    /// Whether the store takes writes: `/healthz`, STATUS and the dispatcher's claims follow it.
+    let health = StoreHealth()
     /// What SIGHUP can swap: policies, templates and planning rules.
     private let planning: Mutex<PlanningInputs>
 
@@ -69,7 +71,7 @@ public final class Daemon: Sendable {
         let dispatcher = OutboxDispatcher(
             store: store, writer: writer, delivery: delivery, settings: dispatchSettings,
             reconcile: configuration.reconcile, metrics: metrics, log: log,
-            quietHours: { [self] in self.inputs.configuration.planning.quietHours })
+            quietHours: { [self] in self.inputs.configuration.planning.quietHours }, health: health)
         let reconciler = Reconciler(
             store: store, writer: writer, lookups: delivery.lookups, settings: configuration.reconcile, log: log)
         let resends = try await dispatcher.scheduleSafeResends()
@@ -167,6 +169,7 @@ public final class Daemon: Sendable {
         let listenerConfiguration = try DeliveryService.receiptListenerConfiguration(configuration, environment: environment)
         let metrics = self.metrics
         let log = self.log
+        let health = self.health
         let listener = ReceiptListener(
             configuration: listenerConfiguration,
             routes: { request in
@@ -174,6 +177,11 @@ public final class Daemon: Sendable {
                 case "/metrics":
                     return HTTPServerResponse(status: 200, headers: [("Content-Type", Metrics.contentType)], body: Array(metrics.render().utf8))
                 case "/healthz":
+                    if let problem = health.problem {
+                        return HTTPServerResponse(
+                            status: 503, headers: [("Content-Type", "text/plain; charset=utf-8")],
+                            body: Array("store unavailable: \(problem)\n".utf8))
+                    }
                     return .text("ok\n")
                 default:
                     return nil
@@ -186,7 +194,14 @@ public final class Daemon: Sendable {
                         gateway: $0.gateway, messageKey: $0.messageID, providerID: $0.providerID, status: $0.status.rawValue,
                         reasonCode: $0.reasonCode, occurredAt: $0.occurredAt, receivedAt: now, dedupeKey: $0.dedupeKey, raw: [])
                 }
-                let outcome = try await store.run { try $0.recordReceipts(stored) }
+                let outcome: ReceiptOutcome
+                do {
+                    outcome = try await store.run { try $0.recordReceipts(stored) }
+                } catch {
+                    // The provider pushes again later; meanwhile /healthz says why.
+                    if health.failed(error) { log.error("the store cannot be written", ["error": "\(error)"]) }
+                    throw error
+                }
                 for r in receipts { metrics.countReceipt(r.status == .delivered ? .delivered : .failed, gateway: r.gateway) }
                 if outcome.unmatched > 0 { log.info("receipts kept for later matching", ["unmatched": outcome.unmatched]) }
             })
@@ -267,14 +282,21 @@ public final class Daemon: Sendable {
             let expireAfter = inputs.configuration.daemon.expireAfter
             if ContinuousClock.now - lastExpiry > .seconds(60) {
                 lastExpiry = ContinuousClock.now
-                let expired = try await store.run { try $0.expireAccepted(olderThan: Date().addingTimeInterval(-expireAfter), now: Date()) }
-                if expired > 0 { log.info("messages expired without a receipt", ["count": expired]) }
                 let configuration = inputs.configuration
                 let cutoff = Date().addingTimeInterval(-configuration.unmatchedReceiptTTL)
-                let pruned = try await store.run {
-                    try $0.pruneReceipts(unmatchedBefore: cutoff, keep: configuration.unmatchedReceiptMax)
+                do {
+                    let expired = try await store.run {
+                        try $0.expireAccepted(olderThan: Date().addingTimeInterval(-expireAfter), now: Date())
+                    }
+                    if expired > 0 { log.info("messages expired without a receipt", ["count": expired]) }
+                    let pruned = try await store.run {
+                        try $0.pruneReceipts(unmatchedBefore: cutoff, keep: configuration.unmatchedReceiptMax)
+                    }
+                    if pruned > 0 { log.info("unmatched receipts pruned", ["count": pruned]) }
+                } catch {
+                    // Tried again in a minute; meanwhile /healthz says why.
+                    if health.failed(error) { log.error("the store cannot be written", ["error": "\(error)"]) }
                 }
-                if pruned > 0 { log.info("unmatched receipts pruned", ["count": pruned]) }
             }
             // One scan of the outbox for both: the depth by state is the sum of the finer counts.
             let counts = try await store.run { try $0.messageCounts() }
@@ -306,8 +328,9 @@ public final class Daemon: Sendable {
                 return "campaign \(c.id) \(total == 0 ? 0 : final * 100 / total)% (\(final)/\(total))"
             }
             var status = progress.isEmpty ? "idle" : progress.joined(separator: ", ")
+            if let problem = health.problem { status = "store unavailable (\(problem)); " + status }
             status += "; queued \((depth[.queued] ?? 0) + (depth[.retryWait] ?? 0)), sending \(depth[.sending] ?? 0)"
-            if statusDue { notifier.status(status) }
+            if statusDue || health.problem != nil { notifier.status(status) }
             notifier.watchdog()
             try await Task.sleep(for: tick)
         }

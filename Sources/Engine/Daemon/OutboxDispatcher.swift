@@ -30,6 +30,8 @@ public final class OutboxDispatcher: Sendable {
         public var lease: TimeInterval = OutboxLease.default
         /// When a message could not be committed as `sending` (a store error), retry after this long.
         public var storeRetry: TimeInterval = 1
+        /// While the store cannot be written, how often to try a write.
+        public var storeProbe: Duration = .seconds(1)
         public init() {}
     }
 
@@ -49,6 +51,8 @@ public final class OutboxDispatcher: Sendable {
     let now: @Sendable () -> Date
     /// The sending window now (it follows SIGHUP reloads); `nil` sends at any hour.
     let quietHours: @Sendable () -> QuietHours?
+    /// Whether the store takes writes; while it does not, nothing is claimed.
+    public let health: StoreHealth
     /// Whether new claims are allowed.
     private let draining = Mutex(false)
     /// Ids of the messages held in memory; a claim that returns one again (its lease outlived)
@@ -60,8 +64,10 @@ public final class OutboxDispatcher: Sendable {
     public init(
         store: StoreWorker, writer: GroupCommitWriter, delivery: DeliveryService, settings: Settings = Settings(),
         reconcile: ReconcileSettings = ReconcileSettings(), metrics: DaemonMetrics? = nil, log: Log = Log(),
-        now: @escaping @Sendable () -> Date = Date.init, quietHours: @escaping @Sendable () -> QuietHours? = { nil }
+        now: @escaping @Sendable () -> Date = Date.init, quietHours: @escaping @Sendable () -> QuietHours? = { nil },
+        health: StoreHealth = StoreHealth()
     ) {
+        self.health = health
         self.store = store
         self.writer = writer
         self.delivery = delivery
@@ -102,6 +108,9 @@ public final class OutboxDispatcher: Sendable {
     }
 
     /// Claims and sends until drained or cancelled.
+    ///
+    /// A store that cannot be written (a full disk) stops the claims, not the loop: sends in flight
+    /// finish, then ``recoverStore()`` probes until writes succeed and recovers what the failure left.
     public func run() async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
             var inFlight = 0
@@ -113,6 +122,15 @@ public final class OutboxDispatcher: Sendable {
                     }
                     return
                 }
+                if health.problem != nil {
+                    if inFlight > 0 {
+                        _ = try await group.next()
+                        inFlight -= 1
+                    } else if try await !recoverStore() {
+                        try? await Task.sleep(for: settings.storeProbe)
+                    }
+                    continue
+                }
                 let room = settings.maxInFlight - inFlight
                 var claimed: [OutboxMessage] = []
                 let at = now()
@@ -120,7 +138,12 @@ public final class OutboxDispatcher: Sendable {
                 if room >= max(1, settings.maxInFlight / 4), quietHours()?.allows(at) ?? true {
                     let limit = min(room, settings.claimBatch)
                     // On the writer's connection: no second writer to take turns with at the lock.
-                    claimed = try await writer.claimDue(now: at, limit: limit, lease: settings.lease)
+                    do {
+                        claimed = try await writer.claimDue(now: at, limit: limit, lease: settings.lease)
+                    } catch {
+                        storeFailed(error)
+                        continue
+                    }
                     claimed = held.withLock { held in claimed.filter { held.insert($0.id).inserted } }
                 }
                 for message in claimed {
@@ -149,12 +172,51 @@ public final class OutboxDispatcher: Sendable {
         }
     }
 
-    /// One attempt for one claimed message; its outcome is durable when this returns.
+    /// After a store failure, with nothing in flight: tries a write; when it succeeds, recovers the
+    /// messages the failure left `sending` (their outcome could not be recorded) by the rules of
+    /// crash recovery — ambiguous, pinned to their gateway, resent where it deduplicates, else
+    /// reconciled — and releases the claims. Returns whether the store is healthy again.
+    func recoverStore() async throws -> Bool {
+        do {
+            try await writer.probe()
+            let at = now()
+            let recovered = try await store.run { try $0.recoverAfterCrash(now: at) }
+            let resends = try await scheduleSafeResends()
+            health.recovered()
+            log.notice(
+                "store writable again",
+                ["recovered_sending": recovered.sending, "released_claims": recovered.released, "resends_scheduled": resends])
+            return true
+        } catch {
+            return false
+        }
+    }
+
+    func storeFailed(_ error: any Error) {
+        if health.failed(error, at: now()) {
+            log.error("the store cannot be written; claims stop until it can", ["error": "\(error)"])
+        }
+    }
+
+    /// Records transitions; a store that cannot be written is noted, not thrown: the message stays
+    /// as the store last had it and is recovered once writes succeed again.
+    @discardableResult
+    func record(_ transitions: [Transition]) async -> [Transition] {
+        do {
+            return try await writer.submit(transitions)
+        } catch {
+            storeFailed(error)
+            return []
+        }
+    }
+
+    /// One attempt for one claimed message; its outcome is durable when this returns (or the store
+    /// is marked unwritable and the outcome is recovered later).
     func process(_ message: OutboxMessage) async throws {
         let started = now()
         guard let channel = Channel(rawValue: message.channel), let payload = try? MessagePayload.decode(message.payload)
         else {
-            _ = try await writer.submit([
+            await record([
                 Transition(messageID: message.id, to: .failed, at: started, error: "outbox:unreadable-payload")
             ])
             return
@@ -165,7 +227,7 @@ public final class OutboxDispatcher: Sendable {
         if let pinnedTo {
             guard let same = delivery.gateways[pinnedTo] else {
                 // Its gateway left the configuration: only reconciliation can tell now.
-                _ = try await writer.submit([
+                await record([
                     Transition(
                         messageID: message.id, to: .ambiguous, at: started, gateway: pinnedTo, error: "gateway-removed",
                         countsAsAttempt: false, checkAt: started)
@@ -180,14 +242,14 @@ public final class OutboxDispatcher: Sendable {
                 gateway = picked
             case .unavailable(let retryAt)?:
                 let at = retryAt ?? started.addingTimeInterval(settings.unavailableDelay)
-                _ = try await writer.submit([
+                await record([
                     Transition(
                         messageID: message.id, to: .retryWait, at: started, error: "route:unavailable", nextAttemptAt: at,
                         countsAsAttempt: false)
                 ])
                 return
             case nil:
-                _ = try await writer.submit([
+                await record([
                     Transition(
                         messageID: message.id, to: .failed, at: started, error: "route:no-gateway-for-\(channel.rawValue)")
                 ])
@@ -197,7 +259,7 @@ public final class OutboxDispatcher: Sendable {
         let name = gateway.settings.name
         guard let outbound = payload.outbound(id: message.idempotencyKey, recipient: message.recipient, kind: gateway.settings.kind)
         else {
-            _ = try await writer.submit([
+            await record([
                 Transition(
                     messageID: message.id, to: .failed, at: started, gateway: name,
                     error: "template:missing-\(gateway.settings.kind.rawValue)")
@@ -224,7 +286,7 @@ public final class OutboxDispatcher: Sendable {
         if case .failed(_, _, true, _) = step {
             transition.followUp = fallback(for: message, payload: payload, channel: channel, at: at)
         }
-        _ = try await writer.submit([transition])
+        await record([transition])
     }
 
     /// Runs when the gateway has admitted `message`, right before its request leaves: commits it
@@ -241,7 +303,7 @@ public final class OutboxDispatcher: Sendable {
             // Not applied: its campaign was paused or cancelled, or a receipt settled it meanwhile.
             return applied.isEmpty ? .withdraw(.deferred(until: at, reason: Self.notSendable)) : .proceed
         } catch {
-            log.error("cannot record a send; holding the message", ["message": message.id, "error": "\(error)"])
+            storeFailed(error)
             return .withdraw(.deferred(until: at.addingTimeInterval(settings.storeRetry), reason: Self.storeUnavailable))
         }
     }
