@@ -75,12 +75,18 @@ install_new() {
 }
 
 # The shipped config with paths for /etc: templates next to the config, secrets from systemd's
-# credentials directory.
+# credentials directory, and the state directory named, so that the CLI (which has no
+# $STATE_DIRECTORY) and the daemon use the same store.
 staged=$(mktemp -d)
 trap 'rm -rf "$staged"' EXIT
 sed -e 's#templates_dir: "\.\./templates"#templates_dir: "templates"#' \
     -e 's#"credentials/#"/run/credentials/policypush.service/#g' \
+    -e 's#^  // state_dir: "/var/lib/policypush",#  state_dir: "/var/lib/policypush",#' \
     "$repo/config/policypush.json5" > "$staged/policypush.json5"
+grep -q '^  state_dir: "/var/lib/policypush",' "$staged/policypush.json5" || {
+  echo "install.sh: could not set state_dir in the staged config" >&2
+  exit 1
+}
 
 [ -x "$binary" ] && install_file 0755 "$binary" /usr/local/bin/policypush
 install_new 0644 "$staged/policypush.json5" /etc/policypush/policypush.json5

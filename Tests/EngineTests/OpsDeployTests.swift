@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 import Testing
 
@@ -123,6 +124,16 @@ struct OpsDeployTests {
         let config = try String(contentsOfFile: root + "/etc/policypush/policypush.json5", encoding: .utf8)
         #expect(config.contains("\"/run/credentials/policypush.service/aliyun.json\""))
         #expect(config.contains("templates_dir: \"templates\""))
+        // One store: the daemon (systemd's environment) and an operator's CLI (none of it) agree.
+        let installed = root + "/etc/policypush/policypush.json5"
+        let daemon = try Configuration.load(
+            file: installed,
+            environment: ["STATE_DIRECTORY": "/var/lib/policypush", "CONFIGURATION_DIRECTORY": "/etc/policypush",
+                "CREDENTIALS_DIRECTORY": "/run/credentials/policypush.service"])
+        let operatorCLI = try Configuration.load(file: installed, environment: ["HOME": "/root"])
+        #expect(daemon.storePath == "/var/lib/policypush/policypush.sqlite")
+        #expect(operatorCLI.storePath == daemon.storePath)
+        #expect(operatorCLI.policiesDirectory == root + "/etc/policypush/policies")
         let credentials = try FileManager.default.attributesOfItem(atPath: root + "/etc/policypush/credentials")
         #expect((credentials[.posixPermissions] as? Int) == 0o700)
         #expect(FileManager.default.fileExists(atPath: root + "/etc/systemd/system/policypush.service"))
