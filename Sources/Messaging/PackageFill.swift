@@ -7,24 +7,45 @@ enum PolicyChoice: Sendable, Hashable {
     case all
     /// The first `k` short titles and `more` (`等N项`), `1 ≤ k < N`.
     case first(Int)
-    /// Only the summary (`N项税费优惠政策`).
+    /// Only the summary (`N项`).
     case summary
 }
 
 /// The placeholder values of one enterprise's package, measured and appended without
 /// intermediate strings, so a template's length is known before its text is built.
+///
+/// Registry text (`{name}`, `{region}`, custom text attributes) is filled in as
+/// `RegistryText.sanitized` makes it and held to `RegistryText.maximumLength` characters; the
+/// enterprise itself is left as imported.
 struct PackageFill {
     let enterprise: Enterprise
     let policies: [PolicyProfile]
     let package: TemplateSet.Package
     let schema: AttributeSchema
+    /// `{name}` as this message prints it; `layout` may shorten it further.
+    private(set) var name: String
+    private(set) var nameLength: Int
+
+    init(enterprise: Enterprise, policies: [PolicyProfile], package: TemplateSet.Package, schema: AttributeSchema) {
+        self.enterprise = enterprise
+        self.policies = policies
+        self.package = package
+        self.schema = schema
+        name = Self.registryText(enterprise.name)
+        nameLength = TextMetrics.length(name)
+    }
+
+    /// Registry text as a message prints it: sanitized, then held to the registry text budget.
+    static func registryText(_ text: String) -> String {
+        TextMetrics.truncated(RegistryText.sanitized(text), to: RegistryText.maximumLength)
+    }
 
     // MARK: Lengths
 
     /// Characters `placeholder` renders to; `{policies}` is measured by `layout`.
     func length(of placeholder: Placeholder) -> Int {
         switch placeholder {
-        case .name: TextMetrics.length(enterprise.name)
+        case .name: nameLength
         case .creditCode: TextMetrics.length(enterprise.creditCode)
         case .creditCodeTail: min(4, TextMetrics.length(enterprise.creditCode))
         case .policyCount: TextMetrics.digitCount(policies.count)
@@ -32,7 +53,14 @@ struct PackageFill {
         case .policyTitles: policyTitlesLength
         case .topPolicy: policies.first.map { TextMetrics.length($0.shortTitle) } ?? 0
         case .link: package.linkText.literalLength + PackageLink.tokenLength * package.linkText.count(of: .token)
-        case .attribute(let name): TextMetrics.length(Self.text(of: enterprise.value(of: name, schema: schema)))
+        case .attribute(let name): TextMetrics.length(attributeText(name))
+        }
+    }
+
+    private func attributeText(_ name: String) -> String {
+        switch enterprise.value(of: name, schema: schema) {
+        case .string(let text)?: Self.registryText(text)
+        case let value: Self.text(of: value)
         }
     }
 
@@ -55,12 +83,28 @@ struct PackageFill {
     }
 
     /// Picks how `{policies}` lists the package so `text` plus `frame` characters stays within
-    /// `budget`, and returns the resulting length (which exceeds `budget` only when even the
-    /// summary does not fit).
+    /// `budget`, shortening `{name}` (ending in `…`) when even the summary does not fit beside it,
+    /// and returns the resulting length (which exceeds `budget` only when the text is too long
+    /// without the name).
     ///
+    /// The name yields last: policies are named while they fit, then counted (`等N项`), then
+    /// summarised, and only then is the name cut, so the summary and the link always stay.
     /// Lengths are summed from the precomputed literal lengths and each value's length; no
     /// candidate text is built.
-    func layout(
+    mutating func layout(
+        _ text: CompiledText<Placeholder>, frame: Int, budget: Int, summary: CompiledText<CountPart>
+    ) -> (choice: PolicyChoice, length: Int) {
+        let first = policyLayout(text, frame: frame, budget: budget, summary: summary)
+        let names = text.count(of: .name)
+        guard first.length > budget, names > 0, nameLength > 0 else { return first }
+        let cut = (first.length - budget + names - 1) / names
+        let limit = max(0, nameLength - cut)
+        name = TextMetrics.truncated(name, to: limit)
+        nameLength = min(nameLength, limit)
+        return policyLayout(text, frame: frame, budget: budget, summary: summary)
+    }
+
+    private func policyLayout(
         _ text: CompiledText<Placeholder>, frame: Int, budget: Int, summary: CompiledText<CountPart>
     ) -> (choice: PolicyChoice, length: Int) {
         var fixed = text.literalLength + frame
@@ -109,7 +153,7 @@ struct PackageFill {
 
     private func append(_ placeholder: Placeholder, to out: inout String) {
         switch placeholder {
-        case .name: out += enterprise.name
+        case .name: out += name
         case .creditCode: out += enterprise.creditCode
         case .creditCodeTail: out += enterprise.creditCode.suffix(4)
         case .policyCount: out += String(policies.count)
@@ -127,7 +171,7 @@ struct PackageFill {
                 case .placeholder(.token): out += PackageLink.token(for: enterprise.creditCode)
                 }
             }
-        case .attribute(let name): out += Self.text(of: enterprise.value(of: name, schema: schema))
+        case .attribute(let name): out += attributeText(name)
         }
     }
 
@@ -157,7 +201,7 @@ struct PackageFill {
     static let titleSeparator = "；"
 
     /// An attribute as a message prints it: missing is empty, whole numbers have no `.0`,
-    /// booleans read 是/否, dates `YYYY-MM-DD`.
+    /// booleans read 是/否, dates `YYYY-MM-DD`. Text is returned as is: `attributeText` cleans it.
     static func text(of value: AttributeValue?) -> String {
         switch value {
         case nil: ""
