@@ -216,7 +216,9 @@ public struct EnterpriseFileReader: Sendable {
                 do throws(JSONLineParser.Failure) {
                     members = try JSONLineParser.parse(lineBytes)
                 } catch {
-                    sink.reject([Diagnostic(file: path, line: line, message: error.message)])
+                    sink.reject([
+                        Diagnostic(file: path, line: line, column: error.column, field: error.field, message: error.message)
+                    ])
                     continue
                 }
                 let layout = EnterpriseValidator.Layout(

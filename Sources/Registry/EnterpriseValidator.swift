@@ -26,6 +26,15 @@ public struct EnterpriseValidator: Sendable {
     /// Columns every import must have.
     public static let requiredColumns: [String] = ["credit_code", "name"]
 
+    /// The largest `employees` accepted; more is a typo or a unit mix-up (the largest employers
+    /// have a few million people).
+    public static let maximumEmployees = 10_000_000
+
+    /// The largest magnitude of an amount in yuan (`annual_sales`, `taxable_income`,
+    /// `total_assets`) and of a custom number: 10^15, several times China's GDP. Within it every
+    /// whole yuan is exact in a `Double` and prints as an integer.
+    public static let maximumAmount: Double = 1e15
+
     public let schema: AttributeSchema
     public let today: LocalDate
     /// The file name diagnostics carry.
@@ -204,7 +213,9 @@ public struct EnterpriseValidator: Sendable {
                 guard !text.isEmpty else { continue }
                 enterprise.custom[column] = text
                 if type == nil || type == .string { check(index, column, text) }
-                if let type, AttributeValue.parse(text, as: type) == nil {
+                if type == .number, case .outOfRange = Self.amount(text) {
+                    fail(index, column, "\(Self.quoted(text)) is out of range (\(Self.amountRange(signed: true)))")
+                } else if let type, AttributeValue.parse(text, as: type) == nil {
                     fail(index, column, "\(Self.quoted(text)) is not a valid \(Self.describe(type))")
                 }
                 continue
@@ -264,26 +275,30 @@ public struct EnterpriseValidator: Sendable {
                     fail(index, column, "\(Self.quoted(text)) is not a date YYYY-MM-DD")
                 }
             case .employees:
-                if let count = Self.nonNegativeInteger(text) {
-                    enterprise.employees = count
-                } else {
-                    fail(index, column, "\(Self.quoted(text)) is not a non-negative integer")
+                switch Self.employeeCount(text) {
+                case .value(let count): enterprise.employees = count
+                case .outOfRange: fail(index, column, "\(Self.quoted(text)) is out of range (0 to \(Self.maximumEmployees))")
+                case .invalid: fail(index, column, "\(Self.quoted(text)) is not a non-negative integer")
                 }
             case .annualSales, .totalAssets:
-                if let amount = StrictNumber.parse(text), amount >= 0 {
+                switch Self.amount(text) {
+                case .value(let amount) where amount >= 0:
                     if field == .annualSales {
                         enterprise.annualSales = amount
                     } else {
                         enterprise.totalAssets = amount
                     }
-                } else {
+                case .outOfRange:
+                    fail(index, column, "\(Self.quoted(text)) is out of range (\(Self.amountRange(signed: false)))")
+                case .value, .invalid:
                     fail(index, column, "\(Self.quoted(text)) is not a non-negative decimal number")
                 }
             case .taxableIncome:
-                if let amount = StrictNumber.parse(text) {
-                    enterprise.taxableIncome = amount
-                } else {
-                    fail(index, column, "\(Self.quoted(text)) is not a decimal number")
+                switch Self.amount(text) {
+                case .value(let amount): enterprise.taxableIncome = amount
+                case .outOfRange:
+                    fail(index, column, "\(Self.quoted(text)) is out of range (\(Self.amountRange(signed: true)))")
+                case .invalid: fail(index, column, "\(Self.quoted(text)) is not a decimal number")
                 }
             case .creditRating:
                 if let rating = CreditRating(rawValue: text) ?? CreditRating(rawValue: text.uppercased()) {
@@ -367,9 +382,36 @@ public struct EnterpriseValidator: Sendable {
         }
     }
 
-    static func nonNegativeInteger(_ text: String) -> Int? {
-        guard text.utf8.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }) else { return nil }
-        return Int(text)
+    /// A number read from a file, checked before anything computes with it.
+    enum Checked<Value> {
+        case value(Value)
+        /// Well formed, but beyond what the field can hold.
+        case outOfRange
+        case invalid
+    }
+
+    /// Digits only, at most `maximumEmployees`; any number of digits is read without overflow.
+    static func employeeCount(_ text: String) -> Checked<Int> {
+        let digits = text.utf8
+        guard !digits.isEmpty, digits.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }) else {
+            return .invalid
+        }
+        guard digits.drop(while: { $0 == UInt8(ascii: "0") }).count <= 8, let count = Int(text),
+            count <= maximumEmployees
+        else { return .outOfRange }
+        return .value(count)
+    }
+
+    /// A strict decimal (`StrictNumber`) of magnitude at most `maximumAmount`.
+    static func amount(_ text: String) -> Checked<Double> {
+        if let value = StrictNumber.parse(text) { return abs(value) <= maximumAmount ? .value(value) : .outOfRange }
+        // Well formed but not parsed: too many digits for a Double.
+        return StrictNumber.isWellFormed(text) ? .outOfRange : .invalid
+    }
+
+    static func amountRange(signed: Bool) -> String {
+        let limit = String(Int64(maximumAmount))
+        return signed ? "-\(limit) to \(limit)" : "0 to \(limit)"
     }
 
     static func isOpenID(_ text: String) -> Bool {

@@ -175,6 +175,29 @@ struct EnterpriseFileReaderTests {
         #expect(EnterpriseFileReader.Format(path: "a.txt") == .csv)
     }
 
+    @Test func jsonNumbersOutOfRangeAreRowErrorsWithTheirField() throws {
+        let file = try TemporaryFile(
+            name: "e.jsonl",
+            text: """
+                {"credit_code": "91350100M000100Y43", "name": "a", "annual_sales": 1e309}
+                {"credit_code": "91110108769361569N", "name": "b", "employees": 99999999999999999999}
+                {"credit_code": "92110105L12345674T", "name": "c", "total_assets": 1.25e-5, "taxable_income": -2.5E3}
+                {"credit_code": "93110108MA01A2B32A", "name": "d", "annual_sales": 1.5e15}
+
+                """)
+        defer { file.remove() }
+        let (enterprises, _, summary) = try read(file)
+        #expect(enterprises.map(\.creditCode) == ["92110105L12345674T"])
+        #expect(enterprises.first?.totalAssets == 0.0000125)
+        #expect(enterprises.first?.taxableIncome == -2500)
+        #expect(summary.rejected == 3)
+        #expect(summary.diagnostics.map(\.line) == [1, 2, 4])
+        #expect(summary.diagnostics.map(\.field) == ["annual_sales", "employees", "annual_sales"])
+        #expect(summary.diagnostics.allSatisfy { $0.message.contains("is out of range") }, "\(summary.diagnostics)")
+        // The value the parser could not take is located in the line.
+        #expect(summary.diagnostics.first?.column == 68)
+    }
+
     @Test func textThatMessagesWouldChangeIsKeptWithAWarning() throws {
         let file = try TemporaryFile(
             name: "e.csv",
