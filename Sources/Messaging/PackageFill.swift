@@ -83,35 +83,49 @@ struct PackageFill {
     }
 
     /// Picks how `{policies}` lists the package so `text` plus `frame` characters stays within
-    /// `budget`, shortening `{name}` (ending in `…`) when even the summary does not fit beside it,
-    /// and returns the resulting length (which exceeds `budget` only when the text is too long
-    /// without the name).
+    /// `budget`, shortening `{name}` (ending in `…`) where that lets more policies be named, and
+    /// returns the resulting length (which exceeds `budget` only when the text is too long without
+    /// any name).
     ///
-    /// The name yields last: policies are named while they fit, then counted (`等N项`), then
-    /// summarised, and only then is the name cut, so the summary and the link always stay.
-    /// Lengths are summed from the precomputed literal lengths and each value's length; no
-    /// candidate text is built.
+    /// Policies come before the name: they are fitted with the name at `nameFloor` characters
+    /// (named while they fit, then counted with `等N项`, then summarised) and the name then takes
+    /// what is left, up to its full length. Only when not even the summary fits beside the floor
+    /// is the name cut further, so the summary and the link always stay. Lengths are summed from
+    /// the precomputed literal lengths and each value's length; no candidate text is built.
     mutating func layout(
         _ text: CompiledText<Placeholder>, frame: Int, budget: Int, summary: CompiledText<CountPart>
     ) -> (choice: PolicyChoice, length: Int) {
-        let first = policyLayout(text, frame: frame, budget: budget, summary: summary)
         let names = text.count(of: .name)
-        guard first.length > budget, names > 0, nameLength > 0 else { return first }
-        let cut = (first.length - budget + names - 1) / names
-        let limit = max(0, nameLength - cut)
-        name = TextMetrics.truncated(name, to: limit)
-        nameLength = min(nameLength, limit)
+        guard names > 0 else { return policyLayout(text, frame: frame, budget: budget, summary: summary) }
+        let floor = min(nameLength, Self.nameFloor)
+        let fitted = policyLayout(text, frame: frame, budget: budget, summary: summary, nameLength: floor)
+        let limit =
+            fitted.length > budget
+            ? max(0, floor - (fitted.length - budget + names - 1) / names)
+            : min(nameLength, floor + (budget - fitted.length) / names)
+        if limit < nameLength {
+            name = TextMetrics.truncated(name, to: limit)
+            nameLength = limit
+        }
         return policyLayout(text, frame: frame, budget: budget, summary: summary)
     }
 
+    /// Characters a name keeps before policies are counted rather than named: enough to tell
+    /// most enterprises apart (`北京市朝阳区华盛科技发…`).
+    static let nameFloor = 12
+
+    /// `layout` for the name as it stands, or as if it were `nameLength` characters.
     private func policyLayout(
-        _ text: CompiledText<Placeholder>, frame: Int, budget: Int, summary: CompiledText<CountPart>
+        _ text: CompiledText<Placeholder>, frame: Int, budget: Int, summary: CompiledText<CountPart>,
+        nameLength: Int? = nil
     ) -> (choice: PolicyChoice, length: Int) {
         var fixed = text.literalLength + frame
         var occurrences = 0
         for case .placeholder(let placeholder) in text.segments {
             if placeholder == .policies {
                 occurrences += 1
+            } else if placeholder == .name, let nameLength {
+                fixed += nameLength
             } else {
                 fixed += length(of: placeholder)
             }

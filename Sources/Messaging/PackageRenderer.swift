@@ -22,12 +22,14 @@ public struct PackageRenderer: Sendable {
     /// The SMS text with signature and opt-out suffix, fitted to the segment budget.
     ///
     /// Registry text is printed as `RegistryText.sanitized` makes it, at most
-    /// `RegistryText.maximumLength` characters. When the whole package does not fit `max_segments`,
-    /// `{policies}` names the first k policies (the largest k that fits) followed by `more` (`等N项`);
-    /// when not even one fits, it becomes the `summary` (`N项`); when even that does not fit, the
-    /// name is shortened (ending in `…`) until it does, so the link is never pushed out. A template
-    /// too long without any name has its body cut at 500 characters (ending in `…`) before the
-    /// opt-out suffix; `segments` is always the real count.
+    /// `RegistryText.maximumLength` (30) characters. When the whole package does not fit
+    /// `max_segments`, a name over 12 characters is shortened first (ending in `…`), down to 12,
+    /// if that lets more policies be named; then `{policies}` names the first k policies (the
+    /// largest k that fits) followed by `more` (`等N项`); when not even one fits, it becomes the
+    /// `summary` (`N项`); when even that does not fit, the name is shortened below 12 until it
+    /// does, so the link is never pushed out. A template too long without any name has its body
+    /// cut at 500 characters (ending in `…`) before the opt-out suffix; `segments` is always the
+    /// real count.
     ///
     /// - Parameter policies: the matched policies, already ordered by priority (first = most important).
     public func renderSMS(for enterprise: Enterprise, policies: [PolicyProfile]) -> RenderedSMS {
