@@ -194,7 +194,8 @@ public struct EnterpriseFileReader: Sendable {
             }
             for (i, field) in record.fields.enumerated() { optionalValues[i] = field }
             warnings.removeAll(keepingCapacity: true)
-            let outcome = validator.validate(values: optionalValues, layout: layout, line: record.line, warnings: &warnings)
+            let outcome = validator.validate(
+                values: optionalValues, layout: layout, line: record.line, warnings: &warnings)
             try sink.take(outcome, warnings: warnings)
         }
     }
@@ -217,7 +218,8 @@ public struct EnterpriseFileReader: Sendable {
                     members = try JSONLineParser.parse(lineBytes)
                 } catch {
                     sink.reject([
-                        Diagnostic(file: path, line: line, column: error.column, field: error.field, message: error.message)
+                        Diagnostic(
+                            file: path, line: line, column: error.column, field: error.field, message: error.message)
                     ])
                     continue
                 }
@@ -228,7 +230,8 @@ public struct EnterpriseFileReader: Sendable {
                     continue
                 }
                 warnings.removeAll(keepingCapacity: true)
-                let outcome = validator.validate(values: members.map(\.value), layout: layout, line: line, warnings: &warnings)
+                let outcome = validator.validate(
+                    values: members.map(\.value), layout: layout, line: line, warnings: &warnings)
                 try sink.take(outcome, warnings: warnings)
             }
         }

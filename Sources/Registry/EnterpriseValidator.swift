@@ -277,7 +277,8 @@ public struct EnterpriseValidator: Sendable {
             case .employees:
                 switch Self.employeeCount(text) {
                 case .value(let count): enterprise.employees = count
-                case .outOfRange: fail(index, column, "\(Self.quoted(text)) is out of range (0 to \(Self.maximumEmployees))")
+                case .outOfRange:
+                    fail(index, column, "\(Self.quoted(text)) is out of range (0 to \(Self.maximumEmployees))")
                 case .invalid: fail(index, column, "\(Self.quoted(text)) is not a non-negative integer")
                 }
             case .annualSales, .totalAssets:

@@ -142,7 +142,8 @@ struct JSONLineParser {
         let last = all.lastIndex(where: { $0 != UInt8(ascii: "0") }) ?? first
         let digits = all[first...last]
         let limit = 400
-        guard let exponent = Int(String(decoding: bytes[(e + 1)...], as: UTF8.self)), (-limit...limit).contains(exponent)
+        guard let exponent = Int(String(decoding: bytes[(e + 1)...], as: UTF8.self)),
+            (-limit...limit).contains(exponent)
         else {
             return nil
         }

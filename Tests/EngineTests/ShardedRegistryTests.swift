@@ -41,7 +41,10 @@ struct ShardedRegistryTests {
         big.employees = .max
         var small = Self.enterprises(2)[1]
         small.employees = .min
-        let registry = ShardedRegistry.build(shardCount: 1, schema: Self.schema) { add in add(big); add(small) }
+        let registry = ShardedRegistry.build(shardCount: 1, schema: Self.schema) { add in
+            add(big)
+            add(small)
+        }
         let rebuilt = await registry.map { shard in await shard.allEnterprises() }.flatMap { $0 }
         #expect(rebuilt.map(\.employees) == [.max, .min])
     }

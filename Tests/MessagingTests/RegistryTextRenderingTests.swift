@@ -108,10 +108,12 @@ import Testing
 
     @Test func nameSharingAFieldWithThePoliciesYieldsToThem() throws {
         let fixture = try TemplateFixture(files: [
-            "wechat.json5": #"{ template_id: "T1", fields: [{ key: "thing1", value: "{name}：{policies}", max_length: 20 }] }"#
+            "wechat.json5":
+                #"{ template_id: "T1", fields: [{ key: "thing1", value: "{name}：{policies}", max_length: 20 }] }"#
         ])
         let company = enterprise(name: String(repeating: "企", count: 600))
-        let value = try fixture.renderer().renderWeChat(for: company, policies: policies(4, titleLength: 30)).fields[0].value
+        let value = try fixture.renderer().renderWeChat(for: company, policies: policies(4, titleLength: 30)).fields[0]
+            .value
         #expect(value.count == 20)
         #expect(value.hasSuffix("企…：4项税费优惠政策"), "\(value)")
     }

@@ -224,7 +224,8 @@ struct EnterpriseFileReaderTests {
                 warning(
                     3, 2, "name",
                     "contains bidirectional or invisible formatting characters (U+202E); messages leave them out"),
-                warning(3, 3, "region", "contains control characters (U+0000); messages show a space or nothing instead"),
+                warning(
+                    3, 3, "region", "contains control characters (U+0000); messages show a space or nothing instead"),
                 warning(3, 4, "note", "contains a web address ('www.example.cn'); messages leave it out"),
                 warning(4, 2, "name", "is 31 characters; messages shorten it to 30, ending in …"),
             ])
@@ -233,7 +234,9 @@ struct EnterpriseFileReaderTests {
 
     @Test func errorsAndWarningsMergeInFileOrder() {
         var summary = ReadSummary()
-        summary.diagnostics = [Diagnostic(file: "f", line: 2, message: "e2"), Diagnostic(file: "f", line: 5, message: "e5")]
+        summary.diagnostics = [
+            Diagnostic(file: "f", line: 2, message: "e2"), Diagnostic(file: "f", line: 5, message: "e5"),
+        ]
         summary.warnings = [3, 5, 9].map { Diagnostic(file: "f", line: $0, message: "w\($0)", severity: .warning) }
         #expect(summary.allDiagnostics.map(\.message) == ["e2", "w3", "e5", "w5", "w9"])
     }

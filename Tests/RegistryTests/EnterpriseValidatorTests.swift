@@ -136,7 +136,8 @@ struct EnterpriseValidatorTests {
 
     @Test(arguments: [
         ("employees", "99999999999999999999"), ("employees", "9223372036854775807"), ("employees", "10000001"),
-        ("annual_sales", String(repeating: "9", count: 400)), ("total_assets", "1" + String(repeating: "0", count: 308)),
+        ("annual_sales", String(repeating: "9", count: 400)),
+        ("total_assets", "1" + String(repeating: "0", count: 308)),
         ("taxable_income", "-" + String(repeating: "9", count: 400)), ("annual_sales", "1000000000000000.5"),
         ("export_share", String(repeating: "9", count: 400)),
     ])
@@ -150,10 +151,13 @@ struct EnterpriseValidatorTests {
         #expect((found.first?.message.count ?? 0) < 120, "one bad cell must not flood the report")
     }
 
-    @Test(arguments: [("employees", "10000000"), ("annual_sales", "1000000000000000"), ("taxable_income", "-1000000000000000")])
+    @Test(arguments: [
+        ("employees", "10000000"), ("annual_sales", "1000000000000000"), ("taxable_income", "-1000000000000000"),
+    ])
     func numbersAtTheLimitAreAccepted(field: String, value: String) {
         var v = validator()
-        #expect(diagnostics(v.validate(["credit_code": "91350100M000100Y43", "name": "x", field: value], line: 2)).isEmpty)
+        #expect(
+            diagnostics(v.validate(["credit_code": "91350100M000100Y43", "name": "x", field: value], line: 2)).isEmpty)
     }
 
     @Test(arguments: ["99999-01-01", "+2020-01-01", "2020-1-01", "0000-01-01"])
