@@ -76,7 +76,9 @@ public actor EnterpriseShard {
                 let n = v[row]
                 guard !n.isNaN else { continue }
                 switch definition.name {
-                case "employees": e.employees = Int(n)
+                // Clamped: a store written before imports bounded employees may hold any Int64,
+                // and Int(Double(Int.max)) traps.
+                case "employees": e.employees = n >= 0x1p63 ? .max : n < -0x1p63 ? .min : Int(n)
                 case "annual_sales": e.annualSales = n
                 case "taxable_income": e.taxableIncome = n
                 case "total_assets": e.totalAssets = n

@@ -21,15 +21,20 @@ public struct PackageRenderer: Sendable {
 
     /// The SMS text with signature and opt-out suffix, fitted to the segment budget.
     ///
-    /// When the whole package does not fit `max_segments`, `{policies}` names the first k policies
-    /// (the largest k that fits) followed by `more` (`等N项`); when not even one fits, it becomes the
-    /// `summary` (`N项税费优惠政策`). Text still over 500 characters has its body cut (ending in `…`)
-    /// before the opt-out suffix; `segments` is always the real count.
+    /// Registry text is printed as `RegistryText.sanitized` makes it, at most
+    /// `RegistryText.maximumLength` (30) characters. When the whole package does not fit
+    /// `max_segments`, a name over 12 characters is shortened first (ending in `…`), down to 12,
+    /// if that lets more policies be named; then `{policies}` names the first k policies (the
+    /// largest k that fits) followed by `more` (`等N项`); when not even one fits, it becomes the
+    /// `summary` (`N项`); when even that does not fit, the name is shortened below 12 until it
+    /// does, so the link is never pushed out. A template too long without any name has its body
+    /// cut at 500 characters (ending in `…`) before the opt-out suffix; `segments` is always the
+    /// real count.
     ///
     /// - Parameter policies: the matched policies, already ordered by priority (first = most important).
     public func renderSMS(for enterprise: Enterprise, policies: [PolicyProfile]) -> RenderedSMS {
         let sms = templates.sms
-        let fill = fill(enterprise, policies)
+        var fill = fill(enterprise, policies)
         let layout = fill.layout(sms.body, frame: sms.frameLength, budget: sms.lengthBudget, summary: sms.summaryText)
         var text = sms.prefix
         var length = layout.length
@@ -51,8 +56,8 @@ public struct PackageRenderer: Sendable {
     /// Length and billed segments of the SMS `renderSMS` would produce, without building its text.
     public func smsCost(for enterprise: Enterprise, policies: [PolicyProfile]) -> (length: Int, segments: Int) {
         let sms = templates.sms
-        let layout = fill(enterprise, policies).layout(
-            sms.body, frame: sms.frameLength, budget: sms.lengthBudget, summary: sms.summaryText)
+        var fill = fill(enterprise, policies)
+        let layout = fill.layout(sms.body, frame: sms.frameLength, budget: sms.lengthBudget, summary: sms.summaryText)
         let length = min(layout.length, SMSLength.maximumLength)
         return (length, SMSLength.segments(forLength: length))
     }
@@ -67,7 +72,8 @@ public struct PackageRenderer: Sendable {
 
     // MARK: Template messages and gateway parameters
 
-    /// The WeChat template message: each field held to its `max_length` (`…` included).
+    /// The WeChat template message: each field held to its `max_length` (`…` included), a name
+    /// sharing a field with `{policies}` shortened before the policies are cut.
     public func renderWeChat(for enterprise: Enterprise, policies: [PolicyProfile]) -> RenderedWeChat {
         let wechat = templates.wechat
         let fill = fill(enterprise, policies)
@@ -103,8 +109,9 @@ public struct PackageRenderer: Sendable {
             templateID: tencent.templateID, signName: tencent.signName, params: tencent.params.map { render($0, fill) })
     }
 
-    /// One field fitted to its limit: fewer policies named first, then cut with `…`.
+    /// One field fitted to its limit: fewer policies named first, then a shorter name, then cut with `…`.
     private func render(_ field: TemplateSet.Field, _ fill: PackageFill) -> String {
+        var fill = fill
         let summary = templates.package.summaryText
         let layout = fill.layout(field.text, frame: 0, budget: field.maxLength ?? .max, summary: summary)
         var text = ""

@@ -2,7 +2,8 @@ import Registry
 
 /// A value a template can print, resolved per enterprise when a package is rendered.
 public enum Placeholder: Sendable, Hashable, CustomStringConvertible {
-    /// `{name}`: the enterprise name.
+    /// `{name}`: the enterprise name, as `RegistryText.sanitized` makes it and at most
+    /// `RegistryText.maximumLength` characters (fewer when policies need the room).
     case name
     /// `{credit_code}`: the unified social credit code.
     case creditCode
@@ -18,7 +19,9 @@ public enum Placeholder: Sendable, Hashable, CustomStringConvertible {
     case topPolicy
     /// `{link}`: the package landing page with the enterprise's token.
     case link
-    /// Any attribute of the schema, by name (`{region}`, `{annual_sales}`, custom ones).
+    /// Any attribute of the schema, by name (`{region}`, `{annual_sales}`, custom ones); text
+    /// attributes are printed as `RegistryText.sanitized` makes them, at most
+    /// `RegistryText.maximumLength` characters.
     case attribute(String)
 
     static let fixedNames: [String: Placeholder] = [

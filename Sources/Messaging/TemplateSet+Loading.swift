@@ -28,22 +28,22 @@ extension TemplateSet {
         }
         var sms: SMS?
         if var f = file("sms.json5", required: true) {
-            sms = f.sms(resolve: resolve, known: known, defaultSummary: package?.summaryText)
+            sms = f.sms(resolve: resolve, known: known, package: package)
             diagnostics += f.diagnostics
         }
         var wechat: WeChat?
         if var f = file("wechat.json5", required: true) {
-            wechat = f.wechat(resolve: resolve, known: known)
+            wechat = f.wechat(resolve: resolve, known: known, package: package)
             diagnostics += f.diagnostics
         }
         var aliyun: Aliyun?
         if var f = file("aliyun.json5", required: false) {
-            aliyun = f.aliyun(resolve: resolve, known: known)
+            aliyun = f.aliyun(resolve: resolve, known: known, package: package)
             diagnostics += f.diagnostics
         }
         var tencent: Tencent?
         if var f = file("tencent.json5", required: false) {
-            tencent = f.tencent(resolve: resolve, known: known)
+            tencent = f.tencent(resolve: resolve, known: known, package: package)
             diagnostics += f.diagnostics
         }
         guard diagnostics.isEmpty, let package, let sms, let wechat else {
@@ -250,6 +250,53 @@ private struct TemplateFile {
         return value
     }
 
+    mutating func checkRepetition(in text: CompiledText<Placeholder>, field: String, package: TemplateSet.Package?) {
+        guard let package else { return }
+        checkRepetition(in: text, field: field, summary: package.summaryText, more: package.moreText)
+    }
+
+    /// Reports a `{policies}` whose following text repeats the end of the summary or of `more`
+    /// (`{policies}税费优惠政策条件` with the summary `{n}项税费优惠政策`), which would print the words
+    /// twice (`4项税费优惠政策税费优惠政策条件`). Repeats of a single character are left alone.
+    mutating func checkRepetition(
+        in text: CompiledText<Placeholder>, field: String, summary: CompiledText<CountPart>,
+        more: CompiledText<CountPart>
+    ) {
+        for (i, segment) in text.segments.enumerated() where segment == .placeholder(.policies) {
+            guard i + 1 < text.segments.count, case .literal(let after, _) = text.segments[i + 1] else { continue }
+            for (form, name) in [(summary, "summary"), (more, "more")] {
+                guard case .literal(let tail, _)? = form.segments.last else { continue }
+                let overlap = Self.overlap(tail, after)
+                guard overlap >= 2 else { continue }
+                var example = ""
+                for part in form.segments {
+                    switch part {
+                    case .literal(let literal, _): example += literal
+                    case .placeholder(.count): example += "4"
+                    }
+                }
+                example += after.prefix(overlap + 2)
+                report(
+                    field,
+                    "`{policies}` is followed by `\(after.prefix(overlap))`, which the \(name) `\(form.source)` "
+                        + "already ends with: the message would read `…\(example)…`; end the \(name) before it "
+                        + "(e.g. `\(name == "summary" ? "{n}项" : "等{n}项")`)")
+                return
+            }
+        }
+    }
+
+    /// The length of the longest end of `tail` that `text` starts with.
+    static func overlap(_ tail: String, _ text: String) -> Int {
+        let tail = Array(tail)
+        let text = Array(text)
+        for k in stride(from: min(tail.count, text.count), to: 0, by: -1)
+        where tail[(tail.count - k)...].elementsEqual(text[..<k]) {
+            return k
+        }
+        return 0
+    }
+
     mutating func nonEmpty(_ value: String, field: String) {
         if value.isEmpty { report(field, "must not be empty") }
     }
@@ -290,7 +337,7 @@ private struct TemplateFile {
         }
         let more = compile(file.more ?? "等{n}项", field: "more", known: Self.countKnown, resolve: Self.resolveCount)
         let summary = compile(
-            file.summary ?? "{n}项税费优惠政策", field: "summary", known: Self.countKnown, resolve: Self.resolveCount)
+            file.summary ?? "{n}项", field: "summary", known: Self.countKnown, resolve: Self.resolveCount)
         guard let link, let more, let summary else { return nil }
         let separator = file.separator ?? "、"
         return TemplateSet.Package(
@@ -299,7 +346,7 @@ private struct TemplateFile {
     }
 
     mutating func sms(
-        resolve: (String) -> Placeholder?, known: String, defaultSummary: CompiledText<CountPart>?
+        resolve: (String) -> Placeholder?, known: String, package: TemplateSet.Package?
     ) -> TemplateSet.SMS? {
         guard let file = decode(SMSFile.self, allowedKeys: SMSFile.CodingKeys.allCases.map(\.rawValue)) else {
             return nil
@@ -321,14 +368,19 @@ private struct TemplateFile {
         let summary =
             file.summary.map {
                 compile($0, field: "summary", known: Self.countKnown, resolve: Self.resolveCount)
-            } ?? defaultSummary
+            } ?? package?.summaryText
+        if let body, let summary, let package {
+            checkRepetition(in: body, field: "text", summary: summary, more: package.moreText)
+        }
         guard diagnostics.isEmpty, let body, let summary else { return nil }
         return TemplateSet.SMS(
             signature: file.signature, optOut: optOut, maxSegments: maxSegments, body: body, summaryText: summary,
             prefix: prefix, frameLength: frameLength)
     }
 
-    mutating func wechat(resolve: (String) -> Placeholder?, known: String) -> TemplateSet.WeChat? {
+    mutating func wechat(
+        resolve: (String) -> Placeholder?, known: String, package: TemplateSet.Package?
+    ) -> TemplateSet.WeChat? {
         guard let file = decode(WeChatFile.self, allowedKeys: ["template_id", "url", "fields"]) else { return nil }
         nonEmpty(file.templateID, field: "template_id")
         if file.fields.isEmpty { report("fields", "must hold at least one field") }
@@ -342,6 +394,7 @@ private struct TemplateFile {
             if !seen.insert(field.key).inserted { report("\(path).key", "duplicate key `\(field.key)`") }
             let limit = maxLength(field.maxLength, field: "\(path).max_length")
             if let text = compile(field.value, field: "\(path).value", known: known, resolve: resolve) {
+                checkRepetition(in: text, field: "\(path).value", package: package)
                 fields.append(TemplateSet.Field(key: field.key, maxLength: limit, text: text))
             }
         }
@@ -349,7 +402,9 @@ private struct TemplateFile {
         return TemplateSet.WeChat(templateID: file.templateID, fields: fields, urlText: url)
     }
 
-    mutating func aliyun(resolve: (String) -> Placeholder?, known: String) -> TemplateSet.Aliyun? {
+    mutating func aliyun(
+        resolve: (String) -> Placeholder?, known: String, package: TemplateSet.Package?
+    ) -> TemplateSet.Aliyun? {
         let allowed = ["template_code", "sign_name", "max_length", "params"]
         guard let file = decode(AliyunFile.self, allowedKeys: allowed) else { return nil }
         nonEmpty(file.templateCode, field: "template_code")
@@ -365,6 +420,7 @@ private struct TemplateFile {
             let limit = maxLength(param.maxLength, field: "\(path).max_length") ?? defaultLimit
             let field = locator.location(of: "\(path).text") != nil ? "\(path).text" : path
             if let text = compile(param.text, field: field, known: known, resolve: resolve) {
+                checkRepetition(in: text, field: field, package: package)
                 params.append(TemplateSet.Field(key: key, maxLength: limit, text: text))
             }
         }
@@ -372,7 +428,9 @@ private struct TemplateFile {
         return TemplateSet.Aliyun(templateCode: file.templateCode, signName: file.signName, params: params)
     }
 
-    mutating func tencent(resolve: (String) -> Placeholder?, known: String) -> TemplateSet.Tencent? {
+    mutating func tencent(
+        resolve: (String) -> Placeholder?, known: String, package: TemplateSet.Package?
+    ) -> TemplateSet.Tencent? {
         let allowed = ["template_id", "sign_name", "max_length", "params"]
         guard let file = decode(TencentFile.self, allowedKeys: allowed) else { return nil }
         nonEmpty(file.templateID, field: "template_id")
@@ -385,6 +443,7 @@ private struct TemplateFile {
             let limit = maxLength(param.maxLength, field: "\(path).max_length") ?? defaultLimit
             let field = locator.location(of: "\(path).text") != nil ? "\(path).text" : path
             if let text = compile(param.text, field: field, known: known, resolve: resolve) {
+                checkRepetition(in: text, field: field, package: package)
                 params.append(TemplateSet.Field(key: String(i + 1), maxLength: limit, text: text))
             }
         }

@@ -14,7 +14,10 @@ public struct TemplateSet: Sendable {
         public var separator: String
         /// Appended when only the first policies are named, `{n}` = all of them. Default `等{n}项`.
         public var more: String { moreText.source }
-        /// Replaces the list when not even one title fits. Default `{n}项税费优惠政策`.
+        /// Replaces the list when not even one title fits. Default `{n}项`.
+        ///
+        /// It takes the list's place, so the text after `{policies}` follows it: with
+        /// `可能符合{policies}税费优惠政策条件` the summary is `{n}项`, never `{n}项税费优惠政策`.
         public var summary: String { summaryText.source }
 
         let linkText: CompiledText<LinkPart>

@@ -170,6 +170,24 @@ public enum StrictNumber {
         return value
     }
 
+    /// True when `text` has the form `parse` accepts, whether or not its value fits a `Double`.
+    static func isWellFormed(_ text: some StringProtocol) -> Bool {
+        var sawDigit = false
+        var sawDot = false
+        for (i, byte) in text.utf8.enumerated() {
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): sawDigit = true
+            case UInt8(ascii: "."):
+                if sawDot { return false }
+                sawDot = true
+            case UInt8(ascii: "-"), UInt8(ascii: "+"):
+                if i != 0 { return false }
+            default: return false
+            }
+        }
+        return sawDigit
+    }
+
     private static let powersOfTen: [Double] = (0...22).map { exponent in
         var value = 1.0
         for _ in 0..<exponent { value *= 10 }

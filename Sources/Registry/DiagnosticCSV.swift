@@ -1,17 +1,19 @@
 /// Exports diagnostics as CSV, the form operators fix import files from.
 public enum DiagnosticCSV {
     /// The header row of `csv(_:)`.
-    public static let header = ["file", "line", "column", "field", "message"]
+    public static let header = ["file", "line", "column", "field", "message", "severity"]
 
     /// Diagnostics as an RFC 4180 CSV document for operators to open in a spreadsheet.
     ///
-    /// Columns are `file,line,column,field,message`; `line` is 0 for a problem with the whole
-    /// file, and `column` and `field` are empty when unknown. Records end with CRLF.
+    /// Columns are `file,line,column,field,message,severity`; `line` is 0 for a problem with the
+    /// whole file, `column` and `field` are empty when unknown, and `severity` is `error` or
+    /// `warning`. The severity column came last so that readers of the older five columns keep
+    /// working. Records end with CRLF.
     public static func csv(_ diagnostics: [Diagnostic]) -> String {
         var out = CSVFormat.record(header)
         for d in diagnostics {
             out += CSVFormat.record([
-                d.file, String(d.line), d.column.map(String.init) ?? "", d.field ?? "", d.message,
+                d.file, String(d.line), d.column.map(String.init) ?? "", d.field ?? "", d.message, d.severity.rawValue,
             ])
         }
         return out

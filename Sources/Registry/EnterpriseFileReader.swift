@@ -10,6 +10,28 @@ public struct ReadSummary: Sendable, Hashable {
     public var diagnostics: [Diagnostic]
     /// Valid credit codes of rejected rows: a replacing import keeps their stored entries.
     public var rejectedCreditCodes: [String] = []
+    /// Warnings about rows kept as they are (text that messages will print changed), in file order.
+    public var warnings: [Diagnostic] = []
+    /// Rows with at least one warning, accepted or not.
+    public var rowsWithWarnings = 0
+
+    /// Errors and warnings together, in file order (errors first on a line).
+    public var allDiagnostics: [Diagnostic] {
+        var merged: [Diagnostic] = []
+        merged.reserveCapacity(diagnostics.count + warnings.count)
+        var e = 0
+        var w = 0
+        while e < diagnostics.count || w < warnings.count {
+            if w == warnings.count || (e < diagnostics.count && diagnostics[e].line <= warnings[w].line) {
+                merged.append(diagnostics[e])
+                e += 1
+            } else {
+                merged.append(warnings[w])
+                w += 1
+            }
+        }
+        return merged
+    }
 
     public init(rowsRead: Int = 0, accepted: Int = 0, rejected: Int = 0, diagnostics: [Diagnostic] = []) {
         self.rowsRead = rowsRead
@@ -87,7 +109,11 @@ public struct EnterpriseFileReader: Sendable {
             batch.reserveCapacity(batchSize)
         }
 
-        mutating func take(_ outcome: consuming EnterpriseValidator.Outcome) throws {
+        mutating func take(_ outcome: consuming EnterpriseValidator.Outcome, warnings: [Diagnostic]) throws {
+            if !warnings.isEmpty {
+                summary.rowsWithWarnings += 1
+                summary.warnings.append(contentsOf: warnings)
+            }
             switch consume outcome {
             case .accepted(let enterprise):
                 summary.rowsRead += 1
@@ -148,6 +174,7 @@ public struct EnterpriseFileReader: Sendable {
         // Generated and exported files run about 150 bytes a row.
         validator.reserveCapacity(text.count / 150)
         var optionalValues = [String?](repeating: nil, count: names.count)
+        var warnings: [Diagnostic] = []
         while true {
             let record: CSVRecord
             do {
@@ -166,12 +193,16 @@ public struct EnterpriseFileReader: Sendable {
                 continue
             }
             for (i, field) in record.fields.enumerated() { optionalValues[i] = field }
-            try sink.take(validator.validate(values: optionalValues, layout: layout, line: record.line))
+            warnings.removeAll(keepingCapacity: true)
+            let outcome = validator.validate(
+                values: optionalValues, layout: layout, line: record.line, warnings: &warnings)
+            try sink.take(outcome, warnings: warnings)
         }
     }
 
     private func readJSONLines(_ text: [UInt8], into sink: inout Sink) throws {
         var validator = EnterpriseValidator(schema: schema, today: today, file: path)
+        var warnings: [Diagnostic] = []
         try text.withUnsafeBufferPointer { buffer in
             var start = 0
             var line = 0
@@ -186,7 +217,10 @@ public struct EnterpriseFileReader: Sendable {
                 do throws(JSONLineParser.Failure) {
                     members = try JSONLineParser.parse(lineBytes)
                 } catch {
-                    sink.reject([Diagnostic(file: path, line: line, message: error.message)])
+                    sink.reject([
+                        Diagnostic(
+                            file: path, line: line, column: error.column, field: error.field, message: error.message)
+                    ])
                     continue
                 }
                 let layout = EnterpriseValidator.Layout(
@@ -195,7 +229,10 @@ public struct EnterpriseFileReader: Sendable {
                     sink.reject([Diagnostic(file: path, line: line, field: repeated, message: "key appears twice")])
                     continue
                 }
-                try sink.take(validator.validate(values: members.map(\.value), layout: layout, line: line))
+                warnings.removeAll(keepingCapacity: true)
+                let outcome = validator.validate(
+                    values: members.map(\.value), layout: layout, line: line, warnings: &warnings)
+                try sink.take(outcome, warnings: warnings)
             }
         }
     }

@@ -7,6 +7,11 @@
 ///
 /// The validator remembers the credit codes it has seen, so a code that appears again in the
 /// same file is rejected on its later rows; use one validator per file.
+///
+/// Text a template can place (the name, the region, custom text columns) is kept as imported,
+/// but when messages will print it changed (`RegistryText`: control or bidi characters,
+/// signature brackets, web addresses, longer than `RegistryText.maximumLength`) the validator
+/// adds a warning: the row stays, the operator gets to look at it.
 public struct EnterpriseValidator: Sendable {
     /// What validating one record produced.
     public enum Outcome: Sendable, Hashable {
@@ -20,6 +25,15 @@ public struct EnterpriseValidator: Sendable {
 
     /// Columns every import must have.
     public static let requiredColumns: [String] = ["credit_code", "name"]
+
+    /// The largest `employees` accepted; more is a typo or a unit mix-up (the largest employers
+    /// have a few million people).
+    public static let maximumEmployees = 10_000_000
+
+    /// The largest magnitude of an amount in yuan (`annual_sales`, `taxable_income`,
+    /// `total_assets`) and of a custom number: 10^15, several times China's GDP. Within it every
+    /// whole yuan is exact in a `Double` and prints as an integer.
+    public static let maximumAmount: Double = 1e15
 
     public let schema: AttributeSchema
     public let today: LocalDate
@@ -40,9 +54,18 @@ public struct EnterpriseValidator: Sendable {
     ///   - line: the 1-based line the record starts on.
     ///   - columns: the 1-based header position of each column, for CSV input.
     public mutating func validate(_ values: [String: String], line: Int, columns: [String: Int] = [:]) -> Outcome {
+        var warnings: [Diagnostic] = []
+        return validate(values, line: line, columns: columns, warnings: &warnings)
+    }
+
+    /// Validates one record and appends the warnings about its text to `warnings`
+    /// (`Diagnostic.Severity.warning`; a warning never rejects a row).
+    public mutating func validate(
+        _ values: [String: String], line: Int, columns: [String: Int] = [:], warnings: inout [Diagnostic]
+    ) -> Outcome {
         let names = values.keys.sorted { (columns[$0] ?? .max, $0) < (columns[$1] ?? .max, $1) }
         let layout = Layout(names: names, schema: schema, columnNumbers: names.map { columns[$0] })
-        return validate(values: names.map { values[$0] }, layout: layout, line: line)
+        return validate(values: names.map { values[$0] }, layout: layout, line: line, warnings: &warnings)
     }
 
     /// Makes room for the credit codes of about `rows` records, so a large file does not
@@ -152,7 +175,7 @@ public struct EnterpriseValidator: Sendable {
     // MARK: - Validation
 
     /// Validates one record whose values are aligned with `layout.names`; `nil` is missing.
-    mutating func validate(values: [String?], layout: Layout, line: Int) -> Outcome {
+    mutating func validate(values: [String?], layout: Layout, line: Int, warnings: inout [Diagnostic]) -> Outcome {
         var diagnostics: [Diagnostic] = []
         var enterprise = Enterprise(creditCode: "", name: "")
         var codeIsValid = false
@@ -162,6 +185,18 @@ public struct EnterpriseValidator: Sendable {
                 Diagnostic(
                     file: file, line: line, column: index.flatMap { layout.columnNumbers[$0] }, field: field,
                     message: message))
+        }
+
+        /// Warns when messages will print `text` changed.
+        func check(_ index: Int, _ field: String, _ text: String) {
+            let found = RegistryText.inspect(text)
+            guard !found.isClean || found.length > RegistryText.maximumLength else { return }
+            for message in Self.textWarnings(found) {
+                warnings.append(
+                    Diagnostic(
+                        file: file, line: line, column: layout.columnNumbers[index], field: field, message: message,
+                        severity: .warning))
+            }
         }
 
         if layout.creditCodeIndex == nil { fail(nil, "credit_code", "is required") }
@@ -177,7 +212,10 @@ public struct EnterpriseValidator: Sendable {
             case .custom(let type):
                 guard !text.isEmpty else { continue }
                 enterprise.custom[column] = text
-                if let type, AttributeValue.parse(text, as: type) == nil {
+                if type == nil || type == .string { check(index, column, text) }
+                if type == .number, case .outOfRange = Self.amount(text) {
+                    fail(index, column, "\(Self.quoted(text)) is out of range (\(Self.amountRange(signed: true)))")
+                } else if let type, AttributeValue.parse(text, as: type) == nil {
                     fail(index, column, "\(Self.quoted(text)) is not a valid \(Self.describe(type))")
                 }
                 continue
@@ -195,7 +233,12 @@ public struct EnterpriseValidator: Sendable {
                 }
                 continue
             case .name:
-                if text.isEmpty { fail(index, column, "is required") } else { enterprise.name = text }
+                if text.isEmpty {
+                    fail(index, column, "is required")
+                } else {
+                    enterprise.name = text
+                    check(index, column, text)
+                }
                 continue
             default:
                 break
@@ -220,6 +263,7 @@ public struct EnterpriseValidator: Sendable {
                 }
             case .region:
                 enterprise.region = text
+                check(index, column, text)
             case .registeredOn:
                 if let date = LocalDate(iso: text) {
                     if date > today {
@@ -231,26 +275,31 @@ public struct EnterpriseValidator: Sendable {
                     fail(index, column, "\(Self.quoted(text)) is not a date YYYY-MM-DD")
                 }
             case .employees:
-                if let count = Self.nonNegativeInteger(text) {
-                    enterprise.employees = count
-                } else {
-                    fail(index, column, "\(Self.quoted(text)) is not a non-negative integer")
+                switch Self.employeeCount(text) {
+                case .value(let count): enterprise.employees = count
+                case .outOfRange:
+                    fail(index, column, "\(Self.quoted(text)) is out of range (0 to \(Self.maximumEmployees))")
+                case .invalid: fail(index, column, "\(Self.quoted(text)) is not a non-negative integer")
                 }
             case .annualSales, .totalAssets:
-                if let amount = StrictNumber.parse(text), amount >= 0 {
+                switch Self.amount(text) {
+                case .value(let amount) where amount >= 0:
                     if field == .annualSales {
                         enterprise.annualSales = amount
                     } else {
                         enterprise.totalAssets = amount
                     }
-                } else {
+                case .outOfRange:
+                    fail(index, column, "\(Self.quoted(text)) is out of range (\(Self.amountRange(signed: false)))")
+                case .value, .invalid:
                     fail(index, column, "\(Self.quoted(text)) is not a non-negative decimal number")
                 }
             case .taxableIncome:
-                if let amount = StrictNumber.parse(text) {
-                    enterprise.taxableIncome = amount
-                } else {
-                    fail(index, column, "\(Self.quoted(text)) is not a decimal number")
+                switch Self.amount(text) {
+                case .value(let amount): enterprise.taxableIncome = amount
+                case .outOfRange:
+                    fail(index, column, "\(Self.quoted(text)) is out of range (\(Self.amountRange(signed: true)))")
+                case .invalid: fail(index, column, "\(Self.quoted(text)) is not a decimal number")
                 }
             case .creditRating:
                 if let rating = CreditRating(rawValue: text) ?? CreditRating(rawValue: text.uppercased()) {
@@ -334,9 +383,36 @@ public struct EnterpriseValidator: Sendable {
         }
     }
 
-    static func nonNegativeInteger(_ text: String) -> Int? {
-        guard text.utf8.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }) else { return nil }
-        return Int(text)
+    /// A number read from a file, checked before anything computes with it.
+    enum Checked<Value> {
+        case value(Value)
+        /// Well formed, but beyond what the field can hold.
+        case outOfRange
+        case invalid
+    }
+
+    /// Digits only, at most `maximumEmployees`; any number of digits is read without overflow.
+    static func employeeCount(_ text: String) -> Checked<Int> {
+        let digits = text.utf8
+        guard !digits.isEmpty, digits.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }) else {
+            return .invalid
+        }
+        guard digits.drop(while: { $0 == UInt8(ascii: "0") }).count <= 8, let count = Int(text),
+            count <= maximumEmployees
+        else { return .outOfRange }
+        return .value(count)
+    }
+
+    /// A strict decimal (`StrictNumber`) of magnitude at most `maximumAmount`.
+    static func amount(_ text: String) -> Checked<Double> {
+        if let value = StrictNumber.parse(text) { return abs(value) <= maximumAmount ? .value(value) : .outOfRange }
+        // Well formed but not parsed: too many digits for a Double.
+        return StrictNumber.isWellFormed(text) ? .outOfRange : .invalid
+    }
+
+    static func amountRange(signed: Bool) -> String {
+        let limit = String(Int64(maximumAmount))
+        return signed ? "-\(limit) to \(limit)" : "0 to \(limit)"
     }
 
     static func isOpenID(_ text: String) -> Bool {
@@ -359,6 +435,39 @@ public struct EnterpriseValidator: Sendable {
         case .bool: "boolean (true/false, 1/0, yes/no, 是/否)"
         case .date: "date YYYY-MM-DD"
         }
+    }
+
+    /// What messages will do to a text, one sentence per kind of change. No raw text is repeated
+    /// but an address (ASCII, escaped): warnings go to terminals and logs.
+    static func textWarnings(_ found: RegistryText.Inspection) -> [String] {
+        func codePoints(_ scalars: [Unicode.Scalar]) -> String {
+            let shown = scalars.prefix(4).map(RegistryText.codePoint).joined(separator: " ")
+            return scalars.count > 4 ? shown + " …" : shown
+        }
+        var messages: [String] = []
+        if !found.controls.isEmpty {
+            messages.append(
+                "contains control characters (\(codePoints(found.controls))); messages show a space or nothing instead")
+        }
+        if !found.formats.isEmpty {
+            messages.append(
+                "contains bidirectional or invisible formatting characters (\(codePoints(found.formats))); "
+                    + "messages leave them out")
+        }
+        if !found.brackets.isEmpty {
+            var brackets = ""
+            brackets.unicodeScalars.append(contentsOf: found.brackets)
+            messages.append("contains signature brackets (\(brackets)); messages show parentheses instead")
+        }
+        if let address = found.addresses.first {
+            messages.append(
+                "contains a web address (\(quoted(RegistryText.escaped(address)))); messages leave it out")
+        }
+        if found.length > RegistryText.maximumLength {
+            messages.append(
+                "is \(found.length) characters; messages shorten it to \(RegistryText.maximumLength), ending in …")
+        }
+        return messages
     }
 
     /// The value in quotes, shortened so one bad cell cannot flood a report.

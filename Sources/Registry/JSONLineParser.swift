@@ -2,11 +2,18 @@
 /// booleans or null.
 ///
 /// Values come back as the text the validator reads from a CSV cell: strings unescaped,
-/// numbers as written (an exponent is expanded to a plain decimal), booleans as
-/// `true`/`false`, and null as `nil` (missing). Keys keep their order of appearance.
+/// numbers as written (an exponent is expanded to a plain decimal, digit for digit), booleans
+/// as `true`/`false`, and null as `nil` (missing). Keys keep their order of appearance.
+///
+/// A number a `Double` cannot hold (`1e309`, 400 digits, `1e-400`) fails the line, naming its
+/// key and the column where it starts.
 struct JSONLineParser {
     struct Failure: Error {
         var message: String
+        /// The key whose value failed, when the failure is about one value.
+        var field: String? = nil
+        /// 1-based character column of that value.
+        var column: Int? = nil
     }
 
     private let bytes: UnsafeBufferPointer<UInt8>
@@ -68,7 +75,7 @@ struct JSONLineParser {
             try literal("null")
             return nil
         case let byte? where byte == UInt8(ascii: "-") || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte):
-            return try number()
+            return try number(for: key)
         case UInt8(ascii: "{"), UInt8(ascii: "["):
             throw Failure(message: "value of \"\(key)\" must be a string, number, boolean or null")
         default: throw Failure(message: "invalid value for \"\(key)\"")
@@ -85,7 +92,7 @@ struct JSONLineParser {
         i += count
     }
 
-    private mutating func number() throws(Failure) -> String {
+    private mutating func number(for key: String) throws(Failure) -> String {
         let start = i
         var hasExponent = false
         while i < bytes.count, Self.isNumberByte(bytes[i]) {
@@ -93,10 +100,66 @@ struct JSONLineParser {
             i += 1
         }
         let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self)
-        guard let value = Double(text), value.isFinite else { throw Failure(message: "invalid number \(text)") }
-        guard hasExponent else { return text }
-        if value.rounded() == value, abs(value) < 1e15 { return String(Int64(value)) }
-        return String(value)
+        let shown = text.utf8.count <= 40 ? text : String(text.prefix(37)) + "..."
+        guard let value = Double(text) else {
+            throw Failure(message: "invalid number \(shown)", field: key, column: column(of: start))
+        }
+        let plain = hasExponent ? Self.plainDecimal(text) : text
+        guard value.isFinite, let plain else {
+            throw Failure(message: "\(shown) is out of range", field: key, column: column(of: start))
+        }
+        return plain
+    }
+
+    /// The 1-based character column of a byte offset.
+    private func column(of offset: Int) -> Int {
+        var column = 1
+        for k in 0..<offset where bytes[k] & 0xC0 != 0x80 { column += 1 }
+        return column
+    }
+
+    /// A number with an exponent written as a plain decimal, by moving the decimal point over
+    /// the digits as written (`1.25e-5` → `0.0000125`, `-2.5E3` → `-2500`), so no binary rounding
+    /// creeps in; `nil` when the result would run past 400 characters.
+    static func plainDecimal(_ text: String) -> String? {
+        var bytes = Array(text.utf8)
+        var sign = ""
+        if bytes.first == UInt8(ascii: "-") {
+            sign = "-"
+            bytes.removeFirst()
+        } else if bytes.first == UInt8(ascii: "+") {
+            bytes.removeFirst()
+        }
+        guard let e = bytes.firstIndex(where: { $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") }) else {
+            return text
+        }
+        let mantissa = bytes[..<e]
+        let dot = mantissa.firstIndex(of: UInt8(ascii: "."))
+        let whole = dot.map { mantissa[..<$0] } ?? mantissa
+        let fraction = dot.map { mantissa[($0 + 1)...] } ?? []
+        let all = Array(whole) + Array(fraction)
+        guard let first = all.firstIndex(where: { $0 != UInt8(ascii: "0") }) else { return "0" }
+        let last = all.lastIndex(where: { $0 != UInt8(ascii: "0") }) ?? first
+        let digits = all[first...last]
+        let limit = 400
+        guard let exponent = Int(String(decoding: bytes[(e + 1)...], as: UTF8.self)),
+            (-limit...limit).contains(exponent)
+        else {
+            return nil
+        }
+        // Where the decimal point falls among `digits`.
+        let point = whole.count - first + exponent
+        let zeros = { (n: Int) in String(repeating: "0", count: n) }
+        let text = String(decoding: digits, as: UTF8.self)
+        let plain: String
+        if point <= 0 {
+            plain = "0." + zeros(-point) + text
+        } else if point >= digits.count {
+            plain = text + zeros(point - digits.count)
+        } else {
+            plain = String(text.prefix(point)) + "." + String(text.dropFirst(point))
+        }
+        return plain.utf8.count <= limit ? sign + plain : nil
     }
 
     private static func isNumberByte(_ byte: UInt8) -> Bool {

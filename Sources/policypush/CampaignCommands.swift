@@ -96,7 +96,7 @@ enum PreviewText {
         Output.out("")
         Output.out("Samples:")
         for (i, s) in p.samples.enumerated() {
-            Output.out("\(i + 1). \(s.channel.rawValue) to \(s.to): \(s.name) (\(s.creditCode)), policies \(s.policies.joined(separator: ", "))")
+            Output.out("\(i + 1). \(s.channel.rawValue) to \(s.to): \(RegistryText.escaped(s.name)) (\(s.creditCode)), policies \(s.policies.joined(separator: ", "))")
             if let sms = s.sms {
                 Output.out("   \(sms.text)")
                 Output.out("   [\(sms.length) characters, \(sms.segments) segment(s), \(sms.includedPolicies) of \(s.policies.count) policies named]")

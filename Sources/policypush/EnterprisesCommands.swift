@@ -11,7 +11,9 @@ struct ImportCommand: Command {
         options: [
             .option("--encoding", "ENC", "auto (default), utf8, gb18030 or gbk: the CSV's text encoding."),
             .option("--format", "FMT", "csv or jsonl (default: by extension, .jsonl/.ndjson are JSON Lines)."),
-            .option("--errors", "FILE", "Also write every rejected row as CSV (file,line,column,field,message)."),
+            .option(
+                "--errors", "FILE",
+                "Also write every problem as CSV (file,line,column,field,message,severity): errors and warnings."),
             .flag("--replace", "Make the file the whole registry: enterprises absent from it are removed."),
         ],
         discussion: """
@@ -19,7 +21,9 @@ struct ImportCommand: Command {
             employees, annual_sales, taxable_income, total_assets, credit_rating, high_tech, mobile,
             wechat_openid, sms_opt_out, wechat_opt_out; other columns are kept as custom attributes.
             Bad rows are reported with line, column and reason; good rows are imported. Exit 1 when any
-            row was rejected.
+            row was rejected. Rows whose name, region or custom text messages will print changed (control
+            or bidi characters, signature brackets, web addresses, over 30 characters) are imported with a
+            warning; warnings alone leave the exit status 0.
             """)
 
     let file: String
@@ -60,14 +64,16 @@ struct ImportCommand: Command {
             return RejectedRows(count: read.rejected, creditCodes: read.rejectedCreditCodes)
         }
         guard let summary else { throw CommandFailure("\(file): nothing was read") }
-        for diagnostic in summary.diagnostics { Output.err(diagnostic.description) }
+        let problems = summary.allDiagnostics
+        for diagnostic in problems { Output.err(diagnostic.description) }
         if let errorsFile {
-            try DiagnosticCSV.csv(summary.diagnostics).write(toFile: errorsFile, atomically: true, encoding: .utf8)
+            try DiagnosticCSV.csv(problems).write(toFile: errorsFile, atomically: true, encoding: .utf8)
         }
         let seconds = Date().timeIntervalSince(started)
         var line = "\(file): \(summary.rowsRead) rows read in \(String(format: "%.2f", seconds)) s: "
         line += "inserted \(counts.inserted), updated \(counts.updated), unchanged \(counts.unchanged), rejected \(summary.rejected)"
         if replace { line += ", removed \(counts.removed)" }
+        if summary.rowsWithWarnings > 0 { line += "; \(summary.rowsWithWarnings) row(s) with warnings" }
         Output.out(line)
         if summary.rejected > 0 {
             Output.err("\(summary.rejected) row(s) rejected" + (errorsFile.map { "; details in \($0)" } ?? "; see the messages above"))
@@ -149,7 +155,8 @@ struct ShowCommand: Command {
         } else {
             let width = fields.rows.map(\.0.count).max() ?? 0
             for (key, value) in fields.rows {
-                Output.out(key.padding(toLength: width + 2, withPad: " ", startingAt: 0) + value)
+                // As imported, but a line break or bidi override must not rearrange the terminal.
+                Output.out(key.padding(toLength: width + 2, withPad: " ", startingAt: 0) + RegistryText.escaped(value))
             }
         }
         return 0

@@ -101,7 +101,8 @@ struct ExplainCommand: Command {
             try Output.json(Report(creditCode: enterprise.creditCode, name: enterprise.name, date: on.description, policies: answers))
             return 0
         }
-        Output.out("\(enterprise.creditCode) \(enterprise.name) — on \(on)")
+        // The name as imported, with control and bidi characters shown rather than obeyed.
+        Output.out("\(enterprise.creditCode) \(RegistryText.escaped(enterprise.name)) — on \(on)")
         for answer in answers {
             let verdict = answer.matched ? "QUALIFIES" : (answer.explanation.matched ? "qualifies, but the policy is not in force" : "does not qualify")
             Output.out("")

@@ -98,6 +98,47 @@ struct CommandLineTests {
         #expect(again.stdout.contains("inserted 0, updated 0, unchanged 3"))
     }
 
+    @Test func importWarnsAboutTextThatMessagesWouldChange() async throws {
+        let cli = try CLIHarness()
+        let long = String(repeating: "企", count: 40)
+        let path = try cli.write("spoof.csv", """
+            credit_code,name,taxpayer_type,region,mobile
+            91350100M000100Y43,【公安局】您涉嫌洗钱请访问http://evil.example/x,small_scale,朝阳区,13812345678
+            91110108769361569N,"示例\r\n科技\u{202E}公司",small_scale,望京街道 evil.cn/x,
+            92110105L12345674T,\(long),small_scale,,
+            93110108MA01A2B32A,正常科技有限公司,small_scale,朝阳区,
+
+            """)
+        let result = try await cli.run("enterprises", "import", path, "--errors", cli.file("errors.csv"))
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("inserted 4") && result.stdout.contains("rejected 0"), "\(result.stdout)")
+        #expect(result.stderr.contains("spoof.csv:2:2: warning: name: contains signature brackets"), "\(result.stderr)")
+        #expect(result.stderr.contains("spoof.csv:2:2: warning: name: contains a web address"))
+        #expect(result.stderr.contains("spoof.csv:3:2: warning: name: contains control characters"))
+        #expect(result.stderr.contains("spoof.csv:3:2: warning: name: contains bidirectional"))
+        #expect(result.stderr.contains("spoof.csv:3:4: warning: region: contains a web address"))
+        // The quoted line break moves the next records one line down.
+        #expect(result.stderr.contains("spoof.csv:5:2: warning: name: is 40 characters"))
+        #expect(!result.stderr.contains("spoof.csv:6:"))
+        #expect(!result.stderr.unicodeScalars.contains { $0 == "\u{202E}" || $0 == "\r" }, "warnings print no raw text")
+        let errors = try String(contentsOfFile: cli.file("errors.csv"), encoding: .utf8)
+        #expect(errors.hasPrefix("file,line,column,field,message,severity\r\n"))
+        #expect(errors.contains(",name,contains signature brackets"))
+        #expect(errors.split(separator: "\r\n").dropFirst().allSatisfy { $0.hasSuffix(",warning") })
+
+        // The store keeps what was imported; the preview shows what would be sent.
+        let shown = try await cli.run("enterprises", "show", "91350100M000100Y43", "--json")
+        #expect(shown.stdout.contains("http://evil.example/x"))
+        let preview = try await cli.run("campaign", "preview", "--on", "2026-06-01", "--json")
+        #expect(preview.status == 0, "\(preview.stderr)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(preview.stdout.utf8)) as? [String: Any])
+        let samples = try #require(json["samples"] as? [[String: Any]])
+        let texts = samples.compactMap { ($0["sms"] as? [String: Any])?["text"] as? String }
+        let sms = try #require(texts.first)
+        #expect(sms.hasPrefix("【朝阳区税务局】尊敬的（公安局）您涉嫌洗钱请访问："), "\(sms)")
+        #expect(!sms.contains("evil") && sms.filter { $0 == "【" }.count == 1)
+    }
+
     @Test func showMasksContacts() async throws {
         let cli = try CLIHarness()
         let path = try cli.write("one.csv", """

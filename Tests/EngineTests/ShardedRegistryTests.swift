@@ -35,6 +35,20 @@ struct ShardedRegistryTests {
         }
     }
 
+    @Test func hugeStoredNumbersComeBackWithoutATrap() async {
+        // Stores written before imports bounded employees can hold any Int64.
+        var big = Self.enterprises(1)[0]
+        big.employees = .max
+        var small = Self.enterprises(2)[1]
+        small.employees = .min
+        let registry = ShardedRegistry.build(shardCount: 1, schema: Self.schema) { add in
+            add(big)
+            add(small)
+        }
+        let rebuilt = await registry.map { shard in await shard.allEnterprises() }.flatMap { $0 }
+        #expect(rebuilt.map(\.employees) == [.max, .min])
+    }
+
     @Test func columnarMatchingAgreesWithRowWiseMatching() async throws {
         let all = Self.enterprises(2000, seed: 9)
         let rules = try [

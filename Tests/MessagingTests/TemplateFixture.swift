@@ -18,6 +18,15 @@ struct TemplateFixture {
 
     let directory: String
 
+    /// The repository's `templates/`, as shipped.
+    static let shippedDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("templates").path
+
+    /// A renderer over the shipped templates.
+    static func shippedRenderer(schema: AttributeSchema = AttributeSchema()) throws -> PackageRenderer {
+        PackageRenderer(templates: try TemplateSet.load(directory: shippedDirectory, schema: schema))
+    }
+
     init(files: [String: String] = [:], omit: Set<String> = []) throws {
         directory = (NSTemporaryDirectory() as NSString).appendingPathComponent("templates-\(UUID().uuidString)")
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

@@ -121,4 +121,39 @@ import Testing
         #expect(templates.aliyun == nil && templates.tencent == nil)
         #expect(templates.package.separator == "、")
     }
+
+    // MARK: Summary wording
+
+    @Test func summaryReadsOnceInTheShippedTemplates() throws {
+        let renderer = try TemplateFixture.shippedRenderer()
+        let long = policies(4, titleLength: 60)
+        let sms = renderer.renderSMS(for: enterprise(), policies: long)
+        #expect(sms.includedPolicies == 0)
+        #expect(sms.text.contains("可能符合4项税费优惠政策条件"), "\(sms.text)")
+        #expect(!sms.text.contains("税费优惠政策税费优惠政策"))
+        // The approved Aliyun and Tencent templates go on with 税费优惠政策条件 after the variable.
+        let aliyun = try #require(renderer.renderAliyun(for: enterprise(), policies: long))
+        #expect(aliyun.params.last?.value == "4项")
+        let tencent = try #require(renderer.renderTencent(for: enterprise(), policies: long))
+        #expect(tencent.params.last == "4项")
+    }
+
+    @Test func summaryRepeatingTheTextAfterThePoliciesIsATemplateError() throws {
+        let fixture = try TemplateFixture(files: [
+            "sms.json5": #"{ signature: "税务局", text: "贵单位可能符合{policies}税费优惠政策条件" }"#
+        ])
+        let diagnostics = fixture.diagnostics()
+        #expect(diagnostics.map(\.field) == ["text"], "\(diagnostics)")
+        #expect(diagnostics.first?.message.contains("税费优惠政策税费优惠政策") == true)
+
+        let wechat = try TemplateFixture(files: [
+            "wechat.json5": #"{ template_id: "T1", fields: [{ key: "thing2", value: "{policies}税费优惠政策" }] }"#
+        ])
+        #expect(wechat.diagnostics().map(\.field) == ["fields[0].value"])
+        // A single shared character is left alone: 等4项项目 may well be meant.
+        let single = try TemplateFixture(files: [
+            "sms.json5": #"{ signature: "税务局", text: "{policies}项目" }"#
+        ])
+        #expect(single.diagnostics().isEmpty)
+    }
 }

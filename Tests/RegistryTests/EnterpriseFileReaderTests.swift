@@ -174,4 +174,70 @@ struct EnterpriseFileReaderTests {
         #expect(EnterpriseFileReader.Format(path: "a.ndjson") == .jsonl)
         #expect(EnterpriseFileReader.Format(path: "a.txt") == .csv)
     }
+
+    @Test func jsonNumbersOutOfRangeAreRowErrorsWithTheirField() throws {
+        let file = try TemporaryFile(
+            name: "e.jsonl",
+            text: """
+                {"credit_code": "91350100M000100Y43", "name": "a", "annual_sales": 1e309}
+                {"credit_code": "91110108769361569N", "name": "b", "employees": 99999999999999999999}
+                {"credit_code": "92110105L12345674T", "name": "c", "total_assets": 1.25e-5, "taxable_income": -2.5E3}
+                {"credit_code": "93110108MA01A2B32A", "name": "d", "annual_sales": 1.5e15}
+
+                """)
+        defer { file.remove() }
+        let (enterprises, _, summary) = try read(file)
+        #expect(enterprises.map(\.creditCode) == ["92110105L12345674T"])
+        #expect(enterprises.first?.totalAssets == 0.0000125)
+        #expect(enterprises.first?.taxableIncome == -2500)
+        #expect(summary.rejected == 3)
+        #expect(summary.diagnostics.map(\.line) == [1, 2, 4])
+        #expect(summary.diagnostics.map(\.field) == ["annual_sales", "employees", "annual_sales"])
+        #expect(summary.diagnostics.allSatisfy { $0.message.contains("is out of range") }, "\(summary.diagnostics)")
+        // The value the parser could not take is located in the line.
+        #expect(summary.diagnostics.first?.column == 68)
+    }
+
+    @Test func textThatMessagesWouldChangeIsKeptWithAWarning() throws {
+        let file = try TemporaryFile(
+            name: "e.csv",
+            text: """
+                credit_code,name,region,note\r
+                91350100M000100Y43,【公安局】请访问http://evil.example/x,朝阳区,\r
+                91110108769361569N,示例\u{202E}公司,望京\u{0}街道,见 www.example.cn\r
+                92110105L12345674T,\(String(repeating: "企", count: 31)),,\r
+                93110108MA01A2B32A,正常科技有限公司,朝阳区,普通备注\r
+
+                """)
+        defer { file.remove() }
+        let (enterprises, _, summary) = try read(file)
+        #expect(enterprises.count == 4 && summary.rejected == 0 && summary.diagnostics.isEmpty)
+        #expect(enterprises[0].name == "【公安局】请访问http://evil.example/x", "the registry keeps what was imported")
+        #expect(summary.rowsWithWarnings == 3)
+        func warning(_ line: Int, _ column: Int, _ field: String, _ message: String) -> Diagnostic {
+            Diagnostic(file: file.path, line: line, column: column, field: field, message: message, severity: .warning)
+        }
+        #expect(
+            summary.warnings == [
+                warning(2, 2, "name", "contains signature brackets (【】); messages show parentheses instead"),
+                warning(2, 2, "name", "contains a web address ('http://evil.example/x'); messages leave it out"),
+                warning(
+                    3, 2, "name",
+                    "contains bidirectional or invisible formatting characters (U+202E); messages leave them out"),
+                warning(
+                    3, 3, "region", "contains control characters (U+0000); messages show a space or nothing instead"),
+                warning(3, 4, "note", "contains a web address ('www.example.cn'); messages leave it out"),
+                warning(4, 2, "name", "is 31 characters; messages shorten it to 30, ending in …"),
+            ])
+        #expect(summary.allDiagnostics == summary.warnings)
+    }
+
+    @Test func errorsAndWarningsMergeInFileOrder() {
+        var summary = ReadSummary()
+        summary.diagnostics = [
+            Diagnostic(file: "f", line: 2, message: "e2"), Diagnostic(file: "f", line: 5, message: "e5"),
+        ]
+        summary.warnings = [3, 5, 9].map { Diagnostic(file: "f", line: $0, message: "w\($0)", severity: .warning) }
+        #expect(summary.allDiagnostics.map(\.message) == ["e2", "w3", "e5", "w5", "w9"])
+    }
 }

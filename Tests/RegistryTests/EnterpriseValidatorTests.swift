@@ -131,4 +131,40 @@ struct EnterpriseValidatorTests {
         #expect(EnterpriseValidator.taxpayerType("SMALL_SCALE") == .smallScale)
         #expect(EnterpriseValidator.taxpayerType("个体工商户") == .individual)
     }
+
+    // MARK: Numbers out of range
+
+    @Test(arguments: [
+        ("employees", "99999999999999999999"), ("employees", "9223372036854775807"), ("employees", "10000001"),
+        ("annual_sales", String(repeating: "9", count: 400)),
+        ("total_assets", "1" + String(repeating: "0", count: 308)),
+        ("taxable_income", "-" + String(repeating: "9", count: 400)), ("annual_sales", "1000000000000000.5"),
+        ("export_share", String(repeating: "9", count: 400)),
+    ])
+    func numbersOutOfRangeAreRowErrors(field: String, value: String) {
+        var v = validator(custom: ["export_share": .number])
+        let found = diagnostics(
+            v.validate(["credit_code": "91350100M000100Y43", "name": "x", field: value], line: 7, columns: [field: 3]))
+        #expect(found.count == 1)
+        #expect(found.first?.field == field && found.first?.line == 7 && found.first?.column == 3)
+        #expect(found.first?.message.contains("is out of range") == true, "\(found)")
+        #expect((found.first?.message.count ?? 0) < 120, "one bad cell must not flood the report")
+    }
+
+    @Test(arguments: [
+        ("employees", "10000000"), ("annual_sales", "1000000000000000"), ("taxable_income", "-1000000000000000"),
+    ])
+    func numbersAtTheLimitAreAccepted(field: String, value: String) {
+        var v = validator()
+        #expect(
+            diagnostics(v.validate(["credit_code": "91350100M000100Y43", "name": "x", field: value], line: 2)).isEmpty)
+    }
+
+    @Test(arguments: ["99999-01-01", "+2020-01-01", "2020-1-01", "0000-01-01"])
+    func impossibleDatesAreRowErrors(value: String) {
+        var v = validator()
+        let found = diagnostics(
+            v.validate(["credit_code": "91350100M000100Y43", "name": "x", "registered_on": value], line: 2))
+        #expect(found.map(\.field) == ["registered_on"])
+    }
 }
