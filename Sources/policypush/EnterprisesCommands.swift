@@ -67,7 +67,7 @@ struct ImportCommand: Command {
         let problems = summary.allDiagnostics
         for diagnostic in problems { Output.err(diagnostic.description) }
         if let errorsFile {
-            try DiagnosticCSV.csv(problems).write(toFile: errorsFile, atomically: true, encoding: .utf8)
+            try OutputFile.write(DiagnosticCSV.csv(problems), to: errorsFile, configuration: workspace.configuration)
         }
         let seconds = Date().timeIntervalSince(started)
         var line = "\(file): \(summary.rowsRead) rows read in \(String(format: "%.2f", seconds)) s: "
@@ -109,21 +109,25 @@ struct GenerateCommand: Command {
     }
 
     func run(_ context: Context) async throws -> Int32 {
+        func generate(into handle: FileHandle) throws {
+            var generator = EnterpriseGenerator(seed: seed)
+            var buffer = EnterpriseCSVWriter.header()
+            for _ in 0..<count {
+                buffer += EnterpriseCSVWriter.record(generator.next())
+                if buffer.utf8.count > 1 << 20 {
+                    try handle.write(contentsOf: Data(buffer.utf8))
+                    buffer = ""
+                }
+            }
+            try handle.write(contentsOf: Data(buffer.utf8))
+        }
         if let out {
-            try EnterpriseCSVWriter.generate(count: count, seed: seed, to: out)
+            // Complete or not at all, and never over the store (when a configuration names one).
+            try OutputFile.write(to: out, configuration: try? context.configuration(), generate)
             Output.err("wrote \(count) enterprises to \(out) (seed \(seed))")
             return 0
         }
-        var generator = EnterpriseGenerator(seed: seed)
-        var buffer = EnterpriseCSVWriter.header()
-        for _ in 0..<count {
-            buffer += EnterpriseCSVWriter.record(generator.next())
-            if buffer.utf8.count > 1 << 20 {
-                FileHandle.standardOutput.write(Data(buffer.utf8))
-                buffer = ""
-            }
-        }
-        FileHandle.standardOutput.write(Data(buffer.utf8))
+        try generate(into: FileHandle.standardOutput)
         return 0
     }
 }

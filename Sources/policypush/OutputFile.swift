@@ -16,10 +16,10 @@ enum OutputFile {
     /// Writes `path` through `body`, atomically.
     ///
     /// - Throws: `CommandFailure` naming the path and the reason; the target is left as it was.
-    static func write(to path: String, configuration: Configuration, _ body: (FileHandle) throws -> Void) throws {
+    static func write(to path: String, configuration: Configuration?, _ body: (FileHandle) throws -> Void) throws {
         let target = URL(fileURLWithPath: path).standardizedFileURL
         let directory = target.deletingLastPathComponent().path
-        try checkTarget(target.path, stateDirectory: configuration.stateDirectory, storePath: configuration.storePath)
+        try checkTarget(target.path, stateDirectory: configuration?.stateDirectory, storePath: configuration?.storePath)
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw CommandFailure("cannot write \(path): no directory \(directory)")
@@ -45,12 +45,12 @@ enum OutputFile {
     }
 
     /// Writes `text` to `path`, atomically.
-    static func write(_ text: String, to path: String, configuration: Configuration) throws {
+    static func write(_ text: String, to path: String, configuration: Configuration?) throws {
         try write(to: path, configuration: configuration) { try $0.write(contentsOf: Data(text.utf8)) }
     }
 
     /// Refuses a target that is not a plain file, or one inside the state directory.
-    static func checkTarget(_ path: String, stateDirectory: String, storePath: String) throws {
+    static func checkTarget(_ path: String, stateDirectory: String?, storePath: String?) throws {
         var info = stat()
         guard lstat(path, &info) == 0 else { return }  // absent: fine
         let kind = info.st_mode & S_IFMT
@@ -58,6 +58,7 @@ enum OutputFile {
         guard kind == S_IFREG else {
             throw CommandFailure("refusing to write \(path): it is not a regular file (a device, a directory or a pipe)")
         }
+        guard let stateDirectory, let storePath else { return }
         let real = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
         let state = URL(fileURLWithPath: stateDirectory).resolvingSymlinksInPath().path
         let store = URL(fileURLWithPath: storePath).resolvingSymlinksInPath().path

@@ -132,6 +132,7 @@ final class DaemonHarness {
                 case "aliyun": "credentials: { file: \"\(root)/config/credentials/aliyun.json\" },"
                 case "tencent":
                     "credentials: { file: \"\(root)/config/credentials/tencent.json\" }, options: { sdk_app_id: \"1400006666\" },"
+                case "wechat": "credentials: { file: \"\(root)/config/credentials/wechat.json\" },"
                 default: ""
                 }
             entries += """

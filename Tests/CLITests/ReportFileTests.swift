@@ -37,7 +37,7 @@ struct ReportFileTests {
         #expect(try await cli.run("campaign", "list").status == 0, "the store still opens")
     }
 
-    @Test func aSymlinkADeviceAndADirectoryAreRefused() async throws {
+    @Test func aSymlinkAFIFOAndADirectoryAreRefused() async throws {
         let (cli, id) = try campaign()
         let elsewhere = FileManager.default.temporaryDirectory.appendingPathComponent("pp-report-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: elsewhere, withIntermediateDirectories: true)
@@ -46,7 +46,10 @@ struct ReportFileTests {
         try "keep me".write(toFile: precious, atomically: true, encoding: .utf8)
         let link = elsewhere.appendingPathComponent("link.csv").path
         try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: precious)
-        for (target, why) in [(link, "symbolic link"), ("/dev/null", "not a regular file"), (elsewhere.path, "not a regular file")] {
+        // A FIFO of the test's own stands in for a device node: a regression must not hit /dev/null.
+        let fifo = elsewhere.appendingPathComponent("fifo").path
+        #expect(mkfifo(fifo, 0o600) == 0)
+        for (target, why) in [(link, "symbolic link"), (fifo, "not a regular file"), (elsewhere.path, "not a regular file")] {
             let result = try await cli.run("campaign", "report", String(id), "--csv", target)
             #expect(result.status == 1, "\(target)")
             #expect(result.stderr.contains(why), "\(target): \(result.stderr)")
