@@ -18,7 +18,8 @@ import Foundation
 /// `{"id":"m1","message_id":"p1"}` give `m1` and `p1`; `{"provider_id":"p1"}` gives no id of ours.
 ///
 /// `status` is required; `code` is optional (defaults to the status in capitals); `time`, when
-/// present, must be ISO 8601 (fractional seconds allowed). The dedupe key is
+/// present, must be ISO 8601 (fractional seconds allowed) and between 2000-01-01 and one day
+/// past now. The dedupe key is
 /// `generic:<our id>|<status>|<code>|<time>`, or `generic:|<provider id>|<status>|<code>|<time>`
 /// for an item without an id of ours.
 public enum GenericReceiptParser {
@@ -63,10 +64,15 @@ public enum GenericReceiptParser {
 
     /// Parses one push body.
     ///
-    /// - Throws: ``ReceiptError`` `.malformed` (syntax, no id field, wrong types, unreadable
-    ///   `time`), `.unsupported` (a status other than `delivered`/`failed`), `.tooLarge`.
+    /// - Parameters:
+    ///   - body: the request body.
+    ///   - gateway: the configured gateway name, copied into every receipt.
+    ///   - now: the current time; times more than a day past it are refused.
+    ///   - maxItems: most receipts accepted in one body; more is ``ReceiptError/Code/tooLarge``.
+    /// - Throws: ``ReceiptError`` `.malformed` (syntax, no id field, wrong types, unreadable or
+    ///   implausible `time`), `.unsupported` (a status other than `delivered`/`failed`), `.tooLarge`.
     public static func parse(
-        _ body: [UInt8], gateway: String, maxItems: Int = defaultMaxItems
+        _ body: [UInt8], gateway: String, now: Date = Date(), maxItems: Int = defaultMaxItems
     ) throws(ReceiptError) -> [Receipt] {
         let items = try ReceiptJSON.decode([Item].self, from: body, what: "generic receipt")
         try ReceiptJSON.checkCount(items.count, limit: maxItems, what: "generic receipt")
@@ -93,7 +99,7 @@ public enum GenericReceiptParser {
                 guard let date = parseISO8601(time) else {
                     throw ReceiptError(.malformed, "generic receipt time is not ISO 8601")
                 }
-                occurredAt = date
+                occurredAt = try ReceiptCheck.plausible(date, now: now, "generic receipt time")
             }
             let code = nonEmpty(item.code) ?? item.status.uppercased()
             receipts.append(

@@ -36,7 +36,8 @@ public final class ReceiptListener: Sendable {
     ///
     /// - Parameters:
     ///   - configuration: address, limits and gateways; checked by ``start()``.
-    ///   - clock: the current time, for WeChat's timestamp window.
+    ///   - clock: the current time, for WeChat's timestamp window and the plausibility of pushed
+    ///     times (none may be more than a day past it).
     ///   - routes: extra routes for paths outside `/receipts/`.
     ///   - consumer: stores the receipts.
     public init(
@@ -183,16 +184,17 @@ final class ListenerCore: Sendable {
         guard request.body.count <= configuration.server.maxBodyBytes else {
             throw ReceiptError(.tooLarge, "body larger than the configured limit")
         }
+        let now = clock()
         switch kind {
-        case .aliyun: return try AliyunReceiptParser.parse(request.body, gateway: name)
-        case .tencent: return try TencentReceiptParser.parse(request.body, gateway: name)
-        case .generic: return try GenericReceiptParser.parse(request.body, gateway: name)
+        case .aliyun: return try AliyunReceiptParser.parse(request.body, gateway: name, now: now)
+        case .tencent: return try TencentReceiptParser.parse(request.body, gateway: name, now: now)
+        case .generic: return try GenericReceiptParser.parse(request.body, gateway: name, now: now)
         case .wechat:
             // The signature was checked in `authenticate`.
             if request.queryValue("encrypt_type") == "aes" {
                 throw ReceiptError(.unsupported, "WeChat safe mode is not supported")
             }
-            return try WeChatReceiptParser.parseVerified(request.body, gateway: name)
+            return try WeChatReceiptParser.parseVerified(request.body, gateway: name, now: now)
         }
     }
 
