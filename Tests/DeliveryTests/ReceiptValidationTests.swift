@@ -3,8 +3,8 @@ import Testing
 
 @testable import Delivery
 
-/// Every number and field of a push is checked before any arithmetic or storage: absurd times
-/// and sizes make the push malformed, and nothing traps.
+/// Every number and field of a push is checked before any arithmetic or storage: absurd times,
+/// sizes and overlong fields make the push malformed, and nothing traps.
 @Suite struct ReceiptValidationTests {
     func wechat(createTime: String = "1395658920", msgID: String = "200163836", from: String = "oia2TjuEGTNoeX76QEjQNrcURxG8",
         status: String = "success") -> [UInt8]
@@ -144,6 +144,90 @@ import Testing
                 """#
             let receipts = try TencentReceiptPoller.parse(receiptBytes(body), gateway: "tx")
             #expect(receipts.first?.occurredAt == nil, "\(value)")
+        }
+    }
+
+    // MARK: Field lengths
+
+    /// Each field at its cap is accepted, one byte over it makes the push malformed.
+    static let aliyunCaps: [(String, Int)] = [
+        ("out_id", 256), ("biz_id", 64), ("phone_number", 32), ("err_code", 64), ("err_msg", 256),
+        ("report_time", 32), ("send_time", 32),
+    ]
+
+    @Test func aliyunFieldsAreCapped() throws {
+        for (field, cap) in Self.aliyunCaps where !field.hasSuffix("_time") {
+            _ = try AliyunReceiptParser.parse(aliyun([field: String(repeating: "1", count: cap)]), gateway: "a")
+            #expect(
+                receiptErrorCode {
+                    try AliyunReceiptParser.parse(aliyun([field: String(repeating: "1", count: cap + 1)]), gateway: "a")
+                } == .malformed, "\(field)")
+        }
+        #expect(
+            receiptErrorCode {
+                try AliyunReceiptParser.parse(aliyun(["report_time": String(repeating: "1", count: 33)]), gateway: "a")
+            } == .malformed)
+    }
+
+    static let tencentCaps: [(String, Int)] = [
+        ("ext", 511), ("sid", 128), ("mobile", 32), ("nationcode", 8), ("errmsg", 64), ("description", 512),
+    ]
+
+    @Test func tencentFieldsAreCapped() throws {
+        for (field, cap) in Self.tencentCaps {
+            _ = try TencentReceiptParser.parse(tencent([field: String(repeating: "1", count: cap)]), gateway: "t")
+            #expect(
+                receiptErrorCode {
+                    try TencentReceiptParser.parse(tencent([field: String(repeating: "1", count: cap + 1)]), gateway: "t")
+                } == .malformed, "\(field)")
+        }
+    }
+
+    static let genericCaps: [(String, Int)] = [
+        ("idempotency_key", 128), ("id", 128), ("message_id", 128), ("provider_id", 128), ("code", 128),
+    ]
+
+    @Test func genericFieldsAreCapped() throws {
+        for (field, cap) in Self.genericCaps {
+            _ = try GenericReceiptParser.parse(generic([field: String(repeating: "1", count: cap)]), gateway: "g")
+            #expect(
+                receiptErrorCode {
+                    try GenericReceiptParser.parse(generic([field: String(repeating: "1", count: cap + 1)]), gateway: "g")
+                } == .malformed, "\(field)")
+        }
+    }
+
+    @Test func wechatFieldsAreCapped() throws {
+        _ = try WeChatReceiptParser.parseVerified(wechat(from: String(repeating: "o", count: 128)), gateway: "wx")
+        #expect(
+            receiptErrorCode {
+                try WeChatReceiptParser.parseVerified(wechat(from: String(repeating: "o", count: 129)), gateway: "wx")
+            } == .malformed)
+        #expect(
+            receiptErrorCode {
+                try WeChatReceiptParser.parseVerified(
+                    wechat(status: "failed:" + String(repeating: "x", count: 64)), gateway: "wx")
+            } == .malformed)
+        #expect(
+            receiptErrorCode {
+                try WeChatReceiptParser.parseVerified(wechat(msgID: String(repeating: "1", count: 21)), gateway: "wx")
+            } == .malformed)
+    }
+
+    /// Caps count UTF-8 bytes: a Chinese message of 86 characters (258 bytes) is over 256.
+    @Test func capsCountBytes() {
+        #expect(
+            receiptErrorCode {
+                try AliyunReceiptParser.parse(aliyun(["err_msg": String(repeating: "败", count: 86)]), gateway: "a")
+            } == .malformed)
+    }
+
+    @Test func miniXMLCharacterReferencesAreDigitsOnly() throws {
+        #expect(try MiniXML.flatFields(receiptBytes("<xml><A>&#65;&#x42;</A></xml>"))["A"] == "AB")
+        for reference in ["&#+65;", "&#-65;", "&#x+42;", "&#6 5;", "&#xG;", "&#１;"] {
+            #expect(
+                receiptErrorCode { try MiniXML.flatFields(receiptBytes("<xml><A>\(reference)</A></xml>")) }
+                    == .malformed, "\(reference)")
         }
     }
 }

@@ -7,6 +7,10 @@ import Foundation
 /// 2000-01-01 … now + 1 day makes the push `.malformed`, and so does an `sms_size` that is not
 /// a segment count (decimal digits, 0–1000). The dedupe key is
 /// `(biz_id, phone_number, report_time, err_code)`, the same one ``AliyunReceiptPoller`` builds.
+///
+/// Fields are capped in UTF-8 bytes, over the cap is `.malformed`: `out_id` 256 (our `OutId`,
+/// documented under 256 characters), `biz_id` 64, `phone_number` 32, `err_code` 64, `err_msg`
+/// 256, `send_time` and `report_time` 32.
 public enum AliyunReceiptParser {
     /// The body Aliyun expects once the reports are stored (only the numeric `code` is checked).
     public static let successReply = #"{"code":0,"msg":"接收成功"}"#
@@ -29,6 +33,16 @@ public enum AliyunReceiptParser {
     /// The largest `sms_size` accepted: a message is at most 500 characters, 8 segments.
     static let maxSegments: UInt64 = 1000
 
+    /// Field caps in UTF-8 bytes.
+    enum Cap {
+        static let outID = 256
+        static let bizID = 64
+        static let phoneNumber = 32
+        static let errCode = 64
+        static let errMsg = 256
+        static let time = 32
+    }
+
     /// Parses one push body.
     ///
     /// - Parameters:
@@ -46,6 +60,7 @@ public enum AliyunReceiptParser {
         var receipts: [Receipt] = []
         receipts.reserveCapacity(reports.count)
         for report in reports {
+            try check(report)
             let errCode = report.errCode ?? ""
             let reportTime = report.reportTime ?? ""
             var occurredAt: Date?
@@ -73,6 +88,16 @@ public enum AliyunReceiptParser {
                 ))
         }
         return receipts
+    }
+
+    private static func check(_ report: Report) throws(ReceiptError) {
+        try ReceiptCheck.length(report.outId, Cap.outID, "Aliyun out_id")
+        try ReceiptCheck.length(report.bizId, Cap.bizID, "Aliyun biz_id")
+        try ReceiptCheck.length(report.phoneNumber, Cap.phoneNumber, "Aliyun phone_number")
+        try ReceiptCheck.length(report.errCode, Cap.errCode, "Aliyun err_code")
+        try ReceiptCheck.length(report.errMsg, Cap.errMsg, "Aliyun err_msg")
+        try ReceiptCheck.length(report.sendTime, Cap.time, "Aliyun send_time")
+        try ReceiptCheck.length(report.reportTime, Cap.time, "Aliyun report_time")
     }
 
     static func dedupeKey(bizID: String, phone: String, time: String, code: String) -> String {

@@ -22,12 +22,22 @@ import Foundation
 /// past now. The dedupe key is
 /// `generic:<our id>|<status>|<code>|<time>`, or `generic:|<provider id>|<status>|<code>|<time>`
 /// for an item without an id of ours.
+///
+/// Fields are capped in UTF-8 bytes, over the cap is `.malformed`: the four ids and `code` 128,
+/// `time` 64.
 public enum GenericReceiptParser {
     /// The body the generic gateway expects once the receipts are stored.
     public static let successReply = #"{"ok":true}"#
 
     /// Most receipts accepted in one push.
     public static let defaultMaxItems = 1000
+
+    /// Field caps in UTF-8 bytes.
+    enum Cap {
+        static let id = 128
+        static let code = 128
+        static let time = 64
+    }
 
     struct Item: Decodable {
         var idempotencyKey: String?
@@ -79,6 +89,14 @@ public enum GenericReceiptParser {
         var receipts: [Receipt] = []
         receipts.reserveCapacity(items.count)
         for item in items {
+            for (value, name) in [
+                (item.idempotencyKey, "idempotency_key"), (item.providerID, "provider_id"), (item.id, "id"),
+                (item.messageID, "message_id"),
+            ] {
+                try ReceiptCheck.length(value, Cap.id, "generic receipt \(name)")
+            }
+            try ReceiptCheck.length(item.code, Cap.code, "generic receipt code")
+            try ReceiptCheck.length(item.time, Cap.time, "generic receipt time")
             let (ours, provider) = item.ids
             let identity: [String]
             if let ours {

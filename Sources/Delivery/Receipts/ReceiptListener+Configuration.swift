@@ -51,17 +51,22 @@ extension ReceiptListener {
         public var tokenHeader: String
         /// How many recent dedupe keys are remembered to recognise re-pushes. Default 100,000.
         public var dedupeCapacity: Int
+        /// Most receipts accepted in one push, whatever the provider; more is refused with `413`.
+        /// Tencent's own limit of 100 applies below it. Default 1,000.
+        public var maxReceiptsPerPush: Int
 
         public init(
             server: HTTPServer.Configuration = .init(),
             gateways: [String: Gateway] = [:],
             tokenHeader: String = "X-PolicyPush-Token",
-            dedupeCapacity: Int = 100_000
+            dedupeCapacity: Int = 100_000,
+            maxReceiptsPerPush: Int = 1000
         ) {
             self.server = server
             self.gateways = gateways
             self.tokenHeader = tokenHeader
             self.dedupeCapacity = dedupeCapacity
+            self.maxReceiptsPerPush = maxReceiptsPerPush
         }
 
         /// Reports every problem at once, each with its key path.
@@ -69,6 +74,7 @@ extension ReceiptListener {
             var problems: [String] = []
             if tokenHeader.isEmpty { problems.append("tokenHeader: must not be empty") }
             if dedupeCapacity < 1 { problems.append("dedupeCapacity: must be at least 1") }
+            if maxReceiptsPerPush < 1 { problems.append("maxReceiptsPerPush: must be at least 1") }
             if server.maxBodyBytes < 1 { problems.append("server.maxBodyBytes: must be at least 1") }
             for (name, gateway) in gateways.sorted(by: { $0.key < $1.key }) {
                 let path = "gateways.\(name)"

@@ -12,7 +12,8 @@ import Synchronization
 ///   `echostr` after the signature check.
 /// - Anything else goes to the optional `routes` closure (`/metrics`, `/healthz`), else `404`.
 ///
-/// Statuses: malformed or unsupported body `400`, missing credentials `401`, wrong credentials or
+/// Statuses: malformed or unsupported body `400` (a field over its provider's cap, an implausible
+/// time or number included), missing credentials `401`, wrong credentials or
 /// stale WeChat timestamp `403`, unknown gateway `404`, wrong method `405`, too many receipts or
 /// too large a body `413` (the latter answered by the server before the listener sees it).
 ///
@@ -185,10 +186,11 @@ final class ListenerCore: Sendable {
             throw ReceiptError(.tooLarge, "body larger than the configured limit")
         }
         let now = clock()
+        let limit = configuration.maxReceiptsPerPush
         switch kind {
-        case .aliyun: return try AliyunReceiptParser.parse(request.body, gateway: name, now: now)
-        case .tencent: return try TencentReceiptParser.parse(request.body, gateway: name, now: now)
-        case .generic: return try GenericReceiptParser.parse(request.body, gateway: name, now: now)
+        case .aliyun: return try AliyunReceiptParser.parse(request.body, gateway: name, now: now, maxItems: limit)
+        case .tencent: return try TencentReceiptParser.parse(request.body, gateway: name, now: now, maxItems: limit)
+        case .generic: return try GenericReceiptParser.parse(request.body, gateway: name, now: now, maxItems: limit)
         case .wechat:
             // The signature was checked in `authenticate`.
             if request.queryValue("encrypt_type") == "aes" {

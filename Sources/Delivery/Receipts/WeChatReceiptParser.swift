@@ -12,7 +12,8 @@ import Foundation
 /// in the same second stay apart.
 ///
 /// `CreateTime` must be a unix time in plain digits between 2000-01-01 and one day past now, and
-/// `MsgID` an unsigned 64-bit integer in plain digits; anything else is `.malformed`.
+/// `MsgID` an unsigned 64-bit integer in plain digits; anything else is `.malformed`, and so is
+/// a `FromUserName` (the openid) over 128 bytes, a `ToUserName` over 64 or a `Status` over 64.
 public enum WeChatReceiptParser {
     /// The body WeChat expects (within 5 s) once the event is stored.
     public static let successReply = "success"
@@ -54,6 +55,9 @@ public enum WeChatReceiptParser {
         guard let from = nonEmpty(fields["FromUserName"]), let createTime = fields["CreateTime"],
             let msgID = nonEmpty(fields["MsgID"]), let statusText = fields["Status"]
         else { throw ReceiptError(.malformed, "WeChat TEMPLATESENDJOBFINISH lacks a field") }
+        try ReceiptCheck.length(from, 128, "WeChat FromUserName")
+        try ReceiptCheck.length(fields["ToUserName"], 64, "WeChat ToUserName")
+        try ReceiptCheck.length(statusText, 64, "WeChat Status")
         let occurredAt = try ReceiptCheck.unixSeconds(createTime, now: now, "WeChat CreateTime")
         guard ReceiptCheck.unsigned(msgID) != nil else {
             throw ReceiptError(.malformed, "WeChat MsgID is not an unsigned integer")
