@@ -4,9 +4,16 @@ import Testing
 
 @testable import Delivery
 
-/// Hostile input against a running listener: numbers that overflow, oversized fields.
+/// Hostile input against a running listener: numbers that overflow, oversized fields, replayed
+/// WeChat signatures.
 @Suite(.timeLimit(.minutes(2))) struct ReceiptListenerHardeningTests {
     static let wechatQuery = receiptWeChatQueryE.map { ($0.name, $0.value) }
+
+    /// Vector E's timestamp with another nonce, signed: each push of a test its own signature.
+    static func signedQuery(nonce: String) throws -> [(String, String)] {
+        let signature = try WeChatSignature.compute(token: "testtoken", timestamp: "1409304348", nonce: nonce)
+        return [("signature", signature), ("timestamp", "1409304348"), ("nonce", nonce)]
+    }
 
     func wechatEvent(createTime: String, msgID: String = "200163836") -> String {
         """
@@ -19,14 +26,16 @@ import Testing
     @Test func aSignedPushWithAnAbsurdCreateTimeIs400AndTheListenerKeepsServing() async throws {
         let sink = ReceiptSink()
         try await withReceiptListener(sink: sink) { _, client in
-            for createTime in ["9300000000000000", "-1", "0", "4102444800", "99999999999999999999999"] {
+            for (n, createTime) in ["9300000000000000", "-1", "0", "4102444800", "99999999999999999999999"].enumerated() {
                 let answer = try await client.send(
-                    "POST", "/receipts/wechat", query: Self.wechatQuery, body: wechatEvent(createTime: createTime))
+                    "POST", "/receipts/wechat", query: try Self.signedQuery(nonce: "n\(n)"),
+                    body: wechatEvent(createTime: createTime))
                 #expect(answer.status == 400, "CreateTime \(createTime)")
             }
             #expect(sink.batches.isEmpty)
             let fine = try await client.send(
-                "POST", "/receipts/wechat", query: Self.wechatQuery, body: wechatEvent(createTime: "1409304000"))
+                "POST", "/receipts/wechat", query: try Self.signedQuery(nonce: "fine"),
+                body: wechatEvent(createTime: "1409304000"))
             #expect(fine.status == 200)
             #expect(sink.batches.count == 1)
         }
@@ -74,6 +83,41 @@ import Testing
             }
             #expect(listener.stats.rejected[.tooLarge] == 3)
             #expect(sink.batches.map(\.count) == [3, 3, 3])
+        }
+    }
+
+    @Test func aReplayedWeChatSignatureWithAnotherBodyIsRefusedAndARetryIsAcknowledgedOnce() async throws {
+        let sink = ReceiptSink()
+        try await withReceiptListener(sink: sink) { listener, client in
+            let original = wechatEvent(createTime: "1409304000", msgID: "1001")
+            let first = try await client.send("POST", "/receipts/wechat", query: Self.wechatQuery, body: original)
+            #expect(first.status == 200)
+            // Same signature, timestamp and nonce, another body: a forgery riding on a captured query.
+            let forged = wechatEvent(createTime: "1409304000", msgID: "6666")
+            let replay = try await client.send("POST", "/receipts/wechat", query: Self.wechatQuery, body: forged)
+            #expect(replay.status == 403)
+            // WeChat's own retry of the same push is acknowledged without a second hand-over.
+            let retry = try await client.send("POST", "/receipts/wechat", query: Self.wechatQuery, body: original)
+            #expect(retry.status == 200)
+            #expect(retry.body == "success")
+            #expect(sink.batches.flatMap { $0 }.map(\.providerID) == ["1001"])
+            #expect(listener.stats.rejected[.replayed] == 1)
+            #expect(listener.stats.repeatedPushes == 1)
+        }
+    }
+
+    @Test func aRetryAfterAStoreFailureIsProcessedAgain() async throws {
+        let sink = ReceiptSink()
+        try await withReceiptListener(sink: sink) { listener, client in
+            let event = wechatEvent(createTime: "1409304000", msgID: "1002")
+            sink.setFailing(true)
+            let failed = try await client.send("POST", "/receipts/wechat", query: Self.wechatQuery, body: event)
+            #expect(failed.status == 500)
+            sink.setFailing(false)
+            let retry = try await client.send("POST", "/receipts/wechat", query: Self.wechatQuery, body: event)
+            #expect(retry.status == 200)
+            #expect(sink.batches.flatMap { $0 }.map(\.providerID) == ["1002"])
+            #expect(listener.stats.repeatedPushes == 0)
         }
     }
 }
