@@ -20,6 +20,10 @@ enum ServerCallbacks {
             let state = RequestState()
             conCls.pointee = Unmanaged.passRetained(state).toOpaque()
             core.requestStarted()
+            if let refusal = framingRefusal(values(connection, .HEADER_KIND, lowercased: true)) {
+                state.tooLarge = true  // the body, if any, is never read
+                return queue(refusal, on: connection)
+            }
             if let length = lookup(connection, "Content-Length").flatMap({ Int($0) }), length > core.maxBodyBytes {
                 state.tooLarge = true
                 return queue(.text("request body too large\n", status: 413), on: connection)
@@ -74,6 +78,38 @@ enum ServerCallbacks {
     static let connection: MHD_NotifyConnectionCallback = { cls, _, _, code in
         guard let cls, code == .CONNECTION_NOTIFY_STARTED else { return }
         Unmanaged<ServerCore>.fromOpaque(cls).takeUnretainedValue().connectionsAccepted.add(1, ordering: .relaxed)
+    }
+
+    /// The answer to a request whose body framing is ambiguous, or nil when it is sound.
+    ///
+    /// libmicrohttpd 0.9.75 frames the body by the first `Content-Length` and ignores the rest,
+    /// reads an unknown `Transfer-Encoding` until the connection closes, and lets
+    /// `Transfer-Encoding` override `Content-Length` silently: each is how request smuggling
+    /// starts (RFC 9112 §6.1, §6.3). Such a request is refused and its connection closed.
+    static func framingRefusal(_ headers: [(name: String, value: String)]) -> HTTPServerResponse? {
+        let lengths = Set(
+            headers.filter { $0.name == "content-length" }
+                .flatMap { $0.value.split(separator: ",", omittingEmptySubsequences: false) }
+                .map(trimmed))
+        let codings = headers.filter { $0.name == "transfer-encoding" }.map(\.value)
+        var refusal: HTTPServerResponse?
+        if lengths.count > 1 {
+            refusal = .text("conflicting Content-Length\n", status: 400)
+        } else if !codings.isEmpty, !lengths.isEmpty {
+            refusal = .text("Content-Length with Transfer-Encoding\n", status: 400)
+        } else if !codings.isEmpty, codings.count > 1 || trimmed(codings[0]).lowercased() != "chunked" {
+            refusal = .text("unsupported Transfer-Encoding\n", status: 501)
+        }
+        refusal?.headers.append(("Connection", "close"))
+        return refusal
+    }
+
+    /// `value` without leading and trailing spaces and tabs (optional whitespace, RFC 9110 §5.6.3).
+    private static func trimmed(_ value: some StringProtocol) -> String {
+        let blank: (Character) -> Bool = { $0 == " " || $0 == "\t" }
+        guard let first = value.firstIndex(where: { !blank($0) }), let last = value.lastIndex(where: { !blank($0) })
+        else { return "" }
+        return String(value[first...last])
     }
 
     private static func queue(_ response: HTTPServerResponse, on connection: OpaquePointer) -> MHD_Result {
