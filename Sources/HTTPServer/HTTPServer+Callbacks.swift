@@ -1,10 +1,44 @@
 internal import CMicroHTTPD
 
-/// Per-request upload state, owned by the one connection thread serving the request; libmicrohttpd
-/// holds it (retained) in `*con_cls` until the request-completed callback releases it.
-final class RequestState {
-    var body: [UInt8] = []
-    var tooLarge = false
+import Synchronization
+
+/// One request, from the access handler's first call to the request-completed callback, which
+/// releases the reference libmicrohttpd holds in `*con_cls`; the handler task holds another.
+final class RequestState: Sendable {
+    /// The body read so far. Only the libmicrohttpd thread serving the connection touches it, so
+    /// the lock is never contended.
+    struct Upload {
+        var body: [UInt8] = []
+        /// Over the body limit, or refused on its headers: the body is dropped, not kept.
+        var refused = false
+    }
+
+    /// A suspended connection, as the handler task and `stop` see it.
+    ///
+    /// `@unchecked Sendable`: the pointer is only passed to `MHD_resume_connection`, which
+    /// libmicrohttpd allows from any thread, once, under ``RequestState/phase``'s lock.
+    struct Suspended: @unchecked Sendable {
+        let connection: OpaquePointer
+    }
+
+    /// Where the answer stands.
+    enum Phase: Sendable {
+        /// Headers and body arriving; no handler yet.
+        case reading
+        /// Parked by `MHD_suspend_connection` while the handler task runs. The connection stays
+        /// valid until it is resumed, and a suspended connection must be resumed exactly once.
+        case suspended(Suspended)
+        /// Resumed with this answer; the access handler queues it on its next call.
+        case answered(HTTPServerResponse)
+        /// The server is stopping: close without an answer.
+        case abandoned
+    }
+
+    let upload = Mutex(Upload())
+    /// Suspending and resuming happen while this lock is held, so a resume never precedes its
+    /// suspension and happens once. Lock order: this lock, then libmicrohttpd's own mutexes;
+    /// libmicrohttpd never calls back into PolicyPush while holding one for a plain connection.
+    let phase = Mutex(Phase.reading)
 }
 
 /// libmicrohttpd callbacks. They run on libmicrohttpd's threads, so they are nonisolated C
@@ -21,11 +55,11 @@ enum ServerCallbacks {
             conCls.pointee = Unmanaged.passRetained(state).toOpaque()
             core.requestStarted()
             if let refusal = framingRefusal(values(connection, .HEADER_KIND, lowercased: true)) {
-                state.tooLarge = true  // the body, if any, is never read
+                state.upload.withLock { $0.refused = true }  // the body, if any, is never read
                 return queue(refusal, on: connection)
             }
             if let length = lookup(connection, "Content-Length").flatMap({ Int($0) }), length > core.maxBodyBytes {
-                state.tooLarge = true
+                state.upload.withLock { $0.refused = true }
                 return queue(.text("request body too large\n", status: 413), on: connection)
             }
             return .YES
@@ -34,41 +68,60 @@ enum ServerCallbacks {
 
         let count = uploadDataSize.pointee
         if count > 0 {
-            if !state.tooLarge, let uploadData {
-                if state.body.count + count > core.maxBodyBytes {
-                    state.tooLarge = true
-                    state.body = []
+            state.upload.withLock { upload in
+                guard !upload.refused, let uploadData else { return }
+                if upload.body.count + count > core.maxBodyBytes {
+                    upload.refused = true
+                    upload.body = []
                 } else {
-                    state.body.append(
-                        contentsOf: UnsafeRawBufferPointer(start: UnsafeRawPointer(uploadData), count: count)
-                    )
+                    upload.body.append(
+                        contentsOf: UnsafeRawBufferPointer(start: UnsafeRawPointer(uploadData), count: count))
                 }
             }
             uploadDataSize.pointee = 0
             return .YES
         }
-        if state.tooLarge {
-            return queue(.text("request body too large\n", status: 413), on: connection)
+
+        // The request is complete: either the first such call, or the one after a resume.
+        enum Next: Sendable {
+            case start, answer(HTTPServerResponse), close, wait
         }
+        let next = state.phase.withLock { phase -> Next in
+            switch phase {
+            case .reading: return .start
+            case .answered(let response): return .answer(response)
+            case .abandoned: return .close
+            case .suspended: return .wait  // libmicrohttpd does not call a suspended connection; be safe
+            }
+        }
+        switch next {
+        case .start: break
+        case .answer(let response): return response.resetsConnection ? .NO : queue(response, on: connection)
+        case .close: return .NO
+        case .wait: return .YES
+        }
+        let (body, refused) = state.upload.withLock { upload in
+            defer { upload.body = [] }
+            return (upload.body, upload.refused)
+        }
+        if refused { return queue(.text("request body too large\n", status: 413), on: connection) }
 
         let request = HTTPServerRequest(
             method: method.map { String(cString: $0) } ?? "",
             path: url.map { String(cString: $0) } ?? "/",
             query: values(connection, .GET_ARGUMENT_KIND, lowercased: false),
             headers: values(connection, .HEADER_KIND, lowercased: true),
-            body: state.body,
+            body: body,
             remoteAddress: clientAddress(connection)
         )
-        state.body = []
-        let response = core.respond(to: request)
-        if response.resetsConnection { return .NO }
-        return queue(response, on: connection)
+        return core.dispatch(request, state: state, connection: connection) ? .YES : .NO
     }
 
     /// Runs once the answer was written (or the connection closed) for every request the access
     /// handler saw.
     static let completed: MHD_RequestCompletedCallback = { cls, _, conCls, _ in
         guard let conCls, let pointer = conCls.pointee else { return }
+        // Never takes a request's lock: see `RequestState.phase`.
         Unmanaged<RequestState>.fromOpaque(pointer).release()
         conCls.pointee = nil
         guard let cls else { return }

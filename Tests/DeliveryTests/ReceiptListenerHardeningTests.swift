@@ -5,7 +5,7 @@ import Testing
 @testable import Delivery
 
 /// Hostile input against a running listener: numbers that overflow, oversized fields, replayed
-/// WeChat signatures.
+/// WeChat signatures, and a Slowloris crowd.
 @Suite(.timeLimit(.minutes(2))) struct ReceiptListenerHardeningTests {
     static let wechatQuery = receiptWeChatQueryE.map { ($0.name, $0.value) }
 
@@ -118,6 +118,46 @@ import Testing
             #expect(retry.status == 200)
             #expect(sink.batches.flatMap { $0 }.map(\.providerID) == ["1002"])
             #expect(listener.stats.repeatedPushes == 0)
+        }
+    }
+
+    /// 1,000 connections from 127.0.0.2 hold partial headers open and trickle a byte every two
+    /// seconds; meanwhile a client on 127.0.0.1 must get `/healthz` within a second and have its
+    /// pushes stored, with the listener's default server configuration.
+    @Test func slowClientsFromOneAddressDoNotStarveHealthzOrPushes() async throws {
+        let sink = ReceiptSink()
+        let routes: ReceiptListener.Routes = { request in request.path == "/healthz" ? .text("ok\n") : nil }
+        try await withReceiptListener(now: Date(), routes: routes, sink: sink) { listener, _ in
+            let port = listener.port
+            let attackers = await LoopbackSockets.offPool { SlowClients(count: 1000, port: port, source: "127.0.0.2") }
+            for round in 0..<3 {
+                let health = await LoopbackSockets.offPool {
+                    LoopbackSockets.exchange(
+                        port: port, Array("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8),
+                        timeout: .seconds(1))
+                }
+                #expect(
+                    health.text.hasPrefix("HTTP/1.1 200") && health.elapsed < .seconds(1),
+                    "round \(round): healthz got \(health.text.prefix(20).debugDescription) after \(health.elapsed); \(attackers.openCount) slow connections open"
+                )
+                let body = "[\(receiptAliyunReport(biz: "slow-\(round)"))]"
+                let request =
+                    "POST /receipts/aliyun/\(receiptPathToken) HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                    + "Content-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
+                let push = await LoopbackSockets.offPool {
+                    LoopbackSockets.exchange(port: port, Array(request.utf8), timeout: .seconds(1))
+                }
+                #expect(
+                    push.text.hasPrefix("HTTP/1.1 200"),
+                    "round \(round): push got \(push.text.prefix(20).debugDescription) after \(push.elapsed)")
+                await LoopbackSockets.offPool { attackers.drip() }
+                // The rest were closed at once by the per-address limit.
+                #expect(attackers.openCount <= HTTPServer.Configuration().perIPConnectionLimit)
+                // The attack's own rhythm: a byte every two seconds per connection.
+                try await Task.sleep(for: .seconds(2))
+            }
+            await LoopbackSockets.offPool { attackers.closeAll() }
+            #expect(sink.batches.flatMap { $0 }.compactMap(\.providerID) == ["slow-0", "slow-1", "slow-2"])
         }
     }
 }
