@@ -121,6 +121,46 @@ import Testing
         }
     }
 
+    /// Broken HTTP aimed at the listener gets a `4xx` or a closed connection, never a `2xx`,
+    /// and the listener keeps taking pushes.
+    @Test func badHTTPNeverGets2xxAndTheListenerKeepsServing() async throws {
+        let sink = ReceiptSink()
+        let routes: ReceiptListener.Routes = { request in request.path == "/healthz" ? .text("ok\n") : nil }
+        try await withReceiptListener(now: Date(), routes: routes, sink: sink) { listener, _ in
+            let port = listener.port
+            let path = "/receipts/aliyun/\(receiptPathToken)"
+            let push = "[\(receiptAliyunReport(biz: "smuggled"))]"
+            var requests = [
+                // Two framings of one body: the push must not be read either way.
+                "POST \(path) HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: \(push.utf8.count)\r\n\r\n\(push)",
+                "POST \(path) HTTP/1.1\r\nHost: x\r\nContent-Length: \(push.utf8.count)\r\nTransfer-Encoding: chunked\r\n\r\n\(push)",
+                "GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n",  // HTTP/1.1 without Host
+                "GET /hea lthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                "POST \(path) HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999\r\n\r\n",
+                "POST \(path) HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\nzz\r\n",
+                "GET /healthz HTTP/1.1\r\nHost: x\r\nX: \(String(repeating: "y", count: 70_000))\r\n\r\n",
+            ]
+            var random = ReceiptFuzzRandom(state: 7)
+            for _ in 0..<20 {
+                let length = Int.random(in: 1...300, using: &random)
+                requests.append(String(decoding: (0..<length).map { _ in UInt8.random(in: 1...255, using: &random) }, as: UTF8.self) + "\r\n\r\n")
+            }
+            for (index, request) in requests.enumerated() {
+                let answer = await LoopbackSockets.offPool {
+                    LoopbackSockets.exchange(port: port, Array(request.utf8), timeout: .seconds(2))
+                }
+                #expect(!answer.text.hasPrefix("HTTP/1.1 2"), "#\(index): \(answer.text.prefix(30).debugDescription)")
+            }
+            #expect(sink.batches.isEmpty)
+            let health = await LoopbackSockets.offPool {
+                LoopbackSockets.exchange(
+                    port: port, Array("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8),
+                    timeout: .seconds(2))
+            }
+            #expect(health.text.hasPrefix("HTTP/1.1 200"))
+        }
+    }
+
     /// 1,000 connections from 127.0.0.2 hold partial headers open and trickle a byte every two
     /// seconds; meanwhile a client on 127.0.0.1 must get `/healthz` within a second and have its
     /// pushes stored, with the listener's default server configuration.

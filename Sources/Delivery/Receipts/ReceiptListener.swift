@@ -27,6 +27,11 @@ import Synchronization
 /// the same body is WeChat retrying and, once the first was stored, is answered `success`
 /// without being parsed again (``Stats/repeatedPushes``).
 ///
+/// The listener is meant to face the Internet: its server's defaults (`HTTPServer.Configuration`)
+/// close a connection idle for 10 s, hold at most 32 connections per client address and 1024 in
+/// all, and refuse ambiguous body framing, so a crowd of slow clients from one address cannot
+/// starve the providers' pushes or `/healthz`.
+///
 /// - Important: call ``stop()`` or ``stop(draining:)`` when done. ``stop()`` closes the connection of
 ///   a push still being handled without an answer (the provider pushes it again);
 ///   ``stop(draining:)`` first lets pushes already received be answered.
