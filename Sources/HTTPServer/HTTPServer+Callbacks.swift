@@ -1,5 +1,4 @@
 internal import CMicroHTTPD
-
 import Synchronization
 
 /// One request, from the access handler's first call to the request-completed callback, which
@@ -84,7 +83,10 @@ enum ServerCallbacks {
 
         // The request is complete: either the first such call, or the one after a resume.
         enum Next: Sendable {
-            case start, answer(HTTPServerResponse), close, wait
+            case start
+            case answer(HTTPServerResponse)
+            case close
+            case wait
         }
         let next = state.phase.withLock { phase -> Next in
             switch phase {

@@ -26,7 +26,8 @@ import Testing
     @Test func aSignedPushWithAnAbsurdCreateTimeIs400AndTheListenerKeepsServing() async throws {
         let sink = ReceiptSink()
         try await withReceiptListener(sink: sink) { _, client in
-            for (n, createTime) in ["9300000000000000", "-1", "0", "4102444800", "99999999999999999999999"].enumerated() {
+            for (n, createTime) in ["9300000000000000", "-1", "0", "4102444800", "99999999999999999999999"].enumerated()
+            {
                 let answer = try await client.send(
                     "POST", "/receipts/wechat", query: try Self.signedQuery(nonce: "n\(n)"),
                     body: wechatEvent(createTime: createTime))
@@ -143,7 +144,9 @@ import Testing
             var random = ReceiptFuzzRandom(state: 7)
             for _ in 0..<20 {
                 let length = Int.random(in: 1...300, using: &random)
-                requests.append(String(decoding: (0..<length).map { _ in UInt8.random(in: 1...255, using: &random) }, as: UTF8.self) + "\r\n\r\n")
+                requests.append(
+                    String(decoding: (0..<length).map { _ in UInt8.random(in: 1...255, using: &random) }, as: UTF8.self)
+                        + "\r\n\r\n")
             }
             for (index, request) in requests.enumerated() {
                 let answer = await LoopbackSockets.offPool {

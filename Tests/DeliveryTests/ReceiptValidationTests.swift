@@ -6,9 +6,10 @@ import Testing
 /// Every number and field of a push is checked before any arithmetic or storage: absurd times,
 /// sizes and overlong fields make the push malformed, and nothing traps.
 @Suite struct ReceiptValidationTests {
-    func wechat(createTime: String = "1395658920", msgID: String = "200163836", from: String = "oia2TjuEGTNoeX76QEjQNrcURxG8",
-        status: String = "success") -> [UInt8]
-    {
+    func wechat(
+        createTime: String = "1395658920", msgID: String = "200163836", from: String = "oia2TjuEGTNoeX76QEjQNrcURxG8",
+        status: String = "success"
+    ) -> [UInt8] {
         receiptBytes(
             """
             <xml><ToUserName><![CDATA[gh_7f083739789a]]></ToUserName><FromUserName><![CDATA[\(from)]]></FromUserName>
@@ -31,7 +32,8 @@ import Testing
     func tencent(_ fields: [String: String]) -> [UInt8] {
         var report: [String: String] = [
             "user_receive_time": "2015-10-17 08:03:04", "nationcode": "86", "mobile": "13800001111",
-            "report_status": "SUCCESS", "errmsg": "DELIVRD", "description": "用户短信送达成功", "sid": "5000:1045710669157053657849499619",
+            "report_status": "SUCCESS", "errmsg": "DELIVRD", "description": "用户短信送达成功",
+            "sid": "5000:1045710669157053657849499619",
             "ext": "msg-1",
         ]
         report.merge(fields) { $1 }
@@ -109,15 +111,18 @@ import Testing
                 try WeChatReceiptParser.parseVerified(wechat(createTime: "1780086401"), gateway: "wx", now: now)
             } == .malformed)
 
-        #expect(try AliyunReceiptParser.parse(aliyun(["report_time": "2026-05-30 04:26:40"]), gateway: "a", now: now)
-            .first?.occurredAt == lastSecond)
+        #expect(
+            try AliyunReceiptParser.parse(aliyun(["report_time": "2026-05-30 04:26:40"]), gateway: "a", now: now)
+                .first?.occurredAt == lastSecond)
         #expect(
             receiptErrorCode {
                 try AliyunReceiptParser.parse(aliyun(["report_time": "2026-05-30 04:26:41"]), gateway: "a", now: now)
             } == .malformed)
         #expect(
-            try TencentReceiptParser.parse(tencent(["user_receive_time": "2026-05-30 04:26:40"]), gateway: "t", now: now)
-                .first?.occurredAt == lastSecond)
+            try TencentReceiptParser.parse(
+                tencent(["user_receive_time": "2026-05-30 04:26:40"]), gateway: "t", now: now
+            )
+            .first?.occurredAt == lastSecond)
         #expect(
             receiptErrorCode {
                 try TencentReceiptParser.parse(
@@ -133,7 +138,8 @@ import Testing
         // An unreadable Aliyun or Tencent time is still no reason to refuse the report.
         #expect(try AliyunReceiptParser.parse(aliyun(["report_time": "soon"]), gateway: "a").first?.occurredAt == nil)
         #expect(
-            try TencentReceiptParser.parse(tencent(["user_receive_time": "soon"]), gateway: "t").first?.occurredAt == nil)
+            try TencentReceiptParser.parse(tencent(["user_receive_time": "soon"]), gateway: "t").first?.occurredAt
+                == nil)
     }
 
     /// `UserReceiveTime` of a pull is a unix time: out-of-range values are dropped, never converted.
@@ -178,7 +184,8 @@ import Testing
             _ = try TencentReceiptParser.parse(tencent([field: String(repeating: "1", count: cap)]), gateway: "t")
             #expect(
                 receiptErrorCode {
-                    try TencentReceiptParser.parse(tencent([field: String(repeating: "1", count: cap + 1)]), gateway: "t")
+                    try TencentReceiptParser.parse(
+                        tencent([field: String(repeating: "1", count: cap + 1)]), gateway: "t")
                 } == .malformed, "\(field)")
         }
     }
@@ -192,7 +199,8 @@ import Testing
             _ = try GenericReceiptParser.parse(generic([field: String(repeating: "1", count: cap)]), gateway: "g")
             #expect(
                 receiptErrorCode {
-                    try GenericReceiptParser.parse(generic([field: String(repeating: "1", count: cap + 1)]), gateway: "g")
+                    try GenericReceiptParser.parse(
+                        generic([field: String(repeating: "1", count: cap + 1)]), gateway: "g")
                 } == .malformed, "\(field)")
         }
     }

@@ -57,7 +57,8 @@ import Testing
         defer { server.stop() }
         for (index, request) in Self.hostile.enumerated() {
             let answer = await rawExchange(port: server.port, request)
-            #expect(!answer.hasPrefix("HTTP/1.1 2") && !answer.hasPrefix("HTTP/1.0 2"), "#\(index): \(answer.prefix(40))")
+            #expect(
+                !answer.hasPrefix("HTTP/1.1 2") && !answer.hasPrefix("HTTP/1.0 2"), "#\(index): \(answer.prefix(40))")
         }
         let fine = await rawExchange(port: server.port, "GET /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         #expect(fine.hasPrefix("HTTP/1.1 200"))

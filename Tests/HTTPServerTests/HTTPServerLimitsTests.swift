@@ -73,7 +73,9 @@ private func offPool<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> 
         let elapsed = await clock.measure {
             await withTaskGroup(of: String.self) { group in
                 for _ in 0..<40 {
-                    group.addTask { await rawExchange(port: port, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n") }
+                    group.addTask {
+                        await rawExchange(port: port, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                    }
                 }
                 for await answer in group { #expect(answer.hasPrefix("HTTP/1.1 200") && answer.hasSuffix("late")) }
             }
@@ -149,7 +151,9 @@ private func offPool<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> 
         for key in ["port:", "connectionLimit:", "perIPConnectionLimit:", "connectionTimeout:", "threadPoolSize:"] {
             #expect(problems.contains { $0.hasPrefix(key) }, "\(key)")
         }
-        let error = #expect(throws: HTTPServerError.self) { try HTTPServer(configuration: bad, handler: echoHandler).start() }
+        let error = #expect(throws: HTTPServerError.self) {
+            try HTTPServer(configuration: bad, handler: echoHandler).start()
+        }
         #expect(error?.code == .invalidConfiguration)
     }
 }

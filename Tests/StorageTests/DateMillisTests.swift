@@ -9,7 +9,9 @@ import Testing
     @Test func ordinaryDatesRoundToTheMillisecond() {
         #expect(Date(timeIntervalSince1970: 1_780_000_000.2345).millis == 1_780_000_000_235)
         #expect(Date(timeIntervalSince1970: -1.5).millis == -1500)
-        #expect(Date(millis: Date(timeIntervalSince1970: 1_395_658_920).millis) == Date(timeIntervalSince1970: 1_395_658_920))
+        #expect(
+            Date(millis: Date(timeIntervalSince1970: 1_395_658_920).millis)
+                == Date(timeIntervalSince1970: 1_395_658_920))
     }
 
     @Test func datesBeyondInt64Clamp() {

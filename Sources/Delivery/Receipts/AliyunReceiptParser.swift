@@ -84,7 +84,8 @@ public enum AliyunReceiptParser {
                     status: report.success ? .delivered : .failed,
                     reasonCode: errCode.isEmpty ? (report.success ? "DELIVERED" : "UNKNOWN") : errCode,
                     occurredAt: occurredAt,
-                    dedupeKey: dedupeKey(bizID: report.bizId, phone: report.phoneNumber, time: reportTime, code: errCode)
+                    dedupeKey: dedupeKey(
+                        bizID: report.bizId, phone: report.phoneNumber, time: reportTime, code: errCode)
                 ))
         }
         return receipts
