@@ -12,11 +12,14 @@
    take the options PolicyPush uses as typed parameters. */
 
 /// Starts a daemon bound to `host` (an IPv4 or IPv6 literal) and `port` (0 = ephemeral).
+/// `per_ip_connection_limit` 0 means no limit; `thread_pool_size` 1 means the polling thread alone.
 /// Returns NULL if the address does not parse or the daemon fails to start.
 static inline struct MHD_Daemon *cmhd_start_daemon(unsigned int flags, const char *host, uint16_t port,
                                                    unsigned int connection_limit,
+                                                   unsigned int per_ip_connection_limit,
                                                    unsigned int connection_timeout_seconds,
                                                    size_t connection_memory_limit,
+                                                   unsigned int thread_pool_size,
                                                    MHD_AccessHandlerCallback handler, void *handler_cls,
                                                    MHD_RequestCompletedCallback completed, void *completed_cls,
                                                    MHD_NotifyConnectionCallback notify, void *notify_cls) {
@@ -40,8 +43,12 @@ static inline struct MHD_Daemon *cmhd_start_daemon(unsigned int flags, const cha
     return MHD_start_daemon(flags, port, NULL, NULL, handler, handler_cls,
                             MHD_OPTION_SOCK_ADDR, address,
                             MHD_OPTION_CONNECTION_LIMIT, connection_limit,
+                            MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip_connection_limit,
+                            MHD_OPTION_THREAD_POOL_SIZE, thread_pool_size,
                             MHD_OPTION_CONNECTION_TIMEOUT, connection_timeout_seconds,
                             MHD_OPTION_CONNECTION_MEMORY_LIMIT, connection_memory_limit,
+                            /* Refuse HTTP/1.1 without Host and spaces in the URL. */
+                            MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
                             MHD_OPTION_NOTIFY_COMPLETED, completed, completed_cls,
                             MHD_OPTION_NOTIFY_CONNECTION, notify, notify_cls,
                             MHD_OPTION_END);

@@ -26,7 +26,10 @@ public final class StubGateway: Sendable {
         let core = StubCore(configuration: configuration, pushClient: pushClient)
         self.core = core
         self.server = HTTPServer(
-            configuration: .init(host: "127.0.0.1", port: configuration.port),
+            // Every client of a stub connects from 127.0.0.1, and SDKs keep connections idle
+            // between calls: no per-address limit, the long idle timeout they were built against.
+            configuration: .init(
+                host: "127.0.0.1", port: configuration.port, perIPConnectionLimit: 0, connectionTimeout: 30),
             handler: { request in await core.handle(request) }
         )
     }

@@ -4,14 +4,23 @@ import Synchronization
 
 /// A small HTTP/1.1 server over libmicrohttpd, for stub gateways and the receipts listener.
 ///
-/// Each connection is served by its own libmicrohttpd thread; a request's body is read in full
-/// (up to ``Configuration/maxBodyBytes``, else `413`) before the async handler runs. Malformed
-/// requests are answered `4xx` by libmicrohttpd itself; a handler that throws produces `500`.
+/// A few libmicrohttpd threads (``Configuration/threadPoolSize``) poll every connection with
+/// epoll; no thread belongs to a connection. A request's body is read in full (up to
+/// ``Configuration/maxBodyBytes``, else `413`), then its connection is suspended while the async
+/// handler runs on a Swift task, and resumed with the answer: a slow handler (or a scripted
+/// delay) holds no thread. Malformed requests are answered `4xx` by libmicrohttpd itself or by
+/// the server (ambiguous body framing: `400`); a handler that throws produces `500`.
+///
+/// Against slow or abusive clients: a connection idle for ``Configuration/connectionTimeout``
+/// is closed (not while its handler runs), one address holds at most
+/// ``Configuration/perIPConnectionLimit`` connections, all addresses together at most
+/// ``Configuration/connectionLimit``; connections beyond a limit are closed at once.
 ///
 /// - Important: call ``stop()`` when done; it cancels handlers still running (including
-///   scripted delays) and joins the connection threads.
+///   scripted delays), closes their connections and joins libmicrohttpd's threads.
 public final class HTTPServer: Sendable {
-    /// Listening and resource limits.
+    /// Listening and resource limits. The defaults suit a listener exposed to the Internet, such
+    /// as the receipts listener; a loopback test server raises ``perIPConnectionLimit``.
     public struct Configuration: Sendable {
         /// Numeric IPv4 or IPv6 address to bind. Default `127.0.0.1`.
         public var host: String
@@ -19,27 +28,56 @@ public final class HTTPServer: Sendable {
         public var port: Int
         /// Largest request body accepted; larger ones get `413`. Default 1 MiB.
         public var maxBodyBytes: Int
-        /// Most simultaneous connections (one thread each). Default 256.
+        /// Most simultaneous connections, all addresses together (each costs a socket, not a
+        /// thread); more are closed at once. Default 1024.
         public var connectionLimit: Int
-        /// Seconds of inactivity before an idle connection is closed. Default 30.
+        /// Most simultaneous connections from one IP address; more are closed at once. `0` means
+        /// no limit: for loopback test servers, or behind a proxy that connects from one address.
+        /// Default 32.
+        public var perIPConnectionLimit: Int
+        /// Seconds without a byte from the client before its connection is closed: a request
+        /// whose headers or body trickle in, or an idle keep-alive connection. The time a handler
+        /// takes does not count. `0` means never. Default 10.
         public var connectionTimeout: Int
         /// Memory per connection for the request line and headers. Default 64 KiB.
         public var connectionMemoryLimit: Int
+        /// libmicrohttpd threads polling the connections (epoll); handlers run on Swift tasks, so
+        /// a few suffice. Default 2.
+        public var threadPoolSize: Int
 
         public init(
             host: String = "127.0.0.1",
             port: Int = 0,
             maxBodyBytes: Int = 1 << 20,
-            connectionLimit: Int = 256,
-            connectionTimeout: Int = 30,
-            connectionMemoryLimit: Int = 64 << 10
+            connectionLimit: Int = 1024,
+            perIPConnectionLimit: Int = 32,
+            connectionTimeout: Int = 10,
+            connectionMemoryLimit: Int = 64 << 10,
+            threadPoolSize: Int = 2
         ) {
             self.host = host
             self.port = port
             self.maxBodyBytes = maxBodyBytes
             self.connectionLimit = connectionLimit
+            self.perIPConnectionLimit = perIPConnectionLimit
             self.connectionTimeout = connectionTimeout
             self.connectionMemoryLimit = connectionMemoryLimit
+            self.threadPoolSize = threadPoolSize
+        }
+
+        /// Reports every problem at once, each with its key path.
+        public func validate() -> [String] {
+            var problems: [String] = []
+            if !(0...65535).contains(port) { problems.append("port: must be 0-65535") }
+            if maxBodyBytes < 0 { problems.append("maxBodyBytes: must not be negative") }
+            if !(1...1_000_000).contains(connectionLimit) { problems.append("connectionLimit: must be 1-1000000") }
+            if !(0...connectionLimit).contains(perIPConnectionLimit) {
+                problems.append("perIPConnectionLimit: must be 0 (no limit) up to connectionLimit")
+            }
+            if !(0...86_400).contains(connectionTimeout) { problems.append("connectionTimeout: must be 0-86400 s") }
+            if connectionMemoryLimit < 1024 { problems.append("connectionMemoryLimit: must be at least 1024") }
+            if !(1...64).contains(threadPoolSize) { problems.append("threadPoolSize: must be 1-64") }
+            return problems
         }
     }
 
@@ -61,20 +99,20 @@ public final class HTTPServer: Sendable {
     ///   started, or the address cannot be bound.
     public func start() throws {
         let configuration = self.configuration
-        guard (0...65535).contains(configuration.port), configuration.maxBodyBytes >= 0,
-            configuration.connectionLimit > 0, configuration.connectionTimeout >= 0,
-            configuration.connectionMemoryLimit >= 1024
-        else { throw HTTPServerError(code: .invalidConfiguration) }
+        guard configuration.validate().isEmpty else { throw HTTPServerError(code: .invalidConfiguration) }
         try core.state.withLock { state in
             guard case .idle = state.phase else { throw HTTPServerError(code: .alreadyStarted) }
             let context = Unmanaged.passRetained(core)
+            // Internal polling threads with the best poller (epoll on Linux), no thread per
+            // connection, and suspend/resume so that a connection waits for its handler parked.
             let flags =
-                UInt32(MHD_USE_INTERNAL_POLLING_THREAD.rawValue) | UInt32(MHD_USE_THREAD_PER_CONNECTION.rawValue)
-                | UInt32(MHD_USE_AUTO.rawValue)
+                UInt32(MHD_USE_INTERNAL_POLLING_THREAD.rawValue) | UInt32(MHD_USE_AUTO.rawValue)
+                | UInt32(MHD_ALLOW_SUSPEND_RESUME.rawValue)
             let daemon = cmhd_start_daemon(
                 flags, configuration.host, UInt16(configuration.port),
-                UInt32(configuration.connectionLimit), UInt32(configuration.connectionTimeout),
-                configuration.connectionMemoryLimit,
+                UInt32(configuration.connectionLimit), UInt32(configuration.perIPConnectionLimit),
+                UInt32(configuration.connectionTimeout), configuration.connectionMemoryLimit,
+                UInt32(configuration.threadPoolSize),
                 ServerCallbacks.access, context.toOpaque(),
                 ServerCallbacks.completed, context.toOpaque(),
                 ServerCallbacks.connection, context.toOpaque()
@@ -126,7 +164,7 @@ public final class HTTPServer: Sendable {
         }
     }
 
-    /// Stops listening, cancels running handlers and joins the connection threads. Idempotent.
+    /// Stops listening, cancels running handlers and joins libmicrohttpd's threads. Idempotent.
     ///
     /// Requests still in a handler get their connection closed without an answer; the handler
     /// tasks are cancelled and their results dropped.
@@ -143,6 +181,7 @@ public final class HTTPServer: Sendable {
             return daemon
         }
         guard let daemon else { return }
+        // libmicrohttpd aborts when stopped with a suspended connection: resume them all first.
         core.abandonInFlight()
         MHD_stop_daemon(daemon)
         // No callback can run any more: drop the reference libmicrohttpd held.
@@ -187,7 +226,8 @@ final class ServerCore: Sendable {
     struct State: ~Copyable {
         var phase: Phase = .idle
         var nextRequestID = 0
-        var inFlight: [Int: (task: Task<Void, Never>, rendezvous: Rendezvous)] = [:]
+        /// Requests whose handler runs, and its task once created.
+        var inFlight: [Int: (request: RequestState, task: Task<Void, Never>?)] = [:]
     }
 
     /// Requests between the access handler's first call and the request-completed callback, and
@@ -242,12 +282,34 @@ final class ServerCore: Sendable {
         self.handler = handler
     }
 
-    /// Runs the handler for `request` and blocks the calling libmicrohttpd connection thread
-    /// (never a cooperative-pool thread) until it has an answer, or until the server stops.
-    func respond(to request: HTTPServerRequest) -> HTTPServerResponse {
-        let rendezvous = Rendezvous()
+    /// Parks the connection of a complete `request` and runs the handler on a task, which
+    /// resumes the connection with the answer. Returns false when the connection must close at
+    /// once (the server is stopping).
+    ///
+    /// - Important: call it only from the access handler, on the connection's libmicrohttpd thread.
+    func dispatch(_ request: HTTPServerRequest, state pending: RequestState, connection: OpaquePointer) -> Bool {
+        // Registered first, so that `abandonInFlight` either sees this request or it sees the stop.
+        let id: Int? = state.withLock { state in
+            guard case .running = state.phase else { return nil }
+            let id = state.nextRequestID
+            state.nextRequestID += 1
+            state.inFlight[id] = (pending, nil)
+            return id
+        }
+        guard let id else { return false }
+        let parked = RequestState.Suspended(connection: connection)
+        let suspended = pending.phase.withLock { phase -> Bool in
+            guard case .reading = phase else { return false }  // abandoned meanwhile
+            MHD_suspend_connection(parked.connection)
+            phase = .suspended(parked)
+            return true
+        }
+        guard suspended else {
+            _ = state.withLock { $0.inFlight.removeValue(forKey: id) }
+            return false
+        }
         let handler = self.handler
-        let task = Task.detached {
+        let task = Task.detached { [self] in
             var response: HTTPServerResponse
             do {
                 response = try await handler(request)
@@ -261,56 +323,51 @@ final class ServerCore: Sendable {
                     response = .resetConnection
                 }
             }
-            rendezvous.deliver(response)
+            self.answer(id: id, request: pending, with: response)
         }
-        let id: Int? = state.withLock { state in
-            guard case .running = state.phase else { return nil }
-            let id = state.nextRequestID
-            state.nextRequestID += 1
-            state.inFlight[id] = (task, rendezvous)
-            return id
+        let running = state.withLock { state -> Bool in
+            guard state.inFlight[id] != nil else { return false }
+            state.inFlight[id]?.task = task
+            return true
         }
-        guard let id else {
-            task.cancel()
-            return .resetConnection
-        }
-        let response = rendezvous.wait()
-        _ = state.withLock { $0.inFlight.removeValue(forKey: id) }
-        return response
+        if !running { task.cancel() }  // already answered (no harm) or abandoned by `stop`
+        return true
     }
 
-    /// Releases every connection thread still waiting for a handler, so that stopping never
-    /// depends on handler tasks getting a cooperative thread (the caller of `stop` may hold one).
+    /// Resumes the connection of request `id` with `response`, unless `stop` abandoned it.
+    private func answer(id: Int, request: RequestState, with response: HTTPServerResponse) {
+        request.phase.withLock { phase in
+            guard case .suspended(let parked) = phase else { return }
+            phase = .answered(response)
+            MHD_resume_connection(parked.connection)
+        }
+        _ = state.withLock { $0.inFlight.removeValue(forKey: id) }
+    }
+
+    /// Cancels every running handler and resumes its connection to be closed without an answer,
+    /// so that stopping never waits for handler tasks (the caller of `stop` may hold the last
+    /// cooperative thread) and libmicrohttpd stops with no connection suspended.
+    ///
+    /// - Important: call it after the phase left `.running`, before `MHD_stop_daemon`.
     func abandonInFlight() {
         let inFlight = state.withLock { state in
             let inFlight = Array(state.inFlight.values)
             state.inFlight = [:]
             return inFlight
         }
-        for (task, rendezvous) in inFlight {
-            task.cancel()
-            rendezvous.deliver(.resetConnection)
+        for (request, task) in inFlight {
+            task?.cancel()
+            request.phase.withLock { phase in
+                switch phase {
+                case .reading:
+                    phase = .abandoned
+                case .suspended(let parked):
+                    phase = .abandoned
+                    MHD_resume_connection(parked.connection)
+                case .answered, .abandoned:
+                    break
+                }
+            }
         }
-    }
-}
-
-/// Hands one response from a handler task (or from `stop`) to the waiting connection thread;
-/// the first delivery wins.
-final class Rendezvous: Sendable {
-    private let semaphore = DispatchSemaphore(value: 0)
-    private let response = Mutex<HTTPServerResponse?>(nil)
-
-    func deliver(_ value: HTTPServerResponse) {
-        let first = response.withLock { response in
-            guard response == nil else { return false }
-            response = value
-            return true
-        }
-        if first { semaphore.signal() }
-    }
-
-    func wait() -> HTTPServerResponse {
-        semaphore.wait()
-        return response.withLock { $0 } ?? .resetConnection
     }
 }

@@ -80,8 +80,10 @@ func withReceiptListener(
     try await body(listener, client)
 }
 
+/// An Aliyun report dated just before `receiptWeChatNowE`, the listener's clock in these tests: a
+/// report dated more than a day after the clock is refused as implausible.
 func receiptAliyunReport(biz: String, phone: String = "13812345678", code: String = "DELIVERED") -> String {
-    #"{"phone_number":"\#(phone)","send_time":"2017-01-01 00:00:00","report_time":"2017-01-01 00:00:05","success":\#(code == "DELIVERED"),"err_code":"\#(code)","err_msg":"x","sms_size":"1","biz_id":"\#(biz)","out_id":"m-\#(biz)"}"#
+    #"{"phone_number":"\#(phone)","send_time":"2014-08-29 17:20:00","report_time":"2014-08-29 17:20:05","success":\#(code == "DELIVERED"),"err_code":"\#(code)","err_msg":"x","sms_size":"1","biz_id":"\#(biz)","out_id":"m-\#(biz)"}"#
 }
 
 @Suite struct ReceiptListenerTests {
@@ -96,7 +98,7 @@ func receiptAliyunReport(biz: String, phone: String = "13812345678", code: Strin
             let tencent = try await client.send(
                 "POST", "/receipts/tencent", headers: [("X-PolicyPush-Token", receiptHeaderToken)],
                 body:
-                    #"[{"user_receive_time":"2015-10-17 08:03:04","mobile":"13800001111","report_status":"SUCCESS","errmsg":"DELIVRD","sid":"s1"}]"#
+                    #"[{"user_receive_time":"2014-08-29 17:20:04","mobile":"13800001111","report_status":"SUCCESS","errmsg":"DELIVRD","sid":"s1"}]"#
             )
             #expect(tencent.status == 200)
             #expect(tencent.body == #"{"result":0,"errmsg":"OK"}"#)
@@ -109,7 +111,7 @@ func receiptAliyunReport(biz: String, phone: String = "13812345678", code: Strin
 
             let generic = try await client.send(
                 "POST", "/receipts/generic", headers: [("x-policypush-token", receiptHeaderToken)],
-                body: #"[{"id":"m1","status":"delivered","code":"DELIVRD","time":"2026-01-02T03:04:05Z"}]"#)
+                body: #"[{"id":"m1","status":"delivered","code":"DELIVRD","time":"2014-08-29T09:20:05Z"}]"#)
             #expect(generic.status == 200)
             #expect(generic.body == #"{"ok":true}"#)
 
@@ -197,7 +199,7 @@ func receiptAliyunReport(biz: String, phone: String = "13812345678", code: Strin
                 #expect(answer.status == expected, "\(method) \(path) \(body.prefix(30))")
                 #expect(!answer.body.contains(receiptPathToken) && !answer.body.contains(receiptHeaderToken))
             }
-            let tencentItem = #"{"user_receive_time":"2015-10-17 08:03:04","report_status":"SUCCESS","sid":"s"}"#
+            let tencentItem = #"{"user_receive_time":"2014-08-29 17:20:04","report_status":"SUCCESS","sid":"s"}"#
             let tooMany = "[" + Array(repeating: tencentItem, count: 101).joined(separator: ",") + "]"
             let answer4 = try await client.send("POST", "/receipts/tencent", headers: token, body: tooMany)
             #expect(answer4.status == 413)

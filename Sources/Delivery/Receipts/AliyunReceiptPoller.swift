@@ -134,8 +134,12 @@ public struct AliyunReceiptPoller: Sendable {
     ///
     /// - Parameters:
     ///   - bizID: the queried `BizId`, which the rows do not repeat; becomes ``Receipt/providerID``.
+    ///   - now: the current time; a `ReceiveDate` outside 2000-01-01 … now + 1 day leaves
+    ///     ``Receipt/occurredAt`` nil.
     /// - Throws: ``ReceiptError`` `.provider` (a `Code` other than `OK`) or `.malformed`.
-    public static func parse(_ body: [UInt8], gateway: String, bizID: String?) throws(ReceiptError) -> Page {
+    public static func parse(
+        _ body: [UInt8], gateway: String, bizID: String?, now: Date = Date()
+    ) throws(ReceiptError) -> Page {
         let answer = try ReceiptJSON.decode(Answer.self, from: body, what: "QuerySendDetails answer", keys: .pascalCase)
         guard answer.code == "OK" else {
             throw ReceiptError(.provider, "QuerySendDetails refused", providerCode: answer.code)
@@ -164,7 +168,7 @@ public struct AliyunReceiptPoller: Sendable {
                     recipient: nonEmpty(row.phoneNum),
                     status: status,
                     reasonCode: errCode.isEmpty ? (status == .delivered ? "DELIVERED" : "UNKNOWN") : errCode,
-                    occurredAt: BeijingTime.parse(time),
+                    occurredAt: BeijingTime.parse(time).flatMap { ReceiptCheck.isPlausible($0, now: now) ? $0 : nil },
                     dedupeKey: AliyunReceiptParser.dedupeKey(
                         bizID: bizID ?? "", phone: row.phoneNum ?? "", time: time, code: errCode)
                 ))

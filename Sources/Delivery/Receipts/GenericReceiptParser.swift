@@ -18,15 +18,26 @@ import Foundation
 /// `{"id":"m1","message_id":"p1"}` give `m1` and `p1`; `{"provider_id":"p1"}` gives no id of ours.
 ///
 /// `status` is required; `code` is optional (defaults to the status in capitals); `time`, when
-/// present, must be ISO 8601 (fractional seconds allowed). The dedupe key is
+/// present, must be ISO 8601 (fractional seconds allowed) and between 2000-01-01 and one day
+/// past now. The dedupe key is
 /// `generic:<our id>|<status>|<code>|<time>`, or `generic:|<provider id>|<status>|<code>|<time>`
 /// for an item without an id of ours.
+///
+/// Fields are capped in UTF-8 bytes, over the cap is `.malformed`: the four ids and `code` 128,
+/// `time` 64.
 public enum GenericReceiptParser {
     /// The body the generic gateway expects once the receipts are stored.
     public static let successReply = #"{"ok":true}"#
 
     /// Most receipts accepted in one push.
     public static let defaultMaxItems = 1000
+
+    /// Field caps in UTF-8 bytes.
+    enum Cap {
+        static let id = 128
+        static let code = 128
+        static let time = 64
+    }
 
     struct Item: Decodable {
         var idempotencyKey: String?
@@ -63,16 +74,29 @@ public enum GenericReceiptParser {
 
     /// Parses one push body.
     ///
-    /// - Throws: ``ReceiptError`` `.malformed` (syntax, no id field, wrong types, unreadable
-    ///   `time`), `.unsupported` (a status other than `delivered`/`failed`), `.tooLarge`.
+    /// - Parameters:
+    ///   - body: the request body.
+    ///   - gateway: the configured gateway name, copied into every receipt.
+    ///   - now: the current time; times more than a day past it are refused.
+    ///   - maxItems: most receipts accepted in one body; more is ``ReceiptError/Code/tooLarge``.
+    /// - Throws: ``ReceiptError`` `.malformed` (syntax, no id field, wrong types, unreadable or
+    ///   implausible `time`), `.unsupported` (a status other than `delivered`/`failed`), `.tooLarge`.
     public static func parse(
-        _ body: [UInt8], gateway: String, maxItems: Int = defaultMaxItems
+        _ body: [UInt8], gateway: String, now: Date = Date(), maxItems: Int = defaultMaxItems
     ) throws(ReceiptError) -> [Receipt] {
         let items = try ReceiptJSON.decode([Item].self, from: body, what: "generic receipt")
         try ReceiptJSON.checkCount(items.count, limit: maxItems, what: "generic receipt")
         var receipts: [Receipt] = []
         receipts.reserveCapacity(items.count)
         for item in items {
+            for (value, name) in [
+                (item.idempotencyKey, "idempotency_key"), (item.providerID, "provider_id"), (item.id, "id"),
+                (item.messageID, "message_id"),
+            ] {
+                try ReceiptCheck.length(value, Cap.id, "generic receipt \(name)")
+            }
+            try ReceiptCheck.length(item.code, Cap.code, "generic receipt code")
+            try ReceiptCheck.length(item.time, Cap.time, "generic receipt time")
             let (ours, provider) = item.ids
             let identity: [String]
             if let ours {
@@ -93,7 +117,7 @@ public enum GenericReceiptParser {
                 guard let date = parseISO8601(time) else {
                     throw ReceiptError(.malformed, "generic receipt time is not ISO 8601")
                 }
-                occurredAt = date
+                occurredAt = try ReceiptCheck.plausible(date, now: now, "generic receipt time")
             }
             let code = nonEmpty(item.code) ?? item.status.uppercased()
             receipts.append(

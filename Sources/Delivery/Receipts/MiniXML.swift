@@ -57,6 +57,14 @@ enum MiniXML {
 
         static func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D }
 
+        static func isDigit(_ byte: UInt8, radix: Int) -> Bool {
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): return true
+            case UInt8(ascii: "a")...UInt8(ascii: "f"), UInt8(ascii: "A")...UInt8(ascii: "F"): return radix == 16
+            default: return false
+            }
+        }
+
         mutating func skipSpace() {
             while let byte = peek(), Reader.isSpace(byte) { index += 1 }
         }
@@ -190,8 +198,9 @@ enum MiniXML {
                     radix = 16
                     digits = digits.dropFirst()
                 }
-                guard !digits.isEmpty, let value = UInt32(digits, radix: radix), let scalar = Unicode.Scalar(value),
-                    value != 0
+                // Digits only: `UInt32(_:radix:)` alone would take a sign (`&#+65;`).
+                guard !digits.isEmpty, digits.utf8.allSatisfy({ Reader.isDigit($0, radix: radix) }),
+                    let value = UInt32(digits, radix: radix), let scalar = Unicode.Scalar(value), value != 0
                 else { throw malformed("bad character reference") }
                 return Array(String(Character(scalar)).utf8)
             }

@@ -51,17 +51,28 @@ extension ReceiptListener {
         public var tokenHeader: String
         /// How many recent dedupe keys are remembered to recognise re-pushes. Default 100,000.
         public var dedupeCapacity: Int
+        /// Most receipts accepted in one push, whatever the provider; more is refused with `413`.
+        /// Tencent's own limit of 100 applies below it. Default 1,000.
+        public var maxReceiptsPerPush: Int
+        /// Most signed WeChat `(timestamp, nonce)` pairs remembered, each for its freshness window,
+        /// to refuse a signature replayed with another body. Default 10,000 (WeChat's own rate is
+        /// about one push a second).
+        public var replayCapacity: Int
 
         public init(
             server: HTTPServer.Configuration = .init(),
             gateways: [String: Gateway] = [:],
             tokenHeader: String = "X-PolicyPush-Token",
-            dedupeCapacity: Int = 100_000
+            dedupeCapacity: Int = 100_000,
+            maxReceiptsPerPush: Int = 1000,
+            replayCapacity: Int = 10_000
         ) {
             self.server = server
             self.gateways = gateways
             self.tokenHeader = tokenHeader
             self.dedupeCapacity = dedupeCapacity
+            self.maxReceiptsPerPush = maxReceiptsPerPush
+            self.replayCapacity = replayCapacity
         }
 
         /// Reports every problem at once, each with its key path.
@@ -69,6 +80,8 @@ extension ReceiptListener {
             var problems: [String] = []
             if tokenHeader.isEmpty { problems.append("tokenHeader: must not be empty") }
             if dedupeCapacity < 1 { problems.append("dedupeCapacity: must be at least 1") }
+            if maxReceiptsPerPush < 1 { problems.append("maxReceiptsPerPush: must be at least 1") }
+            if replayCapacity < 1 { problems.append("replayCapacity: must be at least 1") }
             if server.maxBodyBytes < 1 { problems.append("server.maxBodyBytes: must be at least 1") }
             for (name, gateway) in gateways.sorted(by: { $0.key < $1.key }) {
                 let path = "gateways.\(name)"
@@ -107,6 +120,8 @@ extension ReceiptListener {
     /// Why a request was refused.
     public enum Rejection: String, Sendable, Hashable, CaseIterable {
         case malformed, unauthenticated, tooLarge, unsupported, unknownGateway, methodNotAllowed, consumerFailed
+        /// A signed WeChat `(timestamp, nonce)` already seen with another body.
+        case replayed
     }
 
     /// Counters since start.
@@ -117,6 +132,9 @@ extension ReceiptListener {
         public var accepted = 0
         /// Receipts recognised as re-pushes (acknowledged, not handed on).
         public var duplicates = 0
+        /// Signed WeChat pushes recognised as retries of one already stored (same timestamp, nonce
+        /// and body): acknowledged without being parsed again.
+        public var repeatedPushes = 0
         /// Refused requests by reason.
         public var rejected: [Rejection: Int] = [:]
 

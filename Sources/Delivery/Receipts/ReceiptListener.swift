@@ -12,13 +12,25 @@ import Synchronization
 ///   `echostr` after the signature check.
 /// - Anything else goes to the optional `routes` closure (`/metrics`, `/healthz`), else `404`.
 ///
-/// Statuses: malformed or unsupported body `400`, missing credentials `401`, wrong credentials or
+/// Statuses: malformed or unsupported body `400` (a field over its provider's cap, an implausible
+/// time or number included), missing credentials `401`, wrong credentials or
 /// stale WeChat timestamp `403`, unknown gateway `404`, wrong method `405`, too many receipts or
 /// too large a body `413` (the latter answered by the server before the listener sees it).
 ///
 /// Re-pushed receipts (same ``Receipt/dedupeKey`` for the same gateway) among the last
 /// ``Configuration/dedupeCapacity`` are acknowledged without reaching the consumer. Two identical
 /// pushes racing each other may both reach it; the consumer must be idempotent anyway.
+///
+/// A signed WeChat push binds its `(timestamp, nonce)` to its body for the freshness window
+/// (``Configuration/replayCapacity`` pairs at most): the same pair with another body is refused
+/// `403` (``Rejection/replayed``), since the signature does not cover the body; the same pair with
+/// the same body is WeChat retrying and, once the first was stored, is answered `success`
+/// without being parsed again (``Stats/repeatedPushes``).
+///
+/// The listener is meant to face the Internet: its server's defaults (`HTTPServer.Configuration`)
+/// close a connection idle for 10 s, hold at most 32 connections per client address and 1024 in
+/// all, and refuse ambiguous body framing, so a crowd of slow clients from one address cannot
+/// starve the providers' pushes or `/healthz`.
 ///
 /// - Important: call ``stop()`` or ``stop(draining:)`` when done. ``stop()`` closes the connection of
 ///   a push still being handled without an answer (the provider pushes it again);
@@ -36,7 +48,8 @@ public final class ReceiptListener: Sendable {
     ///
     /// - Parameters:
     ///   - configuration: address, limits and gateways; checked by ``start()``.
-    ///   - clock: the current time, for WeChat's timestamp window.
+    ///   - clock: the current time, for WeChat's timestamp window and the plausibility of pushed
+    ///     times (none may be more than a day past it).
     ///   - routes: extra routes for paths outside `/receipts/`.
     ///   - consumer: stores the receipts.
     public init(
@@ -86,6 +99,7 @@ final class ListenerCore: Sendable {
     struct State: ~Copyable {
         var stats = ReceiptListener.Stats()
         var recent: RecentKeys
+        var replays: WeChatReplayCache
     }
 
     let configuration: ReceiptListener.Configuration
@@ -102,7 +116,10 @@ final class ListenerCore: Sendable {
         self.clock = clock
         self.routes = routes
         self.consumer = consumer
-        self.state = Mutex(State(recent: RecentKeys(capacity: max(1, configuration.dedupeCapacity))))
+        self.state = Mutex(
+            State(
+                recent: RecentKeys(capacity: max(1, configuration.dedupeCapacity)),
+                replays: WeChatReplayCache(capacity: configuration.replayCapacity)))
     }
 
     func handle(_ request: HTTPServerRequest) async -> HTTPServerResponse {
@@ -134,13 +151,53 @@ final class ListenerCore: Sendable {
             return .text(echo)
         }
 
+        var replayKey: String?
+        if case .wechatSignature(_, let maxAge) = gateway.authentication {
+            switch admitSigned(request, gateway: name, maxAge: maxAge) {
+            case .process(let key): replayKey = key
+            case .alreadyStored:
+                state.withLock { $0.stats.repeatedPushes += 1 }
+                return .text(WeChatReceiptParser.successReply)
+            case .refuse(let response): return response
+            }
+        }
+
         let receipts: [Receipt]
         do {
             receipts = try parse(request, kind: gateway.kind, name: name)
         } catch {
             return reject(error)
         }
-        return await deliver(receipts, gateway: name, kind: gateway.kind)
+        return await deliver(receipts, gateway: name, kind: gateway.kind, replayKey: replayKey)
+    }
+
+    private enum Admission {
+        case process(key: String)
+        case alreadyStored
+        case refuse(HTTPServerResponse)
+    }
+
+    /// Binds a signed WeChat push's `(timestamp, nonce)` to its body (see ``ReceiptListener``).
+    private func admitSigned(_ request: HTTPServerRequest, gateway: String, maxAge: Duration?) -> Admission {
+        // Both are covered by the verified signature, so only WeChat chose them; the caps only
+        // bound the cache's memory.
+        guard let timestamp = request.queryValue("timestamp"), let nonce = request.queryValue("nonce"),
+            timestamp.utf8.count <= 32, nonce.utf8.count <= 128,
+            let digest = try? Digest.sha256(request.body)
+        else { return .refuse(reject(.malformed, .text("malformed receipt\n", status: 400))) }
+        let now = clock()
+        let window = maxAge ?? WeChatReceiptParser.defaultMaxAge
+        let seconds = Double(window.components.seconds) + Double(window.components.attoseconds) / 1e18
+        // The signature check refuses the timestamp once it is `maxAge` old: remember it until then.
+        let signedAt = maxAge == nil ? nil : Int64(timestamp).map { Date(timeIntervalSince1970: Double($0)) }
+        let expires = (signedAt ?? now).addingTimeInterval(seconds)
+        let key = WeChatReplayCache.key(gateway: gateway, timestamp: timestamp, nonce: nonce)
+        let verdict = state.withLock { $0.replays.admit(key: key, digest: digest, expires: expires, now: now) }
+        switch verdict {
+        case .process: return .process(key: key)
+        case .alreadyStored: return .alreadyStored
+        case .forged: return .refuse(reject(.replayed, .text("forbidden\n", status: 403)))
+        }
     }
 
     /// nil when the request may proceed, else the refusal.
@@ -183,21 +240,24 @@ final class ListenerCore: Sendable {
         guard request.body.count <= configuration.server.maxBodyBytes else {
             throw ReceiptError(.tooLarge, "body larger than the configured limit")
         }
+        let now = clock()
+        let limit = configuration.maxReceiptsPerPush
         switch kind {
-        case .aliyun: return try AliyunReceiptParser.parse(request.body, gateway: name)
-        case .tencent: return try TencentReceiptParser.parse(request.body, gateway: name)
-        case .generic: return try GenericReceiptParser.parse(request.body, gateway: name)
+        case .aliyun: return try AliyunReceiptParser.parse(request.body, gateway: name, now: now, maxItems: limit)
+        case .tencent: return try TencentReceiptParser.parse(request.body, gateway: name, now: now, maxItems: limit)
+        case .generic: return try GenericReceiptParser.parse(request.body, gateway: name, now: now, maxItems: limit)
         case .wechat:
             // The signature was checked in `authenticate`.
             if request.queryValue("encrypt_type") == "aes" {
                 throw ReceiptError(.unsupported, "WeChat safe mode is not supported")
             }
-            return try WeChatReceiptParser.parseVerified(request.body, gateway: name)
+            return try WeChatReceiptParser.parseVerified(request.body, gateway: name, now: now)
         }
     }
 
-    private func deliver(_ receipts: [Receipt], gateway: String, kind: ReceiptListener.Kind) async -> HTTPServerResponse
-    {
+    private func deliver(
+        _ receipts: [Receipt], gateway: String, kind: ReceiptListener.Kind, replayKey: String?
+    ) async -> HTTPServerResponse {
         let (fresh, duplicates): ([Receipt], Int) = state.withLock { state in
             var seen = Set<String>()
             var fresh: [Receipt] = []
@@ -217,6 +277,7 @@ final class ListenerCore: Sendable {
             }
         }
         state.withLock { state in
+            if let replayKey { state.replays.markStored(replayKey) }
             for receipt in fresh { state.recent.insert(RecentKeys.key(gateway: gateway, receipt.dedupeKey)) }
             state.stats.accepted += fresh.count
             state.stats.duplicates += duplicates

@@ -102,15 +102,20 @@ public struct TencentReceiptPoller: Sendable {
 
     /// Parses a `PullSmsSendStatus` answer.
     ///
+    /// A `UserReceiveTime` outside 2000-01-01 … `now` + 1 day leaves ``Receipt/occurredAt`` nil:
+    /// pulled states are consumed, so one absurd row must not lose the page.
+    ///
     /// - Throws: ``ReceiptError`` `.provider` (an `Error` answer), `.malformed`, `.tooLarge` (more than
     ///   100 rows), `.unsupported` (a `ReportStatus` other than `SUCCESS`/`FAIL`).
-    public static func parse(_ body: [UInt8], gateway: String) throws(ReceiptError) -> [Receipt] {
-        try parseStatusSet(body, gateway: gateway, action: "PullSmsSendStatus")
+    public static func parse(_ body: [UInt8], gateway: String, now: Date = Date()) throws(ReceiptError) -> [Receipt] {
+        try parseStatusSet(body, gateway: gateway, action: "PullSmsSendStatus", now: now)
     }
 
     /// Parses the `PullSmsSendStatusSet` that `PullSmsSendStatus` and `PullSmsSendStatusByPhoneNumber`
     /// both answer; `action` only names the answer in errors.
-    static func parseStatusSet(_ body: [UInt8], gateway: String, action: String) throws(ReceiptError) -> [Receipt] {
+    static func parseStatusSet(
+        _ body: [UInt8], gateway: String, action: String, now: Date = Date()
+    ) throws(ReceiptError) -> [Receipt] {
         let answer = try ReceiptJSON.decode(Answer.self, from: body, what: "\(action) answer", keys: .pascalCase)
         if let failure = answer.response.error {
             throw ReceiptError(.provider, "\(action) refused", providerCode: failure.code)
@@ -121,7 +126,7 @@ public struct TencentReceiptPoller: Sendable {
         receipts.reserveCapacity(rows.count)
         for row in rows {
             let status = try TencentReceiptParser.status(row.reportStatus)
-            let occurredAt = row.userReceiveTime.map { Date(timeIntervalSince1970: TimeInterval($0.value)) }
+            let occurredAt = row.userReceiveTime.flatMap { ReceiptCheck.polledUnixSeconds($0.value, now: now) }
             let reason = status == .failed ? (nonEmpty(row.description) ?? row.reportStatus) : row.reportStatus
             receipts.append(
                 Receipt(

@@ -10,6 +10,10 @@ import Foundation
 /// `failed: system failed` (and any other `failed…`) → failed. The dedupe key is
 /// `FromUserName + CreateTime`, refined with `MsgID` so that two template messages to one user
 /// in the same second stay apart.
+///
+/// `CreateTime` must be a unix time in plain digits between 2000-01-01 and one day past now, and
+/// `MsgID` an unsigned 64-bit integer in plain digits; anything else is `.malformed`, and so is
+/// a `FromUserName` (the openid) over 128 bytes, a `ToUserName` over 64 or a `Status` over 64.
 public enum WeChatReceiptParser {
     /// The body WeChat expects (within 5 s) once the event is stored.
     public static let successReply = "success"
@@ -36,17 +40,28 @@ public enum WeChatReceiptParser {
         if query.contains(where: { $0.name == "encrypt_type" && $0.value == "aes" }) {
             throw ReceiptError(.unsupported, "WeChat safe mode is not supported")
         }
-        return try parseVerified(body, gateway: gateway)
+        return try parseVerified(body, gateway: gateway, now: now)
     }
 
     /// Parses an event whose signature the caller has already checked.
-    public static func parseVerified(_ body: [UInt8], gateway: String) throws(ReceiptError) -> [Receipt] {
+    ///
+    /// - Parameter now: the current time; a `CreateTime` more than a day past it is refused.
+    public static func parseVerified(
+        _ body: [UInt8], gateway: String, now: Date = Date()
+    ) throws(ReceiptError) -> [Receipt] {
         let fields = try MiniXML.flatFields(body)
         if fields["Encrypt"] != nil { throw ReceiptError(.unsupported, "WeChat safe mode is not supported") }
         guard fields["MsgType"] == "event", fields["Event"] == "TEMPLATESENDJOBFINISH" else { return [] }
         guard let from = nonEmpty(fields["FromUserName"]), let createTime = fields["CreateTime"],
-            let seconds = Int64(createTime), let msgID = nonEmpty(fields["MsgID"]), let statusText = fields["Status"]
+            let msgID = nonEmpty(fields["MsgID"]), let statusText = fields["Status"]
         else { throw ReceiptError(.malformed, "WeChat TEMPLATESENDJOBFINISH lacks a field") }
+        try ReceiptCheck.length(from, 128, "WeChat FromUserName")
+        try ReceiptCheck.length(fields["ToUserName"], 64, "WeChat ToUserName")
+        try ReceiptCheck.length(statusText, 64, "WeChat Status")
+        let occurredAt = try ReceiptCheck.unixSeconds(createTime, now: now, "WeChat CreateTime")
+        guard ReceiptCheck.unsigned(msgID) != nil else {
+            throw ReceiptError(.malformed, "WeChat MsgID is not an unsigned integer")
+        }
         let status: Receipt.Status
         var fallback = false
         switch statusText {
@@ -64,7 +79,7 @@ public enum WeChatReceiptParser {
         return [
             Receipt(
                 gateway: gateway, providerID: msgID, recipient: from, status: status, reasonCode: statusText,
-                fallbackAllowed: fallback, occurredAt: Date(timeIntervalSince1970: TimeInterval(seconds)),
+                fallbackAllowed: fallback, occurredAt: occurredAt,
                 dedupeKey: "wechat:" + [from, createTime, msgID].joined(separator: "|")
             )
         ]

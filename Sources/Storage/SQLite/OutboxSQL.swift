@@ -1049,7 +1049,16 @@ enum IDList {
 
 extension Date {
     /// Milliseconds since 1970, as the store keeps times.
-    var millis: Int64 { Int64((timeIntervalSince1970 * 1000).rounded()) }
+    ///
+    /// Clamped to `Int64`'s range (NaN gives 0): a date from a hostile push must not trap the store.
+    var millis: Int64 {
+        let value = (timeIntervalSince1970 * 1000).rounded()
+        if value.isNaN { return 0 }
+        // 2^63 is exactly representable; every Double below it and at or above -2^63 converts.
+        if value >= 9_223_372_036_854_775_808.0 { return .max }
+        if value < -9_223_372_036_854_775_808.0 { return .min }
+        return Int64(value)
+    }
 
     init(millis: Int64) {
         self.init(timeIntervalSince1970: Double(millis) / 1000)
