@@ -37,6 +37,12 @@ public struct Configuration: Sendable {
     /// (`receipts.unmatched_max`, default 100,000): the rest is noise, or planted.
     public var unmatchedReceiptTTL: TimeInterval = 3600
     public var unmatchedReceiptMax = 100_000
+    /// The receipts listener's limits (`receipts.max_connections`, `receipts.per_address_connections`,
+    /// `receipts.idle_timeout_s`): 1024, 32 (0 = none; behind a reverse proxy every client is one
+    /// address) and 10 s by default.
+    public var receiptsMaxConnections = 1024
+    public var receiptsPerAddressConnections = 32
+    public var receiptsIdleTimeoutSeconds = 10
     /// The HTTP client's settings (`transport` in the file): connections per host, CA bundle,
     /// proxy, response cap, TLS verification, HTTP/2.
     public var transport: CurlTransport.Configuration
@@ -223,6 +229,15 @@ public struct Configuration: Sendable {
         minutes("receipts.unmatched_ttl_min", 1...10_080) { config.unmatchedReceiptTTL = $0 }
         if let n = reader.number("receipts.unmatched_max", in: 0...10_000_000, integer: true) {
             config.unmatchedReceiptMax = Int(n)
+        }
+        if let n = reader.number("receipts.max_connections", in: 16...65_536, integer: true) {
+            config.receiptsMaxConnections = Int(n)
+        }
+        if let n = reader.number("receipts.per_address_connections", in: 0...65_536, integer: true) {
+            config.receiptsPerAddressConnections = Int(n)
+        }
+        if let n = reader.number("receipts.idle_timeout_s", in: 1...600, integer: true) {
+            config.receiptsIdleTimeoutSeconds = Int(n)
         }
         if let listen = reader.string("receipts.listen") {
             let parts = listen.split(separator: ":")

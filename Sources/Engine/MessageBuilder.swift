@@ -48,7 +48,11 @@ extension DeliveryService {
         }
         let listen = configuration.receiptsListen ?? ("127.0.0.1", 0)
         let result = ReceiptListener.Configuration(
-            server: .init(host: listen.host, port: listen.port), gateways: gateways)
+            server: .init(
+                host: listen.host, port: listen.port, connectionLimit: configuration.receiptsMaxConnections,
+                perIPConnectionLimit: configuration.receiptsPerAddressConnections,
+                connectionTimeout: configuration.receiptsIdleTimeoutSeconds),
+            gateways: gateways)
         do {
             try result.validate()
         } catch {
