@@ -96,6 +96,7 @@ public struct ProviderLookup: Sendable {
         var dates = [sent]
         let later = sent.addingTimeInterval(120)
         if beijingDay(later) != beijingDay(sent) { dates.append(later) }
+        var unidentified = 0
         for date in dates {
             var page = 1
             while page <= 20 {
@@ -104,11 +105,25 @@ public struct ProviderLookup: Sendable {
                     using: client)
                 if let receipt = answer.receipts.first(where: { $0.messageID == key }) { return .reported(receipt) }
                 if answer.pendingIDs.contains(key) { return .pending(providerID: message.providerID) }
+                unidentified += answer.rowsWithoutOutID
                 if page * 50 >= answer.totalCount { break }
                 page += 1
             }
         }
+        // Rows that name no OutId could be ours: "absent" would resend a message Aliyun may have.
+        if unidentified > 0 { throw LookupError.unidentifiedRecords(unidentified) }
         return .absent
+    }
+
+    /// The provider answered, but not in a way that settles the message.
+    public enum LookupError: Error, CustomStringConvertible {
+        /// Records without our id: whether ours is among them cannot be told.
+        case unidentifiedRecords(Int)
+        public var description: String {
+            switch self {
+            case .unidentifiedRecords(let n): "\(n) provider record(s) without our id; absence unproven"
+            }
+        }
     }
 
     static func beijingDay(_ date: Date) -> Int {

@@ -6,7 +6,7 @@ import Testing
 /// Bytes of a string, for parser inputs.
 func receiptBytes(_ text: String) -> [UInt8] { Array(text.utf8) }
 
-/// WeChat push query for vector E (GATEWAYS.md §9).
+/// WeChat push query for vector E (Delivery/Gateways.md §9).
 let receiptWeChatQueryE: [(name: String, value: String)] = [
     ("signature", "30d7c91db269b3e0cb3e1a131646b6d1ae4750f5"), ("timestamp", "1409304348"), ("nonce", "xxxxxx"),
 ]

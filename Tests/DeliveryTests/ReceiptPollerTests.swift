@@ -18,7 +18,7 @@ final class ReceiptCannedClient: HTTPClient {
 }
 
 @Suite struct ReceiptPollerTests {
-    /// GATEWAYS.md §3 sample, with the elided number and template filled in.
+    /// Delivery/Gateways.md §3 sample, with the elided number and template filled in.
     static let aliyunSample = #"""
         {"Code":"OK","TotalCount":1,"SmsSendDetailDTOs":{"SmsSendDetailDTO":[{"PhoneNum":"15900000000","SendStatus":3,"ErrCode":"DELIVERED","TemplateCode":"SMS_12345678","Content":"【签名】您好","SendDate":"2022-02-16 15:55:21","ReceiveDate":"2022-02-16 15:55:28"}]}}
         """#

@@ -1,7 +1,7 @@
 import Delivery
 import Testing
 
-/// Every signature vector of GATEWAYS.md §9, verbatim.
+/// Every signature vector of Delivery/Gateways.md §9, verbatim.
 @Suite struct SigningTests {
     /// Vector A: the official SendSms example.
     static let vectorA: [(String, String)] = [

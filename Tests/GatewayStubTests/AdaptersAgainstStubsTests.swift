@@ -4,7 +4,7 @@ import GatewayStub
 import Testing
 
 // The real adapters against the real stub gateways over loopback HTTP through CurlTransport:
-// every error class of GATEWAYS.md §2 is produced by a stub and classified by an adapter.
+// every error class of Delivery/Gateways.md §2 is produced by a stub and classified by an adapter.
 
 private let aliyunCredentials = Credentials(id: "testId", secret: "testSecret")
 private let tencentCredentials = Credentials(id: "AKIDstubSecretId", secret: "stubSecretKey")
@@ -569,7 +569,7 @@ struct AdaptersAgainstStubsWeChatTests {
             #expect(reason == ReasonCode("wechat", code))
             switch code {
             case "43004", "40003": #expect(fallback)
-            default: #expect(!fallback)  // 43019 (we blacklisted the user), 48002 (refuses): GATEWAYS.md §5
+            default: #expect(!fallback)  // 43019 (we blacklisted the user), 48002 (refuses): Delivery/Gateways.md §5
             }
             expectRefusedOnce(rig.stub, code)
         }

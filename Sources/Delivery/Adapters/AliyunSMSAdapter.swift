@@ -1,6 +1,6 @@
 import Foundation
 
-/// Aliyun SMS `SendSms` (dysmsapi `2017-05-25`, GATEWAYS.md §3), one number per request.
+/// Aliyun SMS `SendSms` (dysmsapi `2017-05-25`, Delivery/Gateways.md §3), one number per request.
 ///
 /// V2 signs a form `POST /` carrying every parameter; V3 mode sends `POST /?<query>` with an
 /// empty body and an `ACS3-HMAC-SHA256` `Authorization`. Aliyun has no idempotency: a

@@ -1,7 +1,7 @@
 import Foundation
 
 /// Turns one outbound message into a provider's signed request, and the provider's answer into
-/// exactly one ``DeliveryOutcome`` (GATEWAYS.md §2).
+/// exactly one ``DeliveryOutcome`` (Delivery/Gateways.md §2).
 ///
 /// Adapters are plain values: the pure halves (`request(for:at:)` and
 /// `outcome(for:message:at:)` on each adapter) are public for tests and reuse, and `send`

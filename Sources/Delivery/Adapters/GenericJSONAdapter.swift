@@ -1,6 +1,6 @@
 import Foundation
 
-/// A generic HTTP/JSON SMS gateway (GATEWAYS.md §7): one `POST` per message with a quoted
+/// A generic HTTP/JSON SMS gateway (Delivery/Gateways.md §7): one `POST` per message with a quoted
 /// `Idempotency-Key`, classified by HTTP status.
 ///
 /// The default body is `{"id":…,"to":…,"text":…,"template":…,"params":{…}}` (absent fields

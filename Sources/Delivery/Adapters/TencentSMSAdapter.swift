@@ -1,6 +1,6 @@
 import Foundation
 
-/// Tencent Cloud SMS `SendSms` (API 3.0, `2021-01-11`, GATEWAYS.md §4), one number per request,
+/// Tencent Cloud SMS `SendSms` (API 3.0, `2021-01-11`, Delivery/Gateways.md §4), one number per request,
 /// signed with TC3-HMAC-SHA256.
 ///
 /// Tencent has no idempotency: `SessionContext` carries our id for receipts only.

@@ -1,6 +1,6 @@
 import Foundation
 
-/// WeChat official-account template messages (GATEWAYS.md §5), sent with an access token from a
+/// WeChat official-account template messages (Delivery/Gateways.md §5), sent with an access token from a
 /// shared ``WeChatTokenCache``.
 ///
 /// `client_msg_id` carries our id, so WeChat drops a repeat within 10 minutes: an ambiguous

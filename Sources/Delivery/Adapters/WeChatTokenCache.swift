@@ -7,7 +7,7 @@ import Foundation
 /// fetch task (single flight). The token is refreshed ``Configuration/refreshMargin`` before
 /// `expires_in` runs out, and on demand after ``invalidate(_:)``.
 public actor WeChatTokenCache {
-    /// Which token endpoint to use; the two are isolated from each other (GATEWAYS.md §5).
+    /// Which token endpoint to use; the two are isolated from each other (Delivery/Gateways.md §5).
     public enum Scheme: String, Sendable, Hashable, Codable {
         /// `GET /cgi-bin/token?grant_type=client_credential&appid=…&secret=…`.
         case classic

@@ -3,7 +3,7 @@ import Foundation
 /// What became of one send attempt, normalised across providers.
 ///
 /// Adapters turn a provider's answer (or the lack of one) into exactly one outcome; the
-/// dispatcher acts on it without knowing the provider (GATEWAYS.md §2).
+/// dispatcher acts on it without knowing the provider (Delivery/Gateways.md §2).
 public enum DeliveryOutcome: Sendable, Hashable {
     /// The provider took the message; its id (BizId, SerialNo, msgid) matches receipts.
     case accepted(providerID: String?)

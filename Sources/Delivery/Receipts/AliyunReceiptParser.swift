@@ -1,6 +1,6 @@
 import Foundation
 
-/// Parses Aliyun SMS `SmsReport` pushes (GATEWAYS.md §3): a JSON array of delivery reports.
+/// Parses Aliyun SMS `SmsReport` pushes (Delivery/Gateways.md §3): a JSON array of delivery reports.
 ///
 /// Times are Beijing wall-clock `yyyy-MM-dd HH:mm:ss`; an unreadable time leaves
 /// ``Receipt/occurredAt`` nil rather than refusing the report, but a readable one outside

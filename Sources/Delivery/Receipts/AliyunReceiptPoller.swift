@@ -1,6 +1,6 @@
 import Foundation
 
-/// Pulls Aliyun SMS delivery states with `QuerySendDetails` (GATEWAYS.md §3).
+/// Pulls Aliyun SMS delivery states with `QuerySendDetails` (Delivery/Gateways.md §3).
 ///
 /// Builds the RPC request with its business parameters and hands it to `sign`, which adds the
 /// common parameters and the signature (V2 or V3; it may also change the method or move the
@@ -38,6 +38,9 @@ public struct AliyunReceiptPoller: Sendable {
         public var pending: Int
         /// The `OutId` of each pending row that carries one: sends Aliyun took, not yet reported.
         public var pendingIDs: [String]
+        /// Rows without an `OutId` (its presence in the answer is unverified): while there are
+        /// any, the absence of ours proves nothing.
+        public var rowsWithoutOutID = 0
         /// `TotalCount`: all rows of the query, across pages.
         public var totalCount: Int
 
@@ -148,7 +151,9 @@ public struct AliyunReceiptPoller: Sendable {
         var receipts: [Receipt] = []
         var pending = 0
         var pendingIDs: [String] = []
+        var withoutOutID = 0
         for row in rows {
+            if nonEmpty(row.outId) == nil { withoutOutID += 1 }
             let status: Receipt.Status
             switch row.sendStatus.value {
             case 3: status = .delivered
@@ -173,8 +178,10 @@ public struct AliyunReceiptPoller: Sendable {
                         bizID: bizID ?? "", phone: row.phoneNum ?? "", time: time, code: errCode)
                 ))
         }
-        return Page(
+        var page = Page(
             receipts: receipts, pending: pending, pendingIDs: pendingIDs,
             totalCount: answer.totalCount?.value ?? rows.count)
+        page.rowsWithoutOutID = withoutOutID
+        return page
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Parses the generic JSON gateway's receipt push (GATEWAYS.md §7), a JSON array of items like
+/// Parses the generic JSON gateway's receipt push (Delivery/Gateways.md §7), a JSON array of items like
 /// `{"idempotency_key":"…","id":"…","status":"delivered"|"failed","code":"…","time":"2026-01-02T03:04:05Z"}`.
 ///
 /// An item names its message with one or more of four string fields: `idempotency_key`, our id

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Parses Tencent Cloud SMS status callbacks (短信下发状态通知, GATEWAYS.md §4): a JSON array of
+/// Parses Tencent Cloud SMS status callbacks (短信下发状态通知, Delivery/Gateways.md §4): a JSON array of
 /// at most 100 reports.
 ///
 /// `sid` is the send's `SerialNo`; `ext` (when support enabled it) echoes our `SessionContext`.

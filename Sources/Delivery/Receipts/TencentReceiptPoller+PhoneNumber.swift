@@ -2,7 +2,7 @@ import Foundation
 
 extension TencentReceiptPoller {
     /// One page of one number's delivery states over a time range, for
-    /// `PullSmsSendStatusByPhoneNumber` (GATEWAYS.md §4 Polling; 20 requests/s).
+    /// `PullSmsSendStatusByPhoneNumber` (Delivery/Gateways.md §4 Polling; 20 requests/s).
     ///
     /// Unlike `PullSmsSendStatus`, the states are not consumed: asking again answers the same rows.
     /// That makes it the way to reconcile a send whose answer was lost: the rows carry the
@@ -66,7 +66,8 @@ extension TencentReceiptPoller {
                 "X-TC-Version": "2021-01-11",
                 "X-TC-Region": region,
             ],
-            body: Array(body), timeout: timeout)
+            // A query changes nothing at the provider: libcurl may replay it.
+            body: Array(body), timeout: timeout, allowsTransportResend: true)
         try sign(&request)
         return request
     }

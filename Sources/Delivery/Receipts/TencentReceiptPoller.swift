@@ -1,6 +1,6 @@
 import Foundation
 
-/// Pulls Tencent Cloud SMS delivery states with `PullSmsSendStatus` (GATEWAYS.md §4; the
+/// Pulls Tencent Cloud SMS delivery states with `PullSmsSendStatus` (Delivery/Gateways.md §4; the
 /// feature is enabled by Tencent support, and pulled states are consumed), or one number's
 /// states over a time range with `PullSmsSendStatusByPhoneNumber` (not consumed; see
 /// ``PhoneNumberQuery``).

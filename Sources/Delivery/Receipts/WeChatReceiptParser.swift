@@ -1,6 +1,6 @@
 import Foundation
 
-/// Parses WeChat `TEMPLATESENDJOBFINISH` events (GATEWAYS.md §5), plain-text mode.
+/// Parses WeChat `TEMPLATESENDJOBFINISH` events (Delivery/Gateways.md §5), plain-text mode.
 ///
 /// The signature check comes first, before a byte of the body is read. Other events and messages
 /// posted to the same server URL (subscribe, clicks, user text) yield no receipts and are

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The WeChat server-URL signature (GATEWAYS.md §5): `signature = lowercase hex
+/// The WeChat server-URL signature (Delivery/Gateways.md §5): `signature = lowercase hex
 /// SHA1(concat(sort([token, timestamp, nonce])))`, sent in the query of every push and of the
 /// URL verification handshake.
 public enum WeChatSignature {

@@ -1,4 +1,4 @@
-/// Alibaba Cloud RPC signature version 1.0 (HMAC-SHA1), as dysmsapi accepts it (GATEWAYS.md §3).
+/// Alibaba Cloud RPC signature version 1.0 (HMAC-SHA1), as dysmsapi accepts it (Delivery/Gateways.md §3).
 ///
 /// Every parameter but `Signature` is signed: sorted by key bytes, keys and values RFC 3986
 /// percent-encoded, joined as `k=v&…`, then `METHOD&%2F&<encoded query>` is signed with

@@ -1,4 +1,4 @@
-/// Alibaba Cloud signature V3 (`ACS3-HMAC-SHA256`, GATEWAYS.md §3).
+/// Alibaba Cloud signature V3 (`ACS3-HMAC-SHA256`, Delivery/Gateways.md §3).
 ///
 /// Signs the method, the encoded path, the sorted query, every `x-acs-*` header plus `host`
 /// and `content-type` when present, and the payload hash.

@@ -1,4 +1,4 @@
-/// Tencent Cloud API 3.0 signature `TC3-HMAC-SHA256` (GATEWAYS.md §4).
+/// Tencent Cloud API 3.0 signature `TC3-HMAC-SHA256` (Delivery/Gateways.md §4).
 ///
 /// Signs `content-type` and `host` of a `POST /` with a JSON payload; the scope's date is the
 /// UTC date of the timestamp (a Beijing date breaks requests sent between 00:00 and 08:00).

@@ -1,4 +1,4 @@
-/// The signature WeChat puts on pushes to an account's server URL (GATEWAYS.md §5):
+/// The signature WeChat puts on pushes to an account's server URL (Delivery/Gateways.md §5):
 /// lowercase hex SHA-1 of the concatenation of token, timestamp and nonce, sorted.
 public enum WeChatPushSignature {
     /// The string that is hashed: the three values sorted by their UTF-8 bytes and concatenated.
