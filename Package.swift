@@ -28,14 +28,28 @@ let package = Package(
         .target(name: "GatewayStub", dependencies: ["Delivery", "HTTPServer"], swiftSettings: strict),
         // A small HTTP/1.1 server for stub gateways and the receipts listener.
         .target(name: "HTTPServer", dependencies: ["CMicroHTTPD"], swiftSettings: strict),
+
+        // The application, by role.
+        // Logs, metrics, sd_notify, signals and the service group: no domain imports.
+        .target(name: "Ops", swiftSettings: strict),
+        // The configuration file, every settings type, secrets, and the factory of gateway adapters.
+        .target(name: "Config", dependencies: ["Registry", "Delivery"], swiftSettings: strict),
+        // Shards, preview, the message payload and the campaign planner.
         .target(
-            name: "Engine",
-            dependencies: ["Registry", "Rules", "Messaging", "Storage", "Delivery"],
-            swiftSettings: strict
-        ),
+            name: "Planning", dependencies: ["Config", "Registry", "Rules", "Messaging", "Storage", "Delivery"],
+            swiftSettings: strict),
+        // `policypush serve`: supervision, the outbox dispatcher, reconciliation, the delivery service.
+        .target(
+            name: "Daemon",
+            dependencies: [
+                "Config", "Planning", "Ops", "Registry", "Rules", "Messaging", "Storage", "Delivery", "HTTPServer",
+            ],
+            swiftSettings: strict),
         .executableTarget(
             name: "policypush",
-            dependencies: ["Engine", "Registry", "Rules", "Messaging", "Storage", "Delivery", "GatewayStub"],
+            dependencies: [
+                "Config", "Planning", "Daemon", "Ops", "Registry", "Rules", "Messaging", "Storage", "Delivery", "GatewayStub",
+            ],
             swiftSettings: strict
         ),
 
@@ -47,10 +61,17 @@ let package = Package(
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"], swiftSettings: strict),
         .testTarget(
             name: "GatewayStubTests", dependencies: ["GatewayStub", "Delivery", "HTTPServer"], swiftSettings: strict),
+        .testTarget(name: "OpsTests", dependencies: ["Ops"], swiftSettings: strict),
+        .testTarget(name: "ConfigTests", dependencies: ["Config", "Delivery", "Registry"], swiftSettings: strict),
         .testTarget(
-            name: "EngineTests",
-            dependencies: ["Engine", "Registry", "Rules", "Messaging", "Storage", "Delivery", "GatewayStub", "HTTPServer"],
+            name: "PlanningTests",
+            dependencies: ["Planning", "Config", "Registry", "Rules", "Messaging", "Storage"], swiftSettings: strict),
+        .testTarget(
+            name: "DaemonTests",
+            dependencies: [
+                "Daemon", "Config", "Planning", "Registry", "Storage", "Delivery", "GatewayStub", "HTTPServer",
+            ],
             swiftSettings: strict),
-        .testTarget(name: "CLITests", dependencies: ["policypush", "Storage", "Engine", "Registry"], swiftSettings: strict),
+        .testTarget(name: "CLITests", dependencies: ["policypush", "Storage", "Registry"], swiftSettings: strict),
     ]
 )

@@ -1,5 +1,7 @@
 import Delivery
-import Engine
+import Config
+import Daemon
+import Planning
 import Foundation
 import Glibc
 import Storage

@@ -1,5 +1,5 @@
 import Delivery
-import Engine
+import Daemon
 import Foundation
 import Glibc
 

@@ -1,4 +1,5 @@
-import Engine
+import Daemon
+import Planning
 import Foundation
 import Messaging
 import Registry

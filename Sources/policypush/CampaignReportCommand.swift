@@ -1,4 +1,6 @@
-import Engine
+import Config
+import Daemon
+import Planning
 import Foundation
 import Storage
 

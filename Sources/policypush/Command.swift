@@ -1,4 +1,5 @@
-import Engine
+import Config
+import Daemon
 import Foundation
 
 /// One subcommand: parses and validates its arguments in `init`, then runs.

@@ -1,5 +1,6 @@
 import Delivery
-import Engine
+import Daemon
+import Planning
 import Foundation
 import Messaging
 import Registry

@@ -1,4 +1,5 @@
-import Engine
+import Config
+import Daemon
 import Foundation
 
 /// The daemon: `policypush serve`, usually under systemd (Type=notify).

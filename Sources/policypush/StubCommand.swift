@@ -1,5 +1,6 @@
 import Delivery
-import Engine
+import Ops
+import Daemon
 import Foundation
 import GatewayStub
 

@@ -1,4 +1,5 @@
-import Engine
+import Config
+import Daemon
 import Foundation
 import Storage
 import Testing

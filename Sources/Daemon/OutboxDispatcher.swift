@@ -1,0 +1,351 @@
+import Ops
+import Planning
+import Config
+import Delivery
+import Foundation
+import Registry
+import Storage
+import Synchronization
+
+/// Sends due outbox messages through the delivery layer and records every transition.
+///
+/// Messages are claimed into memory (a lease in the store, no state change), routed, and handed
+/// to their gateway's dispatcher. Only when that gateway admits one — token, in-flight slot,
+/// breaker, recipient windows, inside the sending window — is it committed as `sending` with the
+/// gateway's name, and only after that commit does its request leave. A crash therefore leaves
+/// ambiguous exactly the messages some gateway may have received, each pinned to that gateway.
+/// What follows an answer is ``DeliveryDecision``'s rule; every transition goes through the
+/// group-commit writer and is durable before the next step.
+public final class OutboxDispatcher: Sendable {
+    public struct Settings: Sendable {
+        /// Messages claimed per store round trip.
+        public var claimBatch = 256
+        /// Messages held at once (claimed, waiting for their gateway, or awaiting an answer).
+        public var maxInFlight = 256
+        /// How long to sleep when nothing is due.
+        public var idlePoll: Duration = .milliseconds(200)
+        /// When a channel has no available gateway, retry after this long.
+        public var unavailableDelay: TimeInterval = 30
+        /// When a deduplicating gateway answers that a send with the same key is still in flight
+        /// (HTTP 409), ask again after this long.
+        public var inFlightRecheck: TimeInterval = 0.5
+        /// A claimed message is hidden from other claims this long (``OutboxLease``).
+        public var lease: TimeInterval = OutboxLease.default
+        /// When a message could not be committed as `sending` (a store error), retry after this long.
+        public var storeRetry: TimeInterval = 1
+        /// While the store cannot be written, how often to try a write.
+        public var storeProbe: Duration = .seconds(1)
+        public init() {}
+    }
+
+    public static let quietHoursReason = ReasonCode("dispatch", "quiet-hours")
+    /// The campaign was paused or cancelled, or the message settled, while it waited for its gateway.
+    public static let notSendable = ReasonCode("dispatch", "not-sendable")
+    public static let storeUnavailable = ReasonCode("store", "unavailable")
+
+    let store: StoreWorker
+    let writer: GroupCommitWriter
+    let delivery: DeliveryService
+    let settings: Settings
+    let reconcile: ReconcileSettings
+    let metrics: DaemonMetrics?
+    let log: Log
+    /// Wall-clock time: claims, quiet hours, every recorded time.
+    let now: @Sendable () -> Date
+    /// The sending window now (it follows SIGHUP reloads); `nil` sends at any hour.
+    let quietHours: @Sendable () -> QuietHours?
+    /// Whether the store takes writes; while it does not, nothing is claimed.
+    public let health: StoreHealth
+    /// Whether new claims are allowed.
+    private let draining = Mutex(false)
+    /// Ids of the messages held in memory; a claim that returns one again (its lease outlived)
+    /// is not processed twice.
+    private let held = Mutex<Set<Int64>>([])
+    /// Messages held whose last transition is not yet committed.
+    private let active = Atomic<Int>(0)
+
+    public init(
+        store: StoreWorker, writer: GroupCommitWriter, delivery: DeliveryService, settings: Settings = Settings(),
+        reconcile: ReconcileSettings = ReconcileSettings(), metrics: DaemonMetrics? = nil, log: Log = Log(),
+        now: @escaping @Sendable () -> Date = Date.init, quietHours: @escaping @Sendable () -> QuietHours? = { nil },
+        health: StoreHealth = StoreHealth()
+    ) {
+        self.health = health
+        self.store = store
+        self.writer = writer
+        self.delivery = delivery
+        self.settings = settings
+        self.reconcile = reconcile
+        self.metrics = metrics
+        self.log = log
+        self.now = now
+        self.quietHours = quietHours
+    }
+
+    /// Stops claiming; messages held finish (`run` returns once they are recorded).
+    public func drain() { draining.withLock { $0 = true } }
+
+    var isDraining: Bool { draining.withLock { $0 } }
+
+    /// No message is held (after `drain`, the dispatcher may stop).
+    public var isIdle: Bool { active.load(ordering: .relaxed) == 0 }
+
+    /// After a restart: schedules a resend of interrupted messages where that is safe.
+    ///
+    /// A message that was `sending` when the daemon died is pinned to the gateway that had
+    /// admitted it. It is resent, with the same id and to that gateway only, when the gateway
+    /// deduplicates by our id; otherwise reconciliation settles it. (A message left by an older
+    /// version without a gateway is pinned to its channel's gateway when the channel has only one.)
+    public func scheduleSafeResends() async throws -> Int {
+        let at = now()
+        for (channel, names) in delivery.channelGateways where names.count == 1 {
+            let only = names[0]
+            _ = try await store.run { try $0.pinGatewayless(channel: channel.rawValue, to: only, at: at) }
+        }
+        var total = 0
+        for gateway in delivery.gateways.values where gateway.adapter.deduplicates {
+            let name = gateway.settings.name
+            total += try await store.run { try $0.scheduleAmbiguousResend(gateway: name, at: at) }
+        }
+        return total
+    }
+
+    /// Claims and sends until drained or cancelled.
+    ///
+    /// A store that cannot be written (a full disk) stops the claims, not the loop: sends in flight
+    /// finish, then ``recoverStore()`` probes until writes succeed and recovers what the failure left.
+    public func run() async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            var inFlight = 0
+            while true {
+                if isDraining || Task.isCancelled {
+                    while inFlight > 0 {
+                        _ = try await group.next()
+                        inFlight -= 1
+                    }
+                    return
+                }
+                if health.problem != nil {
+                    if inFlight > 0 {
+                        _ = try await group.next()
+                        inFlight -= 1
+                    } else if try await !recoverStore() {
+                        try? await Task.sleep(for: settings.storeProbe)
+                    }
+                    continue
+                }
+                let room = settings.maxInFlight - inFlight
+                var claimed: [OutboxMessage] = []
+                let at = now()
+                // Outside the sending window nothing is claimed; retries and backlog wait for it.
+                if room >= max(1, settings.maxInFlight / 4), quietHours()?.allows(at) ?? true {
+                    let limit = min(room, settings.claimBatch)
+                    // On the writer's connection: no second writer to take turns with at the lock.
+                    do {
+                        claimed = try await writer.claimDue(now: at, limit: limit, lease: settings.lease)
+                    } catch {
+                        storeFailed(error)
+                        continue
+                    }
+                    claimed = held.withLock { held in claimed.filter { held.insert($0.id).inserted } }
+                }
+                for message in claimed {
+                    inFlight += 1
+                    active.add(1, ordering: .relaxed)
+                    group.addTask {
+                        defer {
+                            self.held.withLock { _ = $0.remove(message.id) }
+                            self.active.subtract(1, ordering: .relaxed)
+                        }
+                        try await self.process(message)
+                    }
+                }
+                if claimed.isEmpty {
+                    if inFlight > 0 {
+                        _ = try await group.next()
+                        inFlight -= 1
+                    } else {
+                        try? await Task.sleep(for: settings.idlePoll)
+                    }
+                } else if inFlight >= settings.maxInFlight {
+                    _ = try await group.next()
+                    inFlight -= 1
+                }
+            }
+        }
+    }
+
+    /// After a store failure, with nothing in flight: tries a write; when it succeeds, recovers the
+    /// messages the failure left `sending` (their outcome could not be recorded) by the rules of
+    /// crash recovery — ambiguous, pinned to their gateway, resent where it deduplicates, else
+    /// reconciled — and releases the claims. Returns whether the store is healthy again.
+    func recoverStore() async throws -> Bool {
+        do {
+            try await writer.probe()
+            let at = now()
+            let recovered = try await store.run { try $0.recoverAfterCrash(now: at) }
+            let resends = try await scheduleSafeResends()
+            health.recovered()
+            log.notice(
+                "store writable again",
+                ["recovered_sending": recovered.sending, "released_claims": recovered.released, "resends_scheduled": resends])
+            return true
+        } catch {
+            return false
+        }
+    }
+
+    func storeFailed(_ error: any Error) {
+        if health.failed(error, at: now()) {
+            log.error("the store cannot be written; claims stop until it can", ["error": "\(error)"])
+        }
+    }
+
+    /// Records transitions; a store that cannot be written is noted, not thrown: the message stays
+    /// as the store last had it and is recovered once writes succeed again.
+    @discardableResult
+    func record(_ transitions: [Transition]) async -> [Transition] {
+        do {
+            return try await writer.submit(transitions)
+        } catch {
+            storeFailed(error)
+            return []
+        }
+    }
+
+    /// One attempt for one claimed message; its outcome is durable when this returns (or the store
+    /// is marked unwritable and the outcome is recovered later).
+    func process(_ message: OutboxMessage) async throws {
+        let started = now()
+        guard let channel = Channel(rawValue: message.channel), let payload = try? MessagePayload.decode(message.payload)
+        else {
+            await record([
+                Transition(messageID: message.id, to: .failed, at: started, error: "outbox:unreadable-payload")
+            ])
+            return
+        }
+        // An ambiguous message goes back only to the gateway that had it.
+        let pinnedTo = message.claimedFrom == .ambiguous ? message.gateway : nil
+        let gateway: DeliveryService.Gateway
+        if let pinnedTo {
+            guard let same = delivery.gateways[pinnedTo] else {
+                // Its gateway left the configuration: only reconciliation can tell now.
+                await record([
+                    Transition(
+                        messageID: message.id, to: .ambiguous, at: started, gateway: pinnedTo, error: "gateway-removed",
+                        countsAsAttempt: false, checkAt: started)
+                ])
+                return
+            }
+            gateway = same
+        } else {
+            switch delivery.routers[channel]?.pick(now: started) {
+            case .gateway(let dispatcher)?:
+                guard let picked = delivery.gateways[dispatcher.name] else { return }
+                gateway = picked
+            case .unavailable(let retryAt)?:
+                let at = retryAt ?? started.addingTimeInterval(settings.unavailableDelay)
+                await record([
+                    Transition(
+                        messageID: message.id, to: .retryWait, at: started, error: "route:unavailable", nextAttemptAt: at,
+                        countsAsAttempt: false)
+                ])
+                return
+            case nil:
+                await record([
+                    Transition(
+                        messageID: message.id, to: .failed, at: started, error: "route:no-gateway-for-\(channel.rawValue)")
+                ])
+                return
+            }
+        }
+        let name = gateway.settings.name
+        guard let outbound = payload.outbound(id: message.idempotencyKey, recipient: message.recipient, kind: gateway.settings.kind)
+        else {
+            await record([
+                Transition(
+                    messageID: message.id, to: .failed, at: started, gateway: name,
+                    error: "template:missing-\(gateway.settings.kind.rawValue)")
+            ])
+            return
+        }
+        let clock = ContinuousClock.now
+        let result = await gateway.dispatcher.send(
+            outbound, recipientKeys: DeliveryService.recipientKeys(outbound, kind: gateway.settings.kind),
+            admit: { await self.admit(message, gateway: name) })
+        let elapsed = ContinuousClock.now - clock
+        if result.attempted { metrics?.sendSeconds.observe(elapsed - result.waited, labels: [name]) }
+        if result.waited > .zero { metrics?.throttleWaitSeconds.increment(by: result.waited.seconds, labels: [name]) }
+
+        let at = now()
+        let step = DeliveryDecision.next(
+            after: result, from: gateway.traits,
+            situation: .init(pinnedTo: pinnedTo, attempts: message.attempts, firstAttemptAt: message.firstAttemptAt),
+            now: at, unavailableDelay: settings.unavailableDelay, inFlightRecheck: settings.inFlightRecheck)
+        if case .pauseGateway(let reason, let kind, _) = result.outcome, result.attempted {
+            log.warning("gateway paused", ["gateway": name, "kind": kind.rawValue, "reason": reason.description])
+        }
+        var transition = transition(for: step, message: message, at: at)
+        if case .failed(_, _, true, _) = step {
+            transition.followUp = fallback(for: message, payload: payload, channel: channel, at: at)
+        }
+        await record([transition])
+    }
+
+    /// Runs when the gateway has admitted `message`, right before its request leaves: commits it
+    /// as `sending` through `gateway`, or withdraws it.
+    func admit(_ message: OutboxMessage, gateway: String) async -> GatewayDispatcher.Admission {
+        let at = now()
+        if let window = quietHours(), !window.allows(at) {
+            return .withdraw(.deferred(until: window.nextAllowed(from: at), reason: Self.quietHoursReason))
+        }
+        do {
+            let applied = try await writer.submit([
+                Transition(messageID: message.id, to: .sending, at: at, gateway: gateway, countsAsAttempt: false)
+            ])
+            // Not applied: its campaign was paused or cancelled, or a receipt settled it meanwhile.
+            return applied.isEmpty ? .withdraw(.deferred(until: at, reason: Self.notSendable)) : .proceed
+        } catch {
+            storeFailed(error)
+            return .withdraw(.deferred(until: at.addingTimeInterval(settings.storeRetry), reason: Self.storeUnavailable))
+        }
+    }
+
+    /// The store's transition for a decided step.
+    func transition(for step: DeliveryDecision.Step, message: OutboxMessage, at: Date) -> Transition {
+        switch step {
+        case .accepted(let gateway, let providerID):
+            let check = delivery.lookups[gateway] != nil ? at.addingTimeInterval(reconcile.receiptCheck) : nil
+            return Transition(
+                messageID: message.id, to: .accepted, at: at, gateway: gateway, providerID: providerID, checkAt: check)
+        case .failed(let gateway, let reason, _, let lastError):
+            let text = lastError.map { "\($0) (\(reason))" } ?? reason.description
+            return Transition(messageID: message.id, to: .failed, at: at, gateway: gateway, error: text)
+        case .retry(let next, let reason, let countsAsAttempt, let gateway):
+            return Transition(
+                messageID: message.id, to: .retryWait, at: at, gateway: gateway, error: reason.description,
+                nextAttemptAt: next, countsAsAttempt: countsAsAttempt)
+        case .pinned(let gateway, let resendAt, let reason, let countsAsAttempt):
+            return Transition(
+                messageID: message.id, to: .ambiguous, at: at, gateway: gateway, error: reason.description,
+                nextAttemptAt: resendAt, countsAsAttempt: countsAsAttempt,
+                checkAt: at.addingTimeInterval(reconcile.settle))
+        }
+    }
+
+    /// The SMS that replaces a WeChat message that failed for good, when the campaign allows it.
+    func fallback(for message: OutboxMessage, payload: MessagePayload, channel: Channel, at: Date) -> NewMessage? {
+        guard channel == .wechat, let mobile = payload.fallbackMobile, payload.sms != nil else { return nil }
+        var sms = payload
+        sms.wechat = nil
+        sms.fallbackMobile = nil
+        return NewMessage(
+            campaignID: message.campaignID, creditCode: message.creditCode, channel: Channel.sms.rawValue,
+            recipient: mobile, policyIDs: message.policyIDs, payload: sms.encoded(),
+            idempotencyKey: message.idempotencyKey + "-sms", notBefore: at, parentKey: message.idempotencyKey)
+    }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}

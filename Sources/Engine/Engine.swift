@@ -1,4 +1,0 @@
-import Registry
-import Rules
-import Messaging
-import Storage

@@ -1,0 +1,45 @@
+import Config
+import Foundation
+import Messaging
+import Registry
+import Rules
+import Storage
+
+/// The files and store a command works on, resolved from a `Configuration`.
+public struct Workspace: Sendable {
+    public let configuration: Configuration
+
+    public init(configuration: Configuration) {
+        self.configuration = configuration
+    }
+
+    public var schema: AttributeSchema { configuration.schema }
+
+    /// Opens (and migrates) the store.
+    public func openStore(readOnly: Bool = false) throws -> SQLiteStore {
+        try SQLiteStore(path: configuration.storePath, readOnly: readOnly)
+    }
+
+    public func loadPolicies() -> (PolicyCatalog, [Diagnostic]) {
+        PolicyCatalog.load(directory: configuration.policiesDirectory, schema: schema)
+    }
+
+    public func loadTemplates() throws -> TemplateSet {
+        try TemplateSet.load(directory: configuration.templatesDirectory, schema: schema)
+    }
+
+    /// Loads every enterprise of the store into the configured number of shards.
+    public func loadShards(from store: some EnterpriseStore) throws -> ShardedRegistry {
+        try ShardedRegistry.build(shardCount: configuration.shards, schema: schema) { add in
+            try store.forEachEnterprise { add($0) }
+        }
+    }
+
+    /// Today in the configured time zone (the default campaign date).
+    public func today(now: Date = Date()) -> LocalDate {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = configuration.timeZone
+        let c = calendar.dateComponents([.year, .month, .day], from: now)
+        return LocalDate(year: c.year!, month: c.month!, day: c.day!)!
+    }
+}

@@ -1,0 +1,124 @@
+import Config
+import Foundation
+import Registry
+import Testing
+
+@Suite("Configuration")
+struct ConfigurationTests {
+    func load(_ text: String) throws -> Configuration {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("pp-config-\(UUID().uuidString).json5").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        return try Configuration.load(file: path, environment: ["POLICYPUSH_STATE_DIR": "/tmp/pp-state"])
+    }
+
+    @Test func emptyFileGivesTheDocumentedDefaults() throws {
+        let config = try load("{}")
+        #expect(config.storePath == "/tmp/pp-state/policypush.sqlite")
+        #expect(config.channelPreference == [.wechat, .sms])
+        #expect(config.timeZone.identifier == "Asia/Shanghai")
+        #expect(config.shards >= 1)
+        #expect(config.gateways.isEmpty)
+    }
+
+    @Test func theShippedConfigIsValid() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let config = try Configuration.load(file: root.appendingPathComponent("config/policypush.json5").path)
+        #expect(config.policiesDirectory.hasSuffix("config/policies"))
+        #expect(config.customAttributes["export_share"] == .number)
+    }
+
+    @Test func everyProblemIsReportedWithItsKeyPath() throws {
+        let error = #expect(throws: ConfigurationError.self) {
+            try load("""
+                {
+                  shardz: 4,
+                  shards: 0,
+                  time_zone: "Mars/Olympus",
+                  attributes: { employees: "number", Bad: "number", score: "float" },
+                  gateways: {
+                    main: { kind: "aliyun", base_url: "ftp://x", rate: -1, colour: "red" },
+                    other: { kind: "pigeon", base_url: "http://127.0.0.1:1" },
+                  },
+                  channels: { sms: ["main", "missing"] },
+                }
+                """)
+        }
+        let text = error?.description ?? ""
+        for expected in [
+            "shardz: unknown key", "shards: expected an integer from 1 to 1024", "time_zone: unknown time zone",
+            "attributes.employees: is a built-in attribute", "attributes.Bad: names are lowercase",
+            "attributes.score: expected", "gateways.main.base_url: expected an http", "gateways.main.rate: expected a number from 0 to 100000",
+            "gateways.main.colour: unknown key", "gateways.other.kind: expected aliyun", "channels.sms[1]: no gateway named \"missing\"",
+        ] {
+            #expect(text.contains(expected), "missing: \(expected)\n\(text)")
+        }
+    }
+
+    @Test func credentialPathsMayStartWithSystemdDirectories() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("pp-config-\(UUID().uuidString).json5").path
+        try #"{ gateways: { a: { kind: "aliyun", base_url: "http://127.0.0.1:1", credentials: { file: "$CREDENTIALS_DIRECTORY/aliyun.json" } } } }"#
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let config = try Configuration.load(file: path, environment: ["CREDENTIALS_DIRECTORY": "/run/credentials/policypush.service"])
+        #expect(config.gateways.first?.credentials == .file("/run/credentials/policypush.service/aliyun.json"))
+    }
+
+    @Test func gatewaysAndChannelsAreRead() throws {
+        let config = try load("""
+            {
+              gateways: {
+                ali: { kind: "aliyun", base_url: "http://127.0.0.1:18081/", credentials: { env: "ALI" },
+                       rate: 200, burst: 5, daily_cap: 1000, max_in_flight: 8, weight: 3,
+                       retry: { max_attempts: 3, base_ms: 50 }, options: { region: "cn-hangzhou" },
+                       recipient_limits: [{ limit: 10, per_s: 86400 }, { limit: 1, per_s: 60 }] },
+              },
+              channels: { sms: ["ali"] },
+            }
+            """)
+        let g = try #require(config.gateways.first)
+        #expect(g.kind == .aliyun)
+        #expect(g.baseURL == "http://127.0.0.1:18081")
+        #expect(g.credentials == .environment("ALI"))
+        #expect(g.rate == 200 && g.burst == 5 && g.dailyCap == 1000 && g.maxInFlight == 8 && g.weight == 3)
+        #expect(g.retryMaxAttempts == 3 && g.retryBase == .milliseconds(50))
+        #expect(g.options["region"] == "cn-hangzhou")
+        #expect(g.recipientLimits?.map(\.limit) == [10, 1])
+        #expect(g.recipientLimits?.map(\.period) == [.seconds(86400), .seconds(60)])
+        #expect(config.channelGateways[.sms] == ["ali"])
+    }
+
+    /// Numbers that once trapped the daemon at start and on SIGHUP, and one that expired every
+    /// accepted message: each is a problem at its key path now.
+    @Test(arguments: [
+        ("daily_cap: 1e300", "gateways.g.daily_cap: expected an integer from 0 to 100000000"),
+        ("rate: 1e19", "gateways.g.rate: expected a number from 0 to 100000"),
+        ("timeout_ms: 1e300", "gateways.g.timeout_ms: expected an integer from 100 to 600000"),
+        ("burst: 2.5", "gateways.g.burst: expected an integer from 1 to 100000"),
+        ("retry: { max_age_s: 1e18 }", "gateways.g.retry.max_age_s: expected an integer from 1 to 2592000"),
+        ("breaker: { cool_down_ms: -5 }", "gateways.g.breaker.cool_down_ms: expected an integer from 1 to 3600000"),
+        ("recipient_limits: [{ limit: 1e300, per_s: 60 }]", "gateways.g.recipient_limits[0]: expected"),
+    ])
+    func hostileGatewayNumbersAreProblemsNotTraps(_ setting: String, _ expected: String) {
+        let error = #expect(throws: ConfigurationError.self) {
+            try load("{ gateways: { g: { kind: \"generic\", base_url: \"http://127.0.0.1:1\", \(setting) } } }")
+        }
+        #expect(error?.description.contains(expected) == true, "\(error?.description ?? "")")
+    }
+
+    @Test(arguments: [
+        ("daemon: { expire_after_h: 1e13 }", "daemon.expire_after_h: expected a number from 1 to 720"),
+        ("daemon: { expire_after_h: -1 }", "daemon.expire_after_h: expected a number from 1 to 720"),
+        ("daemon: { grace_s: 1e300 }", "daemon.grace_s: expected an integer from 1 to 3600"),
+        ("daemon: { max_in_flight: 0 }", "daemon.max_in_flight: expected an integer from 1 to 10000"),
+        ("planning: { dedupe_days: 1e16 }", "planning.dedupe_days: expected an integer from 0 to 3650"),
+        ("planning: { frequency_caps: { sms: { max: 1e300, days: 7 } } }", "planning.frequency_caps.sms.max: expected an integer"),
+        ("transport: { max_response_bytes: 1e300 }", "transport.max_response_bytes: expected an integer"),
+        ("reconcile: { settle_min: 1e300 }", "reconcile.settle_min: expected a number of minutes"),
+        ("shards: 1e300", "shards: expected an integer from 1 to 1024"),
+    ])
+    func hostileDaemonNumbersAreProblemsNotTraps(_ setting: String, _ expected: String) {
+        let error = #expect(throws: ConfigurationError.self) { try load("{ \(setting) }") }
+        #expect(error?.description.contains(expected) == true, "\(error?.description ?? "")")
+    }
+}
