@@ -15,6 +15,9 @@ let package = Package(
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CMicroHTTPD", pkgConfig: "libmicrohttpd", providers: [.apt(["libmicrohttpd-dev"])]),
 
+        // Small shared pieces with no dependencies: JSON, Duration arithmetic, a seeded generator.
+        .target(name: "Kit", swiftSettings: strict),
+
         // Transport-free logic.
         .target(name: "Registry", swiftSettings: strict),
         .target(name: "Rules", dependencies: ["Registry"], swiftSettings: strict),
@@ -31,7 +34,7 @@ let package = Package(
 
         // The application, by role.
         // Logs, metrics, sd_notify, signals and the service group: no domain imports.
-        .target(name: "Ops", swiftSettings: strict),
+        .target(name: "Ops", dependencies: ["Kit"], swiftSettings: strict),
         // The configuration file, every settings type, secrets, and the factory of gateway adapters.
         .target(name: "Config", dependencies: ["Registry", "Delivery"], swiftSettings: strict),
         // Shards, preview, the message payload and the campaign planner.
@@ -42,7 +45,7 @@ let package = Package(
         .target(
             name: "Daemon",
             dependencies: [
-                "Config", "Planning", "Ops", "Registry", "Rules", "Messaging", "Storage", "Delivery", "HTTPServer",
+                "Config", "Planning", "Ops", "Kit", "Registry", "Rules", "Messaging", "Storage", "Delivery", "HTTPServer",
             ],
             swiftSettings: strict),
         .executableTarget(

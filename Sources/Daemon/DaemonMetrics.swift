@@ -1,3 +1,4 @@
+import Kit
 import Ops
 
 /// The metric families `policypush serve` exports on `/metrics`, registered in one `Metrics` registry.

@@ -1,3 +1,4 @@
+import Kit
 import Ops
 import Planning
 import Config

@@ -1,3 +1,4 @@
+import Kit
 import Ops
 import Planning
 import Config
@@ -16,7 +17,7 @@ import Synchronization
 /// ambiguous exactly the messages some gateway may have received, each pinned to that gateway.
 /// What follows an answer is ``DeliveryDecision``'s rule; every transition goes through the
 /// group-commit writer and is durable before the next step.
-public final class OutboxDispatcher: Sendable {
+public final class OutboxDispatcher: Service {
     public struct Settings: Sendable {
         /// Messages claimed per store round trip.
         public var claimBatch = 256
@@ -63,6 +64,8 @@ public final class OutboxDispatcher: Sendable {
     private let held = Mutex<Set<Int64>>([])
     /// Messages held whose last transition is not yet committed.
     private let active = Atomic<Int>(0)
+    /// `run` returned after a drain: every message it held is recorded.
+    private let drained = Completion()
 
     public init(
         store: StoreWorker, writer: GroupCommitWriter, delivery: DeliveryService, settings: Settings = Settings(),
@@ -84,6 +87,13 @@ public final class OutboxDispatcher: Sendable {
 
     /// Stops claiming; messages held finish (`run` returns once they are recorded).
     public func drain() { draining.withLock { $0 = true } }
+
+    /// Drains and returns once every message held is recorded (the service group bounds the wait
+    /// by the grace period, then cancels: sends still in flight are recovered as ambiguous).
+    public func shutdownGracefully() async {
+        drain()
+        await drained.wait()
+    }
 
     var isDraining: Bool { draining.withLock { $0 } }
 
@@ -123,6 +133,7 @@ public final class OutboxDispatcher: Sendable {
                         _ = try await group.next()
                         inFlight -= 1
                     }
+                    drained.complete()
                     return
                 }
                 if health.problem != nil {
@@ -344,8 +355,4 @@ public final class OutboxDispatcher: Sendable {
             recipient: mobile, policyIDs: message.policyIDs, payload: sms.encoded(),
             idempotencyKey: message.idempotencyKey + "-sms", notBefore: at, parentKey: message.idempotencyKey)
     }
-}
-
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

@@ -1,3 +1,4 @@
+import Kit
 import Ops
 import Planning
 import Config
@@ -18,7 +19,7 @@ import Storage
 ///
 /// An `accepted` message without a receipt is looked up after ``ReconcileSettings/receiptCheck``
 /// and then with doubling gaps, until a report comes or it expires.
-public final class Reconciler: Sendable {
+public final class Reconciler: Service {
     /// What one pass did, for logs and tests.
     public struct Pass: Sendable, Hashable {
         public var checked = 0

@@ -2,54 +2,44 @@ import Dispatch
 import Foundation
 import Synchronization
 
-/// Waits for termination signals without a MainActor-isolated handler.
+/// Unix signals as an async sequence, delivered without a MainActor-isolated handler.
 ///
-/// The handlers are `@Sendable` closures on a global queue; the first signal resumes the waiter.
-public final class SignalWaiter: Sendable {
-    /// Set once in `init`, then only cancelled in `deinit`; dispatch sources are thread-safe.
-    nonisolated(unsafe) private let sources: [any DispatchSourceSignal]
-    /// Guards the continuation and whether a signal already arrived.
-    private let state = Mutex<(continuation: CheckedContinuation<Int32, Never>?, pending: [Int32])>((nil, []))
+/// The handlers are `@Sendable` closures on a global queue (a closure written in `main.swift`
+/// would be MainActor-isolated and trap when Dispatch calls it); the signals' default actions are
+/// disabled while the sequence lives. Iteration ends when the consuming task is cancelled.
+public struct UnixSignals: AsyncSequence, Sendable {
+    public typealias Element = Int32
 
-    /// - Parameter signals: e.g. `[SIGTERM, SIGINT]`; their default action is disabled.
+    private let stream: AsyncStream<Int32>
+
+    /// - Parameter signals: e.g. `[SIGTERM, SIGINT, SIGHUP]`.
     public init(_ signals: [Int32]) {
-        var sources: [any DispatchSourceSignal] = []
-        for signo in signals {
+        let (stream, continuation) = AsyncStream<Int32>.makeStream(bufferingPolicy: .bufferingNewest(16))
+        let sources = signals.map { signo -> any DispatchSourceSignal in
             signal(signo, SIG_IGN)
-            sources.append(DispatchSource.makeSignalSource(signal: signo, queue: .global()))
-        }
-        self.sources = sources
-        for (source, signo) in zip(sources, signals) {
-            source.setEventHandler { [weak self] in self?.deliver(signo) }
+            let source = DispatchSource.makeSignalSource(signal: signo, queue: .global())
+            source.setEventHandler { continuation.yield(signo) }
             source.resume()
+            return source
         }
+        let box = SourcesBox(sources)
+        continuation.onTermination = { _ in box.cancel() }
+        self.stream = stream
     }
 
-    private func deliver(_ signo: Int32) {
-        let continuation = state.withLock { s -> CheckedContinuation<Int32, Never>? in
-            guard let waiting = s.continuation else {
-                s.pending.append(signo)
-                return nil
-            }
-            s.continuation = nil
-            return waiting
-        }
-        continuation?.resume(returning: signo)
-    }
+    public func makeAsyncIterator() -> AsyncStream<Int32>.Iterator { stream.makeAsyncIterator() }
 
-    /// Returns the next signal (immediately if one arrived while nobody waited). One waiter at a time.
-    public func wait() async -> Int32 {
-        await withCheckedContinuation { continuation in
-            let received = state.withLock { s -> Int32? in
-                if !s.pending.isEmpty { return s.pending.removeFirst() }
-                s.continuation = continuation
-                return nil
-            }
-            if let received { continuation.resume(returning: received) }
-        }
+    /// The next signal, or `nil` once the waiting task is cancelled.
+    public func next() async -> Int32? {
+        var iterator = stream.makeAsyncIterator()
+        return await iterator.next()
     }
+}
 
-    deinit {
-        for source in sources { source.cancel() }
-    }
+/// Keeps the dispatch sources alive until the stream ends.
+private final class SourcesBox: Sendable {
+    // Set once in `init`; DispatchSource is thread-safe, and cancel() may be called twice.
+    nonisolated(unsafe) private let sources: [any DispatchSourceSignal]
+    init(_ sources: [any DispatchSourceSignal]) { self.sources = sources }
+    func cancel() { for source in sources { source.cancel() } }
 }

@@ -24,12 +24,12 @@ struct StubCommand: Command {
     }
 
     func run(_ context: Context) async throws -> Int32 {
-        let signals = SignalWaiter([SIGTERM, SIGINT])
+        let signals = UnixSignals([SIGTERM, SIGINT])
         let transport = CurlTransport(configuration: .init())
         let stub = StubGateway(configuration: configuration, pushClient: transport)
         let port = try stub.start()
         Output.out("stub \(configuration.kind.rawValue) listening on 127.0.0.1:\(port)")
-        let signo = await signals.wait()
+        let signo = await signals.next() ?? SIGTERM
         await stub.stop()
         await transport.shutdown()
         let stats = stub.stats

@@ -1,0 +1,95 @@
+import Kit
+import Config
+import Foundation
+import Ops
+import Planning
+import Storage
+
+/// Applies the CLI's pause, resume and cancel requests and completes campaigns whose messages
+/// are all final. Looks when the store says another connection wrote (`PRAGMA data_version`), at
+/// most twice a second, and every 2 s regardless.
+struct CampaignControl: Service {
+    let context: DaemonContext
+
+    func run() async throws {
+        var lastVersion: Int64 = -1
+        var lastFull = ContinuousClock.now
+        while !Task.isCancelled {
+            let version = try await context.store.run { try $0.dataVersion() }
+            // The dispatcher's own commits change data_version all the time: reading campaigns
+            // counts the outbox, so not at every change.
+            let sinceFull = ContinuousClock.now - lastFull
+            if (version != lastVersion && sinceFull >= .milliseconds(500)) || sinceFull > .seconds(2) {
+                lastVersion = version
+                lastFull = ContinuousClock.now
+                try await apply()
+            }
+            try await Task.sleep(for: context.inputs.configuration.daemon.controlInterval)
+        }
+    }
+
+    func apply() async throws {
+        let campaigns = try await context.store.run { try $0.campaigns() }
+        for campaign in campaigns where !campaign.state.isFinal {
+            let id = campaign.id
+            let at = context.now()
+            if let requested = campaign.requestedState {
+                let changed = try await context.store.run { try $0.applyCampaignState(id: id, requested, at: at) }
+                context.log.info(
+                    "campaign \(requested.rawValue)",
+                    ["campaign": id, "messages_cancelled": requested == .cancelled ? changed : 0])
+                continue
+            }
+            // Completed only when every message is final: ambiguous, unsent and accepted ones
+            // (awaiting a receipt) are still open.
+            guard campaign.state == .running, campaign.counts.filter({ !$0.key.isFinal }).isEmpty else { continue }
+            try await context.store.run { _ = try $0.applyCampaignState(id: id, .completed, at: at) }
+            context.log.info("campaign completed", ["campaign": id])
+        }
+    }
+}
+
+/// Plans pending campaigns into the outbox (matching on the shards, rendering, suppressions),
+/// with the policies and templates of the moment.
+struct CampaignPlanning: Service {
+    let context: DaemonContext
+
+    func run() async throws {
+        while !Task.isCancelled {
+            let campaigns = try await context.store.run { try $0.campaigns() }
+            for campaign in campaigns
+            where (campaign.state == .pending || campaign.state == .planning) && campaign.requestedState == nil {
+                try await plan(campaign)
+            }
+            try await Task.sleep(for: context.inputs.configuration.daemon.controlInterval)
+        }
+    }
+
+    func plan(_ campaign: CampaignRecord) async throws {
+        let inputs = context.inputs
+        let id = campaign.id
+        if campaign.state == .pending {
+            let at = context.now()
+            try await context.store.run { _ = try $0.applyCampaignState(id: id, .planning, at: at) }
+        }
+        let started = ContinuousClock.now
+        let configuration = inputs.configuration
+        let registry = try await context.store.run { try Workspace(configuration: configuration).loadShards(from: $0) }
+        let planner = CampaignPlanner(
+            registry: registry, catalog: inputs.catalog, renderer: inputs.renderer, policy: configuration.planning)
+        let summary = try await planner.plan(campaign, store: context.store, now: context.now())
+        // Running only if still planning: a pause or cancel applied meanwhile wins.
+        let at = context.now()
+        let running = try await context.store.run { store -> Bool in
+            guard try store.campaign(id: id)?.state == .planning else { return false }
+            try store.applyCampaignState(id: id, .running, at: at)
+            return true
+        }
+        context.log.info(
+            "campaign planned",
+            [
+                "campaign": id, "queued": summary.queued, "suppressed": summary.suppressed.values.reduce(0, +),
+                "seconds": String(format: "%.2f", (ContinuousClock.now - started).seconds), "running": running,
+            ])
+    }
+}

@@ -1,0 +1,37 @@
+import Kit
+import Config
+import Foundation
+import Messaging
+import Ops
+import Rules
+import Storage
+import Synchronization
+
+/// What the daemon's services share: the store, the live inputs (which SIGHUP swaps), wall time
+/// and the ops surface.
+public struct DaemonContext: Sendable {
+    /// What SIGHUP can swap: the configuration, policies and templates.
+    public struct Inputs: Sendable {
+        public var configuration: Configuration
+        public var catalog: PolicyCatalog
+        public var renderer: PackageRenderer
+    }
+
+    public let store: StoreWorker
+    public let log: Log
+    public let notifier: SystemdNotifier
+    public let metrics: DaemonMetrics
+    public let health: StoreHealth
+    /// Wall-clock time: every recorded time, quiet hours, expiry, reconciliation.
+    public let now: @Sendable () -> Date
+    let current: InputsBox
+
+    /// The inputs now (after the last successful reload).
+    public var inputs: Inputs { current.value.withLock { $0 } }
+}
+
+/// The daemon's inputs behind a lock, swapped whole on reload.
+final class InputsBox: Sendable {
+    let value: Mutex<DaemonContext.Inputs>
+    init(_ inputs: DaemonContext.Inputs) { value = Mutex(inputs) }
+}

@@ -1,0 +1,7 @@
+/// `Duration` as seconds for logs, metrics and date arithmetic.
+extension Duration {
+    /// The duration in seconds, with its fraction.
+    public var seconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+}
