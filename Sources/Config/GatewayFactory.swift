@@ -12,7 +12,7 @@ public enum GatewayFactory {
     }
 
     /// Options each kind understands (under `gateways.<name>.options`).
-    static let knownOptions: [GatewaySettings.Kind: Set<String>] = [
+    static let knownOptions: [GatewayKind: Set<String>] = [
         .aliyun: ["region", "signature_version", "sign_name"],
         .tencent: ["region", "sdk_app_id", "sign_name"],
         .wechat: ["token_scheme"],

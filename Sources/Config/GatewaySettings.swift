@@ -1,3 +1,4 @@
+import Delivery
 import Foundation
 
 /// One configured gateway, as read from the `gateways` section of the config.
@@ -5,9 +6,6 @@ import Foundation
 /// Provider-specific keys (`region`, `sdk_app_id`, `app_id`, `token_mode`, `path`, …) stay in
 /// `options`; the adapter factory reads the ones its kind needs and rejects the rest.
 public struct GatewaySettings: Sendable {
-    public enum Kind: String, Sendable, Hashable, CaseIterable {
-        case aliyun, tencent, wechat, generic
-    }
 
     public enum CredentialSource: Sendable, Hashable, CustomStringConvertible {
         /// A file (e.g. a systemd credential in `$CREDENTIALS_DIRECTORY`).
@@ -26,7 +24,7 @@ public struct GatewaySettings: Sendable {
     }
 
     public var name: String
-    public var kind: Kind
+    public var kind: GatewayKind
     public var baseURL: String
     public var credentials: CredentialSource
     /// Messages per second (token bucket rate); 0 = unlimited.
@@ -57,7 +55,7 @@ public struct GatewaySettings: Sendable {
     public var recipientLimits: [(limit: Int, period: Duration)]?
     public var options: [String: String]
 
-    public static func defaults(name: String, kind: Kind) -> GatewaySettings {
+    public static func defaults(name: String, kind: GatewayKind) -> GatewaySettings {
         GatewaySettings(
             name: name, kind: kind, baseURL: "", credentials: .none, rate: 50, burst: 10, dailyCap: 0,
             maxInFlight: 32, timeout: .seconds(5), connectTimeout: .seconds(2), retryMaxAttempts: 5,
@@ -82,7 +80,7 @@ extension KeyReader {
                 problem("\(path).kind", "is required (aliyun, tencent, wechat or generic)")
                 continue
             }
-            guard let kind = GatewaySettings.Kind(rawValue: kindText) else {
+            guard let kind = GatewayKind(rawValue: kindText) else {
                 problem("\(path).kind", "expected aliyun, tencent, wechat or generic, got \"\(kindText)\"")
                 continue
             }

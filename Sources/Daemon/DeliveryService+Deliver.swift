@@ -32,7 +32,7 @@ extension DeliveryService {
     ///   must be the same whatever the kind.
     public func deliver(
         on channel: Channel, deadline: Duration = .seconds(60),
-        build: (GatewaySettings.Kind) throws -> OutboundMessage
+        build: (GatewayKind) throws -> OutboundMessage
     ) async throws -> DeliveryReport {
         let clock = ContinuousClock()
         let end = clock.now.advanced(by: deadline)

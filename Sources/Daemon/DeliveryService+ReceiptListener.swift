@@ -17,7 +17,7 @@ extension DeliveryService {
             guard let token = try g.receiptToken.secret(for: "gateways.\(g.name).receipts", environment: environment) else {
                 continue
             }
-            let kind: ReceiptListener.Kind
+            let kind: GatewayKind
             switch g.kind {
             case .aliyun: kind = .aliyun
             case .tencent: kind = .tencent

@@ -81,7 +81,7 @@ public final class DeliveryService: Sendable {
     }
 
     /// The provider's own per-recipient frequency limits, counted by these keys.
-    static func recipientKeys(_ message: OutboundMessage, kind: GatewaySettings.Kind) -> [String] {
+    static func recipientKeys(_ message: OutboundMessage, kind: GatewayKind) -> [String] {
         switch kind {
         case .aliyun:
             [RecipientLimits.key(scope: "aliyun", message.signName ?? "", message.templateID ?? "", message.recipient)]

@@ -1,3 +1,4 @@
+import Delivery
 import Foundation
 
 /// Wall time and sleeping for a stub gateway: signature skews, limits, token lifetimes and the
@@ -232,7 +233,7 @@ public struct StubTokenSettings: Sendable, Hashable {
 /// Everything a ``StubGateway`` needs.
 public struct StubConfiguration: Sendable {
     /// Which provider to imitate.
-    public var kind: StubKind
+    public var kind: GatewayKind
     /// Port on `127.0.0.1`; `0` picks an ephemeral one. Default `0`.
     public var port: Int
     /// Credentials the stub accepts.
@@ -259,7 +260,7 @@ public struct StubConfiguration: Sendable {
     public var clock: any StubClock
 
     public init(
-        kind: StubKind, port: Int = 0, credentials: StubCredentials = StubCredentials(),
+        kind: GatewayKind, port: Int = 0, credentials: StubCredentials = StubCredentials(),
         faults: StubFaults = StubFaults(), receipts: StubReceipts = StubReceipts(), limits: StubLimits = StubLimits(),
         tokens: StubTokenSettings = StubTokenSettings(), genericPaths: [String] = ["/sms/send"],
         genericDeduplicates: Bool = true, timeScale: Double = 1, clock: any StubClock = SystemStubClock()

@@ -226,7 +226,7 @@ extension StubCore {
     }
 }
 
-extension StubKind {
+extension GatewayKind {
     /// Re-push delays after the first failed push, before time scaling.
     var repushSchedule: [Duration] {
         switch self {

@@ -1,3 +1,4 @@
+import Delivery
 import Foundation
 
 extension StubGateway {
@@ -50,7 +51,7 @@ extension StubGateway {
     ///   malformed value, or a missing `--kind`; `.credentials` for an unreadable credentials file.
     public static func parseOptions(_ args: [String]) throws -> StubConfiguration {
         var configuration = StubConfiguration(kind: .generic)
-        var kind: StubKind?
+        var kind: GatewayKind?
         var paths: [String] = []
         var bearer: String?
         var index = 0
@@ -79,7 +80,7 @@ extension StubGateway {
             switch option {
             case "--kind":
                 let text = try value(option)
-                guard let parsed = StubKind(rawValue: text) else { throw invalid(option, "unknown kind") }
+                guard let parsed = GatewayKind(rawValue: text) else { throw invalid(option, "unknown kind") }
                 kind = parsed
             case "--port":
                 let port = try integer(option)

@@ -97,7 +97,7 @@ final class StubCore: Sendable {
     }
 
     var clock: any StubClock { configuration.clock }
-    var kind: StubKind { configuration.kind }
+    var kind: GatewayKind { configuration.kind }
 
     func handle(_ request: HTTPServerRequest) async -> HTTPServerResponse {
         if request.path == "/_stub/stats" {
@@ -395,7 +395,7 @@ struct IdempotencyEntry: Sendable {
     var providerID: String?
 }
 
-extension StubKind {
+extension GatewayKind {
     var deliveredCode: String {
         switch self {
         case .aliyun: "DELIVERED"

@@ -7,7 +7,7 @@ import Rules
 /// Turns one enterprise's policy package into the message a gateway of a given kind sends.
 public enum MessageBuilder {
     public struct MissingTemplate: Error, CustomStringConvertible {
-        public var kind: GatewaySettings.Kind
+        public var kind: GatewayKind
         public var description: String { "no template for \(kind.rawValue) gateways: add templates/\(kind.rawValue).json5" }
     }
 
@@ -16,7 +16,7 @@ public enum MessageBuilder {
     ///   - recipient: the mobile number (SMS gateways) or openid (WeChat).
     public static func outbound(
         id: String, recipient: String, enterprise: Enterprise, policies: [PolicyProfile],
-        kind: GatewaySettings.Kind, renderer: PackageRenderer
+        kind: GatewayKind, renderer: PackageRenderer
     ) throws -> OutboundMessage {
         let channel: Channel = kind == .wechat ? .wechat : .sms
         let payload = MessagePayload.render(channel, enterprise: enterprise, policies: policies, renderer: renderer)

@@ -43,7 +43,7 @@ public struct MessagePayload: Sendable, Hashable, Codable {
     }
 
     /// The message a gateway of `kind` sends; `nil` when the payload has no rendering for it.
-    public func outbound(id: String, recipient: String, kind: GatewaySettings.Kind) -> OutboundMessage? {
+    public func outbound(id: String, recipient: String, kind: GatewayKind) -> OutboundMessage? {
         switch kind {
         case .generic:
             guard let sms else { return nil }

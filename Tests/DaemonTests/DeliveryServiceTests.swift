@@ -17,7 +17,7 @@ struct DeliveryServiceTests {
 
     /// Starts stubs, writes a config naming them, runs `body`, stops everything.
     func withGateways(
-        _ stubs: [(name: String, kind: StubKind, faults: StubFaults)], sms: [String], timeoutMS: Int = 3000,
+        _ stubs: [(name: String, kind: GatewayKind, faults: StubFaults)], sms: [String], timeoutMS: Int = 3000,
         _ body: (DeliveryService, [String: StubGateway]) async throws -> Void
     ) async throws {
         var started: [String: StubGateway] = [:]
@@ -56,7 +56,7 @@ struct DeliveryServiceTests {
         for stub in started.values { await stub.stop() }
     }
 
-    func message(_ id: String) -> (GatewaySettings.Kind) -> OutboundMessage {
+    func message(_ id: String) -> (GatewayKind) -> OutboundMessage {
         { kind in
             switch kind {
             case .aliyun:

@@ -32,7 +32,7 @@ extension Duration {
 final class DispatchRig {
     struct Gateway {
         var name: String
-        var kind: StubKind
+        var kind: GatewayKind
         var faults = StubFaults()
         /// Extra JSON5 keys for the gateway (`breaker: {...}, options: {...}`).
         var extra = ""

@@ -33,8 +33,8 @@ struct ReconcilerTests {
         Issue.record("reconciliation did not settle in 20 s")
     }
 
-    @Test(arguments: [StubKind.aliyun, .tencent])
-    func sendsTheProviderTookAreFoundByOurIdAndNothingIsSentTwice(_ kind: StubKind) async throws {
+    @Test(arguments: [GatewayKind.aliyun, .tencent])
+    func sendsTheProviderTookAreFoundByOurIdAndNothingIsSentTwice(_ kind: GatewayKind) async throws {
         // Every send is taken and answered after the client gave up: all ambiguous.
         let rig = try await DispatchRig(
             gateways: [
@@ -61,8 +61,8 @@ struct ReconcilerTests {
         #expect(history.allSatisfy { $0.message.attempts == 1 })
     }
 
-    @Test(arguments: [StubKind.aliyun, .tencent])
-    func aSendTheProviderNeverSawIsUnsentAndGoesOutOnce(_ kind: StubKind) async throws {
+    @Test(arguments: [GatewayKind.aliyun, .tencent])
+    func aSendTheProviderNeverSawIsUnsentAndGoesOutOnce(_ kind: GatewayKind) async throws {
         let rig = try await DispatchRig(gateways: [.init(name: "ali", kind: kind)], sms: ["ali"], messages: 10)
         let recovered = try await crashWhileSending(rig, count: 10, gateway: "ali")
         #expect(recovered.sending == 10)

@@ -7,7 +7,7 @@ import Testing
 @Suite(.timeLimit(.minutes(1))) struct ReceiptPushTests {
     let client = URLSessionClient()
 
-    func configuration(_ kind: StubKind, url: String) -> StubConfiguration {
+    func configuration(_ kind: GatewayKind, url: String) -> StubConfiguration {
         var configuration = StubConfiguration(kind: kind, timeScale: 0.001)
         configuration.receipts.url = url
         configuration.receipts.delay = .zero

@@ -39,7 +39,7 @@ func withCurlStub<T>(
 }
 
 /// A stub configuration whose every send meets `code` (`CODE` or `CODE|message`).
-func stubAlways(_ kind: StubKind, _ code: String) -> StubConfiguration {
+func stubAlways(_ kind: GatewayKind, _ code: String) -> StubConfiguration {
     StubConfiguration(kind: kind, faults: StubFaults(errorRates: [code: 1.0]))
 }
 

@@ -27,7 +27,7 @@ private func withFreshConnections<T>(
     }
 }
 
-private func dropping(_ kind: StubKind) -> StubConfiguration {
+private func dropping(_ kind: GatewayKind) -> StubConfiguration {
     StubConfiguration(
         kind: kind, faults: StubFaults(dropAfterAcceptRate: 1), receipts: StubReceipts(delay: .zero))
 }

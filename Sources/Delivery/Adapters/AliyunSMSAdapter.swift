@@ -50,7 +50,7 @@ public struct AliyunSMSAdapter: GatewayAdapter {
     private let clock: @Sendable () -> Date
     private let nonce: @Sendable () -> String
 
-    public var kind: String { "aliyun" }
+    public var kind: GatewayKind { .aliyun }
     /// Aliyun SMS has no idempotency key.
     public var deduplicates: Bool { false }
 

@@ -8,7 +8,7 @@ import Foundation
 /// combines them with an ``HTTPClient``.
 public protocol GatewayAdapter: Sendable {
     /// The gateway kind, as written in configuration (`generic`, `aliyun`, `tencent`, `wechat`).
-    var kind: String { get }
+    var kind: GatewayKind { get }
     /// Whether a resend with the same message id is safe: the provider deduplicates by it, so an
     /// ``DeliveryOutcome/ambiguous(reason:)`` message may go out again.
     var deduplicates: Bool { get }

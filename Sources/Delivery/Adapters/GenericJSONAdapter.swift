@@ -51,7 +51,7 @@ public struct GenericJSONAdapter: GatewayAdapter {
     public let credentials: Credentials?
     private let clock: @Sendable () -> Date
 
-    public var kind: String { "generic" }
+    public var kind: GatewayKind { .generic }
     /// Whether the gateway honours `Idempotency-Key` (``Configuration/deduplicates``).
     public var deduplicates: Bool { configuration.deduplicates }
 

@@ -39,7 +39,7 @@ public struct TencentSMSAdapter: GatewayAdapter {
     public let credentials: Credentials
     private let clock: @Sendable () -> Date
 
-    public var kind: String { "tencent" }
+    public var kind: GatewayKind { .tencent }
     /// Tencent SMS has no idempotency key.
     public var deduplicates: Bool { false }
 

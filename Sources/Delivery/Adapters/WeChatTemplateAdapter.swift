@@ -30,7 +30,7 @@ public struct WeChatTemplateAdapter: GatewayAdapter {
     public let tokens: WeChatTokenCache
     private let clock: @Sendable () -> Date
 
-    public var kind: String { "wechat" }
+    public var kind: GatewayKind { .wechat }
     /// WeChat deduplicates by `client_msg_id`.
     public var deduplicates: Bool { true }
     /// WeChat keeps a `client_msg_id` for 10 minutes; nine leave room for clock skew and the

@@ -1,18 +1,6 @@
 import HTTPServer
 
 extension ReceiptListener {
-    /// Which provider's push format a gateway's receipts arrive in.
-    public enum Kind: String, Sendable, Hashable, Codable, CaseIterable {
-        /// Aliyun `SmsReport` JSON array.
-        case aliyun
-        /// Tencent Cloud SMS status callback JSON array.
-        case tencent
-        /// WeChat `TEMPLATESENDJOBFINISH` XML event.
-        case wechat
-        /// The generic gateway's JSON array.
-        case generic
-    }
-
     /// How a push proves it comes from the provider.
     ///
     /// Aliyun and Tencent sign nothing: give them a long random token in the path (the URL is
@@ -31,11 +19,11 @@ extension ReceiptListener {
     /// One receipt endpoint, named in the path.
     public struct Gateway: Sendable, Hashable {
         /// The push format.
-        public var kind: Kind
+        public var kind: GatewayKind
         /// How pushes authenticate.
         public var authentication: Authentication
 
-        public init(kind: Kind, authentication: Authentication) {
+        public init(kind: GatewayKind, authentication: Authentication) {
             self.kind = kind
             self.authentication = authentication
         }

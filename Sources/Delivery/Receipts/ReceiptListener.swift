@@ -235,7 +235,7 @@ final class ListenerCore: Sendable {
     }
 
     private func parse(
-        _ request: HTTPServerRequest, kind: ReceiptListener.Kind, name: String
+        _ request: HTTPServerRequest, kind: GatewayKind, name: String
     ) throws(ReceiptError) -> [Receipt] {
         guard request.body.count <= configuration.server.maxBodyBytes else {
             throw ReceiptError(.tooLarge, "body larger than the configured limit")
@@ -256,7 +256,7 @@ final class ListenerCore: Sendable {
     }
 
     private func deliver(
-        _ receipts: [Receipt], gateway: String, kind: ReceiptListener.Kind, replayKey: String?
+        _ receipts: [Receipt], gateway: String, kind: GatewayKind, replayKey: String?
     ) async -> HTTPServerResponse {
         let (fresh, duplicates): ([Receipt], Int) = state.withLock { state in
             var seen = Set<String>()
