@@ -17,7 +17,7 @@ struct DeliveryServiceTests {
 
     /// Starts stubs, writes a config naming them, runs `body`, stops everything.
     func withGateways(
-        _ stubs: [(name: String, kind: GatewayKind, faults: StubFaults)], sms: [String], timeoutMS: Int = 3000,
+        _ stubs: [(name: String, kind: GatewayKind, faults: StubFaults)], sms: [String], timeoutMS: Int = 10_000,
         _ body: (DeliveryService, [String: StubGateway]) async throws -> Void
     ) async throws {
         var started: [String: StubGateway] = [:]

@@ -164,6 +164,11 @@ import Testing
         }
     }
 
+}
+
+/// Timing-bound (answers within a second while a thousand slow clients are open): run on a quiet
+/// machine with the other `RealTime` suites, not among the parallel tests.
+@Suite(.timeLimit(.minutes(2))) struct ReceiptListenerRealTimeTests {
     /// 1,000 connections from 127.0.0.2 hold partial headers open and trickle a byte every two
     /// seconds; meanwhile a client on 127.0.0.1 must get `/healthz` within a second and have its
     /// pushes stored, with the listener's default server configuration.
