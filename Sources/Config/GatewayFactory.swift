@@ -30,13 +30,11 @@ public enum GatewayFactory {
             problems.append("\(path).options.\(key): unknown option for a \(g.kind.rawValue) gateway")
         }
         func loadCredentials(required: Bool) throws -> Credentials? {
-            switch g.credentials {
-            case .file(let file): return try CredentialSource.file(file).load(environment: environment)
-            case .environment(let prefix): return try CredentialSource.environment(prefix: prefix).load(environment: environment)
-            case .none:
+            guard let source = g.credentials else {
                 if required { problems.append("\(path).credentials: required for a \(g.kind.rawValue) gateway") }
                 return nil
             }
+            return try source.load(environment: environment)
         }
         let adapter: any GatewayAdapter
         var loaded: Credentials?

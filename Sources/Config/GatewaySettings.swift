@@ -7,18 +7,16 @@ import Foundation
 /// `options`; the adapter factory reads the ones its kind needs and rejects the rest.
 public struct GatewaySettings: Sendable {
 
-    public enum CredentialSource: Sendable, Hashable, CustomStringConvertible {
+    /// Where a single secret comes from (a receipt token): a whole file, or one environment variable.
+    public enum SecretSource: Sendable, Hashable, CustomStringConvertible {
         /// A file (e.g. a systemd credential in `$CREDENTIALS_DIRECTORY`).
         case file(String)
-        /// Environment variables with this prefix (`<PREFIX>_ID`, `<PREFIX>_SECRET`).
         case environment(String)
-        case none
 
         public var description: String {
             switch self {
             case .file(let path): "file \(path)"
-            case .environment(let prefix): "environment \(prefix)_*"
-            case .none: "none"
+            case .environment(let name): "environment \(name)"
             }
         }
     }
@@ -26,7 +24,9 @@ public struct GatewaySettings: Sendable {
     public var name: String
     public var kind: GatewayKind
     public var baseURL: String
-    public var credentials: CredentialSource
+    /// The provider account's id and secret (a file, or `<PREFIX>_ACCESS_KEY_ID`/`_SECRET`);
+    /// `nil` when the gateway needs none.
+    public var credentials: CredentialSource?
     /// Messages per second (token bucket rate); 0 = unlimited.
     public var rate: Double
     public var burst: Int
@@ -35,33 +35,29 @@ public struct GatewaySettings: Sendable {
     public var maxInFlight: Int
     public var timeout: Duration
     public var connectTimeout: Duration
-    public var retryMaxAttempts: Int
-    public var retryBase: Duration
-    public var retryMax: Duration
-    public var retryMaxAge: Duration
-    public var breakerFailureRate: Double
-    public var breakerWindow: Int
-    public var breakerMinimumCalls: Int
-    public var breakerConsecutiveFailures: Int
-    public var breakerCoolDown: Duration
+    /// The retry schedule of this gateway's transient failures.
+    public var retry: RetryPolicy
+    /// When this gateway's circuit opens and how long it stays open.
+    public var breaker: CircuitBreaker.Configuration
     /// Where the secret that receipt pushes must carry comes from (the path token, or WeChat's
-    /// push token for its signature); `.none` when the gateway pushes no receipts.
-    public var receiptToken: CredentialSource
+    /// push token for its signature); `nil` when the gateway pushes no receipts.
+    public var receiptToken: SecretSource?
     /// Share of the channel's traffic, relative to the other gateways of the channel.
     public var weight: Int
     /// The provider's per-recipient frequency limits, applied before sending (messages over them
     /// are deferred, not failed). `nil` = the provider's defaults: Aliyun 50 per day per
     /// signature, template and number; Tencent one identical message per 30 s per number.
-    public var recipientLimits: [(limit: Int, period: Duration)]?
+    public var recipientLimits: [RecipientLimits.Window]?
     public var options: [String: String]
 
     public static func defaults(name: String, kind: GatewayKind) -> GatewaySettings {
         GatewaySettings(
-            name: name, kind: kind, baseURL: "", credentials: .none, rate: 50, burst: 10, dailyCap: 0,
-            maxInFlight: 32, timeout: .seconds(5), connectTimeout: .seconds(2), retryMaxAttempts: 5,
-            retryBase: .seconds(1), retryMax: .seconds(300), retryMaxAge: .seconds(24 * 3600),
-            breakerFailureRate: 0.5, breakerWindow: 50, breakerMinimumCalls: 20, breakerConsecutiveFailures: 10,
-            breakerCoolDown: .seconds(30), receiptToken: .none, weight: 1, recipientLimits: nil, options: [:])
+            name: name, kind: kind, baseURL: "", credentials: nil, rate: 50, burst: 10, dailyCap: 0,
+            maxInFlight: 32, timeout: .seconds(5), connectTimeout: .seconds(2),
+            retry: RetryPolicy(maxAttempts: 5, baseDelay: .seconds(1), maxDelay: .seconds(300), maxAge: .seconds(24 * 3600)),
+            breaker: CircuitBreaker.Configuration(
+                windowSize: 50, minimumCalls: 20, failureRate: 0.5, consecutiveFailures: 10, coolDown: .seconds(30)),
+            receiptToken: nil, weight: 1, recipientLimits: nil, options: [:])
     }
 }
 
@@ -98,7 +94,7 @@ extension KeyReader {
             let env = string("\(path).credentials.env")
             switch (file, env) {
             case (let f?, nil): g.credentials = .file(f)
-            case (nil, let e?): g.credentials = .environment(e)
+            case (nil, let e?): g.credentials = .environment(prefix: e)
             case (nil, nil): break
             default: problem("\(path).credentials", "give either file or env, not both")
             }
@@ -112,17 +108,20 @@ extension KeyReader {
             bounded("max_in_flight", 1...10_000) { g.maxInFlight = Int($0) }
             bounded("timeout_ms", 100...600_000) { g.timeout = .milliseconds(Int64($0)) }
             bounded("connect_timeout_ms", 100...60_000) { g.connectTimeout = .milliseconds(Int64($0)) }
-            bounded("retry.max_attempts", 1...100) { g.retryMaxAttempts = Int($0) }
-            bounded("retry.base_ms", 1...3_600_000) { g.retryBase = .milliseconds(Int64($0)) }
-            bounded("retry.max_ms", 1...86_400_000) { g.retryMax = .milliseconds(Int64($0)) }
-            bounded("retry.max_age_s", 1...2_592_000) { g.retryMaxAge = .seconds(Int64($0)) }
-            bounded("breaker.failure_rate", 0...1, integer: false) { g.breakerFailureRate = $0 }
-            bounded("breaker.window", 1...10_000) { g.breakerWindow = Int($0) }
-            bounded("breaker.min_calls", 1...10_000) { g.breakerMinimumCalls = Int($0) }
-            bounded("breaker.consecutive", 1...10_000) { g.breakerConsecutiveFailures = Int($0) }
-            bounded("breaker.cool_down_ms", 1...3_600_000) { g.breakerCoolDown = .milliseconds(Int64($0)) }
+            bounded("retry.max_attempts", 1...100) { g.retry.maxAttempts = Int($0) }
+            bounded("retry.base_ms", 1...3_600_000) { g.retry.baseDelay = .milliseconds(Int64($0)) }
+            bounded("retry.max_ms", 1...86_400_000) { g.retry.maxDelay = .milliseconds(Int64($0)) }
+            bounded("retry.max_age_s", 1...2_592_000) { g.retry.maxAge = .seconds(Int64($0)) }
+            bounded("breaker.failure_rate", 0...1, integer: false) { g.breaker.failureRate = $0 }
+            bounded("breaker.window", 1...10_000) { g.breaker.windowSize = Int($0) }
+            bounded("breaker.min_calls", 1...10_000) { g.breaker.minimumCalls = Int($0) }
+            bounded("breaker.consecutive", 1...10_000) { g.breaker.consecutiveFailures = Int($0) }
+            bounded("breaker.cool_down_ms", 1...3_600_000) { g.breaker.coolDown = .milliseconds(Int64($0)) }
             bounded("weight", 1...1000) { g.weight = Int($0) }
-            if g.retryMax < g.retryBase { problem("\(path).retry.max_ms", "must be at least retry.base_ms") }
+            if g.retry.maxDelay < g.retry.baseDelay { problem("\(path).retry.max_ms", "must be at least retry.base_ms") }
+            // A smaller window holds at most its size: an unset minimum follows it down.
+            if !has("\(path).breaker.min_calls") { g.breaker.minimumCalls = min(g.breaker.minimumCalls, g.breaker.windowSize) }
+            for issue in g.breaker.problems() { problem("\(path).breaker", issue) }
             switch (string("\(path).receipts.token_file"), string("\(path).receipts.token_env")) {
             case (let f?, nil): g.receiptToken = .file(f)
             case (nil, let e?): g.receiptToken = .environment(e)
@@ -130,7 +129,7 @@ extension KeyReader {
             default: problem("\(path).receipts", "give either token_file or token_env, not both")
             }
             if let limits = array("\(path).recipient_limits") {
-                var parsed: [(limit: Int, period: Duration)] = []
+                var parsed: [RecipientLimits.Window] = []
                 for (i, item) in limits.enumerated() {
                     guard case .object(let o) = item, case .number(let limit)? = o["limit"], case .number(let seconds)? = o["per_s"],
                         (1...1_000_000).contains(limit), limit == limit.rounded(), (1...31_536_000).contains(seconds),
@@ -141,7 +140,7 @@ extension KeyReader {
                             "expected { limit: 1 to 1000000, per_s: 1 to 31536000 }")
                         continue
                     }
-                    parsed.append((Int(limit), .milliseconds(Int64(seconds * 1000))))
+                    parsed.append(RecipientLimits.Window(limit: Int(limit), per: .milliseconds(Int64(seconds * 1000))))
                 }
                 g.recipientLimits = parsed
             }

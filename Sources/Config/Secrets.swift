@@ -1,13 +1,11 @@
 import Foundation
 
-extension GatewaySettings.CredentialSource {
+extension GatewaySettings.SecretSource {
     /// Reads a single secret: the whole file (trimmed) or one environment variable.
     ///
     /// - Throws: `ConfigurationError` naming the file or variable, never the value.
     public func secret(for key: String, environment: [String: String]) throws -> String? {
         switch self {
-        case .none:
-            return nil
         case .file(let path):
             guard let data = FileManager.default.contents(atPath: path) else {
                 throw ConfigurationError(file: path, problems: ["\(key): cannot read the secret file"])

@@ -14,7 +14,7 @@ extension DeliveryService {
     ) throws -> ReceiptListener.Configuration {
         var gateways: [String: ReceiptListener.Gateway] = [:]
         for g in configuration.gateways {
-            guard let token = try g.receiptToken.secret(for: "gateways.\(g.name).receipts", environment: environment) else {
+            guard let token = try g.receiptToken?.secret(for: "gateways.\(g.name).receipts", environment: environment) else {
                 continue
             }
             let kind: GatewayKind

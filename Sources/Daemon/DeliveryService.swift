@@ -97,15 +97,14 @@ public final class DeliveryService: Sendable {
         // Rates below 1/s are expressed per minute so the bucket keeps integer arithmetic.
         let perMinute = !unlimited && g.rate < 1
         let windows: [RecipientLimits.Window] =
-            if let limits = g.recipientLimits {
-                limits.map { RecipientLimits.Window(limit: $0.limit, per: $0.period) }
-            } else {
+            g.recipientLimits
+            ?? {
                 switch g.kind {
                 case .aliyun: RecipientLimits.aliyunNotification
                 case .tencent: RecipientLimits.tencentSameContent
                 case .wechat, .generic: []
                 }
-            }
+            }()
         // Unlimited is a rate no sender reaches. The burst stays small: the token bucket keeps one
         // timestamp per burst token and copies them on every check, so a huge burst costs time
         // on every send; 1,024 tokens at 10^9/s still refill in a microsecond.
@@ -117,12 +116,9 @@ public final class DeliveryService: Sendable {
             dailyCap: g.dailyCap > 0 ? g.dailyCap : nil,
             timeZone: timeZone,
             maxInFlight: g.maxInFlight,
-            breaker: .init(
-                windowSize: g.breakerWindow, minimumCalls: g.breakerMinimumCalls, failureRate: g.breakerFailureRate,
-                consecutiveFailures: g.breakerConsecutiveFailures, coolDown: g.breakerCoolDown),
+            breaker: g.breaker,
             recipientWindows: windows,
-            retry: RetryPolicy(
-                maxAttempts: g.retryMaxAttempts, baseDelay: g.retryBase, maxDelay: g.retryMax, maxAge: g.retryMaxAge))
+            retry: g.retry)
     }
 }
 
