@@ -4,11 +4,20 @@ import Registry
 ///
 /// Precedence, lowest first: `or`, `and`, `not`, comparison. Every error points at the
 /// offending token; an operator missing its operand at the end of the rule points at the operator.
+///
+/// Parentheses and `not` may nest at most ``maxDepth`` levels: the parser, the evaluators and
+/// `explain` recurse once per level, and each `not` node keeps its own source text, so a rule of
+/// 20,000 `(` overflowed the stack and one of 20,000 `not` took minutes (quadratic text copies).
 struct RuleParser {
+    /// The deepest nesting of parentheses and `not` a rule may have.
+    static let maxDepth = 64
+
     private let source: [Unicode.Scalar]
     private let schema: AttributeSchema
     private let tokens: [RuleToken]
     private var index = 0
+    /// Parentheses and `not` open around the token at `index`.
+    private var depth = 0
 
     init(source: String, schema: AttributeSchema) throws(RuleError) {
         self.source = Array(source.unicodeScalars)
@@ -54,6 +63,8 @@ struct RuleParser {
     private mutating func parseNot() throws(RuleError) -> RuleNode {
         let start = tokens[index].start
         if case .keyword(.not) = tokens[index].kind {
+            try enterLevel(at: tokens[index])
+            defer { depth -= 1 }
             index += 1
             let operand = try parseNot()
             return .not(operand, text: text(from: start))
@@ -61,10 +72,20 @@ struct RuleParser {
         return try parsePrimary()
     }
 
+    /// Counts one more level of nesting at `token` (a `(` or `not`), refusing one too many.
+    private mutating func enterLevel(at token: RuleToken) throws(RuleError) {
+        guard depth < Self.maxDepth else {
+            throw error("rule nests deeper than \(Self.maxDepth) levels of parentheses and 'not'", at: token)
+        }
+        depth += 1
+    }
+
     private mutating func parsePrimary() throws(RuleError) -> RuleNode {
         let token = tokens[index]
         switch token.kind {
         case .leftParen:
+            try enterLevel(at: token)
+            defer { depth -= 1 }
             index += 1
             let inner = try parseOr()
             guard case .rightParen = tokens[index].kind else {
