@@ -255,9 +255,15 @@ struct RuleParser {
     }
 
     /// The closest known name within a small edit distance, for did-you-mean hints.
+    ///
+    /// Names whose lengths differ by more than the limit are skipped unmeasured (the distance is at
+    /// least the difference): a 200,000-letter identifier took 20 s to measure against the schema.
     static func suggestion(for name: String, among names: [String]) -> String? {
+        let length = name.unicodeScalars.count
         let limit = max(2, name.count / 3)
-        let ranked = names.map { ($0, editDistance(name.lowercased(), $0)) }.filter { $0.1 <= limit }
+        let lowered = name.lowercased()
+        let ranked = names.filter { abs($0.unicodeScalars.count - length) <= limit }
+            .map { ($0, editDistance(lowered, $0)) }.filter { $0.1 <= limit }
         return ranked.min { $0.1 < $1.1 }?.0
     }
 

@@ -41,6 +41,18 @@ import Testing
         #expect(refused.message.contains("nests deeper than 64 levels"))
     }
 
+    /// The did-you-mean hint measured a 200,000-letter identifier against every attribute: 20 s.
+    @Test func hugeUnknownAttributeIsRefusedQuickly() throws {
+        let source = String(repeating: "x", count: 200_000) + " == 1"
+        let clock = ContinuousClock()
+        var error: RuleError?
+        let elapsed = clock.measure { error = ruleError(source) }
+        #expect(elapsed < .milliseconds(500), "took \(elapsed)")
+        #expect(error?.message.hasPrefix("unknown attribute 'xxx") == true)
+        #expect(error?.message.contains("did you mean") == false)
+        #expect(ruleError("employes > 5")?.message.contains("did you mean 'employees'?") == true)
+    }
+
     @Test func depthCountsOnlyOpenLevels() throws {
         // Many sibling groups at a shallow depth are fine: the limit is on nesting, not on count.
         let groups = Array(repeating: "(not (employees > 1))", count: 500).joined(separator: " or ")
