@@ -68,6 +68,10 @@ public struct GatewaySettings: Sendable {
 }
 
 extension KeyReader {
+    /// The largest number a gateway setting may hold: they become `Int`s and millisecond `Duration`s,
+    /// and 1e300 trapped on the way.
+    static let largestSetting = 1e15
+
     /// Reads `gateways.<name>` objects; problems are recorded with their key paths.
     mutating func gateways() -> [GatewaySettings] {
         guard let section = object("gateways") else { return [] }
@@ -108,6 +112,8 @@ extension KeyReader {
                 guard let v = double("\(path).\(key)") else { return }
                 if v < 0 || (!allowZero && v == 0) || !v.isFinite {
                     problem("\(path).\(key)", allowZero ? "must be 0 or more" : "must be more than 0")
+                } else if v > Self.largestSetting {
+                    problem("\(path).\(key)", "must be at most 10^15")
                 } else {
                     apply(v)
                 }
@@ -140,7 +146,8 @@ extension KeyReader {
                 var parsed: [(limit: Int, period: Duration)] = []
                 for (i, item) in limits.enumerated() {
                     guard case .object(let o) = item, case .number(let limit)? = o["limit"], case .number(let seconds)? = o["per_s"],
-                        limit >= 1, seconds > 0, o.count == 2
+                        limit >= 1, seconds > 0, o.count == 2,
+                        limit <= Self.largestSetting, seconds <= Self.largestSetting / 1000
                     else {
                         problem("\(path).recipient_limits[\(i)]", "expected { limit: N, per_s: SECONDS }")
                         continue
@@ -153,7 +160,7 @@ extension KeyReader {
                 for (key, value) in options {
                     switch value {
                     case .string(let s): g.options[key] = s
-                    case .number(let n): g.options[key] = n == n.rounded() ? String(Int64(n)) : String(n)
+                    case .number(let n): g.options[key] = Int64(exactly: n).map { String($0) } ?? String(n)
                     case .bool(let b): g.options[key] = String(b)
                     default: problem("\(path).options.\(key)", "expected a string, number or boolean")
                     }
