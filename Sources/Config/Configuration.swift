@@ -82,6 +82,10 @@ public struct Configuration: Sendable {
             guard let data = FileManager.default.contents(atPath: file) else {
                 throw ConfigurationError(file: file, problems: ["cannot read the file"])
             }
+            // Foundation's JSON5 reader traps on invalid UTF-8 in an unquoted key (swift-foundation 6.3).
+            guard String(data: data, encoding: .utf8) != nil else {
+                throw ConfigurationError(file: file, problems: ["not valid JSON5: the file is not UTF-8"])
+            }
             do {
                 let decoder = JSONDecoder()
                 decoder.allowsJSON5 = true

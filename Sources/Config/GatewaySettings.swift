@@ -148,7 +148,7 @@ extension KeyReader {
                 for (key, value) in options {
                     switch value {
                     case .string(let s): g.options[key] = s
-                    case .number(let n): g.options[key] = n == n.rounded() ? String(Int64(n)) : String(n)
+                    case .number(let n): g.options[key] = Int64(exactly: n).map { String($0) } ?? String(n)
                     case .bool(let b): g.options[key] = String(b)
                     default: problem("\(path).options.\(key)", "expected a string, number or boolean")
                     }

@@ -20,10 +20,16 @@ struct JSON5Locator {
     /// The first syntax problem, if the text is not JSON5.
     private(set) var syntaxError: SyntaxError?
 
+    /// The deepest nesting of objects and arrays accepted. Templates need three; each level is a
+    /// recursion here, and 200,000 `[` overflowed the stack.
+    static let maxDepth = 64
+
     private let bytes: [UInt8]
     private var position = 0
     private var line = 1
     private var column = 1
+    /// Objects and arrays open around `position`.
+    private var depth = 0
 
     init(text: String) {
         bytes = Array(text.utf8)
@@ -110,7 +116,17 @@ struct JSON5Locator {
         }
     }
 
+    /// Counts one more open object or array, refusing one too many.
+    private mutating func enterLevel() throws(SyntaxError) {
+        guard depth < Self.maxDepth else {
+            throw error("objects and arrays nest deeper than \(Self.maxDepth) levels")
+        }
+        depth += 1
+    }
+
     private mutating func object(path: String) throws(SyntaxError) {
+        try enterLevel()
+        defer { depth -= 1 }
         advance()
         var keys: [String] = []
         while true {
@@ -144,6 +160,8 @@ struct JSON5Locator {
     }
 
     private mutating func array(path: String) throws(SyntaxError) {
+        try enterLevel()
+        defer { depth -= 1 }
         advance()
         var index = 0
         while true {

@@ -26,10 +26,16 @@ struct JSON5Locator {
     /// Members of each top-level object (one for an object file, one per element for an array file).
     private(set) var objects: [[Member]] = []
 
+    /// The deepest nesting of objects and arrays accepted. A profile needs three; each level is a
+    /// recursion here, and 200,000 `[` overflowed the stack.
+    static let maxDepth = 64
+
     private let scalars: [Unicode.Scalar]
     private var index = 0
     private var line = 1
     private var column = 1
+    /// Objects and arrays open around `index`.
+    private var depth = 0
 
     init(text: String) throws(SyntaxError) {
         scalars = Array(text.unicodeScalars)
@@ -101,7 +107,17 @@ struct JSON5Locator {
         }
     }
 
+    /// Counts one more open object or array, refusing one too many.
+    private mutating func enterLevel() throws(SyntaxError) {
+        guard depth < Self.maxDepth else {
+            throw error("objects and arrays nest deeper than \(Self.maxDepth) levels")
+        }
+        depth += 1
+    }
+
     private mutating func parseObject() throws(SyntaxError) -> [Member] {
+        try enterLevel()
+        defer { depth -= 1 }
         advance()  // {
         var members: [Member] = []
         try skipTrivia()
@@ -207,6 +223,8 @@ struct JSON5Locator {
         case "{":
             _ = try parseObject()
         case "[":
+            try enterLevel()
+            defer { depth -= 1 }
             advance()
             try skipTrivia()
             while peek() != "]" {

@@ -55,6 +55,41 @@ struct ConfigurationTests {
         }
     }
 
+    /// Foundation's JSON5 reader trapped on invalid UTF-8 in an unquoted key.
+    @Test func invalidUTF8IsAProblemNotACrash() throws {
+        let path = FileManager.default.temporaryDirectory
+            .appendingPathComponent("pp-config-\(UUID().uuidString).json5").path
+        let bytes = [UInt8(ascii: "{")] + [UInt8](repeating: 0xFF, count: 8) + Array(": 1}".utf8)
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let error = #expect(throws: ConfigurationError.self) {
+            try Configuration.load(file: path, environment: [:])
+        }
+        #expect(error?.problems == ["not valid JSON5: the file is not UTF-8"])
+    }
+
+    /// Gateway numbers become Ints and millisecond Durations: 1e300 and 1e19 used to trap.
+    @Test func hugeGatewayNumbersAreProblemsNotCrashes() throws {
+        let error = #expect(throws: ConfigurationError.self) {
+            try load("""
+                { gateways: { a: {
+                  kind: "aliyun", base_url: "http://127.0.0.1:1", burst: 1e300, timeout_ms: 1e300, weight: 1e19,
+                  retry: { max_age_s: 1e300 }, recipient_limits: [{ limit: 1e300, per_s: 1 }, { limit: 1, per_s: 1e300 }],
+                  options: { big: 1e19, infinite: Infinity, whole: 7 },
+                } } }
+                """)
+        }
+        let text = error?.description ?? ""
+        for expected in [
+            "gateways.a.burst: must be at most 10^15", "gateways.a.timeout_ms: must be at most 10^15",
+            "gateways.a.weight: must be at most 10^15", "gateways.a.retry.max_age_s: must be at most 10^15",
+            "gateways.a.recipient_limits[0]: expected", "gateways.a.recipient_limits[1]: expected",
+        ] {
+            #expect(text.contains(expected), "missing: \(expected)\n\(text)")
+        }
+        #expect(!text.contains("options"), "\(text)")
+    }
+
     @Test func credentialPathsMayStartWithSystemdDirectories() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("pp-config-\(UUID().uuidString).json5").path
         try #"{ gateways: { a: { kind: "aliyun", base_url: "http://127.0.0.1:1", credentials: { file: "$CREDENTIALS_DIRECTORY/aliyun.json" } } } }"#

@@ -148,6 +148,15 @@ final class ReceiptCannedClient: HTTPClient {
             ).isEmpty)
     }
 
+    /// A `UserReceiveTime` of Int.max used to trap converting the time back to Int64 for the dedupe key.
+    @Test func tencentPullAnswerWithAnOutOfRangeTime() throws {
+        let body = #"""
+            {"Response":{"PullSmsSendStatusSet":[{"UserReceiveTime":9223372036854775807,"SerialNo":"s1","ReportStatus":"SUCCESS"}]}}
+            """#
+        let receipts = try TencentReceiptPoller.parse(receiptBytes(body), gateway: "tx")
+        #expect(receipts.map(\.dedupeKey) == ["tencent:s1|SUCCESS|9223372036854775807"])
+    }
+
     @Test func tencentRequest() async throws {
         let poller = TencentReceiptPoller(
             gateway: "tx", smsSdkAppID: "1400006666", endpoint: "http://127.0.0.1:9/", limit: 50

@@ -116,6 +116,17 @@ import Testing
         #expect(missing.diagnostics().first?.field == "text")
     }
 
+    /// 200,000 nested `[` used to overflow the stack of the position scanner.
+    @Test func deepNestingIsASyntaxErrorNotACrash() throws {
+        let nested = String(repeating: "[", count: 200_000) + String(repeating: "]", count: 200_000)
+        let deep = "{\n  signature: " + nested + "\n}"
+        let diagnostics = try TemplateFixture(files: ["sms.json5": deep]).diagnostics()
+        let d = try #require(diagnostics.first)
+        // The 64th `[` opens the 65th level (the object is the first): line 2, column 14 + 63.
+        #expect(d.file.hasSuffix("sms.json5") && d.line == 2 && d.column == 77, "\(d)")
+        #expect(d.message.contains("objects and arrays nest deeper than 64 levels"), "\(d)")
+    }
+
     @Test func optionalGatewaysAreNil() throws {
         let templates = try TemplateFixture().load()
         #expect(templates.aliyun == nil && templates.tencent == nil)

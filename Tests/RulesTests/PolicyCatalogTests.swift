@@ -87,6 +87,19 @@ import Testing
         #expect(d.message.contains("JSON5 syntax error"))
     }
 
+    /// 200,000 nested `[` in a profile used to overflow the stack of the position scanner.
+    @Test func deepNestingIsASyntaxErrorNotACrash() throws {
+        let nested = String(repeating: "[", count: 200_000) + String(repeating: "]", count: 200_000)
+        let deep = "{\n  id: \"deep\",\n  notes: " + nested + ",\n  when: \"high_tech\",\n}"
+        let dir = try directory(["deep.json5": deep, "good.json5": Self.good])
+        let (catalog, diagnostics) = PolicyCatalog.load(directory: dir, schema: schema)
+        #expect(catalog.entries.map(\.profile.id) == ["good"])
+        let d = try #require(diagnostics.first)
+        // The 64th `[` opens the 65th level (the object is the first): line 3, column 10 + 63.
+        #expect(d.line == 3 && d.column == 73, "\(d)")
+        #expect(d.message.contains("JSON5 syntax error: objects and arrays nest deeper than 64 levels"), "\(d)")
+    }
+
     @Test func duplicateIdIsReportedAgainstTheLaterFile() throws {
         let dir = try directory(["a.json5": Self.good, "b.json5": Self.good])
         let (catalog, diagnostics) = PolicyCatalog.load(directory: dir, schema: schema)

@@ -102,7 +102,9 @@ public enum TencentReceiptParser {
     }
 
     static func dedupeKey(sid: String, status: String, time: Date?, raw: String) -> String {
-        let when = time.map { String(Int64($0.timeIntervalSince1970)) } ?? raw
+        // `Int64(exactly:)`: a pulled `UserReceiveTime` of Int.max is past Int64 once it is a Double.
+        let seconds = time.flatMap { Int64(exactly: $0.timeIntervalSince1970.rounded(.towardZero)) }
+        let when = seconds.map { String($0) } ?? raw
         return "tencent:" + [sid, status, when].joined(separator: "|")
     }
 }
