@@ -18,7 +18,9 @@ struct DaemonInProcessTests {
         let evening = calendar.date(from: DateComponents(year: 2026, month: 12, day: 3, hour: 19, minute: 59, second: 57))!
         let closing = evening.addingTimeInterval(3)
         let morning = calendar.date(from: DateComponents(year: 2026, month: 12, day: 4, hour: 8))!
-        let clock = TestWallClock(start: evening)
+        // The clock stands at 19:59:57 until some messages are out, whatever the machine's load,
+        // then stands at 20:00:01: nothing may leave from then on.
+        let clock = TestWallClock(start: evening, running: false)
 
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pp-daemon-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -74,7 +76,10 @@ struct DaemonInProcessTests {
             throw CancellationError()
         }
         do {
-            try await wait("20:00 passes with the backlog waiting") { try clock.now > closing.addingTimeInterval(1) && (counts()[.sending] ?? 0) == 0 }
+            try await wait("some messages are accepted before 20:00") { try (counts()[.accepted] ?? 0) >= 20 }
+            clock.jump(to: closing.addingTimeInterval(1), running: false)
+            try await wait("20:00 passes with the backlog waiting") { try (counts()[.sending] ?? 0) == 0 }
+            try await Task.sleep(for: .milliseconds(500))
             let evening = try events(.sending)
             #expect(evening.allSatisfy { $0 < closing }, "\(evening.filter { $0 >= closing }.count) sends after 20:00")
             let waiting = try counts()

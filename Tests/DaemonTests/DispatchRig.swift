@@ -10,16 +10,21 @@ import Testing
 
 /// Wall-clock time a test controls: it runs at real speed from a chosen start and can jump.
 final class TestWallClock: Sendable {
-    private let state: Mutex<(base: Date, since: ContinuousClock.Instant)>
+    /// `since` is nil while the clock stands still.
+    private let state: Mutex<(base: Date, since: ContinuousClock.Instant?)>
 
-    init(start: Date) { state = Mutex((start, ContinuousClock.now)) }
+    init(start: Date, running: Bool = true) { state = Mutex((start, running ? ContinuousClock.now : nil)) }
 
     var now: Date {
-        state.withLock { $0.base.addingTimeInterval((ContinuousClock.now - $0.since).seconds) }
+        state.withLock { state in
+            state.since.map { state.base.addingTimeInterval((ContinuousClock.now - $0).seconds) } ?? state.base
+        }
     }
 
-    /// From now on the clock reads `date` and runs on from there.
-    func jump(to date: Date) { state.withLock { $0 = (date, ContinuousClock.now) } }
+    /// From now on the clock reads `date` and, when `running`, runs on from there.
+    func jump(to date: Date, running: Bool = true) {
+        state.withLock { $0 = (date, running ? ContinuousClock.now : nil) }
+    }
 }
 
 extension Duration {
