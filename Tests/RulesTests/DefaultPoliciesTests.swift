@@ -55,20 +55,25 @@ import Testing
         #expect(try !matches("small_low_profit", smallLowProfit(taxableIncome: 3_000_001)))
         #expect(try !matches("small_low_profit", smallLowProfit(employees: 301)))
         #expect(try !matches("small_low_profit", smallLowProfit(totalAssets: 50_000_001)))
-        #expect(try !matches("small_low_profit", smallLowProfit(taxableIncome: 0)))
-        #expect(try matches("small_low_profit", smallLowProfit(taxableIncome: 1)))
+        // A loss this year or last does not unmake a small, low-profit enterprise.
+        #expect(try matches("small_low_profit", smallLowProfit(taxableIncome: 0)))
+        #expect(try matches("small_low_profit", smallLowProfit(taxableIncome: -50_000)))
         #expect(try !matches("small_low_profit", smallLowProfit(taxpayerType: .individual)))
-        #expect(try !matches("small_low_profit", smallLowProfit(employees: nil)))
+        // Only a known excess excludes: missing figures are sent to.
+        #expect(try matches("small_low_profit", smallLowProfit(employees: nil)))
+        #expect(try matches("small_low_profit", smallLowProfit(taxpayerType: nil, taxableIncome: nil, totalAssets: nil)))
     }
 
     @Test func smallScaleVAT() throws {
         #expect(try matches("vat_small_scale_exemption", enterprise(taxpayerType: .smallScale, annualSales: 1_200_000)))
         #expect(try matches("vat_small_scale_exemption", enterprise(taxpayerType: .smallScale, annualSales: 1_199_999)))
-        #expect(
-            try !matches("vat_small_scale_exemption", enterprise(taxpayerType: .smallScale, annualSales: 1_200_001)))
+        // The test is monthly; a high annual figure does not rule out a month under 100,000.
+        #expect(try matches("vat_small_scale_exemption", enterprise(taxpayerType: .smallScale, annualSales: 4_800_000)))
         #expect(try !matches("vat_small_scale_exemption", enterprise(taxpayerType: .general, annualSales: 100)))
-        #expect(try !matches("vat_small_scale_exemption", enterprise(taxpayerType: .smallScale, annualSales: nil)))
+        #expect(try matches("vat_small_scale_exemption", enterprise(taxpayerType: .smallScale, annualSales: nil)))
+        #expect(try matches("vat_small_scale_exemption", enterprise(taxpayerType: .individual)))
         #expect(try matches("vat_small_scale_1pct", enterprise(taxpayerType: .smallScale, annualSales: 9_000_000)))
+        #expect(try matches("vat_small_scale_1pct", enterprise(taxpayerType: .individual)))
         #expect(try !matches("vat_small_scale_1pct", enterprise(taxpayerType: .general)))
         #expect(try !matches("vat_small_scale_1pct", enterprise(taxpayerType: nil)))
     }
@@ -82,13 +87,15 @@ import Testing
         #expect(try !matches("six_taxes_two_fees", smallLowProfit(employees: 301)))
         #expect(try !matches("six_taxes_two_fees", smallLowProfit(totalAssets: 50_000_001)))
         #expect(try matches("six_taxes_two_fees", smallLowProfit(employees: 299, totalAssets: 49_999_999)))
+        #expect(try matches("six_taxes_two_fees", smallLowProfit(employees: nil)))
     }
 
     @Test func individualIncomeTaxHalf() throws {
         #expect(try matches("individual_iit_half", enterprise(taxpayerType: .individual, taxableIncome: 2_000_000)))
         #expect(try matches("individual_iit_half", enterprise(taxpayerType: .individual, taxableIncome: 2_000_001)))
         #expect(try matches("individual_iit_half", enterprise(taxpayerType: .individual, taxableIncome: 1)))
-        #expect(try !matches("individual_iit_half", enterprise(taxpayerType: .individual, taxableIncome: 0)))
+        // Last year's nil income says nothing about this year's.
+        #expect(try matches("individual_iit_half", enterprise(taxpayerType: .individual, taxableIncome: 0)))
         #expect(try !matches("individual_iit_half", enterprise(taxpayerType: .smallScale, taxableIncome: 100)))
     }
 
@@ -99,11 +106,15 @@ import Testing
     func researchSuperDeduction(industry: String, expected: Bool) throws {
         #expect(
             try matches("rd_super_deduction", enterprise(taxpayerType: .general, industryCode: industry)) == expected)
-        #expect(try !matches("rd_super_deduction", enterprise(taxpayerType: .smallScale, industryCode: industry)))
+        // VAT status says nothing about how corporate income tax is collected.
+        #expect(
+            try matches("rd_super_deduction", enterprise(taxpayerType: .smallScale, industryCode: industry)) == expected)
+        #expect(try !matches("rd_super_deduction", enterprise(taxpayerType: .individual, industryCode: industry)))
     }
 
-    @Test func researchSuperDeductionNeedsAKnownIndustry() throws {
-        #expect(try !matches("rd_super_deduction", enterprise(taxpayerType: .general, industryCode: nil)))
+    /// Only a known excluded industry excludes.
+    @Test func researchSuperDeductionWithoutAnIndustryCode() throws {
+        #expect(try matches("rd_super_deduction", enterprise(taxpayerType: .general, industryCode: nil)))
     }
 
     @Test func highTechPolicies() throws {
@@ -114,24 +125,46 @@ import Testing
         #expect(try matches("high_tech_15pct", enterprise(industryCode: "I65", highTech: true)))
         #expect(try !matches("advanced_manufacturing_vat_credit", enterprise(industryCode: "C39", highTech: false)))
         #expect(try !matches("high_tech_15pct", enterprise(highTech: nil)))
-        #expect(try !matches("high_tech_15pct", enterprise(taxpayerType: .smallScale, highTech: true)))
+        // The 15% rate follows the certificate, not VAT status.
+        #expect(try matches("high_tech_15pct", enterprise(taxpayerType: .smallScale, highTech: true)))
+        #expect(try !matches("high_tech_15pct", enterprise(taxpayerType: .individual, highTech: true)))
+        #expect(try !matches("advanced_manufacturing_vat_credit", enterprise(taxpayerType: .smallScale, industryCode: "C39", highTech: true)))
     }
 
     @Test(arguments: [
         ("C13", CreditRating.a, true), ("M73", .b, true), ("D44", .a, true), ("I65", .a, true), ("I64", .a, false),
-        ("N77", .b, true), ("N78", .b, false), ("G54", .a, true), ("F51", .a, false), ("C13", .m, false),
-        ("C13", .c, false),
+        ("N77", .b, true), ("N78", .b, false), ("G54", .a, true), ("F51", .a, true), ("H61", .b, true),
+        ("R86", .a, true), ("K70", .a, false), ("C13", .m, false), ("C13", .c, false),
     ])
     func creditRefund(industry: String, rating: CreditRating, expected: Bool) throws {
-        let e = enterprise(taxpayerType: .general, industryCode: industry, creditRating: rating)
+        // A large enterprise: only the industries of announcements 2022/14 and 2022/21 qualify.
+        let e = enterprise(
+            taxpayerType: .general, industryCode: industry, employees: 500, annualSales: 90_000_000,
+            creditRating: rating)
         #expect(try matches("vat_credit_refund", e) == expected)
+    }
+
+    /// Small and micro enterprises qualify in every industry; a missing size is not a known large one.
+    @Test func creditRefundForSmallEnterprisesInAnyIndustry() throws {
+        func realEstate(employees: Int?, sales: Double?) -> Enterprise {
+            enterprise(
+                taxpayerType: .general, industryCode: "K70", employees: employees, annualSales: sales, creditRating: .a)
+        }
+        #expect(try matches("vat_credit_refund", realEstate(employees: 40, sales: 90_000_000)))
+        #expect(try matches("vat_credit_refund", realEstate(employees: 500, sales: 59_999_999)))
+        #expect(try matches("vat_credit_refund", realEstate(employees: nil, sales: nil)))
+        #expect(try !matches("vat_credit_refund", realEstate(employees: 300, sales: 60_000_000)))
+        #expect(
+            try !matches(
+                "vat_credit_refund",
+                enterprise(taxpayerType: .smallScale, industryCode: "C13", employees: 5, creditRating: .a)))
     }
 
     @Test func explainNamesTheFailingThreshold() throws {
         let rule = try #require(Self.catalog.entry(id: "small_low_profit")).rule
         let explanation = rule.explain(smallLowProfit(employees: 301))
         let failed = explanation.root.children.filter { !$0.held }
-        #expect(failed.map(\.text) == ["employees <= 300"])
-        #expect(failed.first?.actual == "301")
+        #expect(failed.map(\.text) == ["not (employees > 300)"])
+        #expect(failed.first?.children.first?.actual == "301")
     }
 }
