@@ -123,6 +123,12 @@ extension ReceiptListener {
         /// Signed WeChat pushes recognised as retries of one already stored (same timestamp, nonce
         /// and body): acknowledged without being parsed again.
         public var repeatedPushes = 0
+        /// Replies and unsubscribes parsed from authenticated, well-formed pushes.
+        public var inboundReceived = 0
+        /// Replies and unsubscribes handed to the inbound consumer, which returned.
+        public var inboundAccepted = 0
+        /// Replies and unsubscribes recognised as re-pushes.
+        public var inboundDuplicates = 0
         /// Refused requests by reason.
         public var rejected: [Rejection: Int] = [:]
 

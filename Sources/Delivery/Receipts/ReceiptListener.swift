@@ -10,6 +10,11 @@ import Synchronization
 ///   after the consumer returned. A consumer failure answers `500` so the provider pushes again.
 /// - `GET /receipts/{gateway}` for a WeChat gateway: the URL verification handshake, echoing
 ///   `echostr` after the signature check.
+/// - `POST /inbound/{gateway}/{token}` (or header token) for an SMS gateway: the provider's push
+///   of replies (``InboundParser``), handed to the `inbound` consumer and answered like receipts.
+///   WeChat replies and unsubscribes arrive on the `/receipts/{gateway}` server URL with the
+///   template receipts (``WeChatReceiptParser/parseVerifiedPush(_:gateway:now:)``). Without an
+///   `inbound` consumer, `/inbound/` is `404` and WeChat's inbound events are acknowledged unread.
 /// - Anything else goes to the optional `routes` closure (`/metrics`, `/healthz`), else `404`.
 ///
 /// Statuses: malformed or unsupported body `400` (a field over its provider's cap, an implausible
@@ -38,6 +43,8 @@ import Synchronization
 public final class ReceiptListener: Sendable {
     /// Receives the new receipts of one push; throwing makes the provider push again.
     public typealias Consumer = @Sendable ([Receipt]) async throws -> Void
+    /// Receives the new replies and unsubscribes of one push; throwing makes the provider push again.
+    public typealias InboundConsumer = @Sendable ([InboundMessage]) async throws -> Void
     /// Extra routes served on the same port; nil means "not mine" (`404`).
     public typealias Routes = @Sendable (HTTPServerRequest) async throws -> HTTPServerResponse?
 
@@ -51,14 +58,17 @@ public final class ReceiptListener: Sendable {
     ///   - clock: the current time, for WeChat's timestamp window and the plausibility of pushed
     ///     times (none may be more than a day past it).
     ///   - routes: extra routes for paths outside `/receipts/`.
+    ///   - inbound: stores replies and unsubscribes; nil serves no `/inbound/` route.
     ///   - consumer: stores the receipts.
     public init(
         configuration: Configuration,
         clock: @escaping @Sendable () -> Date = { Date() },
         routes: Routes? = nil,
+        inbound: InboundConsumer? = nil,
         consumer: @escaping Consumer
     ) {
-        let core = ListenerCore(configuration: configuration, clock: clock, routes: routes, consumer: consumer)
+        let core = ListenerCore(
+            configuration: configuration, clock: clock, routes: routes, inbound: inbound, consumer: consumer)
         self.core = core
         self.server = HTTPServer(configuration: configuration.server) { request in await core.handle(request) }
     }
@@ -105,16 +115,19 @@ final class ListenerCore: Sendable {
     let configuration: ReceiptListener.Configuration
     let clock: @Sendable () -> Date
     let routes: ReceiptListener.Routes?
+    let inbound: ReceiptListener.InboundConsumer?
     let consumer: ReceiptListener.Consumer
     let state: Mutex<State>
 
     init(
         configuration: ReceiptListener.Configuration, clock: @escaping @Sendable () -> Date,
-        routes: ReceiptListener.Routes?, consumer: @escaping ReceiptListener.Consumer
+        routes: ReceiptListener.Routes?, inbound: ReceiptListener.InboundConsumer?,
+        consumer: @escaping ReceiptListener.Consumer
     ) {
         self.configuration = configuration
         self.clock = clock
         self.routes = routes
+        self.inbound = inbound
         self.consumer = consumer
         self.state = Mutex(
             State(
@@ -124,15 +137,31 @@ final class ListenerCore: Sendable {
 
     func handle(_ request: HTTPServerRequest) async -> HTTPServerResponse {
         let segments = request.path.split(separator: "/", omittingEmptySubsequences: false)
-        guard segments.count >= 3, segments[0].isEmpty, segments[1] == "receipts" else {
+        let isInbound = segments.count >= 3 && segments[1] == "inbound" && inbound != nil
+        guard segments.count >= 3, segments[0].isEmpty, segments[1] == "receipts" || isInbound else {
             if let routes, let response = try? await routes(request) { return response }
             return .notFound
         }
-        guard segments.count <= 4, let gateway = configuration.gateways[String(segments[2])] else {
+        guard segments.count <= 4, let gateway = configuration.gateways[String(segments[2])],
+            !(isInbound && gateway.kind == .wechat)
+        else {
             return reject(.unknownGateway, .text("unknown receipt gateway\n", status: 404))
         }
         let name = String(segments[2])
         let pathToken = segments.count == 4 ? String(segments[3]) : nil
+        if isInbound {
+            guard request.method == "POST" else {
+                var response = HTTPServerResponse.text("method not allowed\n", status: 405)
+                response.headers.append(("Allow", "POST"))
+                return reject(.methodNotAllowed, response)
+            }
+            if let refusal = authenticate(request, gateway: gateway, pathToken: pathToken) { return refusal }
+            do {
+                return await deliver(inbound: try parseInbound(request, kind: gateway.kind, name: name), kind: gateway.kind)
+            } catch {
+                return reject(error)
+            }
+        }
 
         switch (request.method, gateway.kind) {
         case ("POST", _), ("GET", .wechat): break
@@ -164,11 +193,82 @@ final class ListenerCore: Sendable {
 
         let receipts: [Receipt]
         do {
-            receipts = try parse(request, kind: gateway.kind, name: name)
+            if gateway.kind == .wechat {
+                // One server URL for template receipts, unsubscribes and followers' texts.
+                switch try parseWeChat(request, name: name) {
+                case .receipts(let parsed): receipts = parsed
+                case .inbound(let message):
+                    let response = await deliver(inbound: [message], kind: .wechat)
+                    if let replayKey, response.status == 200 { state.withLock { $0.replays.markStored(replayKey) } }
+                    return response
+                case .ignored: receipts = []
+                }
+            } else {
+                receipts = try parse(request, kind: gateway.kind, name: name)
+            }
         } catch {
             return reject(error)
         }
         return await deliver(receipts, gateway: name, kind: gateway.kind, replayKey: replayKey)
+    }
+
+    private func parseWeChat(_ request: HTTPServerRequest, name: String) throws(ReceiptError) -> WeChatPush {
+        // The signature was checked in `authenticate`.
+        if request.queryValue("encrypt_type") == "aes" {
+            throw ReceiptError(.unsupported, "WeChat safe mode is not supported")
+        }
+        return try WeChatReceiptParser.parseVerifiedPush(request.body, gateway: name, now: clock())
+    }
+
+    private func parseInbound(
+        _ request: HTTPServerRequest, kind: GatewayKind, name: String
+    ) throws(ReceiptError) -> [InboundMessage] {
+        let now = clock()
+        let limit = configuration.maxReceiptsPerPush
+        switch kind {
+        case .aliyun: return try InboundParser.aliyun(request.body, gateway: name, now: now, maxItems: limit)
+        case .tencent: return try InboundParser.tencent(request.body, gateway: name, now: now, maxItems: limit)
+        case .generic: return try InboundParser.generic(request.body, gateway: name, now: now, maxItems: limit)
+        case .wechat: throw ReceiptError(.unsupported, "WeChat pushes inbound events to its server URL")
+        }
+    }
+
+    /// Hands new replies to the inbound consumer (re-pushes are acknowledged, not handed on).
+    private func deliver(inbound messages: [InboundMessage], kind: GatewayKind) async -> HTTPServerResponse {
+        let fresh: [InboundMessage] = state.withLock { state in
+            var seen = Set<String>()
+            let fresh = messages.filter { message in
+                let key = RecentKeys.key(gateway: "inbound\u{0}" + message.gateway, message.dedupeKey)
+                return !state.recent.contains(key) && seen.insert(key).inserted
+            }
+            state.stats.inboundReceived += messages.count
+            state.stats.inboundDuplicates += messages.count - fresh.count
+            return fresh
+        }
+        if !fresh.isEmpty {
+            guard let inbound else { return success(kind) }
+            do {
+                try await inbound(fresh)
+            } catch {
+                return reject(.consumerFailed, .text("replies not stored, push again\n", status: 500))
+            }
+        }
+        state.withLock { state in
+            for message in fresh {
+                state.recent.insert(RecentKeys.key(gateway: "inbound\u{0}" + message.gateway, message.dedupeKey))
+            }
+            state.stats.inboundAccepted += fresh.count
+        }
+        return success(kind)
+    }
+
+    private func success(_ kind: GatewayKind) -> HTTPServerResponse {
+        switch kind {
+        case .aliyun: .json(AliyunReceiptParser.successReply)
+        case .tencent: .json(TencentReceiptParser.successReply)
+        case .generic: .json(GenericReceiptParser.successReply)
+        case .wechat: .text(WeChatReceiptParser.successReply)
+        }
     }
 
     private enum Admission {
@@ -282,12 +382,7 @@ final class ListenerCore: Sendable {
             state.stats.accepted += fresh.count
             state.stats.duplicates += duplicates
         }
-        switch kind {
-        case .aliyun: return .json(AliyunReceiptParser.successReply)
-        case .tencent: return .json(TencentReceiptParser.successReply)
-        case .generic: return .json(GenericReceiptParser.successReply)
-        case .wechat: return .text(WeChatReceiptParser.successReply)
-        }
+        return success(kind)
     }
 
     private func reject(_ error: ReceiptError) -> HTTPServerResponse {
