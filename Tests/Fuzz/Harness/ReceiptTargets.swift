@@ -8,21 +8,30 @@ private func consume(_ receipts: [Receipt]) {
     for receipt in receipts { _ = receipt.description }
 }
 
-/// Aliyun `SmsReport` pushes and `QuerySendDetails` answers.
+/// Folds every reply's text as the opt-out check does.
+private func consume(_ replies: [InboundMessage]) {
+    let keywords = OptOutKeywords()
+    for reply in replies { _ = (reply.description, keywords.matches(reply.text)) }
+}
+
+/// Aliyun `SmsReport` and `SmsUp` pushes and `QuerySendDetails` answers.
 func fuzzAliyun(_ bytes: [UInt8]) {
     if let receipts = try? AliyunReceiptParser.parse(bytes, gateway: "aliyun") { consume(receipts) }
+    if let replies = try? InboundParser.aliyun(bytes, gateway: "aliyun") { consume(replies) }
     if let page = try? AliyunReceiptPoller.parse(bytes, gateway: "aliyun", bizID: "123^456") { consume(page.receipts) }
 }
 
 /// Tencent status callbacks and `PullSmsSendStatus` / `PullSmsSendStatusByPhoneNumber` answers.
 func fuzzTencent(_ bytes: [UInt8]) {
     if let receipts = try? TencentReceiptParser.parse(bytes, gateway: "tencent") { consume(receipts) }
+    if let replies = try? InboundParser.tencent(bytes, gateway: "tencent") { consume(replies) }
     if let receipts = try? TencentReceiptPoller.parse(bytes, gateway: "tencent") { consume(receipts) }
 }
 
 /// The generic gateway's receipt push.
 func fuzzGeneric(_ bytes: [UInt8]) {
     if let receipts = try? GenericReceiptParser.parse(bytes, gateway: "generic") { consume(receipts) }
+    if let replies = try? InboundParser.generic(bytes, gateway: "generic") { consume(replies) }
 }
 
 private let weChatToken = "fuzz-token"
@@ -68,4 +77,9 @@ func fuzzWeChat(_ bytes: [UInt8]) {
 /// checks the root, the fields and the event.
 func fuzzMiniXML(_ bytes: [UInt8]) {
     if let receipts = try? WeChatReceiptParser.parseVerified(bytes, gateway: "wechat") { consume(receipts) }
+    switch try? WeChatReceiptParser.parseVerifiedPush(bytes, gateway: "wechat") {
+    case .receipts(let receipts): consume(receipts)
+    case .inbound(let message): consume([message])
+    case .ignored, nil: break
+    }
 }
