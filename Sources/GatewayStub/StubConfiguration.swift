@@ -191,6 +191,26 @@ public struct StubReceipts: Sendable, Hashable {
     }
 }
 
+/// Replies from recipients: an SMS sent back (Aliyun SmsUp, Tencent reply callback, the generic
+/// reply push) or, for WeChat, an `unsubscribe` event, pushed a receipt delay after a delivered
+/// message's receipt.
+public struct StubReplies: Sendable, Hashable {
+    /// Where to POST replies in the provider's format (the daemon's `/inbound/{gateway}/{token}`);
+    /// WeChat pushes its unsubscribe events to ``StubReceipts/url``, its one server URL. `nil`
+    /// (and, for WeChat, no receipts URL) pushes none.
+    public var url: String?
+    /// Rate of delivered messages whose recipient replies. Default 0.
+    public var rate: Double
+    /// The reply's text. Default `T` (回T退订).
+    public var text: String
+
+    public init(url: String? = nil, rate: Double = 0, text: String = "T") {
+        self.url = url
+        self.rate = rate
+        self.text = text
+    }
+}
+
 /// Provider limits the stubs enforce.
 public struct StubLimits: Sendable, Hashable {
     /// Aliyun notifications per signature + template + number in a rolling 24 h. Default 50.
@@ -242,6 +262,8 @@ public struct StubConfiguration: Sendable {
     public var faults: StubFaults
     /// Receipt outcome and pushing.
     public var receipts: StubReceipts
+    /// Replies and unsubscribes.
+    public var replies: StubReplies
     /// Provider limits.
     public var limits: StubLimits
     /// WeChat token behaviour.
@@ -261,8 +283,8 @@ public struct StubConfiguration: Sendable {
 
     public init(
         kind: GatewayKind, port: Int = 0, credentials: StubCredentials = StubCredentials(),
-        faults: StubFaults = StubFaults(), receipts: StubReceipts = StubReceipts(), limits: StubLimits = StubLimits(),
-        tokens: StubTokenSettings = StubTokenSettings(), genericPaths: [String] = ["/sms/send"],
+        faults: StubFaults = StubFaults(), receipts: StubReceipts = StubReceipts(),
+        replies: StubReplies = StubReplies(), limits: StubLimits = StubLimits(), tokens: StubTokenSettings = StubTokenSettings(), genericPaths: [String] = ["/sms/send"],
         genericDeduplicates: Bool = true, timeScale: Double = 1, clock: any StubClock = SystemStubClock()
     ) {
         self.kind = kind
@@ -270,6 +292,7 @@ public struct StubConfiguration: Sendable {
         self.credentials = credentials
         self.faults = faults
         self.receipts = receipts
+        self.replies = replies
         self.limits = limits
         self.tokens = tokens
         self.genericPaths = genericPaths

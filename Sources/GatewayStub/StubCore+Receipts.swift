@@ -114,14 +114,17 @@ extension StubCore {
 
     /// Pushes one batch; schedules the provider's re-push when the receiver does not acknowledge it.
     private func push(_ job: PushJob) async {
-        guard let pushClient, let url = configuration.receipts.url else { return }
-        let request = pushRequest(job.receipts, url: url)
+        let target = job.isReply && kind != .wechat ? configuration.replies.url : configuration.receipts.url
+        guard let pushClient, let url = target else { return }
+        let request = job.isReply ? replyRequest(to: job.receipts[0], url: url) : pushRequest(job.receipts, url: url)
         var acknowledged = false
         if let request, let response = try? await pushClient.send(request) {
             acknowledged = isAcknowledgement(response)
         }
         if acknowledged {
-            state.withLock { $0.stats.receiptsPushed += job.receipts.count }
+            state.withLock { state in
+                if job.isReply { state.stats.repliesPushed += 1 } else { state.stats.receiptsPushed += job.receipts.count }
+            }
             return
         }
         let now = clock.now()
@@ -199,23 +202,65 @@ extension StubCore {
             return jsonPush(url: url, .array(items), timeout: timeout)
         case .wechat:
             guard let receipt = receipts.first else { return nil }
-            let timestamp = String(Int(clock.now().timeIntervalSince1970))
-            let nonce = String(state.withLock { $0.random.next() % 1_000_000_000 })
-            let token = configuration.credentials.pushToken
-            guard let digest = try? Digest.sha1([token, timestamp, nonce].sorted().joined()) else { return nil }
-            let separator = url.contains("?") ? "&" : "?"
-            let signed = url + separator + "signature=\(Digest.hex(digest))&timestamp=\(timestamp)&nonce=\(nonce)"
             let xml =
                 "<xml><ToUserName><![CDATA[gh_7f083739789a]]></ToUserName>"
                 + "<FromUserName><![CDATA[\(receipt.recipient)]]></FromUserName>"
                 + "<CreateTime>\(Int(receipt.reportAt.timeIntervalSince1970))</CreateTime>"
                 + "<MsgType><![CDATA[event]]></MsgType><Event><![CDATA[TEMPLATESENDJOBFINISH]]></Event>"
                 + "<MsgID>\(receipt.providerID)</MsgID><Status><![CDATA[\(receipt.code)]]></Status></xml>"
-            return HTTPRequest(
-                method: .post, url: signed, headers: ["Content-Type": "text/xml"], body: Array(xml.utf8),
-                timeout: timeout
-            )
+            return signedWeChatPush(url: url, xml: xml, timeout: timeout)
         }
+    }
+
+    /// The recipient's reply to a delivered message, in the provider's inbound format.
+    private func replyRequest(to receipt: Receipt, url: String) -> HTTPRequest? {
+        let timeout = configuration.receipts.pushTimeout
+        let text = configuration.replies.text
+        let at = receipt.reportAt.addingTimeInterval(configuration.receipts.delay.seconds)
+        let sequence = nextSequence()
+        switch kind {
+        case .aliyun:
+            let item = JSONText.object([
+                ("phone_number", .string(receipt.recipient)),
+                ("send_time", .string(formatDate(at, "yyyy-MM-dd HH:mm:ss"))),
+                ("content", .string(text)),
+                ("sign_name", .string("PolicyPush")),
+                ("dest_code", .string("1234")),
+                ("sequence_id", .int(sequence)),
+            ])
+            return jsonPush(url: url, .array([item]), timeout: timeout)
+        case .tencent:
+            let item = JSONText.object([
+                ("extend", .string("")), ("mobile", .string(receipt.recipient)), ("nationcode", .string("86")),
+                ("sign", .string("PolicyPush")), ("text", .string(text)),
+                ("time", .int(Int(at.timeIntervalSince1970))),
+            ])
+            return jsonPush(url: url, item, timeout: timeout)
+        case .generic:
+            let item = JSONText.object([
+                ("id", .string("reply-\(receipt.providerID)")), ("from", .string(receipt.recipient)),
+                ("text", .string(text)), ("time", .string(formatDate(at, "yyyy-MM-dd'T'HH:mm:ss'Z'", zone: "UTC"))),
+            ])
+            return jsonPush(url: url, .array([item]), timeout: timeout)
+        case .wechat:
+            let xml =
+                "<xml><ToUserName><![CDATA[gh_7f083739789a]]></ToUserName>"
+                + "<FromUserName><![CDATA[\(receipt.recipient)]]></FromUserName>"
+                + "<CreateTime>\(Int(at.timeIntervalSince1970))</CreateTime>"
+                + "<MsgType><![CDATA[event]]></MsgType><Event><![CDATA[unsubscribe]]></Event></xml>"
+            return signedWeChatPush(url: url, xml: xml, timeout: timeout)
+        }
+    }
+
+    private func signedWeChatPush(url: String, xml: String, timeout: Duration) -> HTTPRequest? {
+        let timestamp = String(Int(clock.now().timeIntervalSince1970))
+        let nonce = String(state.withLock { $0.random.next() % 1_000_000_000 })
+        let token = configuration.credentials.pushToken
+        guard let digest = try? Digest.sha1([token, timestamp, nonce].sorted().joined()) else { return nil }
+        let separator = url.contains("?") ? "&" : "?"
+        let signed = url + separator + "signature=\(Digest.hex(digest))&timestamp=\(timestamp)&nonce=\(nonce)"
+        return HTTPRequest(
+            method: .post, url: signed, headers: ["Content-Type": "text/xml"], body: Array(xml.utf8), timeout: timeout)
     }
 
     private func jsonPush(url: String, _ body: JSONText, timeout: Duration) -> HTTPRequest {

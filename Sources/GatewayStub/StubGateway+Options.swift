@@ -31,6 +31,10 @@ extension StubGateway {
                                       the connection without answering
           --receipts-url URL          push receipts there in the provider's format
           --receipt-delay-ms N        time from acceptance to receipt (default 100)
+          --replies-url URL           push recipients' replies there (SmsUp, Tencent reply, generic);
+                                      WeChat pushes unsubscribe events to --receipts-url
+          --reply-rate RATE           a delivered message's recipient replies at RATE (default 0)
+          --reply-text TEXT           what they reply (default T)
           --receipt-batch N           most receipts per push (default 100)
           --duplicate-rate RATE       push a receipt twice at RATE
           --loss-rate RATE            never push a receipt at RATE
@@ -127,6 +131,14 @@ extension StubGateway {
                     throw invalid(option, "expected an http(s) URL")
                 }
                 configuration.receipts.url = url
+            case "--replies-url":
+                let url = try value(option)
+                guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
+                    throw invalid(option, "expected an http(s) URL")
+                }
+                configuration.replies.url = url
+            case "--reply-rate": configuration.replies.rate = try rate(option)
+            case "--reply-text": configuration.replies.text = try value(option)
             case "--receipt-delay-ms": configuration.receipts.delay = try milliseconds(option)
             case "--receipt-batch":
                 let size = try integer(option)

@@ -43,15 +43,16 @@ public final class StubGateway: Sendable {
     ///   are configured without a push client.
     @discardableResult
     public func start() throws -> Int {
-        if core.configuration.receipts.url != nil, core.pushClient == nil {
-            throw StubError(code: .noPushClient, message: "receipts.url")
+        let pushes = core.configuration.receipts.url != nil || core.configuration.replies.url != nil
+        if pushes, core.pushClient == nil {
+            throw StubError(code: .noPushClient, message: "receipts.url or replies.url")
         }
         do {
             try server.start()
         } catch {
             throw StubError(code: .cannotStart, message: "\(error)")
         }
-        if core.configuration.receipts.url != nil {
+        if pushes {
             let core = self.core
             pusher.withLock { $0 = Task { await core.runPusher() } }
         }
@@ -236,6 +237,8 @@ final class StubCore: Sendable {
         let receiptSettings = configuration.receipts
         let due = now.addingTimeInterval(receiptSettings.delay.seconds)
         let pushing = receiptSettings.url != nil
+        let replies = configuration.replies
+        let replying = replies.rate > 0 && (kind == .wechat ? receiptSettings.url : replies.url) != nil
         let codes = receiptSettings.failureCodes.isEmpty ? kind.defaultFailureCodes : receiptSettings.failureCodes
         let (receipts, wake) = state.withLock { state -> ([Receipt], CheckedContinuation<Void, Never>?) in
             var receipts: [Receipt] = []
@@ -257,10 +260,20 @@ final class StubCore: Sendable {
                 state.idCounts[ourID, default: 0] += 1
                 for recipient in recipients { state.witness(ourID, recipient) }
             }
-            guard pushing, !receipts.isEmpty else { return (receipts, nil) }
+            var wake: CheckedContinuation<Void, Never>?
+            // A reply comes a receipt delay after its delivery: replies are pushed as they are
+            // drawn (attempt 1), never lost, doubled or batched.
+            for receipt in receipts where receipt.delivered && replying && state.random.chance(replies.rate) {
+                state.sequence += 1
+                let job = PushJob(
+                    due: due.addingTimeInterval(receiptSettings.delay.seconds), sequence: state.sequence,
+                    receipts: [receipt], isReply: true, attempt: 1)
+                wake = state.schedule(job) ?? wake
+            }
+            guard pushing, !receipts.isEmpty else { return (receipts, wake) }
             state.sequence += 1
             let job = PushJob(due: due, sequence: state.sequence, receipts: receipts, attempt: 0)
-            return (receipts, state.schedule(job))
+            return (receipts, state.schedule(job) ?? wake)
         }
         wake?.resume()
         return receipts
@@ -308,7 +321,10 @@ struct Receipt: Sendable {
 struct PushJob: Sendable {
     var due: Date
     var sequence: Int
+    /// The receipts of a receipt push, or the one delivered receipt a reply answers.
     var receipts: [Receipt]
+    /// Whether this pushes a reply to ``receipts`` rather than the receipts themselves.
+    var isReply = false
     /// 0 for receipts not yet batched; n ≥ 1 for the n-th push of a batch.
     var attempt: Int
     var firstFailure: Date?

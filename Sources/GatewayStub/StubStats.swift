@@ -20,6 +20,8 @@ public struct StubStats: Sendable, Hashable, Codable {
     public var failed: Int
     /// Receipts pushed and acknowledged by the receiver (duplicates included).
     public var receiptsPushed: Int
+    /// Replies (an SMS sent back, a WeChat unsubscribe) pushed and acknowledged by the receiver.
+    public var repliesPushed: Int
     /// Accepted sends whose connection was closed without an answer (``StubFaults/dropAfterAcceptRate``).
     public var droppedAfterAccept: Int
     /// Our ids of accepted sends (OutId, SessionContext, client_msg_id, Idempotency-Key), in order,
@@ -39,7 +41,7 @@ public struct StubStats: Sendable, Hashable, Codable {
 
     public init(
         received: Int = 0, accepted: Int = 0, rejected: [String: Int] = [:], deduplicated: Int = 0, delivered: Int = 0,
-        failed: Int = 0, receiptsPushed: Int = 0, droppedAfterAccept: Int = 0, acceptedIds: [String]? = nil,
+        failed: Int = 0, receiptsPushed: Int = 0, repliesPushed: Int = 0, droppedAfterAccept: Int = 0, acceptedIds: [String]? = nil,
         duplicateSends: [String]? = nil, duplicateDeliveries: [StubDuplicateDelivery]? = nil,
         duplicateRecipients: [StubRepeatedRecipient]? = nil
     ) {
@@ -50,6 +52,7 @@ public struct StubStats: Sendable, Hashable, Codable {
         self.delivered = delivered
         self.failed = failed
         self.receiptsPushed = receiptsPushed
+        self.repliesPushed = repliesPushed
         self.droppedAfterAccept = droppedAfterAccept
         self.acceptedIds = acceptedIds
         self.duplicateSends = duplicateSends

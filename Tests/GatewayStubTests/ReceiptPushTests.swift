@@ -136,3 +136,71 @@ import Testing
         await receiver.stop()
     }
 }
+
+/// The stub's replies, parsed by the daemon's own listener: what the daemon's inbound route will see.
+@Suite(.timeLimit(.minutes(1))) struct ReplyPushTests {
+    let client = URLSessionClient()
+
+    final class Inbox: Sendable {
+        let (stream, continuation) = AsyncStream<InboundMessage>.makeStream()
+    }
+
+    func withListener(
+        _ kind: GatewayKind, _ body: (String, Inbox) async throws -> Void
+    ) async throws {
+        let inbox = Inbox()
+        let listener = ReceiptListener(
+            configuration: .init(gateways: ["gw": .init(kind: kind, authentication: .pathToken("tok-123456789012"))]),
+            inbound: { messages in for m in messages { inbox.continuation.yield(m) } }, consumer: { _ in })
+        try listener.start()
+        defer { listener.stop() }
+        try await body("http://127.0.0.1:\(listener.port)/inbound/gw/tok-123456789012", inbox)
+    }
+
+    func configuration(_ kind: GatewayKind, replies url: String) -> StubConfiguration {
+        var configuration = StubConfiguration(kind: kind, timeScale: 0.001)
+        configuration.receipts.delay = .zero
+        configuration.replies = StubReplies(url: url, rate: 1, text: "ＴＤ")
+        return configuration
+    }
+
+    @Test func aliyunRepliesReachTheInboundRoute() async throws {
+        try await withListener(.aliyun) { url, inbox in
+            try await withStub(configuration(.aliyun, replies: url), pushClient: URLSessionClient()) { stub, base in
+                let params = AliyunSigner.params(AliyunStubTests.sms("m-1", number: "13800138000"))
+                _ = try await client.send(HTTPRequest(method: .get, url: base + "/?" + AliyunSigner.query(params)))
+                var messages = inbox.stream.makeAsyncIterator()
+                let reply = try #require(await messages.next())
+                #expect(reply.sender == "13800138000" && reply.text == "ＴＤ" && reply.kind == .smsReply)
+                #expect(OptOutKeywords().matches(reply.text))
+                while stub.stats.repliesPushed < 1 { try await Task.sleep(for: .milliseconds(10)) }
+            }
+        }
+    }
+
+    @Test func tencentRepliesReachTheInboundRoute() async throws {
+        try await withListener(.tencent) { url, inbox in
+            try await withStub(configuration(.tencent, replies: url), pushClient: URLSessionClient()) { _, base in
+                _ = try await client.send(
+                    TC3Signer.request(base: base, body: TencentStubTests.sms(["13800138000", "13900139000"], context: "c")))
+                var messages = inbox.stream.makeAsyncIterator()
+                var senders: [String] = []
+                while senders.count < 2, let reply = await messages.next() { senders.append(reply.sender) }
+                #expect(senders.sorted() == ["13800138000", "13900139000"])
+            }
+        }
+    }
+
+    @Test func noReplyWithoutARate() async throws {
+        try await withListener(.aliyun) { url, _ in
+            var configuration = configuration(.aliyun, replies: url)
+            configuration.replies.rate = 0
+            try await withStub(configuration, pushClient: URLSessionClient()) { stub, base in
+                let params = AliyunSigner.params(AliyunStubTests.sms("m-1", number: "13800138000"))
+                _ = try await client.send(HTTPRequest(method: .get, url: base + "/?" + AliyunSigner.query(params)))
+                try await Task.sleep(for: .milliseconds(200))
+                #expect(stub.stats.repliesPushed == 0 && stub.stats.accepted == 1)
+            }
+        }
+    }
+}

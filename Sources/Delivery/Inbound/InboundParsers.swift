@@ -1,6 +1,6 @@
 import Foundation
 
-/// Parses the SMS providers' reply pushes (Delivery/Gateways.md §9) into ``InboundMessage``s.
+/// Parses the SMS providers' reply pushes (Delivery/Gateways.md §10) into ``InboundMessage``s.
 ///
 /// A push is hostile until proven otherwise, as for receipts (``ReceiptCheck``): times must be
 /// plausible, numbers plain digits, every field within its cap in UTF-8 bytes (sender 32, text
