@@ -50,18 +50,11 @@ final class OutboxSQL {
                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'pending', ?10, ?10, ?11)
                 """)
             var random = SystemRandomNumberGenerator()
-            try insert.bind((0..<16).map { _ in UInt8.random(in: 0...255, using: &random) }, at: 11)
-            try insert.bind(spec.name, at: 1)
-            try insert.bind(try IDList.encode(spec.policyIDs), at: 2)
-            try insert.bind(try IDList.encode(spec.channels), at: 3)
-            try insert.bind(spec.fallback, at: 4)
-            try insert.bind(spec.startAt.millis, at: 5)
-            try insert.bind(spec.maxMessages, at: 6)
-            try insert.bind(spec.campaignDate, at: 7)
-            try insert.bind(CustomAttributes.encode(spec.policyVersions) ?? "{}", at: 8)
-            try insert.bind(spec.templateVersion, at: 9)
-            try insert.bind(at.millis, at: 10)
-            try insert.run()
+            try insert.run(
+                spec.name, try IDList.encode(spec.policyIDs), try IDList.encode(spec.channels), spec.fallback,
+                spec.startAt.millis, spec.maxMessages, spec.campaignDate,
+                CustomAttributes.encode(spec.policyVersions) ?? "{}", spec.templateVersion, at.millis,
+                (0..<16).map { _ in UInt8.random(in: 0...255, using: &random) })
             return connection.lastInsertRowID
         }
     }
@@ -90,7 +83,7 @@ final class OutboxSQL {
     private func campaignRow(id: Int64) throws -> CampaignRecord? {
         let select = try statement("SELECT \(Self.campaignColumns) FROM campaigns WHERE id = ?1")
         defer { select.reset() }
-        try select.bind(id, at: 1)
+        try select.bind(id)
         guard try select.step() else { return nil }
         return try readCampaign(select)
     }
@@ -134,10 +127,7 @@ final class OutboxSQL {
             }
             let update = try statement(
                 "UPDATE campaigns SET requested_state = ?2, updated_at = ?3 WHERE id = ?1")
-            try update.bind(id, at: 1)
-            try update.bind(newRequest?.rawValue, at: 2)
-            try update.bind(at.millis, at: 3)
-            try update.run()
+            try update.run(id, newRequest?.rawValue, at.millis)
         }
     }
 
@@ -164,10 +154,7 @@ final class OutboxSQL {
                         THEN NULL ELSE requested_state END
                 WHERE id = ?1
                 """)
-            try update.bind(id, at: 1)
-            try update.bind(state.rawValue, at: 2)
-            try update.bind(at.millis, at: 3)
-            try update.run()
+            try update.run(id, state.rawValue, at.millis)
             guard state == .cancelled else { return 0 }
             return try cancelMessages(campaignID: id, at: at)
         }
@@ -175,9 +162,7 @@ final class OutboxSQL {
 
     private func clearRequest(id: Int64, at: Date) throws {
         let update = try statement("UPDATE campaigns SET requested_state = NULL, updated_at = ?2 WHERE id = ?1")
-        try update.bind(id, at: 1)
-        try update.bind(at.millis, at: 2)
-        try update.run()
+        try update.run(id, at.millis)
     }
 
     /// Messages not yet handed to a gateway. `sending`, `ambiguous` and `accepted` ones may
@@ -191,17 +176,13 @@ final class OutboxSQL {
             SELECT id, ?2, state, 'cancelled', 'campaign cancelled' FROM messages
             WHERE state IN \(Self.cancellableStates) AND campaign_id = ?1
             """)
-        try events.bind(campaignID, at: 1)
-        try events.bind(at.millis, at: 2)
-        try events.run()
+        try events.run(campaignID, at.millis)
         let update = try statement(
             """
             UPDATE messages SET state = 'cancelled', next_attempt_at = NULL, finished_at = ?2, updated_at = ?2
             WHERE state IN \(Self.cancellableStates) AND campaign_id = ?1
             """)
-        try update.bind(campaignID, at: 1)
-        try update.bind(at.millis, at: 2)
-        try update.run()
+        try update.run(campaignID, at.millis)
         return connection.changes
     }
 
@@ -210,8 +191,7 @@ final class OutboxSQL {
         let count = try statement("SELECT count(*) FROM messages WHERE state = ?1 AND campaign_id = ?2")
         var counts: [MessageState: Int] = [:]
         for state in MessageState.allCases {
-            try count.bind(state.rawValue, at: 1)
-            try count.bind(id, at: 2)
+            try count.bind(state.rawValue, id)
             _ = try count.step()
             let n = Int(count.int64(0))
             count.reset()
@@ -242,21 +222,11 @@ final class OutboxSQL {
                         message: "a new message is queued or suppressed, not \(message.state.rawValue)")
                 }
                 let notBefore = message.notBefore.millis
-                try insert.bind(message.idempotencyKey, at: 1)
-                try insert.bind(message.campaignID, at: 2)
-                try insert.bind(message.creditCode, at: 3)
-                try insert.bind(message.channel, at: 4)
-                try insert.bind(message.recipient, at: 5)
-                try insert.bind(try IDList.encode(message.policyIDs), at: 6)
-                try insert.bind(message.payload, at: 7)
-                try insert.bind(message.state.rawValue, at: 8)
-                try insert.bind(message.suppressionReason, at: 9)
-                try insert.bind(message.parentKey, at: 10)
-                try insert.bind(notBefore, at: 11)
-                try insert.bind(message.state == .queued ? notBefore : nil, at: 12)
-                try insert.bind(now, at: 13)
-                try insert.bind(message.state.isFinal ? now : nil, at: 14)
-                try insert.run()
+                try insert.run(
+                    message.idempotencyKey, message.campaignID, message.creditCode, message.channel, message.recipient,
+                    try IDList.encode(message.policyIDs), message.payload, message.state.rawValue,
+                    message.suppressionReason, message.parentKey, notBefore, message.state == .queued ? notBefore : nil,
+                    now, message.state.isFinal ? now : nil)
                 inserted += connection.changes
             }
             return inserted
@@ -269,8 +239,7 @@ final class OutboxSQL {
                 "SELECT channel, policy_ids, at FROM contact_log WHERE credit_code = ?1 AND at >= ?2 ORDER BY at")
             var result: [String: [ContactEntry]] = [:]
             for code in creditCodes where result[code] == nil {
-                try select.bind(code, at: 1)
-                try select.bind(since.millis, at: 2)
+                try select.bind(code, since.millis)
                 var entries: [ContactEntry] = []
                 while try select.step() {
                     entries.append(
@@ -292,11 +261,7 @@ final class OutboxSQL {
                 INSERT INTO suppressions (credit_code, channel, source, at) VALUES (?1, ?2, ?3, ?4)
                 ON CONFLICT (credit_code, channel) DO NOTHING
                 """)
-            try insert.bind(creditCode, at: 1)
-            try insert.bind(channel, at: 2)
-            try insert.bind(source, at: 3)
-            try insert.bind(at.millis, at: 4)
-            try insert.run()
+            try insert.run(creditCode, channel, source, at.millis)
         }
     }
 
@@ -305,7 +270,7 @@ final class OutboxSQL {
             let select = try statement("SELECT channel FROM suppressions WHERE credit_code = ?1 ORDER BY channel")
             var result: [String: [String]] = [:]
             for code in creditCodes where result[code] == nil {
-                try select.bind(code, at: 1)
+                try select.bind(code)
                 var channels: [String] = []
                 while try select.step() { channels.append(select.text(0) ?? "") }
                 select.reset()
@@ -362,10 +327,7 @@ final class OutboxSQL {
             var candidates: [OutboxMessage] = []
             for campaign in campaigns {
                 for state in MessageState.claimable {
-                    try select.bind(state.rawValue, at: 1)
-                    try select.bind(campaign, at: 2)
-                    try select.bind(nowMillis, at: 3)
-                    try select.bind(limit, at: 4)
+                    try select.bind(state.rawValue, campaign, nowMillis, limit)
                     while try select.step() { candidates.append(try readMessage(select)) }
                     select.reset()
                 }
@@ -385,9 +347,7 @@ final class OutboxSQL {
             var result: [OutboxMessage] = []
             result.reserveCapacity(claimed.count)
             for var message in claimed {
-                try mark.bind(message.id, at: 1)
-                try mark.bind(leaseEnd, at: 2)
-                try mark.run()
+                try mark.run(message.id, leaseEnd)
                 message.claimedFrom = message.state
                 result.append(message)
             }
@@ -404,14 +364,7 @@ final class OutboxSQL {
             INSERT INTO message_events (message_id, at, from_state, to_state, gateway, provider_id, error)
             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
             """)
-        try insert.bind(messageID, at: 1)
-        try insert.bind(at, at: 2)
-        try insert.bind(from?.rawValue, at: 3)
-        try insert.bind(to.rawValue, at: 4)
-        try insert.bind(gateway, at: 5)
-        try insert.bind(providerID, at: 6)
-        try insert.bind(error, at: 7)
-        try insert.run()
+        try insert.run(messageID, at, from?.rawValue, to.rawValue, gateway, providerID, error)
     }
 
     /// What `record` needs to know of a message before changing it.
@@ -433,7 +386,7 @@ final class OutboxSQL {
             FROM messages WHERE id = ?1
             """)
         defer { select.reset() }
-        try select.bind(messageID, at: 1)
+        try select.bind(messageID)
         guard try select.step() else { return nil }
         return Current(
             state: try messageState(select.text(0)), campaignID: select.int64(7), key: select.text(1) ?? "", creditCode: select.text(2) ?? "",
@@ -491,17 +444,10 @@ final class OutboxSQL {
                 case .accepted: at
                 default: nil
                 }
-            try update.bind(transition.messageID, at: 1)
-            try update.bind(transition.to.rawValue, at: 2)
-            try update.bind(at, at: 3)
-            try update.bind(transition.countsAsAttempt ? 1 : 0, at: 4)
-            try update.bind(transition.gateway, at: 5)
-            try update.bind(transition.providerID, at: 6)
-            try update.bind(transition.error, at: 7)
-            try update.bind(next, at: 8)
-            try update.bind(transition.to.isFinal, at: 9)
-            try update.bind(transition.checkAt?.millis, at: 10)
-            try update.run()
+            try update.run(
+                transition.messageID, transition.to.rawValue, at, transition.countsAsAttempt ? 1 : 0,
+                transition.gateway, transition.providerID, transition.error, next, transition.to.isFinal,
+                transition.checkAt?.millis)
             try insertEvent(
                 messageID: transition.messageID, at: at, from: current.state, to: transition.to,
                 gateway: transition.gateway ?? current.gateway, providerID: transition.providerID,
@@ -534,12 +480,7 @@ final class OutboxSQL {
             INSERT INTO contact_log (message_id, credit_code, channel, policy_ids, at) VALUES (?1, ?2, ?3, ?4, ?5)
             ON CONFLICT DO NOTHING
             """)
-        try insert.bind(messageID, at: 1)
-        try insert.bind(creditCode, at: 2)
-        try insert.bind(channel, at: 3)
-        try insert.bind(policyIDs, at: 4)
-        try insert.bind(at, at: 5)
-        try insert.run()
+        try insert.run(messageID, creditCode, channel, policyIDs, at)
     }
 
     func recoverAfterCrash(now: Date) throws -> CrashRecovery {
@@ -550,8 +491,7 @@ final class OutboxSQL {
                 SELECT id, ?1, 'sending', 'ambiguous', gateway, 'interrupted by a restart'
                 FROM messages WHERE state = 'sending'
                 """)
-            try events.bind(now.millis, at: 1)
-            try events.run()
+            try events.run(now.millis)
             // Pinned to the gateway that admitted it; reconciliation looks at it at once.
             let update = try statement(
                 """
@@ -559,14 +499,12 @@ final class OutboxSQL {
                     last_error = 'interrupted by a restart', lease_until = NULL, check_at = ?1
                 WHERE state = 'sending'
                 """)
-            try update.bind(now.millis, at: 1)
-            try update.run()
+            try update.run(now.millis)
             let sending = connection.changes
             // Claimed but never admitted: never sent, due again now.
             let release = try statement(
                 "UPDATE messages SET lease_until = NULL, next_attempt_at = ?1 WHERE lease_until IS NOT NULL")
-            try release.bind(now.millis, at: 1)
-            try release.run()
+            try release.run(now.millis)
             return CrashRecovery(sending: sending, released: connection.changes)
         }
     }
@@ -578,9 +516,7 @@ final class OutboxSQL {
                 UPDATE messages SET next_attempt_at = ?1, updated_at = ?1
                 WHERE state = 'ambiguous' AND next_attempt_at IS NULL AND gateway = ?2
                 """)
-            try update.bind(at.millis, at: 1)
-            try update.bind(gateway, at: 2)
-            try update.run()
+            try update.run(at.millis, gateway)
             return connection.changes
         }
     }
@@ -592,10 +528,7 @@ final class OutboxSQL {
                 UPDATE messages SET gateway = ?2, updated_at = ?3
                 WHERE state = 'ambiguous' AND gateway IS NULL AND channel = ?1
                 """)
-            try update.bind(channel, at: 1)
-            try update.bind(gateway, at: 2)
-            try update.bind(at.millis, at: 3)
-            try update.run()
+            try update.run(channel, gateway, at.millis)
             return connection.changes
         }
     }
@@ -603,16 +536,14 @@ final class OutboxSQL {
     func pruneReceipts(unmatchedBefore cutoff: Date, keep: Int) throws -> Int {
         try connection.immediateTransaction {
             let old = try statement("DELETE FROM receipts WHERE message_id IS NULL AND received_at < ?1")
-            try old.bind(cutoff.millis, at: 1)
-            try old.run()
+            try old.run(cutoff.millis)
             var pruned = connection.changes
             let excess = try statement(
                 """
                 DELETE FROM receipts WHERE id IN (
                     SELECT id FROM receipts WHERE message_id IS NULL ORDER BY received_at DESC LIMIT -1 OFFSET ?1)
                 """)
-            try excess.bind(keep, at: 1)
-            try excess.run()
+            try excess.run(keep)
             pruned += connection.changes
             return pruned
         }
@@ -622,8 +553,7 @@ final class OutboxSQL {
     func probeWrite(at: Date) throws {
         let upsert = try statement(
             "INSERT INTO meta (key, value) VALUES ('write_probe', ?1) ON CONFLICT (key) DO UPDATE SET value = ?1")
-        try upsert.bind(String(at.millis), at: 1)
-        try upsert.run()
+        try upsert.run(String(at.millis))
     }
 
     // MARK: Reconciliation
@@ -632,8 +562,7 @@ final class OutboxSQL {
         let select = try statement(
             "SELECT \(Self.messageColumns) FROM messages WHERE check_at <= ?1 ORDER BY check_at, id LIMIT ?2")
         defer { select.reset() }
-        try select.bind(now.millis, at: 1)
-        try select.bind(limit, at: 2)
+        try select.bind(now.millis, limit)
         var result: [OutboxMessage] = []
         while try select.step() { result.append(try readMessage(select)) }
         return result
@@ -644,9 +573,7 @@ final class OutboxSQL {
             let update = try statement(
                 "UPDATE messages SET check_at = ?2 WHERE id = ?1 AND state IN ('ambiguous', 'accepted')")
             for check in checks {
-                try update.bind(check.messageID, at: 1)
-                try update.bind(check.at?.millis, at: 2)
-                try update.run()
+                try update.run(check.messageID, check.at?.millis)
             }
         }
     }
@@ -666,27 +593,19 @@ final class OutboxSQL {
                 SELECT id, ?2, 'unconfirmed', 'queued', gateway, ?3 FROM messages
                 WHERE campaign_id = ?1 AND state = 'unconfirmed'
                 """)
-            try events.bind(campaignID, at: 1)
-            try events.bind(at.millis, at: 2)
-            try events.bind(note, at: 3)
-            try events.run()
+            try events.run(campaignID, at.millis, note)
             let update = try statement(
                 """
                 UPDATE messages SET state = 'queued', next_attempt_at = ?2, finished_at = NULL, updated_at = ?2,
                     check_at = NULL, last_error = ?3
                 WHERE campaign_id = ?1 AND state = 'unconfirmed'
                 """)
-            try update.bind(campaignID, at: 1)
-            try update.bind(at.millis, at: 2)
-            try update.bind(note, at: 3)
-            try update.run()
+            try update.run(campaignID, at.millis, note)
             let resent = connection.changes
             if resent > 0, record.state == .completed {
                 let reopen = try statement(
                     "UPDATE campaigns SET state = 'running', finished_at = NULL, updated_at = ?2 WHERE id = ?1")
-                try reopen.bind(campaignID, at: 1)
-                try reopen.bind(at.millis, at: 2)
-                try reopen.run()
+                try reopen.run(campaignID, at.millis)
             }
             return resent
         }
@@ -722,8 +641,7 @@ final class OutboxSQL {
             SELECT id, status, reason_code, received_at FROM receipts
             WHERE message_id IS NULL AND message_key = ?1 AND gateway = ?2 ORDER BY id
             """)
-        try byKey.bind(key, at: 1)
-        try byKey.bind(gateway, at: 2)
+        try byKey.bind(key, gateway)
         while try byKey.step() { receipts.append(pendingReceipt(byKey)) }
         byKey.reset()
         if let providerID {
@@ -732,8 +650,7 @@ final class OutboxSQL {
                 SELECT id, status, reason_code, received_at FROM receipts
                 WHERE message_id IS NULL AND gateway = ?1 AND provider_id = ?2 ORDER BY id
                 """)
-            try byProvider.bind(gateway, at: 1)
-            try byProvider.bind(providerID, at: 2)
+            try byProvider.bind(gateway, providerID)
             while try byProvider.step() {
                 let receipt = pendingReceipt(byProvider)
                 if !receipts.contains(where: { $0.id == receipt.id }) { receipts.append(receipt) }
@@ -767,11 +684,7 @@ final class OutboxSQL {
                     lease_until = NULL, check_at = NULL
                 WHERE id = ?1
                 """)
-            try update.bind(messageID, at: 1)
-            try update.bind(target.rawValue, at: 2)
-            try update.bind(receivedAt, at: 3)
-            try update.bind(reasonCode, at: 4)
-            try update.run()
+            try update.run(messageID, target.rawValue, receivedAt, reasonCode)
             try insertEvent(
                 messageID: messageID, at: receivedAt, from: current.state, to: target, gateway: current.gateway,
                 providerID: current.providerID, error: target == .failed ? reasonCode : nil)
@@ -782,10 +695,7 @@ final class OutboxSQL {
             }
         }
         let attach = try statement("UPDATE receipts SET message_id = ?2, matched_at = ?3 WHERE id = ?1")
-        try attach.bind(receiptID, at: 1)
-        try attach.bind(messageID, at: 2)
-        try attach.bind(receivedAt, at: 3)
-        try attach.run()
+        try attach.run(receiptID, messageID, receivedAt)
         return true
     }
 
@@ -796,15 +706,13 @@ final class OutboxSQL {
         if let key {
             let select = try statement("SELECT id FROM messages WHERE idempotency_key = ?1 AND gateway = ?2")
             defer { select.reset() }
-            try select.bind(key, at: 1)
-            try select.bind(gateway, at: 2)
+            try select.bind(key, gateway)
             if try select.step() { return select.int64(0) }
         }
         if let providerID {
             let select = try statement("SELECT id FROM messages WHERE gateway = ?1 AND provider_id = ?2")
             defer { select.reset() }
-            try select.bind(gateway, at: 1)
-            try select.bind(providerID, at: 2)
+            try select.bind(gateway, providerID)
             if try select.step() { return select.int64(0) }
         }
         return nil
@@ -825,16 +733,9 @@ final class OutboxSQL {
                     throw StorageError(
                         code: .invalidValue, message: "receipt status is delivered or failed, not \(receipt.status)")
                 }
-                try insert.bind(receipt.dedupeKey, at: 1)
-                try insert.bind(receipt.gateway, at: 2)
-                try insert.bind(receipt.messageKey, at: 3)
-                try insert.bind(receipt.providerID, at: 4)
-                try insert.bind(receipt.status, at: 5)
-                try insert.bind(receipt.reasonCode, at: 6)
-                try insert.bind(receipt.occurredAt?.millis, at: 7)
-                try insert.bind(receipt.receivedAt.millis, at: 8)
-                try insert.bind(receipt.raw, at: 9)
-                try insert.run()
+                try insert.run(
+                    receipt.dedupeKey, receipt.gateway, receipt.messageKey, receipt.providerID, receipt.status,
+                    receipt.reasonCode, receipt.occurredAt?.millis, receipt.receivedAt.millis, receipt.raw)
                 guard connection.changes > 0 else {
                     outcome.duplicates += 1
                     continue
@@ -891,18 +792,14 @@ final class OutboxSQL {
                 SELECT id, ?2, 'accepted', 'expired', gateway, provider_id, 'no receipt'
                 FROM messages WHERE state = 'accepted' AND next_attempt_at <= ?1
                 """)
-            try events.bind(cutoff.millis, at: 1)
-            try events.bind(now.millis, at: 2)
-            try events.run()
+            try events.run(cutoff.millis, now.millis)
             let update = try statement(
                 """
                 UPDATE messages SET state = 'expired', next_attempt_at = NULL, finished_at = ?2, updated_at = ?2,
                     check_at = NULL
                 WHERE state = 'accepted' AND next_attempt_at <= ?1
                 """)
-            try update.bind(cutoff.millis, at: 1)
-            try update.bind(now.millis, at: 2)
-            try update.run()
+            try update.run(cutoff.millis, now.millis)
             return connection.changes
         }
     }
@@ -917,7 +814,7 @@ final class OutboxSQL {
                 FROM messages WHERE campaign_id = ?1
                 """)
             defer { select.reset() }
-            try select.bind(campaignID, at: 1)
+            try select.bind(campaignID)
             var report = CampaignReport(
                 campaignID: campaignID, total: 0, byState: [:], byPolicy: [:], byChannel: [:], byGateway: [:],
                 failureReasons: [:], suppressedByReason: [:], receiptLatency: nil)
@@ -962,7 +859,7 @@ final class OutboxSQL {
             // Not cached: the body may call back into the store while this one is stepping.
             let select = try connection.prepare(
                 "SELECT \(Self.messageColumns) FROM messages WHERE campaign_id = ?1 ORDER BY id")
-            try select.bind(campaignID, at: 1)
+            try select.bind(campaignID)
             let events = try connection.prepare(
                 """
                 SELECT at, from_state, to_state, gateway, provider_id, error FROM message_events
@@ -972,7 +869,7 @@ final class OutboxSQL {
                 let message = try readMessage(select)
                 var history: [MessageEvent]?
                 if withEvents {
-                    try events.bind(message.id, at: 1)
+                    try events.bind(message.id)
                     var list: [MessageEvent] = []
                     while try events.step() {
                         list.append(
