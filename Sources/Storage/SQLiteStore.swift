@@ -10,13 +10,13 @@ import Registry
 
 /// The embedded enterprise store: one SQLite database file in WAL mode.
 ///
-/// The CLI and the daemon each open their own `SQLiteStore` on the same file; SQLite's locking
+/// The CLI and the daemon each open their own store on the same file (through `Store.open`); SQLite's locking
 /// lets one write while others read. Opening migrates the schema to the version this code
 /// knows, and fails with `StorageError.Code.schemaTooNew` on a file from a newer PolicyPush.
 ///
 /// - Important: Not `Sendable`. Create, use and drop a store on one thread (or one actor
 ///   with a dedicated executor); queries block while SQLite works.
-public final class SQLiteStore: EnterpriseStore {
+public final class SQLiteStore: PolicyPushStore {
     /// The schema version this code creates and understands.
     public static var latestSchemaVersion: Int { Migration.latestVersion }
 

@@ -83,7 +83,7 @@ struct BenchCampaignCommand: Command {
         guard let id = Int64(output.split(separator: "\n").first ?? "") else {
             throw CommandFailure("campaign start printed no id: \(output)")
         }
-        let store = try SQLiteStore(path: scratch.storePath, readOnly: true)
+        let store = try Store.open(at: scratch.storePath, readOnly: true)
         var plannedAfter: Double?
         var counts: [MessageState: Int] = [:]
         var state = CampaignState.pending
@@ -186,7 +186,7 @@ struct BenchCampaignCommand: Command {
 
     /// A running campaign with `count` queued SMS messages, written straight to the store.
     private func fillOutbox(path: String, count: Int) throws {
-        let store = try SQLiteStore(path: path)
+        let store = try Store.open(at: path)
         let now = Date()
         let id = try store.createCampaign(CampaignSpec(
             name: "restart-bench", policyIDs: ["bench"], channels: ["sms"], fallback: false, startAt: now, maxMessages: nil,

@@ -147,7 +147,7 @@ enum MessageCSV {
 
     /// Writes the file (through ``OutputFile``: complete or not at all) and returns how many rows it holds.
     static func write(
-        store: SQLiteStore, campaignID: Int64, to path: String, zone: TimeZone, configuration: Configuration
+        store: some OutboxStore, campaignID: Int64, to path: String, zone: TimeZone, configuration: Configuration
     ) throws -> Int {
         var rows = 0
         try OutputFile.write(to: path, configuration: configuration) { handle in
@@ -156,7 +156,7 @@ enum MessageCSV {
         return rows
     }
 
-    private static func write(store: SQLiteStore, campaignID: Int64, into handle: FileHandle, zone: TimeZone) throws -> Int {
+    private static func write(store: some OutboxStore, campaignID: Int64, into handle: FileHandle, zone: TimeZone) throws -> Int {
         var buffer = header.joined(separator: ",") + "\r\n"
         var rows = 0
         try store.forEachMessage(campaignID: campaignID, withEvents: true) { m, events in

@@ -8,7 +8,7 @@ import Storage
 enum CampaignSupport {
     /// Opens the store to read; an absent store is created (so an empty one reads as such) and
     /// one with an older schema is opened read-write once to migrate it.
-    static func openForReading(_ workspace: Workspace) throws -> SQLiteStore {
+    static func openForReading(_ workspace: Workspace) throws -> any PolicyPushStore {
         guard FileManager.default.fileExists(atPath: workspace.configuration.storePath) else {
             return try workspace.openStore()
         }
@@ -29,7 +29,7 @@ enum CampaignSupport {
     }
 
     /// The campaign, or a failure "no campaign N".
-    static func campaign(_ id: Int64, in store: SQLiteStore) throws -> CampaignRecord {
+    static func campaign(_ id: Int64, in store: some OutboxStore) throws -> CampaignRecord {
         guard let record = try store.campaign(id: id) else { throw CommandFailure("no campaign \(id)") }
         return record
     }
