@@ -2,6 +2,7 @@ import Delivery
 import Config
 import Daemon
 import Planning
+import Registry
 import Foundation
 import Glibc
 import Storage
@@ -189,7 +190,7 @@ struct BenchCampaignCommand: Command {
         let store = try Store.open(at: path)
         let now = Date()
         let id = try store.createCampaign(CampaignSpec(
-            name: "restart-bench", policyIDs: ["bench"], channels: ["sms"], fallback: false, startAt: now, maxMessages: nil,
+            name: "restart-bench", policyIDs: ["bench"], channels: [.sms], fallback: false, startAt: now, maxMessages: nil,
             campaignDate: "2026-01-01", policyVersions: [:], templateVersion: ""))
         try store.applyCampaignState(id: id, .running, at: now)
         let json = #"{"sms":{"text":"【朝阳区税务局】尊敬的示例企业有限公司：贵单位可能符合小型微利企业所得税优惠等3项税费优惠政策，详情https://etax.example.gov.cn/p/abc123。回T退订","length":80,"segments":2,"includedPolicies":1}}"#
@@ -199,7 +200,7 @@ struct BenchCampaignCommand: Command {
         for i in 0..<count {
             let code = "91110000" + String(100_000_000 + i).suffix(9) + "X"
             batch.append(NewMessage(
-                campaignID: id, creditCode: code, channel: "sms", recipient: "138" + String(100_000_000 + i).suffix(8),
+                campaignID: id, creditCode: code, channel: .sms, recipient: "138" + String(100_000_000 + i).suffix(8),
                 policyIDs: ["bench"], payload: payload, idempotencyKey: CampaignPlanner.key(campaign: id, secret: nil, creditCode: code, channel: "sms"),
                 state: .queued, suppressionReason: nil, notBefore: now))
             if batch.count == 10_000 || i == count - 1 {

@@ -89,7 +89,7 @@ struct ReportJSON: Encodable {
         total = r.total
         byState = CampaignSupport.named(r.byState)
         byPolicy = breakdown(r.byPolicy)
-        byChannel = breakdown(r.byChannel)
+        byChannel = breakdown(CampaignSupport.byChannelName(r.byChannel))
         byGateway = breakdown(r.byGateway)
         failureReasons = counts(r.failureReasons)
         suppressedByReason = counts(r.suppressedByReason)
@@ -104,7 +104,8 @@ enum ReportText {
         Output.out("Campaign \(record.id) '\(record.spec.name)': \(CampaignSupport.stateText(record)), \(r.total) message(s)")
         section("By state", r.byState.isEmpty ? [] : [(label: "all", counts: r.byState)])
         section("By policy", r.byPolicy.keys.sorted().map { ($0, r.byPolicy[$0]!) })
-        section("By channel", r.byChannel.keys.sorted().map { ($0, r.byChannel[$0]!) })
+        let byChannel = CampaignSupport.byChannelName(r.byChannel)
+        section("By channel", byChannel.keys.sorted().map { ($0, byChannel[$0]!) })
         section("By gateway", r.byGateway.keys.sorted().map { ($0, r.byGateway[$0]!) })
         list("Failure reasons", r.failureReasons)
         list("Suppressed", r.suppressedByReason)
@@ -161,7 +162,7 @@ enum MessageCSV {
         var rows = 0
         try store.forEachMessage(campaignID: campaignID, withEvents: true) { m, events in
             let fields: [String] = [
-                String(m.id), m.idempotencyKey, m.creditCode, m.channel,
+                String(m.id), m.idempotencyKey, m.creditCode, CampaignSupport.channelName(m.channel),
                 CampaignSupport.maskedRecipient(m.recipient, channel: m.channel), m.policyIDs.joined(separator: ";"),
                 m.state.rawValue, m.gateway ?? "", m.providerID ?? "", m.lastError ?? "", m.suppressionReason ?? "",
                 String(m.attempts), CampaignSupport.isoTime(events?.first?.at, zone) ?? "",

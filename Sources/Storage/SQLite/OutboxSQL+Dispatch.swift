@@ -1,4 +1,5 @@
 import Foundation
+import Registry
 
 // Dispatch: claims and their leases, recovery after a crash, resends of ambiguous messages.
 extension OutboxSQL {
@@ -95,7 +96,7 @@ extension OutboxSQL {
         }
     }
 
-    func pinGatewayless(channel: String, to gateway: String, at: Date) throws -> Int {
+    func pinGatewayless(channel: Channel, to gateway: String, at: Date) throws -> Int {
         try connection.immediateTransaction {
             let update = try statement(
                 """

@@ -1,4 +1,5 @@
 import Foundation
+import Registry
 
 // Planning: inserting a campaign's messages, and the contact log and suppressions the planner reads.
 extension OutboxSQL {
@@ -23,10 +24,10 @@ extension OutboxSQL {
                 }
                 let notBefore = message.notBefore.millis
                 try insert.run(
-                    message.idempotencyKey, message.campaignID, message.creditCode, message.channel, message.recipient,
-                    try IDList.encode(message.policyIDs), message.payload, message.state.rawValue,
-                    message.suppressionReason, message.parentKey, notBefore, message.state == .queued ? notBefore : nil,
-                    now, message.state.isFinal ? now : nil)
+                    message.idempotencyKey, message.campaignID, message.creditCode,
+                    message.channel?.rawValue ?? Self.noChannel, message.recipient, try IDList.encode(message.policyIDs),
+                    message.payload, message.state.rawValue, message.suppressionReason, message.parentKey, notBefore,
+                    message.state == .queued ? notBefore : nil, now, message.state.isFinal ? now : nil)
                 inserted += connection.changes
             }
             return inserted
@@ -44,7 +45,7 @@ extension OutboxSQL {
                 while try select.step() {
                     entries.append(
                         ContactEntry(
-                            channel: select.text(0) ?? "", policyIDs: IDList.decode(select.text(1)),
+                            channel: try channel(select.text(0)), policyIDs: IDList.decode(select.text(1)),
                             at: Date(millis: select.int64(2))))
                 }
                 select.reset()
@@ -54,7 +55,7 @@ extension OutboxSQL {
         }
     }
 
-    func addSuppression(creditCode: String, channel: String, source: String, at: Date) throws {
+    func addSuppression(creditCode: String, channel: Channel, source: String, at: Date) throws {
         try connection.immediateTransaction {
             let insert = try statement(
                 """
@@ -65,14 +66,14 @@ extension OutboxSQL {
         }
     }
 
-    func suppressions(creditCodes: [String]) throws -> [String: [String]] {
+    func suppressions(creditCodes: [String]) throws -> [String: [Channel]] {
         try readTransaction {
             let select = try statement("SELECT channel FROM suppressions WHERE credit_code = ?1 ORDER BY channel")
-            var result: [String: [String]] = [:]
+            var result: [String: [Channel]] = [:]
             for code in creditCodes where result[code] == nil {
                 try select.bind(code)
-                var channels: [String] = []
-                while try select.step() { channels.append(select.text(0) ?? "") }
+                var channels: [Channel] = []
+                while try select.step() { channels.append(try channel(select.text(0))) }
                 select.reset()
                 if !channels.isEmpty { result[code] = channels }
             }

@@ -1,4 +1,5 @@
 import Foundation
+import Registry
 
 // Reporting: what became of a campaign's messages, and counts for metrics.
 extension OutboxSQL {
@@ -19,7 +20,7 @@ extension OutboxSQL {
                 let state = try messageState(select.text(0))
                 report.total += 1
                 report.byState[state, default: 0] += 1
-                report.byChannel[select.text(1) ?? "", default: [:]][state, default: 0] += 1
+                report.byChannel[try optionalChannel(select.text(1)), default: [:]][state, default: 0] += 1
                 if let gateway = select.text(2) { report.byGateway[gateway, default: [:]][state, default: 0] += 1 }
                 for policy in IDList.decode(select.text(3)) {
                     report.byPolicy[policy, default: [:]][state, default: 0] += 1
@@ -96,13 +97,13 @@ extension OutboxSQL {
 
     func messageCounts() throws -> [MessageCount] {
         let select = try statement(
-            "SELECT state, channel, coalesce(gateway, ''), count(*) FROM messages GROUP BY state, channel, gateway")
+            "SELECT state, channel, gateway, count(*) FROM messages GROUP BY state, channel, gateway")
         defer { select.reset() }
         var counts: [MessageCount] = []
         while try select.step() {
             counts.append(
                 MessageCount(
-                    state: try messageState(select.text(0)), channel: select.text(1) ?? "", gateway: select.text(2) ?? "",
+                    state: try messageState(select.text(0)), channel: try optionalChannel(select.text(1)), gateway: select.text(2),
                     count: Int(select.int64(3))))
         }
         return counts

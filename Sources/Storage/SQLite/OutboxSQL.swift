@@ -1,4 +1,5 @@
 import Foundation
+import Registry
 
 /// The outbox's SQL over one connection, with its statements prepared once and cached.
 ///
@@ -48,7 +49,7 @@ final class OutboxSQL {
     func readMessage(_ row: Statement) throws -> OutboxMessage {
         OutboxMessage(
             id: row.int64(0), idempotencyKey: row.text(1) ?? "", campaignID: row.int64(2),
-            creditCode: row.text(3) ?? "", channel: row.text(4) ?? "", recipient: row.text(5) ?? "",
+            creditCode: row.text(3) ?? "", channel: try optionalChannel(row.text(4)), recipient: row.text(5) ?? "",
             policyIDs: IDList.decode(row.text(6)), payload: row.blob(7), state: try messageState(row.text(8)),
             attempts: Int(row.int64(9)), firstAttemptAt: row.optionalInt64(10).map(Date.init(millis:)),
             nextAttemptAt: row.optionalInt64(11).map(Date.init(millis:)), gateway: row.text(12),
@@ -75,6 +76,7 @@ final class OutboxSQL {
         var campaignID: Int64
         var key: String
         var creditCode: String
+        /// As stored: it is only copied to the contact log.
         var channel: String
         var policyIDs: String
         var gateway: String?
@@ -194,11 +196,27 @@ final class OutboxSQL {
 
     // MARK: Decoding
 
+    /// What `messages.channel` (NOT NULL) holds for a message without a channel: one suppressed
+    /// before a channel was chosen.
+    static let noChannel = "none"
+
     func messageState(_ text: String?) throws -> MessageState {
         guard let text, let state = MessageState(rawValue: text) else {
             throw StorageError(code: .corrupt, message: "unknown message state \(text ?? "NULL")")
         }
         return state
+    }
+
+    func channel(_ text: String?) throws -> Channel {
+        guard let text, let channel = Channel(rawValue: text) else {
+            throw StorageError(code: .corrupt, message: "unknown channel \(text ?? "NULL")")
+        }
+        return channel
+    }
+
+    /// The channel of a message, `nil` for ``noChannel``.
+    func optionalChannel(_ text: String?) throws -> Channel? {
+        text == Self.noChannel ? nil : try channel(text)
     }
 
     func campaignState(_ text: String?) throws -> CampaignState {

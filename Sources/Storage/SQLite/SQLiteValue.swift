@@ -1,4 +1,5 @@
 import Foundation
+import Registry
 
 /// A value as SQLite stores it: one of its five storage classes.
 enum SQLiteValue {
@@ -55,4 +56,8 @@ extension Data: SQLBindable {
 
 extension Optional: SQLBindable where Wrapped: SQLBindable {
     var sqliteValue: SQLiteValue { self?.sqliteValue ?? .null }
+}
+
+extension Channel: SQLBindable {
+    var sqliteValue: SQLiteValue { .text(rawValue) }
 }
