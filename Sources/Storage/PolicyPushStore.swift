@@ -15,7 +15,6 @@ public enum Store {
     ///
     /// A `readOnly` store neither creates nor migrates: it fails with
     /// `StorageError.Code.schemaOutdated` on an older schema, and `.schemaTooNew` on a newer one.
-    /// `":memory:"` opens a private in-memory store, for tests.
     public static func open(at path: String, readOnly: Bool = false) throws -> any PolicyPushStore {
         try SQLiteStore(path: path, readOnly: readOnly)
     }
