@@ -179,7 +179,8 @@ private struct EnterpriseWriter {
             try update.run()
         case nil:
             try EnterpriseRow.bind(
-                enterprise, custom: custom, hash: hash, run: run, updatedAt: timestamp, createdAt: timestamp, to: insert)
+                enterprise, custom: custom, hash: hash, run: run, updatedAt: timestamp, createdAt: timestamp,
+                to: insert)
             try insert.run()
             counts.inserted += 1
         case hash:

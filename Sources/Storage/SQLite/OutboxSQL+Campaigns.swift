@@ -18,8 +18,8 @@ extension OutboxSQL {
                 """)
             var random = SystemRandomNumberGenerator()
             try insert.run(
-                spec.name, try IDList.encode(spec.policyIDs), try IDList.encode(spec.channels.map(\.rawValue)), spec.fallback,
-                spec.startAt.millis, spec.maxMessages, spec.campaignDate,
+                spec.name, try IDList.encode(spec.policyIDs), try IDList.encode(spec.channels.map(\.rawValue)),
+                spec.fallback, spec.startAt.millis, spec.maxMessages, spec.campaignDate,
                 CustomAttributes.encode(spec.policyVersions) ?? "{}", spec.templateVersion, at.millis,
                 (0..<16).map { _ in UInt8.random(in: 0...255, using: &random) })
             return connection.lastInsertRowID
@@ -57,8 +57,9 @@ extension OutboxSQL {
 
     private func readCampaign(_ row: Statement) throws -> CampaignRecord {
         let spec = CampaignSpec(
-            name: row.text(1) ?? "", policyIDs: IDList.decode(row.text(2)), channels: try IDList.decode(row.text(3)).map(channel),
-            fallback: row.int64(4) != 0, startAt: Date(millis: row.int64(5)),
+            name: row.text(1) ?? "", policyIDs: IDList.decode(row.text(2)),
+            channels: try IDList.decode(row.text(3)).map(channel), fallback: row.int64(4) != 0,
+            startAt: Date(millis: row.int64(5)),
             maxMessages: row.optionalInt64(6).map { Int($0) }, campaignDate: row.text(7) ?? "",
             policyVersions: CustomAttributes.decode(row.text(8) ?? "{}") ?? [:], templateVersion: row.text(9) ?? "")
         return CampaignRecord(

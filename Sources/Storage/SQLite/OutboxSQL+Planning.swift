@@ -25,9 +25,10 @@ extension OutboxSQL {
                 let notBefore = message.notBefore.millis
                 try insert.run(
                     message.idempotencyKey, message.campaignID, message.creditCode,
-                    message.channel?.rawValue ?? Self.noChannel, message.recipient, try IDList.encode(message.policyIDs),
-                    message.payload, message.state.rawValue, message.suppressionReason, message.parentKey, notBefore,
-                    message.state == .queued ? notBefore : nil, now, message.state.isFinal ? now : nil)
+                    message.channel?.rawValue ?? Self.noChannel, message.recipient,
+                    try IDList.encode(message.policyIDs), message.payload, message.state.rawValue,
+                    message.suppressionReason, message.parentKey, notBefore, message.state == .queued ? notBefore : nil,
+                    now, message.state.isFinal ? now : nil)
                 inserted += connection.changes
             }
             return inserted

@@ -103,8 +103,8 @@ extension OutboxSQL {
         while try select.step() {
             counts.append(
                 MessageCount(
-                    state: try messageState(select.text(0)), channel: try optionalChannel(select.text(1)), gateway: select.text(2),
-                    count: Int(select.int64(3))))
+                    state: try messageState(select.text(0)), channel: try optionalChannel(select.text(1)),
+                    gateway: select.text(2), count: Int(select.int64(3))))
         }
         return counts
     }
