@@ -58,7 +58,8 @@ struct Housekeeping: Service {
         var depth: [MessageState: Int] = [:]
         var gauges: [[String]: Double] = [:]
         for c in counts {
-            gauges[[c.state.rawValue, c.channel, c.gateway]] = Double(c.count)
+            // The labels the metric always had: `none` for no channel, empty for no gateway yet.
+            gauges[[c.state.rawValue, c.channel?.rawValue ?? "none", c.gateway ?? ""]] = Double(c.count)
             depth[c.state, default: 0] += c.count
         }
         context.metrics.messages.replaceAll(gauges)

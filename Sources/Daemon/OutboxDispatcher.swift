@@ -110,7 +110,7 @@ public final class OutboxDispatcher: Service {
         let at = now()
         for (channel, names) in delivery.channelGateways where names.count == 1 {
             let only = names[0]
-            _ = try await store.run { try $0.pinGatewayless(channel: channel.rawValue, to: only, at: at) }
+            _ = try await store.run { try $0.pinGatewayless(channel: channel, to: only, at: at) }
         }
         var total = 0
         for gateway in delivery.gateways.values where gateway.adapter.deduplicates {
@@ -228,7 +228,7 @@ public final class OutboxDispatcher: Service {
     /// is marked unwritable and the outcome is recovered later).
     func process(_ message: OutboxMessage) async throws {
         let started = now()
-        guard let channel = Channel(rawValue: message.channel), let payload = try? MessagePayload.decode(message.payload)
+        guard let channel = message.channel, let payload = try? MessagePayload.decode(message.payload)
         else {
             await record([
                 Transition(messageID: message.id, to: .failed, at: started, error: "outbox:unreadable-payload")
@@ -351,7 +351,7 @@ public final class OutboxDispatcher: Service {
         sms.wechat = nil
         sms.fallbackMobile = nil
         return NewMessage(
-            campaignID: message.campaignID, creditCode: message.creditCode, channel: Channel.sms.rawValue,
+            campaignID: message.campaignID, creditCode: message.creditCode, channel: .sms,
             recipient: mobile, policyIDs: message.policyIDs, payload: sms.encoded(),
             idempotencyKey: message.idempotencyKey + "-sms", notBefore: at, parentKey: message.idempotencyKey)
     }

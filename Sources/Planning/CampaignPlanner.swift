@@ -134,8 +134,8 @@ public struct CampaignPlanner: Sendable {
         let spec = campaign.spec
         let date = LocalDate(iso: spec.campaignDate) ?? LocalDate(daysSinceEpoch: Int32(now.timeIntervalSince1970 / 86400))
         let entries = catalog.entries.filter { spec.policyIDs.contains($0.profile.id) && $0.profile.isActive(on: date) }
-        let channels = spec.channels.compactMap(Channel.init(rawValue:))
-        let planner = PackagePlanner(policies: entries.map(\.profile), channels: channels.isEmpty ? [.wechat, .sms] : channels)
+        let planner = PackagePlanner(
+            policies: entries.map(\.profile), channels: spec.channels.isEmpty ? [.wechat, .sms] : spec.channels)
         let evaluator = RuleEvaluator(rules: entries.map(\.rule))
         let notBefore = policy.quietHours.nextAllowed(from: max(now, spec.startAt))
         var summary = Summary()
@@ -155,7 +155,6 @@ public struct CampaignPlanner: Sendable {
                 var messages: [NewMessage] = []
                 messages.reserveCapacity(planned.count)
                 for p in planned {
-                    let channel = p.channel?.rawValue ?? "none"
                     var state = MessageState.queued
                     var reason = p.reason
                     if reason != nil {
@@ -167,11 +166,12 @@ public struct CampaignPlanner: Sendable {
                         reason = "campaign_max"
                     }
                     messages.append(NewMessage(
-                        campaignID: campaign.id, creditCode: p.creditCode, channel: channel, recipient: p.recipient,
+                        campaignID: campaign.id, creditCode: p.creditCode, channel: p.channel, recipient: p.recipient,
                         policyIDs: p.policyIndices.map { planner.policies[$0].id },
                         payload: state == .queued ? (p.payload?.encoded() ?? []) : [],
                         idempotencyKey: Self.key(
-                            campaign: campaign.id, secret: campaign.keySecret, creditCode: p.creditCode, channel: channel),
+                            campaign: campaign.id, secret: campaign.keySecret, creditCode: p.creditCode,
+                            channel: p.channel?.rawValue ?? "none"),
                         state: state, suppressionReason: reason, notBefore: notBefore))
                     if state == .queued { summary.queued += 1 } else { summary.suppressed[reason ?? "other", default: 0] += 1 }
                 }
@@ -192,11 +192,11 @@ public struct CampaignPlanner: Sendable {
         var result: [String: EnterpriseShard.History] = [:]
         for code in Set(contacts.keys).union(suppressions.keys) {
             var h = EnterpriseShard.History()
-            h.optedOut = Set((suppressions[code] ?? []).compactMap(Channel.init(rawValue:)))
+            h.optedOut = Set(suppressions[code] ?? [])
             let entries = contacts[code] ?? []
             for (channel, cap) in policy.frequencyCaps {
                 let window = now.addingTimeInterval(-Double(cap.days) * 86400)
-                if entries.filter({ $0.channel == channel.rawValue && $0.at >= window }).count >= cap.max { h.capped.insert(channel) }
+                if entries.filter({ $0.channel == channel && $0.at >= window }).count >= cap.max { h.capped.insert(channel) }
             }
             if policy.dedupeDays > 0 {
                 let window = now.addingTimeInterval(-Double(policy.dedupeDays) * 86400)

@@ -16,8 +16,8 @@ public struct Workspace: Sendable {
     public var schema: AttributeSchema { configuration.schema }
 
     /// Opens (and migrates) the store.
-    public func openStore(readOnly: Bool = false) throws -> SQLiteStore {
-        try SQLiteStore(path: configuration.storePath, readOnly: readOnly)
+    public func openStore(readOnly: Bool = false) throws -> any PolicyPushStore {
+        try Store.open(at: configuration.storePath, readOnly: readOnly)
     }
 
     public func loadPolicies() -> (PolicyCatalog, [Diagnostic]) {

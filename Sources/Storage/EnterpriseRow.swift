@@ -12,8 +12,6 @@ enum EnterpriseRow {
     /// Bookkeeping columns bound after the attributes.
     private static let writeColumns = attributeColumns + ["content_hash", "import_run", "updated_at", "created_at"]
 
-    static let createdAtIndex = Int32(writeColumns.count)
-
     static let selectList = attributeColumns.joined(separator: ", ")
 
     static let insertSQL = """
@@ -28,31 +26,20 @@ enum EnterpriseRow {
         WHERE credit_code = ?1
         """
 
-    /// Binds parameters 1 ... `createdAtIndex - 1`; an insert binds `createdAtIndex` itself.
+    /// Binds `writeColumns` but the last in order from parameter 1; an insert passes `createdAt`,
+    /// the last, and an update (which keeps it) does not.
     static func bind(
         _ e: Enterprise, custom: String?, hash: Int64, run: Int64, updatedAt timestamp: String,
-        to statement: Statement
+        createdAt: String? = nil, to statement: Statement
     ) throws {
-        try statement.bind(e.creditCode, at: 1)
-        try statement.bind(e.name, at: 2)
-        try statement.bind(e.taxpayerType?.rawValue, at: 3)
-        try statement.bind(e.industryCode, at: 4)
-        try statement.bind(e.region, at: 5)
-        try statement.bind(e.registeredOn.map { Int64($0.daysSinceEpoch) }, at: 6)
-        try statement.bind(e.employees, at: 7)
-        try statement.bind(e.annualSales, at: 8)
-        try statement.bind(e.taxableIncome, at: 9)
-        try statement.bind(e.totalAssets, at: 10)
-        try statement.bind(e.creditRating?.rawValue, at: 11)
-        try statement.bind(e.highTech, at: 12)
-        try statement.bind(e.mobile, at: 13)
-        try statement.bind(e.wechatOpenID, at: 14)
-        try statement.bind(e.smsOptOut, at: 15)
-        try statement.bind(e.wechatOptOut, at: 16)
-        try statement.bind(custom, at: 17)
-        try statement.bind(hash, at: 18)
-        try statement.bind(run, at: 19)
-        try statement.bind(timestamp, at: 20)
+        var values: [any SQLBindable] = [
+            e.creditCode, e.name, e.taxpayerType?.rawValue, e.industryCode, e.region,
+            e.registeredOn.map { Int64($0.daysSinceEpoch) }, e.employees, e.annualSales, e.taxableIncome, e.totalAssets,
+            e.creditRating?.rawValue, e.highTech, e.mobile, e.wechatOpenID, e.smsOptOut, e.wechatOptOut, custom, hash,
+            run, timestamp,
+        ]
+        if let createdAt { values.append(createdAt) }
+        try statement.bind(contentsOf: values)
     }
 
     /// The case whose raw value has these UTF-8 bytes, matched without building a `String`

@@ -1,4 +1,5 @@
 import Foundation
+import Registry
 
 /// Where one message stands on its way to an enterprise.
 ///
@@ -108,8 +109,8 @@ public struct CampaignSpec: Sendable, Hashable {
     public var name: String
     /// The policies pushed, by id.
     public var policyIDs: [String]
-    /// Channels in order of preference, e.g. `["wechat", "sms"]`.
-    public var channels: [String]
+    /// Channels in order of preference, e.g. `[.wechat, .sms]`.
+    public var channels: [Channel]
     /// Whether a permanent failure on the first channel may produce a message on the next.
     public var fallback: Bool
     public var startAt: Date
@@ -123,7 +124,7 @@ public struct CampaignSpec: Sendable, Hashable {
     public var templateVersion: String
 
     public init(
-        name: String, policyIDs: [String], channels: [String], fallback: Bool, startAt: Date,
+        name: String, policyIDs: [String], channels: [Channel], fallback: Bool, startAt: Date,
         maxMessages: Int? = nil, campaignDate: String, policyVersions: [String: String], templateVersion: String
     ) {
         self.name = name
@@ -173,7 +174,8 @@ public struct CampaignRecord: Sendable, Hashable {
 public struct NewMessage: Sendable, Hashable {
     public var campaignID: Int64
     public var creditCode: String
-    public var channel: String
+    /// `nil` for a message suppressed before a channel was chosen.
+    public var channel: Channel?
     /// Mobile number or openid; stored, only ever printed masked.
     public var recipient: String
     /// Policies the message carries; ids must not contain a comma.
@@ -191,7 +193,7 @@ public struct NewMessage: Sendable, Hashable {
     public var parentKey: String?
 
     public init(
-        campaignID: Int64, creditCode: String, channel: String, recipient: String, policyIDs: [String],
+        campaignID: Int64, creditCode: String, channel: Channel?, recipient: String, policyIDs: [String],
         payload: [UInt8], idempotencyKey: String, state: MessageState = .queued, suppressionReason: String? = nil,
         notBefore: Date, parentKey: String? = nil
     ) {
@@ -215,7 +217,8 @@ public struct OutboxMessage: Sendable, Hashable {
     public var idempotencyKey: String
     public var campaignID: Int64
     public var creditCode: String
-    public var channel: String
+    /// `nil` for a message suppressed before a channel was chosen.
+    public var channel: Channel?
     /// Mobile number or openid; print it masked only.
     public var recipient: String
     public var policyIDs: [String]
@@ -240,7 +243,7 @@ public struct OutboxMessage: Sendable, Hashable {
     public var claimedFrom: MessageState?
 
     public init(
-        id: Int64, idempotencyKey: String, campaignID: Int64, creditCode: String, channel: String,
+        id: Int64, idempotencyKey: String, campaignID: Int64, creditCode: String, channel: Channel?,
         recipient: String, policyIDs: [String], payload: [UInt8], state: MessageState, attempts: Int,
         firstAttemptAt: Date?, nextAttemptAt: Date?, gateway: String?, providerID: String?, lastError: String?,
         suppressionReason: String? = nil, parentKey: String? = nil, lastAttemptAt: Date? = nil,
@@ -379,11 +382,11 @@ public struct ReceiptOutcome: Sendable, Hashable {
 
 /// One contact with an enterprise, for frequency caps and de-duplication.
 public struct ContactEntry: Sendable, Hashable {
-    public var channel: String
+    public var channel: Channel
     public var policyIDs: [String]
     public var at: Date
 
-    public init(channel: String, policyIDs: [String], at: Date) {
+    public init(channel: Channel, policyIDs: [String], at: Date) {
         self.channel = channel
         self.policyIDs = policyIDs
         self.at = at
@@ -413,7 +416,8 @@ public struct CampaignReport: Sendable, Hashable {
     public var byState: [MessageState: Int]
     /// Messages by policy and state; a message counts once for each policy it carries.
     public var byPolicy: [String: [MessageState: Int]]
-    public var byChannel: [String: [MessageState: Int]]
+    /// Messages by channel; `nil` counts those suppressed before a channel was chosen.
+    public var byChannel: [Channel?: [MessageState: Int]]
     /// Messages by the gateway last used; unsent messages are absent.
     public var byGateway: [String: [MessageState: Int]]
     /// Failed messages by their last error.
@@ -425,7 +429,7 @@ public struct CampaignReport: Sendable, Hashable {
 
     public init(
         campaignID: Int64, total: Int, byState: [MessageState: Int], byPolicy: [String: [MessageState: Int]],
-        byChannel: [String: [MessageState: Int]], byGateway: [String: [MessageState: Int]],
+        byChannel: [Channel?: [MessageState: Int]], byGateway: [String: [MessageState: Int]],
         failureReasons: [String: Int], suppressedByReason: [String: Int], receiptLatency: LatencyPercentiles?
     ) {
         self.campaignID = campaignID
@@ -443,11 +447,13 @@ public struct CampaignReport: Sendable, Hashable {
 /// How many messages are in one state on one channel and gateway.
 public struct MessageCount: Sendable, Hashable {
     public var state: MessageState
-    public var channel: String
-    public var gateway: String
+    /// `nil` for a message suppressed before a channel was chosen.
+    public var channel: Channel?
+    /// `nil` before a gateway is chosen.
+    public var gateway: String?
     public var count: Int
 
-    public init(state: MessageState, channel: String, gateway: String, count: Int) {
+    public init(state: MessageState, channel: Channel?, gateway: String?, count: Int) {
         self.state = state
         self.channel = channel
         self.gateway = gateway

@@ -1,4 +1,5 @@
 import Foundation
+import Registry
 
 /// The durable outbox as the engine, the daemon and the CLI see it, whatever database holds it.
 ///
@@ -45,10 +46,10 @@ public protocol OutboxStore: AnyObject {
     func contacts(creditCodes: [String], since: Date) throws -> [String: [ContactEntry]]
 
     /// Records an opt-out of `channel` by an enterprise; the first one recorded is kept.
-    func addSuppression(creditCode: String, channel: String, source: String, at: Date) throws
+    func addSuppression(creditCode: String, channel: Channel, source: String, at: Date) throws
 
     /// Suppressed channels by credit code; enterprises without any are absent.
-    func suppressions(creditCodes: [String]) throws -> [String: [String]]
+    func suppressions(creditCodes: [String]) throws -> [String: [Channel]]
 
     // MARK: Dispatch
 
@@ -87,7 +88,7 @@ public protocol OutboxStore: AnyObject {
     /// Pins ambiguous messages of `channel` that name no gateway (left by a version that claimed
     /// before routing) to `gateway`, the channel's only one. Returns how many.
     @discardableResult
-    func pinGatewayless(channel: String, to gateway: String, at: Date) throws -> Int
+    func pinGatewayless(channel: Channel, to gateway: String, at: Date) throws -> Int
 
     // MARK: Reconciliation
 
@@ -148,7 +149,7 @@ public protocol OutboxStore: AnyObject {
     /// Messages by state across all campaigns, for metrics.
     func queueDepth() throws -> [MessageState: Int]
 
-    /// Messages of every campaign by state, channel and gateway (`""` before a gateway is chosen),
+    /// Messages of every campaign by state, channel and gateway (`nil` before a gateway is chosen),
     /// for metrics.
     func messageCounts() throws -> [MessageCount]
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Registry
 
 extension SQLiteStore: OutboxStore {
     /// Stores a new campaign in state `pending`, stamped with the current time.
@@ -33,11 +34,11 @@ extension SQLiteStore: OutboxStore {
         try outbox.contacts(creditCodes: creditCodes, since: since)
     }
 
-    public func addSuppression(creditCode: String, channel: String, source: String, at: Date) throws {
+    public func addSuppression(creditCode: String, channel: Channel, source: String, at: Date) throws {
         try outbox.addSuppression(creditCode: creditCode, channel: channel, source: source, at: at)
     }
 
-    public func suppressions(creditCodes: [String]) throws -> [String: [String]] {
+    public func suppressions(creditCodes: [String]) throws -> [String: [Channel]] {
         try outbox.suppressions(creditCodes: creditCodes)
     }
 
@@ -62,7 +63,7 @@ extension SQLiteStore: OutboxStore {
     }
 
     @discardableResult
-    public func pinGatewayless(channel: String, to gateway: String, at: Date) throws -> Int {
+    public func pinGatewayless(channel: Channel, to gateway: String, at: Date) throws -> Int {
         try outbox.pinGatewayless(channel: channel, to: gateway, at: at)
     }
 

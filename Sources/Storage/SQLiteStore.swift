@@ -10,13 +10,13 @@ import Registry
 
 /// The embedded enterprise store: one SQLite database file in WAL mode.
 ///
-/// The CLI and the daemon each open their own `SQLiteStore` on the same file; SQLite's locking
+/// The CLI and the daemon each open their own store on the same file (through `Store.open`); SQLite's locking
 /// lets one write while others read. Opening migrates the schema to the version this code
 /// knows, and fails with `StorageError.Code.schemaTooNew` on a file from a newer PolicyPush.
 ///
 /// - Important: Not `Sendable`. Create, use and drop a store on one thread (or one actor
 ///   with a dedicated executor); queries block while SQLite works.
-public final class SQLiteStore: EnterpriseStore {
+public final class SQLiteStore: PolicyPushStore {
     /// The schema version this code creates and understands.
     public static var latestSchemaVersion: Int { Migration.latestVersion }
 
@@ -57,9 +57,7 @@ public final class SQLiteStore: EnterpriseStore {
         return try connection.immediateTransaction {
             let now = try timestamp()
             let startRun = try connection.prepare("INSERT INTO import_runs (file, started_at) VALUES (?1, ?2)")
-            try startRun.bind(file, at: 1)
-            try startRun.bind(now, at: 2)
-            try startRun.run()
+            try startRun.run(file, now)
             let run = connection.lastInsertRowID
 
             var writer = try EnterpriseWriter(connection: connection, run: run, timestamp: now)
@@ -70,14 +68,10 @@ public final class SQLiteStore: EnterpriseStore {
             if replace {
                 let keep = try connection.prepare("UPDATE enterprises SET import_run = ?1 WHERE credit_code = ?2")
                 for code in rejected.creditCodes {
-                    try keep.bind(run, at: 1)
-                    try keep.bind(code, at: 2)
-                    try keep.run()
-                    keep.reset()
+                    try keep.run(run, code)
                 }
                 let remove = try connection.prepare("DELETE FROM enterprises WHERE import_run <> ?1")
-                try remove.bind(run, at: 1)
-                try remove.run()
+                try remove.run(run)
                 counts.removed = connection.changes
             }
 
@@ -87,14 +81,8 @@ public final class SQLiteStore: EnterpriseStore {
                 SET finished_at = ?2, inserted = ?3, updated = ?4, unchanged = ?5, rejected = ?6, removed = ?7
                 WHERE id = ?1
                 """)
-            try finishRun.bind(run, at: 1)
-            try finishRun.bind(try timestamp(), at: 2)
-            try finishRun.bind(counts.inserted, at: 3)
-            try finishRun.bind(counts.updated, at: 4)
-            try finishRun.bind(counts.unchanged, at: 5)
-            try finishRun.bind(rejected.count, at: 6)
-            try finishRun.bind(counts.removed, at: 7)
-            try finishRun.run()
+            try finishRun.run(
+                run, try timestamp(), counts.inserted, counts.updated, counts.unchanged, rejected.count, counts.removed)
             return counts
         }
     }
@@ -109,7 +97,7 @@ public final class SQLiteStore: EnterpriseStore {
             lookupStatement = statement
         }
         defer { statement.reset() }
-        try statement.bind(creditCode, at: 1)
+        try statement.bind(creditCode)
         guard try statement.step() else { return nil }
         return try EnterpriseRow.read(statement)
     }
@@ -177,7 +165,7 @@ private struct EnterpriseWriter {
         let custom = CustomAttributes.encode(enterprise.custom)
         let hash = ContentHash.of(enterprise, customJSON: custom)
 
-        try lookup.bind(enterprise.creditCode, at: 1)
+        try lookup.bind(enterprise.creditCode)
         let found = try lookup.step()
         let stored: Int64? = found ? lookup.int64(0) : nil
         let seenInThisImport = found && lookup.int64(1) == run
@@ -190,14 +178,13 @@ private struct EnterpriseWriter {
             try EnterpriseRow.bind(enterprise, custom: custom, hash: hash, run: run, updatedAt: timestamp, to: update)
             try update.run()
         case nil:
-            try EnterpriseRow.bind(enterprise, custom: custom, hash: hash, run: run, updatedAt: timestamp, to: insert)
-            try insert.bind(timestamp, at: EnterpriseRow.createdAtIndex)
+            try EnterpriseRow.bind(
+                enterprise, custom: custom, hash: hash, run: run, updatedAt: timestamp, createdAt: timestamp,
+                to: insert)
             try insert.run()
             counts.inserted += 1
         case hash:
-            try touch.bind(enterprise.creditCode, at: 1)
-            try touch.bind(run, at: 2)
-            try touch.run()
+            try touch.run(enterprise.creditCode, run)
             counts.unchanged += 1
         default:
             try EnterpriseRow.bind(enterprise, custom: custom, hash: hash, run: run, updatedAt: timestamp, to: update)

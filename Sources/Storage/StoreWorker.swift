@@ -8,18 +8,18 @@ import Foundation
 public final class StoreWorker: Sendable {
     private let queue: DispatchQueue
     /// Only touched from `queue`.
-    nonisolated(unsafe) private var store: SQLiteStore?
+    nonisolated(unsafe) private var store: (any PolicyPushStore)?
 
     /// Opens (and migrates) the store at `path` on the worker's queue.
     public init(path: String, label: String = "policypush.store") throws {
         queue = DispatchQueue(label: label)
-        var opened: Result<SQLiteStore, Error>!
-        queue.sync { opened = Result { try SQLiteStore(path: path) } }
+        var opened: Result<any PolicyPushStore, Error>!
+        queue.sync { opened = Result { try Store.open(at: path) } }
         store = try opened.get()
     }
 
     /// Runs `body` with the store on the worker's queue.
-    public func run<T: Sendable>(_ body: @escaping @Sendable (SQLiteStore) throws -> T) async throws -> T {
+    public func run<T: Sendable>(_ body: @escaping @Sendable (any PolicyPushStore) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
             queue.async { [self] in
                 guard let store else {

@@ -2,6 +2,7 @@ import Delivery
 import Config
 import Daemon
 import Planning
+import Registry
 import Foundation
 import Glibc
 import Storage
@@ -83,7 +84,7 @@ struct BenchCampaignCommand: Command {
         guard let id = Int64(output.split(separator: "\n").first ?? "") else {
             throw CommandFailure("campaign start printed no id: \(output)")
         }
-        let store = try SQLiteStore(path: scratch.storePath, readOnly: true)
+        let store = try Store.open(at: scratch.storePath, readOnly: true)
         var plannedAfter: Double?
         var counts: [MessageState: Int] = [:]
         var state = CampaignState.pending
@@ -186,10 +187,10 @@ struct BenchCampaignCommand: Command {
 
     /// A running campaign with `count` queued SMS messages, written straight to the store.
     private func fillOutbox(path: String, count: Int) throws {
-        let store = try SQLiteStore(path: path)
+        let store = try Store.open(at: path)
         let now = Date()
         let id = try store.createCampaign(CampaignSpec(
-            name: "restart-bench", policyIDs: ["bench"], channels: ["sms"], fallback: false, startAt: now, maxMessages: nil,
+            name: "restart-bench", policyIDs: ["bench"], channels: [.sms], fallback: false, startAt: now, maxMessages: nil,
             campaignDate: "2026-01-01", policyVersions: [:], templateVersion: ""))
         try store.applyCampaignState(id: id, .running, at: now)
         let json = #"{"sms":{"text":"【朝阳区税务局】尊敬的示例企业有限公司：贵单位可能符合小型微利企业所得税优惠等3项税费优惠政策，详情https://etax.example.gov.cn/p/abc123。回T退订","length":80,"segments":2,"includedPolicies":1}}"#
@@ -199,7 +200,7 @@ struct BenchCampaignCommand: Command {
         for i in 0..<count {
             let code = "91110000" + String(100_000_000 + i).suffix(9) + "X"
             batch.append(NewMessage(
-                campaignID: id, creditCode: code, channel: "sms", recipient: "138" + String(100_000_000 + i).suffix(8),
+                campaignID: id, creditCode: code, channel: .sms, recipient: "138" + String(100_000_000 + i).suffix(8),
                 policyIDs: ["bench"], payload: payload, idempotencyKey: CampaignPlanner.key(campaign: id, secret: nil, creditCode: code, channel: "sms"),
                 state: .queued, suppressionReason: nil, notBefore: now))
             if batch.count == 10_000 || i == count - 1 {

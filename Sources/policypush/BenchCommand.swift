@@ -122,7 +122,7 @@ struct BenchCommand: Command {
         let t0 = Date()
         let parsed = try reader.read { _ in }
         let parseSeconds = Date().timeIntervalSince(t0)
-        let store = try SQLiteStore(path: dir + "/bench.sqlite")
+        let store = try Store.open(at: dir + "/bench.sqlite")
         let t1 = Date()
         let counts = try store.importEnterprises(file: csv, replace: false) { sink in
             RejectedRows(count: try reader.read { try sink($0) }.rejected)

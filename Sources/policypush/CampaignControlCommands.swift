@@ -108,7 +108,7 @@ struct CampaignStartCommand: Command {
 
         let spec = CampaignSpec(
             name: name, policyIDs: ids,
-            channels: (channels ?? workspace.configuration.channelPreference).map(\.rawValue),
+            channels: channels ?? workspace.configuration.channelPreference,
             fallback: fallback, startAt: startAt, maxMessages: maxMessages, campaignDate: campaignDate.description,
             policyVersions: CampaignVersions.policyVersions(catalog, ids: ids),
             templateVersion: CampaignVersions.templateVersion(directory: workspace.configuration.templatesDirectory))
@@ -117,7 +117,7 @@ struct CampaignStartCommand: Command {
 
         Output.out(String(id))
         let when = startAt > now ? "from \(CampaignSupport.localTime(startAt, zone))" : "now"
-        Output.out("Campaign \(id) '\(name)' is pending: policies \(ids.joined(separator: ", ")) on \(campaignDate), channels \(spec.channels.joined(separator: ","))\(fallback ? " with fallback" : ""), starting \(when)\(maxMessages.map { ", at most \($0) messages" } ?? "").")
+        Output.out("Campaign \(id) '\(name)' is pending: policies \(ids.joined(separator: ", ")) on \(campaignDate), channels \(spec.channels.map(\.rawValue).joined(separator: ","))\(fallback ? " with fallback" : ""), starting \(when)\(maxMessages.map { ", at most \($0) messages" } ?? "").")
         Output.out(CampaignSupport.daemonSentence(workspace, action: "start it", later: "it will be planned") + ".")
         return 0
     }

@@ -62,7 +62,7 @@ struct CampaignReconcileCommand: Command {
             guard [.unconfirmed, .ambiguous, .unsent].contains(m.state) else { return }
             rows.append(
                 Row(
-                    id: m.id, idempotencyKey: m.idempotencyKey, creditCode: m.creditCode, channel: m.channel,
+                    id: m.id, idempotencyKey: m.idempotencyKey, creditCode: m.creditCode, channel: CampaignSupport.channelName(m.channel),
                     recipient: CampaignSupport.maskedRecipient(m.recipient, channel: m.channel), state: m.state.rawValue,
                     gateway: m.gateway, lastError: m.lastError,
                     lastAttemptAt: CampaignSupport.isoTime(m.lastAttemptAt, zone)))

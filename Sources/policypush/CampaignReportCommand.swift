@@ -89,7 +89,7 @@ struct ReportJSON: Encodable {
         total = r.total
         byState = CampaignSupport.named(r.byState)
         byPolicy = breakdown(r.byPolicy)
-        byChannel = breakdown(r.byChannel)
+        byChannel = breakdown(CampaignSupport.byChannelName(r.byChannel))
         byGateway = breakdown(r.byGateway)
         failureReasons = counts(r.failureReasons)
         suppressedByReason = counts(r.suppressedByReason)
@@ -104,7 +104,8 @@ enum ReportText {
         Output.out("Campaign \(record.id) '\(record.spec.name)': \(CampaignSupport.stateText(record)), \(r.total) message(s)")
         section("By state", r.byState.isEmpty ? [] : [(label: "all", counts: r.byState)])
         section("By policy", r.byPolicy.keys.sorted().map { ($0, r.byPolicy[$0]!) })
-        section("By channel", r.byChannel.keys.sorted().map { ($0, r.byChannel[$0]!) })
+        let byChannel = CampaignSupport.byChannelName(r.byChannel)
+        section("By channel", byChannel.keys.sorted().map { ($0, byChannel[$0]!) })
         section("By gateway", r.byGateway.keys.sorted().map { ($0, r.byGateway[$0]!) })
         list("Failure reasons", r.failureReasons)
         list("Suppressed", r.suppressedByReason)
@@ -147,7 +148,7 @@ enum MessageCSV {
 
     /// Writes the file (through ``OutputFile``: complete or not at all) and returns how many rows it holds.
     static func write(
-        store: SQLiteStore, campaignID: Int64, to path: String, zone: TimeZone, configuration: Configuration
+        store: some OutboxStore, campaignID: Int64, to path: String, zone: TimeZone, configuration: Configuration
     ) throws -> Int {
         var rows = 0
         try OutputFile.write(to: path, configuration: configuration) { handle in
@@ -156,12 +157,12 @@ enum MessageCSV {
         return rows
     }
 
-    private static func write(store: SQLiteStore, campaignID: Int64, into handle: FileHandle, zone: TimeZone) throws -> Int {
+    private static func write(store: some OutboxStore, campaignID: Int64, into handle: FileHandle, zone: TimeZone) throws -> Int {
         var buffer = header.joined(separator: ",") + "\r\n"
         var rows = 0
         try store.forEachMessage(campaignID: campaignID, withEvents: true) { m, events in
             let fields: [String] = [
-                String(m.id), m.idempotencyKey, m.creditCode, m.channel,
+                String(m.id), m.idempotencyKey, m.creditCode, CampaignSupport.channelName(m.channel),
                 CampaignSupport.maskedRecipient(m.recipient, channel: m.channel), m.policyIDs.joined(separator: ";"),
                 m.state.rawValue, m.gateway ?? "", m.providerID ?? "", m.lastError ?? "", m.suppressionReason ?? "",
                 String(m.attempts), CampaignSupport.isoTime(events?.first?.at, zone) ?? "",

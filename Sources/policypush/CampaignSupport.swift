@@ -8,7 +8,7 @@ import Storage
 enum CampaignSupport {
     /// Opens the store to read; an absent store is created (so an empty one reads as such) and
     /// one with an older schema is opened read-write once to migrate it.
-    static func openForReading(_ workspace: Workspace) throws -> SQLiteStore {
+    static func openForReading(_ workspace: Workspace) throws -> any PolicyPushStore {
         guard FileManager.default.fileExists(atPath: workspace.configuration.storePath) else {
             return try workspace.openStore()
         }
@@ -29,7 +29,7 @@ enum CampaignSupport {
     }
 
     /// The campaign, or a failure "no campaign N".
-    static func campaign(_ id: Int64, in store: SQLiteStore) throws -> CampaignRecord {
+    static func campaign(_ id: Int64, in store: some OutboxStore) throws -> CampaignRecord {
         guard let record = try store.campaign(id: id) else { throw CommandFailure("no campaign \(id)") }
         return record
     }
@@ -109,8 +109,18 @@ enum CampaignSupport {
     }
 
     /// A recipient as it may be printed: a masked mobile number or openid.
-    static func maskedRecipient(_ recipient: String, channel: String) -> String {
-        channel == "sms" ? Mask.mobile(recipient) : Mask.openID(recipient)
+    static func maskedRecipient(_ recipient: String, channel: Channel?) -> String {
+        channel == .sms ? Mask.mobile(recipient) : Mask.openID(recipient)
+    }
+
+    /// A message's channel as reports print it: `none` for one suppressed before a channel was chosen.
+    static func channelName(_ channel: Channel?) -> String {
+        channel?.rawValue ?? "none"
+    }
+
+    /// A report's counts by channel, keyed by ``channelName(_:)``.
+    static func byChannelName(_ counts: [Channel?: [MessageState: Int]]) -> [String: [MessageState: Int]] {
+        Dictionary(uniqueKeysWithValues: counts.map { (channelName($0.key), $0.value) })
     }
 }
 
@@ -144,7 +154,7 @@ struct CampaignJSON: Encodable {
         plannedAt = CampaignSupport.isoTime(r.plannedAt, zone)
         finishedAt = CampaignSupport.isoTime(r.finishedAt, zone)
         policies = r.spec.policyIDs
-        channels = r.spec.channels
+        channels = r.spec.channels.map(\.rawValue)
         fallback = r.spec.fallback
         startAt = CampaignSupport.isoTime(r.spec.startAt, zone)
         maxMessages = r.spec.maxMessages

@@ -83,7 +83,7 @@ struct CampaignStatusCommand: Command {
         Output.out("  date        \(s.campaignDate)")
         Output.out("  starts      \(CampaignSupport.localTime(s.startAt, zone))")
         Output.out("  policies    " + s.policyIDs.map { id in s.policyVersions[id].map { "\(id)@\($0)" } ?? id }.joined(separator: ", "))
-        Output.out("  channels    \(s.channels.joined(separator: ","))\(s.fallback ? " (fallback on)" : "")")
+        Output.out("  channels    \(s.channels.map(\.rawValue).joined(separator: ","))\(s.fallback ? " (fallback on)" : "")")
         if let max = s.maxMessages { Output.out("  max         \(max) messages") }
         Output.out("  templates   \(s.templateVersion)")
         Output.out("  messages    \(CampaignSupport.countsText(r.counts))")

@@ -1,6 +1,7 @@
 import Config
 import Daemon
 import Foundation
+import Registry
 import Storage
 import Testing
 
@@ -57,7 +58,7 @@ struct CampaignCommandTests {
 
         let record = try #require(try store(cli).campaign(id: 1))
         #expect(record.state == .pending)
-        #expect(record.spec.channels == ["sms"])
+        #expect(record.spec.channels == [.sms])
         #expect(record.spec.fallback)
         #expect(record.spec.maxMessages == 500)
         #expect(record.spec.campaignDate == "2026-12-01")
@@ -150,7 +151,7 @@ struct CampaignCommandTests {
         let id = try await start(cli)
         let store = try store(cli)
         let now = Date()
-        func message(_ n: Int, _ channel: String, _ recipient: String, state: MessageState = .queued, reason: String? = nil)
+        func message(_ n: Int, _ channel: Channel, _ recipient: String, state: MessageState = .queued, reason: String? = nil)
             -> NewMessage
         {
             NewMessage(
@@ -159,9 +160,9 @@ struct CampaignCommandTests {
                 suppressionReason: reason, notBefore: now)
         }
         try store.insertMessages([
-            message(1, "sms", "13812345678"),
-            message(2, "wechat", "oWx1234567890abcdefXYZ"),
-            message(3, "sms", "13900001111", state: .suppressed, reason: "opt_out"),
+            message(1, .sms, "13812345678"),
+            message(2, .wechat, "oWx1234567890abcdefXYZ"),
+            message(3, .sms, "13900001111", state: .suppressed, reason: "opt_out"),
         ])
         var ids: [String: Int64] = [:]
         try store.forEachMessage(campaignID: id, withEvents: false) { m, _ in ids[m.idempotencyKey] = m.id }
@@ -232,7 +233,7 @@ struct CampaignReconcileCommandTests {
         let store = try SQLiteStore(path: cli.file("policypush.sqlite"))
         let at = Date()
         let spec = CampaignSpec(
-            name: "Reconcile", policyIDs: ["p"], channels: ["sms"], fallback: false, startAt: at, campaignDate: "2026-12-03",
+            name: "Reconcile", policyIDs: ["p"], channels: [.sms], fallback: false, startAt: at, campaignDate: "2026-12-03",
             policyVersions: [:], templateVersion: "t")
         let id = try store.createCampaign(spec)
         try store.applyCampaignState(id: id, .planning, at: at)
@@ -240,7 +241,7 @@ struct CampaignReconcileCommandTests {
         try store.insertMessages(
             (0..<3).map { n in
                 NewMessage(
-                    campaignID: id, creditCode: "91350100M00000000\(n)", channel: "sms", recipient: "1391234567\(n)",
+                    campaignID: id, creditCode: "91350100M00000000\(n)", channel: .sms, recipient: "1391234567\(n)",
                     policyIDs: ["p"], payload: Array("{}".utf8), idempotencyKey: "k\(n)", notBefore: at)
             })
         let claimed = try store.claimDue(now: at, limit: 3)

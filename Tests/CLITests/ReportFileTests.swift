@@ -11,13 +11,13 @@ struct ReportFileTests {
         let cli = try CLIHarness()
         let store = try SQLiteStore(path: cli.file("policypush.sqlite"))
         let spec = CampaignSpec(
-            name: "Report", policyIDs: ["p"], channels: ["sms"], fallback: false, startAt: Date(),
+            name: "Report", policyIDs: ["p"], channels: [.sms], fallback: false, startAt: Date(),
             campaignDate: "2026-12-03", policyVersions: [:], templateVersion: "t")
         let id = try store.createCampaign(spec)
         try store.insertMessages(
             (0..<count).map { n in
                 NewMessage(
-                    campaignID: id, creditCode: "91350100M00000000\(n % 10)\(n)", channel: "sms",
+                    campaignID: id, creditCode: "91350100M00000000\(n % 10)\(n)", channel: .sms,
                     recipient: "13912345678", policyIDs: ["p"], payload: Array("{}".utf8), idempotencyKey: "k\(n)",
                     notBefore: Date())
             })

@@ -52,7 +52,7 @@ struct DaemonInProcessTests {
         let catalog = Workspace(configuration: configuration).loadPolicies().0
         let id = try store.createCampaign(
             CampaignSpec(
-                name: "Evening", policyIDs: catalog.entries.map(\.profile.id), channels: ["sms"], fallback: false,
+                name: "Evening", policyIDs: catalog.entries.map(\.profile.id), channels: [.sms], fallback: false,
                 startAt: evening, campaignDate: "2026-12-03", policyVersions: [:], templateVersion: "t"))
 
         let daemon = try Daemon(configurationFile: file, environment: [:], now: { clock.now })

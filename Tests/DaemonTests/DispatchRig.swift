@@ -102,7 +102,7 @@ final class DispatchRig {
         delivery = try DeliveryService(configuration: configuration, environment: Self.environment, now: { clock.now })
 
         let spec = CampaignSpec(
-            name: "rig", policyIDs: ["p"], channels: ["sms"], fallback: false, startAt: start, campaignDate: "2026-12-03",
+            name: "rig", policyIDs: ["p"], channels: [.sms], fallback: false, startAt: start, campaignDate: "2026-12-03",
             policyVersions: [:], templateVersion: "t")
         let payload = Self.payload
         let at = start
@@ -113,7 +113,7 @@ final class DispatchRig {
             try store.insertMessages(
                 (0..<messages).map { n in
                     NewMessage(
-                        campaignID: id, creditCode: String(format: "91350100M%09d", n), channel: "sms",
+                        campaignID: id, creditCode: String(format: "91350100M%09d", n), channel: .sms,
                         recipient: String(format: "139%08d", n), policyIDs: ["p"], payload: payload,
                         idempotencyKey: "rig-\(n)", notBefore: at)
                 })

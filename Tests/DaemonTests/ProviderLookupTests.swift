@@ -19,7 +19,7 @@ struct ProviderLookupTests {
             gateway: "ali", endpoint: "http://127.0.0.1:\(server.port)/",
             sign: AliyunReceiptPoller.v2Signer(credentials: Credentials(id: "testId", secret: "testSecret")))
         let message = OutboxMessage(
-            id: 1, idempotencyKey: "pp1-code-sms-0011223344556677", campaignID: 1, creditCode: "code", channel: "sms",
+            id: 1, idempotencyKey: "pp1-code-sms-0011223344556677", campaignID: 1, creditCode: "code", channel: .sms,
             recipient: "13800138000", policyIDs: ["p"], payload: [], state: .ambiguous, attempts: 1, firstAttemptAt: Date(),
             nextAttemptAt: nil, gateway: "ali", providerID: nil, lastError: nil, lastAttemptAt: Date())
         do {

@@ -38,7 +38,7 @@ struct CampaignPlannerTests {
             mobile: mobile, wechatOpenID: openID, smsOptOut: smsOptOut)
     }
 
-    func campaign(_ rig: Rig, channels: [String] = ["wechat", "sms"], fallback: Bool = false, max: Int? = nil, start: Date = Date()) async throws -> CampaignRecord {
+    func campaign(_ rig: Rig, channels: [Channel] = [.wechat, .sms], fallback: Bool = false, max: Int? = nil, start: Date = Date()) async throws -> CampaignRecord {
         let spec = CampaignSpec(
             name: "t", policyIDs: rig.planner.catalog.entries.map(\.profile.id), channels: channels, fallback: fallback,
             startAt: start, maxMessages: max, campaignDate: "2026-06-01", policyVersions: [:], templateVersion: "t")
@@ -68,7 +68,7 @@ struct CampaignPlannerTests {
         #expect(summary.suppressed["opted_out"] == 1)
         let rows = try await messages(rig, c.id)
         #expect(rows.count == 4)
-        let wechat = try #require(rows.first { $0.channel == "wechat" })
+        let wechat = try #require(rows.first { $0.channel == .wechat })
         let payload = try MessagePayload.decode(wechat.payload)
         #expect(payload.wechat != nil)
         #expect(wechat.idempotencyKey == CampaignPlanner.key(campaign: c.id, secret: c.keySecret, creditCode: wechat.creditCode, channel: "wechat"))
@@ -88,14 +88,14 @@ struct CampaignPlannerTests {
         _ = try await rig.planner.plan(c, store: rig.store)
         let row = try #require(try await messages(rig, c.id).first)
         let payload = try MessagePayload.decode(row.payload)
-        #expect(row.channel == "wechat")
+        #expect(row.channel == .wechat)
         #expect(payload.fallbackMobile == "13800138000")
         #expect(payload.sms != nil && payload.aliyun != nil)
     }
 
     @Test func frequencyCapAndDeduplicationAcrossCampaigns() async throws {
         let rig = try rig([Self.small("91350100M000100Y43")])
-        let first = try await campaign(rig, channels: ["sms"])
+        let first = try await campaign(rig, channels: [.sms])
         _ = try await rig.planner.plan(first, store: rig.store)
         try await rig.store.run { _ = try $0.applyCampaignState(id: first.id, .running, at: Date()) }
         let claimed = try await rig.store.run { try $0.claimDue(now: Date().addingTimeInterval(86400), limit: 10) }
@@ -103,14 +103,14 @@ struct CampaignPlannerTests {
         let message = claimed[0]
         try await rig.store.run { _ = try $0.record([Transition(messageID: message.id, to: .accepted, at: Date(), gateway: "g", providerID: "p")]) }
 
-        let second = try await campaign(rig, channels: ["sms"])
+        let second = try await campaign(rig, channels: [.sms])
         let summary = try await rig.planner.plan(second, store: rig.store)
         #expect(summary.queued == 0)
         #expect(summary.suppressed["duplicate"] == 1, "every policy was told in the first campaign")
 
         var noDedupe = rig.planner
         noDedupe.policy.dedupeDays = 0
-        let third = try await campaign(rig, channels: ["sms"])
+        let third = try await campaign(rig, channels: [.sms])
         let capped = try await noDedupe.plan(third, store: rig.store)
         #expect(capped.suppressed["frequency_cap"] == 1, "one SMS per 7 days")
     }
@@ -118,7 +118,7 @@ struct CampaignPlannerTests {
     @Test func quietHoursAndMaxMessages() async throws {
         let rig = try rig((0..<5).map { i in Self.small(["91350100M000100Y43", "91110108MA01A2B3X9", "91440300MA5DXXXX1K", "92110105839391334N", "913101150000000000"][i]) })
         let night = ISO8601DateFormatter().date(from: "2026-06-01T22:30:00+08:00")!
-        let c = try await campaign(rig, channels: ["sms"], max: 3, start: night)
+        let c = try await campaign(rig, channels: [.sms], max: 3, start: night)
         let summary = try await rig.planner.plan(c, store: rig.store, now: night)
         #expect(summary.queued == 3)
         #expect(summary.suppressed["campaign_max"] == 2)

@@ -30,7 +30,7 @@ import Testing
         _ = try f.store.claimDue(now: t, limit: 1)
         try f.store.record([Transition(messageID: ids[0], to: .accepted, at: t, gateway: "ali", providerID: "p1")])
         let counts = try f.store.messageCounts()
-        #expect(counts.contains(MessageCount(state: .accepted, channel: "sms", gateway: "ali", count: 1)))
-        #expect(counts.contains(MessageCount(state: .queued, channel: "sms", gateway: "", count: 2)))
+        #expect(counts.contains(MessageCount(state: .accepted, channel: .sms, gateway: "ali", count: 1)))
+        #expect(counts.contains(MessageCount(state: .queued, channel: .sms, gateway: nil, count: 2)))
     }
 }

@@ -44,7 +44,7 @@ import Testing
         #expect(try store.queueDepth()[.unsent] == 1)
         // An old message interrupted without a gateway is recovered like any other.
         #expect(try store.recoverAfterCrash(now: t0).sending == 1)
-        #expect(try store.pinGatewayless(channel: "sms", to: "ali", at: t0) == 1)
+        #expect(try store.pinGatewayless(channel: .sms, to: "ali", at: t0) == 1)
     }
 
     @Test func sendingIsRecordedOnlyForARunningCampaignAndStampsTheAttempt() throws {

@@ -1,5 +1,6 @@
 import Foundation
 
+import Registry
 @testable import Storage
 
 /// A store on a temporary file with helpers to build campaigns and messages.
@@ -16,7 +17,7 @@ struct OutboxFixture {
 
     static func spec(name: String = "spring relief") -> CampaignSpec {
         CampaignSpec(
-            name: name, policyIDs: ["vat-small", "rd-plus"], channels: ["wechat", "sms"], fallback: true,
+            name: name, policyIDs: ["vat-small", "rd-plus"], channels: [.wechat, .sms], fallback: true,
             startAt: t0, maxMessages: 1000, campaignDate: "2026-06-01",
             policyVersions: ["vat-small": "h1", "rd-plus": "h2"], templateVersion: "t1")
     }
@@ -30,13 +31,13 @@ struct OutboxFixture {
     }
 
     static func message(
-        campaign: Int64, _ n: Int, channel: String = "sms", policies: [String] = ["vat-small"],
+        campaign: Int64, _ n: Int, channel: Channel = .sms, policies: [String] = ["vat-small"],
         notBefore: Date = t0, state: MessageState = .queued, reason: String? = nil
     ) -> NewMessage {
         NewMessage(
             campaignID: campaign, creditCode: "9144\(100_000_000_000_000 + n)", channel: channel,
             recipient: "1381234\(String(format: "%04d", n % 10000))", policyIDs: policies,
-            payload: Array("{\"n\":\(n)}".utf8), idempotencyKey: "c\(campaign)-\(n)-\(channel)", state: state,
+            payload: Array("{\"n\":\(n)}".utf8), idempotencyKey: "c\(campaign)-\(n)-\(channel.rawValue)", state: state,
             suppressionReason: reason, notBefore: notBefore)
     }
 

@@ -146,7 +146,7 @@ import Testing
         #expect(stored?.providerID == "biz-1" && stored?.gateway == "aliyun" && stored?.attempts == 1)
 
         let contacts = try f.store.contacts(creditCodes: [stored?.creditCode ?? "", "nobody"], since: t0)
-        let contact = ContactEntry(channel: "sms", policyIDs: ["vat-small"], at: t0 + 1)
+        let contact = ContactEntry(channel: .sms, policyIDs: ["vat-small"], at: t0 + 1)
         #expect(contacts == [stored?.creditCode ?? "": [contact]])
         #expect(try f.store.contacts(creditCodes: [stored?.creditCode ?? ""], since: t0 + 2).isEmpty)
     }
@@ -176,10 +176,10 @@ import Testing
 
     @Test func suppressionsKeepTheFirstOptOut() throws {
         let f = try OutboxFixture()
-        try f.store.addSuppression(creditCode: "A", channel: "sms", source: "reply TD", at: t0)
-        try f.store.addSuppression(creditCode: "A", channel: "sms", source: "operator", at: t0 + 1)
-        try f.store.addSuppression(creditCode: "A", channel: "wechat", source: "unsubscribed", at: t0)
-        #expect(try f.store.suppressions(creditCodes: ["A", "B"]) == ["A": ["sms", "wechat"]])
+        try f.store.addSuppression(creditCode: "A", channel: .sms, source: "reply TD", at: t0)
+        try f.store.addSuppression(creditCode: "A", channel: .sms, source: "operator", at: t0 + 1)
+        try f.store.addSuppression(creditCode: "A", channel: .wechat, source: "unsubscribed", at: t0)
+        #expect(try f.store.suppressions(creditCodes: ["A", "B"]) == ["A": [.sms, .wechat]])
         let source = "SELECT source FROM suppressions WHERE channel = 'sms'"
         #expect(try f.store.connection.scalarText(source) == "reply TD")
     }
@@ -278,13 +278,13 @@ import Testing
         let f = try OutboxFixture()
         let id = try f.runningCampaign()
         try f.store.insertMessages([
-            OutboxFixture.message(campaign: id, 0, channel: "wechat", policies: ["vat-small", "rd-plus"]),
-            OutboxFixture.message(campaign: id, 1, channel: "sms", policies: ["vat-small"]),
-            OutboxFixture.message(campaign: id, 2, channel: "sms", policies: ["rd-plus"]),
-            OutboxFixture.message(campaign: id, 3, channel: "sms", policies: ["rd-plus"]),
-            OutboxFixture.message(campaign: id, 4, channel: "sms", policies: ["vat-small"]),
-            OutboxFixture.message(campaign: id, 5, channel: "sms", state: .suppressed, reason: "opt-out"),
-            OutboxFixture.message(campaign: id, 6, channel: "wechat", state: .suppressed, reason: "no contact"),
+            OutboxFixture.message(campaign: id, 0, channel: .wechat, policies: ["vat-small", "rd-plus"]),
+            OutboxFixture.message(campaign: id, 1, channel: .sms, policies: ["vat-small"]),
+            OutboxFixture.message(campaign: id, 2, channel: .sms, policies: ["rd-plus"]),
+            OutboxFixture.message(campaign: id, 3, channel: .sms, policies: ["rd-plus"]),
+            OutboxFixture.message(campaign: id, 4, channel: .sms, policies: ["vat-small"]),
+            OutboxFixture.message(campaign: id, 5, channel: .sms, state: .suppressed, reason: "opt-out"),
+            OutboxFixture.message(campaign: id, 6, channel: .wechat, state: .suppressed, reason: "no contact"),
         ])
         let claimed = try f.store.claimDue(now: t0, limit: 10)
         #expect(claimed.count == 5)
@@ -306,8 +306,8 @@ import Testing
         #expect(report.byState == [.delivered: 2, .accepted: 1, .failed: 2, .suppressed: 2])
         #expect(report.byPolicy["vat-small"] == [.delivered: 2, .failed: 1, .suppressed: 2])
         #expect(report.byPolicy["rd-plus"] == [.delivered: 1, .accepted: 1, .failed: 1])
-        #expect(report.byChannel["wechat"] == [.delivered: 1, .suppressed: 1])
-        #expect(report.byChannel["sms"] == [.delivered: 1, .accepted: 1, .failed: 2, .suppressed: 1])
+        #expect(report.byChannel[.wechat] == [.delivered: 1, .suppressed: 1])
+        #expect(report.byChannel[.sms] == [.delivered: 1, .accepted: 1, .failed: 2, .suppressed: 1])
         #expect(
             report.byGateway == [
                 "wx": [.delivered: 1], "aliyun": [.delivered: 1, .accepted: 1, .failed: 1], "tencent": [.failed: 1],

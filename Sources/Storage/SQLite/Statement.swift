@@ -29,46 +29,54 @@ final class Statement {
         sqlite3_clear_bindings(handle)
     }
 
-    func bind(_ value: Int64?, at index: Int32) throws {
-        guard let value else { return try bindNull(at: index) }
-        try connection.check(sqlite3_bind_int64(handle, index, value), sql: sql)
+    /// Binds `values` to parameters `1...values.count`, after a reset that clears the previous
+    /// bindings.
+    ///
+    /// The SQL numbers its parameters (`?1`, `?2`, …); the values come in that order, and a
+    /// number may appear more than once in the SQL while its value is passed once.
+    func bind(_ values: any SQLBindable...) throws {
+        try bind(contentsOf: values)
     }
 
-    func bind(_ value: Int?, at index: Int32) throws {
-        try bind(value.map(Int64.init), at: index)
+    /// Binds `values` to parameters `1...values.count`, as the variadic `bind` does.
+    ///
+    /// Labelled so that a `[UInt8]`, bound as one blob, cannot be taken for a list of values.
+    func bind(contentsOf values: [any SQLBindable]) throws {
+        reset()
+        for (offset, value) in values.enumerated() {
+            try bind(value.sqliteValue, at: Int32(offset + 1))
+        }
     }
 
-    func bind(_ value: Bool?, at index: Int32) throws {
-        try bind(value.map { $0 ? Int64(1) : 0 }, at: index)
+    /// Binds the values as `bind` does, runs the statement to completion and resets it.
+    func run(_ first: any SQLBindable, _ rest: any SQLBindable...) throws {
+        try bind(contentsOf: [first] + rest)
+        try run()
     }
 
-    func bind(_ value: Double?, at index: Int32) throws {
-        guard let value else { return try bindNull(at: index) }
-        try connection.check(sqlite3_bind_double(handle, index, value), sql: sql)
-    }
-
-    func bind(_ value: String?, at index: Int32) throws {
-        guard let value else { return try bindNull(at: index) }
-        // The implicit bridge passes the String's NUL-terminated UTF-8; the explicit length
-        // keeps any embedded NUL. TRANSIENT makes SQLite copy before the bridge buffer goes.
-        let rc = sqlite3_bind_text(handle, index, value, Int32(value.utf8.count), csqlite_transient())
+    private func bind(_ value: SQLiteValue, at index: Int32) throws {
+        let rc: Int32
+        switch value {
+        case .null:
+            rc = sqlite3_bind_null(handle, index)
+        case .integer(let value):
+            rc = sqlite3_bind_int64(handle, index, value)
+        case .real(let value):
+            rc = sqlite3_bind_double(handle, index, value)
+        case .text(let value):
+            // The implicit bridge passes the String's NUL-terminated UTF-8; the explicit length
+            // keeps any embedded NUL. TRANSIENT makes SQLite copy before the bridge buffer goes.
+            rc = sqlite3_bind_text(handle, index, value, Int32(value.utf8.count), csqlite_transient())
+        case .blob(let value):
+            // An empty array may have no storage, and a NULL pointer would bind SQL NULL.
+            rc =
+                value.isEmpty
+                ? sqlite3_bind_zeroblob(handle, index, 0)
+                : value.withUnsafeBytes {
+                    sqlite3_bind_blob64(handle, index, $0.baseAddress, UInt64($0.count), csqlite_transient())
+                }
+        }
         try connection.check(rc, sql: sql)
-    }
-
-    func bind(_ value: [UInt8]?, at index: Int32) throws {
-        guard let value else { return try bindNull(at: index) }
-        // An empty array may have no storage, and a NULL pointer would bind SQL NULL.
-        let rc =
-            value.isEmpty
-            ? sqlite3_bind_zeroblob(handle, index, 0)
-            : value.withUnsafeBytes {
-                sqlite3_bind_blob64(handle, index, $0.baseAddress, UInt64($0.count), csqlite_transient())
-            }
-        try connection.check(rc, sql: sql)
-    }
-
-    func bindNull(at index: Int32) throws {
-        try connection.check(sqlite3_bind_null(handle, index), sql: sql)
     }
 
     /// Advances to the next row: `true` when a row is available, `false` when done.

@@ -1,0 +1,170 @@
+import Foundation
+import Registry
+
+// Campaigns: creation, operator requests and the daemon's state changes.
+extension OutboxSQL {
+    static let campaignColumns = """
+        id, name, policy_ids, channels, fallback, start_at, max_messages, campaign_date, policy_versions,
+        template_version, state, requested_state, created_at, planned_at, finished_at, key_secret
+        """
+
+    func createCampaign(_ spec: CampaignSpec, at: Date) throws -> Int64 {
+        try connection.immediateTransaction {
+            let insert = try statement(
+                """
+                INSERT INTO campaigns (name, policy_ids, channels, fallback, start_at, max_messages, campaign_date,
+                    policy_versions, template_version, state, created_at, updated_at, key_secret)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'pending', ?10, ?10, ?11)
+                """)
+            var random = SystemRandomNumberGenerator()
+            try insert.run(
+                spec.name, try IDList.encode(spec.policyIDs), try IDList.encode(spec.channels.map(\.rawValue)),
+                spec.fallback, spec.startAt.millis, spec.maxMessages, spec.campaignDate,
+                CustomAttributes.encode(spec.policyVersions) ?? "{}", spec.templateVersion, at.millis,
+                (0..<16).map { _ in UInt8.random(in: 0...255, using: &random) })
+            return connection.lastInsertRowID
+        }
+    }
+
+    func campaigns() throws -> [CampaignRecord] {
+        try readTransaction {
+            let select = try statement("SELECT \(Self.campaignColumns) FROM campaigns ORDER BY id")
+            defer { select.reset() }
+            var records: [CampaignRecord] = []
+            while try select.step() { records.append(try readCampaign(select)) }
+            for index in records.indices {
+                records[index].counts = try campaignCounts(id: records[index].id)
+            }
+            return records
+        }
+    }
+
+    func campaign(id: Int64) throws -> CampaignRecord? {
+        try readTransaction {
+            guard var record = try campaignRow(id: id) else { return nil }
+            record.counts = try campaignCounts(id: id)
+            return record
+        }
+    }
+
+    func campaignRow(id: Int64) throws -> CampaignRecord? {
+        let select = try statement("SELECT \(Self.campaignColumns) FROM campaigns WHERE id = ?1")
+        defer { select.reset() }
+        try select.bind(id)
+        guard try select.step() else { return nil }
+        return try readCampaign(select)
+    }
+
+    private func readCampaign(_ row: Statement) throws -> CampaignRecord {
+        let spec = CampaignSpec(
+            name: row.text(1) ?? "", policyIDs: IDList.decode(row.text(2)),
+            channels: try IDList.decode(row.text(3)).map(channel), fallback: row.int64(4) != 0,
+            startAt: Date(millis: row.int64(5)),
+            maxMessages: row.optionalInt64(6).map { Int($0) }, campaignDate: row.text(7) ?? "",
+            policyVersions: CustomAttributes.decode(row.text(8) ?? "{}") ?? [:], templateVersion: row.text(9) ?? "")
+        return CampaignRecord(
+            id: row.int64(0), spec: spec, state: try campaignState(row.text(10)),
+            requestedState: try row.text(11).map { try campaignState($0) }, createdAt: Date(millis: row.int64(12)),
+            plannedAt: row.optionalInt64(13).map(Date.init(millis:)),
+            finishedAt: row.optionalInt64(14).map(Date.init(millis:)), counts: [:],
+            keySecret: row.isNull(15) ? nil : row.blob(15))
+    }
+
+    func requestCampaign(id: Int64, _ requested: CampaignState, at: Date) throws {
+        try connection.immediateTransaction {
+            guard let record = try campaignRow(id: id) else {
+                throw StorageError(code: .notFound, message: "no campaign \(id)")
+            }
+            let current = record.state
+            let newRequest: CampaignState?
+            switch requested {
+            case _ where requested == current:
+                newRequest = nil
+            case .paused where [.pending, .planning, .running].contains(current):
+                newRequest = .paused
+            case .running where current == .paused:
+                newRequest = .running
+            case .running where record.requestedState == .paused && !current.isFinal:
+                newRequest = nil  // withdraws a pause not yet applied
+            case .cancelled where !current.isFinal:
+                newRequest = .cancelled
+            default:
+                throw StorageError(
+                    code: .invalidTransition,
+                    message: "campaign \(id) is \(current.rawValue); cannot request \(requested.rawValue)")
+            }
+            let update = try statement(
+                "UPDATE campaigns SET requested_state = ?2, updated_at = ?3 WHERE id = ?1")
+            try update.run(id, newRequest?.rawValue, at.millis)
+        }
+    }
+
+    func applyCampaignState(id: Int64, _ state: CampaignState, at: Date) throws -> Int {
+        try connection.immediateTransaction {
+            guard let record = try campaignRow(id: id) else {
+                throw StorageError(code: .notFound, message: "no campaign \(id)")
+            }
+            guard record.state != state else {
+                if record.requestedState == state { try clearRequest(id: id, at: at) }
+                return 0
+            }
+            guard record.state.canMove(to: state) else {
+                throw StorageError(
+                    code: .invalidTransition,
+                    message: "campaign \(id) is \(record.state.rawValue); cannot become \(state.rawValue)")
+            }
+            let update = try statement(
+                """
+                UPDATE campaigns SET state = ?2, updated_at = ?3,
+                    planned_at = CASE WHEN ?2 = 'running' THEN coalesce(planned_at, ?3) ELSE planned_at END,
+                    finished_at = CASE WHEN ?2 IN ('completed', 'cancelled') THEN ?3 ELSE finished_at END,
+                    requested_state = CASE WHEN requested_state = ?2 OR ?2 IN ('completed', 'cancelled')
+                        THEN NULL ELSE requested_state END
+                WHERE id = ?1
+                """)
+            try update.run(id, state.rawValue, at.millis)
+            guard state == .cancelled else { return 0 }
+            return try cancelMessages(campaignID: id, at: at)
+        }
+    }
+
+    private func clearRequest(id: Int64, at: Date) throws {
+        let update = try statement("UPDATE campaigns SET requested_state = NULL, updated_at = ?2 WHERE id = ?1")
+        try update.run(id, at.millis)
+    }
+
+    /// Messages not yet handed to a gateway. `sending`, `ambiguous` and `accepted` ones may
+    /// have reached the provider already, so they keep the state that says so.
+    static let cancellableStates = "('planned', 'queued', 'retry_wait', 'unsent')"
+
+    private func cancelMessages(campaignID: Int64, at: Date) throws -> Int {
+        let events = try statement(
+            """
+            INSERT INTO message_events (message_id, at, from_state, to_state, error)
+            SELECT id, ?2, state, 'cancelled', 'campaign cancelled' FROM messages
+            WHERE state IN \(Self.cancellableStates) AND campaign_id = ?1
+            """)
+        try events.run(campaignID, at.millis)
+        let update = try statement(
+            """
+            UPDATE messages SET state = 'cancelled', next_attempt_at = NULL, finished_at = ?2, updated_at = ?2
+            WHERE state IN \(Self.cancellableStates) AND campaign_id = ?1
+            """)
+        try update.run(campaignID, at.millis)
+        return connection.changes
+    }
+
+    func campaignCounts(id: Int64) throws -> [MessageState: Int] {
+        // One index range per state: `messages_due` leads with (state, campaign_id).
+        let count = try statement("SELECT count(*) FROM messages WHERE state = ?1 AND campaign_id = ?2")
+        var counts: [MessageState: Int] = [:]
+        for state in MessageState.allCases {
+            try count.bind(state.rawValue, id)
+            _ = try count.step()
+            let n = Int(count.int64(0))
+            count.reset()
+            if n > 0 { counts[state] = n }
+        }
+        return counts
+    }
+}

@@ -1,0 +1,110 @@
+import Foundation
+import Registry
+
+// Dispatch: claims and their leases, recovery after a crash, resends of ambiguous messages.
+extension OutboxSQL {
+    /// Claims due messages into the dispatcher's memory: each gets a lease (its due time moves to
+    /// the lease's end, so the next claim skips it) but keeps its state. Nothing is sent yet: the
+    /// message becomes `sending` only when its gateway admits it (`applyTransitions`), so a crash
+    /// before then leaves it as it was (`recoverAfterCrash` releases the lease).
+    ///
+    /// An ambiguous message is due only once a resend was scheduled (its next attempt time is
+    /// NULL otherwise).
+    func claimDue(now: Date, limit: Int, lease: TimeInterval) throws -> [OutboxMessage] {
+        guard limit > 0 else { return [] }
+        return try connection.immediateTransaction {
+            let running = try statement("SELECT id FROM campaigns WHERE state = 'running'")
+            var campaigns: [Int64] = []
+            while try running.step() { campaigns.append(running.int64(0)) }
+            running.reset()
+
+            // One ordered index range per (state, running campaign): no sort, and a paused
+            // campaign's backlog is never read.
+            let select = try statement(
+                """
+                SELECT \(Self.messageColumns) FROM messages
+                WHERE state = ?1 AND campaign_id = ?2 AND next_attempt_at <= ?3 AND not_before <= ?3
+                ORDER BY next_attempt_at, id LIMIT ?4
+                """)
+            let nowMillis = now.millis
+            var candidates: [OutboxMessage] = []
+            for campaign in campaigns {
+                for state in MessageState.claimable {
+                    try select.bind(state.rawValue, campaign, nowMillis, limit)
+                    while try select.step() { candidates.append(try readMessage(select)) }
+                    select.reset()
+                }
+            }
+            // Resends of ambiguous messages first (a deduplicating provider forgets an id after a
+            // while, WeChat after 10 minutes), then unsent ones, then the rest by due time.
+            if campaigns.count > 1 || candidates.count > limit {
+                func priority(_ state: MessageState) -> Int { state == .ambiguous ? 0 : state == .unsent ? 1 : 2 }
+                candidates.sort {
+                    (priority($0.state), $0.nextAttemptAt ?? now, $0.id) < (priority($1.state), $1.nextAttemptAt ?? now, $1.id)
+                }
+            }
+            let claimed = candidates.prefix(limit)
+
+            let leaseEnd = now.addingTimeInterval(lease).millis
+            let mark = try statement("UPDATE messages SET lease_until = ?2, next_attempt_at = ?2 WHERE id = ?1")
+            var result: [OutboxMessage] = []
+            result.reserveCapacity(claimed.count)
+            for var message in claimed {
+                try mark.run(message.id, leaseEnd)
+                message.claimedFrom = message.state
+                result.append(message)
+            }
+            return result
+        }
+    }
+
+    func recoverAfterCrash(now: Date) throws -> CrashRecovery {
+        try connection.immediateTransaction {
+            let events = try statement(
+                """
+                INSERT INTO message_events (message_id, at, from_state, to_state, gateway, error)
+                SELECT id, ?1, 'sending', 'ambiguous', gateway, 'interrupted by a restart'
+                FROM messages WHERE state = 'sending'
+                """)
+            try events.run(now.millis)
+            // Pinned to the gateway that admitted it; reconciliation looks at it at once.
+            let update = try statement(
+                """
+                UPDATE messages SET state = 'ambiguous', next_attempt_at = NULL, updated_at = ?1,
+                    last_error = 'interrupted by a restart', lease_until = NULL, check_at = ?1
+                WHERE state = 'sending'
+                """)
+            try update.run(now.millis)
+            let sending = connection.changes
+            // Claimed but never admitted: never sent, due again now.
+            let release = try statement(
+                "UPDATE messages SET lease_until = NULL, next_attempt_at = ?1 WHERE lease_until IS NOT NULL")
+            try release.run(now.millis)
+            return CrashRecovery(sending: sending, released: connection.changes)
+        }
+    }
+
+    func scheduleAmbiguousResend(gateway: String, at: Date) throws -> Int {
+        try connection.immediateTransaction {
+            let update = try statement(
+                """
+                UPDATE messages SET next_attempt_at = ?1, updated_at = ?1
+                WHERE state = 'ambiguous' AND next_attempt_at IS NULL AND gateway = ?2
+                """)
+            try update.run(at.millis, gateway)
+            return connection.changes
+        }
+    }
+
+    func pinGatewayless(channel: Channel, to gateway: String, at: Date) throws -> Int {
+        try connection.immediateTransaction {
+            let update = try statement(
+                """
+                UPDATE messages SET gateway = ?2, updated_at = ?3
+                WHERE state = 'ambiguous' AND gateway IS NULL AND channel = ?1
+                """)
+            try update.run(channel, gateway, at.millis)
+            return connection.changes
+        }
+    }
+}

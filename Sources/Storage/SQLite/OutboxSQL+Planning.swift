@@ -1,0 +1,84 @@
+import Foundation
+import Registry
+
+// Planning: inserting a campaign's messages, and the contact log and suppressions the planner reads.
+extension OutboxSQL {
+    func insertMessages(_ batch: [NewMessage], at: Date, inTransaction: Bool = false) throws -> Int {
+        func run<T>(_ body: () throws -> T) throws -> T { inTransaction ? try body() : try connection.immediateTransaction(body) }
+        return try run {
+            let insert = try statement(
+                """
+                INSERT INTO messages (idempotency_key, campaign_id, credit_code, channel, recipient, policy_ids,
+                    payload, state, suppression_reason, parent_key, not_before, next_attempt_at, created_at,
+                    finished_at, updated_at)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?13)
+                ON CONFLICT (idempotency_key) DO NOTHING
+                """)
+            let now = at.millis
+            var inserted = 0
+            for message in batch {
+                guard message.state == .queued || message.state == .suppressed else {
+                    throw StorageError(
+                        code: .invalidValue,
+                        message: "a new message is queued or suppressed, not \(message.state.rawValue)")
+                }
+                let notBefore = message.notBefore.millis
+                try insert.run(
+                    message.idempotencyKey, message.campaignID, message.creditCode,
+                    message.channel?.rawValue ?? Self.noChannel, message.recipient,
+                    try IDList.encode(message.policyIDs), message.payload, message.state.rawValue,
+                    message.suppressionReason, message.parentKey, notBefore, message.state == .queued ? notBefore : nil,
+                    now, message.state.isFinal ? now : nil)
+                inserted += connection.changes
+            }
+            return inserted
+        }
+    }
+
+    func contacts(creditCodes: [String], since: Date) throws -> [String: [ContactEntry]] {
+        try readTransaction {
+            let select = try statement(
+                "SELECT channel, policy_ids, at FROM contact_log WHERE credit_code = ?1 AND at >= ?2 ORDER BY at")
+            var result: [String: [ContactEntry]] = [:]
+            for code in creditCodes where result[code] == nil {
+                try select.bind(code, since.millis)
+                var entries: [ContactEntry] = []
+                while try select.step() {
+                    entries.append(
+                        ContactEntry(
+                            channel: try channel(select.text(0)), policyIDs: IDList.decode(select.text(1)),
+                            at: Date(millis: select.int64(2))))
+                }
+                select.reset()
+                if !entries.isEmpty { result[code] = entries }
+            }
+            return result
+        }
+    }
+
+    func addSuppression(creditCode: String, channel: Channel, source: String, at: Date) throws {
+        try connection.immediateTransaction {
+            let insert = try statement(
+                """
+                INSERT INTO suppressions (credit_code, channel, source, at) VALUES (?1, ?2, ?3, ?4)
+                ON CONFLICT (credit_code, channel) DO NOTHING
+                """)
+            try insert.run(creditCode, channel, source, at.millis)
+        }
+    }
+
+    func suppressions(creditCodes: [String]) throws -> [String: [Channel]] {
+        try readTransaction {
+            let select = try statement("SELECT channel FROM suppressions WHERE credit_code = ?1 ORDER BY channel")
+            var result: [String: [Channel]] = [:]
+            for code in creditCodes where result[code] == nil {
+                try select.bind(code)
+                var channels: [Channel] = []
+                while try select.step() { channels.append(try channel(select.text(0))) }
+                select.reset()
+                if !channels.isEmpty { result[code] = channels }
+            }
+            return result
+        }
+    }
+}
