@@ -18,8 +18,9 @@ struct OutboxDispatcherTests {
             gateways: [
                 .init(
                     name: "a", kind: .generic,
-                    faults: StubFaults(seed: 7, timeoutRate: 0.4, timeoutDelay: .milliseconds(600)),
-                    extra: "breaker: { consecutive: 2, cool_down_ms: 400 }", timeoutMS: 150),
+                    // 400 ms: a loaded machine must not turn A's prompt answers into timeouts too.
+                    faults: StubFaults(seed: 7, timeoutRate: 0.4, timeoutDelay: .milliseconds(900)),
+                    extra: "breaker: { consecutive: 2, cool_down_ms: 400 }", timeoutMS: 400),
                 .init(name: "b", kind: .generic),
             ],
             sms: ["a", "b"], messages: 300)
