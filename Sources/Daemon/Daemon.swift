@@ -73,7 +73,7 @@ public final class Daemon: Sendable {
         defer { DaemonPresence.remove(stateDirectory: configuration.stateDirectory) }
 
         let store = try StoreWorker(path: configuration.storePath)
-        let writer = try GroupCommitWriter(path: configuration.storePath)
+        let writer = try Store.openWriter(at: configuration.storePath)
         let context = DaemonContext(
             store: store, log: log, notifier: notifier, metrics: metrics, health: health, now: now, current: current)
         let start = now()

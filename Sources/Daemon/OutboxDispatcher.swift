@@ -45,7 +45,7 @@ public final class OutboxDispatcher: Service {
     public static let storeUnavailable = ReasonCode("store", "unavailable")
 
     let store: StoreWorker
-    let writer: GroupCommitWriter
+    let writer: any OutboxWriter
     let delivery: DeliveryService
     let settings: Settings
     let reconcile: ReconcileSettings
@@ -68,7 +68,7 @@ public final class OutboxDispatcher: Service {
     private let drained = Completion()
 
     public init(
-        store: StoreWorker, writer: GroupCommitWriter, delivery: DeliveryService, settings: Settings = Settings(),
+        store: StoreWorker, writer: any OutboxWriter, delivery: DeliveryService, settings: Settings = Settings(),
         reconcile: ReconcileSettings = ReconcileSettings(), metrics: DaemonMetrics? = nil, log: Log = Log(),
         now: @escaping @Sendable () -> Date = Date.init, quietHours: @escaping @Sendable () -> QuietHours? = { nil },
         health: StoreHealth = StoreHealth()

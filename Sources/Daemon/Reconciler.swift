@@ -35,14 +35,14 @@ public final class Reconciler: Service {
     public static let deadlineReason = "reconcile:deadline"
 
     let store: StoreWorker
-    let writer: GroupCommitWriter
+    let writer: any OutboxWriter
     let lookups: [String: ProviderLookup]
     let settings: ReconcileSettings
     let log: Log
     let now: @Sendable () -> Date
 
     public init(
-        store: StoreWorker, writer: GroupCommitWriter, lookups: [String: ProviderLookup], settings: ReconcileSettings,
+        store: StoreWorker, writer: any OutboxWriter, lookups: [String: ProviderLookup], settings: ReconcileSettings,
         log: Log = Log(), now: @escaping @Sendable () -> Date = Date.init
     ) {
         self.store = store

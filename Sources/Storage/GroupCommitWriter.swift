@@ -9,7 +9,7 @@ import Foundation
 /// thousand in-flight sends cost a transaction, not a thousand.
 ///
 /// - Important: Call `close()` before dropping it; it finishes the work already submitted.
-public final class GroupCommitWriter: @unchecked Sendable {
+public final class GroupCommitWriter: OutboxWriter, @unchecked Sendable {
     // @unchecked Sendable: `pending`, `pendingCount`, `claims`, `closing`, `finished` and
     // `thread` are only touched with `condition` locked; `sql` (a connection and its statements) only on
     // `thread`, once `init` handed it over.

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The whole store as the daemon and the CLI see it: the enterprise registry and the durable
 /// outbox, in one database, whatever holds it.
 ///
@@ -17,5 +19,47 @@ public enum Store {
     /// `StorageError.Code.schemaOutdated` on an older schema, and `.schemaTooNew` on a newer one.
     public static func open(at path: String, readOnly: Bool = false) throws -> any PolicyPushStore {
         try SQLiteStore(path: path, readOnly: readOnly)
+    }
+}
+
+/// The daemon's writer: outcomes of many concurrent sends recorded in few transactions, and
+/// claims, on a connection of its own; see ``Store/openWriter(at:)``.
+///
+/// Each call returns once its work is durable (committed) or has failed.
+public protocol OutboxWriter: AnyObject, Sendable {
+    /// Records `transitions` as `OutboxStore.record` does, in a transaction shared with other
+    /// submitters, and returns the ones applied once they are committed.
+    @discardableResult
+    func submit(_ transitions: [Transition]) async throws -> [Transition]
+
+    /// Commits a write of its own with whatever else is pending: it throws while the store
+    /// cannot be written (a full disk), and returns once it can again.
+    func probe() async throws
+
+    /// Claims due messages as `OutboxStore.claimDue` does, in a transaction of its own committed
+    /// before this returns.
+    func claimDue(now: Date, limit: Int, lease: TimeInterval) async throws -> [OutboxMessage]
+
+    /// Returns once everything submitted before the call is committed (or failed).
+    func flush() async
+
+    /// Commits what was submitted and refuses further work; calling it again does nothing.
+    ///
+    /// - Important: Blocks the caller until the last batch is committed.
+    func close()
+}
+
+extension OutboxWriter {
+    /// Claims with the default lease (see ``OutboxLease/default``).
+    public func claimDue(now: Date, limit: Int) async throws -> [OutboxMessage] {
+        try await claimDue(now: now, limit: limit, lease: OutboxLease.default)
+    }
+}
+
+extension Store {
+    /// Opens the daemon's writer on the store at `path`: a connection of its own, migrated if
+    /// needed, beside the ones `open(at:readOnly:)` gives.
+    public static func openWriter(at path: String) throws -> any OutboxWriter {
+        try GroupCommitWriter(path: path)
     }
 }
