@@ -48,6 +48,9 @@ public struct GatewaySettings: Sendable {
     /// are deferred, not failed). `nil` = the provider's defaults: Aliyun 50 per day per
     /// signature, template and number; Tencent one identical message per 30 s per number.
     public var recipientLimits: [RecipientLimits.Window]?
+    /// The replies that opt the sender out of SMS (回T退订), compared after folding
+    /// (``OptOutKeywords``). Default `T`, `TD`, `退订`, `N`.
+    public var optOutKeywords: [String] = OptOutKeywords.defaults
     public var options: [String: String]
 
     public static func defaults(name: String, kind: GatewayKind) -> GatewaySettings {
@@ -143,6 +146,17 @@ extension KeyReader {
                     parsed.append(RecipientLimits.Window(limit: Int(limit), per: .milliseconds(Int64(seconds * 1000))))
                 }
                 g.recipientLimits = parsed
+            }
+            if let keywords = array("\(path).opt_out_keywords") {
+                var parsed: [String] = []
+                for (i, item) in keywords.enumerated() {
+                    guard case .string(let word) = item, !OptOutKeywords.fold(word).isEmpty, word.count <= 16 else {
+                        problem("\(path).opt_out_keywords[\(i)]", "expected a word of 1 to 16 characters")
+                        continue
+                    }
+                    parsed.append(word)
+                }
+                g.optOutKeywords = parsed
             }
             if let options = object("\(path).options") {
                 for (key, value) in options {

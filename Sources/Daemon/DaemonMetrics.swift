@@ -1,5 +1,6 @@
 import Kit
 import Ops
+import Storage
 
 /// The metric families `policypush serve` exports on `/metrics`, registered in one `Metrics` registry.
 ///
@@ -19,6 +20,8 @@ public struct DaemonMetrics: Sendable {
     public let breakerState: Metrics.Gauge
     /// `policypush_receipts_total{gateway,outcome}`: receipts by `ReceiptOutcome`.
     public let receipts: Metrics.Counter
+    /// `policypush_replies_total{outcome}`: replies and unsubscribes stored, re-pushed, opting out.
+    public let replies: Metrics.Counter
     /// `policypush_queue_depth`: messages due for sending and not yet in flight.
     public let queueDepth: Metrics.Gauge
     /// `policypush_campaigns{state}`: campaigns per state, set from the store.
@@ -62,6 +65,8 @@ public struct DaemonMetrics: Sendable {
             labels: ["gateway"])
         receipts = registry.counter(
             "policypush_receipts_total", help: "Delivery receipts received, by outcome.", labels: ["gateway", "outcome"])
+        replies = registry.counter(
+            "policypush_replies_total", help: "Replies and unsubscribes received, by outcome.", labels: ["outcome"])
         queueDepth = registry.gauge(
             "policypush_queue_depth", help: "Messages due for sending and not yet in flight.")
         campaigns = registry.gauge(
@@ -76,6 +81,16 @@ public struct DaemonMetrics: Sendable {
     /// Counts one receipt.
     public func countReceipt(_ outcome: ReceiptOutcome, gateway: String) {
         receipts.increment(labels: [gateway, outcome.rawValue])
+    }
+
+    /// Counts what one push of replies did.
+    public func countReplies(_ outcome: ReplyOutcome) {
+        for (label, count) in [
+            ("stored", outcome.stored), ("duplicate", outcome.duplicates), ("opt_out", outcome.optOuts),
+            ("message_suppressed", outcome.messagesSuppressed),
+        ] where count > 0 {
+            replies.increment(by: Double(count), labels: [label])
+        }
     }
 
     /// The `/metrics` body.

@@ -4,6 +4,7 @@ import Foundation
 import HTTPServer
 import Kit
 import Ops
+import Registry
 import Storage
 
 /// The receipts listener (and `/metrics`, `/healthz`) as a service: listening from `init` (so the
@@ -22,6 +23,8 @@ final class ReceiptsService: Service {
             configuration, environment: environment)
         let metrics = context.metrics, log = context.log, health = context.health, store = context.store
         let now = context.now
+        let keywords = Dictionary(
+            configuration.gateways.map { ($0.name, OptOutKeywords($0.optOutKeywords)) }, uniquingKeysWith: { a, _ in a })
         let listener = ReceiptListener(
             configuration: listenerConfiguration, clock: now,
             routes: { request in
@@ -39,6 +42,9 @@ final class ReceiptsService: Service {
                 default:
                     return nil
                 }
+            },
+            inbound: { messages in
+                try await Self.store(messages, context: context, keywords: keywords)
             },
             consumer: { receipts in
                 let at = now()
@@ -61,6 +67,45 @@ final class ReceiptsService: Service {
             })
         try listener.start()
         self.listener = listener
+    }
+
+    /// Stores replies and unsubscribes; an opt-out keyword or an unsubscribe suppresses the sender.
+    private static func store(
+        _ messages: [InboundMessage], context: DaemonContext, keywords: [String: OptOutKeywords]
+    ) async throws {
+        let replies = messages.map { m in
+            let kind: ReplyKind =
+                switch m.kind {
+                case .smsReply: .smsReply
+                case .wechatText: .wechatText
+                case .wechatUnsubscribe: .wechatUnsubscribe
+                }
+            // WeChat texts are read by people; only the unsubscribe event opts a follower out.
+            let optOut =
+                m.kind == .wechatUnsubscribe
+                || (m.kind == .smsReply && (keywords[m.gateway] ?? OptOutKeywords()).matches(m.text))
+            return NewReply(
+                gateway: m.gateway, kind: kind, sender: m.sender, text: m.text, sentAt: m.sentAt,
+                dedupeKey: m.dedupeKey, raw: m.raw, optOut: optOut)
+        }
+        let at = context.now()
+        let outcome: ReplyOutcome
+        do {
+            outcome = try await context.store.run { try $0.recordReplies(replies, at: at) }
+        } catch {
+            if context.health.failed(error) { context.log.error("the store cannot be written", ["error": "\(error)"]) }
+            throw error
+        }
+        for (message, reply) in zip(messages, replies) {
+            context.log.info(
+                reply.optOut ? "opt-out received" : "reply received",
+                ["gateway": message.gateway, "kind": reply.kind.rawValue, "sender": reply.kind == .smsReply ? Mask.mobile(message.sender) : Mask.openID(message.sender),
+                ])
+        }
+        context.metrics.countReplies(outcome)
+        if outcome.messagesSuppressed > 0 {
+            context.log.notice("queued messages suppressed by opt-outs", ["count": outcome.messagesSuppressed])
+        }
     }
 
     var port: Int? { listener?.port }

@@ -39,10 +39,19 @@ extension EnterpriseShard {
     }
 
     /// Plans the audience rows in `rows`, rendering each package.
+    ///
+    /// `suppressedAddresses`: mobile numbers and openids that opted out (回T退订, unsubscribe) or
+    /// were suppressed by an operator, by channel; whichever enterprise holds them now.
     func plan(
         rows: Range<Int>, bits: [Bitset], planner: PackagePlanner, renderer: PackageRenderer, fallback: Bool,
-        history: [String: History]
+        history: [String: History], suppressedAddresses: [Channel: Set<String>] = [:]
     ) -> [PlannedPackage] {
+        func addressSuppressed(_ row: Int, _ channel: Channel) -> Bool {
+            guard let set = suppressedAddresses[channel], !set.isEmpty, let address = address(row, on: channel) else {
+                return false
+            }
+            return set.contains(address)
+        }
         let optOut = (sms: boolColumn("sms_opt_out"), wechat: boolColumn("wechat_opt_out"))
         var result: [PlannedPackage] = []
         var matched: [Int] = []
@@ -62,7 +71,7 @@ extension EnterpriseShard {
                 matched: fresh, reachable: reachable,
                 optedOut: { channel in
                     (channel == .sms ? optOut.sms[row] : optOut.wechat[row]) == 1 || known.optedOut.contains(channel)
-                        || known.capped.contains(channel)
+                        || known.capped.contains(channel) || addressSuppressed(row, channel)
                 })
             switch decision {
             case .suppress(let reason):
@@ -76,7 +85,7 @@ extension EnterpriseShard {
                 let policies = indices.map { planner.policies[$0] }
                 var payload = MessagePayload.render(channel, enterprise: e, policies: policies, renderer: renderer)
                 if channel == .wechat, fallback, planner.channels.contains(.sms), let mobile = e.mobile, optOut.sms[row] != 1,
-                    !known.optedOut.contains(.sms)
+                    !known.optedOut.contains(.sms), !addressSuppressed(row, .sms)
                 {
                     let sms = MessagePayload.render(.sms, enterprise: e, policies: policies, renderer: renderer)
                     payload.sms = sms.sms
@@ -141,6 +150,7 @@ public struct CampaignPlanner: Sendable {
         var summary = Summary()
         var remaining = spec.maxMessages ?? Int.max
         let renderer = self.renderer
+        let suppressedAddresses = try await store.run { try $0.suppressedAddresses() }
         for shard in registry.shards {
             let bits = await shard.match(evaluator)
             var start = 0
@@ -151,7 +161,8 @@ public struct CampaignPlanner: Sendable {
                 if codes.isEmpty { continue }
                 let history = try await history(of: codes, store: store, now: now)
                 let planned = await shard.plan(
-                    rows: rows, bits: bits, planner: planner, renderer: renderer, fallback: spec.fallback, history: history)
+                    rows: rows, bits: bits, planner: planner, renderer: renderer, fallback: spec.fallback, history: history,
+                    suppressedAddresses: suppressedAddresses)
                 var messages: [NewMessage] = []
                 messages.reserveCapacity(planned.count)
                 for p in planned {

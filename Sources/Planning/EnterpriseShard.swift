@@ -109,6 +109,10 @@ public actor EnterpriseShard {
 
     nonisolated func hasMobile(_ row: Int) -> Bool { mobiles[row] != 0 }
     nonisolated func hasOpenID(_ row: Int) -> Bool { openIDs[row] != nil }
+    /// The row's address on `channel` (mobile number or openid), if any.
+    nonisolated func address(_ row: Int, on channel: Channel) -> String? {
+        channel == .sms ? (mobiles[row] == 0 ? nil : String(mobiles[row])) : openIDs[row]
+    }
 
     /// Bytes held by this shard's data (columns, packed strings, mobiles).
     public nonisolated var approximateByteCount: Int {
@@ -135,6 +139,7 @@ struct ShardContents: ~Copyable {
     func enterprise(at row: Int) -> Enterprise { shard.enterprise(at: row) }
     func hasMobile(_ row: Int) -> Bool { shard.hasMobile(row) }
     func hasOpenID(_ row: Int) -> Bool { shard.hasOpenID(row) }
+    func address(_ row: Int, on channel: Channel) -> String? { shard.address(row, on: channel) }
 }
 
 /// The stable hash that assigns a credit code to a shard (FNV-1a, 64 bit).

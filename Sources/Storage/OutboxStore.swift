@@ -51,6 +51,30 @@ public protocol OutboxStore: AnyObject {
     /// Suppressed channels by credit code; enterprises without any are absent.
     func suppressions(creditCodes: [String]) throws -> [String: [Channel]]
 
+    // MARK: Replies and opt-outs
+
+    /// Stores replies (a re-push of a stored one is counted, not stored again), attaches each to
+    /// the message to its sender that went out last, and applies opt-outs: an address suppression
+    /// with the reply as evidence, and every message to that address not yet sent becomes
+    /// `suppressed` with the suppression's reason. One transaction.
+    func recordReplies(_ replies: [NewReply], at: Date) throws -> ReplyOutcome
+
+    /// Replies attached to a campaign, or all replies when `campaignID` is nil, oldest first.
+    func replies(campaignID: Int64?) throws -> [ReplyRecord]
+
+    /// Every suppression, newest first.
+    func suppressionList() throws -> [SuppressionRecord]
+
+    /// Adds a suppression unless the target is already suppressed on that channel; an address
+    /// suppression also suppresses the messages waiting to go to it.
+    func addSuppression(_ record: SuppressionRecord) throws -> (added: Bool, messagesSuppressed: Int)
+
+    /// Removes a suppression; returns it, or nil when there was none. Messages it suppressed stay so.
+    func removeSuppression(_ target: SuppressionTarget, channel: Channel) throws -> SuppressionRecord?
+
+    /// Suppressed mobile numbers and openids by channel, for planning.
+    func suppressedAddresses() throws -> [Channel: Set<String>]
+
     // MARK: Dispatch
 
     /// Claims up to `limit` due messages of running campaigns, earliest due first, into the

@@ -42,6 +42,30 @@ extension SQLiteStore: OutboxStore {
         try outbox.suppressions(creditCodes: creditCodes)
     }
 
+    public func recordReplies(_ replies: [NewReply], at: Date) throws -> ReplyOutcome {
+        try outbox.recordReplies(replies, at: at)
+    }
+
+    public func replies(campaignID: Int64?) throws -> [ReplyRecord] {
+        try outbox.replies(campaignID: campaignID)
+    }
+
+    public func suppressionList() throws -> [SuppressionRecord] {
+        try outbox.readTransaction { try outbox.suppressionList() }
+    }
+
+    public func addSuppression(_ record: SuppressionRecord) throws -> (added: Bool, messagesSuppressed: Int) {
+        try outbox.addSuppression(record)
+    }
+
+    public func removeSuppression(_ target: SuppressionTarget, channel: Channel) throws -> SuppressionRecord? {
+        try outbox.removeSuppression(target, channel: channel)
+    }
+
+    public func suppressedAddresses() throws -> [Channel: Set<String>] {
+        try outbox.suppressedAddresses()
+    }
+
     public func claimDue(now: Date, limit: Int, lease: TimeInterval) throws -> [OutboxMessage] {
         try outbox.claimDue(now: now, limit: limit, lease: lease)
     }

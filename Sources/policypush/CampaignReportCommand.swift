@@ -180,6 +180,11 @@ enum MessageCSV {
         return rows
     }
 
+    /// One CSV record (CRLF-terminated) of `fields`, each escaped.
+    static func record(_ fields: [String]) -> String {
+        fields.map(escape).joined(separator: ",") + "\r\n"
+    }
+
     /// RFC 4180 quoting; a leading `=`, `+`, `-` or `@` is prefixed with `'` so spreadsheets
     /// do not run it as a formula.
     static func escape(_ field: String) -> String {

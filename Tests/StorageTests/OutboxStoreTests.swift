@@ -180,7 +180,7 @@ import Testing
         try f.store.addSuppression(creditCode: "A", channel: .sms, source: "operator", at: t0 + 1)
         try f.store.addSuppression(creditCode: "A", channel: .wechat, source: "unsubscribed", at: t0)
         #expect(try f.store.suppressions(creditCodes: ["A", "B"]) == ["A": [.sms, .wechat]])
-        let source = "SELECT source FROM suppressions WHERE channel = 'sms'"
+        let source = "SELECT reason FROM suppressions WHERE channel = 'sms'"
         #expect(try f.store.connection.scalarText(source) == "reply TD")
     }
 

@@ -13,6 +13,7 @@ struct Migration {
         Migration(sql: version2),
         Migration(sql: version3, rebuildsTables: true),
         Migration(sql: version4),
+        Migration(sql: version5),
     ]
 
     static var latestVersion: Int { all.count }
@@ -300,5 +301,58 @@ extension Migration {
         ALTER TABLE campaigns ADD COLUMN key_secret BLOB;
         CREATE INDEX receipts_unmatched_received ON receipts (received_at) WHERE message_id IS NULL;
         CREATE TABLE meta (key TEXT NOT NULL PRIMARY KEY, value TEXT NOT NULL) STRICT, WITHOUT ROWID;
+        """
+}
+
+extension Migration {
+    /// Closing the loop: what recipients sent back, and opt-outs by address with their evidence.
+    ///
+    /// - `replies`: one row per provider event (`UNIQUE (gateway, dedupe_key)` makes a re-push a
+    ///   no-op), the raw body kept as evidence; attached to the enterprise and campaign whose
+    ///   message to that sender came last.
+    /// - `suppressions` is rebuilt: a suppression names an enterprise (`target_kind = 'enterprise'`,
+    ///   the only kind before) or an address (a mobile number or an openid), why (`reason`:
+    ///   `opted_out_reply`, `wechat_unsubscribe`, `operator`, …), the reply that caused it, the
+    ///   operator and their note.
+    /// - `messages_recipient`: an opt-out finds the messages still queued to that address; the
+    ///   column is never updated, so only inserts pay for it.
+    static let version5 = """
+        CREATE TABLE replies (
+            id INTEGER PRIMARY KEY,
+            gateway TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('sms_reply', 'wechat_text', 'wechat_unsubscribe')),
+            sender TEXT NOT NULL,
+            text TEXT NOT NULL,
+            sent_at INTEGER,
+            received_at INTEGER NOT NULL,
+            dedupe_key TEXT NOT NULL,
+            raw TEXT NOT NULL,
+            opt_out INTEGER NOT NULL CHECK (opt_out IN (0, 1)),
+            credit_code TEXT,
+            campaign_id INTEGER REFERENCES campaigns (id),
+            message_id INTEGER REFERENCES messages (id),
+            UNIQUE (gateway, dedupe_key)
+        ) STRICT;
+
+        CREATE INDEX replies_campaign ON replies (campaign_id) WHERE campaign_id IS NOT NULL;
+
+        CREATE TABLE suppressions_v5 (
+            target_kind TEXT NOT NULL CHECK (target_kind IN ('enterprise', 'address')),
+            target TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            reply_id INTEGER REFERENCES replies (id),
+            operator TEXT,
+            note TEXT,
+            at INTEGER NOT NULL,
+            PRIMARY KEY (target_kind, target, channel)
+        ) STRICT, WITHOUT ROWID;
+
+        INSERT INTO suppressions_v5 (target_kind, target, channel, reason, at)
+        SELECT 'enterprise', credit_code, channel, source, at FROM suppressions;
+        DROP TABLE suppressions;
+        ALTER TABLE suppressions_v5 RENAME TO suppressions;
+
+        CREATE INDEX messages_recipient ON messages (recipient);
         """
 }

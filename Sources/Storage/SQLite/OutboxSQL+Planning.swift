@@ -58,18 +58,14 @@ extension OutboxSQL {
 
     func addSuppression(creditCode: String, channel: Channel, source: String, at: Date) throws {
         try connection.immediateTransaction {
-            let insert = try statement(
-                """
-                INSERT INTO suppressions (credit_code, channel, source, at) VALUES (?1, ?2, ?3, ?4)
-                ON CONFLICT (credit_code, channel) DO NOTHING
-                """)
-            try insert.run(creditCode, channel, source, at.millis)
+            _ = try insertSuppression(
+                SuppressionRecord(target: .enterprise(creditCode), channel: channel, reason: source, at: at))
         }
     }
 
     func suppressions(creditCodes: [String]) throws -> [String: [Channel]] {
         try readTransaction {
-            let select = try statement("SELECT channel FROM suppressions WHERE credit_code = ?1 ORDER BY channel")
+            let select = try statement("SELECT channel FROM suppressions WHERE target_kind = 'enterprise' AND target = ?1 ORDER BY channel")
             var result: [String: [Channel]] = [:]
             for code in creditCodes where result[code] == nil {
                 try select.bind(code)

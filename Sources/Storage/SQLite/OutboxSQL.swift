@@ -156,7 +156,12 @@ final class OutboxSQL {
                 messageID: transition.messageID, at: at, from: current.state, to: transition.to,
                 gateway: transition.gateway ?? current.gateway, providerID: transition.providerID,
                 error: transition.error)
-            if let followUp = transition.followUp {
+            if var followUp = transition.followUp {
+                // A fallback SMS to a number that has opted out since the campaign was planned.
+                if let channel = followUp.channel, let reason = try isSuppressed(address: followUp.recipient, on: channel) {
+                    followUp.state = .suppressed
+                    followUp.suppressionReason = reason
+                }
                 _ = try insertMessages([followUp], at: transition.at, inTransaction: true)
             }
             if transition.to == .accepted {
