@@ -19,7 +19,7 @@ let package = Package(
         .target(name: "Kit", swiftSettings: strict),
 
         // Transport-free logic.
-        .target(name: "Registry", swiftSettings: strict),
+        .target(name: "Registry", dependencies: ["Kit"], swiftSettings: strict),
         .target(name: "Rules", dependencies: ["Registry"], swiftSettings: strict),
         .target(name: "Messaging", dependencies: ["Registry", "Rules"], swiftSettings: strict),
 
@@ -28,7 +28,7 @@ let package = Package(
         .target(
             name: "Delivery", dependencies: ["COpenSSL", "CCurl", "HTTPServer"], exclude: ["Gateways.md"],
             swiftSettings: strict),
-        .target(name: "GatewayStub", dependencies: ["Delivery", "HTTPServer"], swiftSettings: strict),
+        .target(name: "GatewayStub", dependencies: ["Kit", "Delivery", "HTTPServer"], swiftSettings: strict),
         // A small HTTP/1.1 server for stub gateways and the receipts listener.
         .target(name: "HTTPServer", dependencies: ["CMicroHTTPD"], swiftSettings: strict),
 
@@ -58,10 +58,10 @@ let package = Package(
 
         .testTarget(name: "KitTests", dependencies: ["Kit"], swiftSettings: strict),
         .testTarget(name: "RegistryTests", dependencies: ["Registry"], swiftSettings: strict),
-        .testTarget(name: "RulesTests", dependencies: ["Rules", "Registry"], swiftSettings: strict),
+        .testTarget(name: "RulesTests", dependencies: ["Kit", "Rules", "Registry"], swiftSettings: strict),
         .testTarget(name: "MessagingTests", dependencies: ["Messaging", "Rules", "Registry"], swiftSettings: strict),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "Registry"], swiftSettings: strict),
-        .testTarget(name: "DeliveryTests", dependencies: ["Delivery", "HTTPServer"], swiftSettings: strict),
+        .testTarget(name: "DeliveryTests", dependencies: ["Kit", "Delivery", "HTTPServer"], swiftSettings: strict),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"], swiftSettings: strict),
         .testTarget(
             name: "GatewayStubTests", dependencies: ["GatewayStub", "Delivery", "HTTPServer"], swiftSettings: strict),
@@ -76,6 +76,6 @@ let package = Package(
                 "Daemon", "Config", "Planning", "Registry", "Storage", "Delivery", "GatewayStub", "HTTPServer",
             ],
             swiftSettings: strict),
-        .testTarget(name: "CLITests", dependencies: ["policypush", "Storage", "Registry"], swiftSettings: strict),
+        .testTarget(name: "CLITests", dependencies: ["Kit", "policypush", "Storage", "Registry"], swiftSettings: strict),
     ]
 )

@@ -1,4 +1,5 @@
 import Foundation
+import Kit
 
 /// A JSON value written with its keys in the order given, as providers write them.
 enum JSONText: Sendable {
@@ -66,22 +67,16 @@ enum JSONText: Sendable {
     }
 }
 
-/// SplitMix64: a small deterministic generator for fault and receipt draws.
+/// The stub's draws for faults and receipts, from a seeded `SplitMix64`.
 struct StubRandom: Sendable {
-    private var state: UInt64
+    private var generator: SplitMix64
 
-    init(seed: UInt64) { state = seed }
+    init(seed: UInt64) { generator = SplitMix64(seed: seed) }
 
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    mutating func next() -> UInt64 { generator.next() }
 
     /// A uniform draw in `0..<1`.
-    mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
+    mutating func unit() -> Double { generator.unit() }
 
     /// Whether an event of probability `rate` happens; no draw is spent on rate 0.
     mutating func chance(_ rate: Double) -> Bool { rate > 0 && unit() < rate }
