@@ -21,12 +21,12 @@ let package = Package(
         // Transport-free logic.
         .target(name: "Registry", dependencies: ["Kit"], swiftSettings: strict),
         .target(name: "Rules", dependencies: ["Registry"], swiftSettings: strict),
-        .target(name: "Messaging", dependencies: ["Registry", "Rules"], swiftSettings: strict),
+        .target(name: "Messaging", dependencies: ["Kit", "Registry", "Rules"], swiftSettings: strict),
 
         // I/O behind it.
         .target(name: "Storage", dependencies: ["Registry", "CSQLite"], swiftSettings: strict),
         .target(
-            name: "Delivery", dependencies: ["COpenSSL", "CCurl", "HTTPServer"], exclude: ["Gateways.md"],
+            name: "Delivery", dependencies: ["Kit", "COpenSSL", "CCurl", "HTTPServer"], exclude: ["Gateways.md"],
             swiftSettings: strict),
         .target(name: "GatewayStub", dependencies: ["Kit", "Delivery", "HTTPServer"], swiftSettings: strict),
         // A small HTTP/1.1 server for stub gateways and the receipts listener.
@@ -39,7 +39,7 @@ let package = Package(
         .target(name: "Config", dependencies: ["Registry", "Delivery"], swiftSettings: strict),
         // Shards, preview, the message payload and the campaign planner.
         .target(
-            name: "Planning", dependencies: ["Config", "Registry", "Rules", "Messaging", "Storage", "Delivery"],
+            name: "Planning", dependencies: ["Kit", "Config", "Registry", "Rules", "Messaging", "Storage", "Delivery"],
             swiftSettings: strict),
         // `policypush serve`: supervision, the outbox dispatcher, reconciliation, the delivery service.
         .target(

@@ -142,9 +142,9 @@ extension StubCore {
         guard (200..<300).contains(response.status) else { return false }
         switch kind {
         case .aliyun:
-            return (JSONText.object(response.body)?["code"] as? NSNumber)?.intValue == 0
+            return (StubJSON.object(response.body)?["code"] as? NSNumber)?.intValue == 0
         case .tencent:
-            return (JSONText.object(response.body)?["result"] as? NSNumber)?.intValue == 0
+            return (StubJSON.object(response.body)?["result"] as? NSNumber)?.intValue == 0
         case .wechat:
             let text = response.bodyText.trimmingCharacters(in: .whitespacesAndNewlines)
             return text.isEmpty || text == "success"
@@ -158,7 +158,7 @@ extension StubCore {
         switch kind {
         case .aliyun:
             let items = receipts.map { receipt in
-                JSONText.object([
+                StubJSON.object([
                     ("phone_number", .string(receipt.recipient)),
                     ("send_time", .string(formatDate(receipt.sentAt, "yyyy-MM-dd HH:mm:ss"))),
                     ("report_time", .string(formatDate(receipt.reportAt, "yyyy-MM-dd HH:mm:ss"))),
@@ -173,7 +173,7 @@ extension StubCore {
             return jsonPush(url: url, .array(items), timeout: timeout)
         case .tencent:
             let items = receipts.map { receipt in
-                var fields: [(String, JSONText)] = [
+                var fields: [(String, StubJSON)] = [
                     ("user_receive_time", .string(formatDate(receipt.reportAt, "yyyy-MM-dd HH:mm:ss"))),
                     ("nationcode", .string("86")),
                     ("mobile", .string(receipt.recipient)),
@@ -183,12 +183,12 @@ extension StubCore {
                     ("sid", .string(receipt.providerID)),
                 ]
                 if let context = receipt.extra { fields.append(("ext", .string(context))) }
-                return JSONText.object(fields)
+                return StubJSON.object(fields)
             }
             return jsonPush(url: url, .array(items), timeout: timeout)
         case .generic:
             let items = receipts.map { receipt in
-                JSONText.object([
+                StubJSON.object([
                     ("id", .string(receipt.ourID ?? receipt.providerID)),
                     ("provider_id", .string(receipt.providerID)),
                     ("status", .string(receipt.delivered ? "delivered" : "failed")),
@@ -218,7 +218,7 @@ extension StubCore {
         }
     }
 
-    private func jsonPush(url: String, _ body: JSONText, timeout: Duration) -> HTTPRequest {
+    private func jsonPush(url: String, _ body: StubJSON, timeout: Duration) -> HTTPRequest {
         HTTPRequest(
             method: .post, url: url, headers: ["Content-Type": "application/json"], body: Array(body.rendered.utf8),
             timeout: timeout

@@ -2,15 +2,15 @@ import Foundation
 import Kit
 
 /// A JSON value written with its keys in the order given, as providers write them.
-enum JSONText: Sendable {
+enum StubJSON: Sendable {
     case string(String)
     case int(Int64)
     case bool(Bool)
     case null
-    case array([JSONText])
-    case object([(String, JSONText)])
+    case array([StubJSON])
+    case object([(String, StubJSON)])
 
-    static func int(_ value: Int) -> JSONText { .int(Int64(value)) }
+    static func int(_ value: Int) -> StubJSON { .int(Int64(value)) }
 
     var rendered: String {
         var out = ""
@@ -20,7 +20,7 @@ enum JSONText: Sendable {
 
     private func write(into out: inout String) {
         switch self {
-        case .string(let text): JSONText.quote(text, into: &out)
+        case .string(let text): Self.quote(text, into: &out)
         case .int(let value): out += String(value)
         case .bool(let value): out += value ? "true" : "false"
         case .null: out += "null"
@@ -35,7 +35,7 @@ enum JSONText: Sendable {
             out += "{"
             for (index, pair) in pairs.enumerated() {
                 if index > 0 { out += "," }
-                JSONText.quote(pair.0, into: &out)
+                Self.quote(pair.0, into: &out)
                 out += ":"
                 pair.1.write(into: &out)
             }
@@ -45,18 +45,7 @@ enum JSONText: Sendable {
 
     private static func quote(_ text: String, into out: inout String) {
         out += "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case let control where control.value < 0x20:
-                out += String(format: "\\u%04x", control.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
+        JSONText.append(escaped: text, to: &out)
         out += "\""
     }
 
