@@ -20,7 +20,7 @@ let package = Package(
 
         // Transport-free logic.
         .target(name: "Registry", dependencies: ["Kit"], swiftSettings: strict),
-        .target(name: "Rules", dependencies: ["Registry"], swiftSettings: strict),
+        .target(name: "Rules", dependencies: ["Kit", "Registry"], swiftSettings: strict),
         .target(name: "Messaging", dependencies: ["Kit", "Registry", "Rules"], swiftSettings: strict),
 
         // I/O behind it.
@@ -36,7 +36,7 @@ let package = Package(
         // Logs, metrics, sd_notify, signals and the service group: no domain imports.
         .target(name: "Ops", dependencies: ["Kit"], swiftSettings: strict),
         // The configuration file, every settings type, secrets, and the factory of gateway adapters.
-        .target(name: "Config", dependencies: ["Registry", "Delivery"], swiftSettings: strict),
+        .target(name: "Config", dependencies: ["Kit", "Registry", "Delivery"], swiftSettings: strict),
         // Shards, preview, the message payload and the campaign planner.
         .target(
             name: "Planning", dependencies: ["Kit", "Config", "Registry", "Rules", "Messaging", "Storage", "Delivery"],

@@ -1,5 +1,6 @@
 import Delivery
 import Foundation
+import Kit
 import Registry
 
 /// The daemon's and the CLI's settings, read from `policypush.json5`.
@@ -291,21 +292,6 @@ public struct ConfigurationError: Error, CustomStringConvertible {
     }
 
     public var description: String { problems.map { "\(file): \($0)" }.joined(separator: "\n") }
-}
-
-/// A JSON5 value as decoded by Foundation, for config files whose keys are checked by hand.
-enum JSONValue: Decodable, Sendable {
-    case null, bool(Bool), number(Double), string(String), array([JSONValue]), object([String: JSONValue])
-
-    init(from decoder: Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        if c.decodeNil() { self = .null }
-        else if let b = try? c.decode(Bool.self) { self = .bool(b) }
-        else if let n = try? c.decode(Double.self) { self = .number(n) }
-        else if let s = try? c.decode(String.self) { self = .string(s) }
-        else if let a = try? c.decode([JSONValue].self) { self = .array(a) }
-        else { self = .object(try c.decode([String: JSONValue].self)) }
-    }
 }
 
 /// Reads typed values by dotted key path and remembers problems and unknown keys.

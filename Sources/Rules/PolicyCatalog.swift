@@ -1,4 +1,5 @@
 import Foundation
+import Kit
 import Registry
 
 /// The policy profiles of a directory, loaded and compiled.
@@ -257,52 +258,5 @@ struct ProfileChecker {
             offset += 1
         }
         return positions[min(offset, positions.count - 1)]
-    }
-}
-
-/// Any JSON5 value, decoded by Foundation, so fields can be checked one by one with exact messages.
-enum JSONValue: Decodable, Sendable, Equatable, CustomStringConvertible {
-    case null
-    case bool(Bool)
-    case number(Double)
-    case string(String)
-    case array([JSONValue])
-    case object([String: JSONValue])
-
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if container.decodeNil() {
-            self = .null
-        } else if let b = try? container.decode(Bool.self) {
-            self = .bool(b)
-        } else if let n = try? container.decode(Double.self) {
-            self = .number(n)
-        } else if let s = try? container.decode(String.self) {
-            self = .string(s)
-        } else if let a = try? container.decode([JSONValue].self) {
-            self = .array(a)
-        } else {
-            self = .object(try container.decode([String: JSONValue].self))
-        }
-    }
-
-    var kind: String {
-        switch self {
-        case .null: "null"
-        case .bool: "a boolean"
-        case .number: "a number"
-        case .string: "a string"
-        case .array: "an array"
-        case .object: "an object"
-        }
-    }
-
-    var description: String {
-        switch self {
-        case .string(let s): "\"\(s)\""
-        case .number(let n): AttributeValue.number(n).description
-        case .bool(let b): String(b)
-        default: kind
-        }
     }
 }
