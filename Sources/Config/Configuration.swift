@@ -96,7 +96,7 @@ public struct Configuration: Sendable {
             } catch let error as ConfigurationError {
                 throw error
             } catch {
-                throw ConfigurationError(file: file, problems: ["not valid JSON5: \(JSON5Location.describe(error, in: data))"])
+                throw ConfigurationError(file: file, problems: ["not valid JSON5: \(JSON5Locator.describe(error, in: data))"])
             }
             base = (URL(fileURLWithPath: file).deletingLastPathComponent().path)
         }
@@ -408,25 +408,5 @@ struct KeyReader {
     /// Objects whose keys are data (names), not settings.
     private func isLeafObject(_ path: String) -> Bool {
         path == "attributes" || (path.hasPrefix("gateways.") && path.hasSuffix(".options"))
-    }
-}
-
-/// Turns a Foundation JSON5 error into "line L, column C: reason" when it carries an index.
-enum JSON5Location {
-    static func describe(_ error: Error, in data: Data) -> String {
-        let text = "\(error)"
-        // Foundation reports "... around line L, column C." or a character index.
-        if let range = text.range(of: #"line \d+, column \d+"#, options: .regularExpression) {
-            return String(text[range])
-        }
-        if let range = text.range(of: #"character \d+"#, options: .regularExpression),
-            let index = Int(text[range].dropFirst("character ".count))
-        {
-            let prefix = data.prefix(index)
-            let line = prefix.reduce(1) { $0 + ($1 == 10 ? 1 : 0) }
-            let column = index - (prefix.lastIndex(of: 10).map { $0 + 1 } ?? 0) + 1
-            return "line \(line), column \(column)"
-        }
-        return (error as NSError).localizedDescription
     }
 }

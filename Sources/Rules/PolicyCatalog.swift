@@ -81,10 +81,8 @@ struct ProfileFileLoader {
         else {
             return ([], [Diagnostic(file: path, line: 0, message: "cannot read file as UTF-8")])
         }
-        let locator: JSON5Locator
-        do {
-            locator = try JSON5Locator(text: text)
-        } catch {
+        let locator = JSON5Locator(text: text)
+        if let error = locator.syntaxError {
             return (
                 [],
                 [
@@ -102,27 +100,33 @@ struct ProfileFileLoader {
         } catch {
             return ([], [Diagnostic(file: path, line: 0, message: "JSON5 syntax error: \(error)")])
         }
-        let objects: [[String: JSONValue]]
+        // Each profile object with its members as written, found by its key path.
+        var objects: [([String: JSONValue], [JSON5Locator.Member])] = []
         switch document {
-        case .object(let object): objects = [object]
+        case .object(let object): objects = [(object, locator.members(of: "") ?? [])]
         case .array(let array):
-            objects = array.compactMap { if case .object(let o) = $0 { o } else { nil } }
-        default: objects = []
-        }
-        guard objects.count == locator.objects.count else {
-            return (
-                [],
-                [Diagnostic(file: path, line: 0, message: "expected a profile object or an array of profile objects")]
-            )
+            for (index, element) in array.enumerated() {
+                guard case .object(let object) = element else {
+                    return ([], [shapeProblem(at: locator.position(of: "[\(index)]"))])
+                }
+                objects.append((object, locator.members(of: "[\(index)]") ?? []))
+            }
+        default: return ([], [shapeProblem(at: locator.position(of: ""))])
         }
         var entries: [(PolicyCatalog.Entry, JSON5Locator.Position)] = []
         var diagnostics: [Diagnostic] = []
-        for (object, members) in zip(objects, locator.objects) {
+        for (object, members) in objects {
             var checker = ProfileChecker(path: path, schema: schema, object: object, members: members)
             if let loaded = checker.check() { entries.append(loaded) }
             diagnostics += checker.diagnostics
         }
         return (entries, diagnostics)
+    }
+
+    private func shapeProblem(at position: JSON5Locator.Position?) -> Diagnostic {
+        Diagnostic(
+            file: path, line: position?.line ?? 0, column: position?.column,
+            message: "expected a profile object or an array of profile objects")
     }
 }
 
