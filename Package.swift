@@ -15,7 +15,8 @@ let package = Package(
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CMicroHTTPD", pkgConfig: "libmicrohttpd", providers: [.apt(["libmicrohttpd-dev"])]),
 
-        // Small shared pieces with no dependencies: JSON, Duration arithmetic, a seeded generator.
+        // Small shared pieces with no dependencies: JSON values, the one JSON string escaper, the JSON5 position
+        // scanner (line and column of values, keys and syntax errors), Duration in seconds, SplitMix64.
         .target(name: "Kit", swiftSettings: strict),
 
         // Transport-free logic.
