@@ -25,7 +25,7 @@ let package = Package(
         .target(name: "Messaging", dependencies: ["Kit", "Registry", "Rules"], swiftSettings: strict),
 
         // I/O behind it.
-        .target(name: "Storage", dependencies: ["Registry", "CSQLite"], swiftSettings: strict),
+        .target(name: "Storage", dependencies: ["Kit", "Registry", "CSQLite"], swiftSettings: strict),
         .target(
             name: "Delivery", dependencies: ["Kit", "COpenSSL", "CCurl", "HTTPServer"], exclude: ["Gateways.md"],
             swiftSettings: strict),
@@ -52,7 +52,8 @@ let package = Package(
         .executableTarget(
             name: "policypush",
             dependencies: [
-                "Config", "Planning", "Daemon", "Ops", "Registry", "Rules", "Messaging", "Storage", "Delivery", "GatewayStub",
+                "Config", "Planning", "Daemon", "Ops", "Kit", "Registry", "Rules", "Messaging", "Storage", "Delivery",
+                "GatewayStub",
             ],
             swiftSettings: strict
         ),
@@ -65,7 +66,7 @@ let package = Package(
         .testTarget(name: "DeliveryTests", dependencies: ["Kit", "Delivery", "HTTPServer"], swiftSettings: strict),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"], swiftSettings: strict),
         .testTarget(
-            name: "GatewayStubTests", dependencies: ["GatewayStub", "Delivery", "HTTPServer"], swiftSettings: strict),
+            name: "GatewayStubTests", dependencies: ["Kit", "GatewayStub", "Delivery", "HTTPServer"], swiftSettings: strict),
         .testTarget(name: "OpsTests", dependencies: ["Ops"], swiftSettings: strict),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "Delivery", "Registry"], swiftSettings: strict),
         .testTarget(
@@ -74,7 +75,7 @@ let package = Package(
         .testTarget(
             name: "DaemonTests",
             dependencies: [
-                "Daemon", "Config", "Planning", "Registry", "Storage", "Delivery", "GatewayStub", "HTTPServer",
+                "Daemon", "Config", "Planning", "Kit", "Registry", "Storage", "Delivery", "GatewayStub", "HTTPServer",
             ],
             swiftSettings: strict),
         .testTarget(name: "CLITests", dependencies: ["Kit", "policypush", "Storage", "Registry"], swiftSettings: strict),
