@@ -323,7 +323,8 @@ extension JSON5Locator {
         private mutating func literal() throws(SyntaxError) {
             let start = position
             var word = ""
-            while let c = peek(), c.properties.isAlphabetic || ("0"..."9").contains(c) || "+-._".unicodeScalars.contains(c)
+            while let c = peek(),
+                c.properties.isAlphabetic || ("0"..."9").contains(c) || "+-._".unicodeScalars.contains(c)
             {
                 word.unicodeScalars.append(c)
                 advance()
