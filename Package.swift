@@ -15,20 +15,21 @@ let package = Package(
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CMicroHTTPD", pkgConfig: "libmicrohttpd", providers: [.apt(["libmicrohttpd-dev"])]),
 
-        // Small shared pieces with no dependencies: JSON, Duration arithmetic, a seeded generator.
+        // Small shared pieces with no dependencies: JSON values, the one JSON string escaper, the JSON5 position
+        // scanner (line and column of values, keys and syntax errors), Duration in seconds, SplitMix64.
         .target(name: "Kit", swiftSettings: strict),
 
         // Transport-free logic.
-        .target(name: "Registry", swiftSettings: strict),
-        .target(name: "Rules", dependencies: ["Registry"], swiftSettings: strict),
-        .target(name: "Messaging", dependencies: ["Registry", "Rules"], swiftSettings: strict),
+        .target(name: "Registry", dependencies: ["Kit"], swiftSettings: strict),
+        .target(name: "Rules", dependencies: ["Kit", "Registry"], swiftSettings: strict),
+        .target(name: "Messaging", dependencies: ["Kit", "Registry", "Rules"], swiftSettings: strict),
 
         // I/O behind it.
-        .target(name: "Storage", dependencies: ["Registry", "CSQLite"], swiftSettings: strict),
+        .target(name: "Storage", dependencies: ["Kit", "Registry", "CSQLite"], swiftSettings: strict),
         .target(
-            name: "Delivery", dependencies: ["COpenSSL", "CCurl", "HTTPServer"], exclude: ["Gateways.md"],
+            name: "Delivery", dependencies: ["Kit", "COpenSSL", "CCurl", "HTTPServer"], exclude: ["Gateways.md"],
             swiftSettings: strict),
-        .target(name: "GatewayStub", dependencies: ["Delivery", "HTTPServer"], swiftSettings: strict),
+        .target(name: "GatewayStub", dependencies: ["Kit", "Delivery", "HTTPServer"], swiftSettings: strict),
         // A small HTTP/1.1 server for stub gateways and the receipts listener.
         .target(name: "HTTPServer", dependencies: ["CMicroHTTPD"], swiftSettings: strict),
 
@@ -36,10 +37,10 @@ let package = Package(
         // Logs, metrics, sd_notify, signals and the service group: no domain imports.
         .target(name: "Ops", dependencies: ["Kit"], swiftSettings: strict),
         // The configuration file, every settings type, secrets, and the factory of gateway adapters.
-        .target(name: "Config", dependencies: ["Registry", "Delivery"], swiftSettings: strict),
+        .target(name: "Config", dependencies: ["Kit", "Registry", "Delivery"], swiftSettings: strict),
         // Shards, preview, the message payload and the campaign planner.
         .target(
-            name: "Planning", dependencies: ["Config", "Registry", "Rules", "Messaging", "Storage", "Delivery"],
+            name: "Planning", dependencies: ["Kit", "Config", "Registry", "Rules", "Messaging", "Storage", "Delivery"],
             swiftSettings: strict),
         // `policypush serve`: supervision, the outbox dispatcher, reconciliation, the delivery service.
         .target(
@@ -51,19 +52,21 @@ let package = Package(
         .executableTarget(
             name: "policypush",
             dependencies: [
-                "Config", "Planning", "Daemon", "Ops", "Registry", "Rules", "Messaging", "Storage", "Delivery", "GatewayStub",
+                "Config", "Planning", "Daemon", "Ops", "Kit", "Registry", "Rules", "Messaging", "Storage", "Delivery",
+                "GatewayStub",
             ],
             swiftSettings: strict
         ),
 
+        .testTarget(name: "KitTests", dependencies: ["Kit"], swiftSettings: strict),
         .testTarget(name: "RegistryTests", dependencies: ["Registry"], swiftSettings: strict),
-        .testTarget(name: "RulesTests", dependencies: ["Rules", "Registry"], swiftSettings: strict),
+        .testTarget(name: "RulesTests", dependencies: ["Kit", "Rules", "Registry"], swiftSettings: strict),
         .testTarget(name: "MessagingTests", dependencies: ["Messaging", "Rules", "Registry"], swiftSettings: strict),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "Registry"], swiftSettings: strict),
-        .testTarget(name: "DeliveryTests", dependencies: ["Delivery", "HTTPServer"], swiftSettings: strict),
+        .testTarget(name: "DeliveryTests", dependencies: ["Kit", "Delivery", "HTTPServer"], swiftSettings: strict),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"], swiftSettings: strict),
         .testTarget(
-            name: "GatewayStubTests", dependencies: ["GatewayStub", "Delivery", "HTTPServer"], swiftSettings: strict),
+            name: "GatewayStubTests", dependencies: ["Kit", "GatewayStub", "Delivery", "HTTPServer"], swiftSettings: strict),
         .testTarget(name: "OpsTests", dependencies: ["Ops"], swiftSettings: strict),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "Delivery", "Registry"], swiftSettings: strict),
         .testTarget(
@@ -72,9 +75,9 @@ let package = Package(
         .testTarget(
             name: "DaemonTests",
             dependencies: [
-                "Daemon", "Config", "Planning", "Registry", "Storage", "Delivery", "GatewayStub", "HTTPServer",
+                "Daemon", "Config", "Planning", "Kit", "Registry", "Storage", "Delivery", "GatewayStub", "HTTPServer",
             ],
             swiftSettings: strict),
-        .testTarget(name: "CLITests", dependencies: ["policypush", "Storage", "Registry"], swiftSettings: strict),
+        .testTarget(name: "CLITests", dependencies: ["Kit", "policypush", "Storage", "Registry"], swiftSettings: strict),
     ]
 )

@@ -1,5 +1,6 @@
 import Delivery
 import Foundation
+import Kit
 import Registry
 
 /// The daemon's and the CLI's settings, read from `policypush.json5`.
@@ -95,7 +96,7 @@ public struct Configuration: Sendable {
             } catch let error as ConfigurationError {
                 throw error
             } catch {
-                throw ConfigurationError(file: file, problems: ["not valid JSON5: \(JSON5Location.describe(error, in: data))"])
+                throw ConfigurationError(file: file, problems: ["not valid JSON5: \(JSON5Locator.describe(error, in: data))"])
             }
             base = (URL(fileURLWithPath: file).deletingLastPathComponent().path)
         }
@@ -293,21 +294,6 @@ public struct ConfigurationError: Error, CustomStringConvertible {
     public var description: String { problems.map { "\(file): \($0)" }.joined(separator: "\n") }
 }
 
-/// A JSON5 value as decoded by Foundation, for config files whose keys are checked by hand.
-enum JSONValue: Decodable, Sendable {
-    case null, bool(Bool), number(Double), string(String), array([JSONValue]), object([String: JSONValue])
-
-    init(from decoder: Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        if c.decodeNil() { self = .null }
-        else if let b = try? c.decode(Bool.self) { self = .bool(b) }
-        else if let n = try? c.decode(Double.self) { self = .number(n) }
-        else if let s = try? c.decode(String.self) { self = .string(s) }
-        else if let a = try? c.decode([JSONValue].self) { self = .array(a) }
-        else { self = .object(try c.decode([String: JSONValue].self)) }
-    }
-}
-
 /// Reads typed values by dotted key path and remembers problems and unknown keys.
 struct KeyReader {
     let raw: [String: JSONValue]
@@ -422,25 +408,5 @@ struct KeyReader {
     /// Objects whose keys are data (names), not settings.
     private func isLeafObject(_ path: String) -> Bool {
         path == "attributes" || (path.hasPrefix("gateways.") && path.hasSuffix(".options"))
-    }
-}
-
-/// Turns a Foundation JSON5 error into "line L, column C: reason" when it carries an index.
-enum JSON5Location {
-    static func describe(_ error: Error, in data: Data) -> String {
-        let text = "\(error)"
-        // Foundation reports "... around line L, column C." or a character index.
-        if let range = text.range(of: #"line \d+, column \d+"#, options: .regularExpression) {
-            return String(text[range])
-        }
-        if let range = text.range(of: #"character \d+"#, options: .regularExpression),
-            let index = Int(text[range].dropFirst("character ".count))
-        {
-            let prefix = data.prefix(index)
-            let line = prefix.reduce(1) { $0 + ($1 == 10 ? 1 : 0) }
-            let column = index - (prefix.lastIndex(of: 10).map { $0 + 1 } ?? 0) + 1
-            return "line \(line), column \(column)"
-        }
-        return (error as NSError).localizedDescription
     }
 }

@@ -1,5 +1,6 @@
 import Delivery
 import Foundation
+import Kit
 
 /// Wall time and sleeping for a stub gateway: signature skews, limits, token lifetimes and the
 /// receipt pusher's schedule all read it, so tests can substitute their own.
@@ -329,12 +330,4 @@ public struct StubError: Error, Hashable, Sendable, CustomStringConvertible {
     }
 
     public var description: String { "stub: \(code): \(message)" }
-}
-
-extension Duration {
-    /// The duration in seconds, as a `Double`.
-    var seconds: Double {
-        let parts = components
-        return Double(parts.seconds) + Double(parts.attoseconds) / 1e18
-    }
 }

@@ -181,7 +181,7 @@ extension StubCore {
             for receipt in receipts { state.aliyunRecords[receipt.recipient, default: []].append(receipt) }
         }
         let requestID = state.withLock { $0.random.uuid() }
-        let body = JSONText.object([
+        let body = StubJSON.object([
             ("Code", .string("OK")), ("Message", .string("OK")), ("BizId", .string(bizID)),
             ("RequestId", .string(requestID)),
         ])
@@ -270,7 +270,7 @@ extension StubCore {
                 && (values["BizId"].map { $0.isEmpty || $0 == receipt.providerID } ?? true)
         }
         let pageItems = matching.dropFirst((page - 1) * pageSize).prefix(pageSize)
-        let dtos = pageItems.map { receipt -> JSONText in
+        let dtos = pageItems.map { receipt -> StubJSON in
             let reported = receipt.reportAt <= now
             let status = !reported ? 1 : receipt.delivered ? 3 : 2
             return .object([
@@ -284,7 +284,7 @@ extension StubCore {
                 ("OutId", .string(receipt.ourID ?? "")),
             ])
         }
-        let body = JSONText.object([
+        let body = StubJSON.object([
             ("Code", .string("OK")), ("Message", .string("OK")), ("RequestId", .string(requestID)),
             ("TotalCount", .int(matching.count)),
             ("SmsSendDetailDTOs", .object([("SmsSendDetailDTO", .array(Array(dtos)))])),
@@ -296,7 +296,7 @@ extension StubCore {
     private func aliyunBusiness(_ code: String, _ message: String, _ plan: RequestPlan) async -> HTTPServerResponse {
         reject(code)
         let requestID = state.withLock { $0.random.uuid() }
-        let body = JSONText.object([
+        let body = StubJSON.object([
             ("Code", .string(code)), ("Message", .string(message)), ("RequestId", .string(requestID)),
         ])
         return await answer(.json(body.rendered), plan: plan, accepted: false)
@@ -315,13 +315,13 @@ extension StubCore {
         let requestID = state.withLock { $0.random.uuid() }
         let text = message ?? Self.aliyunDefaultMessages[code] ?? code
         return .json(
-            JSONText.object([("Code", .string(code)), ("Message", .string(text)), ("RequestId", .string(requestID))])
+            StubJSON.object([("Code", .string(code)), ("Message", .string(text)), ("RequestId", .string(requestID))])
                 .rendered)
     }
 
     func aliyunCommonError(_ code: String, _ message: String, status: Int) -> HTTPServerResponse {
         let requestID = state.withLock { $0.random.uuid() }
-        let body = JSONText.object([
+        let body = StubJSON.object([
             ("RequestId", .string(requestID)), ("HostId", .string("dysmsapi.aliyuncs.com")), ("Code", .string(code)),
             ("Message", .string(message)),
             ("Recommend", .string("https://api.aliyun.com/troubleshoot?q=\(code)&product=Dysmsapi")),

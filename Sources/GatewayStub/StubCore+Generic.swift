@@ -85,10 +85,10 @@ extension StubCore {
                 if status == 503 { response.headers.append(("Retry-After", retryAfterValue())) }
                 return (response, nil)
             }
-            let body = JSONText.object([("code", .string(code)), ("message", .string(message ?? code))])
+            let body = StubJSON.object([("code", .string(code)), ("message", .string(message ?? code))])
             return (.json(body.rendered, status: 400), nil)
         }
-        guard let body = JSONText.object(request.body) else {
+        guard let body = StubJSON.object(request.body) else {
             reject("http:400")
             return (problem(400, "body must be a JSON object"), nil)
         }
@@ -104,11 +104,11 @@ extension StubCore {
 
     /// The success answer, rebuilt for replays so that only the id is kept per key.
     static func genericAccepted(_ id: String) -> HTTPServerResponse {
-        .json(JSONText.object([("code", .string("OK")), ("id", .string(id))]).rendered)
+        .json(StubJSON.object([("code", .string("OK")), ("id", .string(id))]).rendered)
     }
 
     private func problem(_ status: Int, _ detail: String) -> HTTPServerResponse {
-        let body = JSONText.object([
+        let body = StubJSON.object([
             ("type", .string("about:blank")), ("title", .string(detail)), ("status", .int(status)),
         ])
         return HTTPServerResponse(

@@ -145,9 +145,9 @@ extension StubCore {
         guard (200..<300).contains(response.status) else { return false }
         switch kind {
         case .aliyun:
-            return (JSONText.object(response.body)?["code"] as? NSNumber)?.intValue == 0
+            return (StubJSON.object(response.body)?["code"] as? NSNumber)?.intValue == 0
         case .tencent:
-            return (JSONText.object(response.body)?["result"] as? NSNumber)?.intValue == 0
+            return (StubJSON.object(response.body)?["result"] as? NSNumber)?.intValue == 0
         case .wechat:
             let text = response.bodyText.trimmingCharacters(in: .whitespacesAndNewlines)
             return text.isEmpty || text == "success"
@@ -161,7 +161,7 @@ extension StubCore {
         switch kind {
         case .aliyun:
             let items = receipts.map { receipt in
-                JSONText.object([
+                StubJSON.object([
                     ("phone_number", .string(receipt.recipient)),
                     ("send_time", .string(formatDate(receipt.sentAt, "yyyy-MM-dd HH:mm:ss"))),
                     ("report_time", .string(formatDate(receipt.reportAt, "yyyy-MM-dd HH:mm:ss"))),
@@ -176,7 +176,7 @@ extension StubCore {
             return jsonPush(url: url, .array(items), timeout: timeout)
         case .tencent:
             let items = receipts.map { receipt in
-                var fields: [(String, JSONText)] = [
+                var fields: [(String, StubJSON)] = [
                     ("user_receive_time", .string(formatDate(receipt.reportAt, "yyyy-MM-dd HH:mm:ss"))),
                     ("nationcode", .string("86")),
                     ("mobile", .string(receipt.recipient)),
@@ -186,12 +186,12 @@ extension StubCore {
                     ("sid", .string(receipt.providerID)),
                 ]
                 if let context = receipt.extra { fields.append(("ext", .string(context))) }
-                return JSONText.object(fields)
+                return StubJSON.object(fields)
             }
             return jsonPush(url: url, .array(items), timeout: timeout)
         case .generic:
             let items = receipts.map { receipt in
-                JSONText.object([
+                StubJSON.object([
                     ("id", .string(receipt.ourID ?? receipt.providerID)),
                     ("provider_id", .string(receipt.providerID)),
                     ("status", .string(receipt.delivered ? "delivered" : "failed")),
@@ -220,7 +220,7 @@ extension StubCore {
         let sequence = nextSequence()
         switch kind {
         case .aliyun:
-            let item = JSONText.object([
+            let item = StubJSON.object([
                 ("phone_number", .string(receipt.recipient)),
                 ("send_time", .string(formatDate(at, "yyyy-MM-dd HH:mm:ss"))),
                 ("content", .string(text)),
@@ -230,14 +230,14 @@ extension StubCore {
             ])
             return jsonPush(url: url, .array([item]), timeout: timeout)
         case .tencent:
-            let item = JSONText.object([
+            let item = StubJSON.object([
                 ("extend", .string("")), ("mobile", .string(receipt.recipient)), ("nationcode", .string("86")),
                 ("sign", .string("PolicyPush")), ("text", .string(text)),
                 ("time", .int(Int(at.timeIntervalSince1970))),
             ])
             return jsonPush(url: url, item, timeout: timeout)
         case .generic:
-            let item = JSONText.object([
+            let item = StubJSON.object([
                 ("id", .string("reply-\(receipt.providerID)")), ("from", .string(receipt.recipient)),
                 ("text", .string(text)), ("time", .string(formatDate(at, "yyyy-MM-dd'T'HH:mm:ss'Z'", zone: "UTC"))),
             ])
@@ -263,7 +263,7 @@ extension StubCore {
             method: .post, url: signed, headers: ["Content-Type": "text/xml"], body: Array(xml.utf8), timeout: timeout)
     }
 
-    private func jsonPush(url: String, _ body: JSONText, timeout: Duration) -> HTTPRequest {
+    private func jsonPush(url: String, _ body: StubJSON, timeout: Duration) -> HTTPRequest {
         HTTPRequest(
             method: .post, url: url, headers: ["Content-Type": "application/json"], body: Array(body.rendered.utf8),
             timeout: timeout

@@ -27,7 +27,7 @@ extension StubCore {
         if request.method == "GET" {
             body = Self.tencentQueryParameters(request.query)
         } else {
-            guard let object = JSONText.object(request.body) else {
+            guard let object = StubJSON.object(request.body) else {
                 return refuse("InvalidParameter", "The request body is not a JSON object.")
             }
             body = object
@@ -150,7 +150,7 @@ extension StubCore {
             let numbers = (body["PhoneNumberSet"] as? [Any])?.compactMap { $0 as? String } ?? []
             let context = body["SessionContext"] as? String ?? ""
             let set = numbers.map { number in
-                JSONText.object([
+                StubJSON.object([
                     ("SerialNo", .string("")), ("PhoneNumber", .string(number)), ("Fee", .int(0)),
                     ("SessionContext", .string(context)), ("Code", .string(code)),
                     ("Message", .string(message ?? code)), ("IsoCode", .string("CN")),
@@ -244,7 +244,7 @@ extension StubCore {
             }
         }
         let set = outcomes.map { outcome in
-            JSONText.object([
+            StubJSON.object([
                 ("SerialNo", .string(outcome.serial)),
                 ("PhoneNumber", .string(outcome.normalised.map { "+86" + $0 } ?? outcome.number)),
                 ("Fee", .int(outcome.code == "Ok" ? 1 : 0)),
@@ -316,8 +316,8 @@ extension StubCore {
     }
 
     /// A `PullSmsSendStatusSet` row.
-    private static func tencentStatusRow(_ receipt: Receipt) -> JSONText {
-        JSONText.object([
+    private static func tencentStatusRow(_ receipt: Receipt) -> StubJSON {
+        StubJSON.object([
             ("UserReceiveTime", .int(Int(receipt.reportAt.timeIntervalSince1970))),
             ("CountryCode", .string("86")),
             ("SubscriberNumber", .string(receipt.recipient)),
@@ -359,7 +359,7 @@ extension StubCore {
 
     static let tencentIntegerParameters: Set<String> = ["Limit", "Offset", "BeginTime", "EndTime", "SendDateTime"]
 
-    private func tencentOK(_ fields: [(String, JSONText)]) -> HTTPServerResponse {
+    private func tencentOK(_ fields: [(String, StubJSON)]) -> HTTPServerResponse {
         let requestID = state.withLock { $0.random.uuid() }.lowercased()
         return tencentJSON(.object([("Response", .object(fields + [("RequestId", .string(requestID))]))]))
     }
@@ -380,7 +380,7 @@ extension StubCore {
     }
 
     /// `Content-Type: application/json` exactly: the SDK ignores error bodies under any other value.
-    private func tencentJSON(_ body: JSONText) -> HTTPServerResponse {
+    private func tencentJSON(_ body: StubJSON) -> HTTPServerResponse {
         HTTPServerResponse(
             status: 200, headers: [("Content-Type", "application/json")], body: Array(body.rendered.utf8))
     }

@@ -44,7 +44,7 @@ extension StubCore {
     }
 
     private func wechatStableToken(_ request: HTTPServerRequest) -> HTTPServerResponse {
-        guard let body = JSONText.object(request.body) else { return wechatError(47001, "data format error") }
+        guard let body = StubJSON.object(request.body) else { return wechatError(47001, "data format error") }
         guard body["grant_type"] as? String == "client_credential" else {
             return wechatError(40002, "invalid grant_type")
         }
@@ -98,7 +98,7 @@ extension StubCore {
         case 42001: return refuse(42001, "access_token expired")
         default: break
         }
-        guard let body = JSONText.object(request.body) else { return refuse(47001, "data format error") }
+        guard let body = StubJSON.object(request.body) else { return refuse(47001, "data format error") }
         let plan = drawPlan()
         switch plan.fault {
         case .none: break
@@ -144,18 +144,18 @@ extension StubCore {
                 forceDelivered: plan.lateness == .slow)
         }
         let response = HTTPServerResponse.json(
-            JSONText.object([("errcode", .int(0)), ("errmsg", .string("ok")), ("msgid", .int(msgid))]).rendered)
+            StubJSON.object([("errcode", .int(0)), ("errmsg", .string("ok")), ("msgid", .int(msgid))]).rendered)
         return await answer(response, plan: plan, accepted: !duplicate)
     }
 
     private func wechatToken(_ token: String, expiresIn: Int) -> HTTPServerResponse {
-        .json(JSONText.object([("access_token", .string(token)), ("expires_in", .int(expiresIn))]).rendered)
+        .json(StubJSON.object([("access_token", .string(token)), ("expires_in", .int(expiresIn))]).rendered)
     }
 
     func wechatError(_ code: Int, _ message: String) -> HTTPServerResponse {
         let hint = state.withLock { String($0.random.next() % 1_000_000, radix: 36) }
         return .json(
-            JSONText.object([("errcode", .int(code)), ("errmsg", .string("\(message) rid: \(hint)"))]).rendered)
+            StubJSON.object([("errcode", .int(code)), ("errmsg", .string("\(message) rid: \(hint)"))]).rendered)
     }
 
     private static func newToken(_ random: inout StubRandom) -> String {

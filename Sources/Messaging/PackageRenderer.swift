@@ -1,3 +1,4 @@
+import Kit
 import Registry
 import Rules
 
@@ -167,19 +168,7 @@ public struct AliyunSMS: Sendable, Hashable, Codable {
 
     private static func appendJSONString(_ string: String, to json: inout String) {
         json += "\""
-        for scalar in string.unicodeScalars {
-            switch scalar {
-            case "\"": json += "\\\""
-            case "\\": json += "\\\\"
-            case "\n": json += "\\n"
-            case "\r": json += "\\r"
-            case "\t": json += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                json += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: json.unicodeScalars.append(scalar)
-            }
-        }
+        JSONText.append(escaped: string, to: &json)
         json += "\""
     }
 }

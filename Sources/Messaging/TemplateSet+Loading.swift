@@ -1,4 +1,5 @@
 import Foundation
+import Kit
 import Registry
 
 extension TemplateSet {
@@ -174,7 +175,7 @@ private struct TemplateFile {
     }
 
     mutating func report(_ field: String?, _ message: String, column: Int? = nil) {
-        let location = field.flatMap { locator.nearestLocation(of: $0) }
+        let location = field.flatMap { locator.nearestPosition(of: $0) }
         diagnostics.append(
             Diagnostic(
                 file: path, line: location?.line ?? 0, column: column ?? location?.column, field: field,
@@ -186,7 +187,7 @@ private struct TemplateFile {
         if let error = locator.syntaxError {
             diagnostics.append(
                 Diagnostic(
-                    file: path, line: error.location.line, column: error.location.column,
+                    file: path, line: error.position.line, column: error.position.column,
                     message: "JSON5 syntax: \(error.message)"))
             return nil
         }
@@ -215,7 +216,7 @@ private struct TemplateFile {
 
     /// Flags keys of the object at `path` that the format does not know (typos would be ignored silently).
     mutating func checkKeys(at path: String, allowed: [String]) {
-        for key in locator.keyOrder[path] ?? [] where !allowed.contains(key) {
+        for key in locator.keys(of: path) ?? [] where !allowed.contains(key) {
             let field = path.isEmpty ? key : "\(path).\(key)"
             report(field, "unknown field; expected one of \(allowed.joined(separator: ", "))")
         }
@@ -235,7 +236,7 @@ private struct TemplateFile {
     }
 
     private func column(of offset: Int, in source: String, field: String) -> Int? {
-        guard let location = locator.location(of: field), location.line <= lines.count else { return nil }
+        guard let location = locator.position(of: field), location.line <= lines.count else { return nil }
         let raw = lines[location.line - 1].dropFirst(location.column)  // skip up to and including the quote
         guard raw.hasPrefix(source.prefix(offset + 1)) else { return nil }
         return location.column + 1 + offset
@@ -411,14 +412,14 @@ private struct TemplateFile {
         nonEmpty(file.signName, field: "sign_name")
         let defaultLimit = maxLength(file.maxLength, field: "max_length") ?? TemplateSet.Aliyun.defaultMaxLength
         // The decoder forgets key order; the locator kept it, and Aliyun shows variables in template order anyway.
-        let order = locator.keyOrder["params"] ?? file.params.keys.sorted()
+        let order = locator.keys(of: "params") ?? file.params.keys.sorted()
         var params: [TemplateSet.Field] = []
         for key in order {
             guard let param = file.params[key] else { continue }
             let path = "params.\(key)"
             checkKeys(at: path, allowed: ["text", "max_length"])
             let limit = maxLength(param.maxLength, field: "\(path).max_length") ?? defaultLimit
-            let field = locator.location(of: "\(path).text") != nil ? "\(path).text" : path
+            let field = locator.position(of: "\(path).text") != nil ? "\(path).text" : path
             if let text = compile(param.text, field: field, known: known, resolve: resolve) {
                 checkRepetition(in: text, field: field, package: package)
                 params.append(TemplateSet.Field(key: key, maxLength: limit, text: text))
@@ -441,7 +442,7 @@ private struct TemplateFile {
             let path = "params[\(i)]"
             checkKeys(at: path, allowed: ["text", "max_length"])
             let limit = maxLength(param.maxLength, field: "\(path).max_length") ?? defaultLimit
-            let field = locator.location(of: "\(path).text") != nil ? "\(path).text" : path
+            let field = locator.position(of: "\(path).text") != nil ? "\(path).text" : path
             if let text = compile(param.text, field: field, known: known, resolve: resolve) {
                 checkRepetition(in: text, field: field, package: package)
                 params.append(TemplateSet.Field(key: String(i + 1), maxLength: limit, text: text))

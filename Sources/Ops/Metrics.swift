@@ -1,3 +1,4 @@
+import Kit
 import Synchronization
 
 /// A small metrics registry rendered in the Prometheus text exposition format 0.0.4.
@@ -292,8 +293,7 @@ extension Metrics {
 
         /// Records a duration in seconds.
         public func observe(_ duration: Duration, labels: [String] = []) {
-            let (seconds, attoseconds) = duration.components
-            observe(Double(seconds) + Double(attoseconds) / 1e18, labels: labels)
+            observe(duration.seconds, labels: labels)
         }
 
         /// Cumulative bucket counts (the last is `+Inf`, equal to the count), the sum and the count.

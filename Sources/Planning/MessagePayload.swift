@@ -1,6 +1,7 @@
 import Config
 import Delivery
 import Foundation
+import Kit
 import Messaging
 import Registry
 import Rules
@@ -199,27 +200,12 @@ private struct PayloadJSONWriter {
         bytes.append(contentsOf: String(number).utf8)
     }
 
-    /// A string literal escaped as `JSONEncoder` does: quote, backslash and control characters.
+    /// A string literal escaped as `JSONEncoder` does (quote, backslash and control characters),
+    /// and U+2028 and U+2029 too, as every JSON string we write.
     mutating func value(_ text: String) {
         separate()
         bytes.append(UInt8(ascii: "\""))
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
-            case UInt8(ascii: "\\"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
-            case 0x08: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "b")])
-            case 0x0C: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "f")])
-            case 0x0A: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
-            case 0x0D: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
-            case 0x09: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
-            case 0x00..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
-                bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0")])
-                bytes.append(hex[Int(byte >> 4)])
-                bytes.append(hex[Int(byte & 0x0F)])
-            default: bytes.append(byte)
-            }
-        }
+        JSONText.append(escaped: text, to: &bytes)
         bytes.append(UInt8(ascii: "\""))
     }
 }

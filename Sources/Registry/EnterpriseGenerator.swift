@@ -1,4 +1,5 @@
 import Glibc
+import Kit
 
 /// Generates realistic enterprises of one Beijing district (朝阳区) for demos, load tests and
 /// fixtures.
@@ -230,48 +231,4 @@ public struct EnterpriseGenerator: Sendable {
 
     static let openIDCharacters: [Character] = Array(
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
-}
-
-/// SplitMix64 (Steele, Lea, Flood 2014): tiny, fast and fully determined by its seed.
-struct SplitMix64: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1).
-    mutating func unit() -> Double { Double(next() >> 11) * 0x1.0p-53 }
-
-    /// Uniform in 0..<n, by multiply-shift (bias below 2⁻³² for the small n used here).
-    mutating func below(_ n: Int) -> Int { Int(((next() >> 32) &* UInt64(n)) >> 32) }
-
-    mutating func chance(_ p: Double) -> Bool { unit() < p }
-
-    mutating func element<T>(_ array: [T]) -> T { array[below(array.count)] }
-
-    mutating func weighted<T>(_ choices: [(T, Int)]) -> T {
-        var pick = below(choices.reduce(0) { $0 + $1.1 })
-        for (choice, weight) in choices {
-            if pick < weight { return choice }
-            pick -= weight
-        }
-        return choices[choices.count - 1].0
-    }
-
-    /// Standard normal, by Box-Muller.
-    mutating func normal() -> Double {
-        let u = 1 - unit()  // (0, 1]
-        return (-2 * log(u)).squareRoot() * cos(2 * Double.pi * unit())
-    }
-
-    mutating func logNormal(median: Double, sigma: Double) -> Double {
-        median * exp(sigma * normal())
-    }
 }

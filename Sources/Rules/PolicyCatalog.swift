@@ -1,4 +1,5 @@
 import Foundation
+import Kit
 import Registry
 
 /// The policy profiles of a directory, loaded and compiled.
@@ -80,10 +81,8 @@ struct ProfileFileLoader {
         else {
             return ([], [Diagnostic(file: path, line: 0, message: "cannot read file as UTF-8")])
         }
-        let locator: JSON5Locator
-        do {
-            locator = try JSON5Locator(text: text)
-        } catch {
+        let locator = JSON5Locator(text: text)
+        if let error = locator.syntaxError {
             return (
                 [],
                 [
@@ -101,27 +100,33 @@ struct ProfileFileLoader {
         } catch {
             return ([], [Diagnostic(file: path, line: 0, message: "JSON5 syntax error: \(error)")])
         }
-        let objects: [[String: JSONValue]]
+        // Each profile object with its members as written, found by its key path.
+        var objects: [([String: JSONValue], [JSON5Locator.Member])] = []
         switch document {
-        case .object(let object): objects = [object]
+        case .object(let object): objects = [(object, locator.members(of: "") ?? [])]
         case .array(let array):
-            objects = array.compactMap { if case .object(let o) = $0 { o } else { nil } }
-        default: objects = []
-        }
-        guard objects.count == locator.objects.count else {
-            return (
-                [],
-                [Diagnostic(file: path, line: 0, message: "expected a profile object or an array of profile objects")]
-            )
+            for (index, element) in array.enumerated() {
+                guard case .object(let object) = element else {
+                    return ([], [shapeProblem(at: locator.position(of: "[\(index)]"))])
+                }
+                objects.append((object, locator.members(of: "[\(index)]") ?? []))
+            }
+        default: return ([], [shapeProblem(at: locator.position(of: ""))])
         }
         var entries: [(PolicyCatalog.Entry, JSON5Locator.Position)] = []
         var diagnostics: [Diagnostic] = []
-        for (object, members) in zip(objects, locator.objects) {
+        for (object, members) in objects {
             var checker = ProfileChecker(path: path, schema: schema, object: object, members: members)
             if let loaded = checker.check() { entries.append(loaded) }
             diagnostics += checker.diagnostics
         }
         return (entries, diagnostics)
+    }
+
+    private func shapeProblem(at position: JSON5Locator.Position?) -> Diagnostic {
+        Diagnostic(
+            file: path, line: position?.line ?? 0, column: position?.column,
+            message: "expected a profile object or an array of profile objects")
     }
 }
 
@@ -257,52 +262,5 @@ struct ProfileChecker {
             offset += 1
         }
         return positions[min(offset, positions.count - 1)]
-    }
-}
-
-/// Any JSON5 value, decoded by Foundation, so fields can be checked one by one with exact messages.
-enum JSONValue: Decodable, Sendable, Equatable, CustomStringConvertible {
-    case null
-    case bool(Bool)
-    case number(Double)
-    case string(String)
-    case array([JSONValue])
-    case object([String: JSONValue])
-
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if container.decodeNil() {
-            self = .null
-        } else if let b = try? container.decode(Bool.self) {
-            self = .bool(b)
-        } else if let n = try? container.decode(Double.self) {
-            self = .number(n)
-        } else if let s = try? container.decode(String.self) {
-            self = .string(s)
-        } else if let a = try? container.decode([JSONValue].self) {
-            self = .array(a)
-        } else {
-            self = .object(try container.decode([String: JSONValue].self))
-        }
-    }
-
-    var kind: String {
-        switch self {
-        case .null: "null"
-        case .bool: "a boolean"
-        case .number: "a number"
-        case .string: "a string"
-        case .array: "an array"
-        case .object: "an object"
-        }
-    }
-
-    var description: String {
-        switch self {
-        case .string(let s): "\"\(s)\""
-        case .number(let n): AttributeValue.number(n).description
-        case .bool(let b): String(b)
-        default: kind
-        }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Kit
 
 /// Records transitions from many concurrent submitters in few transactions (group commit).
 ///
@@ -160,8 +161,7 @@ public final class GroupCommitWriter: OutboxWriter, @unchecked Sendable {
     }
 
     private func run() {
-        let delay = configuration.maxDelay.components
-        let delaySeconds = Double(delay.seconds) + Double(delay.attoseconds) / 1e18
+        let delaySeconds = configuration.maxDelay.seconds
         while true {
             condition.lock()
             while pending.isEmpty && claims.isEmpty && !closing { condition.wait() }

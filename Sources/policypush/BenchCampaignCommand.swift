@@ -1,6 +1,7 @@
 import Delivery
 import Config
 import Daemon
+import Kit
 import Planning
 import Registry
 import Foundation
@@ -72,7 +73,7 @@ struct BenchCampaignCommand: Command {
         var t = ContinuousClock.now
         try await ChildProcess.run(["enterprises", "generate", "--count", String(enterprises), "--seed", String(seed), "--out", csv], scratch: scratch)
         try await ChildProcess.run(["enterprises", "import", csv], scratch: scratch)
-        Output.out(String(format: "e2e: %d enterprises generated and imported in %.2f s", enterprises, (ContinuousClock.now - t).inSeconds))
+        Output.out(String(format: "e2e: %d enterprises generated and imported in %.2f s", enterprises, (ContinuousClock.now - t).seconds))
 
         let daemon = try ChildProcess.startDaemon(scratch: scratch)
         defer { ChildProcess.stop(daemon) }
@@ -103,7 +104,7 @@ struct BenchCampaignCommand: Command {
             if state.isFinal && plannedAfter == nil { throw CommandFailure("campaign \(id) ended \(state.rawValue) before running") }
             try await Task.sleep(for: .milliseconds(20))
         }
-        let total = (ContinuousClock.now - t).inSeconds
+        let total = (ContinuousClock.now - t).seconds
         let suppressed = counts[.suppressed] ?? 0
         let sent = counts.filter { $0.key != .suppressed }.values.reduce(0, +)
         let accepted = counts[.accepted] ?? 0
@@ -130,7 +131,7 @@ struct BenchCampaignCommand: Command {
 
         var t = ContinuousClock.now
         try fillOutbox(path: scratch.storePath, count: restartMessages)
-        Output.out(String(format: "restart: %d messages queued in the outbox in %.2f s", restartMessages, (ContinuousClock.now - t).inSeconds))
+        Output.out(String(format: "restart: %d messages queued in the outbox in %.2f s", restartMessages, (ContinuousClock.now - t).seconds))
 
         let stats = "http://127.0.0.1:\(stub.1)/_stub/stats"
         let transport = CurlTransport(configuration: .init())
@@ -145,7 +146,7 @@ struct BenchCampaignCommand: Command {
             }
             if ContinuousClock.now - t > .seconds(120) { break }
             if let received = try? await stubReceived(transport, stats), received > 0 {
-                firstSend = (ContinuousClock.now - t).inSeconds
+                firstSend = (ContinuousClock.now - t).seconds
             } else {
                 try await Task.sleep(for: .milliseconds(5))
             }
@@ -156,14 +157,14 @@ struct BenchCampaignCommand: Command {
             let window = ContinuousClock.now
             try await Task.sleep(for: .seconds(5))
             if let after = try? await stubReceived(transport, stats) {
-                sustained = (after - before, (ContinuousClock.now - window).inSeconds)
+                sustained = (after - before, (ContinuousClock.now - window).seconds)
             }
         }
         await transport.shutdown()
         let memory = ProcStatus.peakResidentBytes(pid: daemon.processIdentifier)
         t = ContinuousClock.now
         ChildProcess.stop(daemon)
-        let stopped = (ContinuousClock.now - t).inSeconds
+        let stopped = (ContinuousClock.now - t).seconds
         guard let firstSend else {
             Output.out("restart: no send within 120 s of starting the daemon\(scratch.logTail())")
             return false
@@ -360,8 +361,4 @@ private enum ProcStatus {
         guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
         return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
-}
-
-extension Duration {
-    fileprivate var inSeconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

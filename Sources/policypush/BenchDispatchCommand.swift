@@ -2,6 +2,7 @@ import Delivery
 import Daemon
 import Foundation
 import Glibc
+import Kit
 
 /// The dispatch benchmark: N generic-gateway messages over libcurl with no rate limit.
 struct BenchDispatchCommand: Command {
@@ -77,9 +78,9 @@ struct BenchDispatchCommand: Command {
         let wall = ContinuousClock.now - started
         let cpu = CPUTime.now() - startUsage
         await transport.shutdown()
-        let seconds = Double(wall.components.seconds) + Double(wall.components.attoseconds) / 1e18
+        let seconds = wall.seconds
         let sorted = latencies.sorted()
-        func ms(_ d: Duration) -> Double { Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15 }
+        func ms(_ d: Duration) -> Double { d.seconds * 1000 }
         Output.out(String(format: "dispatch: %d messages to %@ over %d connections in %.2f s = %.0f msgs/s, CPU %.0f us/msg, latency p50 %.2f ms p99 %.2f ms, accepted %d",
                           count, target!, connections, seconds, Double(count) / seconds, cpu / Double(count) * 1e6,
                           ms(sorted[sorted.count / 2]), ms(sorted[min(sorted.count - 1, sorted.count * 99 / 100)]), accepted))

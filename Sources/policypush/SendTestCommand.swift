@@ -1,5 +1,6 @@
 import Delivery
 import Daemon
+import Kit
 import Planning
 import Foundation
 import Messaging
@@ -133,7 +134,7 @@ struct SendTestCommand: Command {
     }
 
     static func format(_ d: Duration) -> String {
-        String(format: "%.0f ms", Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15)
+        String(format: "%.0f ms", d.seconds * 1000)
     }
 
     /// The first element matching `predicate` within `timeout`, or nil.

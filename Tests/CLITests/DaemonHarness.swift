@@ -1,4 +1,5 @@
 import Foundation
+import Kit
 import Storage
 import Testing
 
@@ -450,19 +451,6 @@ final class DaemonHarness {
     }
 }
 
-/// SplitMix64: a seeded generator for the test's own random choices (kill times).
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 extension DaemonHarness {
     /// States a message can be left in only while the daemon still works on it.
     static let openStates = ["planned", "queued", "sending", "retry_wait", "ambiguous", "unsent"]
@@ -563,7 +551,7 @@ extension DaemonHarness {
     func killRepeatedly(
         _ serve: Child, campaign id: Int64, kills: Int, seed: UInt64, window: ClosedRange<Int> = 300...1200
     ) async throws -> (serve: Child, recovered: [Int]) {
-        var random = SeededGenerator(seed: seed)
+        var random = SplitMix64(seed: seed)
         var serve = serve
         var recovered: [Int] = []
         var lines: [String] = []

@@ -68,6 +68,18 @@ struct ConfigurationTests {
         #expect(error?.problems == ["not valid JSON5: the file is not UTF-8"])
     }
 
+    /// Foundation's JSONDecoder names no position; the JSON5 scanner does, in characters (UTF-8 bytes would say 23).
+    @Test func syntaxErrorIsLocated() throws {
+        let path = FileManager.default.temporaryDirectory
+            .appendingPathComponent("pp-config-\(UUID().uuidString).json5").path
+        try "{\n  // 朝阳\n  state_dir: \"税务\" x,\n}".write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let error = #expect(throws: ConfigurationError.self) {
+            try Configuration.load(file: path, environment: [:])
+        }
+        #expect(error?.problems == ["not valid JSON5: line 3, column 19: expected ',' or '}'; found 'x'"])
+    }
+
     /// Gateway numbers become Ints and millisecond Durations: 1e300 and 1e19 used to trap.
     @Test func hugeGatewayNumbersAreProblemsNotCrashes() throws {
         let error = #expect(throws: ConfigurationError.self) {

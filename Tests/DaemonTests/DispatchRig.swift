@@ -1,6 +1,7 @@
 import Delivery
 import Config
 import Daemon
+import Kit
 import Planning
 import Foundation
 import GatewayStub
@@ -27,9 +28,6 @@ final class TestWallClock: Sendable {
     }
 }
 
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
-}
 
 /// The daemon's dispatch path in process: stub gateways on loopback, a store on a temporary
 /// file, the group-commit writer, a `DeliveryService` from a written config, and an

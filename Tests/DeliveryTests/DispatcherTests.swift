@@ -1,5 +1,6 @@
 import Delivery
 import Foundation
+import Kit
 import Synchronization
 import Testing
 
@@ -51,8 +52,7 @@ final class ManualClock: Clock {
     var elapsed: Duration { state.withLock { $0.now } }
     /// Wall-clock time that moves with the clock.
     var date: Date {
-        let (seconds, attoseconds) = elapsed.components
-        return epoch.addingTimeInterval(TimeInterval(seconds) + TimeInterval(attoseconds) / 1e18)
+        epoch.addingTimeInterval(elapsed.seconds)
     }
     var sleepers: Int { state.withLock { $0.sleepers.count } }
 

@@ -1,5 +1,6 @@
 import Delivery
 import Foundation
+import Kit
 import Testing
 
 @Suite struct RetryAfterTests {

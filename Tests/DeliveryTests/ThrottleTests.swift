@@ -1,5 +1,6 @@
 import Delivery
 import Foundation
+import Kit
 import Synchronization
 import Testing
 
@@ -224,19 +225,6 @@ import Testing
         // A key keeps no more entries than its largest window needs.
         for second in 0..<1000 { limits.record(key: "busy", now: start.addingTimeInterval(100 + Double(second) / 100)) }
         #expect(limits.check(key: "busy", now: start.addingTimeInterval(110)) == start.addingTimeInterval(139.99))
-    }
-}
-
-/// A deterministic generator for reproducible jitter and lateness.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 

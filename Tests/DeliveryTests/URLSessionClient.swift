@@ -1,5 +1,6 @@
 import Delivery
 import Foundation
+import Kit
 
 #if canImport(FoundationNetworking)
     import FoundationNetworking
@@ -23,8 +24,7 @@ final class URLSessionClient: HTTPClient {
         urlRequest.httpMethod = request.method.rawValue
         for (name, value) in request.headers { urlRequest.addValue(value, forHTTPHeaderField: name) }
         if !request.body.isEmpty { urlRequest.httpBody = Data(request.body) }
-        let timeout = request.timeout.components
-        urlRequest.timeoutInterval = Double(timeout.seconds) + Double(timeout.attoseconds) / 1e18
+        urlRequest.timeoutInterval = request.timeout.seconds
         let session = self.session
         return try await withCheckedThrowingContinuation { continuation in
             session.dataTask(with: urlRequest) { data, response, error in

@@ -3,6 +3,7 @@ import Foundation
 import FoundationNetworking
 import GatewayStub
 import HTTPServer
+import Kit
 import Synchronization
 
 /// A test-only `HTTPClient` over FoundationNetworking's URLSession.
@@ -21,8 +22,7 @@ struct URLSessionClient: HTTPClient {
         urlRequest.httpMethod = request.method.rawValue
         for field in request.headers.fields { urlRequest.addValue(field.value, forHTTPHeaderField: field.name) }
         if !request.body.isEmpty { urlRequest.httpBody = Data(request.body) }
-        let parts = request.timeout.components
-        urlRequest.timeoutInterval = Double(parts.seconds) + Double(parts.attoseconds) / 1e18
+        urlRequest.timeoutInterval = request.timeout.seconds
         do {
             let (data, response) = try await session.data(for: urlRequest)
             guard let http = response as? HTTPURLResponse else { throw TransportError(code: .other) }

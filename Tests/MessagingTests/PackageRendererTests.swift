@@ -158,6 +158,12 @@ import Testing
         #expect(sms.templateParam.hasPrefix(#"{"name":"北京示例科技有限公司","count":"5""#))
     }
 
+    /// `TemplateParam` is escaped as every JSON string we write: U+2028 escaped, `\b` by name.
+    @Test func templateParamEscapesLikeAllOurJSON() {
+        let sms = AliyunSMS(templateCode: "T", signName: "S", params: [.init(key: "a\"", value: "x\u{2028}\u{8}\n中")])
+        #expect(sms.templateParam == #"{"a\"":"x\u2028\b\n中"}"#)
+    }
+
     @Test func tencentParamsArePositional() throws {
         let fixture = try TemplateFixture(files: [
             "tencent.json5": """

@@ -5,11 +5,15 @@ import Testing
 
 
 @Suite struct MessagePayloadTests {
-    /// What `encoded()` wrote before it was written by hand.
+    /// What `encoded()` wrote before it was written by hand, but for U+2028 and U+2029, which
+    /// `JSONEncoder` leaves raw and `JSONText` escapes (JavaScript string literals refuse them raw).
     func foundationBytes(_ payload: MessagePayload) throws -> [UInt8] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return Array(try encoder.encode(payload))
+        let json = String(decoding: try encoder.encode(payload), as: UTF8.self)
+            .replacingOccurrences(of: "\u{2028}", with: #"\u2028"#)
+            .replacingOccurrences(of: "\u{2029}", with: #"\u2029"#)
+        return Array(json.utf8)
     }
 
     static let tricky = #"q\"b\\s/n\nt\tr\rc\u0001\u001f é中😀 \u2028"#
@@ -24,6 +28,14 @@ import Testing
             """
         let payload = try MessagePayload.decode(Array(json.utf8))
         #expect(payload.encoded() == (try foundationBytes(payload)))
+        #expect(try MessagePayload.decode(payload.encoded()) == payload)
+    }
+
+    @Test func lineAndParagraphSeparatorsAreEscaped() throws {
+        var payload = MessagePayload()
+        payload.fallbackMobile = "a\u{2028}b\u{2029}c"
+        let json = String(decoding: payload.encoded(), as: UTF8.self)
+        #expect(json == #"{"fallbackMobile":"a\u2028b\u2029c"}"#)
         #expect(try MessagePayload.decode(payload.encoded()) == payload)
     }
 

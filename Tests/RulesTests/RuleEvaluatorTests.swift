@@ -1,3 +1,4 @@
+import Kit
 import Registry
 import Testing
 
@@ -25,7 +26,7 @@ import Testing
     ]
 
     @Test func columnarAgreesWithRowWise() throws {
-        var generator = SplitMix64(state: 42)
+        var generator = SplitMix64(seed: 42)
         // Not a multiple of 64, so the tail word is exercised.
         let enterprises = (0..<4_001).map { _ in randomEnterprise(&generator) }
         let rules = try Self.sources.map { try rule($0) }
@@ -56,7 +57,7 @@ import Testing
     }
 
     @Test func concurrentCallsShareOneEvaluator() async throws {
-        var generator = SplitMix64(state: 7)
+        var generator = SplitMix64(seed: 7)
         let columns = EnterpriseColumns(
             schema: schema, enterprises: (0..<1_000).map { _ in randomEnterprise(&generator) })
         let evaluator = RuleEvaluator(rules: try Self.sources.map { try rule($0) })

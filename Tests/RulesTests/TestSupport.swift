@@ -1,4 +1,5 @@
 import Foundation
+import Kit
 import Registry
 import Testing
 
@@ -39,18 +40,6 @@ func enterprise(
 /// The package root, found from this file's path (Tests/RulesTests/TestSupport.swift).
 let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent().path
-
-/// A deterministic generator so random tests replay the same enterprises.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 func randomEnterprise(_ g: inout SplitMix64) -> Enterprise {
     func maybe<T>(_ value: T) -> T? { Int.random(in: 0..<8, using: &g) == 0 ? nil : value }

@@ -1,4 +1,5 @@
 import Foundation
+import Kit
 
 /// Aliyun SMS `SendSms` (dysmsapi `2017-05-25`, Delivery/Gateways.md §3), one number per request.
 ///

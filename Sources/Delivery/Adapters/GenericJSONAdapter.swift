@@ -1,4 +1,5 @@
 import Foundation
+import Kit
 
 /// A generic HTTP/JSON SMS gateway (Delivery/Gateways.md §7): one `POST` per message with a quoted
 /// `Idempotency-Key`, classified by HTTP status.

@@ -1,4 +1,5 @@
 import Foundation
+import Kit
 
 /// Tencent Cloud SMS `SendSms` (API 3.0, `2021-01-11`, Delivery/Gateways.md §4), one number per request,
 /// signed with TC3-HMAC-SHA256.

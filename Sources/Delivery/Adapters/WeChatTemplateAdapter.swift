@@ -1,4 +1,5 @@
 import Foundation
+import Kit
 
 /// WeChat official-account template messages (Delivery/Gateways.md §5), sent with an access token from a
 /// shared ``WeChatTokenCache``.

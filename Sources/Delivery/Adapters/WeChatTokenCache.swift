@@ -1,4 +1,5 @@
 import Foundation
+import Kit
 
 /// The access token of one WeChat official account, shared by every sender of that account.
 ///

@@ -1,4 +1,5 @@
 import Foundation
+import Kit
 import Synchronization
 
 /// Sends messages through one configured gateway, politely and defensively.
@@ -333,7 +334,7 @@ public actor GatewayDispatcher {
         if !breaker.admits(now: now) {
             let until =
                 breaker.phase(now: now) == .open
-                ? wallNow.addingTimeInterval((breaker.openUntil - now).timeInterval)
+                ? wallNow.addingTimeInterval((breaker.openUntil - now).seconds)
                 : wallNow.addingTimeInterval(Self.probeBusyDelay)
             return .deferred(until: until, reason: Self.circuitOpen)
         }
@@ -384,7 +385,7 @@ public actor GatewayDispatcher {
         let active = currentPause(at: wallNow)
         let circuitUntil: Date? =
             breaker.phase(now: now) == .open
-            ? wallNow.addingTimeInterval((breaker.openUntil - now).timeInterval) : nil
+            ? wallNow.addingTimeInterval((breaker.openUntil - now).seconds) : nil
         let snapshot = PublishedAvailability(
             pausedUntil: active?.until, pausedByOperator: active != nil && active?.until == nil,
             circuitOpenUntil: circuitUntil)

@@ -1,4 +1,5 @@
 import Foundation
+import Kit
 
 /// Provider frequency limits per recipient key, as rolling windows.
 ///
@@ -37,7 +38,7 @@ public struct RecipientLimits: Sendable {
     public init(windows: [Window]) {
         precondition(windows.allSatisfy { $0.limit > 0 && $0.period > .zero }, "RecipientLimits needs positive windows")
         self.windows = windows
-        self.longest = windows.map { $0.period.timeInterval }.max() ?? 0
+        self.longest = windows.map { $0.period.seconds }.max() ?? 0
         self.keep = windows.map(\.limit).max() ?? 0
     }
 
@@ -54,10 +55,10 @@ public struct RecipientLimits: Sendable {
         guard let times = history[key] else { return nil }
         var earliest: Date?
         for window in applicable(to: key) {
-            let start = now.addingTimeInterval(-window.period.timeInterval)
+            let start = now.addingTimeInterval(-window.period.seconds)
             let inWindow = times.drop { $0 <= start }
             guard inWindow.count >= window.limit else { continue }
-            let freeing = inWindow[inWindow.endIndex - window.limit].addingTimeInterval(window.period.timeInterval)
+            let freeing = inWindow[inWindow.endIndex - window.limit].addingTimeInterval(window.period.seconds)
             earliest = Swift.max(earliest ?? freeing, freeing)
         }
         return earliest
@@ -93,13 +94,5 @@ public struct RecipientLimits: Sendable {
         let cutoff = now.addingTimeInterval(-longest)
         history = history.filter { ($0.value.last ?? .distantPast) > cutoff }
         nextSweep = now.addingTimeInterval(Swift.max(longest, 1))
-    }
-}
-
-extension Duration {
-    /// The duration in seconds, as Foundation counts time.
-    var timeInterval: TimeInterval {
-        let (seconds, attoseconds) = components
-        return TimeInterval(seconds) + TimeInterval(attoseconds) / 1e18
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Kit
 
 /// When to try a message again after a transient failure: capped exponential backoff with full
 /// jitter, never earlier than the provider asked, within a number of attempts and an age.
@@ -73,7 +74,7 @@ public struct RetryPolicy: Sendable, Hashable, Codable {
         let jitter = UInt64.random(in: 0...nanoseconds, using: &generator)
         var at = now.addingTimeInterval(TimeInterval(jitter) / 1e9)
         if let providerEarliest, providerEarliest > at { at = providerEarliest }
-        guard at <= firstAttemptAt.addingTimeInterval(maxAge.timeInterval) else {
+        guard at <= firstAttemptAt.addingTimeInterval(maxAge.seconds) else {
             return .giveUp(Self.maxAgeExceeded)
         }
         return .retry(at: at)

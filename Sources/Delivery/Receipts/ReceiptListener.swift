@@ -1,5 +1,6 @@
 import Foundation
 import HTTPServer
+import Kit
 import Synchronization
 
 /// The HTTP endpoint providers push receipts to.
@@ -287,7 +288,7 @@ final class ListenerCore: Sendable {
         else { return .refuse(reject(.malformed, .text("malformed receipt\n", status: 400))) }
         let now = clock()
         let window = maxAge ?? WeChatReceiptParser.defaultMaxAge
-        let seconds = Double(window.components.seconds) + Double(window.components.attoseconds) / 1e18
+        let seconds = window.seconds
         // The signature check refuses the timestamp once it is `maxAge` old: remember it until then.
         let signedAt = maxAge == nil ? nil : Int64(timestamp).map { Date(timeIntervalSince1970: Double($0)) }
         let expires = (signedAt ?? now).addingTimeInterval(seconds)

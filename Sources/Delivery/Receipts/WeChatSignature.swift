@@ -1,4 +1,5 @@
 import Foundation
+import Kit
 
 /// The WeChat server-URL signature (Delivery/Gateways.md §5): `signature = lowercase hex
 /// SHA1(concat(sort([token, timestamp, nonce])))`, sent in the query of every push and of the
@@ -42,7 +43,7 @@ public enum WeChatSignature {
                 throw ReceiptError(.unauthenticated, "WeChat timestamp is not a number")
             }
             let skew = abs(now.timeIntervalSince1970 - Double(seconds))
-            let limit = Double(maxAge.components.seconds) + Double(maxAge.components.attoseconds) / 1e18
+            let limit = maxAge.seconds
             guard skew <= limit else { throw ReceiptError(.unauthenticated, "WeChat timestamp outside the window") }
         }
     }

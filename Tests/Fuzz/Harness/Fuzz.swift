@@ -25,9 +25,9 @@ let targets: [FuzzTarget] = [
     FuzzTarget(name: "wechat", summary: "WeChatSignature.verify, WeChatReceiptParser", run: fuzzWeChat),
     FuzzTarget(name: "xml", summary: "MiniXML, WeChatReceiptParser.parseVerified and parseVerifiedPush", run: fuzzMiniXML),
     FuzzTarget(name: "rule", summary: "RuleLexer, RuleParser, CompiledRule, RuleEvaluator", run: fuzzRule),
-    FuzzTarget(name: "policy", summary: "PolicyCatalog: JSON5Locator (Rules), JSON5 decode, profiles", run: fuzzPolicy),
+    FuzzTarget(name: "policy", summary: "PolicyCatalog: JSON5Locator (Kit), JSON5 decode, profiles", run: fuzzPolicy),
     FuzzTarget(
-        name: "template", summary: "TemplateSet: JSON5Locator (Messaging), templates, rendering", run: fuzzTemplate),
+        name: "template", summary: "TemplateSet: JSON5Locator (Kit), templates, rendering", run: fuzzTemplate),
     FuzzTarget(name: "config", summary: "Configuration.load (JSON5 config)", run: fuzzConfiguration),
 ]
 

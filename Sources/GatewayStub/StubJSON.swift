@@ -1,15 +1,16 @@
 import Foundation
+import Kit
 
 /// A JSON value written with its keys in the order given, as providers write them.
-enum JSONText: Sendable {
+enum StubJSON: Sendable {
     case string(String)
     case int(Int64)
     case bool(Bool)
     case null
-    case array([JSONText])
-    case object([(String, JSONText)])
+    case array([StubJSON])
+    case object([(String, StubJSON)])
 
-    static func int(_ value: Int) -> JSONText { .int(Int64(value)) }
+    static func int(_ value: Int) -> StubJSON { .int(Int64(value)) }
 
     var rendered: String {
         var out = ""
@@ -19,7 +20,7 @@ enum JSONText: Sendable {
 
     private func write(into out: inout String) {
         switch self {
-        case .string(let text): JSONText.quote(text, into: &out)
+        case .string(let text): Self.quote(text, into: &out)
         case .int(let value): out += String(value)
         case .bool(let value): out += value ? "true" : "false"
         case .null: out += "null"
@@ -34,7 +35,7 @@ enum JSONText: Sendable {
             out += "{"
             for (index, pair) in pairs.enumerated() {
                 if index > 0 { out += "," }
-                JSONText.quote(pair.0, into: &out)
+                Self.quote(pair.0, into: &out)
                 out += ":"
                 pair.1.write(into: &out)
             }
@@ -44,18 +45,7 @@ enum JSONText: Sendable {
 
     private static func quote(_ text: String, into out: inout String) {
         out += "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case let control where control.value < 0x20:
-                out += String(format: "\\u%04x", control.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
+        JSONText.append(escaped: text, to: &out)
         out += "\""
     }
 
@@ -66,22 +56,16 @@ enum JSONText: Sendable {
     }
 }
 
-/// SplitMix64: a small deterministic generator for fault and receipt draws.
+/// The stub's draws for faults and receipts, from a seeded `SplitMix64`.
 struct StubRandom: Sendable {
-    private var state: UInt64
+    private var generator: SplitMix64
 
-    init(seed: UInt64) { state = seed }
+    init(seed: UInt64) { generator = SplitMix64(seed: seed) }
 
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    mutating func next() -> UInt64 { generator.next() }
 
     /// A uniform draw in `0..<1`.
-    mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
+    mutating func unit() -> Double { generator.unit() }
 
     /// Whether an event of probability `rate` happens; no draw is spent on rate 0.
     mutating func chance(_ rate: Double) -> Bool { rate > 0 && unit() < rate }
