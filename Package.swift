@@ -75,9 +75,12 @@ let package = Package(
         .testTarget(
             name: "DaemonTests",
             dependencies: [
-                "Daemon", "Config", "Planning", "Kit", "Registry", "Storage", "Delivery", "GatewayStub", "HTTPServer",
+                "Daemon", "Config", "Planning", "Kit", "Registry", "Rules", "Storage", "Delivery", "GatewayStub",
+                "HTTPServer",
             ],
             swiftSettings: strict),
-        .testTarget(name: "CLITests", dependencies: ["Kit", "policypush", "Storage", "Registry"], swiftSettings: strict),
+        .testTarget(
+            name: "CLITests", dependencies: ["Kit", "policypush", "Config", "Daemon", "Storage", "Registry"],
+            swiftSettings: strict),
     ]
 )
