@@ -100,7 +100,9 @@ struct CampaignUnreachedCommand: Command {
         while start < rows.endIndex {
             let reason = entries[start].reason
             let end = entries[start...].firstIndex { $0.reason != reason } ?? entries.endIndex
-            Output.out("\(reason.rawValue) (\(end - start)):")
+            let note =
+                reason == .toldBefore ? ", reached earlier: not a miss" : reason.isInFlight ? ", still in flight" : ""
+            Output.out("\(reason.rawValue) (\(end - start)\(note)):")
             for row in rows[start..<end] {
                 Output.out(
                     "  \(row.creditCode)  \(row.region ?? "-")  \(row.name ?? "-")  policies \(row.policies.joined(separator: ","))"

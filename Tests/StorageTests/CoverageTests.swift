@@ -23,7 +23,8 @@ import Testing
     static let table: [Case] = [
         Case(messages: [M(state: .delivered)], reason: .delivered),
         // A WeChat message failed, its SMS fallback arrived: reached.
-        Case(messages: [M(state: .failed, channel: .wechat, error: "43004"), M(state: .delivered)], reason: .delivered),
+        Case(
+            messages: [M(state: .failed, channel: .wechat, error: "43004"), M(state: .delivered)], reason: .delivered),
         Case(messages: [M(state: .failed, channel: .wechat, error: "43004"), M(state: .queued)], reason: .pending),
         Case(messages: [M(state: .accepted)], reason: .awaitingReceipt),
         Case(messages: [M(state: .failed, channel: .wechat), M(state: .accepted)], reason: .awaitingReceipt),
@@ -35,28 +36,45 @@ import Testing
         Case(messages: [M(state: .failed, channel: .wechat), M(state: .unconfirmed)], reason: .unconfirmed),
         Case(messages: [M(state: .expired)], reason: .expired),
         Case(messages: [M(state: .failed, channel: .wechat), M(state: .expired)], reason: .expired),
-        Case(messages: [M(state: .failed, error: "isv.MOBILE_NUMBER_ILLEGAL")], reason: .failed,
-             detail: "isv.MOBILE_NUMBER_ILLEGAL"),
+        Case(
+            messages: [M(state: .failed, error: "isv.MOBILE_NUMBER_ILLEGAL")], reason: .failed,
+            detail: "isv.MOBILE_NUMBER_ILLEGAL"),
         // Both channels failed: the later (the fallback's) error explains it.
-        Case(messages: [M(state: .failed, channel: .wechat, error: "43004"), M(state: .failed, error: "E1")],
-             reason: .failed, detail: "E1"),
+        Case(
+            messages: [M(state: .failed, channel: .wechat, error: "43004"), M(state: .failed, error: "E1")],
+            reason: .failed, detail: "E1"),
         // The fallback SMS was suppressed (the number opted out): the WeChat failure is what happened.
-        Case(messages: [M(state: .failed, channel: .wechat, error: "43004"), M(state: .suppressed, reason: "opted_out_reply")],
-             reason: .failed, detail: "43004"),
+        Case(
+            messages: [
+                M(state: .failed, channel: .wechat, error: "43004"), M(state: .suppressed, reason: "opted_out_reply"),
+            ],
+            reason: .failed, detail: "43004"),
         Case(messages: [M(state: .cancelled)], reason: .cancelled),
-        Case(messages: [M(state: .suppressed, channel: nil, reason: "duplicate")], reason: .toldBefore, detail: "duplicate"),
-        Case(messages: [M(state: .suppressed, channel: nil, reason: "no_contact")], reason: .noContact, detail: "no_contact"),
-        Case(messages: [M(state: .suppressed, channel: nil, reason: "opted_out")], reason: .optedOut, detail: "opted_out"),
-        Case(messages: [M(state: .suppressed, reason: "opted_out_reply")], reason: .optedOut, detail: "opted_out_reply"),
-        Case(messages: [M(state: .suppressed, channel: .wechat, reason: "wechat_unsubscribe")], reason: .optedOut,
-             detail: "wechat_unsubscribe"),
+        Case(
+            messages: [M(state: .suppressed, channel: nil, reason: "duplicate")], reason: .toldBefore,
+            detail: "duplicate"),
+        Case(
+            messages: [M(state: .suppressed, channel: nil, reason: "no_contact")], reason: .noContact,
+            detail: "no_contact"),
+        Case(
+            messages: [M(state: .suppressed, channel: nil, reason: "opted_out")], reason: .optedOut, detail: "opted_out"
+        ),
+        Case(
+            messages: [M(state: .suppressed, reason: "opted_out_reply")], reason: .optedOut, detail: "opted_out_reply"),
+        Case(
+            messages: [M(state: .suppressed, channel: .wechat, reason: "wechat_unsubscribe")], reason: .optedOut,
+            detail: "wechat_unsubscribe"),
         Case(messages: [M(state: .suppressed, reason: "operator")], reason: .optedOut, detail: "operator"),
-        Case(messages: [M(state: .suppressed, channel: nil, reason: "frequency_cap")], reason: .frequencyCap,
-             detail: "frequency_cap"),
-        Case(messages: [M(state: .suppressed, channel: nil, reason: "no_policy_for_channel")],
-             reason: .noPolicyForChannel, detail: "no_policy_for_channel"),
+        Case(
+            messages: [M(state: .suppressed, channel: nil, reason: "frequency_cap")], reason: .frequencyCap,
+            detail: "frequency_cap"),
+        Case(
+            messages: [M(state: .suppressed, channel: nil, reason: "no_policy_for_channel")],
+            reason: .noPolicyForChannel, detail: "no_policy_for_channel"),
         Case(messages: [M(state: .suppressed, reason: "campaign_max")], reason: .campaignMax, detail: "campaign_max"),
-        Case(messages: [M(state: .suppressed, reason: "something_new")], reason: .otherSuppression, detail: "something_new"),
+        Case(
+            messages: [M(state: .suppressed, reason: "something_new")], reason: .otherSuppression,
+            detail: "something_new"),
     ]
 
     @Test(arguments: table) func anEnterprisesReasonIsItsMostAdvancedMessage(_ c: Case) {
@@ -81,7 +99,8 @@ import Testing
         ]
         for (code, state, reason) in states {
             coverage.add(
-                creditCode: code, state: state, channel: .sms, recipient: "13800000000", policyIDs: ["p"], lastError: nil,
+                creditCode: code, state: state, channel: .sms, recipient: "13800000000", policyIDs: ["p"],
+                lastError: nil,
                 suppressionReason: reason)
         }
         let counts = coverage.counts
@@ -103,7 +122,8 @@ import Testing
         let index = SuppressionIndex([
             SuppressionRecord(target: .address("13812345678"), channel: .sms, reason: "opted_out_reply", at: t),
             SuppressionRecord(
-                target: .enterprise("C1"), channel: .wechat, reason: "operator", operatorName: "li", note: "asked by phone",
+                target: .enterprise("C1"), channel: .wechat, reason: "operator", operatorName: "li",
+                note: "asked by phone",
                 at: t),
         ])
         let resolved = OptOut.resolve(channels: [.wechat, .sms], enterprise: e, suppressions: index)
@@ -130,7 +150,10 @@ import Testing
             entry("6", .noContact, "b"), entry("5", .noContact, "a"), entry("4", .noContact, "a"),
             entry("3", .optedOut, "a"), entry("2", .expired, "z"), entry("1", .failed, "z"),
         ]
-        #expect(entries.sorted(by: UnreachedEntry.followUpOrder).map(\.creditCode) == ["1", "2", "4", "5", "6", "7", "3", "8", "9"])
+        #expect(
+            entries.sorted(by: UnreachedEntry.followUpOrder).map(\.creditCode) == [
+                "1", "2", "4", "5", "6", "7", "3", "8", "9",
+            ])
     }
 }
 
@@ -168,7 +191,8 @@ import Testing
             SuppressionRecord(target: .address(registry[2].mobile!), channel: .sms, reason: "opted_out_reply", at: t0))
         let sent = Dictionary(uniqueKeysWithValues: try f.claimAndSend(limit: 2).map { ($0.creditCode, $0.id) })
         try f.store.record([
-            Transition(messageID: try #require(sent[registry[0].creditCode]), to: .delivered, at: t0 + 1, gateway: "gw"),
+            Transition(
+                messageID: try #require(sent[registry[0].creditCode]), to: .delivered, at: t0 + 1, gateway: "gw"),
             Transition(
                 messageID: try #require(sent[registry[1].creditCode]), to: .failed, at: t0 + 1, gateway: "gw",
                 error: "isv.BUSINESS_LIMIT_CONTROL"),
