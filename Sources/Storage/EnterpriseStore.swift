@@ -52,6 +52,10 @@ public protocol EnterpriseStore: AnyObject {
     /// The enterprise with this credit code, or `nil`.
     func enterprise(creditCode: String) throws -> Enterprise?
 
+    /// The stored enterprises among `creditCodes`, by credit code, read in one transaction;
+    /// codes not stored are absent.
+    func enterprises(creditCodes: some Collection<String>) throws -> [String: Enterprise]
+
     /// How many enterprises are stored.
     func enterpriseCount() throws -> Int
 

@@ -162,6 +162,10 @@ public protocol OutboxStore: AnyObject {
     /// What became of a campaign's messages.
     func report(campaignID: Int64) throws -> CampaignReport
 
+    /// Every enterprise of a campaign's audience and where the campaign left it, in one pass over
+    /// its messages (payloads unread).
+    func coverage(campaignID: Int64) throws -> Coverage
+
     /// Calls `body` with every message of a campaign in id order and, when `withEvents`, its
     /// recorded transitions oldest first.
     func forEachMessage(

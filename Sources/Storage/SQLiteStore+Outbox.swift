@@ -132,6 +132,10 @@ extension SQLiteStore: OutboxStore {
         try outbox.report(campaignID: campaignID)
     }
 
+    public func coverage(campaignID: Int64) throws -> Coverage {
+        try outbox.coverage(campaignID: campaignID)
+    }
+
     public func forEachMessage(
         campaignID: Int64, withEvents: Bool, _ body: (OutboxMessage, [MessageEvent]?) throws -> Void
     ) throws {

@@ -102,6 +102,18 @@ public final class SQLiteStore: PolicyPushStore {
         return try EnterpriseRow.read(statement)
     }
 
+    public func enterprises(creditCodes: some Collection<String>) throws -> [String: Enterprise] {
+        // One read transaction, the lookup statement reused: one index probe per code.
+        try outbox.readTransaction {
+            var found: [String: Enterprise] = [:]
+            found.reserveCapacity(creditCodes.count)
+            for code in creditCodes where found[code] == nil {
+                if let enterprise = try enterprise(creditCode: code) { found[code] = enterprise }
+            }
+            return found
+        }
+    }
+
     public func enterpriseCount() throws -> Int {
         Int(try connection.scalarInt("SELECT count(*) FROM enterprises") ?? 0)
     }

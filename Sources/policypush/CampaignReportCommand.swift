@@ -32,14 +32,15 @@ struct CampaignReportCommand: Command {
         let store = try CampaignSupport.openForReading(workspace)
         let record = try CampaignSupport.campaign(id, in: store)
         let report = try store.report(campaignID: id)
+        let coverage = try store.coverage(campaignID: id).counts
         var rows: Int?
         if let csv {
             rows = try MessageCSV.write(store: store, campaignID: id, to: csv, zone: zone, configuration: workspace.configuration)
         }
         if json {
-            try Output.json(ReportJSON(record, report, zone: zone))
+            try Output.json(ReportJSON(record, report, coverage: coverage, zone: zone))
         } else {
-            ReportText.print(record, report)
+            ReportText.print(record, report, coverage: coverage)
         }
         if let csv, let rows {
             // With --json, stdout holds the JSON alone.
@@ -77,8 +78,10 @@ struct ReportJSON: Encodable {
     var failureReasons: [Count]
     var suppressedByReason: [Count]
     var receiptLatency: Latency?
+    /// Enterprises rather than messages: the same counts as `campaign unreached`.
+    var coverage: CoverageJSON
 
-    init(_ record: CampaignRecord, _ r: CampaignReport, zone: TimeZone) {
+    init(_ record: CampaignRecord, _ r: CampaignReport, coverage: Coverage.Counts, zone: TimeZone) {
         func breakdown(_ d: [String: [MessageState: Int]]) -> [Breakdown] {
             d.keys.sorted().map { Breakdown(name: $0, counts: CampaignSupport.named(d[$0]!)) }
         }
@@ -96,11 +99,12 @@ struct ReportJSON: Encodable {
         receiptLatency = r.receiptLatency.map {
             Latency(p50Seconds: $0.p50, p90Seconds: $0.p90, p99Seconds: $0.p99, count: $0.count)
         }
+        self.coverage = CoverageJSON(coverage)
     }
 }
 
 enum ReportText {
-    static func print(_ record: CampaignRecord, _ r: CampaignReport) {
+    static func print(_ record: CampaignRecord, _ r: CampaignReport, coverage: Coverage.Counts) {
         Output.out("Campaign \(record.id) '\(record.spec.name)': \(CampaignSupport.stateText(record)), \(r.total) message(s)")
         section("By state", r.byState.isEmpty ? [] : [(label: "all", counts: r.byState)])
         section("By policy", r.byPolicy.keys.sorted().map { ($0, r.byPolicy[$0]!) })
@@ -115,6 +119,7 @@ enum ReportText {
         } else {
             Output.out("  no delivered message with a receipt yet")
         }
+        CoverageText.print(coverage)
     }
 
     private static func section(_ title: String, _ rows: [(label: String, counts: [MessageState: Int])]) {

@@ -18,6 +18,7 @@ let commands: [any Command.Type] = [
     CampaignReportCommand.self,
     CampaignReconcileCommand.self,
     CampaignRepliesCommand.self,
+    CampaignUnreachedCommand.self,
     SuppressionsListCommand.self,
     SuppressionsAddCommand.self,
     SuppressionsRemoveCommand.self,

@@ -274,3 +274,94 @@ struct CampaignReconcileCommandTests {
         #expect(try await cli.run("campaign", "reconcile", "99").status == 1)
     }
 }
+
+@Suite("policypush campaign unreached")
+struct CampaignUnreachedCommandTests {
+    /// A hand-built registry and campaign: `unreached` lists the misses for follow-up, masked,
+    /// and `report` shows the same coverage numbers.
+    @Test func unreachedListsTheMissesAndAgreesWithTheReportsCoverage() async throws {
+        let cli = try CLIHarness()
+        let store = try SQLiteStore(path: cli.file("policypush.sqlite"))
+        let at = Date()
+        let codes = (0..<6).map { "91440300MA5F0000\($0)X" }
+        let registry = [
+            Enterprise(creditCode: codes[0], name: "已送达公司", region: "南山", mobile: "13800000000"),
+            Enterprise(creditCode: codes[1], name: "失败\u{202E}公司", region: "福田", mobile: "13800000001"),
+            Enterprise(creditCode: codes[2], name: "退订公司", region: "南山", mobile: "13800000002"),
+            Enterprise(creditCode: codes[3], name: "无联系公司", region: "宝安"),
+            Enterprise(creditCode: codes[4], name: "已告知公司", region: "南山", mobile: "13800000004"),
+            Enterprise(
+                creditCode: codes[5], name: "微信退订", region: "福田", wechatOpenID: "oWx1234567890abcdefXYZ",
+                wechatOptOut: true),
+        ]
+        _ = try store.importEnterprises(file: "r.csv", replace: false) { sink in
+            try sink(registry)
+            return RejectedRows()
+        }
+        let spec = CampaignSpec(
+            name: "Coverage", policyIDs: ["small_low_profit", "rd_plus"], channels: [.wechat, .sms], fallback: false,
+            startAt: at, campaignDate: "2026-12-03", policyVersions: [:], templateVersion: "t")
+        let id = try store.createCampaign(spec)
+        try store.applyCampaignState(id: id, .planning, at: at)
+        try store.applyCampaignState(id: id, .running, at: at)
+        func message(_ n: Int, _ channel: Channel?, state: MessageState = .queued, reason: String? = nil) -> NewMessage {
+            NewMessage(
+                campaignID: id, creditCode: codes[n], channel: channel,
+                recipient: channel == .sms ? registry[n].mobile ?? "" : "", policyIDs: ["small_low_profit"],
+                payload: Array("{}".utf8), idempotencyKey: "k\(n)", state: state, suppressionReason: reason, notBefore: at)
+        }
+        try store.insertMessages([
+            message(0, .sms), message(1, .sms), message(2, nil, state: .suppressed, reason: "opted_out"),
+            message(3, nil, state: .suppressed, reason: "no_contact"), message(4, nil, state: .suppressed, reason: "duplicate"),
+            message(5, nil, state: .suppressed, reason: "opted_out"),
+        ])
+        _ = try store.addSuppression(
+            SuppressionRecord(
+                target: .enterprise(codes[2]), channel: .sms, reason: "operator", operatorName: "li", note: "asked by phone",
+                at: at))
+        let claimed = Dictionary(uniqueKeysWithValues: try store.claimDue(now: at, limit: 2).map { ($0.creditCode, $0.id) })
+        let delivered = try #require(claimed[codes[0]]), failed = try #require(claimed[codes[1]])
+        try store.record([delivered, failed].map { Transition(messageID: $0, to: .sending, at: at, gateway: "aliyun", countsAsAttempt: false) })
+        try store.record([
+            Transition(messageID: delivered, to: .delivered, at: at, gateway: "aliyun"),
+            Transition(messageID: failed, to: .failed, at: at, gateway: "aliyun", error: "aliyun:isv.MOBILE_NUMBER_ILLEGAL"),
+        ])
+
+        let listed = try await cli.run("campaign", "unreached", String(id), "--csv", cli.file("unreached.csv"))
+        #expect(listed.status == 0, "\(listed.stderr)")
+        let out = listed.stdout
+        #expect(out.contains("6 qualified, 1 delivered, 1 told before, 0 in flight, 4 not reached"), "\(out)")
+        let lines = out.split(separator: "\n").map(String.init)
+        let order = ["failed (1):", "no_contact (1):", "opted_out (2):", "told_before (1, reached earlier: not a miss):"].map { h in lines.firstIndex(of: h) }
+        #expect(order.allSatisfy { $0 != nil } && order == order.sorted { ($0 ?? 0) < ($1 ?? 0) }, "\(out)")
+        #expect(out.contains("sms: aliyun:isv.MOBILE_NUMBER_ILLEGAL") && out.contains("sms operator (asked by phone)"))
+        #expect(out.contains("wechat registry_flag") && out.contains("失败<U+202E>公司"), "\(out)")
+        #expect(out.contains("138****0001") && out.contains("oWx1****fXYZ"))
+        #expect(!out.contains(codes[0]), "delivered is not listed")
+        for raw in ["13800000001", "oWx1234567890abcdefXYZ", "\u{202E}"] { #expect(!out.contains(raw)) }
+
+        let csv = try String(contentsOfFile: cli.file("unreached.csv"), encoding: .utf8)
+        let rows = csv.split(separator: "\r\n").map(String.init)
+        #expect(rows.first == "reason,credit_code,name,region,policies,mobile,wechat_openid,detail")
+        #expect(rows.dropFirst().map { $0.split(separator: ",").first.map(String.init) ?? "" }
+            == ["failed", "no_contact", "opted_out", "opted_out", "told_before"])
+        // Among the opted-out, region orders: 南山 before 福田.
+        #expect(rows[3].contains(codes[2]) && rows[4].contains(codes[5]), "\(rows)")
+        #expect(!csv.contains("13800000002") && !csv.contains("oWx1234567890abcdefXYZ"))
+
+        let json = try await cli.run("campaign", "unreached", String(id), "--json")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let coverage = try #require(object["coverage"] as? [String: Any])
+        #expect((object["enterprises"] as? [[String: Any]])?.count == 5)
+
+        let report = try await cli.run("campaign", "report", String(id), "--json")
+        let reportObject = try #require(try JSONSerialization.jsonObject(with: Data(report.stdout.utf8)) as? [String: Any])
+        let reportCoverage = try #require(reportObject["coverage"] as? [String: Any])
+        #expect(NSDictionary(dictionary: reportCoverage) == NSDictionary(dictionary: coverage))
+        #expect(reportCoverage["qualified"] as? Int == 6 && reportCoverage["not_reached_total"] as? Int == 4)
+        let text = try await cli.run("campaign", "report", String(id))
+        #expect(text.stdout.contains("Coverage (enterprises):"), "\(text.stdout)")
+        #expect(text.stdout.contains("failed 1, no_contact 1, opted_out 2"), "\(text.stdout)")
+        #expect(try await cli.run("campaign", "unreached", "99").status == 1)
+    }
+}

@@ -49,6 +49,28 @@ extension OutboxSQL {
         }
     }
 
+    func coverage(campaignID: Int64) throws -> Coverage {
+        try readTransaction {
+            // Only the columns the fold reads: payloads stay on disk. `messages_campaign` gives id order.
+            let select = try statement(
+                """
+                SELECT credit_code, state, channel, recipient, policy_ids, last_error, suppression_reason
+                FROM messages WHERE campaign_id = ?1 ORDER BY id
+                """)
+            defer { select.reset() }
+            try select.bind(campaignID)
+            var coverage = Coverage()
+            while try select.step() {
+                coverage.add(
+                    creditCode: select.text(0) ?? "", state: try messageState(select.text(1)),
+                    channel: try optionalChannel(select.text(2)), recipient: select.text(3) ?? "",
+                    policyIDs: IDList.decode(select.text(4)), lastError: select.text(5),
+                    suppressionReason: select.text(6))
+            }
+            return coverage
+        }
+    }
+
     func forEachMessage(
         campaignID: Int64, withEvents: Bool, _ body: (OutboxMessage, [MessageEvent]?) throws -> Void
     ) throws {
