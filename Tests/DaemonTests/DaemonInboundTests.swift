@@ -79,7 +79,7 @@ struct DaemonInboundTests {
             Issue.record("timed out waiting until \(what)")
             throw CancellationError()
         }
-        try await wait("planned, waiting for 08:00") { try messages().contains { $0.state == .queued } }
+        try await wait("planned, waiting for 08:00") { try store.campaign(id: id)?.state == .running }
         let listener = try #require(listening.withLock { $0 })
         let queued = try messages().filter { $0.state == .queued && $0.channel == .sms }
         let target = try #require(queued.first).recipient

@@ -17,7 +17,8 @@ private func blockingExchange(port: Int, _ request: [UInt8]) -> String {
     let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard socket >= 0 else { return "" }
     defer { close(socket) }
-    var timeout = timeval(tv_sec: 5, tv_usec: 0)
+    // Generous: on a loaded machine the handler waits for a cooperative thread; content, not speed, is tested.
+    var timeout = timeval(tv_sec: 20, tv_usec: 0)
     setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
