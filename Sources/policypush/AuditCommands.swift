@@ -9,7 +9,10 @@ struct AuditListCommand: Command {
         path: ["audit", "list"],
         summary: "List the audit trail: every operator action with its time, operator, target, arguments and result.",
         options: [
-            .option("--since", "DATE", "Only entries from DATE on: YYYY-MM-DD (midnight in the configured time zone), 'YYYY-MM-DD HH:MM' or ISO 8601."),
+            .option(
+                "--since", "DATE",
+                "Only entries from DATE on: YYYY-MM-DD (midnight in the configured time zone), 'YYYY-MM-DD HH:MM' or ISO 8601."
+            ),
             .flag("--json", "Print a JSON array for scripts (with each entry's prev_hash and hash)."),
         ])
 
@@ -61,14 +64,17 @@ struct AuditListCommand: Command {
         let actionWidth = max(6, rows.map(\.action.count).max() ?? 0)
         let targetWidth = min(30, max(6, rows.map(\.target.count).max() ?? 0))
         func pad(_ text: String, _ width: Int) -> String {
-            text.count > width ? String(text.prefix(width - 1)) + "…" : text.padding(toLength: width, withPad: " ", startingAt: 0)
+            text.count > width
+                ? String(text.prefix(width - 1)) + "…" : text.padding(toLength: width, withPad: " ", startingAt: 0)
         }
         Output.out(
-            "SEQ".leftPadded(5) + "  TIME                 " + pad("OPERATOR", operatorWidth) + "  " + pad("ACTION", actionWidth)
+            "SEQ".leftPadded(5) + "  TIME                 " + pad("OPERATOR", operatorWidth) + "  "
+                + pad("ACTION", actionWidth)
                 + "  " + pad("TARGET", targetWidth) + "  RESULT  ARGUMENTS")
         for r in rows {
             Output.out(
-                String(r.seq).leftPadded(5) + "  " + (r.at.map(Self.shortTime) ?? "-").padding(toLength: 19, withPad: " ", startingAt: 0)
+                String(r.seq).leftPadded(5) + "  "
+                    + (r.at.map(Self.shortTime) ?? "-").padding(toLength: 19, withPad: " ", startingAt: 0)
                     + "  " + pad(r.operator, operatorWidth) + "  " + pad(r.action, actionWidth) + "  "
                     + pad(r.target, targetWidth) + "  " + r.result + (r.arguments.isEmpty ? "" : "  " + r.arguments))
         }
@@ -87,7 +93,9 @@ struct AuditVerifyCommand: Command {
         path: ["audit", "verify"],
         summary: "Check the audit trail's hash chain; exit 1 naming the first entry changed, removed or reordered.",
         options: [
-            .option("--anchor", "HASH", "Also require an entry with this hash (one exported earlier): a truncated or rewritten trail lacks it."),
+            .option(
+                "--anchor", "HASH",
+                "Also require an entry with this hash (one exported earlier): a truncated or rewritten trail lacks it."),
             .flag("--json", "Print one JSON object for scripts."),
         ],
         discussion: """

@@ -52,7 +52,8 @@ struct CampaignApproveCommand: Command {
             try await CampaignDecision.preview(record, workspace: workspace, store: store)
             guard isatty(STDIN_FILENO) == 1 else {
                 Output.err(
-                    "error: campaign \(id) was not approved: confirm on a terminal, or run 'policypush campaign approve \(id) --yes'")
+                    "error: campaign \(id) was not approved: confirm on a terminal, or run 'policypush campaign approve \(id) --yes'"
+                )
                 return 1
             }
             FileHandle.standardOutput.write(Data("Approve campaign \(id) as \(audit.operatorName)? [y/N] ".utf8))
@@ -120,7 +121,8 @@ enum CampaignDecision {
             throw CampaignAudit.refused(store, audit, action: action, id: id, failure)
         }
         guard let creator = record.createdBy, creator != audit.operatorName else {
-            throw CampaignAudit.refused(store, audit, action: action, id: id, fourEyes(record, verb: verb, audit: audit))
+            throw CampaignAudit.refused(
+                store, audit, action: action, id: id, fourEyes(record, verb: verb, audit: audit))
         }
         return record
     }
@@ -153,7 +155,8 @@ enum CampaignDecision {
         Output.out("  date        \(s.campaignDate)")
         Output.out("  starts      \(CampaignSupport.localTime(s.startAt, zone))")
         Output.out("  policies    " + s.policyIDs.joined(separator: ", "))
-        Output.out("  channels    \(s.channels.map(\.rawValue).joined(separator: ","))\(s.fallback ? " (fallback on)" : "")")
+        Output.out(
+            "  channels    \(s.channels.map(\.rawValue).joined(separator: ","))\(s.fallback ? " (fallback on)" : "")")
         if let max = s.maxMessages { Output.out("  max         \(max) messages") }
         Output.out("")
     }
@@ -181,9 +184,13 @@ enum CampaignDecision {
             r.spec.policyVersions[$0.key] != $0.value
         }.keys.sorted()
         if !changed.isEmpty {
-            Output.out("Changed since the campaign was started (the daemon plans with the current ones): policies \(changed.joined(separator: ", ")).")
+            Output.out(
+                "Changed since the campaign was started (the daemon plans with the current ones): policies \(changed.joined(separator: ", "))."
+            )
         }
-        if CampaignVersions.templateVersion(directory: workspace.configuration.templatesDirectory) != r.spec.templateVersion {
+        if CampaignVersions.templateVersion(directory: workspace.configuration.templatesDirectory)
+            != r.spec.templateVersion
+        {
             Output.out("The templates changed since the campaign was started (the daemon plans with the current ones).")
         }
         Output.out("")

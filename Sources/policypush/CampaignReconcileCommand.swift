@@ -72,10 +72,11 @@ struct CampaignReconcileCommand: Command {
             let audit = OperatorIdentity.audit([("resend_unconfirmed", "true"), ("note", note)])
             do {
                 resent = try store.resendUnconfirmed(
-                    campaignID: id, note: "operator resend after reconciliation: \(note ?? "")", at: Date(), audit: audit)
+                    campaignID: id, note: "operator resend after reconciliation: \(note ?? "")", at: Date(),
+                    audit: audit)
             } catch let error as StorageError where error.code == .invalidTransition {
-                throw CampaignAudit.refused(
-                    store, audit, action: "campaign.reconcile", id: id, CommandFailure("cannot resend: \(error.message)"))
+                let failure = CommandFailure("cannot resend: \(error.message)")
+                throw CampaignAudit.refused(store, audit, action: "campaign.reconcile", id: id, failure)
             }
         }
         if json {

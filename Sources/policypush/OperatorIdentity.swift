@@ -33,7 +33,9 @@ enum OperatorIdentity {
     }
 
     /// The audit context of an action by the current operator.
-    static func audit(_ arguments: [(String, String?)], environment: [String: String] = ProcessInfo.processInfo.environment)
+    static func audit(
+        _ arguments: [(String, String?)], environment: [String: String] = ProcessInfo.processInfo.environment
+    )
         -> AuditContext
     {
         AuditContext(operatorName: current(environment: environment), arguments: AuditArguments.text(arguments))

@@ -18,7 +18,9 @@ struct ApprovalCommandTests {
         return cli
     }
 
-    private func run(_ cli: CLIHarness, as operatorName: String, _ arguments: String...) async throws -> CLIHarness.Result {
+    private func run(_ cli: CLIHarness, as operatorName: String, _ arguments: String...) async throws
+        -> CLIHarness.Result
+    {
         var cli = cli
         cli.environment["POLICYPUSH_OPERATOR"] = operatorName
         return try await cli.run(arguments)
@@ -60,7 +62,11 @@ struct ApprovalCommandTests {
 
     @Test func anotherOperatorApprovesAndTheCampaignBecomesPending() async throws {
         let cli = try harness()
-        #expect(try await run(cli, as: "alice", "enterprises", "import", "\(CLIHarness.packageRoot.path)/config/sample-enterprises.csv").status == 0)
+        #expect(
+            try await run(
+                cli, as: "alice", "enterprises", "import",
+                "\(CLIHarness.packageRoot.path)/config/sample-enterprises.csv"
+            ).status == 0)
         let id = try await startAwaiting(cli, as: "alice")
 
         // Without --yes and without a terminal: the approver's view, and nothing approved.
@@ -72,7 +78,8 @@ struct ApprovalCommandTests {
         #expect(view.stderr.contains("was not approved"))
         #expect(try SQLiteStore(path: cli.file("policypush.sqlite")).campaign(id: id)?.state == .awaitingApproval)
 
-        let approved = try await run(cli, as: "bob", "campaign", "approve", String(id), "--yes", "--note", "figures checked")
+        let approved = try await run(
+            cli, as: "bob", "campaign", "approve", String(id), "--yes", "--note", "figures checked")
         #expect(approved.status == 0, "\(approved.stderr)")
         #expect(approved.stdout.contains("approved by bob; it is pending"))
         let record = try #require(try SQLiteStore(path: cli.file("policypush.sqlite")).campaign(id: id))

@@ -26,7 +26,8 @@ import Testing
         let entry = AuditEntry(
             seq: 1, at: Date(millis: 1_780_000_000_000), operatorName: "alice", action: "campaign.start",
             target: "campaign 1", arguments: "", result: "ok: x", prevHash: AuditChain.genesisHash, hash: "")
-        let expected = "1:1,13:1780000000000,5:alice,14:campaign.start,10:campaign 1,0:,5:ok: x,64:\(AuditChain.genesisHash),"
+        let expected =
+            "1:1,13:1780000000000,5:alice,14:campaign.start,10:campaign 1,0:,5:ok: x,64:\(AuditChain.genesisHash),"
         #expect(String(decoding: AuditChain.canonicalForm(of: entry), as: UTF8.self) == expected)
         // Independently computed (Python's hashlib over the same bytes).
         #expect(AuditChain.hash(of: entry) == "3ea3314a7ce119927334eca6438ca3e301a5e4bb8ef97c477310dd24429c5045")
@@ -55,11 +56,17 @@ import Testing
         let store = try SQLiteStore(path: db.path)
         let entries = try Self.appendThree(store)
         var seen: [Int64] = []
-        try store.forEachAuditEntry(since: entries[2].at) { seen.append($0.seq); return true }
+        try store.forEachAuditEntry(since: entries[2].at) {
+            seen.append($0.seq)
+            return true
+        }
         #expect(seen.last == 3)
         #expect(!seen.contains { $0 < 1 })
         seen = []
-        try store.forEachAuditEntry(since: entries[2].at.addingTimeInterval(3600)) { seen.append($0.seq); return true }
+        try store.forEachAuditEntry(since: entries[2].at.addingTimeInterval(3600)) {
+            seen.append($0.seq)
+            return true
+        }
         #expect(seen.isEmpty)
     }
 
@@ -67,7 +74,9 @@ import Testing
         let db = try TemporaryDatabase()
         let store = try SQLiteStore(path: db.path)
         try Self.appendThree(store)
-        #expect(throws: StorageError.self) { try store.connection.execute("UPDATE audit SET result = 'x' WHERE seq = 2") }
+        #expect(throws: StorageError.self) {
+            try store.connection.execute("UPDATE audit SET result = 'x' WHERE seq = 2")
+        }
         #expect(throws: StorageError.self) { try store.connection.execute("DELETE FROM audit WHERE seq = 3") }
         #expect(try store.verifyAudit().isIntact)
     }
@@ -161,15 +170,22 @@ import Testing
     @discardableResult
     static func appendThree(_ store: SQLiteStore) throws -> [AuditEntry] {
         [
-            try store.appendAudit(.init(operatorName: "alice", action: "enterprises.import", target: "a.csv", result: "ok: inserted 3")),
-            try store.appendAudit(.init(operatorName: "bob", action: "suppressions.add", target: "91440300MA5FXXXX1A", arguments: "channel=sms")),
+            try store.appendAudit(
+                .init(operatorName: "alice", action: "enterprises.import", target: "a.csv", result: "ok: inserted 3")),
+            try store.appendAudit(
+                .init(
+                    operatorName: "bob", action: "suppressions.add", target: "91440300MA5FXXXX1A",
+                    arguments: "channel=sms")),
             try store.appendAudit(.init(operatorName: "daemon", action: "config.reload", result: "failed: bad key")),
         ]
     }
 
     static func read(_ store: SQLiteStore) throws -> [AuditEntry] {
         var entries: [AuditEntry] = []
-        try store.forEachAuditEntry(since: nil) { entries.append($0); return true }
+        try store.forEachAuditEntry(since: nil) {
+            entries.append($0)
+            return true
+        }
         return entries
     }
 

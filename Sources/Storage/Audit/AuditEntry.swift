@@ -48,7 +48,9 @@ public struct AuditEntry: Sendable, Hashable {
         public var arguments: String
         public var result: String
 
-        public init(operatorName: String, action: String, target: String = "", arguments: String = "", result: String = "ok") {
+        public init(
+            operatorName: String, action: String, target: String = "", arguments: String = "", result: String = "ok"
+        ) {
             self.operatorName = operatorName
             self.action = action
             self.target = target
@@ -145,7 +147,8 @@ public enum AuditChain {
             let expected = result.lastSeq + 1
             if entry.seq != expected {
                 let missing =
-                    entry.seq == expected + 1 ? "entry \(expected) is missing" : "entries \(expected)–\(entry.seq - 1) are missing"
+                    entry.seq == expected + 1
+                    ? "entry \(expected) is missing" : "entries \(expected)–\(entry.seq - 1) are missing"
                 result.problem = .init(seq: entry.seq, reason: "\(missing) (removed)")
             } else if entry.prevHash != result.lastHash {
                 let before = result.lastSeq == 0 ? "64 zeros (the first entry)" : "the hash of entry \(result.lastSeq)"

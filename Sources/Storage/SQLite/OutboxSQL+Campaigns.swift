@@ -97,7 +97,8 @@ extension OutboxSQL {
                     """)
                 try update.run(id, at.millis)
                 if let audit {
-                    try appendAudit(audit.entry("campaign.cancel", target: "campaign \(id)", result: "ok: cancelled"), at: at)
+                    try appendAudit(
+                        audit.entry("campaign.cancel", target: "campaign \(id)", result: "ok: cancelled"), at: at)
                 }
                 return
             }
