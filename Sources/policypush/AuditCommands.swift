@@ -123,8 +123,12 @@ struct AuditVerifyCommand: Command {
         let store = try CampaignSupport.openForReading(workspace)
         var verifier = AuditChain.Verifier()
         var anchorSeq: Int64?
+        var broken: AuditEntry?
         try store.forEachAuditEntry(since: nil) { entry in
-            guard verifier.check(entry) else { return false }
+            guard verifier.check(entry) else {
+                broken = entry
+                return false
+            }
             if entry.hash == anchor { anchorSeq = entry.seq }
             return true
         }
@@ -151,9 +155,16 @@ struct AuditVerifyCommand: Command {
             return problem == nil ? 0 : 1
         }
         if let problem {
-            Output.err("error: the audit trail is broken at \(problem)")
+            Output.err(result.problem == nil ? "error: \(problem)" : "error: the audit trail is broken at \(problem)")
+            if let e = broken {
+                let time = CampaignSupport.localTime(e.at, workspace.configuration.timeZone)
+                Output.err(
+                    "  as stored: seq \(e.seq), \(time), \(e.operatorName), \(e.action), \(e.target.isEmpty ? "-" : e.target), \(e.result)\(e.arguments.isEmpty ? "" : ", \(e.arguments)")"
+                )
+            }
             if result.lastSeq > 0 {
-                Output.err("entries 1–\(result.lastSeq) are intact; the last intact hash is \(result.lastHash)")
+                let intact = result.lastSeq == 1 ? "entry 1 is intact" : "entries 1–\(result.lastSeq) are intact"
+                Output.err("\(intact); the last intact hash is \(result.lastHash)")
             }
             return 1
         }

@@ -1,6 +1,7 @@
 import Foundation
-import Storage
 import Testing
+
+@testable import Storage
 
 /// Four-eyes approval and the audit trail through the built binary: operators are told apart
 /// by `POLICYPUSH_OPERATOR`, as `SUDO_USER` or the login name would in production.
@@ -150,5 +151,29 @@ struct ApprovalCommandTests {
         #expect(list.stdout.contains("alice"))
         let since = try await cli.run("audit", "list", "--since", "2999-01-01")
         #expect(since.stdout.contains("No audit entries since 2999-01-01"))
+    }
+
+    @Test func auditVerifyExitsOneNamingTheFirstBrokenEntry() async throws {
+        var cli = try CLIHarness()
+        cli.environment["POLICYPUSH_OPERATOR"] = "alice"
+        #expect(try await cli.run("campaign", "start", "--name", "One", "--policies", "small_low_profit").status == 0)
+        #expect(try await cli.run("campaign", "pause", "1").status == 0)
+        #expect(try await cli.run("campaign", "cancel", "1").status == 0)
+        #expect(try await cli.run("audit", "verify").status == 0)
+        do {
+            // As a tamperer with write access would: the triggers dropped, a row deleted.
+            let connection = try SQLiteConnection(path: cli.file("policypush.sqlite"), readOnly: false)
+            try connection.execute("DROP TRIGGER audit_no_delete; DELETE FROM audit WHERE seq = 2")
+        }
+        let broken = try await cli.run("audit", "verify")
+        #expect(broken.status == 1)
+        #expect(broken.stderr.contains("broken at entry 3: entry 2 is missing"), "\(broken.stderr)")
+        #expect(broken.stderr.contains("as stored: seq 3"))
+        #expect(broken.stderr.contains("entry 1 is intact; the last intact hash is "))
+        let json = try await cli.run("audit", "verify", "--json")
+        #expect(json.status == 1)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        #expect(object["intact"] as? Bool == false)
+        #expect(object["broken_seq"] as? Int == 3)
     }
 }
