@@ -53,6 +53,8 @@ public struct Configuration: Sendable {
     public var daemon: DaemonSettings
     /// Settling ambiguous sends and missing receipts with the providers (`reconcile`).
     public var reconcile: ReconcileSettings
+    /// Four-eyes approval of campaigns (`approval`).
+    public var approval = ApprovalSettings()
 
     public var schema: AttributeSchema { AttributeSchema(custom: customAttributes) }
 
@@ -204,6 +206,7 @@ public struct Configuration: Sendable {
         if let days = reader.number("planning.dedupe_days", in: 0...3650, integer: true) {
             config.planning.dedupeDays = Int(days)
         }
+        if let required = reader.bool("approval.required") { config.approval.required = required }
         if let s = reader.number("daemon.grace_s", in: 1...3600, integer: true) { config.daemon.grace = .seconds(Int64(s)) }
         if let h = reader.number("daemon.expire_after_h", in: 1...720) { config.daemon.expireAfter = h * 3600 }
         if let n = reader.number("daemon.max_in_flight", in: 1...10_000, integer: true) { config.daemon.maxInFlight = Int(n) }

@@ -118,7 +118,7 @@ public final class Daemon: Sendable {
             try await group.run(
                 signals: signals,
                 onSignal: { [self] signo in
-                    if signo == SIGHUP { reload() }
+                    if signo == SIGHUP { await reload(store: store) }
                 },
                 onShutdown: { [notifier] in notifier.stopping() })
         } catch {
@@ -133,15 +133,28 @@ public final class Daemon: Sendable {
         return status
     }
 
-    /// Reloads config, policies and templates; a bad reload keeps the old ones.
-    func reload() {
+    /// Reloads config, policies and templates; a bad reload keeps the old ones. Either way the
+    /// reload is appended to the audit trail as `config.reload` by `daemon`: a signal does not
+    /// say who sent it.
+    func reload(store: StoreWorker) async {
         notifier.reloading()
+        let result: String
         do {
             let fresh = try Self.loadInputs(configurationFile, environment: environment)
             current.value.withLock { $0 = fresh }
             log.info("reloaded", ["policies": fresh.catalog.entries.count])
+            result = "ok: \(fresh.catalog.entries.count) policies"
         } catch {
             log.error("reload rejected; keeping the previous configuration", ["error": "\(error)"])
+            result = "failed: \(error)"
+        }
+        let entry = AuditEntry.New(
+            operatorName: "daemon", action: "config.reload", target: configurationFile ?? "(defaults)",
+            arguments: "signal=SIGHUP", result: result)
+        do {
+            _ = try await store.run { try $0.appendAudit(entry) }
+        } catch {
+            log.error("the reload could not be added to the audit trail", ["error": "\(error)"])
         }
         notifier.ready(status: "reloaded")
     }

@@ -68,7 +68,7 @@ public struct ServiceGroup: Sendable {
     @discardableResult
     public func run<Signals: AsyncSequence & Sendable>(
         signals: Signals, stopSignals: Set<Int32> = [SIGTERM, SIGINT],
-        onSignal: @escaping @Sendable (Int32) -> Void = { _ in },
+        onSignal: @escaping @Sendable (Int32) async -> Void = { _ in },
         onShutdown: @escaping @Sendable () -> Void = {}
     ) async throws -> Ending where Signals.Element == Int32 {
         try await withThrowingTaskGroup(of: Event.self) { group in
@@ -77,7 +77,7 @@ public struct ServiceGroup: Sendable {
                 do {
                     for try await signo in signals {
                         if stopSignals.contains(signo) { return .stop(signo) }
-                        onSignal(signo)
+                        await onSignal(signo)
                     }
                 } catch {}
                 return .signalsEnded

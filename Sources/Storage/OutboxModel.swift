@@ -76,7 +76,10 @@ public enum MessageState: String, Sendable, Hashable, CaseIterable, Codable {
 
 /// Where a campaign stands.
 public enum CampaignState: String, Sendable, Hashable, CaseIterable, Codable {
-    /// Written by the CLI; the daemon has not started planning it.
+    /// Written by the CLI with `approval.required`: waits for another operator to approve it
+    /// (then `pending`) or reject it. The daemon leaves it alone.
+    case awaitingApproval = "awaiting_approval"
+    /// Written by the CLI (or approved); the daemon has not started planning it.
     case pending
     /// The daemon is matching and rendering its messages.
     case planning
@@ -88,13 +91,16 @@ public enum CampaignState: String, Sendable, Hashable, CaseIterable, Codable {
     case completed
     /// Stopped for good; unsent messages were cancelled.
     case cancelled
+    /// Refused by the approving operator; never planned.
+    case rejected
 
     /// A final campaign state never changes again.
-    public var isFinal: Bool { self == .completed || self == .cancelled }
+    public var isFinal: Bool { self == .completed || self == .cancelled || self == .rejected }
 
     /// Whether the daemon may move a campaign in this state to `next`.
     public func canMove(to next: CampaignState) -> Bool {
         switch (self, next) {
+        case (.awaitingApproval, .cancelled): true
         case (.pending, .planning), (.pending, .running), (.pending, .paused), (.pending, .cancelled): true
         case (.planning, .running), (.planning, .paused), (.planning, .cancelled), (.planning, .pending): true
         case (.running, .paused), (.running, .completed), (.running, .cancelled): true
@@ -153,12 +159,27 @@ public struct CampaignRecord: Sendable, Hashable {
     public var counts: [MessageState: Int]
     /// The secret that message ids are keyed with (`nil` for a campaign older than it).
     public var keySecret: [UInt8]?
+    /// The operator who started it (`nil` for a campaign older than the audit trail, or one
+    /// written by a program rather than an operator).
+    public var createdBy: String?
+    /// The operator who approved it, or rejected it (then `state` is `rejected`); `nil` while
+    /// undecided and for campaigns that needed no approval.
+    public var approvedBy: String?
+    /// When it was approved or rejected.
+    public var decidedAt: Date?
+    /// The approver's note, or the reason it was rejected.
+    public var decisionNote: String?
 
     public init(
         id: Int64, spec: CampaignSpec, state: CampaignState, requestedState: CampaignState?, createdAt: Date,
-        plannedAt: Date?, finishedAt: Date?, counts: [MessageState: Int], keySecret: [UInt8]? = nil
+        plannedAt: Date?, finishedAt: Date?, counts: [MessageState: Int], keySecret: [UInt8]? = nil,
+        createdBy: String? = nil, approvedBy: String? = nil, decidedAt: Date? = nil, decisionNote: String? = nil
     ) {
         self.keySecret = keySecret
+        self.createdBy = createdBy
+        self.approvedBy = approvedBy
+        self.decidedAt = decidedAt
+        self.decisionNote = decisionNote
         self.id = id
         self.spec = spec
         self.state = state

@@ -11,8 +11,12 @@ import Registry
 public protocol OutboxStore: AnyObject {
     // MARK: Campaigns
 
-    /// Stores a new campaign in state `pending` and returns its id.
-    func createCampaign(_ spec: CampaignSpec) throws -> Int64
+    /// Stores a new campaign in state `pending`, or `awaiting_approval` when `awaitingApproval`,
+    /// and returns its id.
+    ///
+    /// With `audit`, its operator is recorded as the campaign's creator and `campaign.start` is
+    /// appended to the audit trail in the same transaction.
+    func createCampaign(_ spec: CampaignSpec, awaitingApproval: Bool, audit: AuditContext?) throws -> Int64
 
     /// Every campaign, oldest first, with message counts.
     func campaigns() throws -> [CampaignRecord]
@@ -24,8 +28,19 @@ public protocol OutboxStore: AnyObject {
     /// (`.cancelled`) a campaign, for the daemon to apply.
     ///
     /// Throws `StorageError.Code.notFound` for an unknown campaign and `.invalidTransition` for
-    /// a request the campaign's state does not allow (resuming a completed campaign).
-    func requestCampaign(id: Int64, _ state: CampaignState) throws
+    /// a request the campaign's state does not allow (resuming a completed campaign). Cancelling a
+    /// campaign `awaiting_approval` takes effect at once (nothing was planned). With `audit`,
+    /// `campaign.pause`, `.resume` or `.cancel` is appended to the audit trail in the same transaction.
+    func requestCampaign(id: Int64, _ state: CampaignState, audit: AuditContext?) throws
+
+    /// An operator's decision on a campaign `awaiting_approval`: approved, it becomes `pending`
+    /// and the daemon plans it; rejected, it becomes `rejected` (final). `note` is the approver's
+    /// note or the reason for rejecting. `campaign.approve` or `campaign.reject` is appended to the
+    /// audit trail in the same transaction.
+    ///
+    /// Throws `.notPermitted` when `audit.operatorName` started the campaign (four eyes: someone
+    /// else decides), `.invalidTransition` when it is not awaiting approval, `.notFound`.
+    func decideCampaign(id: Int64, approve: Bool, note: String?, audit: AuditContext) throws
 
     /// Moves a campaign to `state` (the daemon's side); a matching request is cleared.
     ///
@@ -125,9 +140,10 @@ public protocol OutboxStore: AnyObject {
     func rescheduleChecks(_ checks: [(messageID: Int64, at: Date?)]) throws
 
     /// An operator's decision: every `unconfirmed` message of the campaign is queued again, with
-    /// `note` in its history; a completed campaign runs again. Returns how many.
+    /// `note` in its history; a completed campaign runs again. Returns how many. With `audit`,
+    /// `campaign.reconcile` is appended to the audit trail in the same transaction.
     @discardableResult
-    func resendUnconfirmed(campaignID: Int64, note: String, at: Date) throws -> Int
+    func resendUnconfirmed(campaignID: Int64, note: String, at: Date, audit: AuditContext?) throws -> Int
 
     // MARK: Receipts
 
@@ -196,6 +212,22 @@ public struct CrashRecovery: Sendable, Hashable {
 }
 
 extension OutboxStore {
+    /// Stores a new campaign in state `pending`, unaudited (programs and tests; the CLI audits).
+    public func createCampaign(_ spec: CampaignSpec) throws -> Int64 {
+        try createCampaign(spec, awaitingApproval: false, audit: nil)
+    }
+
+    /// Records a request without an audit entry; see ``requestCampaign(id:_:audit:)``.
+    public func requestCampaign(id: Int64, _ state: CampaignState) throws {
+        try requestCampaign(id: id, state, audit: nil)
+    }
+
+    /// Resends without an audit entry; see ``resendUnconfirmed(campaignID:note:at:audit:)``.
+    @discardableResult
+    public func resendUnconfirmed(campaignID: Int64, note: String, at: Date) throws -> Int {
+        try resendUnconfirmed(campaignID: campaignID, note: note, at: at, audit: nil)
+    }
+
     /// Claims with the default lease (10 minutes; see ``OutboxStore/claimDue(now:limit:lease:)``).
     public func claimDue(now: Date, limit: Int) throws -> [OutboxMessage] {
         try claimDue(now: now, limit: limit, lease: OutboxLease.default)

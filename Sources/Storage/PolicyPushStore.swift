@@ -1,14 +1,14 @@
 import Foundation
 
-/// The whole store as the daemon and the CLI see it: the enterprise registry and the durable
-/// outbox, in one database, whatever holds it.
+/// The whole store as the daemon and the CLI see it: the enterprise registry, the durable
+/// outbox and the audit trail, in one database, whatever holds it.
 ///
 /// Code outside Storage names this protocol (`some PolicyPushStore`, `any PolicyPushStore`) and
 /// gets a store from ``Store/open(at:readOnly:)``; only Storage knows which backend it is.
 ///
 /// - Important: A store is used from one thread or actor at a time; it is not `Sendable`.
 ///   Async code reaches one through a ``StoreWorker``.
-public protocol PolicyPushStore: OutboxStore, EnterpriseStore {}
+public protocol PolicyPushStore: OutboxStore, EnterpriseStore, AuditStore {}
 
 /// Where stores come from: the one place that chooses the backend.
 public enum Store {

@@ -2,9 +2,9 @@ import Foundation
 import Registry
 
 extension SQLiteStore: OutboxStore {
-    /// Stores a new campaign in state `pending`, stamped with the current time.
-    public func createCampaign(_ spec: CampaignSpec) throws -> Int64 {
-        try outbox.createCampaign(spec, at: Date())
+    /// Stores a new campaign, stamped with the current time.
+    public func createCampaign(_ spec: CampaignSpec, awaitingApproval: Bool, audit: AuditContext?) throws -> Int64 {
+        try outbox.createCampaign(spec, at: Date(), awaitingApproval: awaitingApproval, audit: audit)
     }
 
     public func campaigns() throws -> [CampaignRecord] {
@@ -15,8 +15,12 @@ extension SQLiteStore: OutboxStore {
         try outbox.campaign(id: id)
     }
 
-    public func requestCampaign(id: Int64, _ state: CampaignState) throws {
-        try outbox.requestCampaign(id: id, state, at: Date())
+    public func requestCampaign(id: Int64, _ state: CampaignState, audit: AuditContext?) throws {
+        try outbox.requestCampaign(id: id, state, at: Date(), audit: audit)
+    }
+
+    public func decideCampaign(id: Int64, approve: Bool, note: String?, audit: AuditContext) throws {
+        try outbox.decideCampaign(id: id, approve: approve, note: note, at: Date(), audit: audit)
     }
 
     @discardableResult
@@ -100,8 +104,8 @@ extension SQLiteStore: OutboxStore {
     }
 
     @discardableResult
-    public func resendUnconfirmed(campaignID: Int64, note: String, at: Date) throws -> Int {
-        try outbox.resendUnconfirmed(campaignID: campaignID, note: note, at: at)
+    public func resendUnconfirmed(campaignID: Int64, note: String, at: Date, audit: AuditContext?) throws -> Int {
+        try outbox.resendUnconfirmed(campaignID: campaignID, note: note, at: at, audit: audit)
     }
 
     @discardableResult

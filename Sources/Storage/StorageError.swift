@@ -32,6 +32,8 @@ public struct StorageError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let notFound = Code("not_found")
         /// The state change asked for is not allowed from the current state.
         public static let invalidTransition = Code("invalid_transition")
+        /// The operator may not do this: approving or rejecting a campaign they started themselves.
+        public static let notPermitted = Code("not_permitted")
         /// A value cannot be stored as given (a list id containing a comma).
         public static let invalidValue = Code("invalid_value")
         /// The writer was closed before the work was submitted.

@@ -23,8 +23,10 @@ struct CampaignStartCommand: Command {
         ],
         discussion: """
             Give either --policies or --all. The campaign is written in one transaction in state
-            'pending'; the daemon (`policypush serve`) plans and sends it. Prints the new campaign's id
-            on the first line of stdout.
+            'pending'; the daemon (`policypush serve`) plans and sends it. With approval.required in the
+            config it is written 'awaiting_approval' instead, and waits until an operator other than the
+            one who started it approves it (`campaign approve ID`). Prints the new campaign's id on the
+            first line of stdout.
             """)
 
     let name: String
@@ -113,12 +115,24 @@ struct CampaignStartCommand: Command {
             policyVersions: CampaignVersions.policyVersions(catalog, ids: ids),
             templateVersion: CampaignVersions.templateVersion(directory: workspace.configuration.templatesDirectory))
         let store = try workspace.openStore()
-        let id = try store.createCampaign(spec)
+        let approval = workspace.configuration.approval.required
+        let audit = OperatorIdentity.audit([
+            ("name", name), ("policies", ids.joined(separator: ",")),
+            ("channels", spec.channels.map(\.rawValue).joined(separator: ",")), ("fallback", fallback ? "true" : nil),
+            ("at", at), ("max", maxMessages.map(String.init)), ("on", campaignDate.description),
+        ])
+        let id = try store.createCampaign(spec, awaitingApproval: approval, audit: audit)
 
         Output.out(String(id))
         let when = startAt > now ? "from \(CampaignSupport.localTime(startAt, zone))" : "now"
-        Output.out("Campaign \(id) '\(name)' is pending: policies \(ids.joined(separator: ", ")) on \(campaignDate), channels \(spec.channels.map(\.rawValue).joined(separator: ","))\(fallback ? " with fallback" : ""), starting \(when)\(maxMessages.map { ", at most \($0) messages" } ?? "").")
-        Output.out(CampaignSupport.daemonSentence(workspace, action: "start it", later: "it will be planned") + ".")
+        let state = approval ? CampaignState.awaitingApproval : .pending
+        Output.out("Campaign \(id) '\(name)' is \(state.rawValue): policies \(ids.joined(separator: ", ")) on \(campaignDate), channels \(spec.channels.map(\.rawValue).joined(separator: ","))\(fallback ? " with fallback" : ""), starting \(when)\(maxMessages.map { ", at most \($0) messages" } ?? "").")
+        if approval {
+            Output.out(
+                "It awaits approval by an operator other than \(audit.operatorName): `policypush campaign approve \(id)` (or `reject \(id) --reason TEXT`); nothing is planned or sent before.")
+        } else {
+            Output.out(CampaignSupport.daemonSentence(workspace, action: "start it", later: "it will be planned") + ".")
+        }
         return 0
     }
 }
@@ -150,22 +164,33 @@ enum CampaignRequest {
     static func run(_ id: Int64, _ target: CampaignState, _ context: Context) throws -> Int32 {
         let workspace = Workspace(configuration: try context.configuration())
         let store = try workspace.openStore()
-        let before = try CampaignSupport.campaign(id, in: store)
+        let audit = OperatorIdentity.audit([])
+        let before: CampaignRecord
         do {
-            try store.requestCampaign(id: id, target)
+            before = try CampaignSupport.campaign(id, in: store)
+            try store.requestCampaign(id: id, target, audit: audit)
+        } catch let failure as CommandFailure {
+            CampaignAudit.refused(store, audit, action: target, id: id, failure)
+            throw failure
         } catch let error as StorageError where error.code == .notFound {
-            throw CommandFailure("no campaign \(id)")
+            let failure = CommandFailure("no campaign \(id)")
+            CampaignAudit.refused(store, audit, action: target, id: id, failure)
+            throw failure
         } catch let error as StorageError where error.code == .invalidTransition {
-            let state = before.state
+            let state = try CampaignSupport.campaign(id, in: store).state
             let why =
-                state.isFinal
+                state.isFinal || state == .awaitingApproval
                 ? "it is \(state.rawValue)" : "it is \(state.rawValue), not \(target == .running ? "paused" : "running")"
-            throw CommandFailure("cannot \(CampaignSupport.requestWord(target)) campaign \(id): \(why)")
+            let failure = CommandFailure("cannot \(CampaignSupport.requestWord(target)) campaign \(id): \(why)")
+            CampaignAudit.refused(store, audit, action: target, id: id, failure)
+            throw failure
         }
         let after = try CampaignSupport.campaign(id, in: store)
         let word = CampaignSupport.requestWord(target)
         if after.requestedState == nil {
-            if after.state == target {
+            if after.state == target, before.state == .awaitingApproval {
+                Output.out("Campaign \(id) is cancelled (it was awaiting approval; nothing was planned).")
+            } else if after.state == target {
                 Output.out("Campaign \(id) is already \(target.rawValue).")
             } else {
                 Output.out("Campaign \(id): the \(CampaignSupport.requestWord(before.requestedState ?? target)) request not yet applied is withdrawn; it stays \(after.state.rawValue).")

@@ -69,11 +69,14 @@ struct CampaignReconcileCommand: Command {
         }
         var resent = 0
         if resend {
+            let audit = OperatorIdentity.audit([("resend_unconfirmed", "true"), ("note", note)])
             do {
                 resent = try store.resendUnconfirmed(
-                    campaignID: id, note: "operator resend after reconciliation: \(note ?? "")", at: Date())
+                    campaignID: id, note: "operator resend after reconciliation: \(note ?? "")", at: Date(),
+                    audit: audit)
             } catch let error as StorageError where error.code == .invalidTransition {
-                throw CommandFailure("cannot resend: \(error.message)")
+                let failure = CommandFailure("cannot resend: \(error.message)")
+                throw CampaignAudit.refused(store, audit, action: "campaign.reconcile", id: id, failure)
             }
         }
         if json {

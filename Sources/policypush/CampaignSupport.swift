@@ -131,6 +131,11 @@ struct CampaignJSON: Encodable {
     var state: String
     var requestedState: String?
     var createdAt: String?
+    var createdBy: String?
+    /// Who approved it, or rejected it (`state` says which).
+    var approvedBy: String?
+    var decidedAt: String?
+    var decisionNote: String?
     var plannedAt: String?
     var finishedAt: String?
     var policies: [String]
@@ -151,6 +156,10 @@ struct CampaignJSON: Encodable {
         state = r.state.rawValue
         requestedState = r.requestedState?.rawValue
         createdAt = CampaignSupport.isoTime(r.createdAt, zone)
+        createdBy = r.createdBy
+        approvedBy = r.approvedBy
+        decidedAt = CampaignSupport.isoTime(r.decidedAt, zone)
+        decisionNote = r.decisionNote
         plannedAt = CampaignSupport.isoTime(r.plannedAt, zone)
         finishedAt = CampaignSupport.isoTime(r.finishedAt, zone)
         policies = r.spec.policyIDs

@@ -30,15 +30,23 @@ struct CampaignListCommand: Command {
             return 0
         }
         let nameWidth = min(30, max(4, records.map(\.spec.name.count).max() ?? 0))
+        let decidedWidth = min(20, max(11, records.compactMap { $0.approvedBy?.count }.max() ?? 0))
+        func decided(_ r: CampaignRecord) -> String {
+            let text = r.approvedBy ?? "-"
+            return text.count > decidedWidth ? String(text.prefix(decidedWidth - 1)) + "…" : text
+        }
         Output.out(
             "ID".leftPadded(5) + "  " + "NAME".padding(toLength: nameWidth, withPad: " ", startingAt: 0) + "  "
-                + "STATE".padding(toLength: 28, withPad: " ", startingAt: 0) + "  CREATED              MESSAGES")
+                + "STATE".padding(toLength: 28, withPad: " ", startingAt: 0) + "  "
+                + "APPROVED BY".padding(toLength: decidedWidth, withPad: " ", startingAt: 0)
+                + "  CREATED              MESSAGES")
         for r in records {
             let (final, total) = CampaignSupport.progress(r.counts)
             let name = r.spec.name.count > nameWidth ? String(r.spec.name.prefix(nameWidth - 1)) + "…" : r.spec.name
             Output.out(
                 String(r.id).leftPadded(5) + "  " + name.padding(toLength: nameWidth, withPad: " ", startingAt: 0) + "  "
                     + CampaignSupport.stateText(r).padding(toLength: 28, withPad: " ", startingAt: 0) + "  "
+                    + decided(r).padding(toLength: decidedWidth, withPad: " ", startingAt: 0) + "  "
                     + CampaignSupport.localTime(r.createdAt, zone) + "  "
                     + (total == 0 ? "none" : "\(final)/\(total) final: \(CampaignSupport.countsText(r.counts))"))
         }
@@ -77,7 +85,14 @@ struct CampaignStatusCommand: Command {
         let (final, total) = CampaignSupport.progress(r.counts)
         let s = r.spec
         Output.out("Campaign \(r.id) '\(s.name)': \(CampaignSupport.stateText(r))")
-        Output.out("  created     \(CampaignSupport.localTime(r.createdAt, zone))")
+        Output.out("  created     \(CampaignSupport.localTime(r.createdAt, zone))\(r.createdBy.map { " by \($0)" } ?? "")")
+        if r.state == .awaitingApproval {
+            Output.out("  approval    awaiting an operator other than \(r.createdBy ?? "its creator") (policypush campaign approve \(r.id))")
+        } else if let decider = r.approvedBy {
+            let when = r.decidedAt.map { " at \(CampaignSupport.localTime($0, zone))" } ?? ""
+            let verb = r.state == .rejected ? "rejected" : "approved"
+            Output.out("  \(verb.padding(toLength: 11, withPad: " ", startingAt: 0)) by \(decider)\(when)\(r.decisionNote.map { ": \($0)" } ?? "")")
+        }
         if let planned = r.plannedAt { Output.out("  planned     \(CampaignSupport.localTime(planned, zone))") }
         if let finished = r.finishedAt { Output.out("  finished    \(CampaignSupport.localTime(finished, zone))") }
         Output.out("  date        \(s.campaignDate)")

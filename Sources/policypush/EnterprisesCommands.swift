@@ -29,6 +29,8 @@ struct ImportCommand: Command {
 
     let file: String
     let encoding: TextEncoding
+    /// As given, for the audit trail.
+    let encodingOption: String
     let format: EnterpriseFileReader.Format?
     let errorsFile: String?
     let replace: Bool
@@ -40,6 +42,7 @@ struct ImportCommand: Command {
             throw arguments.usageError("--encoding expects auto, utf8, gb18030 or gbk, got '\(encodingName)'")
         }
         self.encoding = encoding
+        encodingOption = encodingName
         if let name = arguments.value("--format") {
             guard let format = EnterpriseFileReader.Format(rawValue: name) else {
                 throw arguments.usageError("--format expects csv or jsonl, got '\(name)'")
@@ -59,12 +62,36 @@ struct ImportCommand: Command {
         let store = try workspace.openStore()
         let started = Date()
         var summary: ReadSummary?
-        let counts = try store.importEnterprises(file: file, replace: replace) { sink in
-            let read = try reader.read { batch in try sink(batch) }
-            summary = read
-            return RejectedRows(count: read.rejected, creditCodes: read.rejectedCreditCodes)
+        // Recorded after the import, with its counts: an import is one long transaction of its own.
+        func audit(_ result: String) {
+            let entry = AuditEntry.New(
+                operatorName: OperatorIdentity.current(), action: "enterprises.import", target: file,
+                arguments: AuditArguments.text([
+                    ("encoding", encodingOption), ("format", format?.rawValue), ("replace", replace ? "true" : nil),
+                ]),
+                result: result)
+            do { try store.appendAudit(entry) } catch {
+                Output.err("warning: the import could not be added to the audit trail: \(error)")
+            }
         }
-        guard let summary else { throw CommandFailure("\(file): nothing was read") }
+        let counts: ImportCounts
+        do {
+            counts = try store.importEnterprises(file: file, replace: replace) { sink in
+                let read = try reader.read { batch in try sink(batch) }
+                summary = read
+                return RejectedRows(count: read.rejected, creditCodes: read.rejectedCreditCodes)
+            }
+        } catch {
+            audit("failed: \(error)")
+            throw error
+        }
+        guard let summary else {
+            audit("failed: nothing was read")
+            throw CommandFailure("\(file): nothing was read")
+        }
+        audit(
+            "ok: read \(summary.rowsRead), inserted \(counts.inserted), updated \(counts.updated), unchanged \(counts.unchanged), rejected \(summary.rejected)"
+                + (replace ? ", removed \(counts.removed)" : ""))
         let problems = summary.allDiagnostics
         for diagnostic in problems { Output.err(diagnostic.description) }
         if let errorsFile {

@@ -15,6 +15,8 @@ struct CLIHarness {
 
     let stateDirectory: URL
     var config: String
+    /// Extra environment variables for the runs (e.g. `POLICYPUSH_OPERATOR`).
+    var environment: [String: String] = [:]
 
     init() throws {
         stateDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("policypush-cli-\(UUID().uuidString)")
@@ -48,6 +50,7 @@ struct CLIHarness {
         var environment = ProcessInfo.processInfo.environment
         environment["POLICYPUSH_STATE_DIR"] = stateDirectory.path
         environment["POLICYPUSH_CONFIG"] = config
+        environment.merge(self.environment) { _, extra in extra }
         process.environment = environment
         process.currentDirectoryURL = stateDirectory
         let out = Pipe(), err = Pipe()

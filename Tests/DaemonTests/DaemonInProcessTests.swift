@@ -54,6 +54,12 @@ struct DaemonInProcessTests {
             CampaignSpec(
                 name: "Evening", policyIDs: catalog.entries.map(\.profile.id), channels: [.sms], fallback: false,
                 startAt: evening, campaignDate: "2026-12-03", policyVersions: [:], templateVersion: "t"))
+        // Started by alice with approval required, and never approved: the daemon leaves it alone.
+        let unapproved = try store.createCampaign(
+            CampaignSpec(
+                name: "Unapproved", policyIDs: catalog.entries.map(\.profile.id), channels: [.sms], fallback: false,
+                startAt: evening, campaignDate: "2026-12-03", policyVersions: [:], templateVersion: "t"),
+            awaitingApproval: true, audit: AuditContext(operatorName: "alice"))
 
         let daemon = try Daemon(configurationFile: file, environment: [:], now: { clock.now })
         let (signals, stop) = AsyncStream<Int32>.makeStream()
@@ -88,6 +94,24 @@ struct DaemonInProcessTests {
             clock.jump(to: morning)
             try await wait("the backlog is sent after 08:00") { try counts().keys.allSatisfy { $0 == .accepted || $0 == .suppressed } }
             #expect(try store.campaign(id: id)?.state == .running, "accepted, awaiting receipts: still running")
+            #expect(try store.campaign(id: unapproved)?.state == .awaitingApproval)
+            #expect(try store.campaignCounts(id: unapproved).isEmpty, "a campaign awaiting approval is never planned")
+
+            // A reload is audited, by `daemon`.
+            stop.yield(SIGHUP)
+            try await wait("the reload is in the audit trail") {
+                var actions: [String] = []
+                try store.forEachAuditEntry(since: nil) { actions.append($0.action); return true }
+                return actions == ["campaign.start", "config.reload"]
+            }
+            var reload: AuditEntry?
+            try store.forEachAuditEntry(since: nil) { entry in
+                if entry.action == "config.reload" { reload = entry }
+                return true
+            }
+            #expect(reload?.operatorName == "daemon")
+            #expect(reload?.result.hasPrefix("ok: ") == true)
+            #expect(try store.verifyAudit().isIntact)
 
             // No receipt ever comes: three days later every accepted message expires.
             clock.jump(to: morning.addingTimeInterval(73 * 3600))

@@ -14,6 +14,7 @@ struct Migration {
         Migration(sql: version3, rebuildsTables: true),
         Migration(sql: version4),
         Migration(sql: version5),
+        Migration(sql: version6, rebuildsTables: true),
     ]
 
     static var latestVersion: Int { all.count }
@@ -354,5 +355,78 @@ extension Migration {
         ALTER TABLE suppressions_v5 RENAME TO suppressions;
 
         CREATE INDEX messages_recipient ON messages (recipient);
+        """
+}
+
+extension Migration {
+    /// Four-eyes approval and the audit trail.
+    ///
+    /// `campaigns` is rebuilt (SQLite cannot change a CHECK constraint; the same twelve steps as
+    /// version 3, with foreign keys off around the step since `messages` refers to it) to add the
+    /// states `awaiting_approval` and `rejected` and who decided:
+    /// - `created_by`: the operator who started it (`NULL` for campaigns older than this);
+    /// - `approved_by`, `decided_at`, `decision_note`: the operator who approved (state moved on
+    ///   to `pending`) or rejected it (state `rejected`), when, and the note or reason.
+    ///
+    /// `audit` holds one row per operator action, each chained to the one before by SHA-256
+    /// (`AuditChain`); triggers refuse UPDATE and DELETE, so only a deliberate tamperer (who drops
+    /// them) can change a row, and `policypush audit verify` finds that.
+    static let version6 = """
+        CREATE TABLE campaigns_v6 (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            policy_ids TEXT NOT NULL,
+            channels TEXT NOT NULL,
+            fallback INTEGER NOT NULL CHECK (fallback IN (0, 1)),
+            start_at INTEGER NOT NULL,
+            max_messages INTEGER,
+            campaign_date TEXT NOT NULL,
+            policy_versions TEXT NOT NULL,
+            template_version TEXT NOT NULL,
+            state TEXT NOT NULL
+                CHECK (state IN ('awaiting_approval', 'pending', 'planning', 'running', 'paused', 'completed',
+                    'cancelled', 'rejected')),
+            requested_state TEXT CHECK (requested_state IN ('running', 'paused', 'cancelled')),
+            created_at INTEGER NOT NULL,
+            planned_at INTEGER,
+            finished_at INTEGER,
+            updated_at INTEGER NOT NULL,
+            key_secret BLOB,
+            created_by TEXT,
+            approved_by TEXT,
+            decided_at INTEGER,
+            decision_note TEXT
+        ) STRICT;
+
+        INSERT INTO campaigns_v6 (id, name, policy_ids, channels, fallback, start_at, max_messages, campaign_date,
+            policy_versions, template_version, state, requested_state, created_at, planned_at, finished_at,
+            updated_at, key_secret)
+        SELECT id, name, policy_ids, channels, fallback, start_at, max_messages, campaign_date, policy_versions,
+            template_version, state, requested_state, created_at, planned_at, finished_at, updated_at, key_secret
+        FROM campaigns;
+
+        DROP TABLE campaigns;
+        ALTER TABLE campaigns_v6 RENAME TO campaigns;
+
+        CREATE INDEX campaigns_state ON campaigns (state);
+
+        CREATE TABLE audit (
+            seq INTEGER PRIMARY KEY,
+            at INTEGER NOT NULL,
+            operator TEXT NOT NULL,
+            action TEXT NOT NULL,
+            target TEXT NOT NULL,
+            arguments TEXT NOT NULL,
+            result TEXT NOT NULL,
+            prev_hash TEXT NOT NULL,
+            hash TEXT NOT NULL
+        ) STRICT;
+
+        CREATE INDEX audit_at ON audit (at);
+
+        CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+        BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+        CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+        BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
         """
 }

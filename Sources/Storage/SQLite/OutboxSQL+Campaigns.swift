@@ -5,24 +5,35 @@ import Registry
 extension OutboxSQL {
     static let campaignColumns = """
         id, name, policy_ids, channels, fallback, start_at, max_messages, campaign_date, policy_versions,
-        template_version, state, requested_state, created_at, planned_at, finished_at, key_secret
+        template_version, state, requested_state, created_at, planned_at, finished_at, key_secret, created_by,
+        approved_by, decided_at, decision_note
         """
 
-    func createCampaign(_ spec: CampaignSpec, at: Date) throws -> Int64 {
+    /// Stores a new campaign, `pending` or, with `awaitingApproval`, `awaiting_approval`, and
+    /// appends `campaign.start` to the audit trail in the same transaction when `audit` is given.
+    func createCampaign(_ spec: CampaignSpec, at: Date, awaitingApproval: Bool = false, audit: AuditContext? = nil)
+        throws -> Int64
+    {
         try connection.immediateTransaction {
             let insert = try statement(
                 """
                 INSERT INTO campaigns (name, policy_ids, channels, fallback, start_at, max_messages, campaign_date,
-                    policy_versions, template_version, state, created_at, updated_at, key_secret)
-                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'pending', ?10, ?10, ?11)
+                    policy_versions, template_version, state, created_at, updated_at, key_secret, created_by)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12, ?13)
                 """)
             var random = SystemRandomNumberGenerator()
+            let state: CampaignState = awaitingApproval ? .awaitingApproval : .pending
             try insert.run(
                 spec.name, try IDList.encode(spec.policyIDs), try IDList.encode(spec.channels.map(\.rawValue)),
                 spec.fallback, spec.startAt.millis, spec.maxMessages, spec.campaignDate,
-                CustomAttributes.encode(spec.policyVersions) ?? "{}", spec.templateVersion, at.millis,
-                (0..<16).map { _ in UInt8.random(in: 0...255, using: &random) })
-            return connection.lastInsertRowID
+                CustomAttributes.encode(spec.policyVersions) ?? "{}", spec.templateVersion, state.rawValue, at.millis,
+                (0..<16).map { _ in UInt8.random(in: 0...255, using: &random) }, audit?.operatorName)
+            let id = connection.lastInsertRowID
+            if let audit {
+                try appendAudit(
+                    audit.entry("campaign.start", target: "campaign \(id)", result: "ok: \(state.rawValue)"), at: at)
+            }
+            return id
         }
     }
 
@@ -67,27 +78,48 @@ extension OutboxSQL {
             requestedState: try row.text(11).map { try campaignState($0) }, createdAt: Date(millis: row.int64(12)),
             plannedAt: row.optionalInt64(13).map(Date.init(millis:)),
             finishedAt: row.optionalInt64(14).map(Date.init(millis:)), counts: [:],
-            keySecret: row.isNull(15) ? nil : row.blob(15))
+            keySecret: row.isNull(15) ? nil : row.blob(15), createdBy: row.text(16), approvedBy: row.text(17),
+            decidedAt: row.optionalInt64(18).map(Date.init(millis:)), decisionNote: row.text(19))
     }
 
-    func requestCampaign(id: Int64, _ requested: CampaignState, at: Date) throws {
+    func requestCampaign(id: Int64, _ requested: CampaignState, at: Date, audit: AuditContext? = nil) throws {
         try connection.immediateTransaction {
             guard let record = try campaignRow(id: id) else {
                 throw StorageError(code: .notFound, message: "no campaign \(id)")
             }
             let current = record.state
+            if current == .awaitingApproval, requested == .cancelled {
+                // Nothing was planned or sent: cancelled at once, without the daemon.
+                let update = try statement(
+                    """
+                    UPDATE campaigns SET state = 'cancelled', requested_state = NULL, finished_at = ?2, updated_at = ?2
+                    WHERE id = ?1
+                    """)
+                try update.run(id, at.millis)
+                if let audit {
+                    try appendAudit(
+                        audit.entry("campaign.cancel", target: "campaign \(id)", result: "ok: cancelled"), at: at)
+                }
+                return
+            }
             let newRequest: CampaignState?
+            let outcome: String
             switch requested {
             case _ where requested == current:
                 newRequest = nil
+                outcome = "ok: already \(current.rawValue)"
             case .paused where [.pending, .planning, .running].contains(current):
                 newRequest = .paused
+                outcome = "ok: requested"
             case .running where current == .paused:
                 newRequest = .running
+                outcome = "ok: requested"
             case .running where record.requestedState == .paused && !current.isFinal:
                 newRequest = nil  // withdraws a pause not yet applied
+                outcome = "ok: pause request withdrawn"
             case .cancelled where !current.isFinal:
                 newRequest = .cancelled
+                outcome = "ok: requested"
             default:
                 throw StorageError(
                     code: .invalidTransition,
@@ -96,6 +128,56 @@ extension OutboxSQL {
             let update = try statement(
                 "UPDATE campaigns SET requested_state = ?2, updated_at = ?3 WHERE id = ?1")
             try update.run(id, newRequest?.rawValue, at.millis)
+            if let audit {
+                try appendAudit(
+                    audit.entry(Self.requestAction(requested), target: "campaign \(id)", result: outcome), at: at)
+            }
+        }
+    }
+
+    /// The audit action of an operator's request: `campaign.pause`, `campaign.resume`, `campaign.cancel`.
+    static func requestAction(_ requested: CampaignState) -> String {
+        switch requested {
+        case .paused: "campaign.pause"
+        case .running: "campaign.resume"
+        case .cancelled: "campaign.cancel"
+        default: "campaign.request"
+        }
+    }
+
+    /// An operator's decision on a campaign `awaiting_approval`: approving makes it `pending`
+    /// (the daemon plans it as any other), rejecting makes it `rejected` (final). The operator
+    /// who started it may do neither. Appends `campaign.approve` or `campaign.reject` to the audit
+    /// trail in the same transaction.
+    func decideCampaign(id: Int64, approve: Bool, note: String?, at: Date, audit: AuditContext) throws {
+        try connection.immediateTransaction {
+            guard let record = try campaignRow(id: id) else {
+                throw StorageError(code: .notFound, message: "no campaign \(id)")
+            }
+            let verb = approve ? "approve" : "reject"
+            guard record.state == .awaitingApproval else {
+                throw StorageError(
+                    code: .invalidTransition,
+                    message: "campaign \(id) is \(record.state.rawValue), not awaiting_approval; cannot \(verb) it")
+            }
+            guard let creator = record.createdBy, creator != audit.operatorName else {
+                let who = record.createdBy.map { "it was started by \($0)" } ?? "its creator is not recorded"
+                throw StorageError(
+                    code: .notPermitted,
+                    message:
+                        "campaign \(id) cannot be \(approve ? "approved" : "rejected") by \(audit.operatorName): \(who), and four-eyes approval needs a different operator"
+                )
+            }
+            let next: CampaignState = approve ? .pending : .rejected
+            let update = try statement(
+                """
+                UPDATE campaigns SET state = ?2, approved_by = ?3, decided_at = ?4, decision_note = ?5, updated_at = ?4,
+                    finished_at = CASE WHEN ?2 = 'rejected' THEN ?4 ELSE finished_at END, requested_state = NULL
+                WHERE id = ?1
+                """)
+            try update.run(id, next.rawValue, audit.operatorName, at.millis, note)
+            try appendAudit(
+                audit.entry("campaign.\(verb)", target: "campaign \(id)", result: "ok: \(next.rawValue)"), at: at)
         }
     }
 

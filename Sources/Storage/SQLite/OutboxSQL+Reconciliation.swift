@@ -22,7 +22,7 @@ extension OutboxSQL {
         }
     }
 
-    func resendUnconfirmed(campaignID: Int64, note: String, at: Date) throws -> Int {
+    func resendUnconfirmed(campaignID: Int64, note: String, at: Date, audit: AuditContext? = nil) throws -> Int {
         try connection.immediateTransaction {
             guard let record = try campaignRow(id: campaignID) else {
                 throw StorageError(code: .notFound, message: "no campaign \(campaignID)")
@@ -50,6 +50,11 @@ extension OutboxSQL {
                 let reopen = try statement(
                     "UPDATE campaigns SET state = 'running', finished_at = NULL, updated_at = ?2 WHERE id = ?1")
                 try reopen.run(campaignID, at.millis)
+            }
+            if let audit {
+                try appendAudit(
+                    audit.entry("campaign.reconcile", target: "campaign \(campaignID)", result: "ok: resent \(resent)"),
+                    at: at)
             }
             return resent
         }
