@@ -81,11 +81,17 @@ public protocol OutboxStore: AnyObject {
     func suppressionList() throws -> [SuppressionRecord]
 
     /// Adds a suppression unless the target is already suppressed on that channel; an address
-    /// suppression also suppresses the messages waiting to go to it.
-    func addSuppression(_ record: SuppressionRecord) throws -> (added: Bool, messagesSuppressed: Int)
+    /// suppression also suppresses the messages waiting to go to it. `audit`, when given, is
+    /// appended to the audit trail in the same transaction (only when something changed).
+    func addSuppression(
+        _ record: SuppressionRecord, audit: AuditEntry.New?
+    ) throws -> (added: Bool, messagesSuppressed: Int)
 
-    /// Removes a suppression; returns it, or nil when there was none. Messages it suppressed stay so.
-    func removeSuppression(_ target: SuppressionTarget, channel: Channel) throws -> SuppressionRecord?
+    /// Removes a suppression; returns it, or nil when there was none. Messages it suppressed stay
+    /// so. `audit` as for ``addSuppression(_:audit:)``.
+    func removeSuppression(
+        _ target: SuppressionTarget, channel: Channel, audit: AuditEntry.New?
+    ) throws -> SuppressionRecord?
 
     /// Suppressed mobile numbers and openids by channel, for planning.
     func suppressedAddresses() throws -> [Channel: Set<String>]
@@ -239,4 +245,16 @@ public enum OutboxLease {
     /// Ten minutes: far longer than any wait for a token or an in-flight slot; the dispatcher
     /// never processes a message it already holds, should one outlive its lease.
     public static let `default`: TimeInterval = 600
+}
+
+extension OutboxStore {
+    /// Adds a suppression without an audit entry (the daemon's opt-outs carry their reply instead).
+    public func addSuppression(_ record: SuppressionRecord) throws -> (added: Bool, messagesSuppressed: Int) {
+        try addSuppression(record, audit: nil)
+    }
+
+    /// Removes a suppression without an audit entry.
+    public func removeSuppression(_ target: SuppressionTarget, channel: Channel) throws -> SuppressionRecord? {
+        try removeSuppression(target, channel: channel, audit: nil)
+    }
 }

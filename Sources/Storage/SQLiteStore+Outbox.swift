@@ -58,12 +58,16 @@ extension SQLiteStore: OutboxStore {
         try outbox.readTransaction { try outbox.suppressionList() }
     }
 
-    public func addSuppression(_ record: SuppressionRecord) throws -> (added: Bool, messagesSuppressed: Int) {
-        try outbox.addSuppression(record)
+    public func addSuppression(
+        _ record: SuppressionRecord, audit: AuditEntry.New?
+    ) throws -> (added: Bool, messagesSuppressed: Int) {
+        try outbox.addSuppression(record, audit: audit)
     }
 
-    public func removeSuppression(_ target: SuppressionTarget, channel: Channel) throws -> SuppressionRecord? {
-        try outbox.removeSuppression(target, channel: channel)
+    public func removeSuppression(
+        _ target: SuppressionTarget, channel: Channel, audit: AuditEntry.New?
+    ) throws -> SuppressionRecord? {
+        try outbox.removeSuppression(target, channel: channel, audit: audit, at: Date())
     }
 
     public func suppressedAddresses() throws -> [Channel: Set<String>] {

@@ -55,12 +55,12 @@ private struct SuppressionArguments {
     }
 }
 
-/// The invoking operator: `SUDO_USER` under sudo, else the login name.
-enum OperatorName {
-    static func current(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
-        if let forced = environment["POLICYPUSH_OPERATOR"], !forced.isEmpty { return forced }
-        if let sudo = environment["SUDO_USER"], !sudo.isEmpty { return sudo }
-        return NSUserName()
+/// A suppression's target as the audit trail names it, the address masked like every output.
+private func auditTarget(_ who: SuppressionArguments) -> String {
+    switch who.target {
+    case .enterprise(let code): "enterprise:\(code)/\(who.channel.rawValue)"
+    case .address(let address):
+        "address:\(who.channel == .sms ? Mask.mobile(address) : Mask.openID(address))/\(who.channel.rawValue)"
     }
 }
 
@@ -165,8 +165,11 @@ struct SuppressionsAddCommand: Command {
         let store = try workspace.openStore()
         let record = SuppressionRecord(
             target: who.target, channel: who.channel, reason: SuppressionRecord.byOperator,
-            operatorName: OperatorName.current(), note: reason, at: Date())
-        let (added, suppressed) = try store.addSuppression(record)
+            operatorName: OperatorIdentity.current(), note: reason, at: Date())
+        let audit = AuditEntry.New(
+            operatorName: record.operatorName ?? "", action: "suppressions.add", target: auditTarget(who),
+            arguments: AuditArguments.text([("reason", reason)]))
+        let (added, suppressed) = try store.addSuppression(record, audit: audit)
         guard added else {
             Output.out("Already suppressed: \(describe(record)) on \(who.channel.rawValue); nothing changed.")
             return 0
@@ -199,7 +202,10 @@ struct SuppressionsRemoveCommand: Command {
     func run(_ context: Context) async throws -> Int32 {
         let workspace = Workspace(configuration: try context.configuration())
         let store = try workspace.openStore()
-        guard let removed = try store.removeSuppression(who.target, channel: who.channel) else {
+        let audit = AuditEntry.New(
+            operatorName: OperatorIdentity.current(), action: "suppressions.remove", target: auditTarget(who),
+            arguments: AuditArguments.text([("reason", reason)]))
+        guard let removed = try store.removeSuppression(who.target, channel: who.channel, audit: audit) else {
             throw CommandFailure("no suppression for \(who.target) on \(who.channel.rawValue)")
         }
         Output.out(

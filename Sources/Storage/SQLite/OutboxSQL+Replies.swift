@@ -105,19 +105,25 @@ extension OutboxSQL {
     }
 
     /// Adds a suppression by hand; an address suppression also silences what is waiting to go to it.
-    func addSuppression(_ record: SuppressionRecord) throws -> (added: Bool, messagesSuppressed: Int) {
+    func addSuppression(
+        _ record: SuppressionRecord, audit: AuditEntry.New?
+    ) throws -> (added: Bool, messagesSuppressed: Int) {
         try connection.immediateTransaction {
             guard try insertSuppression(record) else { return (false, 0) }
+            if let audit { _ = try appendAudit(audit, at: record.at) }
             guard case .address(let address) = record.target else { return (true, 0) }
             return (true, try suppressWaiting(to: address, on: record.channel, record.reason, at: record.at))
         }
     }
 
     /// Removes a suppression; returns the removed record, or nil when there was none.
-    func removeSuppression(_ target: SuppressionTarget, channel: Channel) throws -> SuppressionRecord? {
+    func removeSuppression(
+        _ target: SuppressionTarget, channel: Channel, audit: AuditEntry.New?, at: Date
+    ) throws -> SuppressionRecord? {
         try connection.immediateTransaction {
             let existing = try suppressionList().first { $0.target == target && $0.channel == channel }
             guard let existing else { return nil }
+            if let audit { _ = try appendAudit(audit, at: at) }
             let (kind, value) = Self.columns(target)
             let delete = try statement(
                 "DELETE FROM suppressions WHERE target_kind = ?1 AND target = ?2 AND channel = ?3")
