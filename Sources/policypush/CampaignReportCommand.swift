@@ -33,14 +33,16 @@ struct CampaignReportCommand: Command {
         let record = try CampaignSupport.campaign(id, in: store)
         let report = try store.report(campaignID: id)
         let coverage = try store.coverage(campaignID: id).counts
+        let replies = try store.replies(campaignID: id)
+        let replyCounts = ReplyCounts(total: replies.count, optOuts: replies.filter(\.optOut).count)
         var rows: Int?
         if let csv {
             rows = try MessageCSV.write(store: store, campaignID: id, to: csv, zone: zone, configuration: workspace.configuration)
         }
         if json {
-            try Output.json(ReportJSON(record, report, coverage: coverage, zone: zone))
+            try Output.json(ReportJSON(record, report, coverage: coverage, replies: replyCounts, zone: zone))
         } else {
-            ReportText.print(record, report, coverage: coverage)
+            ReportText.print(record, report, coverage: coverage, replies: replyCounts)
         }
         if let csv, let rows {
             // With --json, stdout holds the JSON alone.
@@ -49,6 +51,12 @@ struct CampaignReportCommand: Command {
         }
         return 0
     }
+}
+
+/// Replies attached to a campaign: opt-outs, and the rest someone must read (`campaign replies`).
+struct ReplyCounts: Encodable {
+    var total: Int
+    var optOuts: Int
 }
 
 /// The report as JSON; keys that come from data (reasons, gateways) are values, not keys,
@@ -80,8 +88,11 @@ struct ReportJSON: Encodable {
     var receiptLatency: Latency?
     /// Enterprises rather than messages: the same counts as `campaign unreached`.
     var coverage: CoverageJSON
+    var replies: ReplyCounts
 
-    init(_ record: CampaignRecord, _ r: CampaignReport, coverage: Coverage.Counts, zone: TimeZone) {
+    init(
+        _ record: CampaignRecord, _ r: CampaignReport, coverage: Coverage.Counts, replies: ReplyCounts, zone: TimeZone
+    ) {
         func breakdown(_ d: [String: [MessageState: Int]]) -> [Breakdown] {
             d.keys.sorted().map { Breakdown(name: $0, counts: CampaignSupport.named(d[$0]!)) }
         }
@@ -100,11 +111,14 @@ struct ReportJSON: Encodable {
             Latency(p50Seconds: $0.p50, p90Seconds: $0.p90, p99Seconds: $0.p99, count: $0.count)
         }
         self.coverage = CoverageJSON(coverage)
+        self.replies = replies
     }
 }
 
 enum ReportText {
-    static func print(_ record: CampaignRecord, _ r: CampaignReport, coverage: Coverage.Counts) {
+    static func print(
+        _ record: CampaignRecord, _ r: CampaignReport, coverage: Coverage.Counts, replies: ReplyCounts
+    ) {
         Output.out("Campaign \(record.id) '\(record.spec.name)': \(CampaignSupport.stateText(record)), \(r.total) message(s)")
         section("By state", r.byState.isEmpty ? [] : [(label: "all", counts: r.byState)])
         section("By policy", r.byPolicy.keys.sorted().map { ($0, r.byPolicy[$0]!) })
@@ -120,6 +134,8 @@ enum ReportText {
             Output.out("  no delivered message with a receipt yet")
         }
         CoverageText.print(coverage)
+        Output.out(
+            "Replies: \(replies.total), of which \(replies.optOuts) opt-out(s); the others: policypush campaign replies \(record.id)")
     }
 
     private static func section(_ title: String, _ rows: [(label: String, counts: [MessageState: Int])]) {

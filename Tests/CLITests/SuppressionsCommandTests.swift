@@ -86,5 +86,7 @@ struct SuppressionsCommandTests {
         #expect(result.stdout.contains("139****1111") && !result.stdout.contains("13900001111"))
         let csv = try String(contentsOfFile: cli.file("r.csv"), encoding: .utf8)
         #expect(csv.contains(#""请问, ""怎么""申报？""#), "CSV quoting: \(csv)")
+        let report = try await cli.run(["campaign", "report", String(id)])
+        #expect(report.stdout.contains("Replies: 2, of which 1 opt-out(s)"), "\(report.stdout)")
     }
 }
