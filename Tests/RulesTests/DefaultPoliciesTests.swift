@@ -28,7 +28,7 @@ import Testing
             ])
         for entry in catalog.entries {
             #expect(entry.profile.shortTitle.count <= 10, "\(entry.profile.id)")
-            #expect(!entry.profile.basis.isEmpty && entry.profile.link != nil && entry.profile.notes != nil)
+            #expect(!entry.profile.basis.isEmpty && entry.profile.officialLink != nil && entry.profile.notes != nil)
             #expect(entry.profile.isActive(on: date("2025-06-30")), "\(entry.profile.id)")
         }
         #expect(catalog.entry(id: "rd_super_deduction")?.profile.effectiveTo == nil)
