@@ -85,7 +85,9 @@ public struct PolicyCatalog: Sendable {
                 problems.append(
                     Diagnostic(
                         file: entry.profile.file, line: position?.line ?? 0, column: position?.column, field: field,
-                        message: "policy '\(id)' has no \(field); every policy in a campaign needs summary, guide and official_link"))
+                        message:
+                            "policy '\(id)' has no \(field); every policy in a campaign needs summary, guide and official_link"
+                    ))
             }
         }
         return problems
@@ -174,7 +176,9 @@ struct ProfileChecker {
     let members: [JSON5Locator.Member]
     var diagnostics: [Diagnostic] = []
 
-    init(path: String, schema: AttributeSchema, object: [String: JSONValue], locator: JSON5Locator, objectPath: String) {
+    init(
+        path: String, schema: AttributeSchema, object: [String: JSONValue], locator: JSON5Locator, objectPath: String
+    ) {
         self.path = path
         self.schema = schema
         self.object = object
