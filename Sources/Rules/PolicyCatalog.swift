@@ -7,10 +7,14 @@ public struct PolicyCatalog: Sendable {
     public struct Entry: Sendable {
         public var profile: PolicyProfile
         public var rule: CompiledRule
+        /// Where the profile's `id` is written in `profile.file`: problems about the profile as a
+        /// whole, such as a missing field, are reported there.
+        public var position: JSON5Locator.Position?
 
-        public init(profile: PolicyProfile, rule: CompiledRule) {
+        public init(profile: PolicyProfile, rule: CompiledRule, position: JSON5Locator.Position? = nil) {
             self.profile = profile
             self.rule = rule
+            self.position = position
         }
     }
 
@@ -47,8 +51,9 @@ public struct PolicyCatalog: Sendable {
             let path = (directory as NSString).appendingPathComponent(name)
             let loaded = ProfileFileLoader(path: path, schema: schema).load()
             diagnostics += loaded.diagnostics
-            for (entry, idPosition) in loaded.entries {
+            for entry in loaded.entries {
                 if let other = seen[entry.profile.id] {
+                    let idPosition = entry.position ?? .init(line: 0, column: 0)
                     diagnostics.append(
                         Diagnostic(
                             file: path, line: idPosition.line, column: idPosition.column, field: "id",
@@ -63,6 +68,30 @@ public struct PolicyCatalog: Sendable {
     }
 
     public func entry(id: String) -> Entry? { entries.first { $0.profile.id == id } }
+
+    /// One error for each guidance field (`summary`, `guide`, `official_link`) that a policy among
+    /// `ids` lacks, located at the profile's `id`.
+    ///
+    /// The fields are optional when profiles load, so a profile can be written and its rule tried
+    /// before its guide is; a campaign needs them, because the package page tells each enterprise
+    /// what the policy means, how to claim it and where the announcement is. `policies check` and
+    /// `campaign start` report these. Unknown ids are skipped.
+    public func guidanceProblems(ids: some Sequence<String>) -> [Diagnostic] {
+        var problems: [Diagnostic] = []
+        for id in ids {
+            guard let entry = entry(id: id) else { continue }
+            let position = entry.position
+            for field in entry.profile.missingGuidance {
+                problems.append(
+                    Diagnostic(
+                        file: entry.profile.file, line: position?.line ?? 0, column: position?.column, field: field,
+                        message:
+                            "policy '\(id)' has no \(field); every policy in a campaign needs summary, guide and official_link"
+                    ))
+            }
+        }
+        return problems
+    }
 }
 
 /// Reads, checks and compiles the profiles of one file.
@@ -71,12 +100,17 @@ struct ProfileFileLoader {
     let schema: AttributeSchema
 
     static let knownKeys: Set<String> = [
-        "id", "title", "short_title", "basis", "effective_from", "effective_to", "priority", "link", "channels",
-        "notes", "when",
+        "id", "title", "short_title", "basis", "effective_from", "effective_to", "priority", "summary", "guide",
+        "official_link", "channels", "notes", "when",
     ]
     static let maxShortTitleLength = 10
+    /// A summary is read on a phone: at most two lines of at most 80 characters.
+    static let maxSummaryLines = 2
+    static let maxSummaryLineLength = 80
+    static let guideSteps = 2...6
+    static let maxGuideStepLength = 120
 
-    func load() -> (entries: [(PolicyCatalog.Entry, JSON5Locator.Position)], diagnostics: [Diagnostic]) {
+    func load() -> (entries: [PolicyCatalog.Entry], diagnostics: [Diagnostic]) {
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
         else {
             return ([], [Diagnostic(file: path, line: 0, message: "cannot read file as UTF-8")])
@@ -101,22 +135,23 @@ struct ProfileFileLoader {
             return ([], [Diagnostic(file: path, line: 0, message: "JSON5 syntax error: \(error)")])
         }
         // Each profile object with its members as written, found by its key path.
-        var objects: [([String: JSONValue], [JSON5Locator.Member])] = []
+        var objects: [([String: JSONValue], String)] = []  // with its key path
         switch document {
-        case .object(let object): objects = [(object, locator.members(of: "") ?? [])]
+        case .object(let object): objects = [(object, "")]
         case .array(let array):
             for (index, element) in array.enumerated() {
                 guard case .object(let object) = element else {
                     return ([], [shapeProblem(at: locator.position(of: "[\(index)]"))])
                 }
-                objects.append((object, locator.members(of: "[\(index)]") ?? []))
+                objects.append((object, "[\(index)]"))
             }
         default: return ([], [shapeProblem(at: locator.position(of: ""))])
         }
-        var entries: [(PolicyCatalog.Entry, JSON5Locator.Position)] = []
+        var entries: [PolicyCatalog.Entry] = []
         var diagnostics: [Diagnostic] = []
-        for (object, members) in objects {
-            var checker = ProfileChecker(path: path, schema: schema, object: object, members: members)
+        for (object, objectPath) in objects {
+            var checker = ProfileChecker(
+                path: path, schema: schema, object: object, locator: locator, objectPath: objectPath)
             if let loaded = checker.check() { entries.append(loaded) }
             diagnostics += checker.diagnostics
         }
@@ -135,14 +170,21 @@ struct ProfileChecker {
     let path: String
     let schema: AttributeSchema
     let object: [String: JSONValue]
+    let locator: JSON5Locator
+    /// The object's key path in the file: `""` or `[2]`.
+    let objectPath: String
     let members: [JSON5Locator.Member]
     var diagnostics: [Diagnostic] = []
 
-    init(path: String, schema: AttributeSchema, object: [String: JSONValue], members: [JSON5Locator.Member]) {
+    init(
+        path: String, schema: AttributeSchema, object: [String: JSONValue], locator: JSON5Locator, objectPath: String
+    ) {
         self.path = path
         self.schema = schema
         self.object = object
-        self.members = members
+        self.locator = locator
+        self.objectPath = objectPath
+        self.members = locator.members(of: objectPath) ?? []
     }
 
     private var objectPosition: JSON5Locator.Position {
@@ -180,7 +222,7 @@ struct ProfileChecker {
         return date
     }
 
-    mutating func check() -> (PolicyCatalog.Entry, JSON5Locator.Position)? {
+    mutating func check() -> PolicyCatalog.Entry? {
         for member in members where !ProfileFileLoader.knownKeys.contains(member.key) {
             report(member.key, "unknown key", at: member.keyPosition)
         }
@@ -209,7 +251,9 @@ struct ProfileChecker {
         case .number(let n)? where n.rounded() == n && abs(n) < 1e9: priority = Int(n)
         case let value?: report("priority", "expected an integer, found \(value.kind)")
         }
-        let link = string("link")
+        let summary = summaryText()
+        let guide = guideSteps()
+        let officialLink = officialLinkText()
         let notes = string("notes")
         var channels = Channel.allCases
         switch object["channels"] {
@@ -238,10 +282,99 @@ struct ProfileChecker {
         guard diagnostics.isEmpty, let id, let when, let rule else { return nil }
         let profile = PolicyProfile(
             id: id, title: title, shortTitle: shortTitle, basis: basis, effectiveFrom: effectiveFrom,
-            effectiveTo: effectiveTo, priority: priority, link: link, channels: channels, notes: notes, when: when,
-            file: path)
+            effectiveTo: effectiveTo, priority: priority, summary: summary, guide: guide, officialLink: officialLink,
+            channels: channels, notes: notes, when: when, file: path)
         let idPosition = members.last { $0.key == "id" }?.valuePosition ?? objectPosition
-        return (PolicyCatalog.Entry(profile: profile, rule: rule), idPosition)
+        return PolicyCatalog.Entry(profile: profile, rule: rule, position: idPosition)
+    }
+
+    /// `summary`: one or two non-empty lines of at most 80 characters.
+    private mutating func summaryText() -> String? {
+        guard let summary = string("summary") else { return nil }
+        let lines = summary.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
+        if lines.count > ProfileFileLoader.maxSummaryLines {
+            report("summary", "must be at most \(ProfileFileLoader.maxSummaryLines) lines, has \(lines.count)")
+            return summary
+        }
+        var offset = 0  // in unicode scalars, to locate a line inside the string
+        for (number, line) in lines.enumerated() {
+            let at = stringPosition(of: "summary", scalarOffset: offset)
+            if line.trimmingCharacters(in: .whitespaces).isEmpty {
+                report("summary", lines.count == 1 ? "must not be empty" : "line \(number + 1) is empty", at: at)
+            } else if line.count > ProfileFileLoader.maxSummaryLineLength {
+                report(
+                    "summary",
+                    "line \(number + 1) must be at most \(ProfileFileLoader.maxSummaryLineLength) characters, has \(line.count)",
+                    at: at)
+            }
+            offset += line.unicodeScalars.count + 1
+        }
+        return summary
+    }
+
+    /// `guide`: 2 to 6 steps, each one non-empty line of at most 120 characters.
+    private mutating func guideSteps() -> [String] {
+        let values: [JSONValue]
+        switch object["guide"] {
+        case nil, .null?: return []
+        case .array(let array)?: values = array
+        case let value?:
+            report("guide", "expected an array of steps (strings), found \(value.kind)")
+            return []
+        }
+        let steps = ProfileFileLoader.guideSteps
+        if !steps.contains(values.count) {
+            report("guide", "must have \(steps.lowerBound) to \(steps.upperBound) steps, has \(values.count)")
+        }
+        var guide: [String] = []
+        for (index, value) in values.enumerated() {
+            let at = locator.position(of: key("guide") + "[\(index)]")
+            guard case .string(let step) = value else {
+                report("guide", "step \(index + 1): expected a string, found \(value.kind)", at: at)
+                continue
+            }
+            if step.trimmingCharacters(in: .whitespaces).isEmpty {
+                report("guide", "step \(index + 1) is empty", at: at)
+            } else if step.contains(where: \.isNewline) {
+                report("guide", "step \(index + 1) must be one line; make each line a step of its own", at: at)
+            } else if step.count > ProfileFileLoader.maxGuideStepLength {
+                report(
+                    "guide",
+                    "step \(index + 1) must be at most \(ProfileFileLoader.maxGuideStepLength) characters, has \(step.count)",
+                    at: at)
+            }
+            guide.append(step)
+        }
+        return guide
+    }
+
+    /// `official_link`: an https address on a government site (a host ending in `gov.cn`).
+    private mutating func officialLinkText() -> String? {
+        guard let link = string("official_link") else { return nil }
+        guard let components = URLComponents(string: link), components.scheme?.lowercased() == "https",
+            let host = components.host?.lowercased(), !host.isEmpty
+        else {
+            report("official_link", "expected an https address (https://…gov.cn/…), found \"\(link)\"")
+            return link
+        }
+        if components.user != nil || components.password != nil {
+            report("official_link", "must not carry a user name or password")
+        } else if !(host == "gov.cn" || host.hasSuffix(".gov.cn")) {
+            report("official_link", "must be on an official site (a host ending in gov.cn), found host \"\(host)\"")
+        }
+        return link
+    }
+
+    /// The key path of a member of this profile object.
+    private func key(_ field: String) -> String {
+        objectPath.isEmpty ? field : objectPath + "." + field
+    }
+
+    /// The file position of the scalar at `scalarOffset` in the string value of `field`.
+    private func stringPosition(of field: String, scalarOffset: Int) -> JSON5Locator.Position? {
+        guard let positions = members.last(where: { $0.key == field })?.stringScalarPositions, !positions.isEmpty
+        else { return nil }
+        return positions[min(scalarOffset, positions.count - 1)]
     }
 
     /// Maps a line and column inside the rule text to the file position of that character.

@@ -12,7 +12,13 @@ public struct PolicyProfile: Sendable, Hashable {
     public var effectiveTo: LocalDate?
     /// Larger numbers are more important and are listed first in a package.
     public var priority: Int
-    public var link: String?
+    /// What the policy means for the enterprise, in plain language: one or two lines.
+    public var summary: String?
+    /// How to claim it, one step per element: where (the 电子税务局 menu, the return and its
+    /// line), when (the filing period) and what to keep on file. Empty when the profile has none.
+    public var guide: [String]
+    /// The announcement on an official site (`https://…gov.cn/…`).
+    public var officialLink: String?
     /// Channels the policy may be announced on; empty means all.
     public var channels: [Channel]
     public var notes: String?
@@ -23,8 +29,8 @@ public struct PolicyProfile: Sendable, Hashable {
 
     public init(
         id: String, title: String, shortTitle: String, basis: String, effectiveFrom: LocalDate? = nil,
-        effectiveTo: LocalDate? = nil, priority: Int = 0, link: String? = nil, channels: [Channel] = [],
-        notes: String? = nil, when: String, file: String = ""
+        effectiveTo: LocalDate? = nil, priority: Int = 0, summary: String? = nil, guide: [String] = [],
+        officialLink: String? = nil, channels: [Channel] = [], notes: String? = nil, when: String, file: String = ""
     ) {
         self.id = id
         self.title = title
@@ -33,11 +39,23 @@ public struct PolicyProfile: Sendable, Hashable {
         self.effectiveFrom = effectiveFrom
         self.effectiveTo = effectiveTo
         self.priority = priority
-        self.link = link
+        self.summary = summary
+        self.guide = guide
+        self.officialLink = officialLink
         self.channels = channels
         self.notes = notes
         self.when = when
         self.file = file
+    }
+
+    /// The guidance fields a campaign needs that this profile lacks, by their key in the profile
+    /// file (`summary`, `guide`, `official_link`), in that order.
+    public var missingGuidance: [String] {
+        var missing: [String] = []
+        if summary?.isEmpty ?? true { missing.append("summary") }
+        if guide.isEmpty { missing.append("guide") }
+        if officialLink?.isEmpty ?? true { missing.append("official_link") }
+        return missing
     }
 
     /// Whether the policy is in force on a date (both bounds inclusive).

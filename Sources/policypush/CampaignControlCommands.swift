@@ -101,6 +101,19 @@ struct CampaignStartCommand: Command {
             ids = catalog.entries.filter { $0.profile.isActive(on: campaignDate) }.map(\.profile.id)
             guard !ids.isEmpty else { throw CommandFailure("no policy is in force on \(campaignDate)") }
         }
+        // The package page shows each policy's summary, guide and official link.
+        let unguided = catalog.guidanceProblems(ids: ids)
+        if !unguided.isEmpty {
+            for diagnostic in unguided { Output.err("error: \(diagnostic)") }
+            let named = ids.compactMap { id in
+                catalog.entry(id: id).flatMap { entry in
+                    let missing = entry.profile.missingGuidance
+                    return missing.isEmpty ? nil : "\(id) (no \(missing.joined(separator: ", ")))"
+                }
+            }
+            throw CommandFailure(
+                "policy(ies) without guidance: \(named.joined(separator: "; ")); every policy in a campaign needs summary, guide and official_link")
+        }
         do {
             _ = try workspace.loadTemplates()
         } catch let error as TemplateError {

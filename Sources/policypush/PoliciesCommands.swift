@@ -9,7 +9,11 @@ struct PoliciesCheckCommand: Command {
     static let spec = CommandSpec(
         path: ["policies", "check"],
         summary: "Validate every policy profile and template; list the policies and their validity windows.",
-        options: [.option("--on", "DATE", "Mark policies active or inactive on this date (default: today).")])
+        options: [.option("--on", "DATE", "Mark policies active or inactive on this date (default: today).")],
+        discussion: """
+            A policy in force on the date must have a summary, a guide and an official_link, since a
+            campaign may announce it; one missing is an error.
+            """)
 
     let date: LocalDate?
 
@@ -20,15 +24,17 @@ struct PoliciesCheckCommand: Command {
     func run(_ context: Context) async throws -> Int32 {
         let workspace = Workspace(configuration: try context.configuration())
         let on = date ?? workspace.today()
-        let (catalog, diagnostics) = workspace.loadPolicies()
-        var failed = !diagnostics.isEmpty
-        for diagnostic in diagnostics { Output.err("error: \(diagnostic)") }
+        let (catalog, loadDiagnostics) = workspace.loadPolicies()
+        // A policy in force may be put in a campaign, so it needs its summary, guide and link now.
+        let active = catalog.entries.filter { $0.profile.isActive(on: on) }.map(\.profile.id)
+        var diagnostics = loadDiagnostics + catalog.guidanceProblems(ids: active)
         do {
             _ = try workspace.loadTemplates()
         } catch let error as TemplateError {
-            failed = true
-            for diagnostic in error.diagnostics { Output.err("error: \(diagnostic)") }
+            diagnostics += error.diagnostics
         }
+        let failed = !diagnostics.isEmpty
+        for diagnostic in diagnostics { Output.err("error: \(diagnostic)") }
         Output.out("Policies in \(workspace.configuration.policiesDirectory) (on \(on)):")
         let idWidth = catalog.entries.map(\.profile.id.count).max() ?? 0
         for entry in catalog.entries {

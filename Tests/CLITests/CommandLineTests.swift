@@ -203,6 +203,46 @@ struct CommandLineTests {
         #expect(result.stderr.contains("broken.json5:4:26: when: type mismatch"))
     }
 
+    /// A policy in force without a guide loads, but may not be announced: check fails and a campaign
+    /// that selects it is refused.
+    @Test func aPolicyWithoutAGuideFailsCheckAndCampaignStart() async throws {
+        var cli = try CLIHarness()
+        let policies = cli.stateDirectory.appendingPathComponent("policies")
+        try FileManager.default.createDirectory(at: policies, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(
+            at: CLIHarness.packageRoot.appendingPathComponent("config/policies/small_low_profit.json5"),
+            to: policies.appendingPathComponent("small_low_profit.json5"))
+        try """
+            {
+              id: "unguided",
+              title: "无指引", short_title: "无指引", basis: "无",
+              summary: "说明。",
+              official_link: "https://www.chinatax.gov.cn/",
+              effective_from: "2023-01-01", effective_to: "2023-12-31",
+              when: "high_tech",
+            }
+            """.write(to: policies.appendingPathComponent("unguided.json5"), atomically: true, encoding: .utf8)
+        cli.config = try cli.write("policypush.json5", """
+            { policies_dir: "\(policies.path)", templates_dir: "\(CLIHarness.packageRoot.path)/templates" }
+            """)
+        let check = try await cli.run("policies", "check", "--on", "2023-06-01")
+        #expect(check.status == 1)
+        #expect(check.stderr.contains("unguided.json5:2:7: guide: policy 'unguided' has no guide"), "\(check.stderr)")
+        #expect(!check.stderr.contains("small_low_profit"), "\(check.stderr)")
+        // Out of force, it cannot be put in a campaign, so it is not an error.
+        let later = try await cli.run("policies", "check", "--on", "2024-06-01")
+        #expect(later.status == 0, "\(later.stderr)")
+
+        for selection in [["--policies", "small_low_profit,unguided"], ["--all"]] {
+            let start = try await cli.run(["campaign", "start", "--name", "x", "--on", "2023-06-01"] + selection)
+            #expect(start.status == 1)
+            #expect(start.stderr.contains("policy(ies) without guidance: unguided (no guide)"), "\(start.stderr)")
+        }
+        #expect(try await cli.run("campaign", "list").stdout.contains("No campaigns"), "a refused start writes nothing")
+        let guided = try await cli.run("campaign", "start", "--name", "x", "--on", "2023-06-01", "--policies", "small_low_profit")
+        #expect(guided.status == 0, "\(guided.stderr)")
+    }
+
     @Test func replaceRemovesAbsentEnterprisesButKeepsRejectedOnes() async throws {
         let cli = try CLIHarness()
         try await cli.run("enterprises", "generate", "--count", "6", "--seed", "21", "--out", cli.file("all.csv"))

@@ -1,3 +1,4 @@
+import Foundation
 import Registry
 import Testing
 
@@ -28,11 +29,30 @@ import Testing
             ])
         for entry in catalog.entries {
             #expect(entry.profile.shortTitle.count <= 10, "\(entry.profile.id)")
-            #expect(!entry.profile.basis.isEmpty && entry.profile.link != nil && entry.profile.notes != nil)
+            #expect(!entry.profile.basis.isEmpty && entry.profile.officialLink != nil && entry.profile.notes != nil)
             #expect(entry.profile.isActive(on: date("2025-06-30")), "\(entry.profile.id)")
         }
         #expect(catalog.entry(id: "rd_super_deduction")?.profile.effectiveTo == nil)
         #expect(catalog.entry(id: "small_low_profit")?.profile.effectiveTo == date("2027-12-31"))
+    }
+
+    /// Every shipped policy can be put in a campaign: it says what it means, how to claim it and
+    /// where the announcement is, within the limits the loader enforces.
+    @Test func allCarryASummaryAGuideAndAnOfficialLink() throws {
+        let ids = Self.catalog.entries.map(\.profile.id)
+        #expect(Self.catalog.guidanceProblems(ids: ids).isEmpty, "\(Self.catalog.guidanceProblems(ids: ids))")
+        for entry in Self.catalog.entries {
+            let p = entry.profile
+            let summary = try #require(p.summary, "\(p.id)")
+            let lines = summary.split(separator: "\n", omittingEmptySubsequences: false)
+            #expect((1...2).contains(lines.count) && lines.allSatisfy { !$0.isEmpty && $0.count <= 80 }, "\(p.id)")
+            #expect((2...6).contains(p.guide.count), "\(p.id)")
+            #expect(p.guide.allSatisfy { !$0.isEmpty && $0.count <= 120 && !$0.contains("\n") }, "\(p.id)")
+            let link = try #require(p.officialLink.flatMap(URLComponents.init(string:)), "\(p.id)")
+            #expect(link.scheme == "https" && link.host?.hasSuffix(".chinatax.gov.cn") == true, "\(p.id)")
+            // The landing page of the policy library is not an announcement.
+            #expect(link.path != "/" && !link.path.isEmpty, "\(p.id)")
+        }
     }
 
     /// A general-taxpayer small, low-profit enterprise that qualifies exactly at every threshold.

@@ -131,6 +131,116 @@ import Testing
         #expect(byField["when"]?.message == "missing required field")
     }
 
+    static let guided = """
+        {
+          id: "guided",
+          summary: "第一行说明。\\n第二行说明。",
+          guide: ["第一步：在电子税务局申报。", "第二步：留存资料备查。"],
+          official_link: "https://fgk.chinatax.gov.cn/zcfgk/c102416/c5210453/content.html",
+          when: "high_tech",
+        }
+        """
+
+    @Test func guidanceFieldsLoad() throws {
+        let dir = try directory(["guided.json5": Self.guided])
+        let (catalog, diagnostics) = PolicyCatalog.load(directory: dir, schema: schema)
+        #expect(diagnostics.isEmpty, "\(diagnostics)")
+        let profile = try #require(catalog.entry(id: "guided")?.profile)
+        #expect(profile.summary == "第一行说明。\n第二行说明。")
+        #expect(profile.guide == ["第一步：在电子税务局申报。", "第二步：留存资料备查。"])
+        #expect(profile.officialLink == "https://fgk.chinatax.gov.cn/zcfgk/c102416/c5210453/content.html")
+        #expect(profile.missingGuidance.isEmpty)
+        #expect(catalog.guidanceProblems(ids: ["guided"]).isEmpty)
+    }
+
+    /// The fields are optional on load, so a rule can be tried first; a campaign needs them.
+    @Test func aProfileWithoutAGuideLoadsButIsReportedForACampaign() throws {
+        let unguided = """
+            {
+              id: "unguided",
+              summary: "说明。",
+              official_link: "https://www.chinatax.gov.cn/",
+              when: "high_tech",
+            }
+            """
+        let dir = try directory(["a.json5": unguided, "b.json5": Self.good])
+        let (catalog, diagnostics) = PolicyCatalog.load(directory: dir, schema: schema)
+        #expect(diagnostics.isEmpty, "\(diagnostics)")
+        #expect(catalog.entry(id: "unguided")?.profile.missingGuidance == ["guide"])
+        let problems = catalog.guidanceProblems(ids: ["unguided"])
+        #expect(problems.count == 1)
+        let d = try #require(problems.first)
+        // Reported at the profile's id: line 2, `  id: "unguided",`, the value at column 7.
+        #expect(d.file == "\(dir)/a.json5" && d.line == 2 && d.column == 7 && d.field == "guide", "\(d)")
+        #expect(d.message.contains("policy 'unguided' has no guide"))
+        // `good` lacks all three; they come in the order summary, guide, official_link.
+        #expect(catalog.guidanceProblems(ids: ["good", "no_such_policy"]).map(\.field) == ["summary", "guide", "official_link"])
+    }
+
+    @Test func guidanceLengthsAndLinkAreLocatedErrors() throws {
+        let long = String(repeating: "长", count: 81)
+        let step = String(repeating: "步", count: 121)
+        let bad = """
+            {
+              id: "bad_guidance",
+              summary: "一\\n\(long)",
+              guide: ["只有一步，\(step)"],
+              official_link: "http://www.chinatax.gov.cn/x.html",
+              link: "https://fgk.chinatax.gov.cn/",
+              when: "high_tech",
+            }
+            """
+        let dir = try directory(["bad.json5": bad])
+        let (catalog, diagnostics) = PolicyCatalog.load(directory: dir, schema: schema)
+        #expect(catalog.entries.isEmpty)
+        let summary = try #require(diagnostics.first { $0.field == "summary" })
+        // The long line starts after `  summary: "一\n`: line 3, column 16.
+        #expect(summary.line == 3 && summary.column == 16, "\(summary)")
+        #expect(summary.message == "line 2 must be at most 80 characters, has 81")
+        let guide = diagnostics.filter { $0.field == "guide" }
+        #expect(guide.map(\.message) == ["must have 2 to 6 steps, has 1", "step 1 must be at most 120 characters, has 126"])
+        #expect(guide.map(\.line) == [4, 4] && guide.map(\.column) == [10, 11], "\(guide)")
+        let link = try #require(diagnostics.first { $0.field == "official_link" })
+        #expect(link.line == 5 && link.column == 18 && link.message.hasPrefix("expected an https address"), "\(link)")
+        #expect(diagnostics.first { $0.field == "link" }?.message == "unknown key")
+    }
+
+    @Test(arguments: [
+        ("https://evilgov.cn/x", "must be on an official site"),
+        ("https://www.gov.cn.example.com/x", "must be on an official site"),
+        ("https://user@www.chinatax.gov.cn/x", "must not carry a user name"),
+        ("chinatax.gov.cn/x", "expected an https address"),
+        ("", "expected an https address"),
+    ])
+    func officialLinkMustBeAnHTTPSGovernmentAddress(link: String, problem: String) throws {
+        let text = "{ id: \"l\", official_link: \"\(link)\", when: \"high_tech\" }"
+        let dir = try directory(["l.json5": text])
+        let (_, diagnostics) = PolicyCatalog.load(directory: dir, schema: schema)
+        #expect(diagnostics.count == 1 && diagnostics.first?.field == "official_link", "\(diagnostics)")
+        #expect(diagnostics.first?.message.contains(problem) == true, "\(diagnostics)")
+    }
+
+    @Test func guideStepsMustBeNonEmptySingleLineStrings() throws {
+        let text = """
+            {
+              id: "steps",
+              summary: "",
+              guide: ["一步", 5, "", "两\\n行", "一", "二", "三"],
+              when: "high_tech",
+            }
+            """
+        let dir = try directory(["s.json5": text])
+        let (_, diagnostics) = PolicyCatalog.load(directory: dir, schema: schema)
+        #expect(
+            diagnostics.map { "\($0.field ?? ""): \($0.message)" } == [
+                "summary: must not be empty",
+                "guide: must have 2 to 6 steps, has 7",
+                "guide: step 2: expected a string, found a number",
+                "guide: step 3 is empty",
+                "guide: step 4 must be one line; make each line a step of its own",
+            ])
+    }
+
     @Test func orderIsPriorityThenId() {
         func entry(_ id: String, _ priority: Int) throws -> PolicyCatalog.Entry {
             PolicyCatalog.Entry(
