@@ -46,7 +46,8 @@ let package = Package(
         .target(
             name: "Daemon",
             dependencies: [
-                "Config", "Planning", "Ops", "Kit", "Registry", "Rules", "Messaging", "Storage", "Delivery", "HTTPServer",
+                "Config", "Planning", "Ops", "Kit", "Registry", "Rules", "Messaging", "Storage", "Delivery",
+                "HTTPServer",
             ],
             swiftSettings: strict),
         .executableTarget(
@@ -66,7 +67,8 @@ let package = Package(
         .testTarget(name: "DeliveryTests", dependencies: ["Kit", "Delivery", "HTTPServer"], swiftSettings: strict),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"], swiftSettings: strict),
         .testTarget(
-            name: "GatewayStubTests", dependencies: ["Kit", "GatewayStub", "Delivery", "HTTPServer"], swiftSettings: strict),
+            name: "GatewayStubTests", dependencies: ["Kit", "GatewayStub", "Delivery", "HTTPServer"],
+            swiftSettings: strict),
         .testTarget(name: "OpsTests", dependencies: ["Ops"], swiftSettings: strict),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "Delivery", "Registry"], swiftSettings: strict),
         .testTarget(

@@ -98,7 +98,8 @@ public struct Configuration: Sendable {
             } catch let error as ConfigurationError {
                 throw error
             } catch {
-                throw ConfigurationError(file: file, problems: ["not valid JSON5: \(JSON5Locator.describe(error, in: data))"])
+                throw ConfigurationError(
+                    file: file, problems: ["not valid JSON5: \(JSON5Locator.describe(error, in: data))"])
             }
             base = (URL(fileURLWithPath: file).deletingLastPathComponent().path)
         }
@@ -131,7 +132,8 @@ public struct Configuration: Sendable {
                     }
                 }
             }
-            return path.hasPrefix("/") ? path : URL(fileURLWithPath: base).appendingPathComponent(path).standardizedFileURL.path
+            return path.hasPrefix("/")
+                ? path : URL(fileURLWithPath: base).appendingPathComponent(path).standardizedFileURL.path
         }
         let defaultState: String = {
             if let dir = environment["POLICYPUSH_STATE_DIR"], !dir.isEmpty { return dir }
@@ -143,19 +145,26 @@ public struct Configuration: Sendable {
             return home + "/.local/state/policypush"
         }()
         config.stateDirectory = reader.string("state_dir").map(resolve) ?? defaultState
-        config.storePath = reader.string("store.path").map { path in
-            path.hasPrefix("/") ? path : config.stateDirectory + "/" + path
-        } ?? config.stateDirectory + "/policypush.sqlite"
+        config.storePath =
+            reader.string("store.path").map { path in
+                path.hasPrefix("/") ? path : config.stateDirectory + "/" + path
+            } ?? config.stateDirectory + "/policypush.sqlite"
         config.policiesDirectory = resolve(reader.string("policies_dir") ?? "policies")
         config.templatesDirectory = resolve(reader.string("templates_dir") ?? "../templates")
         if let shards = reader.number("shards", in: 1...1024, integer: true) { config.shards = Int(shards) }
         if let zone = reader.string("time_zone") {
-            if let tz = TimeZone(identifier: zone) { config.timeZone = tz } else { reader.problem("time_zone", "unknown time zone '\(zone)'") }
+            if let tz = TimeZone(identifier: zone) {
+                config.timeZone = tz
+            } else {
+                reader.problem("time_zone", "unknown time zone '\(zone)'")
+            }
         }
         if let channels = reader.stringArray("channels.preference") {
             var parsed: [Channel] = []
             for (i, name) in channels.enumerated() {
-                if let channel = Channel(rawValue: name) { parsed.append(channel) } else {
+                if let channel = Channel(rawValue: name) {
+                    parsed.append(channel)
+                } else {
                     reader.problem("channels.preference[\(i)]", "expected \"wechat\" or \"sms\", got \"\(name)\"")
                 }
             }
@@ -207,20 +216,33 @@ public struct Configuration: Sendable {
             config.planning.dedupeDays = Int(days)
         }
         if let required = reader.bool("approval.required") { config.approval.required = required }
-        if let s = reader.number("daemon.grace_s", in: 1...3600, integer: true) { config.daemon.grace = .seconds(Int64(s)) }
+        if let s = reader.number("daemon.grace_s", in: 1...3600, integer: true) {
+            config.daemon.grace = .seconds(Int64(s))
+        }
         if let h = reader.number("daemon.expire_after_h", in: 1...720) { config.daemon.expireAfter = h * 3600 }
-        if let n = reader.number("daemon.max_in_flight", in: 1...10_000, integer: true) { config.daemon.maxInFlight = Int(n) }
-        if let n = reader.number("daemon.claim_batch", in: 1...10_000, integer: true) { config.daemon.claimBatch = Int(n) }
+        if let n = reader.number("daemon.max_in_flight", in: 1...10_000, integer: true) {
+            config.daemon.maxInFlight = Int(n)
+        }
+        if let n = reader.number("daemon.claim_batch", in: 1...10_000, integer: true) {
+            config.daemon.claimBatch = Int(n)
+        }
         func minutes(_ key: String, _ range: ClosedRange<Double>, _ apply: (TimeInterval) -> Void) {
             guard let value = reader.double(key) else { return }
-            if value.isFinite, range.contains(value) { apply(value * 60) } else {
-                reader.problem(key, "expected a number of minutes from \(range.lowerBound.formatted()) to \(range.upperBound.formatted())")
+            if value.isFinite, range.contains(value) {
+                apply(value * 60)
+            } else {
+                reader.problem(
+                    key,
+                    "expected a number of minutes from \(range.lowerBound.formatted()) to \(range.upperBound.formatted())"
+                )
             }
         }
         minutes("reconcile.settle_min", 0.01...1440) { config.reconcile.settle = $0 }
         minutes("reconcile.receipt_check_min", 0.01...1440) { config.reconcile.receiptCheck = $0 }
         if let hours = reader.double("reconcile.deadline_h") {
-            if hours.isFinite, (0.0001...720).contains(hours) { config.reconcile.deadline = hours * 3600 } else {
+            if hours.isFinite, (0.0001...720).contains(hours) {
+                config.reconcile.deadline = hours * 3600
+            } else {
                 reader.problem("reconcile.deadline_h", "expected a number of hours from 0.0001 to 720")
             }
         }
@@ -268,7 +290,9 @@ public struct Configuration: Sendable {
                     reader.problem("attributes.\(name)", "expected \"string\", \"number\", \"bool\" or \"date\"")
                     continue
                 }
-                if AttributeSchema.builtins.contains(where: { $0.name == name }) || AttributeSchema.identityColumns.contains(name) {
+                if AttributeSchema.builtins.contains(where: { $0.name == name })
+                    || AttributeSchema.identityColumns.contains(name)
+                {
                     reader.problem("attributes.\(name)", "is a built-in attribute")
                 } else if name.range(of: "^[a-z][a-z0-9_]*$", options: .regularExpression) == nil {
                     reader.problem("attributes.\(name)", "names are lowercase letters, digits and _")
@@ -333,13 +357,15 @@ struct KeyReader {
     mutating func string(_ path: String) -> String? {
         guard let v = value(path) else { return nil }
         if case .string(let s) = v { return s }
-        problem(path, "expected a string"); return nil
+        problem(path, "expected a string")
+        return nil
     }
 
     mutating func int(_ path: String) -> Int? {
         guard let v = value(path) else { return nil }
         if case .number(let n) = v, n == n.rounded(), abs(n) < 1e15 { return Int(n) }
-        problem(path, "expected an integer"); return nil
+        problem(path, "expected an integer")
+        return nil
     }
 
     /// A number within `range` (an integer when `integer`), checked before anything computes with
@@ -362,13 +388,15 @@ struct KeyReader {
     mutating func double(_ path: String) -> Double? {
         guard let v = value(path) else { return nil }
         if case .number(let n) = v { return n }
-        problem(path, "expected a number"); return nil
+        problem(path, "expected a number")
+        return nil
     }
 
     mutating func bool(_ path: String) -> Bool? {
         guard let v = value(path) else { return nil }
         if case .bool(let b) = v { return b }
-        problem(path, "expected true or false"); return nil
+        problem(path, "expected true or false")
+        return nil
     }
 
     mutating func stringArray(_ path: String) -> [String]? {
@@ -377,19 +405,22 @@ struct KeyReader {
             let strings = a.compactMap { if case .string(let s) = $0 { s } else { nil } }
             if strings.count == a.count { return strings }
         }
-        problem(path, "expected an array of strings"); return nil
+        problem(path, "expected an array of strings")
+        return nil
     }
 
     mutating func array(_ path: String) -> [JSONValue]? {
         guard let v = value(path) else { return nil }
         if case .array(let a) = v { return a }
-        problem(path, "expected an array"); return nil
+        problem(path, "expected an array")
+        return nil
     }
 
     mutating func object(_ path: String) -> [String: JSONValue]? {
         guard let v = value(path) else { return nil }
         if case .object(let o) = v { return o }
-        problem(path, "expected an object"); return nil
+        problem(path, "expected an object")
+        return nil
     }
 
     /// All problems, including keys nobody asked for (typos).

@@ -83,7 +83,9 @@ public enum GatewayFactory {
                     credentials: creds ?? Credentials(id: "", secret: ""))
             case .wechat:
                 let scheme = g.options["token_scheme"].map { WeChatTokenCache.Scheme(rawValue: $0) }
-                if case .some(nil) = scheme { problems.append("\(path).options.token_scheme: expected classic or stable") }
+                if case .some(nil) = scheme {
+                    problems.append("\(path).options.token_scheme: expected classic or stable")
+                }
                 let creds = try credentials(required: true)
                 let tokens = WeChatTokenCache(
                     configuration: .init(

@@ -57,7 +57,8 @@ public struct GatewaySettings: Sendable {
         GatewaySettings(
             name: name, kind: kind, baseURL: "", credentials: nil, rate: 50, burst: 10, dailyCap: 0,
             maxInFlight: 32, timeout: .seconds(5), connectTimeout: .seconds(2),
-            retry: RetryPolicy(maxAttempts: 5, baseDelay: .seconds(1), maxDelay: .seconds(300), maxAge: .seconds(24 * 3600)),
+            retry: RetryPolicy(
+                maxAttempts: 5, baseDelay: .seconds(1), maxDelay: .seconds(300), maxAge: .seconds(24 * 3600)),
             breaker: CircuitBreaker.Configuration(
                 windowSize: 50, minimumCalls: 20, failureRate: 0.5, consecutiveFailures: 10, coolDown: .seconds(30)),
             receiptToken: nil, weight: 1, recipientLimits: nil, options: [:])
@@ -121,9 +122,13 @@ extension KeyReader {
             bounded("breaker.consecutive", 1...10_000) { g.breaker.consecutiveFailures = Int($0) }
             bounded("breaker.cool_down_ms", 1...3_600_000) { g.breaker.coolDown = .milliseconds(Int64($0)) }
             bounded("weight", 1...1000) { g.weight = Int($0) }
-            if g.retry.maxDelay < g.retry.baseDelay { problem("\(path).retry.max_ms", "must be at least retry.base_ms") }
+            if g.retry.maxDelay < g.retry.baseDelay {
+                problem("\(path).retry.max_ms", "must be at least retry.base_ms")
+            }
             // A smaller window holds at most its size: an unset minimum follows it down.
-            if !has("\(path).breaker.min_calls") { g.breaker.minimumCalls = min(g.breaker.minimumCalls, g.breaker.windowSize) }
+            if !has("\(path).breaker.min_calls") {
+                g.breaker.minimumCalls = min(g.breaker.minimumCalls, g.breaker.windowSize)
+            }
             for issue in g.breaker.problems() { problem("\(path).breaker", issue) }
             switch (string("\(path).receipts.token_file"), string("\(path).receipts.token_env")) {
             case (let f?, nil): g.receiptToken = .file(f)
@@ -134,7 +139,8 @@ extension KeyReader {
             if let limits = array("\(path).recipient_limits") {
                 var parsed: [RecipientLimits.Window] = []
                 for (i, item) in limits.enumerated() {
-                    guard case .object(let o) = item, case .number(let limit)? = o["limit"], case .number(let seconds)? = o["per_s"],
+                    guard case .object(let o) = item, case .number(let limit)? = o["limit"],
+                        case .number(let seconds)? = o["per_s"],
                         (1...1_000_000).contains(limit), limit == limit.rounded(), (1...31_536_000).contains(seconds),
                         o.count == 2
                     else {

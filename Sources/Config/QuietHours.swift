@@ -10,7 +10,9 @@ public struct QuietHours: Sendable, Hashable {
     public var closesAt: Int
     public var timeZone: TimeZone
 
-    public init(opensAt: Int = 8 * 60, closesAt: Int = 20 * 60, timeZone: TimeZone = TimeZone(identifier: "Asia/Shanghai")!) {
+    public init(
+        opensAt: Int = 8 * 60, closesAt: Int = 20 * 60, timeZone: TimeZone = TimeZone(identifier: "Asia/Shanghai")!
+    ) {
         self.opensAt = opensAt
         self.closesAt = closesAt
         self.timeZone = timeZone
@@ -19,7 +21,8 @@ public struct QuietHours: Sendable, Hashable {
     /// Parses `HH:MM`.
     public static func minutes(_ text: String) -> Int? {
         let parts = text.split(separator: ":")
-        guard parts.count == 2, let h = Int(parts[0]), let m = Int(parts[1]), (0...24).contains(h), (0...59).contains(m),
+        guard parts.count == 2, let h = Int(parts[0]), let m = Int(parts[1]), (0...24).contains(h),
+            (0...59).contains(m),
             h * 60 + m <= 24 * 60
         else { return nil }
         return h * 60 + m

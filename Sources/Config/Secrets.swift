@@ -11,7 +11,9 @@ extension GatewaySettings.SecretSource {
                 throw ConfigurationError(file: path, problems: ["\(key): cannot read the secret file"])
             }
             let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            guard !text.isEmpty else { throw ConfigurationError(file: path, problems: ["\(key): the secret file is empty"]) }
+            guard !text.isEmpty else {
+                throw ConfigurationError(file: path, problems: ["\(key): the secret file is empty"])
+            }
             return text
         case .environment(let name):
             guard let value = environment[name], !value.isEmpty else {

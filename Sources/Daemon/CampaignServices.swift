@@ -1,6 +1,6 @@
-import Kit
 import Config
 import Foundation
+import Kit
 import Ops
 import Planning
 import Storage

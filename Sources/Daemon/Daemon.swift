@@ -1,11 +1,11 @@
-import Kit
-import Ops
-import Planning
 import Config
 import Delivery
 import Foundation
 import HTTPServer
+import Kit
 import Messaging
+import Ops
+import Planning
 import Registry
 import Rules
 import Storage
@@ -48,7 +48,8 @@ public final class Daemon: Sendable {
             throw ConfigurationError(file: configuration.policiesDirectory, problems: diagnostics.map(\.description))
         }
         return DaemonContext.Inputs(
-            configuration: configuration, catalog: catalog, renderer: PackageRenderer(templates: try workspace.loadTemplates()))
+            configuration: configuration, catalog: catalog,
+            renderer: PackageRenderer(templates: try workspace.loadTemplates()))
     }
 
     /// Runs until SIGTERM/SIGINT; returns the exit code.
@@ -85,9 +86,11 @@ public final class Daemon: Sendable {
         let dispatcher = OutboxDispatcher(
             store: store, writer: writer, delivery: delivery, settings: dispatchSettings,
             reconcile: configuration.reconcile, metrics: metrics, log: log, now: now,
-            quietHours: { [current] in current.value.withLock { $0.configuration.planning.quietHours } }, health: health)
+            quietHours: { [current] in current.value.withLock { $0.configuration.planning.quietHours } }, health: health
+        )
         let reconciler = Reconciler(
-            store: store, writer: writer, lookups: delivery.lookups, settings: configuration.reconcile, log: log, now: now)
+            store: store, writer: writer, lookups: delivery.lookups, settings: configuration.reconcile, log: log,
+            now: now)
         let resends = try await dispatcher.scheduleSafeResends()
         log.info(
             "store opened",
@@ -98,7 +101,8 @@ public final class Daemon: Sendable {
 
         let receipts = try ReceiptsService(context: context, environment: environment)
         notifier.ready(status: "ready")
-        log.info("ready", ["listen": receipts.port.map { "127.0.0.1:\($0)" } ?? "off", "gateways": delivery.gateways.count])
+        log.info(
+            "ready", ["listen": receipts.port.map { "127.0.0.1:\($0)" } ?? "off", "gateways": delivery.gateways.count])
         ready(receipts.port)
 
         // Shut down in reverse: the dispatcher drains first while receipts are still heard.

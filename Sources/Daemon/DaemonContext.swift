@@ -1,6 +1,6 @@
-import Kit
 import Config
 import Foundation
+import Kit
 import Messaging
 import Ops
 import Rules

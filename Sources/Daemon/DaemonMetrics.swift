@@ -64,7 +64,8 @@ public struct DaemonMetrics: Sendable {
             "policypush_breaker_state", help: "Circuit breaker state per gateway: 0 closed, 1 half-open, 2 open.",
             labels: ["gateway"])
         receipts = registry.counter(
-            "policypush_receipts_total", help: "Delivery receipts received, by outcome.", labels: ["gateway", "outcome"])
+            "policypush_receipts_total", help: "Delivery receipts received, by outcome.",
+            labels: ["gateway", "outcome"])
         replies = registry.counter(
             "policypush_replies_total", help: "Replies and unsubscribes received, by outcome.", labels: ["outcome"])
         queueDepth = registry.gauge(

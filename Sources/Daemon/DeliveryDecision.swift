@@ -1,9 +1,9 @@
-import Kit
-import Ops
-import Planning
 import Config
 import Delivery
 import Foundation
+import Kit
+import Ops
+import Planning
 
 /// The one rule for what happens to a message after its gateway answered (or refused it): used
 /// by the daemon's dispatcher for outbox messages and by ``DeliveryService/deliver(on:deadline:build:)``.
@@ -134,7 +134,8 @@ public enum DeliveryDecision {
             switch gateway.retry.next(
                 attempt: situation.attempts + 1, firstAttemptAt: firstAttemptAt, now: now, providerEarliest: nil)
             {
-            case .retry(let at): return .pinned(gateway: pin, resendAt: resend(at), reason: reason, countsAsAttempt: true)
+            case .retry(let at):
+                return .pinned(gateway: pin, resendAt: resend(at), reason: reason, countsAsAttempt: true)
             case .giveUp: return .pinned(gateway: pin, resendAt: nil, reason: reason, countsAsAttempt: true)
             }
         }

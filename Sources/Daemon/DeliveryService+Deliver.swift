@@ -1,9 +1,9 @@
-import Kit
-import Ops
-import Planning
 import Config
 import Delivery
 import Foundation
+import Kit
+import Ops
+import Planning
 import Registry
 
 extension DeliveryService {
@@ -41,7 +41,9 @@ extension DeliveryService {
             steps: [])
         guard let router = routers[channel] else { return report }
         func fits(_ date: Date) -> Bool { clock.now.advanced(by: .seconds(date.timeIntervalSinceNow)) < end }
-        func sleep(until date: Date) async throws { try await clock.sleep(for: .seconds(max(0, date.timeIntervalSinceNow))) }
+        func sleep(until date: Date) async throws {
+            try await clock.sleep(for: .seconds(max(0, date.timeIntervalSinceNow)))
+        }
 
         var excluded: Set<String> = []
         var situation = DeliveryDecision.Situation(firstAttemptAt: Date())
@@ -77,7 +79,10 @@ extension DeliveryService {
             case .accepted:
                 return report
             case .failed(_, let reason, let fallback, _):
-                if case .failed = result.outcome {} else { report.outcome = .failed(reason: reason, fallback: fallback) }
+                if case .failed = result.outcome {
+                } else {
+                    report.outcome = .failed(reason: reason, fallback: fallback)
+                }
                 return report
             case .retry(let at, _, let countsAsAttempt, _):
                 if countsAsAttempt { situation.attempts += 1 }

@@ -1,9 +1,9 @@
-import Kit
-import Ops
-import Planning
 import Config
 import Delivery
 import Foundation
+import Kit
+import Ops
+import Planning
 
 extension DeliveryService {
     /// The receipts listener's configuration for every gateway that pushes receipts.
@@ -14,7 +14,8 @@ extension DeliveryService {
     ) throws -> ReceiptListener.Configuration {
         var gateways: [String: ReceiptListener.Gateway] = [:]
         for g in configuration.gateways {
-            guard let token = try g.receiptToken?.secret(for: "gateways.\(g.name).receipts", environment: environment) else {
+            guard let token = try g.receiptToken?.secret(for: "gateways.\(g.name).receipts", environment: environment)
+            else {
                 continue
             }
             let kind: GatewayKind

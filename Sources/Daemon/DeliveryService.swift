@@ -1,9 +1,9 @@
-import Kit
-import Ops
-import Planning
 import Config
 import Delivery
 import Foundation
+import Kit
+import Ops
+import Planning
 import Registry
 
 /// The configured gateways, ready to send: one libcurl transport, an adapter and a
@@ -72,7 +72,8 @@ public final class DeliveryService: Sendable {
     /// Sends one message through a named gateway, with its throttles and breaker.
     public func send(_ message: OutboundMessage, gateway name: String) async -> DispatchResult? {
         guard let gateway = gateways[name] else { return nil }
-        return await gateway.dispatcher.send(message, recipientKeys: Self.recipientKeys(message, kind: gateway.settings.kind))
+        return await gateway.dispatcher.send(
+            message, recipientKeys: Self.recipientKeys(message, kind: gateway.settings.kind))
     }
 
     /// Ends the transport; pending requests fail as cancelled.
@@ -86,7 +87,10 @@ public final class DeliveryService: Sendable {
         case .aliyun:
             [RecipientLimits.key(scope: "aliyun", message.signName ?? "", message.templateID ?? "", message.recipient)]
         case .tencent:
-            [RecipientLimits.key(scope: "tencent", message.recipient, message.params.map(\.value).joined(separator: "\u{1E}"))]
+            [
+                RecipientLimits.key(
+                    scope: "tencent", message.recipient, message.params.map(\.value).joined(separator: "\u{1E}"))
+            ]
         case .wechat, .generic:
             []
         }

@@ -1,9 +1,9 @@
-import Kit
-import Ops
-import Planning
 import Config
 import Delivery
 import Foundation
+import Kit
+import Ops
+import Planning
 import Registry
 import Storage
 import Synchronization
@@ -199,7 +199,10 @@ public final class OutboxDispatcher: Service {
             health.recovered()
             log.notice(
                 "store writable again",
-                ["recovered_sending": recovered.sending, "released_claims": recovered.released, "resends_scheduled": resends])
+                [
+                    "recovered_sending": recovered.sending, "released_claims": recovered.released,
+                    "resends_scheduled": resends,
+                ])
             return true
         } catch {
             return false
@@ -258,20 +261,24 @@ public final class OutboxDispatcher: Service {
                 let at = retryAt ?? started.addingTimeInterval(settings.unavailableDelay)
                 await record([
                     Transition(
-                        messageID: message.id, to: .retryWait, at: started, error: "route:unavailable", nextAttemptAt: at,
+                        messageID: message.id, to: .retryWait, at: started, error: "route:unavailable",
+                        nextAttemptAt: at,
                         countsAsAttempt: false)
                 ])
                 return
             case nil:
                 await record([
                     Transition(
-                        messageID: message.id, to: .failed, at: started, error: "route:no-gateway-for-\(channel.rawValue)")
+                        messageID: message.id, to: .failed, at: started,
+                        error: "route:no-gateway-for-\(channel.rawValue)")
                 ])
                 return
             }
         }
         let name = gateway.settings.name
-        guard let outbound = payload.outbound(id: message.idempotencyKey, recipient: message.recipient, kind: gateway.settings.kind)
+        guard
+            let outbound = payload.outbound(
+                id: message.idempotencyKey, recipient: message.recipient, kind: gateway.settings.kind)
         else {
             await record([
                 Transition(
@@ -318,7 +325,8 @@ public final class OutboxDispatcher: Service {
             return applied.isEmpty ? .withdraw(.deferred(until: at, reason: Self.notSendable)) : .proceed
         } catch {
             storeFailed(error)
-            return .withdraw(.deferred(until: at.addingTimeInterval(settings.storeRetry), reason: Self.storeUnavailable))
+            return .withdraw(
+                .deferred(until: at.addingTimeInterval(settings.storeRetry), reason: Self.storeUnavailable))
         }
     }
 

@@ -1,9 +1,9 @@
-import Kit
-import Ops
-import Planning
 import Config
 import Delivery
 import Foundation
+import Kit
+import Ops
+import Planning
 import Storage
 
 /// Asks a provider what became of one message, through its query API: Aliyun
@@ -69,14 +69,18 @@ public struct ProviderLookup: Sendable {
     /// Tencent lists a number's status reports over a time range, each carrying the send's
     /// `SessionContext` (our id) and `SerialNo`. It has no row for a send before the carrier
     /// reports, so absence is only believed after the settle time (``ReconcileSettings``).
-    static func tencent(_ message: OutboxMessage, poller: TencentReceiptPoller, client: any HTTPClient, now: Date)
+    static func tencent(
+        _ message: OutboxMessage, poller: TencentReceiptPoller, client: any HTTPClient, now: Date
+    )
         async throws -> Finding
     {
         let sent = message.lastAttemptAt ?? message.acceptedAt ?? message.firstAttemptAt ?? now
         var offset = 0
         while offset < 2_000 {
             let page = try await poller.poll(
-                .init(phoneNumber: message.recipient, beginTime: sent.addingTimeInterval(-300), endTime: now, offset: offset),
+                .init(
+                    phoneNumber: message.recipient, beginTime: sent.addingTimeInterval(-300), endTime: now,
+                    offset: offset),
                 using: client)
             let ours = page.first { receipt in
                 receipt.messageID == message.idempotencyKey
@@ -91,7 +95,9 @@ public struct ProviderLookup: Sendable {
 
     /// Aliyun keeps one record per send from the moment it takes it (`SendStatus` 1 until the
     /// carrier reports), listed by number and Beijing send date; ours carries `OutId`.
-    static func aliyun(_ message: OutboxMessage, poller: AliyunReceiptPoller, client: any HTTPClient) async throws
+    static func aliyun(
+        _ message: OutboxMessage, poller: AliyunReceiptPoller, client: any HTTPClient
+    ) async throws
         -> Finding
     {
         let key = message.idempotencyKey

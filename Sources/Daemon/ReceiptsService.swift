@@ -21,17 +21,22 @@ final class ReceiptsService: Service {
         }
         let listenerConfiguration = try DeliveryService.receiptListenerConfiguration(
             configuration, environment: environment)
-        let metrics = context.metrics, log = context.log, health = context.health, store = context.store
+        let metrics = context.metrics
+        let log = context.log
+        let health = context.health
+        let store = context.store
         let now = context.now
         let keywords = Dictionary(
-            configuration.gateways.map { ($0.name, OptOutKeywords($0.optOutKeywords)) }, uniquingKeysWith: { a, _ in a })
+            configuration.gateways.map { ($0.name, OptOutKeywords($0.optOutKeywords)) }, uniquingKeysWith: { a, _ in a }
+        )
         let listener = ReceiptListener(
             configuration: listenerConfiguration, clock: now,
             routes: { request in
                 switch request.path {
                 case "/metrics":
                     return HTTPServerResponse(
-                        status: 200, headers: [("Content-Type", Metrics.contentType)], body: Array(metrics.render().utf8))
+                        status: 200, headers: [("Content-Type", Metrics.contentType)],
+                        body: Array(metrics.render().utf8))
                 case "/healthz":
                     if let problem = health.problem {
                         return HTTPServerResponse(
@@ -51,7 +56,8 @@ final class ReceiptsService: Service {
                 let stored = receipts.map {
                     StoredReceipt(
                         gateway: $0.gateway, messageKey: $0.messageID, providerID: $0.providerID,
-                        status: $0.status.rawValue, reasonCode: $0.reasonCode, occurredAt: $0.occurredAt, receivedAt: at,
+                        status: $0.status.rawValue, reasonCode: $0.reasonCode, occurredAt: $0.occurredAt,
+                        receivedAt: at,
                         dedupeKey: $0.dedupeKey, raw: [])
                 }
                 let outcome: ReceiptOutcome
@@ -62,8 +68,12 @@ final class ReceiptsService: Service {
                     if health.failed(error) { log.error("the store cannot be written", ["error": "\(error)"]) }
                     throw error
                 }
-                for r in receipts { metrics.countReceipt(r.status == .delivered ? .delivered : .failed, gateway: r.gateway) }
-                if outcome.unmatched > 0 { log.info("receipts kept for later matching", ["unmatched": outcome.unmatched]) }
+                for r in receipts {
+                    metrics.countReceipt(r.status == .delivered ? .delivered : .failed, gateway: r.gateway)
+                }
+                if outcome.unmatched > 0 {
+                    log.info("receipts kept for later matching", ["unmatched": outcome.unmatched])
+                }
             })
         try listener.start()
         self.listener = listener
@@ -99,7 +109,9 @@ final class ReceiptsService: Service {
         for (message, reply) in zip(messages, replies) {
             context.log.info(
                 reply.optOut ? "opt-out received" : "reply received",
-                ["gateway": message.gateway, "kind": reply.kind.rawValue, "sender": reply.kind == .smsReply ? Mask.mobile(message.sender) : Mask.openID(message.sender),
+                [
+                    "gateway": message.gateway, "kind": reply.kind.rawValue,
+                    "sender": reply.kind == .smsReply ? Mask.mobile(message.sender) : Mask.openID(message.sender),
                 ])
         }
         context.metrics.countReplies(outcome)

@@ -1,9 +1,9 @@
-import Kit
-import Ops
-import Planning
 import Config
 import Delivery
 import Foundation
+import Kit
+import Ops
+import Planning
 import Registry
 import Storage
 
@@ -201,7 +201,8 @@ public final class Reconciler: Service {
     private func accepted(_ message: OutboxMessage, gateway: String, providerID: String?, at: Date) -> Transition {
         Transition(
             messageID: message.id, to: .accepted, at: at, gateway: gateway, providerID: providerID,
-            error: "reconcile:found-at-provider", countsAsAttempt: false, checkAt: at.addingTimeInterval(settings.receiptCheck))
+            error: "reconcile:found-at-provider", countsAsAttempt: false,
+            checkAt: at.addingTimeInterval(settings.receiptCheck))
     }
 
     private func stored(_ receipt: Receipt, at: Date) -> StoredReceipt {

@@ -1,8 +1,8 @@
+import Config
+import Foundation
 import Kit
 import Ops
 import Planning
-import Config
-import Foundation
 import Synchronization
 
 /// Whether the store takes writes, as the daemon last found out.

@@ -285,7 +285,8 @@ public struct StubConfiguration: Sendable {
     public init(
         kind: GatewayKind, port: Int = 0, credentials: StubCredentials = StubCredentials(),
         faults: StubFaults = StubFaults(), receipts: StubReceipts = StubReceipts(),
-        replies: StubReplies = StubReplies(), limits: StubLimits = StubLimits(), tokens: StubTokenSettings = StubTokenSettings(), genericPaths: [String] = ["/sms/send"],
+        replies: StubReplies = StubReplies(), limits: StubLimits = StubLimits(),
+        tokens: StubTokenSettings = StubTokenSettings(), genericPaths: [String] = ["/sms/send"],
         genericDeduplicates: Bool = true, timeScale: Double = 1, clock: any StubClock = SystemStubClock()
     ) {
         self.kind = kind

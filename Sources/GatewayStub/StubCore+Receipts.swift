@@ -123,7 +123,11 @@ extension StubCore {
         }
         if acknowledged {
             state.withLock { state in
-                if job.isReply { state.stats.repliesPushed += 1 } else { state.stats.receiptsPushed += job.receipts.count }
+                if job.isReply {
+                    state.stats.repliesPushed += 1
+                } else {
+                    state.stats.receiptsPushed += job.receipts.count
+                }
             }
             return
         }

@@ -41,7 +41,8 @@ public struct StubStats: Sendable, Hashable, Codable {
 
     public init(
         received: Int = 0, accepted: Int = 0, rejected: [String: Int] = [:], deduplicated: Int = 0, delivered: Int = 0,
-        failed: Int = 0, receiptsPushed: Int = 0, repliesPushed: Int = 0, droppedAfterAccept: Int = 0, acceptedIds: [String]? = nil,
+        failed: Int = 0, receiptsPushed: Int = 0, repliesPushed: Int = 0, droppedAfterAccept: Int = 0,
+        acceptedIds: [String]? = nil,
         duplicateSends: [String]? = nil, duplicateDeliveries: [StubDuplicateDelivery]? = nil,
         duplicateRecipients: [StubRepeatedRecipient]? = nil
     ) {

@@ -156,7 +156,9 @@ private struct TemplateFile {
     let locator: JSON5Locator
     var diagnostics: [Diagnostic] = []
 
-    static func open(directory: String, name: String, required: Bool, diagnostics: inout [Diagnostic])
+    static func open(
+        directory: String, name: String, required: Bool, diagnostics: inout [Diagnostic]
+    )
         -> TemplateFile?
     {
         let path = (directory as NSString).appendingPathComponent(name)

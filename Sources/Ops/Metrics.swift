@@ -82,7 +82,9 @@ public final class Metrics: Sendable {
 
     static func isValidMetricName(_ name: String) -> Bool {
         guard let first = name.utf8.first, !isDigit(first) else { return false }
-        return name.utf8.allSatisfy { isLetter($0) || isDigit($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ":") }
+        return name.utf8.allSatisfy {
+            isLetter($0) || isDigit($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ":")
+        }
     }
 
     static func isValidLabelName(_ name: String) -> Bool {
@@ -274,7 +276,9 @@ extension Metrics {
             self.help = help
             self.labelNames = labelNames
             self.buckets = bounds
-            if labelNames.isEmpty { series.withLock { $0[[]] = Series(counts: Array(repeating: 0, count: bounds.count + 1)) } }
+            if labelNames.isEmpty {
+                series.withLock { $0[[]] = Series(counts: Array(repeating: 0, count: bounds.count + 1)) }
+            }
         }
 
         /// Records one observation (a value equal to a bound falls into that bound's bucket).
@@ -300,7 +304,10 @@ extension Metrics {
         public func snapshot(labels: [String] = []) -> (cumulative: [UInt64], sum: Double, count: UInt64) {
             let value = series.withLock { $0[labels] } ?? Series(counts: Array(repeating: 0, count: buckets.count + 1))
             var running: UInt64 = 0
-            let cumulative = value.counts.map { running += $0; return running }
+            let cumulative = value.counts.map {
+                running += $0
+                return running
+            }
             return (cumulative, value.sum, value.count)
         }
 

@@ -119,7 +119,9 @@ public struct ServiceGroup: Sendable {
                 return first
             }
             if !graceful {
-                log.warning("grace period over; cancelling what is still running", ["grace_s": Int(gracePeriod.components.seconds)])
+                log.warning(
+                    "grace period over; cancelling what is still running",
+                    ["grace_s": Int(gracePeriod.components.seconds)])
             }
             group.cancelAll()
             while let event = try await group.next() {
@@ -140,7 +142,9 @@ public struct ServiceGroup: Sendable {
             } catch {
                 if Task.isCancelled || error is CancellationError { return .ended(member.name) }
                 guard let pause = member.restartAfter else { return .failed(member.name, error) }
-                log.error("service failed; restarting", ["service": member.name, "error": "\(error)", "after_s": Int(pause.components.seconds)])
+                log.error(
+                    "service failed; restarting",
+                    ["service": member.name, "error": "\(error)", "after_s": Int(pause.components.seconds)])
                 try? await Task.sleep(for: pause)
             }
         }

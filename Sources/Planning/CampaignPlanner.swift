@@ -63,7 +63,10 @@ extension EnterpriseShard {
             let known = history[code] ?? History()
             let fresh = matched.filter { !known.told.contains(planner.policies[$0].id) }
             if fresh.isEmpty {
-                result.append(PlannedPackage(creditCode: code, channel: nil, recipient: "", policyIndices: matched, payload: nil, suppression: nil, reason: "duplicate"))
+                result.append(
+                    PlannedPackage(
+                        creditCode: code, channel: nil, recipient: "", policyIndices: matched, payload: nil,
+                        suppression: nil, reason: "duplicate"))
                 continue
             }
             let reachable: (Channel) -> Bool = { $0 == .sms ? self.hasMobile(row) : self.hasOpenID(row) }
@@ -76,15 +79,20 @@ extension EnterpriseShard {
             switch decision {
             case .suppress(let reason):
                 var text = reason.rawValue
-                if reason == .optedOut, planner.channels.contains(where: { reachable($0) && known.capped.contains($0) }) {
+                if reason == .optedOut, planner.channels.contains(where: { reachable($0) && known.capped.contains($0) })
+                {
                     text = "frequency_cap"
                 }
-                result.append(PlannedPackage(creditCode: code, channel: nil, recipient: "", policyIndices: fresh, payload: nil, suppression: reason, reason: text))
+                result.append(
+                    PlannedPackage(
+                        creditCode: code, channel: nil, recipient: "", policyIndices: fresh, payload: nil,
+                        suppression: reason, reason: text))
             case .send(let channel, let indices):
                 let e = enterprise(at: row)
                 let policies = indices.map { planner.policies[$0] }
                 var payload = MessagePayload.render(channel, enterprise: e, policies: policies, renderer: renderer)
-                if channel == .wechat, fallback, planner.channels.contains(.sms), let mobile = e.mobile, optOut.sms[row] != 1,
+                if channel == .wechat, fallback, planner.channels.contains(.sms), let mobile = e.mobile,
+                    optOut.sms[row] != 1,
                     !known.optedOut.contains(.sms), !addressSuppressed(row, .sms)
                 {
                     let sms = MessagePayload.render(.sms, enterprise: e, policies: policies, renderer: renderer)
@@ -93,10 +101,11 @@ extension EnterpriseShard {
                     payload.tencent = sms.tencent
                     payload.fallbackMobile = mobile
                 }
-                result.append(PlannedPackage(
-                    creditCode: code, channel: channel,
-                    recipient: channel == .sms ? (e.mobile ?? "") : (e.wechatOpenID ?? ""),
-                    policyIndices: indices, payload: payload, suppression: nil, reason: nil))
+                result.append(
+                    PlannedPackage(
+                        creditCode: code, channel: channel,
+                        recipient: channel == .sms ? (e.mobile ?? "") : (e.wechatOpenID ?? ""),
+                        policyIndices: indices, payload: payload, suppression: nil, reason: nil))
             }
         }
         return result
@@ -141,7 +150,8 @@ public struct CampaignPlanner: Sendable {
     /// Plans `campaign` into the outbox. Re-planning after a crash is harmless: rows are keyed.
     public func plan(_ campaign: CampaignRecord, store: StoreWorker, now: Date = Date()) async throws -> Summary {
         let spec = campaign.spec
-        let date = LocalDate(iso: spec.campaignDate) ?? LocalDate(daysSinceEpoch: Int32(now.timeIntervalSince1970 / 86400))
+        let date =
+            LocalDate(iso: spec.campaignDate) ?? LocalDate(daysSinceEpoch: Int32(now.timeIntervalSince1970 / 86400))
         let entries = catalog.entries.filter { spec.policyIDs.contains($0.profile.id) && $0.profile.isActive(on: date) }
         let planner = PackagePlanner(
             policies: entries.map(\.profile), channels: spec.channels.isEmpty ? [.wechat, .sms] : spec.channels)
@@ -161,7 +171,8 @@ public struct CampaignPlanner: Sendable {
                 if codes.isEmpty { continue }
                 let history = try await history(of: codes, store: store, now: now)
                 let planned = await shard.plan(
-                    rows: rows, bits: bits, planner: planner, renderer: renderer, fallback: spec.fallback, history: history,
+                    rows: rows, bits: bits, planner: planner, renderer: renderer, fallback: spec.fallback,
+                    history: history,
                     suppressedAddresses: suppressedAddresses)
                 var messages: [NewMessage] = []
                 messages.reserveCapacity(planned.count)
@@ -176,15 +187,21 @@ public struct CampaignPlanner: Sendable {
                         state = .suppressed
                         reason = "campaign_max"
                     }
-                    messages.append(NewMessage(
-                        campaignID: campaign.id, creditCode: p.creditCode, channel: p.channel, recipient: p.recipient,
-                        policyIDs: p.policyIndices.map { planner.policies[$0].id },
-                        payload: state == .queued ? (p.payload?.encoded() ?? []) : [],
-                        idempotencyKey: Self.key(
-                            campaign: campaign.id, secret: campaign.keySecret, creditCode: p.creditCode,
-                            channel: p.channel?.rawValue ?? "none"),
-                        state: state, suppressionReason: reason, notBefore: notBefore))
-                    if state == .queued { summary.queued += 1 } else { summary.suppressed[reason ?? "other", default: 0] += 1 }
+                    messages.append(
+                        NewMessage(
+                            campaignID: campaign.id, creditCode: p.creditCode, channel: p.channel,
+                            recipient: p.recipient,
+                            policyIDs: p.policyIndices.map { planner.policies[$0].id },
+                            payload: state == .queued ? (p.payload?.encoded() ?? []) : [],
+                            idempotencyKey: Self.key(
+                                campaign: campaign.id, secret: campaign.keySecret, creditCode: p.creditCode,
+                                channel: p.channel?.rawValue ?? "none"),
+                            state: state, suppressionReason: reason, notBefore: notBefore))
+                    if state == .queued {
+                        summary.queued += 1
+                    } else {
+                        summary.suppressed[reason ?? "other", default: 0] += 1
+                    }
                 }
                 let batch = messages
                 _ = try await store.run { try $0.insertMessages(batch) }
@@ -207,7 +224,9 @@ public struct CampaignPlanner: Sendable {
             let entries = contacts[code] ?? []
             for (channel, cap) in policy.frequencyCaps {
                 let window = now.addingTimeInterval(-Double(cap.days) * 86400)
-                if entries.filter({ $0.channel == channel && $0.at >= window }).count >= cap.max { h.capped.insert(channel) }
+                if entries.filter({ $0.channel == channel && $0.at >= window }).count >= cap.max {
+                    h.capped.insert(channel)
+                }
             }
             if policy.dedupeDays > 0 {
                 let window = now.addingTimeInterval(-Double(policy.dedupeDays) * 86400)

@@ -1,7 +1,7 @@
 import Config
+import Messaging
 import Registry
 import Rules
-import Messaging
 
 /// What a campaign would do, computed without sending anything.
 public struct CampaignPreview: Sendable, Codable {
@@ -118,11 +118,13 @@ extension EnterpriseShard {
                 part.suppressed[reason, default: 0] += 1
             case .send(let channel, let indices):
                 part.channels[channel, default: 0] += 1
-                let policies = packages[indices] ?? {
-                    let list = indices.map { planner.policies[$0] }
-                    packages[indices] = list
-                    return list
-                }()
+                let policies =
+                    packages[indices]
+                    ?? {
+                        let list = indices.map { planner.policies[$0] }
+                        packages[indices] = list
+                        return list
+                    }()
                 var rebuilt: Enterprise?
                 if channel == .sms {
                     let e = enterprise(at: row)
@@ -130,7 +132,9 @@ extension EnterpriseShard {
                     part.smsMessages += 1
                     part.smsSegments += renderer.smsCost(for: e, policies: policies).segments
                 }
-                if part.samples.count < sampleLimit, !part.samples.contains(where: { $0.channel == channel }) || part.samples.count + 1 < sampleLimit {
+                if part.samples.count < sampleLimit,
+                    !part.samples.contains(where: { $0.channel == channel }) || part.samples.count + 1 < sampleLimit
+                {
                     let e = rebuilt ?? self.enterprise(at: row)
                     part.samples.append(
                         CampaignPreview.Sample(
@@ -189,7 +193,8 @@ extension ShardedRegistry {
                 result.samples.append(s)
             }
         }
-        for s in candidates where result.samples.count < samples && !result.samples.contains(where: { $0.creditCode == s.creditCode }) {
+        for s in candidates
+        where result.samples.count < samples && !result.samples.contains(where: { $0.creditCode == s.creditCode }) {
             result.samples.append(s)
         }
         return result

@@ -8,7 +8,9 @@ import Rules
 public enum MessageBuilder {
     public struct MissingTemplate: Error, CustomStringConvertible {
         public var kind: GatewayKind
-        public var description: String { "no template for \(kind.rawValue) gateways: add templates/\(kind.rawValue).json5" }
+        public var description: String {
+            "no template for \(kind.rawValue) gateways: add templates/\(kind.rawValue).json5"
+        }
     }
 
     /// - Parameters:
@@ -20,7 +22,9 @@ public enum MessageBuilder {
     ) throws -> OutboundMessage {
         let channel: Channel = kind == .wechat ? .wechat : .sms
         let payload = MessagePayload.render(channel, enterprise: enterprise, policies: policies, renderer: renderer)
-        guard let message = payload.outbound(id: id, recipient: recipient, kind: kind) else { throw MissingTemplate(kind: kind) }
+        guard let message = payload.outbound(id: id, recipient: recipient, kind: kind) else {
+            throw MissingTemplate(kind: kind)
+        }
         return message
     }
 }

@@ -14,9 +14,12 @@ struct PackedStrings: Sendable {
 
     /// The string at `index`; an empty stored string reads back as `nil`.
     subscript(index: Int) -> String? {
-        let start = Int(offsets[index]), end = Int(offsets[index + 1])
+        let start = Int(offsets[index])
+        let end = Int(offsets[index + 1])
         guard end > start else { return nil }
-        return bytes.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[start..<end]), as: UTF8.self) }
+        return bytes.withUnsafeBufferPointer {
+            String(decoding: UnsafeBufferPointer(rebasing: $0[start..<end]), as: UTF8.self)
+        }
     }
 
     mutating func shrinkToFit() {

@@ -32,7 +32,8 @@ public struct ShardedRegistry: Sendable {
     public var approximateByteCount: Int { shards.reduce(0) { $0 + $1.approximateByteCount } }
 
     /// Runs `work` on every shard concurrently and returns the results in shard order.
-    public func map<T: Sendable>(_ work: @escaping @Sendable (EnterpriseShard) async throws -> T) async rethrows -> [T] {
+    public func map<T: Sendable>(_ work: @escaping @Sendable (EnterpriseShard) async throws -> T) async rethrows -> [T]
+    {
         try await withThrowingTaskGroup(of: (Int, T).self) { group in
             for shard in shards {
                 group.addTask { (shard.index, try await work(shard)) }

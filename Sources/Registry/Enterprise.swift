@@ -61,7 +61,11 @@ public enum TaxpayerType: String, Sendable, Hashable, CaseIterable {
 }
 
 public enum CreditRating: String, Sendable, Hashable, CaseIterable {
-    case a = "A", b = "B", m = "M", c = "C", d = "D"
+    case a = "A"
+    case b = "B"
+    case m = "M"
+    case c = "C"
+    case d = "D"
 }
 
 /// A delivery channel of a policy package.

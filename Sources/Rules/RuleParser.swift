@@ -186,7 +186,9 @@ struct RuleParser {
         return (value, token)
     }
 
-    private func literalValue(_ token: RuleToken, for definition: AttributeSchema.Definition) throws(RuleError)
+    private func literalValue(
+        _ token: RuleToken, for definition: AttributeSchema.Definition
+    ) throws(RuleError)
         -> RuleLiteral
     {
         let value: RuleLiteral

@@ -116,7 +116,9 @@ public final class GroupCommitWriter: OutboxWriter, @unchecked Sendable {
     /// page cache at every commit.
     ///
     /// Throws the claim's `StorageError`, or `.closed` after `close()`.
-    public func claimDue(now: Date, limit: Int, lease: TimeInterval = OutboxLease.default) async throws
+    public func claimDue(
+        now: Date, limit: Int, lease: TimeInterval = OutboxLease.default
+    ) async throws
         -> [OutboxMessage]
     {
         try await withCheckedThrowingContinuation { continuation in
@@ -186,7 +188,8 @@ public final class GroupCommitWriter: OutboxWriter, @unchecked Sendable {
 
             if !batch.isEmpty { commit(batch) }
             for claim in claimsNow {
-                claim.continuation.resume(with: Result { try sql.claimDue(now: claim.now, limit: claim.limit, lease: claim.lease) })
+                claim.continuation.resume(
+                    with: Result { try sql.claimDue(now: claim.now, limit: claim.limit, lease: claim.lease) })
             }
         }
     }

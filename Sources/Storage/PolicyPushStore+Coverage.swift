@@ -6,7 +6,9 @@ extension PolicyPushStore {
     /// it opted out where it did.
     ///
     /// `channels`: the campaign's channels, where opt-outs are looked for.
-    public func unreached(campaignID: Int64, channels: [Channel]) throws -> (
+    public func unreached(
+        campaignID: Int64, channels: [Channel]
+    ) throws -> (
         coverage: Coverage, entries: [UnreachedEntry]
     ) {
         let coverage = try coverage(campaignID: campaignID)

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A command-line option as shown in help and accepted by the parser.
 struct OptionSpec {
     var name: String
@@ -128,8 +130,8 @@ struct ParsedArguments {
 
     /// A comma-separated list option.
     func list(_ name: String) -> [String]? {
-        values[name].map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
+        values[name].map {
+            $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
     }
 }
-
-import Foundation

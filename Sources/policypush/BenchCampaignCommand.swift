@@ -1,11 +1,11 @@
-import Delivery
 import Config
 import Daemon
+import Delivery
+import Foundation
+import Glibc
 import Kit
 import Planning
 import Registry
-import Foundation
-import Glibc
 import Storage
 
 /// The daemon benchmark: a whole campaign through `policypush serve`, and a restart with a full outbox.
@@ -18,7 +18,8 @@ struct BenchCampaignCommand: Command {
         summary: "Benchmark the daemon: a campaign end to end, and a restart with a full outbox (use a release build).",
         options: [
             .option("--enterprises", "N", "Enterprises of the end-to-end campaign (default 100000)."),
-            .option("--restart-messages", "M", "Messages queued in the outbox for the restart benchmark (default 1000000)."),
+            .option(
+                "--restart-messages", "M", "Messages queued in the outbox for the restart benchmark (default 1000000)."),
             .option("--only", "LIST", "Run only some of: e2e, restart (default: both)."),
             .option("--seed", "S", "Seed of the generated enterprises (default 1)."),
         ],
@@ -71,9 +72,14 @@ struct BenchCampaignCommand: Command {
 
         let csv = scratch.directory + "/enterprises.csv"
         var t = ContinuousClock.now
-        try await ChildProcess.run(["enterprises", "generate", "--count", String(enterprises), "--seed", String(seed), "--out", csv], scratch: scratch)
+        try await ChildProcess.run(
+            ["enterprises", "generate", "--count", String(enterprises), "--seed", String(seed), "--out", csv],
+            scratch: scratch)
         try await ChildProcess.run(["enterprises", "import", csv], scratch: scratch)
-        Output.out(String(format: "e2e: %d enterprises generated and imported in %.2f s", enterprises, (ContinuousClock.now - t).seconds))
+        Output.out(
+            String(
+                format: "e2e: %d enterprises generated and imported in %.2f s", enterprises,
+                (ContinuousClock.now - t).seconds))
 
         let daemon = try ChildProcess.startDaemon(scratch: scratch)
         defer { ChildProcess.stop(daemon) }
@@ -81,7 +87,8 @@ struct BenchCampaignCommand: Command {
 
         let started = Date()
         t = ContinuousClock.now
-        let output = try await ChildProcess.run(["campaign", "start", "--name", "bench", "--all", "--channels", "sms"], scratch: scratch)
+        let output = try await ChildProcess.run(
+            ["campaign", "start", "--name", "bench", "--all", "--channels", "sms"], scratch: scratch)
         guard let id = Int64(output.split(separator: "\n").first ?? "") else {
             throw CommandFailure("campaign start printed no id: \(output)")
         }
@@ -91,7 +98,9 @@ struct BenchCampaignCommand: Command {
         var state = CampaignState.pending
         let open: Set<MessageState> = [.planned, .queued, .sending, .retryWait, .ambiguous, .unsent]
         while true {
-            guard daemon.isRunning else { throw CommandFailure("the daemon exited with status \(daemon.terminationStatus)\(scratch.logTail())") }
+            guard daemon.isRunning else {
+                throw CommandFailure("the daemon exited with status \(daemon.terminationStatus)\(scratch.logTail())")
+            }
             guard let record = try store.campaign(id: id) else { throw CommandFailure("campaign \(id) vanished") }
             state = record.state
             if plannedAfter == nil, state == .running || state == .completed {
@@ -101,7 +110,9 @@ struct BenchCampaignCommand: Command {
                 counts = record.counts
                 if counts.filter({ open.contains($0.key) }).values.reduce(0, +) == 0 { break }
             }
-            if state.isFinal && plannedAfter == nil { throw CommandFailure("campaign \(id) ended \(state.rawValue) before running") }
+            if state.isFinal && plannedAfter == nil {
+                throw CommandFailure("campaign \(id) ended \(state.rawValue) before running")
+            }
             try await Task.sleep(for: .milliseconds(20))
         }
         let total = (ContinuousClock.now - t).seconds
@@ -113,10 +124,22 @@ struct BenchCampaignCommand: Command {
         ChildProcess.stop(daemon)
         let planned = plannedAfter ?? 0
 
-        Output.out(String(format: "e2e: campaign %lld planned %d messages (%d suppressed) %.2f s after start", id, sent, suppressed, planned))
-        Output.out(String(format: "e2e: start to last acknowledgement %.2f s (%d accepted, %d other final)", total, accepted, sent - accepted))
-        Output.out(String(format: "e2e: %.0f msgs/s over the whole campaign, %.0f msgs/s once planned", Double(sent) / total, Double(sent) / max(0.001, total - planned)))
-        Output.out(String(format: "e2e: daemon peak memory (VmHWM) %.1f MB, CPU %.2f s (%.0f us/msg)", Double(memory) / 1_048_576, cpu, cpu / Double(max(1, sent)) * 1e6))
+        Output.out(
+            String(
+                format: "e2e: campaign %lld planned %d messages (%d suppressed) %.2f s after start", id, sent,
+                suppressed, planned))
+        Output.out(
+            String(
+                format: "e2e: start to last acknowledgement %.2f s (%d accepted, %d other final)", total, accepted,
+                sent - accepted))
+        Output.out(
+            String(
+                format: "e2e: %.0f msgs/s over the whole campaign, %.0f msgs/s once planned", Double(sent) / total,
+                Double(sent) / max(0.001, total - planned)))
+        Output.out(
+            String(
+                format: "e2e: daemon peak memory (VmHWM) %.1f MB, CPU %.2f s (%.0f us/msg)", Double(memory) / 1_048_576,
+                cpu, cpu / Double(max(1, sent)) * 1e6))
         return accepted == sent && sent > 0
     }
 
@@ -131,7 +154,10 @@ struct BenchCampaignCommand: Command {
 
         var t = ContinuousClock.now
         try fillOutbox(path: scratch.storePath, count: restartMessages)
-        Output.out(String(format: "restart: %d messages queued in the outbox in %.2f s", restartMessages, (ContinuousClock.now - t).seconds))
+        Output.out(
+            String(
+                format: "restart: %d messages queued in the outbox in %.2f s", restartMessages,
+                (ContinuousClock.now - t).seconds))
 
         let stats = "http://127.0.0.1:\(stub.1)/_stub/stats"
         let transport = CurlTransport(configuration: .init())
@@ -169,11 +195,20 @@ struct BenchCampaignCommand: Command {
             Output.out("restart: no send within 120 s of starting the daemon\(scratch.logTail())")
             return false
         }
-        Output.out(String(format: "restart: daemon start to first send %.3f s with %d messages queued (target < 1 s)", firstSend, restartMessages))
+        Output.out(
+            String(
+                format: "restart: daemon start to first send %.3f s with %d messages queued (target < 1 s)", firstSend,
+                restartMessages))
         if let sustained {
-            Output.out(String(format: "restart: then %d sends in %.1f s = %.0f msgs/s", sustained.count, sustained.seconds, Double(sustained.count) / sustained.seconds))
+            Output.out(
+                String(
+                    format: "restart: then %d sends in %.1f s = %.0f msgs/s", sustained.count, sustained.seconds,
+                    Double(sustained.count) / sustained.seconds))
         }
-        Output.out(String(format: "restart: daemon peak memory (VmHWM) %.1f MB; SIGTERM to exit %.2f s", Double(memory) / 1_048_576, stopped))
+        Output.out(
+            String(
+                format: "restart: daemon peak memory (VmHWM) %.1f MB; SIGTERM to exit %.2f s",
+                Double(memory) / 1_048_576, stopped))
         return firstSend < 1
     }
 
@@ -190,20 +225,26 @@ struct BenchCampaignCommand: Command {
     private func fillOutbox(path: String, count: Int) throws {
         let store = try Store.open(at: path)
         let now = Date()
-        let id = try store.createCampaign(CampaignSpec(
-            name: "restart-bench", policyIDs: ["bench"], channels: [.sms], fallback: false, startAt: now, maxMessages: nil,
-            campaignDate: "2026-01-01", policyVersions: [:], templateVersion: ""))
+        let id = try store.createCampaign(
+            CampaignSpec(
+                name: "restart-bench", policyIDs: ["bench"], channels: [.sms], fallback: false, startAt: now,
+                maxMessages: nil,
+                campaignDate: "2026-01-01", policyVersions: [:], templateVersion: ""))
         try store.applyCampaignState(id: id, .running, at: now)
-        let json = #"{"sms":{"text":"【朝阳区税务局】尊敬的示例企业有限公司：贵单位可能符合小型微利企业所得税优惠等3项税费优惠政策，详情https://etax.example.gov.cn/p/abc123。回T退订","length":80,"segments":2,"includedPolicies":1}}"#
+        let json =
+            #"{"sms":{"text":"【朝阳区税务局】尊敬的示例企业有限公司：贵单位可能符合小型微利企业所得税优惠等3项税费优惠政策，详情https://etax.example.gov.cn/p/abc123。回T退订","length":80,"segments":2,"includedPolicies":1}}"#
         let payload = try MessagePayload.decode(Array(json.utf8)).encoded()
         var batch: [NewMessage] = []
         batch.reserveCapacity(10_000)
         for i in 0..<count {
             let code = "91110000" + String(100_000_000 + i).suffix(9) + "X"
-            batch.append(NewMessage(
-                campaignID: id, creditCode: code, channel: .sms, recipient: "138" + String(100_000_000 + i).suffix(8),
-                policyIDs: ["bench"], payload: payload, idempotencyKey: CampaignPlanner.key(campaign: id, secret: nil, creditCode: code, channel: "sms"),
-                state: .queued, suppressionReason: nil, notBefore: now))
+            batch.append(
+                NewMessage(
+                    campaignID: id, creditCode: code, channel: .sms,
+                    recipient: "138" + String(100_000_000 + i).suffix(8),
+                    policyIDs: ["bench"], payload: payload,
+                    idempotencyKey: CampaignPlanner.key(campaign: id, secret: nil, creditCode: code, channel: "sms"),
+                    state: .queued, suppressionReason: nil, notBefore: now))
             if batch.count == 10_000 || i == count - 1 {
                 try store.insertMessages(batch)
                 batch.removeAll(keepingCapacity: true)
@@ -218,8 +259,11 @@ private struct Scratch {
 
     init() throws {
         // mkdtemp replaces the six trailing template characters.
-        var template = Array((NSTemporaryDirectory() + "/policypush-bench-" + String(repeating: "X", count: 6)).utf8CString)
-        guard let made = mkdtemp(&template) else { throw CommandFailure("cannot create a scratch directory in \(NSTemporaryDirectory())") }
+        var template = Array(
+            (NSTemporaryDirectory() + "/policypush-bench-" + String(repeating: "X", count: 6)).utf8CString)
+        guard let made = mkdtemp(&template) else {
+            throw CommandFailure("cannot create a scratch directory in \(NSTemporaryDirectory())")
+        }
         directory = String(cString: made)
         try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true)
     }
@@ -288,7 +332,8 @@ private enum ChildProcess {
         process.executableURL = executable
         process.arguments = arguments
         process.environment = scratch.environment
-        let out = Pipe(), err = Pipe()
+        let out = Pipe()
+        let err = Pipe()
         process.standardOutput = out
         process.standardError = err
         try process.run()
@@ -298,7 +343,9 @@ private enum ChildProcess {
         let (output, errors) = try await (stdout ?? Data(), stderr ?? Data())
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            throw CommandFailure("policypush \(arguments.prefix(2).joined(separator: " ")) failed (\(process.terminationStatus)): \(String(decoding: errors, as: UTF8.self))")
+            throw CommandFailure(
+                "policypush \(arguments.prefix(2).joined(separator: " ")) failed (\(process.terminationStatus)): \(String(decoding: errors, as: UTF8.self))"
+            )
         }
         return String(decoding: output, as: UTF8.self)
     }
@@ -322,8 +369,12 @@ private enum ChildProcess {
     static func waitUntilReady(_ daemon: Process, scratch: Scratch) async throws {
         let deadline = ContinuousClock.now + .seconds(60)
         while ContinuousClock.now < deadline {
-            guard daemon.isRunning else { throw CommandFailure("the daemon exited with status \(daemon.terminationStatus)\(scratch.logTail())") }
-            if let text = try? String(contentsOfFile: scratch.logPath, encoding: .utf8), text.contains("msg=ready") { return }
+            guard daemon.isRunning else {
+                throw CommandFailure("the daemon exited with status \(daemon.terminationStatus)\(scratch.logTail())")
+            }
+            if let text = try? String(contentsOfFile: scratch.logPath, encoding: .utf8), text.contains("msg=ready") {
+                return
+            }
             try await Task.sleep(for: .milliseconds(10))
         }
         throw CommandFailure("the daemon was not ready within 60 s\(scratch.logTail())")

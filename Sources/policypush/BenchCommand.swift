@@ -1,8 +1,8 @@
 import Daemon
-import Planning
 import Foundation
 import Glibc
 import Messaging
+import Planning
 import Registry
 import Rules
 import Storage
@@ -16,7 +16,8 @@ struct BenchCommand: Command {
         summary: "Benchmark rule evaluation, preview, import and shard memory (use a release build).",
         options: [
             .option("--enterprises", "N", "Enterprises for rule evaluation and memory (default 1000000)."),
-            .option("--policies", "M", "Policies for rule evaluation: the shipped ones plus synthetic ones (default 100)."),
+            .option(
+                "--policies", "M", "Policies for rule evaluation: the shipped ones plus synthetic ones (default 100)."),
             .option("--preview", "N", "Enterprises for the preview benchmark (default 100000)."),
             .option("--import-rows", "N", "Rows of the CSV for the import benchmark (default 1000000)."),
             .option("--only", "LIST", "Run only some of: rules, preview, import (default: all)."),
@@ -49,7 +50,9 @@ struct BenchCommand: Command {
         #if DEBUG
             Output.err("warning: this is a debug build; run scripts/bench for meaningful figures")
         #endif
-        Output.out("PolicyPush foundation benchmark (\(ProcessInfo.processInfo.activeProcessorCount) cores, \(workspace.configuration.shards) shards)")
+        Output.out(
+            "PolicyPush foundation benchmark (\(ProcessInfo.processInfo.activeProcessorCount) cores, \(workspace.configuration.shards) shards)"
+        )
         if only.contains("rules") { try await benchRules(workspace: workspace, catalog: catalog) }
         if only.contains("preview") { try await benchPreview(workspace: workspace, catalog: catalog) }
         if only.contains("import") { try benchImport(workspace: workspace) }
@@ -60,20 +63,26 @@ struct BenchCommand: Command {
         let before = Memory.residentBytes()
         var generator = EnterpriseGenerator(seed: seed)
         let started = Date()
-        let registry = ShardedRegistry.build(shardCount: workspace.configuration.shards, schema: workspace.schema) { add in
+        let registry = ShardedRegistry.build(shardCount: workspace.configuration.shards, schema: workspace.schema) {
+            add in
             for _ in 0..<enterprises { add(generator.next()) }
         }
         let loadSeconds = Date().timeIntervalSince(started)
         Memory.trim()
         let after = Memory.residentBytes()
         let perEnterprise = Double(after - before) / Double(enterprises)
-        Output.out(String(format: "memory: %d enterprises in %d shards: resident +%.0f MB = %.0f bytes/enterprise (columns and packed strings: %.0f bytes/enterprise); generated and loaded in %.2f s",
-                          enterprises, registry.shards.count, Double(after - before) / 1e6, perEnterprise,
-                          Double(registry.approximateByteCount) / Double(enterprises), loadSeconds))
+        Output.out(
+            String(
+                format:
+                    "memory: %d enterprises in %d shards: resident +%.0f MB = %.0f bytes/enterprise (columns and packed strings: %.0f bytes/enterprise); generated and loaded in %.2f s",
+                enterprises, registry.shards.count, Double(after - before) / 1e6, perEnterprise,
+                Double(registry.approximateByteCount) / Double(enterprises), loadSeconds))
 
         var rules = catalog.entries.map(\.rule)
         var synthetic = SyntheticRules(seed: seed)
-        while rules.count < policies { rules.append(try CompiledRule(source: synthetic.next(), schema: workspace.schema)) }
+        while rules.count < policies {
+            rules.append(try CompiledRule(source: synthetic.next(), schema: workspace.schema))
+        }
         rules = Array(rules.prefix(policies))
         let evaluator = RuleEvaluator(rules: rules)
         var best = Double.infinity
@@ -85,14 +94,18 @@ struct BenchCommand: Command {
             matched = results.reduce(0) { $0 + $1.reduce(0) { $0 + $1.popcount } }
         }
         let evaluations = Double(enterprises) * Double(rules.count)
-        Output.out(String(format: "rules: %d enterprises x %d policies = %.0f M evaluations in %.1f ms = %.0f M evaluations/s (best of 5; %d matches)",
-                          enterprises, rules.count, evaluations / 1e6, best * 1000, evaluations / best / 1e6, matched))
+        Output.out(
+            String(
+                format:
+                    "rules: %d enterprises x %d policies = %.0f M evaluations in %.1f ms = %.0f M evaluations/s (best of 5; %d matches)",
+                enterprises, rules.count, evaluations / 1e6, best * 1000, evaluations / best / 1e6, matched))
     }
 
     private func benchPreview(workspace: Workspace, catalog: PolicyCatalog) async throws {
         let renderer = PackageRenderer(templates: try workspace.loadTemplates())
         var generator = EnterpriseGenerator(seed: seed &+ 1)
-        let registry = ShardedRegistry.build(shardCount: workspace.configuration.shards, schema: workspace.schema) { add in
+        let registry = ShardedRegistry.build(shardCount: workspace.configuration.shards, schema: workspace.schema) {
+            add in
             for _ in 0..<previewCount { add(generator.next()) }
         }
         var times: [Double] = []
@@ -100,14 +113,18 @@ struct BenchCommand: Command {
         for _ in 0..<7 {
             let t0 = Date()
             preview = await registry.preview(
-                catalog: catalog, policyIDs: nil, channels: [.wechat, .sms], date: LocalDate(year: 2026, month: 6, day: 1)!,
+                catalog: catalog, policyIDs: nil, channels: [.wechat, .sms],
+                date: LocalDate(year: 2026, month: 6, day: 1)!,
                 renderer: renderer)
             times.append(Date().timeIntervalSince(t0))
         }
         times.sort()
-        Output.out(String(format: "preview: %d enterprises, %d policies: median %.1f ms, best %.1f ms (audience %d, %d SMS, %d segments)",
-                          previewCount, catalog.entries.count, times[times.count / 2] * 1000, times[0] * 1000,
-                          preview!.audience, preview!.smsMessages, preview!.smsSegments))
+        Output.out(
+            String(
+                format:
+                    "preview: %d enterprises, %d policies: median %.1f ms, best %.1f ms (audience %d, %d SMS, %d segments)",
+                previewCount, catalog.entries.count, times[times.count / 2] * 1000, times[0] * 1000,
+                preview!.audience, preview!.smsMessages, preview!.smsSegments))
     }
 
     private func benchImport(workspace: Workspace) throws {
@@ -118,7 +135,8 @@ struct BenchCommand: Command {
         try EnterpriseCSVWriter.generate(count: importRows, seed: seed &+ 2, to: csv)
         let size = (try FileManager.default.attributesOfItem(atPath: csv)[.size] as? Int) ?? 0
 
-        let reader = EnterpriseFileReader(path: csv, encoding: .auto, format: nil, schema: workspace.schema, today: workspace.today())
+        let reader = EnterpriseFileReader(
+            path: csv, encoding: .auto, format: nil, schema: workspace.schema, today: workspace.today())
         let t0 = Date()
         let parsed = try reader.read { _ in }
         let parseSeconds = Date().timeIntervalSince(t0)
@@ -132,9 +150,12 @@ struct BenchCommand: Command {
         var loaded = 0
         try store.forEachEnterprise { _ in loaded += 1 }
         let loadSeconds = Date().timeIntervalSince(t2)
-        Output.out(String(format: "import: %d rows (%.0f MB CSV): parse+validate %.0f rows/s; into SQLite %.2f s = %.0f rows/s (inserted %d, rejected %d); reading back %.0f rows/s",
-                          importRows, Double(size) / 1e6, Double(parsed.rowsRead) / parseSeconds, importSeconds,
-                          Double(importRows) / importSeconds, counts.inserted, parsed.rejected, Double(loaded) / loadSeconds))
+        Output.out(
+            String(
+                format:
+                    "import: %d rows (%.0f MB CSV): parse+validate %.0f rows/s; into SQLite %.2f s = %.0f rows/s (inserted %d, rejected %d); reading back %.0f rows/s",
+                importRows, Double(size) / 1e6, Double(parsed.rowsRead) / parseSeconds, importSeconds,
+                Double(importRows) / importSeconds, counts.inserted, parsed.rejected, Double(loaded) / loadSeconds))
     }
 }
 
@@ -156,9 +177,10 @@ struct SyntheticRules {
         let types = ["general", "small_scale", "individual"]
         let letters = ["C", "F", "I", "M", "G", "D", "H", "K", "L", "E"]
         var clauses: [String] = []
-        clauses.append(random(3) == 0
-            ? "taxpayer_type in [\"\(types[random(3)])\", \"\(types[random(3)])\"]"
-            : "taxpayer_type == \"\(types[random(3)])\"")
+        clauses.append(
+            random(3) == 0
+                ? "taxpayer_type in [\"\(types[random(3)])\", \"\(types[random(3)])\"]"
+                : "taxpayer_type == \"\(types[random(3)])\"")
         let extra = 2 + random(3)
         for _ in 0..<extra {
             switch random(8) {

@@ -1,5 +1,5 @@
-import Delivery
 import Daemon
+import Delivery
 import Foundation
 import Glibc
 import Kit
@@ -8,7 +8,8 @@ import Kit
 struct BenchDispatchCommand: Command {
     static let spec = CommandSpec(
         path: ["bench-dispatch"],
-        summary: "Benchmark sending to a gateway: messages/s, CPU µs per message, latency p50/p99 (use a release build).",
+        summary:
+            "Benchmark sending to a gateway: messages/s, CPU µs per message, latency p50/p99 (use a release build).",
         options: [
             .option("--url", "URL", "Gateway URL (default: a generic stub started as a child process)."),
             .option("--count", "N", "Messages to send (default 20000)."),
@@ -60,7 +61,9 @@ struct BenchDispatchCommand: Command {
                 group.addTask {
                     let message = OutboundMessage(
                         id: "bench-\(i)", recipient: "138\(String(10_000_000 + i).suffix(8))",
-                        text: "【朝阳区税务局】尊敬的示例企业有限公司：贵单位可能符合小型微利企业所得税优惠等3项税费优惠政策，详情https://etax.example.gov.cn/p/abc123。回T退订")
+                        text:
+                            "【朝阳区税务局】尊敬的示例企业有限公司：贵单位可能符合小型微利企业所得税优惠等3项税费优惠政策，详情https://etax.example.gov.cn/p/abc123。回T退订"
+                    )
                     let t0 = ContinuousClock.now
                     let outcome = await adapter.send(message, using: transport)
                     if case .accepted = outcome { return (ContinuousClock.now - t0, true) }
@@ -81,9 +84,12 @@ struct BenchDispatchCommand: Command {
         let seconds = wall.seconds
         let sorted = latencies.sorted()
         func ms(_ d: Duration) -> Double { d.seconds * 1000 }
-        Output.out(String(format: "dispatch: %d messages to %@ over %d connections in %.2f s = %.0f msgs/s, CPU %.0f us/msg, latency p50 %.2f ms p99 %.2f ms, accepted %d",
-                          count, target!, connections, seconds, Double(count) / seconds, cpu / Double(count) * 1e6,
-                          ms(sorted[sorted.count / 2]), ms(sorted[min(sorted.count - 1, sorted.count * 99 / 100)]), accepted))
+        Output.out(
+            String(
+                format:
+                    "dispatch: %d messages to %@ over %d connections in %.2f s = %.0f msgs/s, CPU %.0f us/msg, latency p50 %.2f ms p99 %.2f ms, accepted %d",
+                count, target!, connections, seconds, Double(count) / seconds, cpu / Double(count) * 1e6,
+                ms(sorted[sorted.count / 2]), ms(sorted[min(sorted.count - 1, sorted.count * 99 / 100)]), accepted))
         return accepted == count ? 0 : 1
     }
 }
@@ -102,7 +108,8 @@ enum CPUTime {
 enum StubProcess {
     static func start(arguments: [String]) throws -> (Process, Int) {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.resolvingSymlinksInPath()
+        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
+            .resolvingSymlinksInPath()
         if !FileManager.default.isExecutableFile(atPath: process.executableURL!.path) {
             process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         }

@@ -107,7 +107,9 @@ struct CampaignRejectCommand: Command {
 enum CampaignDecision {
     /// The campaign, if `audit`'s operator may decide on it now; otherwise the refusal is
     /// audited and thrown.
-    static func check(_ id: Int64, approve: Bool, store: some PolicyPushStore, audit: AuditContext) throws
+    static func check(
+        _ id: Int64, approve: Bool, store: some PolicyPushStore, audit: AuditContext
+    ) throws
         -> CampaignRecord
     {
         let action = approve ? "campaign.approve" : "campaign.reject"

@@ -1,7 +1,7 @@
 import Daemon
-import Planning
 import Foundation
 import Messaging
+import Planning
 import Registry
 import Rules
 
@@ -54,7 +54,9 @@ struct PreviewCommand: Command {
         if let policies {
             let unknown = policies.filter { catalog.entry(id: $0) == nil }
             if !unknown.isEmpty {
-                throw CommandFailure("unknown policy id(s): \(unknown.joined(separator: ", ")); known: \(catalog.entries.map(\.profile.id).joined(separator: ", "))")
+                throw CommandFailure(
+                    "unknown policy id(s): \(unknown.joined(separator: ", ")); known: \(catalog.entries.map(\.profile.id).joined(separator: ", "))"
+                )
             }
         }
         let renderer = PackageRenderer(templates: try workspace.loadTemplates())
@@ -97,10 +99,14 @@ enum PreviewText {
         Output.out("")
         Output.out("Samples:")
         for (i, s) in p.samples.enumerated() {
-            Output.out("\(i + 1). \(s.channel.rawValue) to \(s.to): \(RegistryText.escaped(s.name)) (\(s.creditCode)), policies \(s.policies.joined(separator: ", "))")
+            Output.out(
+                "\(i + 1). \(s.channel.rawValue) to \(s.to): \(RegistryText.escaped(s.name)) (\(s.creditCode)), policies \(s.policies.joined(separator: ", "))"
+            )
             if let sms = s.sms {
                 Output.out("   \(sms.text)")
-                Output.out("   [\(sms.length) characters, \(sms.segments) segment(s), \(sms.includedPolicies) of \(s.policies.count) policies named]")
+                Output.out(
+                    "   [\(sms.length) characters, \(sms.segments) segment(s), \(sms.includedPolicies) of \(s.policies.count) policies named]"
+                )
             }
             if let wechat = s.wechat {
                 Output.out("   template \(wechat.templateID)" + (wechat.url.map { ", url \($0)" } ?? ""))

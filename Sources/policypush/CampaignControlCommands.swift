@@ -1,7 +1,7 @@
 import Daemon
-import Planning
 import Foundation
 import Messaging
+import Planning
 import Registry
 import Rules
 import Storage
@@ -17,9 +17,12 @@ struct CampaignStartCommand: Command {
             .flag("--all", "Every policy in force on the campaign date."),
             .option("--channels", "LIST", "Channels in order of preference (default: the configured preference)."),
             .flag("--fallback", "A permanent failure on the first channel sends on the next one."),
-            .option("--at", "TIME", "Start time: ISO 8601 or 'YYYY-MM-DD HH:MM' in the configured time zone (default: now)."),
+            .option(
+                "--at", "TIME", "Start time: ISO 8601 or 'YYYY-MM-DD HH:MM' in the configured time zone (default: now)."
+            ),
             .option("--max", "N", "Plan at most N messages."),
-            .option("--on", "DATE", "Campaign date for validity windows and idempotency keys (default: the day of --at)."),
+            .option(
+                "--on", "DATE", "Campaign date for validity windows and idempotency keys (default: the day of --at)."),
         ],
         discussion: """
             Give either --policies or --all. The campaign is written in one transaction in state
@@ -68,7 +71,8 @@ struct CampaignStartCommand: Command {
         fallback = arguments.flag("--fallback")
         at = arguments.value("--at")
         if let at, StartTime.parse(at, zone: TimeZone(identifier: "UTC")!) == nil {
-            throw arguments.usageError("--at expects ISO 8601 (2026-12-01T09:00:00+08:00) or 'YYYY-MM-DD HH:MM', got '\(at)'")
+            throw arguments.usageError(
+                "--at expects ISO 8601 (2026-12-01T09:00:00+08:00) or 'YYYY-MM-DD HH:MM', got '\(at)'")
         }
         maxMessages = try arguments.int("--max", in: 1...Int.max)
         date = try parseDate(arguments, "--on")
@@ -90,7 +94,9 @@ struct CampaignStartCommand: Command {
         if let policies {
             let unknown = policies.filter { catalog.entry(id: $0) == nil }
             if !unknown.isEmpty {
-                throw CommandFailure("unknown policy id(s): \(unknown.joined(separator: ", ")); known: \(catalog.entries.map(\.profile.id).joined(separator: ", "))")
+                throw CommandFailure(
+                    "unknown policy id(s): \(unknown.joined(separator: ", ")); known: \(catalog.entries.map(\.profile.id).joined(separator: ", "))"
+                )
             }
             let inactive = policies.filter { catalog.entry(id: $0)?.profile.isActive(on: campaignDate) == false }
             if !inactive.isEmpty {
@@ -112,7 +118,8 @@ struct CampaignStartCommand: Command {
                 }
             }
             throw CommandFailure(
-                "policy(ies) without guidance: \(named.joined(separator: "; ")); every policy in a campaign needs summary, guide and official_link")
+                "policy(ies) without guidance: \(named.joined(separator: "; ")); every policy in a campaign needs summary, guide and official_link"
+            )
         }
         do {
             _ = try workspace.loadTemplates()
@@ -139,10 +146,13 @@ struct CampaignStartCommand: Command {
         Output.out(String(id))
         let when = startAt > now ? "from \(CampaignSupport.localTime(startAt, zone))" : "now"
         let state = approval ? CampaignState.awaitingApproval : .pending
-        Output.out("Campaign \(id) '\(name)' is \(state.rawValue): policies \(ids.joined(separator: ", ")) on \(campaignDate), channels \(spec.channels.map(\.rawValue).joined(separator: ","))\(fallback ? " with fallback" : ""), starting \(when)\(maxMessages.map { ", at most \($0) messages" } ?? "").")
+        Output.out(
+            "Campaign \(id) '\(name)' is \(state.rawValue): policies \(ids.joined(separator: ", ")) on \(campaignDate), channels \(spec.channels.map(\.rawValue).joined(separator: ","))\(fallback ? " with fallback" : ""), starting \(when)\(maxMessages.map { ", at most \($0) messages" } ?? "")."
+        )
         if approval {
             Output.out(
-                "It awaits approval by an operator other than \(audit.operatorName): `policypush campaign approve \(id)` (or `reject \(id) --reason TEXT`); nothing is planned or sent before.")
+                "It awaits approval by an operator other than \(audit.operatorName): `policypush campaign approve \(id)` (or `reject \(id) --reason TEXT`); nothing is planned or sent before."
+            )
         } else {
             Output.out(CampaignSupport.daemonSentence(workspace, action: "start it", later: "it will be planned") + ".")
         }
@@ -193,7 +203,8 @@ enum CampaignRequest {
             let state = try CampaignSupport.campaign(id, in: store).state
             let why =
                 state.isFinal || state == .awaitingApproval
-                ? "it is \(state.rawValue)" : "it is \(state.rawValue), not \(target == .running ? "paused" : "running")"
+                ? "it is \(state.rawValue)"
+                : "it is \(state.rawValue), not \(target == .running ? "paused" : "running")"
             let failure = CommandFailure("cannot \(CampaignSupport.requestWord(target)) campaign \(id): \(why)")
             CampaignAudit.refused(store, audit, action: target, id: id, failure)
             throw failure
@@ -206,7 +217,9 @@ enum CampaignRequest {
             } else if after.state == target {
                 Output.out("Campaign \(id) is already \(target.rawValue).")
             } else {
-                Output.out("Campaign \(id): the \(CampaignSupport.requestWord(before.requestedState ?? target)) request not yet applied is withdrawn; it stays \(after.state.rawValue).")
+                Output.out(
+                    "Campaign \(id): the \(CampaignSupport.requestWord(before.requestedState ?? target)) request not yet applied is withdrawn; it stays \(after.state.rawValue)."
+                )
             }
             return 0
         }

@@ -1,6 +1,6 @@
 import Daemon
-import Planning
 import Foundation
+import Planning
 import Storage
 
 /// `campaign reconcile ID`: the messages whose fate is unknown, and the operator's decision.
@@ -11,7 +11,9 @@ struct CampaignReconcileCommand: Command {
         arguments: ["ID"],
         options: [
             .flag("--resend-unconfirmed", "Queue every unconfirmed message again (it may reach its recipient twice)."),
-            .option("--note", "TEXT", "Why, recorded in each resent message's history (required with --resend-unconfirmed)."),
+            .option(
+                "--note", "TEXT", "Why, recorded in each resent message's history (required with --resend-unconfirmed)."
+            ),
             .flag("--json", "Print one JSON object for scripts."),
         ],
         discussion: """
@@ -62,8 +64,10 @@ struct CampaignReconcileCommand: Command {
             guard [.unconfirmed, .ambiguous, .unsent].contains(m.state) else { return }
             rows.append(
                 Row(
-                    id: m.id, idempotencyKey: m.idempotencyKey, creditCode: m.creditCode, channel: CampaignSupport.channelName(m.channel),
-                    recipient: CampaignSupport.maskedRecipient(m.recipient, channel: m.channel), state: m.state.rawValue,
+                    id: m.id, idempotencyKey: m.idempotencyKey, creditCode: m.creditCode,
+                    channel: CampaignSupport.channelName(m.channel),
+                    recipient: CampaignSupport.maskedRecipient(m.recipient, channel: m.channel),
+                    state: m.state.rawValue,
                     gateway: m.gateway, lastError: m.lastError,
                     lastAttemptAt: CampaignSupport.isoTime(m.lastAttemptAt, zone)))
         }
@@ -91,16 +95,20 @@ struct CampaignReconcileCommand: Command {
         }
         let byState = Dictionary(grouping: rows, by: \.state).mapValues(\.count)
         Output.out(
-            "Campaign \(id) '\(record.spec.name)' (\(record.state.rawValue)): unconfirmed \(byState["unconfirmed"] ?? 0), ambiguous \(byState["ambiguous"] ?? 0), unsent \(byState["unsent"] ?? 0)")
+            "Campaign \(id) '\(record.spec.name)' (\(record.state.rawValue)): unconfirmed \(byState["unconfirmed"] ?? 0), ambiguous \(byState["ambiguous"] ?? 0), unsent \(byState["unsent"] ?? 0)"
+        )
         for row in rows {
             Output.out(
-                "  \(row.state.padding(toLength: 11, withPad: " ", startingAt: 0)) \(row.idempotencyKey)  \(row.channel) \(row.recipient)  via \(row.gateway ?? "-")  last attempt \(row.lastAttemptAt ?? "-")  \(row.lastError ?? "")")
+                "  \(row.state.padding(toLength: 11, withPad: " ", startingAt: 0)) \(row.idempotencyKey)  \(row.channel) \(row.recipient)  via \(row.gateway ?? "-")  last attempt \(row.lastAttemptAt ?? "-")  \(row.lastError ?? "")"
+            )
         }
         if resend {
             Output.out("Queued \(resent) unconfirmed message(s) again; each one's history records: \(note ?? "").")
             Output.out(CampaignSupport.daemonSentence(workspace, action: "send them", later: "they will be sent") + ".")
         } else if (byState["unconfirmed"] ?? 0) > 0 {
-            Output.out("To send the unconfirmed ones again: policypush campaign reconcile \(id) --resend-unconfirmed --note TEXT")
+            Output.out(
+                "To send the unconfirmed ones again: policypush campaign reconcile \(id) --resend-unconfirmed --note TEXT"
+            )
         }
         return 0
     }

@@ -58,7 +58,8 @@ struct CampaignRepliesCommand: Command {
             var text = header
             for r in rows {
                 let fields: [String] = [
-                    String(r.id), r.receivedAt, r.gateway, r.kind, r.sender, r.creditCode ?? "", r.optOut ? "1" : "0", r.text,
+                    String(r.id), r.receivedAt, r.gateway, r.kind, r.sender, r.creditCode ?? "", r.optOut ? "1" : "0",
+                    r.text,
                 ]
                 text += MessageCSV.record(fields)
             }
@@ -70,11 +71,13 @@ struct CampaignRepliesCommand: Command {
         }
         let optOuts = rows.filter(\.optOut).count
         Output.out(
-            "Campaign \(id) '\(record.spec.name)': \(rows.count) repl\(rows.count == 1 ? "y" : "ies"), \(optOuts) opt-out(s), \(rows.count - optOuts) to read")
+            "Campaign \(id) '\(record.spec.name)': \(rows.count) repl\(rows.count == 1 ? "y" : "ies"), \(optOuts) opt-out(s), \(rows.count - optOuts) to read"
+        )
         for r in rows {
             let flag = r.optOut ? "opt-out" : r.kind
             Output.out(
-                "  #\(r.id) \(r.receivedAt)  \(r.sender)  \(r.creditCode ?? "-")  \(flag)  \"\(RegistryText.escaped(r.text))\"")
+                "  #\(r.id) \(r.receivedAt)  \(r.sender)  \(r.creditCode ?? "-")  \(flag)  \"\(RegistryText.escaped(r.text))\""
+            )
         }
         return 0
     }

@@ -1,7 +1,7 @@
 import Config
 import Daemon
-import Planning
 import Foundation
+import Planning
 import Storage
 
 /// `campaign report ID`: what became of a campaign's messages, optionally one CSV row each.
@@ -37,7 +37,8 @@ struct CampaignReportCommand: Command {
         let replyCounts = ReplyCounts(total: replies.count, optOuts: replies.filter(\.optOut).count)
         var rows: Int?
         if let csv {
-            rows = try MessageCSV.write(store: store, campaignID: id, to: csv, zone: zone, configuration: workspace.configuration)
+            rows = try MessageCSV.write(
+                store: store, campaignID: id, to: csv, zone: zone, configuration: workspace.configuration)
         }
         if json {
             try Output.json(ReportJSON(record, report, coverage: coverage, replies: replyCounts, zone: zone))
@@ -119,7 +120,8 @@ enum ReportText {
     static func print(
         _ record: CampaignRecord, _ r: CampaignReport, coverage: Coverage.Counts, replies: ReplyCounts
     ) {
-        Output.out("Campaign \(record.id) '\(record.spec.name)': \(CampaignSupport.stateText(record)), \(r.total) message(s)")
+        Output.out(
+            "Campaign \(record.id) '\(record.spec.name)': \(CampaignSupport.stateText(record)), \(r.total) message(s)")
         section("By state", r.byState.isEmpty ? [] : [(label: "all", counts: r.byState)])
         section("By policy", r.byPolicy.keys.sorted().map { ($0, r.byPolicy[$0]!) })
         let byChannel = CampaignSupport.byChannelName(r.byChannel)
@@ -129,13 +131,15 @@ enum ReportText {
         list("Suppressed", r.suppressedByReason)
         Output.out("Receipt latency (accepted to delivered):")
         if let l = r.receiptLatency {
-            Output.out(String(format: "  p50 %.1fs  p90 %.1fs  p99 %.1fs  over %d delivered", l.p50, l.p90, l.p99, l.count))
+            Output.out(
+                String(format: "  p50 %.1fs  p90 %.1fs  p99 %.1fs  over %d delivered", l.p50, l.p90, l.p99, l.count))
         } else {
             Output.out("  no delivered message with a receipt yet")
         }
         CoverageText.print(coverage)
         Output.out(
-            "Replies: \(replies.total), of which \(replies.optOuts) opt-out(s); the others: policypush campaign replies \(record.id)")
+            "Replies: \(replies.total), of which \(replies.optOuts) opt-out(s); the others: policypush campaign replies \(record.id)"
+        )
     }
 
     private static func section(_ title: String, _ rows: [(label: String, counts: [MessageState: Int])]) {
@@ -144,8 +148,9 @@ enum ReportText {
         let width = rows.map(\.label.count).max() ?? 0
         for row in rows {
             let total = row.counts.values.reduce(0, +)
-            Output.out("  " + row.label.padding(toLength: width, withPad: " ", startingAt: 0) + String(total).leftPadded(8)
-                + "  " + CampaignSupport.countsText(row.counts))
+            Output.out(
+                "  " + row.label.padding(toLength: width, withPad: " ", startingAt: 0) + String(total).leftPadded(8)
+                    + "  " + CampaignSupport.countsText(row.counts))
         }
     }
 
@@ -178,7 +183,9 @@ enum MessageCSV {
         return rows
     }
 
-    private static func write(store: some OutboxStore, campaignID: Int64, into handle: FileHandle, zone: TimeZone) throws -> Int {
+    private static func write(
+        store: some OutboxStore, campaignID: Int64, into handle: FileHandle, zone: TimeZone
+    ) throws -> Int {
         var buffer = header.joined(separator: ",") + "\r\n"
         var rows = 0
         try store.forEachMessage(campaignID: campaignID, withEvents: true) { m, events in
@@ -187,7 +194,8 @@ enum MessageCSV {
                 CampaignSupport.maskedRecipient(m.recipient, channel: m.channel), m.policyIDs.joined(separator: ";"),
                 m.state.rawValue, m.gateway ?? "", m.providerID ?? "", m.lastError ?? "", m.suppressionReason ?? "",
                 String(m.attempts), CampaignSupport.isoTime(events?.first?.at, zone) ?? "",
-                CampaignSupport.isoTime(m.firstAttemptAt, zone) ?? "", CampaignSupport.isoTime(m.nextAttemptAt, zone) ?? "",
+                CampaignSupport.isoTime(m.firstAttemptAt, zone) ?? "",
+                CampaignSupport.isoTime(m.nextAttemptAt, zone) ?? "",
                 CampaignSupport.isoTime(events?.last?.at, zone) ?? "",
             ]
             buffer += fields.map(escape).joined(separator: ",") + "\r\n"

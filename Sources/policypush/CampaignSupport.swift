@@ -1,6 +1,6 @@
 import Daemon
-import Planning
 import Foundation
+import Planning
 import Registry
 import Storage
 
@@ -42,7 +42,8 @@ enum CampaignSupport {
         case .notRunning:
             return "no daemon is running: \(later) when `policypush serve` starts"
         case .stale(let pid):
-            return "no daemon is running (pid \(pid) in a stale pid file is gone): \(later) when `policypush serve` starts"
+            return
+                "no daemon is running (pid \(pid) in a stale pid file is gone): \(later) when `policypush serve` starts"
         }
     }
 
@@ -95,7 +96,8 @@ enum CampaignSupport {
 
     /// Messages in a final state, and all messages.
     static func progress(_ counts: [MessageState: Int]) -> (final: Int, total: Int) {
-        var final = 0, total = 0
+        var final = 0
+        var total = 0
         for (state, n) in counts {
             total += n
             if state.isFinal { final += n }

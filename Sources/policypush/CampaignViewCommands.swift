@@ -1,6 +1,6 @@
 import Daemon
-import Planning
 import Foundation
+import Planning
 import Storage
 
 #if canImport(Glibc)
@@ -44,7 +44,8 @@ struct CampaignListCommand: Command {
             let (final, total) = CampaignSupport.progress(r.counts)
             let name = r.spec.name.count > nameWidth ? String(r.spec.name.prefix(nameWidth - 1)) + "…" : r.spec.name
             Output.out(
-                String(r.id).leftPadded(5) + "  " + name.padding(toLength: nameWidth, withPad: " ", startingAt: 0) + "  "
+                String(r.id).leftPadded(5) + "  " + name.padding(toLength: nameWidth, withPad: " ", startingAt: 0)
+                    + "  "
                     + CampaignSupport.stateText(r).padding(toLength: 28, withPad: " ", startingAt: 0) + "  "
                     + decided(r).padding(toLength: decidedWidth, withPad: " ", startingAt: 0) + "  "
                     + CampaignSupport.localTime(r.createdAt, zone) + "  "
@@ -79,36 +80,49 @@ struct CampaignStatusCommand: Command {
                 var daemonRunning: Bool
                 var daemonPid: Int32?
             }
-            try Output.json(Status(campaign: CampaignJSON(r, zone: zone), daemonRunning: daemon.pid != nil, daemonPid: daemon.pid))
+            try Output.json(
+                Status(campaign: CampaignJSON(r, zone: zone), daemonRunning: daemon.pid != nil, daemonPid: daemon.pid))
             return 0
         }
         let (final, total) = CampaignSupport.progress(r.counts)
         let s = r.spec
         Output.out("Campaign \(r.id) '\(s.name)': \(CampaignSupport.stateText(r))")
-        Output.out("  created     \(CampaignSupport.localTime(r.createdAt, zone))\(r.createdBy.map { " by \($0)" } ?? "")")
+        Output.out(
+            "  created     \(CampaignSupport.localTime(r.createdAt, zone))\(r.createdBy.map { " by \($0)" } ?? "")")
         if r.state == .awaitingApproval {
-            Output.out("  approval    awaiting an operator other than \(r.createdBy ?? "its creator") (policypush campaign approve \(r.id))")
+            Output.out(
+                "  approval    awaiting an operator other than \(r.createdBy ?? "its creator") (policypush campaign approve \(r.id))"
+            )
         } else if let decider = r.approvedBy {
             let when = r.decidedAt.map { " at \(CampaignSupport.localTime($0, zone))" } ?? ""
             let verb = r.state == .rejected ? "rejected" : "approved"
-            Output.out("  \(verb.padding(toLength: 11, withPad: " ", startingAt: 0)) by \(decider)\(when)\(r.decisionNote.map { ": \($0)" } ?? "")")
+            Output.out(
+                "  \(verb.padding(toLength: 11, withPad: " ", startingAt: 0)) by \(decider)\(when)\(r.decisionNote.map { ": \($0)" } ?? "")"
+            )
         }
         if let planned = r.plannedAt { Output.out("  planned     \(CampaignSupport.localTime(planned, zone))") }
         if let finished = r.finishedAt { Output.out("  finished    \(CampaignSupport.localTime(finished, zone))") }
         Output.out("  date        \(s.campaignDate)")
         Output.out("  starts      \(CampaignSupport.localTime(s.startAt, zone))")
-        Output.out("  policies    " + s.policyIDs.map { id in s.policyVersions[id].map { "\(id)@\($0)" } ?? id }.joined(separator: ", "))
-        Output.out("  channels    \(s.channels.map(\.rawValue).joined(separator: ","))\(s.fallback ? " (fallback on)" : "")")
+        Output.out(
+            "  policies    "
+                + s.policyIDs.map { id in s.policyVersions[id].map { "\(id)@\($0)" } ?? id }.joined(separator: ", "))
+        Output.out(
+            "  channels    \(s.channels.map(\.rawValue).joined(separator: ","))\(s.fallback ? " (fallback on)" : "")")
         if let max = s.maxMessages { Output.out("  max         \(max) messages") }
         Output.out("  templates   \(s.templateVersion)")
         Output.out("  messages    \(CampaignSupport.countsText(r.counts))")
         let percent = total == 0 ? 0 : Int((Double(final) / Double(total) * 100).rounded(.down))
         Output.out("  progress    \(final)/\(total) final (\(percent)%)")
-        let unconfirmed = r.counts[.unconfirmed] ?? 0, unresolved = (r.counts[.ambiguous] ?? 0) + (r.counts[.unsent] ?? 0)
+        let unconfirmed = r.counts[.unconfirmed] ?? 0
+        let unresolved = (r.counts[.ambiguous] ?? 0) + (r.counts[.unsent] ?? 0)
         if unconfirmed > 0 {
-            Output.out("  attention   \(unconfirmed) unconfirmed: an operator decides (policypush campaign reconcile \(r.id))")
+            Output.out(
+                "  attention   \(unconfirmed) unconfirmed: an operator decides (policypush campaign reconcile \(r.id))")
         } else if unresolved > 0 {
-            Output.out("  reconciling \(unresolved) message(s) whose send was ambiguous (policypush campaign reconcile \(r.id))")
+            Output.out(
+                "  reconciling \(unresolved) message(s) whose send was ambiguous (policypush campaign reconcile \(r.id))"
+            )
         }
         Output.out("  daemon      \(daemon.text)")
         return 0
@@ -125,7 +139,9 @@ struct CampaignWatchCommand: Command {
             .option("--interval", "S", "Seconds between reads (default: 1)."),
             .flag("--quiet", "Plain lines instead of a live progress bar."),
         ],
-        discussion: "On a terminal (and without NO_COLOR) the progress bar is redrawn in place; otherwise a line is printed whenever the counts change.")
+        discussion:
+            "On a terminal (and without NO_COLOR) the progress bar is redrawn in place; otherwise a line is printed whenever the counts change."
+    )
 
     let id: Int64
     let interval: Double
@@ -197,14 +213,22 @@ struct ProgressMeter {
         let filled = min(width, Int((fraction * Double(width)).rounded(.down)))
         let bar = "[" + String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled) + "]"
         var text = "\(bar) \(Int(fraction * 100))% \(final)/\(total) \(CampaignSupport.stateText(record))"
-        let open = MessageState.allCases.filter { !$0.isFinal }.compactMap { s in record.counts[s].map { "\(s.rawValue) \($0)" } }
-        let done = MessageState.allCases.filter(\.isFinal).compactMap { s in record.counts[s].map { "\(s.rawValue) \($0)" } }
+        let open = MessageState.allCases.filter { !$0.isFinal }.compactMap { s in
+            record.counts[s].map { "\(s.rawValue) \($0)" }
+        }
+        let done = MessageState.allCases.filter(\.isFinal).compactMap { s in
+            record.counts[s].map { "\(s.rawValue) \($0)" }
+        }
         if !(open + done).isEmpty { text += " | " + (open + done).joined(separator: " ") }
         if let rate, !record.state.isFinal {
             text += String(format: " | %.1f/s", rate)
             if rate > 0, total > final {
                 let left = Int((Double(total - final) / rate).rounded(.up))
-                text += " | ETA " + (left >= 3600 ? "\(left / 3600)h\(String(format: "%02d", left % 3600 / 60))m" : "\(left / 60)m\(String(format: "%02d", left % 60))s")
+                text +=
+                    " | ETA "
+                    + (left >= 3600
+                        ? "\(left / 3600)h\(String(format: "%02d", left % 3600 / 60))m"
+                        : "\(left / 60)m\(String(format: "%02d", left % 60))s")
             }
         }
         return text

@@ -39,7 +39,9 @@ let version = "0.1.0"
 
 enum Main {
     static let globalOptions: [OptionSpec] = [
-        .option("--config", "FILE", "Config file (default: $POLICYPUSH_CONFIG, ./config/policypush.json5, /etc/policypush/policypush.json5)."),
+        .option(
+            "--config", "FILE",
+            "Config file (default: $POLICYPUSH_CONFIG, ./config/policypush.json5, /etc/policypush/policypush.json5)."),
         .flag("--help", "Show help; `policypush COMMAND --help` shows a command's options."),
     ]
 
@@ -86,7 +88,10 @@ enum Main {
                 Output.out("policypush \(version)")
                 return 0
             } else if first == "--config" {
-                guard !arguments.isEmpty else { return usageFailure("option '--config' needs a value (FILE)", usage: "policypush [--config FILE] COMMAND") }
+                guard !arguments.isEmpty else {
+                    return usageFailure(
+                        "option '--config' needs a value (FILE)", usage: "policypush [--config FILE] COMMAND")
+                }
                 configFile = arguments.removeFirst()
             } else if first.hasPrefix("--config=") {
                 configFile = String(first.dropFirst("--config=".count))
@@ -99,7 +104,8 @@ enum Main {
             return 64
         }
         // The longest command path that prefixes the arguments.
-        let match = commands
+        let match =
+            commands
             .filter { arguments.starts(with: $0.spec.path) }
             .max { $0.spec.path.count < $1.spec.path.count }
         guard let command = match else {
@@ -109,11 +115,18 @@ enum Main {
                 if rest.isEmpty || rest.first == "--help" || rest.first == "-h" {
                     let names = group.map { "  " + $0.spec.path.joined(separator: " ") + " — " + $0.spec.summary }
                     let text = "Commands of '\(word)':\n" + names.joined(separator: "\n")
-                    if rest.isEmpty { Output.err(text); return 64 }
+                    if rest.isEmpty {
+                        Output.err(text)
+                        return 64
+                    }
                     Output.out(text)
                     return 0
                 }
-                return usageFailure("unknown command '\(word) \(rest.first!)'", usage: "policypush \(word) \(group.map { $0.spec.path.dropFirst().joined(separator: " ") }.joined(separator: "|")) ...")
+                return usageFailure(
+                    "unknown command '\(word) \(rest.first!)'",
+                    usage:
+                        "policypush \(word) \(group.map { $0.spec.path.dropFirst().joined(separator: " ") }.joined(separator: "|")) ..."
+                )
             }
             return usageFailure("unknown command '\(word)'", usage: "policypush [--config FILE] COMMAND [options]")
         }

@@ -1,6 +1,6 @@
 import Daemon
-import Planning
 import Foundation
+import Planning
 import Registry
 import Storage
 
@@ -99,12 +99,15 @@ struct ImportCommand: Command {
         }
         let seconds = Date().timeIntervalSince(started)
         var line = "\(file): \(summary.rowsRead) rows read in \(String(format: "%.2f", seconds)) s: "
-        line += "inserted \(counts.inserted), updated \(counts.updated), unchanged \(counts.unchanged), rejected \(summary.rejected)"
+        line +=
+            "inserted \(counts.inserted), updated \(counts.updated), unchanged \(counts.unchanged), rejected \(summary.rejected)"
         if replace { line += ", removed \(counts.removed)" }
         if summary.rowsWithWarnings > 0 { line += "; \(summary.rowsWithWarnings) row(s) with warnings" }
         Output.out(line)
         if summary.rejected > 0 {
-            Output.err("\(summary.rejected) row(s) rejected" + (errorsFile.map { "; details in \($0)" } ?? "; see the messages above"))
+            Output.err(
+                "\(summary.rejected) row(s) rejected"
+                    + (errorsFile.map { "; details in \($0)" } ?? "; see the messages above"))
             return 1
         }
         return 0
@@ -131,7 +134,9 @@ struct GenerateCommand: Command {
         }
         self.count = count
         let seedText = arguments.value("--seed") ?? "1"
-        guard let seed = UInt64(seedText) else { throw arguments.usageError("--seed expects a non-negative integer, got '\(seedText)'") }
+        guard let seed = UInt64(seedText) else {
+            throw arguments.usageError("--seed expects a non-negative integer, got '\(seedText)'")
+        }
         self.seed = seed
         out = arguments.value("--out")
     }

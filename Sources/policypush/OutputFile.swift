@@ -25,7 +25,8 @@ enum OutputFile {
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw CommandFailure("cannot write \(path): no directory \(directory)")
         }
-        let temporary = directory + "/." + target.lastPathComponent + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let temporary =
+            directory + "/." + target.lastPathComponent + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw CommandFailure("cannot write \(path): \(String(cString: strerror(errno)))") }
         let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
@@ -57,7 +58,8 @@ enum OutputFile {
         let kind = info.st_mode & S_IFMT
         if kind == S_IFLNK { throw CommandFailure("refusing to write \(path): it is a symbolic link") }
         guard kind == S_IFREG else {
-            throw CommandFailure("refusing to write \(path): it is not a regular file (a device, a directory or a pipe)")
+            throw CommandFailure(
+                "refusing to write \(path): it is not a regular file (a device, a directory or a pipe)")
         }
         guard let stateDirectory, let storePath else { return }
         let real = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
@@ -65,7 +67,8 @@ enum OutputFile {
         let store = URL(fileURLWithPath: storePath).resolvingSymlinksInPath().path
         if real.hasPrefix(state + "/") || [store, store + "-wal", store + "-shm", store + ".lock"].contains(real) {
             throw CommandFailure(
-                "refusing to replace \(path): it is in the state directory \(stateDirectory) (the store lives there); choose another path")
+                "refusing to replace \(path): it is in the state directory \(stateDirectory) (the store lives there); choose another path"
+            )
         }
     }
 

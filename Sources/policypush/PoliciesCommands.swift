@@ -1,7 +1,7 @@
 import Daemon
-import Planning
 import Foundation
 import Messaging
+import Planning
 import Registry
 import Rules
 
@@ -41,11 +41,15 @@ struct PoliciesCheckCommand: Command {
             let p = entry.profile
             let window = "\(p.effectiveFrom?.description ?? "…") .. \(p.effectiveTo?.description ?? "…")"
             let state = p.isActive(on: on) ? "active  " : "inactive"
-            Output.out("  \(p.id.padding(toLength: idWidth, withPad: " ", startingAt: 0))  \(state)  \(window.padding(toLength: 24, withPad: " ", startingAt: 0))  \(("p" + String(p.priority)).padding(toLength: 5, withPad: " ", startingAt: 0)) \(p.title)")
+            Output.out(
+                "  \(p.id.padding(toLength: idWidth, withPad: " ", startingAt: 0))  \(state)  \(window.padding(toLength: 24, withPad: " ", startingAt: 0))  \(("p" + String(p.priority)).padding(toLength: 5, withPad: " ", startingAt: 0)) \(p.title)"
+            )
         }
-        Output.out(failed
-            ? "\(diagnostics.count) problem(s) found; fix them before starting a campaign."
-            : "\(catalog.entries.count) policies and the templates in \(workspace.configuration.templatesDirectory) are valid.")
+        Output.out(
+            failed
+                ? "\(diagnostics.count) problem(s) found; fix them before starting a campaign."
+                : "\(catalog.entries.count) policies and the templates in \(workspace.configuration.templatesDirectory) are valid."
+        )
         return failed ? 1 : 0
     }
 }
@@ -93,25 +97,37 @@ struct ExplainCommand: Command {
         var entries = catalog.entries
         if let policy {
             guard let entry = catalog.entry(id: policy) else {
-                throw CommandFailure("no policy '\(policy)'; known: \(catalog.entries.map(\.profile.id).joined(separator: ", "))")
+                throw CommandFailure(
+                    "no policy '\(policy)'; known: \(catalog.entries.map(\.profile.id).joined(separator: ", "))")
             }
             entries = [entry]
         }
         let answers = entries.map { entry in
             let explanation = entry.rule.explain(enterprise)
             let active = entry.profile.isActive(on: on)
-            return Answer(policy: entry.profile.id, title: entry.profile.title, active: active,
-                          matched: explanation.matched && active, explanation: explanation)
+            return Answer(
+                policy: entry.profile.id, title: entry.profile.title, active: active,
+                matched: explanation.matched && active, explanation: explanation)
         }
         if json {
-            struct Report: Encodable { var creditCode: String; var name: String; var date: String; var policies: [Answer] }
-            try Output.json(Report(creditCode: enterprise.creditCode, name: enterprise.name, date: on.description, policies: answers))
+            struct Report: Encodable {
+                var creditCode: String
+                var name: String
+                var date: String
+                var policies: [Answer]
+            }
+            try Output.json(
+                Report(
+                    creditCode: enterprise.creditCode, name: enterprise.name, date: on.description, policies: answers))
             return 0
         }
         // The name as imported, with control and bidi characters shown rather than obeyed.
         Output.out("\(enterprise.creditCode) \(RegistryText.escaped(enterprise.name)) — on \(on)")
         for answer in answers {
-            let verdict = answer.matched ? "QUALIFIES" : (answer.explanation.matched ? "qualifies, but the policy is not in force" : "does not qualify")
+            let verdict =
+                answer.matched
+                ? "QUALIFIES"
+                : (answer.explanation.matched ? "qualifies, but the policy is not in force" : "does not qualify")
             Output.out("")
             Output.out("\(answer.policy) \(answer.title): \(verdict)")
             print(answer.explanation.root, indent: "  ")
@@ -136,6 +152,8 @@ struct ExplainCommand: Command {
 
 func parseDate(_ arguments: ParsedArguments, _ name: String) throws(UsageError) -> LocalDate? {
     guard let text = arguments.value(name) else { return nil }
-    guard let date = LocalDate(iso: text) else { throw arguments.usageError("\(name) expects a date YYYY-MM-DD, got '\(text)'") }
+    guard let date = LocalDate(iso: text) else {
+        throw arguments.usageError("\(name) expects a date YYYY-MM-DD, got '\(text)'")
+    }
     return date
 }

@@ -1,9 +1,9 @@
-import Delivery
 import Daemon
-import Kit
-import Planning
+import Delivery
 import Foundation
+import Kit
 import Messaging
+import Planning
 import Registry
 import Rules
 
@@ -41,26 +41,31 @@ struct SendTestCommand: Command {
         let configuration = try context.configuration()
         let workspace = Workspace(configuration: configuration)
         guard let settings = configuration.gateways.first(where: { $0.name == gateway }) else {
-            throw CommandFailure("no gateway '\(gateway)'; configured: \(configuration.gateways.map(\.name).joined(separator: ", "))")
+            throw CommandFailure(
+                "no gateway '\(gateway)'; configured: \(configuration.gateways.map(\.name).joined(separator: ", "))")
         }
         let to: String
         if settings.kind == .wechat {
             to = recipient
         } else {
-            guard let mobile = MobileNumber.normalize(recipient) else { throw CommandFailure("--to: not a mainland mobile number") }
+            guard let mobile = MobileNumber.normalize(recipient) else {
+                throw CommandFailure("--to: not a mainland mobile number")
+            }
             to = mobile
         }
         let (catalog, diagnostics) = workspace.loadPolicies()
         guard diagnostics.isEmpty else { throw CommandFailure("policy errors; run 'policypush policies check'") }
         let renderer = PackageRenderer(templates: try workspace.loadTemplates())
-        let enterprise = try enterpriseCode.map { code in
-            guard let e = try workspace.openStore(readOnly: true).enterprise(creditCode: code.uppercased()) else {
-                throw CommandFailure("no enterprise \(code) in the registry")
-            }
-            return e
-        } ?? Self.sampleEnterprise
+        let enterprise =
+            try enterpriseCode.map { code in
+                guard let e = try workspace.openStore(readOnly: true).enterprise(creditCode: code.uppercased()) else {
+                    throw CommandFailure("no enterprise \(code) in the registry")
+                }
+                return e
+            } ?? Self.sampleEnterprise
         let today = workspace.today()
-        var policies = catalog.entries.filter { $0.profile.isActive(on: today) && $0.rule.matches(enterprise) }.map(\.profile)
+        var policies = catalog.entries.filter { $0.profile.isActive(on: today) && $0.rule.matches(enterprise) }.map(
+            \.profile)
         if policies.isEmpty { policies = Array(catalog.entries.prefix(2).map(\.profile)) }
 
         let id = "test-" + UUID().uuidString.lowercased().prefix(13).replacingOccurrences(of: "-", with: "")
@@ -83,9 +88,13 @@ struct SendTestCommand: Command {
         // Only a backstop for early exits: the normal path drains the listener below.
         defer { listener?.stop() }
 
-        Output.out("sending \(id) through \(gateway) (\(settings.kind.rawValue)) to \(settings.kind == .wechat ? Mask.openID(to) : Mask.mobile(to)): \(policies.count) policies")
+        Output.out(
+            "sending \(id) through \(gateway) (\(settings.kind.rawValue)) to \(settings.kind == .wechat ? Mask.openID(to) : Mask.mobile(to)): \(policies.count) policies"
+        )
         let started = ContinuousClock.now
-        guard let result = await service.send(message, gateway: gateway) else { throw CommandFailure("no gateway \(gateway)") }
+        guard let result = await service.send(message, gateway: gateway) else {
+            throw CommandFailure("no gateway \(gateway)")
+        }
         Output.out("answer after \(Self.format(ContinuousClock.now - started)): \(Self.describe(result.outcome))")
         var status: Int32 = 0
         if case .accepted(let providerID) = result.outcome {
@@ -104,7 +113,9 @@ struct SendTestCommand: Command {
                 // provider would count it as failed and push again.
                 await listener.stop(draining: Self.pushAnswerGrace)
             } else if wait > 0 {
-                Output.out("no receipts listener for \(gateway) (set receipts.listen and gateways.\(gateway).receipts.token_file)")
+                Output.out(
+                    "no receipts listener for \(gateway) (set receipts.listen and gateways.\(gateway).receipts.token_file)"
+                )
             }
         } else {
             status = 1
@@ -127,8 +138,10 @@ struct SendTestCommand: Command {
         case .accepted(let id): "accepted, provider id \(id ?? "(none)")"
         case .retry(let after, let reason): "retry (\(reason))" + (after.map { " not before \($0)" } ?? "")
         case .deferred(let until, let reason): "deferred until \(until) (\(reason))"
-        case .pauseGateway(let reason, let kind, let until): "gateway paused: \(kind.rawValue) (\(reason))" + (until.map { " until \($0)" } ?? "")
-        case .failed(let reason, let fallback): "failed permanently (\(reason))" + (fallback ? ", SMS fallback allowed" : "")
+        case .pauseGateway(let reason, let kind, let until):
+            "gateway paused: \(kind.rawValue) (\(reason))" + (until.map { " until \($0)" } ?? "")
+        case .failed(let reason, let fallback):
+            "failed permanently (\(reason))" + (fallback ? ", SMS fallback allowed" : "")
         case .ambiguous(let reason): "ambiguous: sent, no answer (\(reason))"
         }
     }

@@ -1,8 +1,8 @@
-import Delivery
-import Ops
 import Daemon
+import Delivery
 import Foundation
 import GatewayStub
+import Ops
 
 /// Runs one stub gateway until SIGTERM or SIGINT.
 struct StubCommand: Command {

@@ -9,7 +9,8 @@ private struct SuppressionArguments {
     var channel: Channel
 
     static let options: [OptionSpec] = [
-        .option("--mobile", "NUMBER", "A mobile number (11 digits): suppresses SMS to it, whichever enterprise holds it."),
+        .option(
+            "--mobile", "NUMBER", "A mobile number (11 digits): suppresses SMS to it, whichever enterprise holds it."),
         .option("--openid", "OPENID", "A WeChat openid: suppresses WeChat messages to it."),
         .option("--enterprise", "CODE", "A credit code: suppresses the enterprise on --channel."),
         .option("--channel", "CHANNEL", "sms or wechat (implied by --mobile and --openid)."),
@@ -27,11 +28,13 @@ private struct SuppressionArguments {
             throw arguments.usageError("--enterprise needs --channel sms or wechat")
         }
         if let implied, let named = named ?? nil, named != implied {
-            throw arguments.usageError("\(name) is a \(implied.rawValue) address; --channel \(named.rawValue) contradicts it")
+            throw arguments.usageError(
+                "\(name) is a \(implied.rawValue) address; --channel \(named.rawValue) contradicts it")
         }
         switch name {
         case "--mobile":
-            guard value.utf8.count == 11, value.utf8.allSatisfy({ (0x30...0x39).contains($0) }), value.hasPrefix("1") else {
+            guard value.utf8.count == 11, value.utf8.allSatisfy({ (0x30...0x39).contains($0) }), value.hasPrefix("1")
+            else {
                 throw arguments.usageError("--mobile expects an 11-digit mainland mobile number")
             }
             target = .address(value)
@@ -41,7 +44,9 @@ private struct SuppressionArguments {
             }
             target = .address(value)
         default:
-            guard CreditCode.isValid(value) else { throw arguments.usageError("--enterprise expects a valid credit code") }
+            guard CreditCode.isValid(value) else {
+                throw arguments.usageError("--enterprise expects a valid credit code")
+            }
             target = .enterprise(value)
         }
         self.channel = channel
@@ -49,7 +54,9 @@ private struct SuppressionArguments {
 
     static func reason(_ arguments: ParsedArguments) throws(UsageError) -> String {
         let reason = arguments.value("--reason")?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
-        guard !reason.isEmpty else { throw arguments.usageError("--reason TEXT is required: it is recorded with the change") }
+        guard !reason.isEmpty else {
+            throw arguments.usageError("--reason TEXT is required: it is recorded with the change")
+        }
         guard reason.count <= 500 else { throw arguments.usageError("--reason is limited to 500 characters") }
         return reason
     }
@@ -68,7 +75,8 @@ private func auditTarget(_ who: SuppressionArguments) -> String {
 private func describe(_ record: SuppressionRecord) -> String {
     switch record.target {
     case .enterprise(let code): "enterprise \(code)"
-    case .address(let address): record.channel == .sms ? "mobile \(Mask.mobile(address))" : "openid \(Mask.openID(address))"
+    case .address(let address):
+        record.channel == .sms ? "mobile \(Mask.mobile(address))" : "openid \(Mask.openID(address))"
     }
 }
 
@@ -145,8 +153,11 @@ struct SuppressionsListCommand: Command {
 struct SuppressionsAddCommand: Command {
     static let spec = CommandSpec(
         path: ["suppressions", "add"],
-        summary: "Stop sending to a mobile number, an openid or an enterprise on a channel, now and in later campaigns.",
-        options: SuppressionArguments.options + [.option("--reason", "TEXT", "Why (required; recorded with the entry).")],
+        summary:
+            "Stop sending to a mobile number, an openid or an enterprise on a channel, now and in later campaigns.",
+        options: SuppressionArguments.options + [
+            .option("--reason", "TEXT", "Why (required; recorded with the entry).")
+        ],
         discussion: """
             An address suppression also suppresses every message to it that has not gone out yet
             (state suppressed, reason operator). The daemon need not be restarted.
@@ -174,7 +185,9 @@ struct SuppressionsAddCommand: Command {
             Output.out("Already suppressed: \(describe(record)) on \(who.channel.rawValue); nothing changed.")
             return 0
         }
-        Output.out("Suppressed \(describe(record)) on \(who.channel.rawValue); \(suppressed) waiting message(s) will not be sent.")
+        Output.out(
+            "Suppressed \(describe(record)) on \(who.channel.rawValue); \(suppressed) waiting message(s) will not be sent."
+        )
         return 0
     }
 }

@@ -19,7 +19,9 @@ struct ApprovalCommandTests {
         return cli
     }
 
-    private func run(_ cli: CLIHarness, as operatorName: String, _ arguments: String...) async throws
+    private func run(
+        _ cli: CLIHarness, as operatorName: String, _ arguments: String...
+    ) async throws
         -> CLIHarness.Result
     {
         var cli = cli

@@ -7,7 +7,8 @@ struct CLIHarness {
 
     static let binary: URL = {
         let candidates = [
-            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("policypush"),
+            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(
+                "policypush"),
             packageRoot.appendingPathComponent(".build/debug/policypush"),
         ]
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates[1]
@@ -19,7 +20,8 @@ struct CLIHarness {
     var environment: [String: String] = [:]
 
     init() throws {
-        stateDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("policypush-cli-\(UUID().uuidString)")
+        stateDirectory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "policypush-cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: stateDirectory, withIntermediateDirectories: true)
         config = Self.packageRoot.appendingPathComponent("config/policypush.json5").path
     }
@@ -53,7 +55,8 @@ struct CLIHarness {
         environment.merge(self.environment) { _, extra in extra }
         process.environment = environment
         process.currentDirectoryURL = stateDirectory
-        let out = Pipe(), err = Pipe()
+        let out = Pipe()
+        let err = Pipe()
         process.standardOutput = out
         process.standardError = err
         try process.run()

@@ -9,7 +9,8 @@ import Testing
 struct CampaignCommandTests {
     /// Starts a campaign and returns its id from the first line of stdout.
     private func start(_ cli: CLIHarness, _ extra: String...) async throws -> Int64 {
-        let result = try await cli.run(["campaign", "start", "--name", "Test push", "--policies", "small_low_profit"] + extra)
+        let result = try await cli.run(
+            ["campaign", "start", "--name", "Test push", "--policies", "small_low_profit"] + extra)
         #expect(result.status == 0, "\(result.stderr)")
         let first = result.stdout.split(separator: "\n").first.map(String.init) ?? ""
         return try #require(Int64(first), "stdout: \(result.stdout)")
@@ -151,7 +152,9 @@ struct CampaignCommandTests {
         let id = try await start(cli)
         let store = try store(cli)
         let now = Date()
-        func message(_ n: Int, _ channel: Channel, _ recipient: String, state: MessageState = .queued, reason: String? = nil)
+        func message(
+            _ n: Int, _ channel: Channel, _ recipient: String, state: MessageState = .queued, reason: String? = nil
+        )
             -> NewMessage
         {
             NewMessage(
@@ -166,7 +169,8 @@ struct CampaignCommandTests {
         ])
         var ids: [String: Int64] = [:]
         try store.forEachMessage(campaignID: id, withEvents: false) { m, _ in ids[m.idempotencyKey] = m.id }
-        let sms = try #require(ids["c\(id)-1"]), wechat = try #require(ids["c\(id)-2"])
+        let sms = try #require(ids["c\(id)-1"])
+        let wechat = try #require(ids["c\(id)-2"])
         try store.record([
             Transition(messageID: sms, to: .accepted, at: now, gateway: "aliyun", providerID: "biz-1"),
             Transition(messageID: wechat, to: .failed, at: now, gateway: "wechat", error: "wechat:43004"),
@@ -233,7 +237,8 @@ struct CampaignReconcileCommandTests {
         let store = try SQLiteStore(path: cli.file("policypush.sqlite"))
         let at = Date()
         let spec = CampaignSpec(
-            name: "Reconcile", policyIDs: ["p"], channels: [.sms], fallback: false, startAt: at, campaignDate: "2026-12-03",
+            name: "Reconcile", policyIDs: ["p"], channels: [.sms], fallback: false, startAt: at,
+            campaignDate: "2026-12-03",
             policyVersions: [:], templateVersion: "t")
         let id = try store.createCampaign(spec)
         try store.applyCampaignState(id: id, .planning, at: at)
@@ -245,9 +250,14 @@ struct CampaignReconcileCommandTests {
                     policyIDs: ["p"], payload: Array("{}".utf8), idempotencyKey: "k\(n)", notBefore: at)
             })
         let claimed = try store.claimDue(now: at, limit: 3)
-        try store.record(claimed.map { Transition(messageID: $0.id, to: .sending, at: at, gateway: "aliyun", countsAsAttempt: false) })
+        try store.record(
+            claimed.map {
+                Transition(messageID: $0.id, to: .sending, at: at, gateway: "aliyun", countsAsAttempt: false)
+            })
         try store.record([
-            Transition(messageID: claimed[0].id, to: .ambiguous, at: at, gateway: "aliyun", error: "transport:timeout_after_send"),
+            Transition(
+                messageID: claimed[0].id, to: .ambiguous, at: at, gateway: "aliyun",
+                error: "transport:timeout_after_send"),
             Transition(messageID: claimed[1].id, to: .ambiguous, at: at, gateway: "aliyun"),
             Transition(messageID: claimed[2].id, to: .accepted, at: at, gateway: "aliyun", providerID: "b"),
         ])
@@ -256,7 +266,8 @@ struct CampaignReconcileCommandTests {
         let listed = try await cli.run("campaign", "reconcile", String(id))
         #expect(listed.status == 0, "\(listed.stderr)")
         #expect(listed.stdout.contains("unconfirmed 1, ambiguous 1, unsent 0"), "\(listed.stdout)")
-        #expect(listed.stdout.contains("139****5671") && !listed.stdout.contains("13912345671"), "masked: \(listed.stdout)")
+        #expect(
+            listed.stdout.contains("139****5671") && !listed.stdout.contains("13912345671"), "masked: \(listed.stdout)")
         #expect(listed.stdout.contains("--resend-unconfirmed"))
         let status = try await cli.run("campaign", "status", String(id))
         #expect(status.stdout.contains("1 unconfirmed: an operator decides"), "\(status.stdout)")
@@ -264,7 +275,8 @@ struct CampaignReconcileCommandTests {
         let noNote = try await cli.run("campaign", "reconcile", String(id), "--resend-unconfirmed")
         #expect(noNote.status == 64)
         #expect(noNote.stderr.contains("--note"))
-        let resent = try await cli.run("campaign", "reconcile", String(id), "--resend-unconfirmed", "--note", "phoned: not received")
+        let resent = try await cli.run(
+            "campaign", "reconcile", String(id), "--resend-unconfirmed", "--note", "phoned: not received")
         #expect(resent.status == 0, "\(resent.stderr)")
         #expect(resent.stdout.contains("Queued 1 unconfirmed message(s) again"))
         #expect(try store.campaignCounts(id: id) == [.ambiguous: 1, .queued: 1, .accepted: 1])
@@ -304,27 +316,37 @@ struct CampaignUnreachedCommandTests {
         let id = try store.createCampaign(spec)
         try store.applyCampaignState(id: id, .planning, at: at)
         try store.applyCampaignState(id: id, .running, at: at)
-        func message(_ n: Int, _ channel: Channel?, state: MessageState = .queued, reason: String? = nil) -> NewMessage {
+        func message(_ n: Int, _ channel: Channel?, state: MessageState = .queued, reason: String? = nil) -> NewMessage
+        {
             NewMessage(
                 campaignID: id, creditCode: codes[n], channel: channel,
                 recipient: channel == .sms ? registry[n].mobile ?? "" : "", policyIDs: ["small_low_profit"],
-                payload: Array("{}".utf8), idempotencyKey: "k\(n)", state: state, suppressionReason: reason, notBefore: at)
+                payload: Array("{}".utf8), idempotencyKey: "k\(n)", state: state, suppressionReason: reason,
+                notBefore: at)
         }
         try store.insertMessages([
             message(0, .sms), message(1, .sms), message(2, nil, state: .suppressed, reason: "opted_out"),
-            message(3, nil, state: .suppressed, reason: "no_contact"), message(4, nil, state: .suppressed, reason: "duplicate"),
+            message(3, nil, state: .suppressed, reason: "no_contact"),
+            message(4, nil, state: .suppressed, reason: "duplicate"),
             message(5, nil, state: .suppressed, reason: "opted_out"),
         ])
         _ = try store.addSuppression(
             SuppressionRecord(
-                target: .enterprise(codes[2]), channel: .sms, reason: "operator", operatorName: "li", note: "asked by phone",
+                target: .enterprise(codes[2]), channel: .sms, reason: "operator", operatorName: "li",
+                note: "asked by phone",
                 at: at))
-        let claimed = Dictionary(uniqueKeysWithValues: try store.claimDue(now: at, limit: 2).map { ($0.creditCode, $0.id) })
-        let delivered = try #require(claimed[codes[0]]), failed = try #require(claimed[codes[1]])
-        try store.record([delivered, failed].map { Transition(messageID: $0, to: .sending, at: at, gateway: "aliyun", countsAsAttempt: false) })
+        let claimed = Dictionary(
+            uniqueKeysWithValues: try store.claimDue(now: at, limit: 2).map { ($0.creditCode, $0.id) })
+        let delivered = try #require(claimed[codes[0]])
+        let failed = try #require(claimed[codes[1]])
+        try store.record(
+            [delivered, failed].map {
+                Transition(messageID: $0, to: .sending, at: at, gateway: "aliyun", countsAsAttempt: false)
+            })
         try store.record([
             Transition(messageID: delivered, to: .delivered, at: at, gateway: "aliyun"),
-            Transition(messageID: failed, to: .failed, at: at, gateway: "aliyun", error: "aliyun:isv.MOBILE_NUMBER_ILLEGAL"),
+            Transition(
+                messageID: failed, to: .failed, at: at, gateway: "aliyun", error: "aliyun:isv.MOBILE_NUMBER_ILLEGAL"),
         ])
 
         let listed = try await cli.run("campaign", "unreached", String(id), "--csv", cli.file("unreached.csv"))
@@ -332,7 +354,9 @@ struct CampaignUnreachedCommandTests {
         let out = listed.stdout
         #expect(out.contains("6 qualified, 1 delivered, 1 told before, 0 in flight, 4 not reached"), "\(out)")
         let lines = out.split(separator: "\n").map(String.init)
-        let order = ["failed (1):", "no_contact (1):", "opted_out (2):", "told_before (1, reached earlier: not a miss):"].map { h in lines.firstIndex(of: h) }
+        let order = [
+            "failed (1):", "no_contact (1):", "opted_out (2):", "told_before (1, reached earlier: not a miss):",
+        ].map { h in lines.firstIndex(of: h) }
         #expect(order.allSatisfy { $0 != nil } && order == order.sorted { ($0 ?? 0) < ($1 ?? 0) }, "\(out)")
         #expect(out.contains("sms: aliyun:isv.MOBILE_NUMBER_ILLEGAL") && out.contains("sms operator (asked by phone)"))
         #expect(out.contains("wechat registry_flag") && out.contains("失败<U+202E>公司"), "\(out)")
@@ -343,8 +367,9 @@ struct CampaignUnreachedCommandTests {
         let csv = try String(contentsOfFile: cli.file("unreached.csv"), encoding: .utf8)
         let rows = csv.split(separator: "\r\n").map(String.init)
         #expect(rows.first == "reason,credit_code,name,region,policies,mobile,wechat_openid,detail")
-        #expect(rows.dropFirst().map { $0.split(separator: ",").first.map(String.init) ?? "" }
-            == ["failed", "no_contact", "opted_out", "opted_out", "told_before"])
+        #expect(
+            rows.dropFirst().map { $0.split(separator: ",").first.map(String.init) ?? "" }
+                == ["failed", "no_contact", "opted_out", "opted_out", "told_before"])
         // Among the opted-out, region orders: 南山 before 福田.
         #expect(rows[3].contains(codes[2]) && rows[4].contains(codes[5]), "\(rows)")
         #expect(!csv.contains("13800000002") && !csv.contains("oWx1234567890abcdefXYZ"))
@@ -355,7 +380,8 @@ struct CampaignUnreachedCommandTests {
         #expect((object["enterprises"] as? [[String: Any]])?.count == 5)
 
         let report = try await cli.run("campaign", "report", String(id), "--json")
-        let reportObject = try #require(try JSONSerialization.jsonObject(with: Data(report.stdout.utf8)) as? [String: Any])
+        let reportObject = try #require(
+            try JSONSerialization.jsonObject(with: Data(report.stdout.utf8)) as? [String: Any])
         let reportCoverage = try #require(reportObject["coverage"] as? [String: Any])
         #expect(NSDictionary(dictionary: reportCoverage) == NSDictionary(dictionary: coverage))
         #expect(reportCoverage["qualified"] as? Int == 6 && reportCoverage["not_reached_total"] as? Int == 4)

@@ -7,8 +7,10 @@ struct CommandLineTests {
         let cli = try CLIHarness()
         let result = try await cli.run("--help")
         #expect(result.status == 0)
-        for command in ["enterprises import", "enterprises generate", "enterprises show", "policies check",
-                        "policies explain", "campaign preview", "bench"] {
+        for command in [
+            "enterprises import", "enterprises generate", "enterprises show", "policies check",
+            "policies explain", "campaign preview", "bench",
+        ] {
             #expect(result.stdout.contains(command), "missing \(command)")
         }
         let sub = try await cli.run("enterprises", "import", "--help")
@@ -70,7 +72,8 @@ struct CommandLineTests {
     @Test func importKeepsGoodRowsAndReportsBadOnes() async throws {
         let cli = try CLIHarness()
         try await cli.run("enterprises", "generate", "--count", "5", "--seed", "3", "--out", cli.file("gen.csv"))
-        var lines = try String(contentsOfFile: cli.file("gen.csv"), encoding: .utf8).split(whereSeparator: \.isNewline).map(String.init)
+        var lines = try String(contentsOfFile: cli.file("gen.csv"), encoding: .utf8).split(whereSeparator: \.isNewline)
+            .map(String.init)
         // Row 3 (line 4) gets a broken credit code check digit; row 5 (line 6) a bad employee count.
         var fields = lines[3].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
         let code = fields[0]
@@ -101,7 +104,9 @@ struct CommandLineTests {
     @Test func importWarnsAboutTextThatMessagesWouldChange() async throws {
         let cli = try CLIHarness()
         let long = String(repeating: "企", count: 40)
-        let path = try cli.write("spoof.csv", """
+        let path = try cli.write(
+            "spoof.csv",
+            """
             credit_code,name,taxpayer_type,region,mobile
             91350100M000100Y43,【公安局】您涉嫌洗钱请访问http://evil.example/x,small_scale,朝阳区,13812345678
             91110108769361569N,"示例\r\n科技\u{202E}公司",small_scale,望京街道 evil.cn/x,
@@ -141,7 +146,9 @@ struct CommandLineTests {
 
     @Test func showMasksContacts() async throws {
         let cli = try CLIHarness()
-        let path = try cli.write("one.csv", """
+        let path = try cli.write(
+            "one.csv",
+            """
             credit_code,name,taxpayer_type,mobile,wechat_openid
             91350100M000100Y43,示例科技有限公司,general,+86 138-1234-5678,o6_bmjrPTlm6_2sgVt7hMZOPfL2M
 
@@ -189,13 +196,15 @@ struct CommandLineTests {
         let policies = cli.stateDirectory.appendingPathComponent("policies")
         try FileManager.default.createDirectory(at: policies, withIntermediateDirectories: true)
         try """
-            {
-              id: "broken",
-              title: "坏规则", short_title: "坏规则", basis: "无",
-              when: "annual_sales <= \\"many\\"",
-            }
-            """.write(to: policies.appendingPathComponent("broken.json5"), atomically: true, encoding: .utf8)
-        cli.config = try cli.write("policypush.json5", """
+        {
+          id: "broken",
+          title: "坏规则", short_title: "坏规则", basis: "无",
+          when: "annual_sales <= \\"many\\"",
+        }
+        """.write(to: policies.appendingPathComponent("broken.json5"), atomically: true, encoding: .utf8)
+        cli.config = try cli.write(
+            "policypush.json5",
+            """
             { policies_dir: "\(policies.path)", templates_dir: "\(CLIHarness.packageRoot.path)/templates" }
             """)
         let result = try await cli.run("policies", "check")
@@ -213,16 +222,18 @@ struct CommandLineTests {
             at: CLIHarness.packageRoot.appendingPathComponent("config/policies/small_low_profit.json5"),
             to: policies.appendingPathComponent("small_low_profit.json5"))
         try """
-            {
-              id: "unguided",
-              title: "无指引", short_title: "无指引", basis: "无",
-              summary: "说明。",
-              official_link: "https://www.chinatax.gov.cn/",
-              effective_from: "2023-01-01", effective_to: "2023-12-31",
-              when: "high_tech",
-            }
-            """.write(to: policies.appendingPathComponent("unguided.json5"), atomically: true, encoding: .utf8)
-        cli.config = try cli.write("policypush.json5", """
+        {
+          id: "unguided",
+          title: "无指引", short_title: "无指引", basis: "无",
+          summary: "说明。",
+          official_link: "https://www.chinatax.gov.cn/",
+          effective_from: "2023-01-01", effective_to: "2023-12-31",
+          when: "high_tech",
+        }
+        """.write(to: policies.appendingPathComponent("unguided.json5"), atomically: true, encoding: .utf8)
+        cli.config = try cli.write(
+            "policypush.json5",
+            """
             { policies_dir: "\(policies.path)", templates_dir: "\(CLIHarness.packageRoot.path)/templates" }
             """)
         let check = try await cli.run("policies", "check", "--on", "2023-06-01")
@@ -239,7 +250,8 @@ struct CommandLineTests {
             #expect(start.stderr.contains("policy(ies) without guidance: unguided (no guide)"), "\(start.stderr)")
         }
         #expect(try await cli.run("campaign", "list").stdout.contains("No campaigns"), "a refused start writes nothing")
-        let guided = try await cli.run("campaign", "start", "--name", "x", "--on", "2023-06-01", "--policies", "small_low_profit")
+        let guided = try await cli.run(
+            "campaign", "start", "--name", "x", "--on", "2023-06-01", "--policies", "small_low_profit")
         #expect(guided.status == 0, "\(guided.stderr)")
     }
 
@@ -247,24 +259,29 @@ struct CommandLineTests {
         let cli = try CLIHarness()
         try await cli.run("enterprises", "generate", "--count", "6", "--seed", "21", "--out", cli.file("all.csv"))
         #expect(try await cli.run("enterprises", "import", cli.file("all.csv")).status == 0)
-        let lines = try String(contentsOfFile: cli.file("all.csv"), encoding: .utf8).split(whereSeparator: \.isNewline).map(String.init)
+        let lines = try String(contentsOfFile: cli.file("all.csv"), encoding: .utf8).split(whereSeparator: \.isNewline)
+            .map(String.init)
         let header = lines[0].split(separator: ",").map(String.init)
         // Keep rows 1-3, break row 4's taxpayer type, drop rows 5-6.
         var broken = lines[4].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
         broken[header.firstIndex(of: "taxpayer_type")!] = "corporate"
-        let path = try cli.write("part.csv", ([lines[0]] + lines[1...3] + [broken.joined(separator: ",")]).joined(separator: "\n"))
+        let path = try cli.write(
+            "part.csv", ([lines[0]] + lines[1...3] + [broken.joined(separator: ",")]).joined(separator: "\n"))
         let result = try await cli.run("enterprises", "import", path, "--replace")
         #expect(result.status == 1)
         #expect(result.stdout.contains("unchanged 3, rejected 1, removed 2"), "\(result.stdout)")
         let kept = String(lines[4].split(separator: ",")[0])
-        #expect(try await cli.run("enterprises", "show", kept).status == 0, "a rejected row must not delete its enterprise")
+        #expect(
+            try await cli.run("enterprises", "show", kept).status == 0, "a rejected row must not delete its enterprise")
         let gone = String(lines[5].split(separator: ",")[0])
         #expect(try await cli.run("enterprises", "show", gone).status == 1)
     }
 
     @Test func importsGB18030AndJSONLines() async throws {
         let cli = try CLIHarness()
-        let utf8 = try cli.write("utf8.csv", """
+        let utf8 = try cli.write(
+            "utf8.csv",
+            """
             credit_code,name,taxpayer_type,region,mobile
             91350100M000100Y43,厦门示例贸易有限公司,small_scale,思明区,0086 139 0000 1111
 
@@ -281,7 +298,9 @@ struct CommandLineTests {
         #expect(shown.stdout.contains("思明区"))
         #expect(shown.stdout.contains("139****1111"))
 
-        let jsonl = try cli.write("more.jsonl", """
+        let jsonl = try cli.write(
+            "more.jsonl",
+            """
             {"credit_code": "91350100M000100Y43", "name": "厦门示例贸易有限公司", "taxpayer_type": "general", "employees": 12}
             not json
             {"credit_code": "91350100M000100Y43X", "name": "坏代码"}

@@ -15,7 +15,9 @@ struct DaemonControlTests {
             _ = try await rig.startStub()
             _ = try await rig.startServe()
             let id = try await rig.startCampaign(name: "Pause test")
-            try await rig.waitUntil("sending began", timeout: .seconds(20)) { try await rig.stubStats(ids: false).received > 50 }
+            try await rig.waitUntil("sending began", timeout: .seconds(20)) {
+                try await rig.stubStats(ids: false).received > 50
+            }
             let paused = try await rig.cli.run("campaign", "pause", String(id))
             #expect(paused.status == 0)
             #expect(paused.stdout.contains("daemon"), "says whether the daemon runs: \(paused.stdout)")
@@ -34,7 +36,8 @@ struct DaemonControlTests {
             let resumedAt = Date()
             let resumed = try await rig.cli.run("campaign", "resume", String(id))
             #expect(resumed.status == 0)
-            try await rig.finishAndVerify(id, minimumMessages: 500, watchTimeout: .seconds(60), receiptTimeout: .seconds(20))
+            try await rig.finishAndVerify(
+                id, minimumMessages: 500, watchTimeout: .seconds(60), receiptTimeout: .seconds(20))
             // The store's history: no send began between the applied pause and the resume.
             let store = try SQLiteStore(path: rig.cli.stateDirectory.path + "/policypush.sqlite", readOnly: true)
             var late: [String] = []
@@ -58,7 +61,9 @@ struct DaemonControlTests {
             _ = try await rig.startStub()
             _ = try await rig.startServe()
             let id = try await rig.startCampaign(name: "Cancel test")
-            try await rig.waitUntil("sending began", timeout: .seconds(20)) { try await rig.stubStats(ids: false).received > 20 }
+            try await rig.waitUntil("sending began", timeout: .seconds(20)) {
+                try await rig.stubStats(ids: false).received > 20
+            }
             #expect(try await rig.cli.run("campaign", "cancel", String(id)).status == 0)
             try await rig.watch(id, timeout: .seconds(20))
             let report = try await rig.report(id)
@@ -104,7 +109,9 @@ struct DaemonControlTests {
             let good = try String(contentsOfFile: rig.cli.config, encoding: .utf8)
             try "{ this is not json5".write(toFile: rig.cli.config, atomically: true, encoding: .utf8)
             kill(serve.pid, SIGHUP)
-            try await rig.waitUntil("the reload is rejected", timeout: .seconds(10)) { serve.tail(50).contains("reload rejected") }
+            try await rig.waitUntil("the reload is rejected", timeout: .seconds(10)) {
+                serve.tail(50).contains("reload rejected")
+            }
             #expect(serve.isRunning)
             #expect((try? await rig.get(port: rig.receiptsPort, path: "/healthz")) != nil, "still serving")
             // A number that once trapped the daemon on SIGHUP.
@@ -117,7 +124,9 @@ struct DaemonControlTests {
             #expect(serve.isRunning)
             try good.write(toFile: rig.cli.config, atomically: true, encoding: .utf8)
             kill(serve.pid, SIGHUP)
-            try await rig.waitUntil("the reload succeeds", timeout: .seconds(10)) { serve.tail(50).contains("msg=reloaded") }
+            try await rig.waitUntil("the reload succeeds", timeout: .seconds(10)) {
+                serve.tail(50).contains("msg=reloaded")
+            }
             let metrics = String(decoding: try await rig.get(port: rig.receiptsPort, path: "/metrics"), as: UTF8.self)
             #expect(metrics.contains("policypush_queue_depth"))
             #expect(await serve.stop(SIGTERM) == 0)

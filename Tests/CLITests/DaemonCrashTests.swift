@@ -11,7 +11,9 @@ import Testing
 struct DaemonCrashTests {
     /// Latency keeps requests in flight at the moment of a kill; the accept-then-drop fault makes
     /// libcurl's own resend on a reused connection possible (it must not happen).
-    static let flowing = ["--latency-ms", "15", "--jitter-ms", "10", "--receipt-delay-ms", "50", "--drop-after-accept-rate", "0.01"]
+    static let flowing = [
+        "--latency-ms", "15", "--jitter-ms", "10", "--receipt-delay-ms", "50", "--drop-after-accept-rate", "0.01",
+    ]
 
     func run(
         _ name: String, gateways: [DaemonHarness.Gateway], sms: [String], enterprises: Int, seed: UInt64,
@@ -43,7 +45,9 @@ struct DaemonCrashTests {
             #expect(stranded <= 100, "\(stranded) messages were interrupted before any gateway took them")
             print("\(name): \(report.byState), stranded \(stranded)")
             let status = await last.stop(SIGTERM)
-            #expect(status == 0, "serve exited \(status.map(String.init) ?? "only after SIGKILL") on SIGTERM\n\(rig.logs())")
+            #expect(
+                status == 0, "serve exited \(status.map(String.init) ?? "only after SIGKILL") on SIGTERM\n\(rig.logs())"
+            )
             print("\(name) took \(clock.now - begun)")
         } catch {
             await rig.stopAll()
@@ -77,7 +81,10 @@ struct DaemonCrashTests {
             gateways: [
                 .init(
                     name: "gen", kind: "generic",
-                    stubArguments: ["--seed", "14", "--no-dedupe", "--latency-ms", "15", "--jitter-ms", "10", "--receipt-delay-ms", "50"],
+                    stubArguments: [
+                        "--seed", "14", "--no-dedupe", "--latency-ms", "15", "--jitter-ms", "10", "--receipt-delay-ms",
+                        "50",
+                    ],
                     config: "options: { deduplicates: \"false\" },")
             ],
             sms: ["gen"], enterprises: 3_600, seed: 20_261_203, rate: 500, allowUnconfirmed: true,

@@ -23,12 +23,15 @@ struct DaemonFaultTests {
             _ = try await rig.startStub()
             let serve = try await rig.startServe()
             let id = try await rig.startCampaign(name: "Fault test")
-            let report = try await rig.finishAndVerify(id, minimumMessages: 1_500, watchTimeout: .seconds(60), receiptTimeout: .seconds(25))
+            let report = try await rig.finishAndVerify(
+                id, minimumMessages: 1_500, watchTimeout: .seconds(60), receiptTimeout: .seconds(25))
             let stats = try await rig.stubStats(ids: false)
             #expect(stats.rejected.values.reduce(0, +) > 0, "the stub scripted no fault: \(stats.summary)")
             #expect(report.count("failed") == 0, "failures: \(report.failureReasons)")
             let status = await serve.stop(SIGTERM)
-            #expect(status == 0, "serve exited \(status.map(String.init) ?? "only after SIGKILL") on SIGTERM\n\(rig.logs())")
+            #expect(
+                status == 0, "serve exited \(status.map(String.init) ?? "only after SIGKILL") on SIGTERM\n\(rig.logs())"
+            )
             print("DaemonFault took \(clock.now - begun)")
         } catch {
             await rig.stopAll()

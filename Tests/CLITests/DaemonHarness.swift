@@ -33,7 +33,8 @@ final class DaemonHarness {
         let logPath: String
         let name: String
 
-        init(_ name: String, arguments: [String], logPath: String, environment: [String: String], directory: URL) throws {
+        init(_ name: String, arguments: [String], logPath: String, environment: [String: String], directory: URL) throws
+        {
             self.name = name
             self.logPath = logPath
             guard FileManager.default.createFile(atPath: logPath, contents: nil) else {
@@ -97,7 +98,9 @@ final class DaemonHarness {
     /// - Parameters:
     ///   - stubArguments: extra `policypush stub` options (faults, seed, receipt delay).
     ///   - gatewayTimeoutMs: the gateway's `timeout_ms`.
-    convenience init(stubArguments extra: [String], gatewayTimeoutMs: Int = 5000, maxInFlight: Int = 64, rate: Int = 0) throws {
+    convenience init(
+        stubArguments extra: [String], gatewayTimeoutMs: Int = 5000, maxInFlight: Int = 64, rate: Int = 0
+    ) throws {
         try self.init(
             gateways: [Gateway(name: "gen", kind: "generic", stubArguments: extra)], sms: ["gen"],
             gatewayTimeoutMs: gatewayTimeoutMs, maxInFlight: maxInFlight, rate: rate)
@@ -110,7 +113,8 @@ final class DaemonHarness {
     ///   - reconcile: the `reconcile` section's keys.
     init(
         gateways specs: [Gateway], sms: [String], gatewayTimeoutMs: Int = 5000, maxInFlight: Int = 64, rate: Int = 0,
-        burst: Int = 100, storePath: String? = nil, reconcile: String = "settle_min: 0.02, receipt_check_min: 0.05, deadline_h: 0.01, interval_s: 0.2"
+        burst: Int = 100, storePath: String? = nil,
+        reconcile: String = "settle_min: 0.02, receipt_check_min: 0.05, deadline_h: 0.01, interval_s: 0.2"
     ) throws {
         var cli = try CLIHarness()
         var used: Set<Int> = []
@@ -192,7 +196,9 @@ final class DaemonHarness {
         address.sin_port = 0
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard bound == 0 else { throw Failure(description: "bind() failed") }
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
@@ -213,7 +219,8 @@ final class DaemonHarness {
 
     private func launch(_ name: String, _ arguments: [String]) throws -> Child {
         let child = try Child(
-            name, arguments: arguments, logPath: cli.file("\(name).log"), environment: environment, directory: cli.stateDirectory)
+            name, arguments: arguments, logPath: cli.file("\(name).log"), environment: environment,
+            directory: cli.stateDirectory)
         children.append(child)
         return child
     }
@@ -270,10 +277,13 @@ final class DaemonHarness {
     /// Generates `count` enterprises with `seed` and imports them.
     func importEnterprises(count: Int, seed: Int) async throws {
         let file = cli.file("enterprises.csv")
-        let generated = try await cli.run("enterprises", "generate", "--count", String(count), "--seed", String(seed), "--out", file)
+        let generated = try await cli.run(
+            "enterprises", "generate", "--count", String(count), "--seed", String(seed), "--out", file)
         guard generated.status == 0 else { throw Failure(description: "generate failed: \(generated.stderr)") }
         let imported = try await cli.run("enterprises", "import", file)
-        guard imported.status == 0 else { throw Failure(description: "import failed: \(imported.stderr)\n\(imported.stdout)") }
+        guard imported.status == 0 else {
+            throw Failure(description: "import failed: \(imported.stderr)\n\(imported.stdout)")
+        }
     }
 
     /// `campaign start --all --channels sms`; returns the id.
@@ -294,10 +304,12 @@ final class DaemonHarness {
         }
         if watcher.isRunning {
             await watcher.stop(SIGKILL)
-            throw Failure(description: "campaign \(id) not completed within \(timeout); watch said:\n\(watcher.tail(5))")
+            throw Failure(
+                description: "campaign \(id) not completed within \(timeout); watch said:\n\(watcher.tail(5))")
         }
         guard watcher.process.terminationStatus == 0 else {
-            throw Failure(description: "campaign watch exited \(watcher.process.terminationStatus):\n\(watcher.tail(5))")
+            throw Failure(
+                description: "campaign watch exited \(watcher.process.terminationStatus):\n\(watcher.tail(5))")
         }
     }
 
@@ -341,7 +353,9 @@ final class DaemonHarness {
         for line in lines {
             // Keys and states hold no commas or quotes; the fields before them need no unquoting.
             let fields = Self.csvFields(line)
-            guard fields.count > max(keyColumn, stateColumn) else { throw Failure(description: "short CSV row: \(line)") }
+            guard fields.count > max(keyColumn, stateColumn) else {
+                throw Failure(description: "short CSV row: \(line)")
+            }
             states[fields[keyColumn]] = fields[stateColumn]
         }
         return states
@@ -359,7 +373,9 @@ final class DaemonHarness {
             if quoted {
                 if c == "\"" {
                     if let next = chars.next() {
-                        if next == "\"" { field.append("\"") } else {
+                        if next == "\"" {
+                            field.append("\"")
+                        } else {
                             quoted = false
                             pending = next
                         }
@@ -496,7 +512,8 @@ extension DaemonHarness {
             let snapshot = try? await self.report(id)
             let seen = try? await witness()
             Issue.record(
-                "\(error)\nreport: \(snapshot.map { "\($0.campaignState) \($0.byState)" } ?? "-")\nstubs: \(seen?.summary ?? "-")\n\(logs())")
+                "\(error)\nreport: \(snapshot.map { "\($0.campaignState) \($0.byState)" } ?? "-")\nstubs: \(seen?.summary ?? "-")\n\(logs())"
+            )
             throw error
         }
         let completedIn = ContinuousClock.now - started
@@ -511,7 +528,9 @@ extension DaemonHarness {
         } catch {
             Issue.record("\(error): store \(report.byState), stubs \(seen.summary)\n\(logs())")
         }
-        print("campaign \(id) completed \(completedIn) after the kills; receipts converged in \(ContinuousClock.now - started - completedIn)")
+        print(
+            "campaign \(id) completed \(completedIn) after the kills; receipts converged in \(ContinuousClock.now - started - completedIn)"
+        )
         let states = try await csvStates(id)
         let context = "store \(report.byState) failures \(report.failureReasons)\nstubs \(seen.summary)"
         print(context)
@@ -531,16 +550,23 @@ extension DaemonHarness {
         )
         let recordedSent = Set(states.filter { $0.value == "accepted" || $0.value == "delivered" }.keys)
         let phantom = recordedSent.subtracting(acceptedIDs)
-        #expect(phantom.isEmpty, "recorded as accepted/delivered but never accepted by a stub: \(phantom.prefix(10)) (\(phantom.count))")
-        #expect(report.count("delivered") == seen.delivered, "receipts: store delivered \(report.count("delivered")) vs stubs \(seen.delivered); \(context)")
+        #expect(
+            phantom.isEmpty,
+            "recorded as accepted/delivered but never accepted by a stub: \(phantom.prefix(10)) (\(phantom.count))")
+        #expect(
+            report.count("delivered") == seen.delivered,
+            "receipts: store delivered \(report.count("delivered")) vs stubs \(seen.delivered); \(context)")
         #expect(states.count == report.total, "CSV rows \(states.count) vs report total \(report.total)")
         if !allowFailed { #expect(report.count("failed") == 0, "failures: \(report.failureReasons)") }
         if allowUnconfirmed {
             // Unconfirmed means truly unknown: no stub had taken it (a taken one gets its receipt).
             let unconfirmed = Set(states.filter { $0.value == "unconfirmed" }.keys)
-            #expect(unconfirmed.isDisjoint(with: acceptedIDs), "unconfirmed yet accepted by a stub: \(unconfirmed.intersection(acceptedIDs).prefix(5))")
+            #expect(
+                unconfirmed.isDisjoint(with: acceptedIDs),
+                "unconfirmed yet accepted by a stub: \(unconfirmed.intersection(acceptedIDs).prefix(5))")
         } else {
-            #expect(report.count("unconfirmed") == 0, "unconfirmed left although the stubs answer the pollers; \(context)")
+            #expect(
+                report.count("unconfirmed") == 0, "unconfirmed left although the stubs answer the pollers; \(context)")
         }
         return report
     }

@@ -11,7 +11,8 @@ struct DaemonHostileInputTests {
     static func sha1Hex(_ text: String) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/sha1sum")
-        let input = Pipe(), output = Pipe()
+        let input = Pipe()
+        let output = Pipe()
         process.standardInput = input
         process.standardOutput = output
         try process.run()
@@ -41,7 +42,9 @@ struct DaemonHostileInputTests {
                     """
                 var request = URLRequest(
                     url: URL(
-                        string: "http://127.0.0.1:\(rig.receiptsPort)/receipts/wx?signature=\(signature)&timestamp=\(timestamp)&nonce=\(nonce)")!)
+                        string:
+                            "http://127.0.0.1:\(rig.receiptsPort)/receipts/wx?signature=\(signature)&timestamp=\(timestamp)&nonce=\(nonce)"
+                    )!)
                 request.httpMethod = "POST"
                 request.httpBody = Data(body.utf8)
                 request.setValue("text/xml", forHTTPHeaderField: "Content-Type")

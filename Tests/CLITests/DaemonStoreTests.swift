@@ -27,7 +27,9 @@ struct DaemonStoreTests {
         let rig = try DaemonHarness(
             // 300 ms answers keep about 32 sends in flight when the disk fills: their outcomes cannot
             // be recorded, so they are left `sending` until the store takes writes again.
-            gateways: [.init(name: "gen", kind: "generic", stubArguments: ["--latency-ms", "300", "--receipt-delay-ms", "50"])],
+            gateways: [
+                .init(name: "gen", kind: "generic", stubArguments: ["--latency-ms", "300", "--receipt-delay-ms", "50"])
+            ],
             sms: ["gen"], maxInFlight: 32, rate: 150, burst: 5, storePath: mount + "/policypush.sqlite")
         do {
             try await rig.importEnterprises(count: 1_500, seed: 31)
@@ -61,7 +63,9 @@ struct DaemonStoreTests {
             let recovery = log.split(separator: "\n").first { $0.contains("store writable again") }
             let recovered = recovery?.split(separator: " ").first { $0.hasPrefix("recovered_sending=") }
                 .flatMap { Int($0.dropFirst("recovered_sending=".count)) }
-            #expect((recovered ?? 0) > 0, "no send was left sending by the failure: \(recovery.map(String.init) ?? "no recovery logged")")
+            #expect(
+                (recovered ?? 0) > 0,
+                "no send was left sending by the failure: \(recovery.map(String.init) ?? "no recovery logged")")
             #expect(await serve.stop(SIGTERM) == 0)
         } catch {
             await rig.stopAll()

@@ -32,7 +32,9 @@ struct ReportFileTests {
         let before = contents(storePath)
         let result = try await cli.run("campaign", "report", String(id), "--csv", storePath)
         #expect(result.status == 1)
-        #expect(result.stderr.contains("refusing to replace") && result.stderr.contains("state directory"), "\(result.stderr)")
+        #expect(
+            result.stderr.contains("refusing to replace") && result.stderr.contains("state directory"),
+            "\(result.stderr)")
         #expect(contents(storePath) == before)
         #expect(try await cli.run("campaign", "list").status == 0, "the store still opens")
     }
@@ -49,7 +51,9 @@ struct ReportFileTests {
         // A FIFO of the test's own stands in for a device node: a regression must not hit /dev/null.
         let fifo = elsewhere.appendingPathComponent("fifo").path
         #expect(mkfifo(fifo, 0o600) == 0)
-        for (target, why) in [(link, "symbolic link"), (fifo, "not a regular file"), (elsewhere.path, "not a regular file")] {
+        for (target, why) in [
+            (link, "symbolic link"), (fifo, "not a regular file"), (elsewhere.path, "not a regular file"),
+        ] {
             let result = try await cli.run("campaign", "report", String(id), "--csv", target)
             #expect(result.status == 1, "\(target)")
             #expect(result.stderr.contains(why), "\(target): \(result.stderr)")
@@ -59,7 +63,9 @@ struct ReportFileTests {
 
     @Test func aRegularFileIsReplacedWhole() async throws {
         let (cli, id) = try campaign(5)
-        let elsewhere = FileManager.default.temporaryDirectory.appendingPathComponent("pp-report-\(UUID().uuidString).csv").path
+        let elsewhere = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "pp-report-\(UUID().uuidString).csv"
+        ).path
         defer { try? FileManager.default.removeItem(atPath: elsewhere) }
         try "old".write(toFile: elsewhere, atomically: true, encoding: .utf8)
         let result = try await cli.run("campaign", "report", String(id), "--csv", elsewhere)

@@ -32,7 +32,9 @@ struct SuppressionsCommandTests {
         let csv = try String(contentsOfFile: cli.file("s.csv"), encoding: .utf8)
         #expect(csv.hasPrefix("target,channel,reason,") && csv.contains("mobile 138****5678,sms,operator"))
 
-        let removed = try await cli.run(["suppressions", "remove", "--mobile", "13812345678", "--reason", "consent by letter"])
+        let removed = try await cli.run([
+            "suppressions", "remove", "--mobile", "13812345678", "--reason", "consent by letter",
+        ])
         #expect(removed.status == 0 && removed.stdout.contains("Removed: mobile 138****5678"))
         let missing = try await cli.run(["suppressions", "remove", "--mobile", "13812345678", "--reason", "x"])
         #expect(missing.status == 1)

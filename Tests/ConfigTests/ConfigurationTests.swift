@@ -6,7 +6,8 @@ import Testing
 @Suite("Configuration")
 struct ConfigurationTests {
     func load(_ text: String) throws -> Configuration {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("pp-config-\(UUID().uuidString).json5").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("pp-config-\(UUID().uuidString).json5")
+            .path
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: path) }
         return try Configuration.load(file: path, environment: ["POLICYPUSH_STATE_DIR": "/tmp/pp-state"])
@@ -22,7 +23,8 @@ struct ConfigurationTests {
     }
 
     @Test func theShippedConfigIsValid() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
         let config = try Configuration.load(file: root.appendingPathComponent("config/policypush.json5").path)
         #expect(config.policiesDirectory.hasSuffix("config/policies"))
         #expect(config.customAttributes["export_share"] == .number)
@@ -30,7 +32,8 @@ struct ConfigurationTests {
 
     @Test func everyProblemIsReportedWithItsKeyPath() throws {
         let error = #expect(throws: ConfigurationError.self) {
-            try load("""
+            try load(
+                """
                 {
                   shardz: 4,
                   shards: 0,
@@ -48,8 +51,10 @@ struct ConfigurationTests {
         for expected in [
             "shardz: unknown key", "shards: expected an integer from 1 to 1024", "time_zone: unknown time zone",
             "attributes.employees: is a built-in attribute", "attributes.Bad: names are lowercase",
-            "attributes.score: expected", "gateways.main.base_url: expected an http", "gateways.main.rate: expected a number from 0 to 100000",
-            "gateways.main.colour: unknown key", "gateways.other.kind: expected aliyun", "channels.sms[1]: no gateway named \"missing\"",
+            "attributes.score: expected", "gateways.main.base_url: expected an http",
+            "gateways.main.rate: expected a number from 0 to 100000",
+            "gateways.main.colour: unknown key", "gateways.other.kind: expected aliyun",
+            "channels.sms[1]: no gateway named \"missing\"",
         ] {
             #expect(text.contains(expected), "missing: \(expected)\n\(text)")
         }
@@ -83,7 +88,8 @@ struct ConfigurationTests {
     /// Gateway numbers become Ints and millisecond Durations: 1e300 and 1e19 used to trap.
     @Test func hugeGatewayNumbersAreProblemsNotCrashes() throws {
         let error = #expect(throws: ConfigurationError.self) {
-            try load("""
+            try load(
+                """
                 { gateways: { a: {
                   kind: "aliyun", base_url: "http://127.0.0.1:1", burst: 1e300, timeout_ms: 1e300, weight: 1e19,
                   retry: { max_age_s: 1e300 }, recipient_limits: [{ limit: 1e300, per_s: 1 }, { limit: 1, per_s: 1e300 }],
@@ -105,16 +111,20 @@ struct ConfigurationTests {
     }
 
     @Test func credentialPathsMayStartWithSystemdDirectories() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("pp-config-\(UUID().uuidString).json5").path
-        try #"{ gateways: { a: { kind: "aliyun", base_url: "http://127.0.0.1:1", credentials: { file: "$CREDENTIALS_DIRECTORY/aliyun.json" } } } }"#
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("pp-config-\(UUID().uuidString).json5")
+            .path
+        try
+            #"{ gateways: { a: { kind: "aliyun", base_url: "http://127.0.0.1:1", credentials: { file: "$CREDENTIALS_DIRECTORY/aliyun.json" } } } }"#
             .write(toFile: path, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let config = try Configuration.load(file: path, environment: ["CREDENTIALS_DIRECTORY": "/run/credentials/policypush.service"])
+        let config = try Configuration.load(
+            file: path, environment: ["CREDENTIALS_DIRECTORY": "/run/credentials/policypush.service"])
         #expect(config.gateways.first?.credentials == .file("/run/credentials/policypush.service/aliyun.json"))
     }
 
     @Test func gatewaysAndChannelsAreRead() throws {
-        let config = try load("""
+        let config = try load(
+            """
             {
               gateways: {
                 ali: { kind: "aliyun", base_url: "http://127.0.0.1:18081/", credentials: { env: "ALI" },
@@ -161,7 +171,10 @@ struct ConfigurationTests {
         ("daemon: { grace_s: 1e300 }", "daemon.grace_s: expected an integer from 1 to 3600"),
         ("daemon: { max_in_flight: 0 }", "daemon.max_in_flight: expected an integer from 1 to 10000"),
         ("planning: { dedupe_days: 1e16 }", "planning.dedupe_days: expected an integer from 0 to 3650"),
-        ("planning: { frequency_caps: { sms: { max: 1e300, days: 7 } } }", "planning.frequency_caps.sms.max: expected an integer"),
+        (
+            "planning: { frequency_caps: { sms: { max: 1e300, days: 7 } } }",
+            "planning.frequency_caps.sms.max: expected an integer"
+        ),
         ("transport: { max_response_bytes: 1e300 }", "transport.max_response_bytes: expected an integer"),
         ("reconcile: { settle_min: 1e300 }", "reconcile.settle_min: expected a number of minutes"),
         ("shards: 1e300", "shards: expected an integer from 1 to 1024"),

@@ -1,5 +1,5 @@
-import Delivery
 import Config
+import Delivery
 import Foundation
 import Testing
 

@@ -1,8 +1,8 @@
 import Config
 import Daemon
-import Planning
 import Foundation
 import GatewayStub
+import Planning
 import Registry
 import Storage
 import Testing
@@ -15,14 +15,16 @@ struct DaemonInProcessTests {
         let zone = TimeZone(identifier: "Asia/Shanghai")!
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = zone
-        let evening = calendar.date(from: DateComponents(year: 2026, month: 12, day: 3, hour: 19, minute: 59, second: 57))!
+        let evening = calendar.date(
+            from: DateComponents(year: 2026, month: 12, day: 3, hour: 19, minute: 59, second: 57))!
         let closing = evening.addingTimeInterval(3)
         let morning = calendar.date(from: DateComponents(year: 2026, month: 12, day: 4, hour: 8))!
         // The clock stands at 19:59:57 until some messages are out, whatever the machine's load,
         // then stands at 20:00:01: nothing may leave from then on.
         let clock = TestWallClock(start: evening, running: false)
 
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pp-daemon-\(UUID().uuidString)").path
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pp-daemon-\(UUID().uuidString)")
+            .path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let stub = StubGateway(configuration: StubConfiguration(kind: .generic), pushClient: nil)
@@ -31,15 +33,15 @@ struct DaemonInProcessTests {
             .deletingLastPathComponent().path
         let file = directory + "/policypush.json5"
         try """
-            {
-              policies_dir: "\(root)/config/policies", templates_dir: "\(root)/templates", state_dir: "\(directory)",
-              channels: { preference: ["sms"], sms: ["gen"], wechat: ["gen"] },
-              gateways: { gen: { kind: "generic", base_url: "http://127.0.0.1:\(port)", rate: 40, burst: 2 } },
-              planning: { quiet_hours: { start: "08:00", end: "20:00" }, frequency_caps: { sms: { off: true }, wechat: { off: true } }, dedupe_days: 0 },
-              receipts: { listen: "127.0.0.1:0" },
-              daemon: { expire_after_h: 72, grace_s: 2 },
-            }
-            """.write(toFile: file, atomically: true, encoding: .utf8)
+        {
+          policies_dir: "\(root)/config/policies", templates_dir: "\(root)/templates", state_dir: "\(directory)",
+          channels: { preference: ["sms"], sms: ["gen"], wechat: ["gen"] },
+          gateways: { gen: { kind: "generic", base_url: "http://127.0.0.1:\(port)", rate: 40, burst: 2 } },
+          planning: { quiet_hours: { start: "08:00", end: "20:00" }, frequency_caps: { sms: { off: true }, wechat: { off: true } }, dedupe_days: 0 },
+          receipts: { listen: "127.0.0.1:0" },
+          daemon: { expire_after_h: 72, grace_s: 2 },
+        }
+        """.write(toFile: file, atomically: true, encoding: .utf8)
 
         // The registry and a campaign, written as the CLI would.
         let store = try SQLiteStore(path: directory + "/policypush.sqlite")
@@ -89,10 +91,13 @@ struct DaemonInProcessTests {
             let evening = try events(.sending)
             #expect(evening.allSatisfy { $0 < closing }, "\(evening.filter { $0 >= closing }.count) sends after 20:00")
             let waiting = try counts()
-            #expect((waiting[.accepted] ?? 0) > 0 && (waiting[.queued] ?? 0) + (waiting[.retryWait] ?? 0) > 0, "\(waiting)")
+            #expect(
+                (waiting[.accepted] ?? 0) > 0 && (waiting[.queued] ?? 0) + (waiting[.retryWait] ?? 0) > 0, "\(waiting)")
 
             clock.jump(to: morning)
-            try await wait("the backlog is sent after 08:00") { try counts().keys.allSatisfy { $0 == .accepted || $0 == .suppressed } }
+            try await wait("the backlog is sent after 08:00") {
+                try counts().keys.allSatisfy { $0 == .accepted || $0 == .suppressed }
+            }
             #expect(try store.campaign(id: id)?.state == .running, "accepted, awaiting receipts: still running")
             #expect(try store.campaign(id: unapproved)?.state == .awaitingApproval)
             #expect(try store.campaignCounts(id: unapproved).isEmpty, "a campaign awaiting approval is never planned")
@@ -101,7 +106,10 @@ struct DaemonInProcessTests {
             stop.yield(SIGHUP)
             try await wait("the reload is in the audit trail") {
                 var actions: [String] = []
-                try store.forEachAuditEntry(since: nil) { actions.append($0.action); return true }
+                try store.forEachAuditEntry(since: nil) {
+                    actions.append($0.action)
+                    return true
+                }
                 return actions == ["campaign.start", "config.reload"]
             }
             var reload: AuditEntry?

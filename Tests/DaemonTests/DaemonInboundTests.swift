@@ -23,7 +23,8 @@ struct DaemonInboundTests {
         let morning = calendar.date(from: DateComponents(year: 2026, month: 12, day: 4, hour: 8))!
         let clock = TestWallClock(start: night, running: false)
 
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pp-inbound-\(UUID().uuidString)").path
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pp-inbound-\(UUID().uuidString)")
+            .path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         var stubConfiguration = StubConfiguration(kind: .generic)
@@ -35,16 +36,16 @@ struct DaemonInboundTests {
         let token = "inbound-token-0123456789"
         let file = directory + "/policypush.json5"
         try """
-            {
-              policies_dir: "\(root)/config/policies", templates_dir: "\(root)/templates", state_dir: "\(directory)",
-              channels: { preference: ["sms"], sms: ["gen"], wechat: ["gen"] },
-              gateways: { gen: { kind: "generic", base_url: "http://127.0.0.1:\(port)", rate: 200, burst: 20,
-                receipts: { token_env: "GEN_TOKEN" }, opt_out_keywords: ["T", "TD", "退订", "STOP"] } },
-              planning: { quiet_hours: { start: "08:00", end: "20:00" }, frequency_caps: { sms: { off: true }, wechat: { off: true } }, dedupe_days: 0 },
-              receipts: { listen: "127.0.0.1:0" },
-              daemon: { grace_s: 2 },
-            }
-            """.write(toFile: file, atomically: true, encoding: .utf8)
+        {
+          policies_dir: "\(root)/config/policies", templates_dir: "\(root)/templates", state_dir: "\(directory)",
+          channels: { preference: ["sms"], sms: ["gen"], wechat: ["gen"] },
+          gateways: { gen: { kind: "generic", base_url: "http://127.0.0.1:\(port)", rate: 200, burst: 20,
+            receipts: { token_env: "GEN_TOKEN" }, opt_out_keywords: ["T", "TD", "退订", "STOP"] } },
+          planning: { quiet_hours: { start: "08:00", end: "20:00" }, frequency_caps: { sms: { off: true }, wechat: { off: true } }, dedupe_days: 0 },
+          receipts: { listen: "127.0.0.1:0" },
+          daemon: { grace_s: 2 },
+        }
+        """.write(toFile: file, atomically: true, encoding: .utf8)
 
         let store = try SQLiteStore(path: directory + "/policypush.sqlite")
         var generator = EnterpriseGenerator(seed: 11)

@@ -1,7 +1,7 @@
 import Config
 import Daemon
-import Planning
 import Foundation
+import Planning
 import Registry
 import Rules
 import Testing
@@ -51,7 +51,8 @@ struct DaemonPresenceTests {
 struct DaemonPresenceCampaignVersionsTests {
     @Test func templateVersionChangesWithAnyTemplate() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("templates-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir.appendingPathComponent("sms"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: dir.appendingPathComponent("sms"), withIntermediateDirectories: true)
         try "a".write(to: dir.appendingPathComponent("sms/one.txt"), atomically: true, encoding: .utf8)
         let first = CampaignVersions.templateVersion(directory: dir.path)
         #expect(first.count == 16)

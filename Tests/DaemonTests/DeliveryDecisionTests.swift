@@ -1,8 +1,8 @@
-import Delivery
 import Config
 import Daemon
-import Planning
+import Delivery
 import Foundation
+import Planning
 import Testing
 
 /// ``DeliveryDecision`` as a table: every outcome × every situation a message can be in.
@@ -52,9 +52,18 @@ struct DeliveryDecisionTests {
             ("retry", sent(.retry(after: nil, reason: ReasonCode("http", "503")))),
             ("retry-after", sent(.retry(after: later, reason: ReasonCode("http", "429")))),
             ("409", sent(.retry(after: nil, reason: ReasonCode("http", "409")))),
-            ("provider-window", sent(.deferred(until: later, reason: ReasonCode("aliyun", "isv.BUSINESS_LIMIT_CONTROL")))),
-            ("paused-by-answer", sent(.pauseGateway(reason: ReasonCode("aliyun", "isv.AMOUNT_NOT_ENOUGH"), kind: .billing, until: nil))),
-            ("paused", refused(.pauseGateway(reason: ReasonCode("dispatch", "operator"), kind: .configuration, until: later))),
+            (
+                "provider-window",
+                sent(.deferred(until: later, reason: ReasonCode("aliyun", "isv.BUSINESS_LIMIT_CONTROL")))
+            ),
+            (
+                "paused-by-answer",
+                sent(.pauseGateway(reason: ReasonCode("aliyun", "isv.AMOUNT_NOT_ENOUGH"), kind: .billing, until: nil))
+            ),
+            (
+                "paused",
+                refused(.pauseGateway(reason: ReasonCode("dispatch", "operator"), kind: .configuration, until: later))
+            ),
             ("circuit-open", refused(.deferred(until: later, reason: GatewayDispatcher.circuitOpen))),
             ("recipient-limit", refused(.deferred(until: later, reason: GatewayDispatcher.recipientLimit))),
             ("cancelled", refused(.deferred(until: now, reason: GatewayDispatcher.cancelled))),
@@ -87,7 +96,10 @@ struct DeliveryDecisionTests {
                 if !situation.gateway.deduplicates { #expect(resendAt == nil, "resend without dedup: \(cell)") }
             }
             if case .ambiguous = result.outcome {
-                guard case .pinned = step else { Issue.record("ambiguous not pinned: \(cell)"); continue }
+                guard case .pinned = step else {
+                    Issue.record("ambiguous not pinned: \(cell)")
+                    continue
+                }
             }
             // Refusals and deferrals never spend an attempt.
             if !result.attempted || { if case .deferred = result.outcome { true } else { false } }() {
@@ -101,33 +113,96 @@ struct DeliveryDecisionTests {
 
     @Test func theTable() {
         typealias S = DeliveryDecision.Step
-        let now = Self.now, later = Self.later
+        let now = Self.now
+        let later = Self.later
         let ambiguousReason = ReasonCode("transport", "timeout_after_send")
         let circuit = GatewayDispatcher.circuitOpen
         let cells: [(String, Situation, S)] = [
             ("accepted", .freshPlain, .accepted(gateway: "ali", providerID: "p1")),
             ("accepted", .pinnedDedup, .accepted(gateway: "gen", providerID: "p1")),
-            ("failed+fallback", .freshDedup, .failed(gateway: "gen", reason: ReasonCode("wechat", "43004"), fallback: true, lastError: nil)),
-            ("retry", .freshPlain, .retry(at: now, reason: ReasonCode("http", "503"), countsAsAttempt: true, gateway: "ali")),
-            ("retry-after", .freshDedup, .retry(at: later, reason: ReasonCode("http", "429"), countsAsAttempt: true, gateway: "gen")),
-            ("retry", .exhaustedPlain, .failed(gateway: "ali", reason: RetryPolicy.attemptsExhausted, fallback: false, lastError: ReasonCode("http", "503"))),
+            (
+                "failed+fallback", .freshDedup,
+                .failed(gateway: "gen", reason: ReasonCode("wechat", "43004"), fallback: true, lastError: nil)
+            ),
+            (
+                "retry", .freshPlain,
+                .retry(at: now, reason: ReasonCode("http", "503"), countsAsAttempt: true, gateway: "ali")
+            ),
+            (
+                "retry-after", .freshDedup,
+                .retry(at: later, reason: ReasonCode("http", "429"), countsAsAttempt: true, gateway: "gen")
+            ),
+            (
+                "retry", .exhaustedPlain,
+                .failed(
+                    gateway: "ali", reason: RetryPolicy.attemptsExhausted, fallback: false,
+                    lastError: ReasonCode("http", "503"))
+            ),
             // The resend got a 503: the first send may still have gone through. Same gateway only.
-            ("retry", .pinnedDedup, .pinned(gateway: "gen", resendAt: now, reason: ReasonCode("http", "503"), countsAsAttempt: true)),
-            ("retry", .pinnedPlain, .pinned(gateway: "ali", resendAt: nil, reason: ReasonCode("http", "503"), countsAsAttempt: true)),
-            ("409", .freshDedup, .pinned(gateway: "gen", resendAt: now.addingTimeInterval(0.5), reason: ReasonCode("http", "409"), countsAsAttempt: false)),
-            ("409", .freshPlain, .retry(at: now, reason: ReasonCode("http", "409"), countsAsAttempt: true, gateway: "ali")),
+            (
+                "retry", .pinnedDedup,
+                .pinned(gateway: "gen", resendAt: now, reason: ReasonCode("http", "503"), countsAsAttempt: true)
+            ),
+            (
+                "retry", .pinnedPlain,
+                .pinned(gateway: "ali", resendAt: nil, reason: ReasonCode("http", "503"), countsAsAttempt: true)
+            ),
+            (
+                "409", .freshDedup,
+                .pinned(
+                    gateway: "gen", resendAt: now.addingTimeInterval(0.5), reason: ReasonCode("http", "409"),
+                    countsAsAttempt: false)
+            ),
+            (
+                "409", .freshPlain,
+                .retry(at: now, reason: ReasonCode("http", "409"), countsAsAttempt: true, gateway: "ali")
+            ),
             ("circuit-open", .freshPlain, .retry(at: later, reason: circuit, countsAsAttempt: false, gateway: "ali")),
             // The bug this table exists for: breaker open after an ambiguous send.
-            ("circuit-open", .pinnedDedup, .pinned(gateway: "gen", resendAt: later, reason: circuit, countsAsAttempt: false)),
-            ("circuit-open", .pinnedPlain, .pinned(gateway: "ali", resendAt: nil, reason: circuit, countsAsAttempt: false)),
-            ("paused-by-answer", .freshPlain, .retry(at: now.addingTimeInterval(30), reason: ReasonCode("aliyun", "isv.AMOUNT_NOT_ENOUGH"), countsAsAttempt: false, gateway: "ali")),
-            ("paused", .pinnedDedup, .pinned(gateway: "gen", resendAt: later, reason: ReasonCode("dispatch", "operator"), countsAsAttempt: false)),
-            ("quiet-hours", .freshDedup, .retry(at: later, reason: OutboxDispatcher.quietHoursReason, countsAsAttempt: false, gateway: "gen")),
-            ("quiet-hours", .pinnedDedup, .pinned(gateway: "gen", resendAt: later, reason: OutboxDispatcher.quietHoursReason, countsAsAttempt: false)),
-            ("cancelled", .pinnedDedup, .pinned(gateway: "gen", resendAt: now, reason: GatewayDispatcher.cancelled, countsAsAttempt: false)),
-            ("ambiguous", .freshDedup, .pinned(gateway: "gen", resendAt: now, reason: ambiguousReason, countsAsAttempt: true)),
-            ("ambiguous", .freshPlain, .pinned(gateway: "ali", resendAt: nil, reason: ambiguousReason, countsAsAttempt: true)),
-            ("ambiguous", .pinnedPlain, .pinned(gateway: "ali", resendAt: nil, reason: ambiguousReason, countsAsAttempt: true)),
+            (
+                "circuit-open", .pinnedDedup,
+                .pinned(gateway: "gen", resendAt: later, reason: circuit, countsAsAttempt: false)
+            ),
+            (
+                "circuit-open", .pinnedPlain,
+                .pinned(gateway: "ali", resendAt: nil, reason: circuit, countsAsAttempt: false)
+            ),
+            (
+                "paused-by-answer", .freshPlain,
+                .retry(
+                    at: now.addingTimeInterval(30), reason: ReasonCode("aliyun", "isv.AMOUNT_NOT_ENOUGH"),
+                    countsAsAttempt: false, gateway: "ali")
+            ),
+            (
+                "paused", .pinnedDedup,
+                .pinned(
+                    gateway: "gen", resendAt: later, reason: ReasonCode("dispatch", "operator"), countsAsAttempt: false)
+            ),
+            (
+                "quiet-hours", .freshDedup,
+                .retry(at: later, reason: OutboxDispatcher.quietHoursReason, countsAsAttempt: false, gateway: "gen")
+            ),
+            (
+                "quiet-hours", .pinnedDedup,
+                .pinned(
+                    gateway: "gen", resendAt: later, reason: OutboxDispatcher.quietHoursReason, countsAsAttempt: false)
+            ),
+            (
+                "cancelled", .pinnedDedup,
+                .pinned(gateway: "gen", resendAt: now, reason: GatewayDispatcher.cancelled, countsAsAttempt: false)
+            ),
+            (
+                "ambiguous", .freshDedup,
+                .pinned(gateway: "gen", resendAt: now, reason: ambiguousReason, countsAsAttempt: true)
+            ),
+            (
+                "ambiguous", .freshPlain,
+                .pinned(gateway: "ali", resendAt: nil, reason: ambiguousReason, countsAsAttempt: true)
+            ),
+            (
+                "ambiguous", .pinnedPlain,
+                .pinned(gateway: "ali", resendAt: nil, reason: ambiguousReason, countsAsAttempt: true)
+            ),
         ]
         for (outcome, situation, expected) in cells {
             #expect(decide(outcome, situation) == expected, "\(outcome) × \(situation.rawValue)")
@@ -137,7 +212,8 @@ struct DeliveryDecisionTests {
     /// WeChat forgets a `client_msg_id` after 10 minutes: no resend may land after that.
     @Test func aResendStaysInsideTheProvidersDeduplicationWindow() {
         let ambiguous = DispatchResult(
-            outcome: .ambiguous(reason: ReasonCode("transport", "timeout_after_send")), attempted: true, throttled: false,
+            outcome: .ambiguous(reason: ReasonCode("transport", "timeout_after_send")), attempted: true,
+            throttled: false,
             waited: .zero)
         let circuit = DispatchResult(
             outcome: .deferred(until: Self.now.addingTimeInterval(30), reason: GatewayDispatcher.circuitOpen),
@@ -145,12 +221,27 @@ struct DeliveryDecisionTests {
         func step(_ result: DispatchResult, firstAttempt: TimeInterval) -> DeliveryDecision.Step {
             DeliveryDecision.next(
                 after: result, from: Self.wechat,
-                situation: .init(pinnedTo: "wx", attempts: 1, firstAttemptAt: Self.now.addingTimeInterval(-firstAttempt)),
+                situation: .init(
+                    pinnedTo: "wx", attempts: 1, firstAttemptAt: Self.now.addingTimeInterval(-firstAttempt)),
                 now: Self.now)
         }
-        #expect(step(ambiguous, firstAttempt: 60) == .pinned(gateway: "wx", resendAt: Self.now, reason: ReasonCode("transport", "timeout_after_send"), countsAsAttempt: true))
-        #expect(step(ambiguous, firstAttempt: 600) == .pinned(gateway: "wx", resendAt: nil, reason: ReasonCode("transport", "timeout_after_send"), countsAsAttempt: true))
-        #expect(step(circuit, firstAttempt: 60) == .pinned(gateway: "wx", resendAt: Self.now.addingTimeInterval(30), reason: GatewayDispatcher.circuitOpen, countsAsAttempt: false))
-        #expect(step(circuit, firstAttempt: 520) == .pinned(gateway: "wx", resendAt: nil, reason: GatewayDispatcher.circuitOpen, countsAsAttempt: false))
+        #expect(
+            step(ambiguous, firstAttempt: 60)
+                == .pinned(
+                    gateway: "wx", resendAt: Self.now, reason: ReasonCode("transport", "timeout_after_send"),
+                    countsAsAttempt: true))
+        #expect(
+            step(ambiguous, firstAttempt: 600)
+                == .pinned(
+                    gateway: "wx", resendAt: nil, reason: ReasonCode("transport", "timeout_after_send"),
+                    countsAsAttempt: true))
+        #expect(
+            step(circuit, firstAttempt: 60)
+                == .pinned(
+                    gateway: "wx", resendAt: Self.now.addingTimeInterval(30), reason: GatewayDispatcher.circuitOpen,
+                    countsAsAttempt: false))
+        #expect(
+            step(circuit, firstAttempt: 520)
+                == .pinned(gateway: "wx", resendAt: nil, reason: GatewayDispatcher.circuitOpen, countsAsAttempt: false))
     }
 }

@@ -1,9 +1,9 @@
-import Delivery
 import Config
 import Daemon
-import Planning
+import Delivery
 import Foundation
 import GatewayStub
+import Planning
 import Registry
 import Testing
 
@@ -23,7 +23,8 @@ struct DeliveryServiceTests {
         var started: [String: StubGateway] = [:]
         var gateways = ""
         for stub in stubs {
-            let gateway = StubGateway(configuration: StubConfiguration(kind: stub.kind, faults: stub.faults), pushClient: nil)
+            let gateway = StubGateway(
+                configuration: StubConfiguration(kind: stub.kind, faults: stub.faults), pushClient: nil)
             let port = try gateway.start()
             started[stub.name] = gateway
             let credentials =
@@ -38,10 +39,12 @@ struct DeliveryServiceTests {
 
                 """
         }
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("pp-delivery-\(UUID().uuidString).json5").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "pp-delivery-\(UUID().uuidString).json5"
+        ).path
         try """
-            { gateways: { \(gateways) }, channels: { sms: [\(sms.map { "\"\($0)\"" }.joined(separator: ", "))] } }
-            """.write(toFile: path, atomically: true, encoding: .utf8)
+        { gateways: { \(gateways) }, channels: { sms: [\(sms.map { "\"\($0)\"" }.joined(separator: ", "))] } }
+        """.write(toFile: path, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: path) }
         let configuration = try Configuration.load(file: path, environment: ["POLICYPUSH_STATE_DIR": "/tmp/pp-unused"])
         let service = try DeliveryService(configuration: configuration, environment: Self.environment)
@@ -60,9 +63,13 @@ struct DeliveryServiceTests {
         { kind in
             switch kind {
             case .aliyun:
-                OutboundMessage(id: id, recipient: "13800138000", templateID: "SMS_1", signName: "示例", params: [.init(key: "n", value: "3")])
+                OutboundMessage(
+                    id: id, recipient: "13800138000", templateID: "SMS_1", signName: "示例",
+                    params: [.init(key: "n", value: "3")])
             case .tencent:
-                OutboundMessage(id: id, recipient: "13800138000", templateID: "1", signName: "示例", params: [.init(key: "1", value: "3")])
+                OutboundMessage(
+                    id: id, recipient: "13800138000", templateID: "1", signName: "示例",
+                    params: [.init(key: "1", value: "3")])
             default:
                 OutboundMessage(id: id, recipient: "13800138000", text: "【示例】测试")
             }
@@ -75,10 +82,15 @@ struct DeliveryServiceTests {
             sms: ["ali", "tc"]
         ) { service, stubs in
             let report = try await service.deliver(on: .sms, build: message("m-failover"))
-            guard case .accepted = report.outcome else { Issue.record("not accepted: \(report.outcome)"); return }
+            guard case .accepted = report.outcome else {
+                Issue.record("not accepted: \(report.outcome)")
+                return
+            }
             #expect(report.gateway == "tc")
             #expect(report.steps.map(\.gateway) == ["ali", "tc"])
-            if case .pauseGateway(_, let kind, _) = report.steps[0].outcome { #expect(kind == .billing) } else {
+            if case .pauseGateway(_, let kind, _) = report.steps[0].outcome {
+                #expect(kind == .billing)
+            } else {
                 Issue.record("first step should pause the gateway: \(report.steps[0].outcome)")
             }
             #expect(stubs["tc"]!.stats.accepted == 1)
@@ -86,12 +98,16 @@ struct DeliveryServiceTests {
     }
 
     @Test func retriesWithBackoffUntilAccepted() async throws {
-        try await withGateways([("gen", .generic, StubFaults(seed: 7, errorRates: ["http:503": 0.6], retryAfter: .seconds(0)))], sms: ["gen"]) {
+        try await withGateways(
+            [("gen", .generic, StubFaults(seed: 7, errorRates: ["http:503": 0.6], retryAfter: .seconds(0)))],
+            sms: ["gen"]
+        ) {
             service, stubs in
             var retried = 0
             for i in 0..<5 {
                 let report = try await service.deliver(on: .sms, build: message("m-retry-\(i)"))
-                if case .accepted = report.outcome {} else if case .failed(let reason, _) = report.outcome {
+                if case .accepted = report.outcome {
+                } else if case .failed(let reason, _) = report.outcome {
                     #expect(reason.namespace == "retry", "only exhausted retries may fail here")
                 } else {
                     Issue.record("unexpected \(report.outcome)")
@@ -110,7 +126,10 @@ struct DeliveryServiceTests {
             sms: ["ali", "tc"], timeoutMS: 500
         ) { service, stubs in
             let report = try await service.deliver(on: .sms, build: message("m-ambiguous"))
-            guard case .ambiguous = report.outcome else { Issue.record("expected ambiguous: \(report.outcome)"); return }
+            guard case .ambiguous = report.outcome else {
+                Issue.record("expected ambiguous: \(report.outcome)")
+                return
+            }
             #expect(report.attempts == 1)
             #expect(report.steps.map(\.gateway) == ["ali"], "never another gateway after an ambiguous send")
             #expect(stubs["tc"]!.stats.received == 0)
@@ -133,8 +152,11 @@ struct DeliveryServiceTests {
     }
 
     @Test func aGatewayWithoutItsCredentialsIsAConfigurationError() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("pp-delivery-\(UUID().uuidString).json5").path
-        try #"{ gateways: { ali: { kind: "aliyun", base_url: "http://127.0.0.1:1", credentials: { env: "MISSING" } }, tc: { kind: "tencent", base_url: "http://127.0.0.1:1", credentials: { env: "TC" } } } }"#
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "pp-delivery-\(UUID().uuidString).json5"
+        ).path
+        try
+            #"{ gateways: { ali: { kind: "aliyun", base_url: "http://127.0.0.1:1", credentials: { env: "MISSING" } }, tc: { kind: "tencent", base_url: "http://127.0.0.1:1", credentials: { env: "TC" } } } }"#
             .write(toFile: path, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: path) }
         let configuration = try Configuration.load(file: path, environment: ["POLICYPUSH_STATE_DIR": "/tmp/pp-unused"])

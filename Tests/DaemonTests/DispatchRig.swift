@@ -1,10 +1,10 @@
-import Delivery
 import Config
 import Daemon
-import Kit
-import Planning
+import Delivery
 import Foundation
 import GatewayStub
+import Kit
+import Planning
 import Storage
 import Synchronization
 import Testing
@@ -27,7 +27,6 @@ final class TestWallClock: Sendable {
         state.withLock { $0 = (date, running ? ContinuousClock.now : nil) }
     }
 }
-
 
 /// The daemon's dispatch path in process: stub gateways on loopback, a store on a temporary
 /// file, the group-commit writer, a `DeliveryService` from a written config, and an
@@ -70,7 +69,8 @@ final class DispatchRig {
         var started: [String: StubGateway] = [:]
         var entries = ""
         for gateway in gateways {
-            let stub = StubGateway(configuration: StubConfiguration(kind: gateway.kind, faults: gateway.faults), pushClient: nil)
+            let stub = StubGateway(
+                configuration: StubConfiguration(kind: gateway.kind, faults: gateway.faults), pushClient: nil)
             let port = try stub.start()
             started[gateway.name] = stub
             let credentials =
@@ -89,9 +89,9 @@ final class DispatchRig {
         stubs = started
         let file = directory + "/policypush.json5"
         try """
-            { gateways: { \(entries) }, channels: { sms: [\(sms.map { "\"\($0)\"" }.joined(separator: ", "))] },
-              reconcile: { \(reconcile) } }
-            """.write(toFile: file, atomically: true, encoding: .utf8)
+        { gateways: { \(entries) }, channels: { sms: [\(sms.map { "\"\($0)\"" }.joined(separator: ", "))] },
+          reconcile: { \(reconcile) } }
+        """.write(toFile: file, atomically: true, encoding: .utf8)
         configuration = try Configuration.load(file: file, environment: ["POLICYPUSH_STATE_DIR": directory])
         let path = directory + "/store.sqlite"
         store = try StoreWorker(path: path)
@@ -100,7 +100,8 @@ final class DispatchRig {
         delivery = try DeliveryService(configuration: configuration, environment: Self.environment, now: { clock.now })
 
         let spec = CampaignSpec(
-            name: "rig", policyIDs: ["p"], channels: [.sms], fallback: false, startAt: start, campaignDate: "2026-12-03",
+            name: "rig", policyIDs: ["p"], channels: [.sms], fallback: false, startAt: start,
+            campaignDate: "2026-12-03",
             policyVersions: [:], templateVersion: "t")
         let payload = Self.payload
         let at = start

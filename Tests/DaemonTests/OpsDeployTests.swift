@@ -1,7 +1,7 @@
 import Config
 import Daemon
-import Planning
 import Foundation
+import Planning
 import Testing
 
 /// The repository root, from this file's path.
@@ -14,14 +14,19 @@ private let systemdAnalyze = ["/usr/bin/systemd-analyze", "/bin/systemd-analyze"
 
 /// Runs a program to completion on a thread of its own (waiting must not block one of the few
 /// cooperative threads the other suites' servers need); stdout and stderr go through files.
-private func run(_ executable: String, _ arguments: [String]) async throws -> (status: Int32, stdout: String, stderr: String) {
+private func run(
+    _ executable: String, _ arguments: [String]
+) async throws -> (status: Int32, stdout: String, stderr: String) {
     try await withCheckedThrowingContinuation { continuation in
         Thread.detachNewThread { continuation.resume(with: Result { try runBlocking(executable, arguments) }) }
     }
 }
 
-private func runBlocking(_ executable: String, _ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pp-run-\(UUID().uuidString.prefix(8))")
+private func runBlocking(
+    _ executable: String, _ arguments: [String]
+) throws -> (status: Int32, stdout: String, stderr: String) {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+        "pp-run-\(UUID().uuidString.prefix(8))")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: directory) }
     let out = directory.appendingPathComponent("stdout")
@@ -35,7 +40,10 @@ private func runBlocking(_ executable: String, _ arguments: [String]) throws -> 
     process.standardError = try FileHandle(forWritingTo: err)
     try process.run()
     process.waitUntilExit()
-    return (process.terminationStatus, try String(contentsOf: out, encoding: .utf8), try String(contentsOf: err, encoding: .utf8))
+    return (
+        process.terminationStatus, try String(contentsOf: out, encoding: .utf8),
+        try String(contentsOf: err, encoding: .utf8)
+    )
 }
 
 @Suite("Ops: deploy")
@@ -83,7 +91,8 @@ struct OpsDeployTests {
     func systemdAcceptsTheUnit() async throws {
         let analyze = try #require(systemdAnalyze)
         // `verify` insists that ExecStart exists: check a copy that runs /bin/true instead.
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pp-unit-\(UUID().uuidString.prefix(8))")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "pp-unit-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let copy = directory.appendingPathComponent("policypush.service").path
@@ -112,7 +121,9 @@ struct OpsDeployTests {
 
     @Test func theInstallerIsIdempotentAndDryRunChangesNothing() async throws {
         let script = repositoryRoot.appendingPathComponent("deploy/install.sh").path
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("pp-root-\(UUID().uuidString.prefix(8))").path
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "pp-root-\(UUID().uuidString.prefix(8))"
+        ).path
         defer { try? FileManager.default.removeItem(atPath: root) }
 
         let dryRun = try await run("/bin/bash", [script, "--dry-run", "--root", root, "--binary", "/bin/true"])
@@ -130,8 +141,10 @@ struct OpsDeployTests {
         let installed = root + "/etc/policypush/policypush.json5"
         let daemon = try Configuration.load(
             file: installed,
-            environment: ["STATE_DIRECTORY": "/var/lib/policypush", "CONFIGURATION_DIRECTORY": "/etc/policypush",
-                "CREDENTIALS_DIRECTORY": "/run/credentials/policypush.service"])
+            environment: [
+                "STATE_DIRECTORY": "/var/lib/policypush", "CONFIGURATION_DIRECTORY": "/etc/policypush",
+                "CREDENTIALS_DIRECTORY": "/run/credentials/policypush.service",
+            ])
         let operatorCLI = try Configuration.load(file: installed, environment: ["HOME": "/root"])
         #expect(daemon.storePath == "/var/lib/policypush/policypush.sqlite")
         #expect(operatorCLI.storePath == daemon.storePath)

@@ -1,9 +1,9 @@
-import Delivery
 import Config
 import Daemon
-import Planning
+import Delivery
 import Foundation
 import GatewayStub
+import Planning
 import Storage
 import Testing
 
@@ -37,7 +37,8 @@ struct OutboxDispatcherTests {
         }
         dispatcher.drain()
         try await run.value
-        let a = Set(rig.stubs["a"]!.stats.acceptedIds ?? []), b = Set(rig.stubs["b"]!.stats.acceptedIds ?? [])
+        let a = Set(rig.stubs["a"]!.stats.acceptedIds ?? [])
+        let b = Set(rig.stubs["b"]!.stats.acceptedIds ?? [])
         let history = try await rig.messages()
         await rig.close()
 
@@ -87,7 +88,8 @@ struct OutboxDispatcherTests {
         let zone = TimeZone(identifier: "Asia/Shanghai")!
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = zone
-        let evening = calendar.date(from: DateComponents(year: 2026, month: 12, day: 3, hour: 19, minute: 59, second: 58))!
+        let evening = calendar.date(
+            from: DateComponents(year: 2026, month: 12, day: 3, hour: 19, minute: 59, second: 58))!
         let closing = evening.addingTimeInterval(2)
         let morning = calendar.date(from: DateComponents(year: 2026, month: 12, day: 4, hour: 8))!
         let rig = try await DispatchRig(
@@ -113,7 +115,9 @@ struct OutboxDispatcherTests {
             #expect(night.allSatisfy { $0.message.state != .failed && $0.message.state != .cancelled })
             // Claimed ones refused at 20:00 are due at the next opening; none was dropped.
             for entry in waiting where entry.message.state == .retryWait {
-                #expect(entry.message.nextAttemptAt == morning, "\(entry.message.idempotencyKey) due \(String(describing: entry.message.nextAttemptAt))")
+                #expect(
+                    entry.message.nextAttemptAt == morning,
+                    "\(entry.message.idempotencyKey) due \(String(describing: entry.message.nextAttemptAt))")
             }
             rig.clock.jump(to: morning)
             try await rig.wait("the backlog is sent after 08:00") { try await rig.counts() == [.accepted: 400] }

@@ -1,3 +1,4 @@
+import Config
 import Delivery
 import Foundation
 import HTTPServer
@@ -5,7 +6,6 @@ import Storage
 import Testing
 
 @testable import Daemon
-import Config
 
 /// Absence at the provider is believed only when the provider's records could name ours.
 @Suite("Provider lookup")
@@ -20,7 +20,8 @@ struct ProviderLookupTests {
             sign: AliyunReceiptPoller.v2Signer(credentials: Credentials(id: "testId", secret: "testSecret")))
         let message = OutboxMessage(
             id: 1, idempotencyKey: "pp1-code-sms-0011223344556677", campaignID: 1, creditCode: "code", channel: .sms,
-            recipient: "13800138000", policyIDs: ["p"], payload: [], state: .ambiguous, attempts: 1, firstAttemptAt: Date(),
+            recipient: "13800138000", policyIDs: ["p"], payload: [], state: .ambiguous, attempts: 1,
+            firstAttemptAt: Date(),
             nextAttemptAt: nil, gateway: "ali", providerID: nil, lastError: nil, lastAttemptAt: Date())
         do {
             let finding = try await ProviderLookup.aliyun(message, poller: poller, client: transport)
@@ -34,7 +35,8 @@ struct ProviderLookupTests {
 
     static func answer(outID: String?) -> String {
         let field = outID.map { #","OutId":"\#($0)""# } ?? ""
-        return #"{"Code":"OK","Message":"OK","TotalCount":1,"SmsSendDetailDTOs":{"SmsSendDetailDTO":[{"PhoneNum":"13800138000","SendStatus":1,"ErrCode":"","SendDate":"2026-12-03 10:00:00","ReceiveDate":""\#(field)}]}}"#
+        return
+            #"{"Code":"OK","Message":"OK","TotalCount":1,"SmsSendDetailDTOs":{"SmsSendDetailDTO":[{"PhoneNum":"13800138000","SendStatus":1,"ErrCode":"","SendDate":"2026-12-03 10:00:00","ReceiveDate":""\#(field)}]}}"#
     }
 
     @Test func aRecordOfAnotherMessageProvesOursAbsent() async throws {
@@ -42,7 +44,8 @@ struct ProviderLookupTests {
     }
 
     @Test func aPendingRecordWithOurIdIsFound() async throws {
-        #expect(try await lookUp(answer: Self.answer(outID: "pp1-code-sms-0011223344556677")) == .pending(providerID: nil))
+        #expect(
+            try await lookUp(answer: Self.answer(outID: "pp1-code-sms-0011223344556677")) == .pending(providerID: nil))
     }
 
     /// Aliyun's rows carry `OutId` in the stub, but no provider document promises it: a row without

@@ -1,9 +1,9 @@
-import Delivery
 import Config
 import Daemon
-import Planning
+import Delivery
 import Foundation
 import GatewayStub
+import Planning
 import Storage
 import Testing
 
@@ -18,7 +18,9 @@ struct ReconcilerTests {
         return try await rig.store.run { store in
             let claimed = try store.claimDue(now: now, limit: count)
             try store.record(
-                claimed.map { Transition(messageID: $0.id, to: .sending, at: now, gateway: gateway, countsAsAttempt: false) })
+                claimed.map {
+                    Transition(messageID: $0.id, to: .sending, at: now, gateway: gateway, countsAsAttempt: false)
+                })
             return try store.recoverAfterCrash(now: now)
         }
     }
@@ -80,7 +82,9 @@ struct ReconcilerTests {
         await rig.close()
         #expect(stats.accepted == 10 && Set(stats.acceptedIds ?? []).count == 10)
         for entry in history {
-            #expect(entry.events.map(\.to) == [.sending, .ambiguous, .unsent, .sending, .accepted], "\(entry.events.map(\.to))")
+            #expect(
+                entry.events.map(\.to) == [.sending, .ambiguous, .unsent, .sending, .accepted],
+                "\(entry.events.map(\.to))")
         }
     }
 
@@ -96,7 +100,9 @@ struct ReconcilerTests {
         #expect(try await rig.counts() == [.ambiguous: 5], "settled before its deadline")
         try await passes(reconciler) { try await rig.counts() == [.unconfirmed: 5] }
         let id = rig.campaignID
-        let resent = try await rig.store.run { try $0.resendUnconfirmed(campaignID: id, note: "called: not received", at: Date()) }
+        let resent = try await rig.store.run {
+            try $0.resendUnconfirmed(campaignID: id, note: "called: not received", at: Date())
+        }
         #expect(resent == 5)
         let dispatcher = rig.dispatcher()
         let run = Task { try await dispatcher.run() }

@@ -128,15 +128,21 @@ let sampleSMS = OutboundMessage(
 
     @Test(arguments: [("120", 120.0), ("0", 0), (" 5 ", 5), ("7200", 3600), ("99999999999999999999999", 3600)])
     func retryAfterSeconds(value: String, delay: Double) {
-        #expect(RetryAfter.parse(value, now: fixedNow, maximum: RetryAfter.gatewayMaximum) == fixedNow.addingTimeInterval(delay))
+        #expect(
+            RetryAfter.parse(value, now: fixedNow, maximum: RetryAfter.gatewayMaximum)
+                == fixedNow.addingTimeInterval(delay))
     }
 
     @Test func retryAfterIMFFixdate() {
         let now = Date(timeIntervalSince1970: 1_445_412_000)  // 2015-10-21T07:20:00Z
-        #expect(RetryAfter.parse("Wed, 21 Oct 2015 07:28:00 GMT", now: now, maximum: RetryAfter.gatewayMaximum) == now.addingTimeInterval(480))
+        #expect(
+            RetryAfter.parse("Wed, 21 Oct 2015 07:28:00 GMT", now: now, maximum: RetryAfter.gatewayMaximum)
+                == now.addingTimeInterval(480))
         // Past dates mean now; far dates are capped at one hour.
         #expect(RetryAfter.parse("Wed, 21 Oct 2015 07:00:00 GMT", now: now, maximum: RetryAfter.gatewayMaximum) == now)
-        #expect(RetryAfter.parse("Thu, 22 Oct 2015 07:28:00 GMT", now: now, maximum: RetryAfter.gatewayMaximum) == now.addingTimeInterval(3600))
+        #expect(
+            RetryAfter.parse("Thu, 22 Oct 2015 07:28:00 GMT", now: now, maximum: RetryAfter.gatewayMaximum)
+                == now.addingTimeInterval(3600))
     }
 
     @Test(arguments: [

@@ -6,7 +6,9 @@ import Testing
 @Suite struct AliyunAdapterTests {
     static let credentials = Credentials(id: "LTAI5tTestKey", secret: "testSecret")
 
-    func adapter(baseURL: String = "https://dysmsapi.aliyuncs.com", version: AliyunSMSAdapter.SignatureVersion = .v2)
+    func adapter(
+        baseURL: String = "https://dysmsapi.aliyuncs.com", version: AliyunSMSAdapter.SignatureVersion = .v2
+    )
         -> AliyunSMSAdapter
     {
         AliyunSMSAdapter(

@@ -57,11 +57,12 @@ func aliyunReply(_ text: String, sequence: Int = 1, phone: String = "13812345678
         #expect(!keywords.matches("T"))
     }
 
-    @Test(arguments: [
-        ("13800000000", nil, "13800000000"), ("+8613800000000", nil, "13800000000"),
-        ("8613800000000", nil, "13800000000"), ("008613800000000", nil, "13800000000"),
-        ("13800000000", "86", "13800000000"), ("91234567", "852", "91234567"),
-    ] as [(String, String?, String)])
+    @Test(
+        arguments: [
+            ("13800000000", nil, "13800000000"), ("+8613800000000", nil, "13800000000"),
+            ("8613800000000", nil, "13800000000"), ("008613800000000", nil, "13800000000"),
+            ("13800000000", "86", "13800000000"), ("91234567", "852", "91234567"),
+        ] as [(String, String?, String)])
     func mobileNumbers(raw: String, nation: String?, expected: String) {
         #expect(MobileNumber.normalized(raw, nationCode: nation) == expected)
     }
@@ -86,7 +87,9 @@ func aliyunReply(_ text: String, sequence: Int = 1, phone: String = "13812345678
         #expect(a[0].sender == "13800001111" && a[0].text == "TD")
         // Another text at the same second from the same number is another reply.
         let other = one.replacingOccurrences(of: "\"TD\"", with: "\"你好\"")
-        #expect(try InboundParser.tencent(Array(other.utf8), gateway: "tc", now: receiptWeChatNowE)[0].dedupeKey != a[0].dedupeKey)
+        #expect(
+            try InboundParser.tencent(Array(other.utf8), gateway: "tc", now: receiptWeChatNowE)[0].dedupeKey
+                != a[0].dedupeKey)
     }
 
     @Test(arguments: [
@@ -119,19 +122,29 @@ func aliyunReply(_ text: String, sequence: Int = 1, phone: String = "13812345678
 
     @Test func weChatPushesAreSorted() throws {
         func event(_ inner: String) -> [UInt8] {
-            Array("<xml><ToUserName><![CDATA[gh_1]]></ToUserName><FromUserName><![CDATA[oABC123]]></FromUserName><CreateTime>1409304340</CreateTime>\(inner)</xml>".utf8)
+            Array(
+                "<xml><ToUserName><![CDATA[gh_1]]></ToUserName><FromUserName><![CDATA[oABC123]]></FromUserName><CreateTime>1409304340</CreateTime>\(inner)</xml>"
+                    .utf8)
         }
         let unsubscribe = try WeChatReceiptParser.parseVerifiedPush(
             event("<MsgType><![CDATA[event]]></MsgType><Event><![CDATA[unsubscribe]]></Event>"), gateway: "wx",
             now: receiptWeChatNowE)
-        guard case .inbound(let message) = unsubscribe else { Issue.record("\(unsubscribe)"); return }
+        guard case .inbound(let message) = unsubscribe else {
+            Issue.record("\(unsubscribe)")
+            return
+        }
         #expect(message.kind == .wechatUnsubscribe && message.sender == "oABC123")
         #expect(message.dedupeKey == "wechat:unsubscribe|oABC123|1409304340")
 
         let text = try WeChatReceiptParser.parseVerifiedPush(
-            event("<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[怎么申报？]]></Content><MsgId>1234567890123456</MsgId>"),
+            event(
+                "<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[怎么申报？]]></Content><MsgId>1234567890123456</MsgId>"
+            ),
             gateway: "wx", now: receiptWeChatNowE)
-        guard case .inbound(let reply) = text else { Issue.record("\(text)"); return }
+        guard case .inbound(let reply) = text else {
+            Issue.record("\(text)")
+            return
+        }
         #expect(reply.kind == .wechatText && reply.text == "怎么申报？" && reply.dedupeKey == "wechat:text|1234567890123456")
 
         let subscribe = try WeChatReceiptParser.parseVerifiedPush(
@@ -140,7 +153,9 @@ func aliyunReply(_ text: String, sequence: Int = 1, phone: String = "13812345678
         #expect(subscribe == .ignored)
         #expect(throws: ReceiptError.self) {
             try WeChatReceiptParser.parseVerifiedPush(
-                Array("<xml><FromUserName>o</FromUserName><CreateTime>9300000000000000</CreateTime><MsgType>event</MsgType><Event>unsubscribe</Event></xml>".utf8),
+                Array(
+                    "<xml><FromUserName>o</FromUserName><CreateTime>9300000000000000</CreateTime><MsgType>event</MsgType><Event>unsubscribe</Event></xml>"
+                        .utf8),
                 gateway: "wx", now: receiptWeChatNowE)
         }
     }
@@ -159,7 +174,8 @@ func aliyunReply(_ text: String, sequence: Int = 1, phone: String = "13812345678
             #expect(again.status == 200)
             let tencent = try await client.send(
                 "POST", "/inbound/tencent", headers: [("X-PolicyPush-Token", receiptHeaderToken)],
-                body: #"{"extend":"","mobile":"13800001111","nationcode":"86","sign":"x","text":"退订","time":1409304000}"#)
+                body:
+                    #"{"extend":"","mobile":"13800001111","nationcode":"86","sign":"x","text":"退订","time":1409304000}"#)
             #expect(tencent.status == 200 && tencent.body == #"{"result":0,"errmsg":"OK"}"#)
             let generic = try await client.send(
                 "POST", "/inbound/generic", headers: [("X-PolicyPush-Token", receiptHeaderToken)],
@@ -168,11 +184,14 @@ func aliyunReply(_ text: String, sequence: Int = 1, phone: String = "13812345678
 
             let wechat = try await client.send(
                 "POST", "/receipts/wechat", query: receiptWeChatQueryE.map { ($0.name, $0.value) },
-                body: "<xml><ToUserName>gh</ToUserName><FromUserName>oXYZ</FromUserName><CreateTime>1409304340</CreateTime><MsgType>event</MsgType><Event>unsubscribe</Event></xml>")
+                body:
+                    "<xml><ToUserName>gh</ToUserName><FromUserName>oXYZ</FromUserName><CreateTime>1409304340</CreateTime><MsgType>event</MsgType><Event>unsubscribe</Event></xml>"
+            )
             #expect(wechat.status == 200 && wechat.body == "success")
 
             #expect(sink.messages.map(\.text) == ["T", "谢谢", "退订", "N", ""])
-            #expect(sink.messages.map(\.sender) == ["13812345678", "13812345678", "13800001111", "13900002222", "oXYZ"])
+            #expect(
+                sink.messages.map(\.sender) == ["13812345678", "13812345678", "13800001111", "13900002222", "oXYZ"])
             #expect(listener.stats.inboundAccepted == 5 && listener.stats.inboundDuplicates == 2)
             #expect(listener.stats.accepted == 0, "no receipt came")
         }
@@ -180,17 +199,24 @@ func aliyunReply(_ text: String, sequence: Int = 1, phone: String = "13812345678
 
     @Test func refusedPushesReachNobody() async throws {
         let sink = InboundSink()
-        try await withInboundListener(receiptListenerConfiguration(maxBodyBytes: 16 << 10), sink: sink) { listener, client in
+        try await withInboundListener(receiptListenerConfiguration(maxBodyBytes: 16 << 10), sink: sink) {
+            listener, client in
             let cases: [(String, String, [(String, String)], String, Int)] = [
                 ("POST", "/inbound/aliyun", [], "[]", 401),  // no path token
                 ("POST", "/inbound/aliyun/wrongtokenwrongtoken", [], "[\(aliyunReply("T"))]", 403),
-                ("POST", "/inbound/tencent", [("X-PolicyPush-Token", "nope")], #"{"mobile":"1","text":"T","time":1}"#, 403),
+                (
+                    "POST", "/inbound/tencent", [("X-PolicyPush-Token", "nope")],
+                    #"{"mobile":"1","text":"T","time":1}"#, 403
+                ),
                 ("POST", "/inbound/aliyun/\(receiptPathToken)", [], "[{\"content\":\"T\"}]", 400),
                 ("POST", "/inbound/aliyun/\(receiptPathToken)", [], "not json", 400),
                 ("GET", "/inbound/aliyun/\(receiptPathToken)", [], "", 405),
                 ("POST", "/inbound/wechat", [], "<xml/>", 404),  // WeChat uses its server URL
                 ("POST", "/inbound/nope/\(receiptPathToken)", [], "[]", 404),
-                ("POST", "/inbound/aliyun/\(receiptPathToken)", [], "[" + String(repeating: "x", count: 20 << 10) + "]", 413),
+                (
+                    "POST", "/inbound/aliyun/\(receiptPathToken)", [],
+                    "[" + String(repeating: "x", count: 20 << 10) + "]", 413
+                ),
             ]
             for (method, path, headers, body, status) in cases {
                 let answer = try await client.send(method, path, headers: headers, body: body)
@@ -198,7 +224,8 @@ func aliyunReply(_ text: String, sequence: Int = 1, phone: String = "13812345678
             }
             #expect(sink.messages.isEmpty)
             // Still serving.
-            let good = try await client.send("POST", "/inbound/aliyun/\(receiptPathToken)", body: "[\(aliyunReply("T"))]")
+            let good = try await client.send(
+                "POST", "/inbound/aliyun/\(receiptPathToken)", body: "[\(aliyunReply("T"))]")
             #expect(good.status == 200 && sink.messages.count == 1)
         }
     }
@@ -219,7 +246,8 @@ func aliyunReply(_ text: String, sequence: Int = 1, phone: String = "13812345678
 
     @Test func withoutAnInboundConsumerThereIsNoRoute() async throws {
         try await withReceiptListener { _, client in
-            let answer = try await client.send("POST", "/inbound/aliyun/\(receiptPathToken)", body: "[\(aliyunReply("T"))]")
+            let answer = try await client.send(
+                "POST", "/inbound/aliyun/\(receiptPathToken)", body: "[\(aliyunReply("T"))]")
             #expect(answer.status == 404)
         }
     }

@@ -12,7 +12,9 @@ let receiptWeChatQueryE: [(name: String, value: String)] = [
 ]
 let receiptWeChatNowE = Date(timeIntervalSince1970: 1_409_304_348 + 10)
 
-func receiptTemplateEvent(status: String, from: String = "oia2TjuEGTNoeX76QEjQNrcURxG8", msgID: String = "200163836")
+func receiptTemplateEvent(
+    status: String, from: String = "oia2TjuEGTNoeX76QEjQNrcURxG8", msgID: String = "200163836"
+)
     -> String
 {
     """

@@ -35,7 +35,9 @@ private func tencentAdapter(
         credentials: credentials, clock: { now })
 }
 
-private func tencentMessage(_ id: String, to recipient: String = "13800138000", param: String = "减免")
+private func tencentMessage(
+    _ id: String, to recipient: String = "13800138000", param: String = "减免"
+)
     -> OutboundMessage
 {
     OutboundMessage(
@@ -634,7 +636,9 @@ struct AdaptersAgainstStubsWeChatTests {
         }
     }
 
-    private func sendConcurrently(_ adapter: WeChatTemplateAdapter, count: Int, client: CurlTransport) async
+    private func sendConcurrently(
+        _ adapter: WeChatTemplateAdapter, count: Int, client: CurlTransport
+    ) async
         -> [DeliveryOutcome]
     {
         await withTaskGroup(of: DeliveryOutcome.self) { group in
@@ -769,7 +773,9 @@ struct AdaptersAgainstStubsGenericTests {
 
 @Suite("AdaptersAgainstStubs: dispatch")
 struct AdaptersAgainstStubsDispatchTests {
-    private static func dispatcher(_ name: String, adapter: any GatewayAdapter, client: any HTTPClient)
+    private static func dispatcher(
+        _ name: String, adapter: any GatewayAdapter, client: any HTTPClient
+    )
         -> GatewayDispatcher
     {
         let configuration = GatewayDispatcher.Configuration(

@@ -6,7 +6,9 @@ import Testing
 @Suite(.timeLimit(.minutes(1))) struct GenericStubTests {
     let client = URLSessionClient()
 
-    func send(_ base: String, key: String?, body: String = #"{"to":"13800138000","text":"hi"}"#, token: String? = nil)
+    func send(
+        _ base: String, key: String?, body: String = #"{"to":"13800138000","text":"hi"}"#, token: String? = nil
+    )
         async throws -> HTTPResponse
     {
         var headers: HTTPHeaders = ["Content-Type": "application/json"]

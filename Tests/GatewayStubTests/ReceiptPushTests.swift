@@ -182,7 +182,8 @@ import Testing
         try await withListener(.tencent) { url, inbox in
             try await withStub(configuration(.tencent, replies: url), pushClient: URLSessionClient()) { _, base in
                 _ = try await client.send(
-                    TC3Signer.request(base: base, body: TencentStubTests.sms(["13800138000", "13900139000"], context: "c")))
+                    TC3Signer.request(
+                        base: base, body: TencentStubTests.sms(["13800138000", "13900139000"], context: "c")))
                 var messages = inbox.stream.makeAsyncIterator()
                 var senders: [String] = []
                 while senders.count < 2, let reply = await messages.next() { senders.append(reply.sender) }

@@ -141,7 +141,9 @@ enum AliyunSigner {
         return params
     }
 
-    static func query(_ params: [String: String], secret: String = "testSecret", method: String = "GET") throws
+    static func query(
+        _ params: [String: String], secret: String = "testSecret", method: String = "GET"
+    ) throws
         -> String
     {
         let signature = try signature(method: method, params, secret: secret)

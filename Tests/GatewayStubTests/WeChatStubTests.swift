@@ -22,7 +22,9 @@ import Testing
         return jsonObject(response)["access_token"] as? String ?? ""
     }
 
-    func send(_ base: String, token: String, openID: String = "oUser1", clientMsgID: String = "c-1") async throws
+    func send(
+        _ base: String, token: String, openID: String = "oUser1", clientMsgID: String = "c-1"
+    ) async throws
         -> [String: Any]
     {
         let body =

@@ -1,6 +1,6 @@
-import Ops
 import Foundation
 import Glibc
+import Ops
 import Testing
 
 /// A pipe whose write end a `Log` writes to; the test reads back what arrived.
@@ -45,7 +45,10 @@ struct OpsLogTests {
         let log = Log(priorityPrefix: false)
         let line = log.line(
             .error, "send failed",
-            ["reason": "said \"no\"", "path": "C:\\x", "body": "a\nb\tc", "empty": "", "eq": "a=b", "bad key": 1, "esc": "\u{1b}["])
+            [
+                "reason": "said \"no\"", "path": "C:\\x", "body": "a\nb\tc", "empty": "", "eq": "a=b", "bad key": 1,
+                "esc": "\u{1b}[",
+            ])
         #expect(
             line
                 == "level=error msg=\"send failed\" reason=\"said \\\"no\\\"\" path=\"C:\\\\x\" body=\"a\\nb\\tc\" empty=\"\" eq=\"a=b\" bad_key=1 esc=\"\\u{1b}[\"\n"
@@ -69,7 +72,9 @@ struct OpsLogTests {
 
     @Test func writesAtOrAboveTheThresholdWithContext() throws {
         let pipe = try Pipe()
-        let log = Log(threshold: .notice, priorityPrefix: true, fileDescriptor: pipe.writeEnd).with(["gateway": "aliyun"])
+        let log = Log(threshold: .notice, priorityPrefix: true, fileDescriptor: pipe.writeEnd).with([
+            "gateway": "aliyun"
+        ])
         log.info("dropped")
         log.notice("breaker opened", ["failures": 10])
         log.error("gateway paused")

@@ -7,7 +7,8 @@ struct OpsMetricsTests {
         let metrics = Metrics()
         let receipts = metrics.counter("pp_receipts_total", help: "Receipts received.", labels: ["gateway", "outcome"])
         let depth = metrics.gauge("pp_queue_depth", help: "Queued messages.")
-        let send = metrics.histogram("pp_send_seconds", help: "Send time.\nIn seconds.", labels: ["gateway"], buckets: [1, 0.5])
+        let send = metrics.histogram(
+            "pp_send_seconds", help: "Send time.\nIn seconds.", labels: ["gateway"], buckets: [1, 0.5])
         receipts.increment(labels: ["tencent", "failed"])
         receipts.increment(by: 2, labels: ["aliyun", "delivered"])
         receipts.increment(by: -5, labels: ["aliyun", "delivered"])  // ignored: counters never go down

@@ -1,6 +1,6 @@
-import Ops
 import Foundation
 import Glibc
+import Ops
 import Testing
 
 /// A datagram socket bound by the test, standing in for systemd's notification socket.
@@ -18,7 +18,9 @@ private final class NotifySocket {
             name = [0] + Array(address.utf8.dropFirst())
             directory = nil
         } else {
-            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pp-notify-\(UUID().uuidString.prefix(8))").path
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "pp-notify-\(UUID().uuidString.prefix(8))"
+            ).path
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             directory = dir
             address = dir + "/notify"
@@ -123,7 +125,9 @@ struct OpsSystemdNotifierTests {
         #expect(
             SystemdNotifier(environment: ["WATCHDOG_USEC": "1500000", "WATCHDOG_PID": "\(pid)"]).watchdogInterval
                 == .milliseconds(1500))
-        #expect(SystemdNotifier(environment: ["WATCHDOG_USEC": "30000000", "WATCHDOG_PID": "\(pid + 1)"]).watchdogInterval == nil)
+        #expect(
+            SystemdNotifier(environment: ["WATCHDOG_USEC": "30000000", "WATCHDOG_PID": "\(pid + 1)"]).watchdogInterval
+                == nil)
         #expect(SystemdNotifier(environment: ["WATCHDOG_USEC": "0"]).watchdogInterval == nil)
         #expect(SystemdNotifier(environment: ["WATCHDOG_USEC": "soon"]).watchdogInterval == nil)
     }

@@ -1,7 +1,7 @@
 import Config
-import Planning
 import Foundation
 import Messaging
+import Planning
 import Registry
 import Rules
 import Storage
@@ -20,25 +20,34 @@ struct CampaignPlannerTests {
 
     func rig(_ enterprises: [Enterprise], policy: PlanningPolicy = PlanningPolicy()) throws -> Rig {
         let schema = AttributeSchema(custom: ["export_share": .number])
-        let (catalog, diagnostics) = PolicyCatalog.load(directory: Self.root.appendingPathComponent("config/policies").path, schema: schema)
+        let (catalog, diagnostics) = PolicyCatalog.load(
+            directory: Self.root.appendingPathComponent("config/policies").path, schema: schema)
         #expect(diagnostics.isEmpty)
-        let templates = try TemplateSet.load(directory: Self.root.appendingPathComponent("templates").path, schema: schema)
+        let templates = try TemplateSet.load(
+            directory: Self.root.appendingPathComponent("templates").path, schema: schema)
         let registry = ShardedRegistry.build(shardCount: 2, schema: schema) { add in enterprises.forEach(add) }
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("pp-plan-\(UUID().uuidString).sqlite").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("pp-plan-\(UUID().uuidString).sqlite")
+            .path
         return Rig(
             store: try StoreWorker(path: path),
-            planner: CampaignPlanner(registry: registry, catalog: catalog, renderer: PackageRenderer(templates: templates), policy: policy),
+            planner: CampaignPlanner(
+                registry: registry, catalog: catalog, renderer: PackageRenderer(templates: templates), policy: policy),
             path: path)
     }
 
-    static func small(_ code: String, mobile: String? = "13800138000", openID: String? = nil, smsOptOut: Bool = false) -> Enterprise {
+    static func small(
+        _ code: String, mobile: String? = "13800138000", openID: String? = nil, smsOptOut: Bool = false
+    ) -> Enterprise {
         Enterprise(
             creditCode: code, name: "示例商贸有限公司", taxpayerType: .smallScale, industryCode: "F51", region: "示例街道",
-            employees: 5, annualSales: 600_000, taxableIncome: 80_000, totalAssets: 900_000, creditRating: .b, highTech: false,
+            employees: 5, annualSales: 600_000, taxableIncome: 80_000, totalAssets: 900_000, creditRating: .b,
+            highTech: false,
             mobile: mobile, wechatOpenID: openID, smsOptOut: smsOptOut)
     }
 
-    func campaign(_ rig: Rig, channels: [Channel] = [.wechat, .sms], fallback: Bool = false, max: Int? = nil, start: Date = Date()) async throws -> CampaignRecord {
+    func campaign(
+        _ rig: Rig, channels: [Channel] = [.wechat, .sms], fallback: Bool = false, max: Int? = nil, start: Date = Date()
+    ) async throws -> CampaignRecord {
         let spec = CampaignSpec(
             name: "t", policyIDs: rig.planner.catalog.entries.map(\.profile.id), channels: channels, fallback: fallback,
             startAt: start, maxMessages: max, campaignDate: "2026-06-01", policyVersions: [:], templateVersion: "t")
@@ -71,12 +80,19 @@ struct CampaignPlannerTests {
         let wechat = try #require(rows.first { $0.channel == .wechat })
         let payload = try MessagePayload.decode(wechat.payload)
         #expect(payload.wechat != nil)
-        #expect(wechat.idempotencyKey == CampaignPlanner.key(campaign: c.id, secret: c.keySecret, creditCode: wechat.creditCode, channel: "wechat"))
+        #expect(
+            wechat.idempotencyKey
+                == CampaignPlanner.key(
+                    campaign: c.id, secret: c.keySecret, creditCode: wechat.creditCode, channel: "wechat"))
         // Unguessable: the key ends in a keyed hash of the campaign's random secret.
         let secret = try #require(c.keySecret)
         #expect(secret.count == 16)
         #expect(wechat.idempotencyKey.hasPrefix("pp\(c.id)-\(wechat.creditCode)-wechat-"))
-        #expect(wechat.idempotencyKey != CampaignPlanner.key(campaign: c.id, secret: Array(repeating: 0, count: 16), creditCode: wechat.creditCode, channel: "wechat"))
+        #expect(
+            wechat.idempotencyKey
+                != CampaignPlanner.key(
+                    campaign: c.id, secret: Array(repeating: 0, count: 16), creditCode: wechat.creditCode,
+                    channel: "wechat"))
         // Planning again (a crash before the campaign was marked running) adds nothing.
         _ = try await rig.planner.plan(c, store: rig.store, now: Date())
         #expect(try await messages(rig, c.id).count == 4)
@@ -101,7 +117,11 @@ struct CampaignPlannerTests {
         let claimed = try await rig.store.run { try $0.claimDue(now: Date().addingTimeInterval(86400), limit: 10) }
         #expect(claimed.count == 1)
         let message = claimed[0]
-        try await rig.store.run { _ = try $0.record([Transition(messageID: message.id, to: .accepted, at: Date(), gateway: "g", providerID: "p")]) }
+        try await rig.store.run {
+            _ = try $0.record([
+                Transition(messageID: message.id, to: .accepted, at: Date(), gateway: "g", providerID: "p")
+            ])
+        }
 
         let second = try await campaign(rig, channels: [.sms])
         let summary = try await rig.planner.plan(second, store: rig.store)
@@ -116,7 +136,14 @@ struct CampaignPlannerTests {
     }
 
     @Test func quietHoursAndMaxMessages() async throws {
-        let rig = try rig((0..<5).map { i in Self.small(["91350100M000100Y43", "91110108MA01A2B3X9", "91440300MA5DXXXX1K", "92110105839391334N", "913101150000000000"][i]) })
+        let rig = try rig(
+            (0..<5).map { i in
+                Self.small(
+                    [
+                        "91350100M000100Y43", "91110108MA01A2B3X9", "91440300MA5DXXXX1K", "92110105839391334N",
+                        "913101150000000000",
+                    ][i])
+            })
         let night = ISO8601DateFormatter().date(from: "2026-06-01T22:30:00+08:00")!
         let c = try await campaign(rig, channels: [.sms], max: 3, start: night)
         let summary = try await rig.planner.plan(c, store: rig.store, now: night)

@@ -1,8 +1,7 @@
 import Config
-import Planning
 import Foundation
+import Planning
 import Testing
-
 
 @Suite struct MessagePayloadTests {
     /// What `encoded()` wrote before it was written by hand, but for U+2028 and U+2029, which

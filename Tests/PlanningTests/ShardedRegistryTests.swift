@@ -1,6 +1,6 @@
 import Config
-import Planning
 import Foundation
+import Planning
 import Registry
 import Rules
 import Testing
@@ -20,7 +20,9 @@ struct ShardedRegistryTests {
         #expect(registry.count == 500)
         #expect(registry.shards.map(\.count).allSatisfy { $0 > 60 }, "hash spreads enterprises over shards")
         // The same code always lands on the same shard, whatever else is loaded.
-        #expect(ShardKey.shard(of: "91350100M000100Y43", shardCount: 4) == ShardKey.shard(of: "91350100M000100Y43", shardCount: 4))
+        #expect(
+            ShardKey.shard(of: "91350100M000100Y43", shardCount: 4)
+                == ShardKey.shard(of: "91350100M000100Y43", shardCount: 4))
     }
 
     @Test func rowsRoundTripThroughTheShards() async {
@@ -59,7 +61,8 @@ struct ShardedRegistryTests {
         ].map { try CompiledRule(source: $0, schema: Self.schema) }
         let registry = ShardedRegistry.build(shardCount: 2, schema: Self.schema) { add in all.forEach(add) }
         let evaluator = RuleEvaluator(rules: rules)
-        let counts = await registry.evaluate(evaluator).reduce(into: [Int](repeating: 0, count: rules.count)) { total, shard in
+        let counts = await registry.evaluate(evaluator).reduce(into: [Int](repeating: 0, count: rules.count)) {
+            total, shard in
             for (i, bits) in shard.enumerated() { total[i] += bits.popcount }
         }
         for (i, rule) in rules.enumerated() {
@@ -71,20 +74,30 @@ struct ShardedRegistryTests {
 
 @Suite("Package planning")
 struct PackagePlannerTests {
-    static let wechatOnly = PolicyProfile(id: "w", title: "W", shortTitle: "W", basis: "", channels: [.wechat], when: "true")
+    static let wechatOnly = PolicyProfile(
+        id: "w", title: "W", shortTitle: "W", basis: "", channels: [.wechat], when: "true")
     static let any = PolicyProfile(id: "a", title: "A", shortTitle: "A", basis: "", when: "true")
 
     @Test func prefersTheFirstReachableChannel() {
         let planner = PackagePlanner(policies: [Self.any], channels: [.wechat, .sms])
-        #expect(planner.decide(matched: [0], reachable: { _ in true }, optedOut: { _ in false }) == .send(.wechat, policyIndices: [0]))
-        #expect(planner.decide(matched: [0], reachable: { $0 == .sms }, optedOut: { _ in false }) == .send(.sms, policyIndices: [0]))
-        #expect(planner.decide(matched: [0], reachable: { _ in true }, optedOut: { $0 == .wechat }) == .send(.sms, policyIndices: [0]))
+        #expect(
+            planner.decide(matched: [0], reachable: { _ in true }, optedOut: { _ in false })
+                == .send(.wechat, policyIndices: [0]))
+        #expect(
+            planner.decide(matched: [0], reachable: { $0 == .sms }, optedOut: { _ in false })
+                == .send(.sms, policyIndices: [0]))
+        #expect(
+            planner.decide(matched: [0], reachable: { _ in true }, optedOut: { $0 == .wechat })
+                == .send(.sms, policyIndices: [0]))
     }
 
     @Test func recordsWhyNothingIsSent() {
         let planner = PackagePlanner(policies: [Self.wechatOnly], channels: [.wechat, .sms])
-        #expect(planner.decide(matched: [0], reachable: { _ in false }, optedOut: { _ in false }) == .suppress(.noContact))
+        #expect(
+            planner.decide(matched: [0], reachable: { _ in false }, optedOut: { _ in false }) == .suppress(.noContact))
         #expect(planner.decide(matched: [0], reachable: { _ in true }, optedOut: { _ in true }) == .suppress(.optedOut))
-        #expect(planner.decide(matched: [0], reachable: { $0 == .sms }, optedOut: { _ in false }) == .suppress(.noPolicyForChannel))
+        #expect(
+            planner.decide(matched: [0], reachable: { $0 == .sms }, optedOut: { _ in false })
+                == .suppress(.noPolicyForChannel))
     }
 }

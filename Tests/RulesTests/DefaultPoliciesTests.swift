@@ -81,7 +81,8 @@ import Testing
         #expect(try !matches("small_low_profit", smallLowProfit(taxpayerType: .individual)))
         // Only a known excess excludes: missing figures are sent to.
         #expect(try matches("small_low_profit", smallLowProfit(employees: nil)))
-        #expect(try matches("small_low_profit", smallLowProfit(taxpayerType: nil, taxableIncome: nil, totalAssets: nil)))
+        #expect(
+            try matches("small_low_profit", smallLowProfit(taxpayerType: nil, taxableIncome: nil, totalAssets: nil)))
     }
 
     @Test func smallScaleVAT() throws {
@@ -128,7 +129,8 @@ import Testing
             try matches("rd_super_deduction", enterprise(taxpayerType: .general, industryCode: industry)) == expected)
         // VAT status says nothing about how corporate income tax is collected.
         #expect(
-            try matches("rd_super_deduction", enterprise(taxpayerType: .smallScale, industryCode: industry)) == expected)
+            try matches("rd_super_deduction", enterprise(taxpayerType: .smallScale, industryCode: industry)) == expected
+        )
         #expect(try !matches("rd_super_deduction", enterprise(taxpayerType: .individual, industryCode: industry)))
     }
 
@@ -148,7 +150,10 @@ import Testing
         // The 15% rate follows the certificate, not VAT status.
         #expect(try matches("high_tech_15pct", enterprise(taxpayerType: .smallScale, highTech: true)))
         #expect(try !matches("high_tech_15pct", enterprise(taxpayerType: .individual, highTech: true)))
-        #expect(try !matches("advanced_manufacturing_vat_credit", enterprise(taxpayerType: .smallScale, industryCode: "C39", highTech: true)))
+        #expect(
+            try !matches(
+                "advanced_manufacturing_vat_credit",
+                enterprise(taxpayerType: .smallScale, industryCode: "C39", highTech: true)))
     }
 
     @Test(arguments: [

@@ -174,7 +174,10 @@ import Testing
         #expect(d.file == "\(dir)/a.json5" && d.line == 2 && d.column == 7 && d.field == "guide", "\(d)")
         #expect(d.message.contains("policy 'unguided' has no guide"))
         // `good` lacks all three; they come in the order summary, guide, official_link.
-        #expect(catalog.guidanceProblems(ids: ["good", "no_such_policy"]).map(\.field) == ["summary", "guide", "official_link"])
+        #expect(
+            catalog.guidanceProblems(ids: ["good", "no_such_policy"]).map(\.field) == [
+                "summary", "guide", "official_link",
+            ])
     }
 
     @Test func guidanceLengthsAndLinkAreLocatedErrors() throws {
@@ -198,7 +201,8 @@ import Testing
         #expect(summary.line == 3 && summary.column == 16, "\(summary)")
         #expect(summary.message == "line 2 must be at most 80 characters, has 81")
         let guide = diagnostics.filter { $0.field == "guide" }
-        #expect(guide.map(\.message) == ["must have 2 to 6 steps, has 1", "step 1 must be at most 120 characters, has 126"])
+        #expect(
+            guide.map(\.message) == ["must have 2 to 6 steps, has 1", "step 1 must be at most 120 characters, has 126"])
         #expect(guide.map(\.line) == [4, 4] && guide.map(\.column) == [10, 11], "\(guide)")
         let link = try #require(diagnostics.first { $0.field == "official_link" })
         #expect(link.line == 5 && link.column == 18 && link.message.hasPrefix("expected an https address"), "\(link)")

@@ -11,7 +11,9 @@ import Testing
         let t = OutboxFixture.t0
         // The first send timed out at gateway "gen", which deduplicates: a resend is scheduled.
         try f.claimAndSend(now: t, limit: 1, gateway: "gen")
-        try f.store.record([Transition(messageID: ids[0], to: .ambiguous, at: t, gateway: "gen", error: "timeout", nextAttemptAt: t)])
+        try f.store.record([
+            Transition(messageID: ids[0], to: .ambiguous, at: t, gateway: "gen", error: "timeout", nextAttemptAt: t)
+        ])
         let claimed = try f.store.claimDue(now: t.addingTimeInterval(1), limit: 10)
         let resend = try #require(claimed.first { $0.id == ids[0] })
         #expect(resend.claimedFrom == .ambiguous)

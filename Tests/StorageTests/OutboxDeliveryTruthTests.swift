@@ -79,8 +79,10 @@ import Testing
         let ids = try f.queued(4, campaign: id)
         try f.claimAndSend(limit: 4, gateway: "ali")
         try f.store.record([
-            Transition(messageID: ids[0], to: .ambiguous, at: t0 + 1, gateway: "ali", error: "timeout", checkAt: t0 + 10),
-            Transition(messageID: ids[1], to: .accepted, at: t0 + 1, gateway: "ali", providerID: "b1", checkAt: t0 + 20),
+            Transition(
+                messageID: ids[0], to: .ambiguous, at: t0 + 1, gateway: "ali", error: "timeout", checkAt: t0 + 10),
+            Transition(
+                messageID: ids[1], to: .accepted, at: t0 + 1, gateway: "ali", providerID: "b1", checkAt: t0 + 20),
             Transition(messageID: ids[2], to: .accepted, at: t0 + 1, gateway: "ali", providerID: "b2"),
             Transition(messageID: ids[3], to: .failed, at: t0 + 1, gateway: "ali", error: "x", checkAt: t0),
         ])
@@ -91,7 +93,8 @@ import Testing
         // A receipt settles the accepted one and ends its checks.
         try f.store.recordReceipts([
             StoredReceipt(
-                gateway: "ali", messageKey: nil, providerID: "b1", status: "delivered", reasonCode: nil, occurredAt: nil,
+                gateway: "ali", messageKey: nil, providerID: "b1", status: "delivered", reasonCode: nil,
+                occurredAt: nil,
                 receivedAt: t0 + 11, dedupeKey: "d", raw: [])
         ])
         try f.store.rescheduleChecks([(ids[0], t0 + 100)])

@@ -1,6 +1,6 @@
 import Foundation
-
 import Registry
+
 @testable import Storage
 
 /// A store on a temporary file with helpers to build campaigns and messages.
@@ -56,7 +56,9 @@ struct OutboxFixture {
     func claimAndSend(now: Date = t0, limit: Int, gateway: String = "gw") throws -> [OutboxMessage] {
         let claimed = try store.claimDue(now: now, limit: limit)
         try store.record(
-            claimed.map { Transition(messageID: $0.id, to: .sending, at: now, gateway: gateway, countsAsAttempt: false) })
+            claimed.map {
+                Transition(messageID: $0.id, to: .sending, at: now, gateway: gateway, countsAsAttempt: false)
+            })
         return claimed
     }
 

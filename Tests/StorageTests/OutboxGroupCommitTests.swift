@@ -60,7 +60,9 @@ import Testing
         #expect(try reader.connection.scalarInt("SELECT count(*) FROM messages WHERE lease_until IS NOT NULL") == 200)
         // Transitions and claims share the thread and connection.
         let done = first[0].id
-        async let applied = writer.submit([Transition(messageID: done, to: .accepted, at: t0, gateway: "g", providerID: "p")])
+        async let applied = writer.submit([
+            Transition(messageID: done, to: .accepted, at: t0, gateway: "g", providerID: "p")
+        ])
         let second = try await writer.claimDue(now: t0, limit: 200)
         #expect(try await applied.count == 1)
         #expect(second.count == 100)

@@ -31,7 +31,9 @@ import Testing
         #expect(outcome.matched == 0 && outcome.unmatched == 3)
         #expect(try f.state(ids[0]) == .accepted && f.state(ids[1]) == .ambiguous)
         // The same receipt from the right endpoint counts.
-        #expect(try f.store.recordReceipts([receipt(key: "c\(id)-0-sms", provider: nil, gateway: "tencent", dedupe: "d")]).matched == 1)
+        #expect(
+            try f.store.recordReceipts([receipt(key: "c\(id)-0-sms", provider: nil, gateway: "tencent", dedupe: "d")])
+                .matched == 1)
         #expect(try f.state(ids[0]) == .failed)
     }
 
@@ -40,9 +42,13 @@ import Testing
         let id = try f.runningCampaign()
         let ids = try f.queued(1, campaign: id)
         // Planted in advance at one endpoint; the message later goes through another gateway.
-        try f.store.recordReceipts([receipt(key: "c\(id)-0-sms", provider: nil, gateway: "aliyun", dedupe: "p", at: -100)])
+        try f.store.recordReceipts([
+            receipt(key: "c\(id)-0-sms", provider: nil, gateway: "aliyun", dedupe: "p", at: -100)
+        ])
         try f.claimAndSend(limit: 1, gateway: "tencent")
-        try f.store.record([Transition(messageID: ids[0], to: .accepted, at: t0 + 10, gateway: "tencent", providerID: "x")])
+        try f.store.record([
+            Transition(messageID: ids[0], to: .accepted, at: t0 + 10, gateway: "tencent", providerID: "x")
+        ])
         #expect(try f.state(ids[0]) == .accepted)
         // Unmatched receipts expire.
         #expect(try f.store.pruneReceipts(unmatchedBefore: t0, keep: 1000) == 1)
@@ -51,7 +57,8 @@ import Testing
 
     @Test func unmatchedReceiptsAreCappedKeepingTheNewest() throws {
         let f = try OutboxFixture()
-        try f.store.recordReceipts((0..<50).map { receipt(key: "k\($0)", provider: nil, gateway: "g", dedupe: "d\($0)", at: Double($0)) })
+        try f.store.recordReceipts(
+            (0..<50).map { receipt(key: "k\($0)", provider: nil, gateway: "g", dedupe: "d\($0)", at: Double($0)) })
         #expect(try f.store.pruneReceipts(unmatchedBefore: t0 - 1000, keep: 10) == 40)
         let oldest = try f.store.connection.scalarText("SELECT min(message_key) FROM receipts WHERE dedupe_key = 'd40'")
         #expect(oldest == "k40")
@@ -60,8 +67,10 @@ import Testing
 
     @Test func campaignsDrawARandomKeySecret() throws {
         let f = try OutboxFixture()
-        let a = try f.store.createCampaign(OutboxFixture.spec()), b = try f.store.createCampaign(OutboxFixture.spec())
-        let first = try #require(try f.store.campaign(id: a)?.keySecret), second = try #require(try f.store.campaign(id: b)?.keySecret)
+        let a = try f.store.createCampaign(OutboxFixture.spec())
+        let b = try f.store.createCampaign(OutboxFixture.spec())
+        let first = try #require(try f.store.campaign(id: a)?.keySecret)
+        let second = try #require(try f.store.campaign(id: b)?.keySecret)
         #expect(first.count == 16 && second.count == 16 && first != second)
     }
 }

@@ -8,7 +8,8 @@ import Testing
     let t0 = OutboxFixture.t0
 
     func reply(
-        _ text: String, from sender: String, key: String, optOut: Bool, kind: ReplyKind = .smsReply, gateway: String = "ali"
+        _ text: String, from sender: String, key: String, optOut: Bool, kind: ReplyKind = .smsReply,
+        gateway: String = "ali"
     ) -> NewReply {
         NewReply(
             gateway: gateway, kind: kind, sender: sender, text: text, sentAt: t0, dedupeKey: key, raw: "[{\"raw\":1}]",
@@ -25,7 +26,9 @@ import Testing
         try f.store.record([Transition(messageID: sent[0].id, to: .accepted, at: t0, gateway: "gw")])
         // A second campaign queued another message to number 0 and one to number 1.
         let second = try f.runningCampaign(name: "autumn")
-        try f.store.insertMessages([OutboxFixture.message(campaign: second, 0), OutboxFixture.message(campaign: second, 1)])
+        try f.store.insertMessages([
+            OutboxFixture.message(campaign: second, 0), OutboxFixture.message(campaign: second, 1),
+        ])
 
         let number0 = OutboxFixture.message(campaign: first, 0).recipient
         let outcome = try f.store.recordReplies([reply("T", from: number0, key: "aliyun:1", optOut: true)], at: t0 + 5)
@@ -61,7 +64,9 @@ import Testing
         let outcome = try f.store.recordReplies(
             [reply("退订", from: claimed[0].recipient, key: "aliyun:3", optOut: true)], at: t0 + 1)
         #expect(outcome.messagesSuppressed == 1)
-        let applied = try f.store.record([Transition(messageID: ids[0], to: .sending, at: t0 + 2, gateway: "gw", countsAsAttempt: false)])
+        let applied = try f.store.record([
+            Transition(messageID: ids[0], to: .sending, at: t0 + 2, gateway: "gw", countsAsAttempt: false)
+        ])
         #expect(applied.isEmpty)
         #expect(try f.state(ids[0]) == .suppressed)
     }
@@ -77,7 +82,10 @@ import Testing
         let again = try f.store.recordReplies([question, question], at: t0 + 60)
         #expect(again.stored == 0 && again.duplicates == 2)
         // The same event key on another gateway is another event.
-        #expect(try f.store.recordReplies([reply("T", from: number1, key: "aliyun:7", optOut: false, gateway: "tc")], at: t0).stored == 1)
+        #expect(
+            try f.store.recordReplies(
+                [reply("T", from: number1, key: "aliyun:7", optOut: false, gateway: "tc")], at: t0
+            ).stored == 1)
         let replies = try f.store.replies(campaignID: id)
         #expect(replies.map(\.text) == ["请问怎么申报？", "T"])
         #expect(replies.allSatisfy { $0.creditCode == OutboxFixture.message(campaign: id, 1).creditCode })
@@ -98,7 +106,8 @@ import Testing
             idempotencyKey: "s1", notBefore: t0)
         try f.store.insertMessages([wechat, sms])
         let outcome = try f.store.recordReplies(
-            [reply("", from: "oOPENID1", key: "wechat:u", optOut: true, kind: .wechatUnsubscribe, gateway: "wx")], at: t0)
+            [reply("", from: "oOPENID1", key: "wechat:u", optOut: true, kind: .wechatUnsubscribe, gateway: "wx")],
+            at: t0)
         #expect(outcome.messagesSuppressed == 1)
         var states: [Channel?: MessageState] = [:]
         try f.store.forEachMessage(campaignID: id, withEvents: false) { m, _ in states[m.channel] = m.state }

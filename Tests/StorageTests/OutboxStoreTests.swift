@@ -105,7 +105,9 @@ import Testing
         // No event for a claim: nothing happened to the message yet.
         #expect(try f.store.connection.scalarInt("SELECT count(*) FROM message_events") == 0)
 
-        try f.store.record([Transition(messageID: claimed[0].id, to: .sending, at: t0, gateway: "gw", countsAsAttempt: false)])
+        try f.store.record([
+            Transition(messageID: claimed[0].id, to: .sending, at: t0, gateway: "gw", countsAsAttempt: false)
+        ])
         try f.store.applyCampaignState(id: running, .paused, at: t0)
         try f.store.record([Transition(messageID: claimed[0].id, to: .retryWait, at: t0, nextAttemptAt: t0 + 5)])
         #expect(try f.store.claimDue(now: t0 + 10, limit: 10).isEmpty)
@@ -161,7 +163,8 @@ import Testing
         #expect(try f.store.recoverAfterCrash(now: t0 + 1) == CrashRecovery(sending: 2, released: 1))
         #expect(try f.store.campaignCounts(id: id) == [.ambiguous: 2, .queued: 2])
         // Pinned to the gateway that admitted them, due for reconciliation now.
-        let pinned = "SELECT count(*) FROM messages WHERE state = 'ambiguous' AND gateway = 'ali' AND check_at = \((t0 + 1).millis)"
+        let pinned =
+            "SELECT count(*) FROM messages WHERE state = 'ambiguous' AND gateway = 'ali' AND check_at = \((t0 + 1).millis)"
         #expect(try f.store.connection.scalarInt(pinned) == 2)
         let again = try f.store.claimDue(now: t0 + 1, limit: 10)
         #expect(again.count == 2 && again.contains { $0.id == held.id })

@@ -177,7 +177,9 @@ public struct AliyunSMSAdapter: GatewayAdapter {
 
     /// Classifies an answer by its `Code`, whatever the HTTP status (§3 table). An unknown code
     /// retries (conservative) under its raw name; a body without a code is classified by status.
-    public func outcome(for result: Result<HTTPResponse, TransportError>, message: OutboundMessage, at date: Date)
+    public func outcome(
+        for result: Result<HTTPResponse, TransportError>, message: OutboundMessage, at date: Date
+    )
         -> DeliveryOutcome
     {
         let response: HTTPResponse
@@ -191,7 +193,9 @@ public struct AliyunSMSAdapter: GatewayAdapter {
         return Self.classify(code: code, message: body.message, bizID: body.bizID, response: response, at: date)
     }
 
-    static func classify(code: String, message: String?, bizID: String?, response: HTTPResponse, at date: Date)
+    static func classify(
+        code: String, message: String?, bizID: String?, response: HTTPResponse, at date: Date
+    )
         -> DeliveryOutcome
     {
         let reason = ReasonCode("aliyun", code)

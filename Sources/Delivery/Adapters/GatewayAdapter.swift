@@ -110,7 +110,9 @@ extension TransportError {
 enum AdapterSupport {
     /// Sends `request`, turning every thrown error into a `TransportError` (an unknown error is
     /// treated as possibly sent, the safe reading).
-    static func exchange(_ request: HTTPRequest, using client: any HTTPClient) async -> Result<
+    static func exchange(
+        _ request: HTTPRequest, using client: any HTTPClient
+    ) async -> Result<
         HTTPResponse, TransportError
     > {
         do {

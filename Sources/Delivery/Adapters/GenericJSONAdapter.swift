@@ -121,7 +121,9 @@ public struct GenericJSONAdapter: GatewayAdapter {
     /// Classifies an answer by HTTP status (§7): 2xx accepted; 408/409/425/429/500/502/503/504
     /// retry with Retry-After; 400/404/405/410/413/422/501 failed; 401/403 pause (credentials);
     /// other 5xx retry, other 4xx failed, 1xx/3xx pause (configuration).
-    public func outcome(for result: Result<HTTPResponse, TransportError>, message: OutboundMessage, at date: Date)
+    public func outcome(
+        for result: Result<HTTPResponse, TransportError>, message: OutboundMessage, at date: Date
+    )
         -> DeliveryOutcome
     {
         let response: HTTPResponse

@@ -193,7 +193,9 @@ public struct TencentSMSAdapter: GatewayAdapter {
     /// Classifies an answer by `Response.Error.Code` or the first number's `Code`, whatever the
     /// HTTP status (§4 table). Clock codes retry (``send(_:using:)`` re-signs once, then pauses);
     /// an unknown code retries under its raw name.
-    public func outcome(for result: Result<HTTPResponse, TransportError>, message: OutboundMessage, at date: Date)
+    public func outcome(
+        for result: Result<HTTPResponse, TransportError>, message: OutboundMessage, at date: Date
+    )
         -> DeliveryOutcome
     {
         let response: HTTPResponse

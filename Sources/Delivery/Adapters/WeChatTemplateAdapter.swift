@@ -129,7 +129,9 @@ public struct WeChatTemplateAdapter: GatewayAdapter {
     /// Classifies an answer by `errcode`, whatever the HTTP status (§5 table). Token refusals
     /// retry here (``send(_:using:)`` refreshes and resends once, then pauses); 45009 pauses
     /// to the next UTC+8 midnight; an unknown errcode retries under its raw value.
-    public func outcome(for result: Result<HTTPResponse, TransportError>, message: OutboundMessage, at date: Date)
+    public func outcome(
+        for result: Result<HTTPResponse, TransportError>, message: OutboundMessage, at date: Date
+    )
         -> DeliveryOutcome
     {
         let response: HTTPResponse

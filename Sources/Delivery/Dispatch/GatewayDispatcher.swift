@@ -293,7 +293,9 @@ public actor GatewayDispatcher {
     }
 
     /// The retry decision for a message of this gateway; see ``RetryPolicy``.
-    public nonisolated func nextRetry(attempt: Int, firstAttemptAt: Date, providerEarliest: Date?)
+    public nonisolated func nextRetry(
+        attempt: Int, firstAttemptAt: Date, providerEarliest: Date?
+    )
         -> RetryPolicy.Decision
     {
         configuration.retry.next(
@@ -362,7 +364,9 @@ public actor GatewayDispatcher {
         pause = Pause(reason: reason, kind: kind, until: until)
     }
 
-    private func finish(_ outcome: DeliveryOutcome, attempted: Bool, throttled: Bool, started: Duration)
+    private func finish(
+        _ outcome: DeliveryOutcome, attempted: Bool, throttled: Bool, started: Duration
+    )
         -> DispatchResult
     {
         let waited = clock.elapsed() - started

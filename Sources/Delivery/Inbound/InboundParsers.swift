@@ -125,11 +125,14 @@ public enum InboundParser {
             guard !item.from.isEmpty else { throw ReceiptError(.malformed, "generic from is empty") }
             var sentAt: Date?
             if let time = item.time {
-                guard let date = GenericReceiptParser.parseISO8601(time) else { throw ReceiptError(.malformed, "generic time is not ISO 8601") }
+                guard let date = GenericReceiptParser.parseISO8601(time) else {
+                    throw ReceiptError(.malformed, "generic time is not ISO 8601")
+                }
                 sentAt = try ReceiptCheck.plausible(date, now: now, "generic time")
             }
             let sender = MobileNumber.normalized(item.from)
-            let key = item.id.flatMap { $0.isEmpty ? nil : "generic:" + $0 }
+            let key =
+                item.id.flatMap { $0.isEmpty ? nil : "generic:" + $0 }
                 ?? "generic:" + digest([sender, item.time ?? "", item.text])
             result.append(
                 InboundMessage(

@@ -150,7 +150,8 @@ enum BeijingTime {
         }
         guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
             let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19),
-            (1...12).contains(month), (1...CivilTime.daysIn(month: month, year: year)).contains(day), hour < 24, minute < 60,
+            (1...12).contains(month), (1...CivilTime.daysIn(month: month, year: year)).contains(day), hour < 24,
+            minute < 60,
             second < 61
         else { return nil }
         let days = CivilTime.days(year: year, month: month, day: day)

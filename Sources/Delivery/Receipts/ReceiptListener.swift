@@ -158,7 +158,8 @@ final class ListenerCore: Sendable {
             }
             if let refusal = authenticate(request, gateway: gateway, pathToken: pathToken) { return refusal }
             do {
-                return await deliver(inbound: try parseInbound(request, kind: gateway.kind, name: name), kind: gateway.kind)
+                return await deliver(
+                    inbound: try parseInbound(request, kind: gateway.kind, name: name), kind: gateway.kind)
             } catch {
                 return reject(error)
             }

@@ -11,7 +11,9 @@ extension OutboxSQL {
 
     /// Stores a new campaign, `pending` or, with `awaitingApproval`, `awaiting_approval`, and
     /// appends `campaign.start` to the audit trail in the same transaction when `audit` is given.
-    func createCampaign(_ spec: CampaignSpec, at: Date, awaitingApproval: Bool = false, audit: AuditContext? = nil)
+    func createCampaign(
+        _ spec: CampaignSpec, at: Date, awaitingApproval: Bool = false, audit: AuditContext? = nil
+    )
         throws -> Int64
     {
         try connection.immediateTransaction {

@@ -40,7 +40,9 @@ extension OutboxSQL {
             if campaigns.count > 1 || candidates.count > limit {
                 func priority(_ state: MessageState) -> Int { state == .ambiguous ? 0 : state == .unsent ? 1 : 2 }
                 candidates.sort {
-                    (priority($0.state), $0.nextAttemptAt ?? now, $0.id) < (priority($1.state), $1.nextAttemptAt ?? now, $1.id)
+                    (priority($0.state), $0.nextAttemptAt ?? now, $0.id) < (
+                        priority($1.state), $1.nextAttemptAt ?? now, $1.id
+                    )
                 }
             }
             let claimed = candidates.prefix(limit)

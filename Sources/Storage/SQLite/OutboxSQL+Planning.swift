@@ -4,7 +4,9 @@ import Registry
 // Planning: inserting a campaign's messages, and the contact log and suppressions the planner reads.
 extension OutboxSQL {
     func insertMessages(_ batch: [NewMessage], at: Date, inTransaction: Bool = false) throws -> Int {
-        func run<T>(_ body: () throws -> T) throws -> T { inTransaction ? try body() : try connection.immediateTransaction(body) }
+        func run<T>(_ body: () throws -> T) throws -> T {
+            inTransaction ? try body() : try connection.immediateTransaction(body)
+        }
         return try run {
             let insert = try statement(
                 """
@@ -65,7 +67,8 @@ extension OutboxSQL {
 
     func suppressions(creditCodes: [String]) throws -> [String: [Channel]] {
         try readTransaction {
-            let select = try statement("SELECT channel FROM suppressions WHERE target_kind = 'enterprise' AND target = ?1 ORDER BY channel")
+            let select = try statement(
+                "SELECT channel FROM suppressions WHERE target_kind = 'enterprise' AND target = ?1 ORDER BY channel")
             var result: [String: [Channel]] = [:]
             for code in creditCodes where result[code] == nil {
                 try select.bind(code)

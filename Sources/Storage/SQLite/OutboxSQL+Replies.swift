@@ -28,19 +28,23 @@ extension OutboxSQL {
                 outcome.stored += 1
                 guard reply.optOut else { continue }
                 let reason =
-                    reply.kind == .wechatUnsubscribe ? SuppressionRecord.wechatUnsubscribe : SuppressionRecord.optedOutReply
+                    reply.kind == .wechatUnsubscribe
+                    ? SuppressionRecord.wechatUnsubscribe : SuppressionRecord.optedOutReply
                 let record = SuppressionRecord(
                     target: .address(reply.sender), channel: reply.kind.channel, reason: reason,
                     replyID: connection.lastInsertRowID, at: at)
                 if try insertSuppression(record) { outcome.optOuts += 1 }
-                outcome.messagesSuppressed += try suppressWaiting(to: reply.sender, on: reply.kind.channel, reason, at: at)
+                outcome.messagesSuppressed += try suppressWaiting(
+                    to: reply.sender, on: reply.kind.channel, reason, at: at)
             }
             return outcome
         }
     }
 
     /// The message to `address` on `channel` whose attempt came last (else the newest planned one).
-    private func lastMessage(to address: String, on channel: Channel) throws -> (id: Int64, campaignID: Int64, creditCode: String)? {
+    private func lastMessage(
+        to address: String, on channel: Channel
+    ) throws -> (id: Int64, campaignID: Int64, creditCode: String)? {
         let select = try statement(
             """
             SELECT id, campaign_id, credit_code FROM messages WHERE recipient = ?1 AND channel = ?2
@@ -75,7 +79,8 @@ extension OutboxSQL {
         for (id, state) in waiting {
             try update.run(id, reason, at.millis)
             try insertEvent(
-                messageID: id, at: at.millis, from: state, to: .suppressed, gateway: nil, providerID: nil, error: reason)
+                messageID: id, at: at.millis, from: state, to: .suppressed, gateway: nil, providerID: nil, error: reason
+            )
         }
         return waiting.count
     }

@@ -93,7 +93,8 @@ final class OutboxSQL {
         try select.bind(messageID)
         guard try select.step() else { return nil }
         return Current(
-            state: try messageState(select.text(0)), campaignID: select.int64(7), key: select.text(1) ?? "", creditCode: select.text(2) ?? "",
+            state: try messageState(select.text(0)), campaignID: select.int64(7), key: select.text(1) ?? "",
+            creditCode: select.text(2) ?? "",
             channel: select.text(3) ?? "", policyIDs: select.text(4) ?? "", gateway: select.text(5),
             providerID: select.text(6))
     }
@@ -158,7 +159,9 @@ final class OutboxSQL {
                 error: transition.error)
             if var followUp = transition.followUp {
                 // A fallback SMS to a number that has opted out since the campaign was planned.
-                if let channel = followUp.channel, let reason = try isSuppressed(address: followUp.recipient, on: channel) {
+                if let channel = followUp.channel,
+                    let reason = try isSuppressed(address: followUp.recipient, on: channel)
+                {
                     followUp.state = .suppressed
                     followUp.suppressionReason = reason
                 }
@@ -181,7 +184,9 @@ final class OutboxSQL {
         return applied
     }
 
-    func logContact(messageID: Int64, creditCode: String, channel: String, policyIDs: String, at: Int64)
+    func logContact(
+        messageID: Int64, creditCode: String, channel: String, policyIDs: String, at: Int64
+    )
         throws
     {
         let insert = try statement(

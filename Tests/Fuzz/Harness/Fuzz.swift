@@ -19,11 +19,16 @@ struct FuzzTarget: Sendable {
 let targets: [FuzzTarget] = [
     FuzzTarget(name: "csv", summary: "CSVReader, GB18030 detection, EnterpriseFileReader CSV path", run: fuzzCSV),
     FuzzTarget(name: "jsonl", summary: "JSONLineParser, EnterpriseFileReader JSON Lines path", run: fuzzJSONLines),
-    FuzzTarget(name: "aliyun", summary: "AliyunReceiptParser, AliyunReceiptPoller.parse, InboundParser.aliyun", run: fuzzAliyun),
-    FuzzTarget(name: "tencent", summary: "TencentReceiptParser, TencentReceiptPoller.parse, InboundParser.tencent", run: fuzzTencent),
+    FuzzTarget(
+        name: "aliyun", summary: "AliyunReceiptParser, AliyunReceiptPoller.parse, InboundParser.aliyun", run: fuzzAliyun
+    ),
+    FuzzTarget(
+        name: "tencent", summary: "TencentReceiptParser, TencentReceiptPoller.parse, InboundParser.tencent",
+        run: fuzzTencent),
     FuzzTarget(name: "generic", summary: "GenericReceiptParser, InboundParser.generic", run: fuzzGeneric),
     FuzzTarget(name: "wechat", summary: "WeChatSignature.verify, WeChatReceiptParser", run: fuzzWeChat),
-    FuzzTarget(name: "xml", summary: "MiniXML, WeChatReceiptParser.parseVerified and parseVerifiedPush", run: fuzzMiniXML),
+    FuzzTarget(
+        name: "xml", summary: "MiniXML, WeChatReceiptParser.parseVerified and parseVerifiedPush", run: fuzzMiniXML),
     FuzzTarget(name: "rule", summary: "RuleLexer, RuleParser, CompiledRule, RuleEvaluator", run: fuzzRule),
     FuzzTarget(name: "policy", summary: "PolicyCatalog: JSON5Locator (Kit), JSON5 decode, profiles", run: fuzzPolicy),
     FuzzTarget(
