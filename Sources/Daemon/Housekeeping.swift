@@ -78,7 +78,11 @@ struct Housekeeping: Service {
     }
 
     private func campaignStatus(depth: [MessageState: Int]) async throws -> String {
-        let running = try await context.store.run { try $0.campaigns().filter { $0.state == .running } }
+        let all = try await context.store.run { try $0.campaigns() }
+        for state in CampaignState.allCases {
+            context.metrics.campaigns.set(Double(all.filter { $0.state == state }.count), labels: [state.rawValue])
+        }
+        let running = all.filter { $0.state == .running }
         let progress = running.map { c -> String in
             let total = c.counts.values.reduce(0, +)
             let final = c.counts.filter { $0.key.isFinal || $0.key == .accepted }.values.reduce(0, +)

@@ -102,6 +102,14 @@ struct DaemonInboundTests {
         let question = #"[{"id":"r-2","from":"\#(queued[1].recipient)","text":"请问如何申报？"}]"#
         #expect(try await push(question) == 200)
 
+        // Campaigns by state, every state exported (the new approval states included).
+        let (metrics, _) = try await session.data(from: URL(string: "http://127.0.0.1:\(listener)/metrics")!)
+        let gauges = String(decoding: metrics, as: UTF8.self).split(separator: "\n")
+            .filter { $0.hasPrefix("policypush_campaigns{") }
+        #expect(gauges.contains { $0.contains("state=\"awaiting_approval\"") }, "\(gauges)")
+        let values: [Double] = gauges.compactMap { line in line.split(separator: " ").last.flatMap { Double($0) } }
+        #expect(values.reduce(0, +) == 1, "\(gauges)")
+
         let silenced = try #require(try messages().first { $0.recipient == target })
         #expect(silenced.state == .suppressed && silenced.suppressionReason == "opted_out_reply")
         #expect(try store.replies(campaignID: id).map(\.optOut) == [true, false])
