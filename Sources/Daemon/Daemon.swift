@@ -49,7 +49,7 @@ public final class Daemon: Sendable {
         }
         return DaemonContext.Inputs(
             configuration: configuration, catalog: catalog,
-            renderer: PackageRenderer(templates: try workspace.loadTemplates()))
+            renderer: PackageRenderer(templates: try workspace.loadTemplates()), linkTokens: try workspace.linkTokens())
     }
 
     /// Runs until SIGTERM/SIGINT; returns the exit code.
