@@ -80,8 +80,8 @@ let package = Package(
         .testTarget(
             name: "DaemonTests",
             dependencies: [
-                "Daemon", "Config", "Planning", "Kit", "Registry", "Rules", "Storage", "Delivery", "GatewayStub",
-                "HTTPServer",
+                "Daemon", "Config", "Planning", "Kit", "Registry", "Rules", "Messaging", "Ops", "Storage", "Delivery",
+                "GatewayStub", "HTTPServer",
             ],
             swiftSettings: strict),
         .testTarget(

@@ -202,7 +202,9 @@ public struct CampaignPlanner: Sendable {
                             idempotencyKey: Self.key(
                                 campaign: campaign.id, secret: campaign.keySecret, creditCode: p.creditCode,
                                 channel: p.channel?.rawValue ?? "none"),
-                            state: state, suppressionReason: reason, notBefore: notBefore))
+                            state: state, suppressionReason: reason, notBefore: notBefore,
+                            linkToken: state == .queued
+                                ? linkTokens.token(campaign: campaign.id, creditCode: p.creditCode) : nil))
                     if state == .queued {
                         summary.queued += 1
                     } else {
