@@ -85,7 +85,8 @@ let package = Package(
             ],
             swiftSettings: strict),
         .testTarget(
-            name: "CLITests", dependencies: ["Kit", "policypush", "Config", "Daemon", "Storage", "Registry"],
+            name: "CLITests",
+            dependencies: ["Kit", "policypush", "Config", "Daemon", "Planning", "Storage", "Registry"],
             swiftSettings: strict),
     ]
 )

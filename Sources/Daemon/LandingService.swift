@@ -4,6 +4,7 @@ import HTTPServer
 import Landing
 import Messaging
 import Ops
+import Planning
 import Registry
 import Rules
 import Storage
@@ -81,7 +82,7 @@ final class LandingService: Service {
             return notFound
         }
         // The policies its message carried, as the profiles read now.
-        let policies = target.policyIDs.compactMap { inputs.catalog.entry(id: $0)?.profile }
+        let policies = inputs.catalog.profiles(ids: target.policyIDs)
         let page = PackagePage(bureau: inputs.renderer.templates.sms.signature)
             .render(enterprise: enterprise, policies: policies, date: date)
         return HTTPServerResponse(status: 200, headers: pageHeaders, body: Array(page.utf8))

@@ -16,4 +16,9 @@ extension PolicyCatalog {
         .map(\.profile)
         .sorted { $0.priority > $1.priority }
     }
+
+    /// The profiles of `ids` that the catalog still holds, highest priority first.
+    public func profiles(ids: [String]) -> [PolicyProfile] {
+        ids.compactMap { entry(id: $0)?.profile }.sorted { $0.priority > $1.priority }
+    }
 }

@@ -2,6 +2,7 @@ import Foundation
 import Landing
 import Planning
 import Registry
+import Rules
 import Storage
 
 /// `package show CODE [--campaign ID] --html FILE`: the package page an enterprise would see.
@@ -16,7 +17,8 @@ struct PackageShowCommand: Command {
         ],
         discussion: """
             The page lists the policies the enterprise qualifies for, by priority, with summary,
-            办理指引 and official link; it is written atomically and never over the store.
+            办理指引 and official link; with --campaign, the policies its message in that campaign
+            carried, as the daemon serves them. Written atomically, never over the store.
             """)
 
     let code: String
@@ -52,16 +54,25 @@ struct PackageShowCommand: Command {
             throw CommandFailure("no enterprise with credit code \(code) in \(configuration.storePath)")
         }
         var date = workspace.today()
-        var policyIDs: [String]?
+        var policies: [PolicyProfile]
         if let campaign {
             let record = try CampaignSupport.campaign(campaign, in: store)
             guard let campaignDate = LocalDate(iso: record.spec.campaignDate) else {
                 throw CommandFailure("campaign \(campaign) has an unreadable date '\(record.spec.campaignDate)'")
             }
             date = campaignDate
-            policyIDs = record.spec.policyIDs
+            // What the link serves: the policies its message carried (de-duplication may have left
+            // some out); without a message, what the enterprise qualifies for in the campaign.
+            let token = try workspace.linkTokens().token(campaign: campaign, creditCode: code)
+            if let target = try store.linkTarget(token: token), target.creditCode == code {
+                policies = catalog.profiles(ids: target.policyIDs)
+            } else {
+                Output.err("no message to \(code) in campaign \(campaign) names a page: showing what it qualifies for")
+                policies = catalog.package(for: enterprise, on: date, among: record.spec.policyIDs)
+            }
+        } else {
+            policies = catalog.package(for: enterprise, on: date)
         }
-        let policies = catalog.package(for: enterprise, on: date, among: policyIDs)
         let bureau = try? workspace.loadTemplates().sms.signature
         let page = PackagePage(bureau: bureau).render(enterprise: enterprise, policies: policies, date: date)
         try OutputFile.write(page, to: html, configuration: configuration)

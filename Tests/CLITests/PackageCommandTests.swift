@@ -1,4 +1,5 @@
 import Foundation
+import Planning
 import Registry
 import Storage
 import Testing
@@ -52,6 +53,32 @@ struct PackageCommandTests {
         let html = try String(contentsOfFile: path, encoding: .utf8)
         #expect(html.contains("2026-03-01") && html.contains("六税两费"))
         #expect(!html.contains("小型微利企业减免企业所得税"))
+    }
+
+    @Test func aPlannedMessageShowsWhatItCarried() async throws {
+        let cli = try state()
+        let secret = "package-command-tests-secret-0123"
+        _ = try cli.write("landing.secret", secret + "\n")
+        let store = try SQLiteStore(path: cli.file("policypush.sqlite"))
+        let id = try store.createCampaign(
+            CampaignSpec(
+                name: "Both", policyIDs: ["six_taxes_two_fees", "small_low_profit"], channels: [.sms],
+                fallback: false, startAt: Date(), campaignDate: "2026-03-01", policyVersions: [:],
+                templateVersion: "t"))
+        // De-duplication left small_low_profit out of the message: the page shows what it carried.
+        let token = try LinkTokens(secret: Array(secret.utf8)).token(campaign: id, creditCode: "91110105MA01ABCD0X")
+        try store.insertMessages([
+            NewMessage(
+                campaignID: id, creditCode: "91110105MA01ABCD0X", channel: .sms, recipient: "13800138000",
+                policyIDs: ["six_taxes_two_fees"], payload: [], idempotencyKey: "k1", notBefore: Date(),
+                linkToken: token)
+        ])
+        let path = cli.file("planned.html")
+        let result = try await cli.run(
+            "package", "show", "91110105MA01ABCD0X", "--campaign", String(id), "--html", path)
+        #expect(result.status == 0 && result.stderr.contains("1 policy"), "\(result.stderr)")
+        let html = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(html.contains("六税两费") && !html.contains("小型微利企业减免企业所得税"))
     }
 
     @Test func usageAndFailures() async throws {
