@@ -23,6 +23,8 @@ let package = Package(
         .target(name: "Registry", dependencies: ["Kit"], swiftSettings: strict),
         .target(name: "Rules", dependencies: ["Kit", "Registry"], swiftSettings: strict),
         .target(name: "Messaging", dependencies: ["Kit", "Registry", "Rules"], swiftSettings: strict),
+        // The package page an enterprise opens from its link: pure HTML rendering.
+        .target(name: "Landing", dependencies: ["Registry", "Rules"], swiftSettings: strict),
 
         // I/O behind it.
         .target(name: "Storage", dependencies: ["Kit", "Registry", "CSQLite"], swiftSettings: strict),
@@ -46,15 +48,15 @@ let package = Package(
         .target(
             name: "Daemon",
             dependencies: [
-                "Config", "Planning", "Ops", "Kit", "Registry", "Rules", "Messaging", "Storage", "Delivery",
+                "Config", "Planning", "Ops", "Kit", "Registry", "Rules", "Messaging", "Landing", "Storage", "Delivery",
                 "HTTPServer",
             ],
             swiftSettings: strict),
         .executableTarget(
             name: "policypush",
             dependencies: [
-                "Config", "Planning", "Daemon", "Ops", "Kit", "Registry", "Rules", "Messaging", "Storage", "Delivery",
-                "GatewayStub",
+                "Config", "Planning", "Daemon", "Ops", "Kit", "Registry", "Rules", "Messaging", "Landing", "Storage",
+                "Delivery", "GatewayStub",
             ],
             swiftSettings: strict
         ),
@@ -63,6 +65,7 @@ let package = Package(
         .testTarget(name: "RegistryTests", dependencies: ["Registry"], swiftSettings: strict),
         .testTarget(name: "RulesTests", dependencies: ["Kit", "Rules", "Registry"], swiftSettings: strict),
         .testTarget(name: "MessagingTests", dependencies: ["Messaging", "Rules", "Registry"], swiftSettings: strict),
+        .testTarget(name: "LandingTests", dependencies: ["Landing", "Rules", "Registry"], swiftSettings: strict),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "Registry"], swiftSettings: strict),
         .testTarget(name: "DeliveryTests", dependencies: ["Kit", "Delivery", "HTTPServer"], swiftSettings: strict),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"], swiftSettings: strict),
@@ -77,12 +80,13 @@ let package = Package(
         .testTarget(
             name: "DaemonTests",
             dependencies: [
-                "Daemon", "Config", "Planning", "Kit", "Registry", "Rules", "Storage", "Delivery", "GatewayStub",
-                "HTTPServer",
+                "Daemon", "Config", "Planning", "Kit", "Registry", "Rules", "Messaging", "Ops", "Storage", "Delivery",
+                "GatewayStub", "HTTPServer",
             ],
             swiftSettings: strict),
         .testTarget(
-            name: "CLITests", dependencies: ["Kit", "policypush", "Config", "Daemon", "Storage", "Registry"],
+            name: "CLITests",
+            dependencies: ["Kit", "policypush", "Config", "Daemon", "Planning", "Storage", "Registry"],
             swiftSettings: strict),
     ]
 )

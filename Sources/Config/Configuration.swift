@@ -55,6 +55,8 @@ public struct Configuration: Sendable {
     public var reconcile: ReconcileSettings
     /// Four-eyes approval of campaigns (`approval`).
     public var approval = ApprovalSettings()
+    /// The package landing page and its link tokens (`landing`).
+    public var landing = LandingSettings()
 
     public var schema: AttributeSchema { AttributeSchema(custom: customAttributes) }
 
@@ -268,6 +270,20 @@ public struct Configuration: Sendable {
         }
         if let n = reader.number("receipts.idle_timeout_s", in: 1...600, integer: true) {
             config.receiptsIdleTimeoutSeconds = Int(n)
+        }
+        if let path = reader.string("landing.secret_file") {
+            config.landing.secretFile = resolve(path)
+            config.landing.secretFileConfigured = true
+        } else {
+            config.landing.secretFile = config.stateDirectory + "/landing.secret"
+        }
+        if let listen = reader.string("landing.listen") {
+            let parts = listen.split(separator: ":")
+            if parts.count == 2, let port = Int(parts[1]), (0...65535).contains(port) {
+                config.landing.listen = (String(parts[0]), port)
+            } else {
+                reader.problem("landing.listen", "expected host:port, e.g. 127.0.0.1:18091")
+            }
         }
         if let listen = reader.string("receipts.listen") {
             let parts = listen.split(separator: ":")

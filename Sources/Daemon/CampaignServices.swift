@@ -76,7 +76,8 @@ struct CampaignPlanning: Service {
         let configuration = inputs.configuration
         let registry = try await context.store.run { try Workspace(configuration: configuration).loadShards(from: $0) }
         let planner = CampaignPlanner(
-            registry: registry, catalog: inputs.catalog, renderer: inputs.renderer, policy: configuration.planning)
+            registry: registry, catalog: inputs.catalog, renderer: inputs.renderer, linkTokens: inputs.linkTokens,
+            policy: configuration.planning)
         let summary = try await planner.plan(campaign, store: context.store, now: context.now())
         // Running only if still planning: a pause or cancel applied meanwhile wins.
         let at = context.now()

@@ -49,7 +49,7 @@ public final class Daemon: Sendable {
         }
         return DaemonContext.Inputs(
             configuration: configuration, catalog: catalog,
-            renderer: PackageRenderer(templates: try workspace.loadTemplates()))
+            renderer: PackageRenderer(templates: try workspace.loadTemplates()), linkTokens: try workspace.linkTokens())
     }
 
     /// Runs until SIGTERM/SIGINT; returns the exit code.
@@ -100,9 +100,15 @@ public final class Daemon: Sendable {
             ])
 
         let receipts = try ReceiptsService(context: context, environment: environment)
+        let landing = try LandingService(context: context)
         notifier.ready(status: "ready")
         log.info(
-            "ready", ["listen": receipts.port.map { "127.0.0.1:\($0)" } ?? "off", "gateways": delivery.gateways.count])
+            "ready",
+            [
+                "listen": receipts.port.map { "127.0.0.1:\($0)" } ?? "off",
+                "landing": landing.port.map { "\(configuration.landing.listen?.host ?? "127.0.0.1"):\($0)" } ?? "off",
+                "gateways": delivery.gateways.count,
+            ])
         ready(receipts.port)
 
         // Shut down in reverse: the dispatcher drains first while receipts are still heard.
@@ -110,6 +116,7 @@ public final class Daemon: Sendable {
         let group = ServiceGroup(
             [
                 .init("receipts", receipts),
+                .init("landing", landing),
                 .init("housekeeping", Housekeeping(context: context, delivery: delivery), restartAfter: pause),
                 .init("reconcile", reconciler, restartAfter: pause),
                 .init("control", CampaignControl(context: context), restartAfter: pause),

@@ -3,6 +3,7 @@ import Foundation
 import Kit
 import Messaging
 import Ops
+import Planning
 import Rules
 import Storage
 import Synchronization
@@ -15,6 +16,8 @@ public struct DaemonContext: Sendable {
         public var configuration: Configuration
         public var catalog: PolicyCatalog
         public var renderer: PackageRenderer
+        /// The keys of package links (`landing.secret_file`).
+        public var linkTokens: LinkTokens
     }
 
     public let store: StoreWorker

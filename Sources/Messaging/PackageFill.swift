@@ -22,12 +22,17 @@ struct PackageFill {
     let policies: [PolicyProfile]
     let package: TemplateSet.Package
     let schema: AttributeSchema
+    let link: PackageLink
     /// `{name}` as this message prints it; `layout` may shorten it further.
     private(set) var name: String
     private(set) var nameLength: Int
 
-    init(enterprise: Enterprise, policies: [PolicyProfile], package: TemplateSet.Package, schema: AttributeSchema) {
+    init(
+        enterprise: Enterprise, policies: [PolicyProfile], package: TemplateSet.Package, schema: AttributeSchema,
+        link: PackageLink
+    ) {
         self.enterprise = enterprise
+        self.link = link
         self.policies = policies
         self.package = package
         self.schema = schema
@@ -182,7 +187,7 @@ struct PackageFill {
             for segment in package.linkText.segments {
                 switch segment {
                 case .literal(let literal, _): out += literal
-                case .placeholder(.token): out += PackageLink.token(for: enterprise.creditCode)
+                case .placeholder(.token): out += link.token(for: enterprise.creditCode)
                 }
             }
         case .attribute(let name): out += attributeText(name)

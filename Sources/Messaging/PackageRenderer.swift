@@ -9,13 +9,27 @@ import Rules
 /// name, and builds the string once.
 public struct PackageRenderer: Sendable {
     public let templates: TemplateSet
+    /// The token of each `{link}`: one campaign's keyed tokens (Planning's `LinkTokens`).
+    public var link: PackageLink
 
-    public init(templates: TemplateSet) {
+    /// - Parameter link: the tokens `{link}` prints; `.placeholder` (all zeros, same length) only
+    ///   where no message is sent.
+    public init(templates: TemplateSet, link: PackageLink = .placeholder) {
         self.templates = templates
+        self.link = link
+    }
+
+    /// The same templates with `link`'s tokens.
+    public func with(link: PackageLink) -> PackageRenderer {
+        var copy = self
+        copy.link = link
+        return copy
     }
 
     private func fill(_ enterprise: Enterprise, _ policies: [PolicyProfile]) -> PackageFill {
-        PackageFill(enterprise: enterprise, policies: policies, package: templates.package, schema: templates.schema)
+        PackageFill(
+            enterprise: enterprise, policies: policies, package: templates.package, schema: templates.schema,
+            link: link)
     }
 
     // MARK: SMS

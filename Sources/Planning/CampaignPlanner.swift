@@ -118,13 +118,19 @@ public struct CampaignPlanner: Sendable {
     public var registry: ShardedRegistry
     public var catalog: PolicyCatalog
     public var renderer: PackageRenderer
+    /// The tokens of the links each campaign's messages print.
+    public var linkTokens: LinkTokens
     public var policy: PlanningPolicy
     public var batchRows = 4096
 
-    public init(registry: ShardedRegistry, catalog: PolicyCatalog, renderer: PackageRenderer, policy: PlanningPolicy) {
+    public init(
+        registry: ShardedRegistry, catalog: PolicyCatalog, renderer: PackageRenderer, linkTokens: LinkTokens,
+        policy: PlanningPolicy
+    ) {
         self.registry = registry
         self.catalog = catalog
         self.renderer = renderer
+        self.linkTokens = linkTokens
         self.policy = policy
     }
 
@@ -159,7 +165,7 @@ public struct CampaignPlanner: Sendable {
         let notBefore = policy.quietHours.nextAllowed(from: max(now, spec.startAt))
         var summary = Summary()
         var remaining = spec.maxMessages ?? Int.max
-        let renderer = self.renderer
+        let renderer = self.renderer.with(link: linkTokens.link(campaign: campaign.id))
         let suppressedAddresses = try await store.run { try $0.suppressedAddresses() }
         for shard in registry.shards {
             let bits = await shard.match(evaluator)
@@ -196,7 +202,9 @@ public struct CampaignPlanner: Sendable {
                             idempotencyKey: Self.key(
                                 campaign: campaign.id, secret: campaign.keySecret, creditCode: p.creditCode,
                                 channel: p.channel?.rawValue ?? "none"),
-                            state: state, suppressionReason: reason, notBefore: notBefore))
+                            state: state, suppressionReason: reason, notBefore: notBefore,
+                            linkToken: state == .queued
+                                ? linkTokens.token(campaign: campaign.id, creditCode: p.creditCode) : nil))
                     if state == .queued {
                         summary.queued += 1
                     } else {

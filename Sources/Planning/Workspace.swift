@@ -28,6 +28,11 @@ public struct Workspace: Sendable {
         try TemplateSet.load(directory: configuration.templatesDirectory, schema: schema)
     }
 
+    /// The keyed tokens of package links (`landing.secret_file`, generated on first use by default).
+    public func linkTokens() throws -> LinkTokens {
+        try LinkTokens.load(configuration.landing)
+    }
+
     /// Loads every enterprise of the store into the configured number of shards.
     public func loadShards(from store: some EnterpriseStore) throws -> ShardedRegistry {
         try ShardedRegistry.build(shardCount: configuration.shards, schema: schema) { add in

@@ -212,12 +212,15 @@ public struct NewMessage: Sendable, Hashable {
     public var notBefore: Date
     /// The key of the message this one falls back from (an SMS after a failed WeChat message).
     public var parentKey: String?
+    /// The token of the package page its link names; `nil` when it names none.
+    public var linkToken: String?
 
     public init(
         campaignID: Int64, creditCode: String, channel: Channel?, recipient: String, policyIDs: [String],
         payload: [UInt8], idempotencyKey: String, state: MessageState = .queued, suppressionReason: String? = nil,
-        notBefore: Date, parentKey: String? = nil
+        notBefore: Date, parentKey: String? = nil, linkToken: String? = nil
     ) {
+        self.linkToken = linkToken
         self.campaignID = campaignID
         self.creditCode = creditCode
         self.channel = channel
@@ -479,5 +482,19 @@ public struct MessageCount: Sendable, Hashable {
         self.channel = channel
         self.gateway = gateway
         self.count = count
+    }
+}
+
+/// What a package link names: one enterprise's package in one campaign.
+public struct LinkTarget: Sendable, Hashable {
+    public var campaignID: Int64
+    public var creditCode: String
+    /// The policies its message carried.
+    public var policyIDs: [String]
+
+    public init(campaignID: Int64, creditCode: String, policyIDs: [String]) {
+        self.campaignID = campaignID
+        self.creditCode = creditCode
+        self.policyIDs = policyIDs
     }
 }

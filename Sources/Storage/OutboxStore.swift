@@ -57,6 +57,9 @@ public protocol OutboxStore: AnyObject {
     @discardableResult
     func insertMessages(_ batch: [NewMessage]) throws -> Int
 
+    /// The enterprise and campaign a package link token names, or `nil` for an unknown token.
+    func linkTarget(token: String) throws -> LinkTarget?
+
     /// Accepted messages to these enterprises since `since`, by credit code, oldest first.
     func contacts(creditCodes: [String], since: Date) throws -> [String: [ContactEntry]]
 

@@ -34,6 +34,10 @@ extension SQLiteStore: OutboxStore {
         try outbox.insertMessages(batch, at: Date())
     }
 
+    public func linkTarget(token: String) throws -> LinkTarget? {
+        try outbox.linkTarget(token: token)
+    }
+
     public func contacts(creditCodes: [String], since: Date) throws -> [String: [ContactEntry]] {
         try outbox.contacts(creditCodes: creditCodes, since: since)
     }

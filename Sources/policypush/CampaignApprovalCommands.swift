@@ -173,7 +173,8 @@ enum CampaignDecision {
         guard let date = LocalDate(iso: r.spec.campaignDate) else {
             throw CommandFailure("campaign \(r.id) has an unreadable date '\(r.spec.campaignDate)'")
         }
-        let renderer = PackageRenderer(templates: try workspace.loadTemplates())
+        let renderer = PackageRenderer(
+            templates: try workspace.loadTemplates(), link: try workspace.linkTokens().link(campaign: r.id))
         let registry = try workspace.loadShards(from: store)
         let preview = await registry.preview(
             catalog: catalog, policyIDs: r.spec.policyIDs, channels: r.spec.channels, date: date, renderer: renderer)

@@ -59,7 +59,9 @@ struct PreviewCommand: Command {
                 )
             }
         }
-        let renderer = PackageRenderer(templates: try workspace.loadTemplates())
+        // No campaign yet: the preview's links are campaign 0's.
+        let renderer = PackageRenderer(
+            templates: try workspace.loadTemplates(), link: try workspace.linkTokens().link(campaign: 0))
         let store = try workspace.openStore(readOnly: true)
         let registry = try workspace.loadShards(from: store)
         let preview = await registry.preview(

@@ -7,6 +7,7 @@ let commands: [any Command.Type] = [
     ShowCommand.self,
     PoliciesCheckCommand.self,
     ExplainCommand.self,
+    PackageShowCommand.self,
     PreviewCommand.self,
     CampaignStartCommand.self,
     CampaignListCommand.self,

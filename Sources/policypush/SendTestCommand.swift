@@ -55,7 +55,8 @@ struct SendTestCommand: Command {
         }
         let (catalog, diagnostics) = workspace.loadPolicies()
         guard diagnostics.isEmpty else { throw CommandFailure("policy errors; run 'policypush policies check'") }
-        let renderer = PackageRenderer(templates: try workspace.loadTemplates())
+        let renderer = PackageRenderer(
+            templates: try workspace.loadTemplates(), link: try workspace.linkTokens().link(campaign: 0))
         let enterprise =
             try enterpriseCode.map { code in
                 guard let e = try workspace.openStore(readOnly: true).enterprise(creditCode: code.uppercased()) else {

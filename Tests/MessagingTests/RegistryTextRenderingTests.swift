@@ -67,22 +67,23 @@ import Testing
         let company = enterprise(name: String(repeating: "企", count: 600))
         let sms = renderer.renderSMS(for: company, policies: policies(4, titleLength: 6))
         #expect(sms.segments <= 2 && sms.length <= 134, "\(sms.length)")
-        #expect(sms.text.contains("https://etax.example.gov.cn/p/aRpM3KZI，咨询12366。回T退订"), "\(sms.text)")
-        // Frame 12 + text 45 + link 38 + four titles 27 = 122 leave the name 12 characters.
-        #expect(sms.text.contains("尊敬的\(String(repeating: "企", count: 11))…：经初步筛选"), "\(sms.text)")
-        #expect(sms.text.contains("政策1惠惠惠、政策2惠惠惠、政策3惠惠惠、政策4惠惠惠税费优惠政策条件"), "\(sms.text)")
-        #expect(sms.includedPolicies == 4 && sms.length == 134)
+        #expect(sms.text.contains("https://etax.example.gov.cn/p/00000000000，咨询12366。回T退订"), "\(sms.text)")
+        // Frame 12 + text 45 + link 41 (an 11-character token) + four titles 27 = 125 would leave the
+        // name 9, under its floor of 12: three titles and 等4项 (23) leave it 13 characters.
+        #expect(sms.text.contains("尊敬的\(String(repeating: "企", count: 12))…：经初步筛选"), "\(sms.text)")
+        #expect(sms.text.contains("政策1惠惠惠、政策2惠惠惠、政策3惠惠惠等4项税费优惠政策条件"), "\(sms.text)")
+        #expect(sms.includedPolicies == 3 && sms.length == 134)
         #expect(renderer.smsCost(for: company, policies: policies(4, titleLength: 6)) == (sms.length, sms.segments))
 
         // More policies than fit: counted, and the name takes the room left (up to 30).
         let many = renderer.renderSMS(for: company, policies: policies(12, titleLength: 6))
         #expect(many.length <= 134 && many.text.contains("等12项税费优惠政策条件"), "\(many.text)")
-        #expect(many.text.contains("aRpM3KZI，咨询12366。回T退订"))
+        #expect(many.text.contains("00000000000，咨询12366。回T退订"))
 
         // Titles too long to name: the summary stays, and so does the link.
         let summary = renderer.renderSMS(for: company, policies: policies(3, titleLength: 60))
         #expect(summary.text.contains("企…：经初步筛选，贵单位可能符合3项税费优惠政策条件，详情"), "\(summary.text)")
-        #expect(summary.text.contains("aRpM3KZI，咨询12366。回T退订") && summary.segments == 2)
+        #expect(summary.text.contains("00000000000，咨询12366。回T退订") && summary.segments == 2)
 
         // Gateway parameters and WeChat fields hold their own limits.
         let aliyun = try #require(renderer.renderAliyun(for: company, policies: policies(4, titleLength: 6)))
@@ -92,7 +93,8 @@ import Testing
 
     @Test func nameLongerThanTheFloorYieldsToNamedPolicies() throws {
         let renderer = try TemplateFixture.shippedRenderer()
-        // 31 characters, printed as 30 at most; beside two titles (18 with the separator) 21 remain.
+        // 31 characters, printed as 30 at most; beside two titles (18 with the separator) and the link
+        // (41 with its 11-character token) 18 remain.
         let name = "北京市朝阳区华盛科技发展有限责任公司第一分公司望京科技园区分部"
         let two = [
             PolicyProfile(id: "a", title: "A", shortTitle: "小规模减按1%征收", basis: "", when: "true"),
@@ -100,7 +102,7 @@ import Testing
         ]
         let sms = renderer.renderSMS(for: enterprise(name: name), policies: two)
         #expect(sms.includedPolicies == 2 && sms.length == 134, "\(sms.text)")
-        #expect(sms.text.contains("尊敬的\(name.prefix(20))…：经初步筛选"), "\(sms.text)")
+        #expect(sms.text.contains("尊敬的\(name.prefix(17))…：经初步筛选"), "\(sms.text)")
         // A name within the floor is never cut to name more policies.
         let short = renderer.renderSMS(for: enterprise(name: "北京市朝阳区华盛科技有限"), policies: policies(9, titleLength: 9))
         #expect(short.text.contains("尊敬的北京市朝阳区华盛科技有限："), "\(short.text)")

@@ -19,7 +19,7 @@ import Testing
         let sms = renderer.renderSMS(for: enterprise(), policies: policies(12))
         #expect(sms.segments <= 2 && sms.includedPolicies >= 1)
         #expect(sms.text.hasPrefix("【朝阳区税务局】尊敬的北京示例科技有限公司") && sms.text.hasSuffix("回T退订"))
-        #expect(sms.text.contains("https://etax.example.gov.cn/p/aRpM3KZI"))
+        #expect(sms.text.contains("https://etax.example.gov.cn/p/" + PackageLink.placeholder.token(for: "")))
         let wechat = renderer.renderWeChat(for: enterprise(), policies: policies(12))
         #expect(wechat.fields.allSatisfy { $0.value.count <= 20 })
     }

@@ -31,7 +31,8 @@ struct CampaignPlannerTests {
         return Rig(
             store: try StoreWorker(path: path),
             planner: CampaignPlanner(
-                registry: registry, catalog: catalog, renderer: PackageRenderer(templates: templates), policy: policy),
+                registry: registry, catalog: catalog, renderer: PackageRenderer(templates: templates),
+                linkTokens: try LinkTokens(secret: Array("campaign-planner-tests-secret".utf8)), policy: policy),
             path: path)
     }
 

@@ -15,6 +15,7 @@ struct Migration {
         Migration(sql: version4),
         Migration(sql: version5),
         Migration(sql: version6, rebuildsTables: true),
+        Migration(sql: version7),
     ]
 
     static var latestVersion: Int { all.count }
@@ -428,5 +429,12 @@ extension Migration {
         BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
         CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
         BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+        """
+
+    /// The package page's link token on each message (null for messages planned before it, and
+    /// for suppressed ones), looked up by the landing listener.
+    static let version7 = """
+        ALTER TABLE messages ADD COLUMN link_token TEXT;
+        CREATE INDEX messages_link_token ON messages (link_token) WHERE link_token IS NOT NULL;
         """
 }

@@ -12,8 +12,8 @@ extension OutboxSQL {
                 """
                 INSERT INTO messages (idempotency_key, campaign_id, credit_code, channel, recipient, policy_ids,
                     payload, state, suppression_reason, parent_key, not_before, next_attempt_at, created_at,
-                    finished_at, updated_at)
-                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?13)
+                    finished_at, updated_at, link_token)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?13, ?15)
                 ON CONFLICT (idempotency_key) DO NOTHING
                 """)
             let now = at.millis
@@ -30,10 +30,24 @@ extension OutboxSQL {
                     message.channel?.rawValue ?? Self.noChannel, message.recipient,
                     try IDList.encode(message.policyIDs), message.payload, message.state.rawValue,
                     message.suppressionReason, message.parentKey, notBefore, message.state == .queued ? notBefore : nil,
-                    now, message.state.isFinal ? now : nil)
+                    now, message.state.isFinal ? now : nil, message.linkToken)
                 inserted += connection.changes
             }
             return inserted
+        }
+    }
+
+    /// The message whose link carries `token`: the first planned, should two share it.
+    func linkTarget(token: String) throws -> LinkTarget? {
+        try readTransaction {
+            let select = try statement(
+                "SELECT campaign_id, credit_code, policy_ids FROM messages WHERE link_token = ?1 ORDER BY id LIMIT 1")
+            try select.bind(token)
+            defer { select.reset() }
+            guard try select.step() else { return nil }
+            return LinkTarget(
+                campaignID: select.int64(0), creditCode: select.text(1) ?? "",
+                policyIDs: IDList.decode(select.text(2)))
         }
     }
 

@@ -1,0 +1,31 @@
+import Foundation
+import Storage
+import Testing
+
+/// Schema version 7: the package link token on each message, and its lookup.
+@Suite struct LinkTokenStoreTests {
+    @Test func aStoredTokenNamesItsMessage() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("pp-token-\(UUID().uuidString).sqlite")
+            .path
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        let store = try SQLiteStore(path: path)
+        #expect(store.schemaVersion == 7)
+        let id = try store.createCampaign(
+            CampaignSpec(
+                name: "t", policyIDs: ["a", "b"], channels: [.sms], fallback: false, startAt: Date(),
+                campaignDate: "2026-12-03", policyVersions: [:], templateVersion: "t"))
+        try store.insertMessages([
+            NewMessage(
+                campaignID: id, creditCode: "91110105MA01ABCD0X", channel: .sms, recipient: "13800138000",
+                policyIDs: ["a", "b"], payload: [], idempotencyKey: "k1", notBefore: Date(), linkToken: "AbCdEfGhIj0"),
+            NewMessage(
+                campaignID: id, creditCode: "91110105MA01ABCD1X", channel: .sms, recipient: "13800138001",
+                policyIDs: ["a"], payload: [], idempotencyKey: "k2", notBefore: Date()),
+        ])
+        #expect(
+            try store.linkTarget(token: "AbCdEfGhIj0")
+                == LinkTarget(campaignID: id, creditCode: "91110105MA01ABCD0X", policyIDs: ["a", "b"]))
+        #expect(try store.linkTarget(token: "abcdefghij0") == nil)  // case matters
+        #expect(try store.linkTarget(token: "") == nil)
+    }
+}
