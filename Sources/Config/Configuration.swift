@@ -277,6 +277,7 @@ public struct Configuration: Sendable {
         } else {
             config.landing.secretFile = config.stateDirectory + "/landing.secret"
         }
+        if let n = reader.number("landing.ttl_days", in: 1...3650, integer: true) { config.landing.ttlDays = Int(n) }
         if let listen = reader.string("landing.listen") {
             let parts = listen.split(separator: ":")
             if parts.count == 2, let port = Int(parts[1]), (0...65535).contains(port) {

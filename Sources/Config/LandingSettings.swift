@@ -8,6 +8,9 @@ public struct LandingSettings: Sendable {
     public var secretFileConfigured = false
     /// Address of the landing page listener (`landing.listen`, `host:port`); `nil`: not served.
     public var listen: (host: String, port: Int)?
+    /// How long a campaign's pages are served after the campaign starts (`landing.ttl_days`,
+    /// 1–3650, default 90); older links get the plain 404.
+    public var ttlDays = 90
 
     public init() {}
 }

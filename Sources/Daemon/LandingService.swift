@@ -25,16 +25,17 @@ final class LandingService: Service {
         }
         try self.init(
             configuration: .init(host: listen.host, port: listen.port, maxBodyBytes: 0), store: context.store,
-            inputs: { context.inputs }, health: context.health, log: context.log)
+            inputs: { context.inputs }, health: context.health, log: context.log, now: context.now)
     }
 
     /// Starts a listener on `configuration` answering from `store` and the current `inputs`.
     convenience init(
         configuration: HTTPServer.Configuration, store: StoreWorker,
-        inputs: @escaping @Sendable () -> DaemonContext.Inputs, health: StoreHealth, log: Log
+        inputs: @escaping @Sendable () -> DaemonContext.Inputs, health: StoreHealth, log: Log,
+        now: @escaping @Sendable () -> Date = { Date() }
     ) throws {
         let server = HTTPServer(configuration: configuration) { request in
-            await Self.respond(to: request, store: store, inputs: inputs(), health: health, log: log)
+            await Self.respond(to: request, store: store, inputs: inputs(), health: health, log: log, now: now())
         }
         try server.start()
         self.init(server: server)
@@ -55,7 +56,8 @@ final class LandingService: Service {
     // MARK: Answering
 
     static func respond(
-        to request: HTTPServerRequest, store: StoreWorker, inputs: DaemonContext.Inputs, health: StoreHealth, log: Log
+        to request: HTTPServerRequest, store: StoreWorker, inputs: DaemonContext.Inputs, health: StoreHealth, log: Log,
+        now: Date
     ) async -> HTTPServerResponse {
         guard request.method == "GET" || request.method == "HEAD" else {
             var response = HTTPServerResponse.text("method not allowed\n", status: 405)
@@ -81,6 +83,9 @@ final class LandingService: Service {
         guard let (target, enterprise, campaign) = found, let date = LocalDate(iso: campaign.spec.campaignDate) else {
             return notFound
         }
+        // Expired: `landing.ttl_days` after the campaign started, the link names nothing any more.
+        let ttl = TimeInterval(inputs.configuration.landing.ttlDays) * 86_400
+        guard now.timeIntervalSince(campaign.spec.startAt) <= ttl else { return notFound }
         // The policies its message carried, as the profiles read now.
         let policies = inputs.catalog.profiles(ids: target.policyIDs)
         let page = PackagePage(bureau: inputs.renderer.templates.sms.signature)

@@ -97,6 +97,21 @@ struct LandingServiceTests {
         }
         #expect(try await get("/p/\(token)", method: "POST").0 == 405)
 
+        // After landing.ttl_days (here 30) from the campaign's start, the same link is a plain 404.
+        var expiring = configuration
+        expiring.landing.ttlDays = 30
+        let late = DaemonContext.Inputs(
+            configuration: expiring, catalog: catalog, renderer: renderer, linkTokens: tokens)
+        let expired = try LandingService(
+            configuration: .init(host: "127.0.0.1", port: 0, maxBodyBytes: 0), store: store, inputs: { late },
+            health: StoreHealth(), log: Log(threshold: .error),
+            now: { campaign.spec.startAt.addingTimeInterval(31 * 86_400) })
+        let latePort = try #require(expired.port)
+        let lateURL = try #require(URL(string: "http://127.0.0.1:\(latePort)/p/\(token)"))
+        let (_, lateResponse) = try await session.data(for: URLRequest(url: lateURL))
+        #expect((lateResponse as? HTTPURLResponse)?.statusCode == 404)
+        await expired.server?.stop(draining: .seconds(1))
+
         await service.server?.stop(draining: .seconds(1))
         store.close()
     }
