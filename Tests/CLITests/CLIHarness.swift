@@ -67,10 +67,10 @@ struct CLIHarness {
                 nonisolated(unsafe) var errData = Data()  // written on the queue, read after group.wait()
                 group.enter()
                 DispatchQueue.global().async {
-                    errData = err.fileHandleForReading.readDataToEndOfFile()
+                    errData = readToEnd(err.fileHandleForReading)
                     group.leave()
                 }
-                let outData = out.fileHandleForReading.readDataToEndOfFile()
+                let outData = readToEnd(out.fileHandleForReading)
                 group.wait()
                 process.waitUntilExit()
                 continuation.resume(
@@ -78,6 +78,24 @@ struct CLIHarness {
                         status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
                         stderr: String(decoding: errData, as: UTF8.self)))
             }
+        }
+    }
+}
+
+/// Everything until the writer closes, read with read(2) and retried on EINTR: Foundation's
+/// `readDataToEndOfFile()` traps on an interrupted read (`try!` inside), which a child's
+/// SIGCHLD caused once in a parallel run.
+func readToEnd(_ handle: FileHandle) -> Data {
+    var data = Data()
+    var buffer = [UInt8](repeating: 0, count: 1 << 16)
+    while true {
+        let count = buffer.withUnsafeMutableBytes { read(handle.fileDescriptor, $0.baseAddress, $0.count) }
+        if count > 0 {
+            data.append(contentsOf: buffer[0..<count])
+        } else if count < 0, errno == EINTR {
+            continue
+        } else {
+            return data
         }
     }
 }
