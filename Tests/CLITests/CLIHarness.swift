@@ -59,7 +59,7 @@ struct CLIHarness {
         let err = Pipe()
         process.standardOutput = out
         process.standardError = err
-        try process.run()
+        try runSerialized(process)
         return await withCheckedContinuation { continuation in
             Thread.detachNewThread {
                 // Read both pipes before waiting so a chatty child never blocks on a full pipe.
@@ -98,4 +98,20 @@ func readToEnd(_ handle: FileHandle) -> Data {
             return data
         }
     }
+}
+
+/// Starts `process` while holding a lock every test module of this process shares (an `flock`
+/// on one file: two descriptors of one process exclude each other too). Foundation's
+/// `Process.run()` crashed once in memcpy with several children spawned at the same moment from
+/// different threads; spawning is quick, so serialising it costs nothing.
+func runSerialized(_ process: Process) throws {
+    let fd = open("/tmp/policypush-tests-spawn.lock", O_CREAT | O_RDWR | O_CLOEXEC, 0o644)
+    if fd >= 0 { _ = flock(fd, LOCK_EX) }
+    defer {
+        if fd >= 0 {
+            _ = flock(fd, LOCK_UN)
+            close(fd)
+        }
+    }
+    try process.run()
 }

@@ -289,7 +289,7 @@ struct CommandLineTests {
         let convert = Process()
         convert.executableURL = URL(fileURLWithPath: "/usr/bin/iconv")
         convert.arguments = ["-f", "UTF-8", "-t", "GB18030", utf8, "-o", cli.file("gbk.csv")]
-        try convert.run()
+        try runSerialized(convert)
         while convert.isRunning { try await Task.sleep(for: .milliseconds(5)) }
         let imported = try await cli.run("enterprises", "import", cli.file("gbk.csv"))
         #expect(imported.status == 0, "\(imported.stderr)")

@@ -49,7 +49,7 @@ final class DaemonHarness {
             process.standardOutput = log
             process.standardError = log
             process.standardInput = FileHandle.nullDevice
-            try process.run()
+            try runSerialized(process)
             try log.close()
         }
 

@@ -15,7 +15,7 @@ struct DaemonHostileInputTests {
         let output = Pipe()
         process.standardInput = input
         process.standardOutput = output
-        try process.run()
+        try runSerialized(process)
         input.fileHandleForWriting.write(Data(text.utf8))
         try input.fileHandleForWriting.close()
         let data = readToEnd(output.fileHandleForReading)
