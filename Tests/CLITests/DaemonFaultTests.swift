@@ -8,16 +8,25 @@ struct DaemonFaultTests {
     @Test func everyMessageEndsFinalOnceThroughScriptedFaults() async throws {
         let clock = ContinuousClock()
         let begun = clock.now
+        // The gateway deduplicates, so every ambiguous send settles by a same-id resend: the
+        // reconcile deadline (3 min here, 36 s by default) must not be what settles it. On a loaded
+        // machine 36 s of 503s, 429s and 409s (the resend still in flight at the stub) once ran out,
+        // leaving a taken message unconfirmed.
         let rig = try DaemonHarness(
-            stubArguments: [
-                "--seed", "5", "--receipt-delay-ms", "50",
-                "--error-rate", "http:503=0.1",
-                "--rate-limit-rate", "0.05", "--retry-after", "1",
-                "--timeout-rate", "0.02", "--timeout-ms", "3000",
-                "--reset-rate", "0.02",
-                "--slow-rate", "0.02", "--slow-ms", "1500",
+            gateways: [
+                DaemonHarness.Gateway(
+                    name: "gen", kind: "generic",
+                    stubArguments: [
+                        "--seed", "5", "--receipt-delay-ms", "50",
+                        "--error-rate", "http:503=0.1",
+                        "--rate-limit-rate", "0.05", "--retry-after", "1",
+                        "--timeout-rate", "0.02", "--timeout-ms", "3000",
+                        "--reset-rate", "0.02",
+                        "--slow-rate", "0.02", "--slow-ms", "1500",
+                    ])
             ],
-            gatewayTimeoutMs: 500, maxInFlight: 64)
+            sms: ["gen"], gatewayTimeoutMs: 500, maxInFlight: 64,
+            reconcile: "settle_min: 0.02, receipt_check_min: 0.05, deadline_h: 0.05, interval_s: 0.2")
         do {
             try await rig.importEnterprises(count: 2_400, seed: 7)
             _ = try await rig.startStub()
