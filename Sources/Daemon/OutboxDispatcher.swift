@@ -59,9 +59,9 @@ public final class OutboxDispatcher: Service {
     public let health: StoreHealth
     /// Whether new claims are allowed.
     private let draining = Mutex(false)
-    /// Ids of the messages held in memory; a claim that returns one again (its lease outlived)
-    /// is not processed twice.
-    private let held = Mutex<Set<Int64>>([])
+    /// The messages held in memory. A claim that returns one again is not processed twice; its
+    /// claim is undone when the holder lets go (``Holding``).
+    private let holding = Mutex(Holding())
     /// Messages held whose last transition is not yet committed.
     private let active = Atomic<Int>(0)
     /// `run` returned after a drain: every message it held is recorded.
@@ -158,17 +158,22 @@ public final class OutboxDispatcher: Service {
                         storeFailed(error)
                         continue
                     }
-                    claimed = held.withLock { held in claimed.filter { held.insert($0.id).inserted } }
+                    claimed = holding.withLock { holding in claimed.filter { holding.take($0) } }
                 }
                 for message in claimed {
                     inFlight += 1
                     active.add(1, ordering: .relaxed)
                     group.addTask {
-                        defer {
-                            self.held.withLock { _ = $0.remove(message.id) }
-                            self.active.subtract(1, ordering: .relaxed)
+                        defer { self.active.subtract(1, ordering: .relaxed) }
+                        do {
+                            try await self.process(message)
+                        } catch {
+                            _ = self.holding.withLock { $0.letGo(message.id) }
+                            throw error
                         }
-                        try await self.process(message)
+                        if let reclaimed = self.holding.withLock({ $0.letGo(message.id) }) {
+                            do { try await self.writer.release([reclaimed]) } catch { self.storeFailed(error) }
+                        }
                     }
                 }
                 if claimed.isEmpty {
@@ -362,5 +367,30 @@ public final class OutboxDispatcher: Service {
             campaignID: message.campaignID, creditCode: message.creditCode, channel: .sms,
             recipient: mobile, policyIDs: message.policyIDs, payload: sms.encoded(),
             idempotencyKey: message.idempotencyKey + "-sms", notBefore: at, parentKey: message.idempotencyKey)
+    }
+}
+
+/// The ids the dispatcher holds, and the claims that returned a held message again.
+///
+/// A holder commits its message's last transition and only then lets go of it; a claim in between
+/// finds the message due and leases it, but must not process it twice. Its lease would hide the
+/// message until it ended (ten minutes: one in three runs of a test left a resend of an ambiguous
+/// message waiting so), so the holder, letting go, undoes that claim. Should a lease outlive its
+/// holder's wait, the holder's own transition clears the second lease and nothing is undone.
+struct Holding {
+    private var ids: Set<Int64> = []
+    private var reclaimed: [Int64: ClaimRelease] = [:]
+
+    /// Takes `message` as claimed; false when it is held already (its claim is noted to undo).
+    mutating func take(_ message: OutboxMessage) -> Bool {
+        if ids.insert(message.id).inserted { return true }
+        reclaimed[message.id] = ClaimRelease(messageID: message.id, due: message.nextAttemptAt ?? .distantPast)
+        return false
+    }
+
+    /// Lets go of a message; returns the claim to undo, if one returned it meanwhile.
+    mutating func letGo(_ id: Int64) -> ClaimRelease? {
+        ids.remove(id)
+        return reclaimed.removeValue(forKey: id)
     }
 }

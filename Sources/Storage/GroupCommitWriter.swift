@@ -33,6 +33,8 @@ public final class GroupCommitWriter: OutboxWriter, @unchecked Sendable {
         var continuation: CheckedContinuation<[Transition], any Error>
         /// Also write a probe row: does the store take writes?
         var probe = false
+        /// Claims to undo first.
+        var releases: [ClaimRelease] = []
     }
 
     /// The writer's page cache ceiling, in KiB.
@@ -89,7 +91,14 @@ public final class GroupCommitWriter: OutboxWriter, @unchecked Sendable {
         _ = try await enqueue([], probe: true)
     }
 
-    private func enqueue(_ transitions: [Transition], probe: Bool) async throws -> [Transition] {
+    /// Undoes `claims` in the next commit (see ``ClaimRelease``).
+    public func release(_ claims: [ClaimRelease]) async throws {
+        _ = try await enqueue([], probe: false, releases: claims)
+    }
+
+    private func enqueue(
+        _ transitions: [Transition], probe: Bool, releases: [ClaimRelease] = []
+    ) async throws -> [Transition] {
         try await withCheckedThrowingContinuation { continuation in
             condition.lock()
             guard !closing else {
@@ -98,7 +107,8 @@ public final class GroupCommitWriter: OutboxWriter, @unchecked Sendable {
                 return
             }
             let wasEmpty = pending.isEmpty
-            pending.append(Entry(transitions: transitions, continuation: continuation, probe: probe))
+            pending.append(
+                Entry(transitions: transitions, continuation: continuation, probe: probe, releases: releases))
             pendingCount += transitions.count
             let full = pendingCount >= configuration.maxBatch
             startIfNeeded()
@@ -199,6 +209,8 @@ public final class GroupCommitWriter: OutboxWriter, @unchecked Sendable {
         let result = Result {
             try sql.connection.immediateTransaction {
                 if batch.contains(where: \.probe) { try sql.probeWrite(at: Date()) }
+                let releases = batch.flatMap(\.releases)
+                if !releases.isEmpty { try sql.releaseClaims(releases) }
                 return try batch.map { try sql.applyTransitions($0.transitions) }
             }
         }

@@ -40,6 +40,10 @@ public protocol OutboxWriter: AnyObject, Sendable {
     /// before this returns.
     func claimDue(now: Date, limit: Int, lease: TimeInterval) async throws -> [OutboxMessage]
 
+    /// Undoes claims the dispatcher could not act on (see ``ClaimRelease``), committed with
+    /// whatever else is pending.
+    func release(_ claims: [ClaimRelease]) async throws
+
     /// Returns once everything submitted before the call is committed (or failed).
     func flush() async
 
@@ -47,6 +51,19 @@ public protocol OutboxWriter: AnyObject, Sendable {
     ///
     /// - Important: Blocks the caller until the last batch is committed.
     func close()
+}
+
+/// A claim to undo: a claim returned a message the dispatcher still held (its last transition was
+/// committed, making it due, a moment before the holder let go of it). The claim's lease would
+/// hide it until the lease ends; releasing makes it due again at `due`, as the claim found it.
+public struct ClaimRelease: Sendable, Hashable {
+    public var messageID: Int64
+    public var due: Date
+
+    public init(messageID: Int64, due: Date) {
+        self.messageID = messageID
+        self.due = due
+    }
 }
 
 extension OutboxWriter {

@@ -13,11 +13,9 @@ import Testing
 struct OutboxDispatcherTests {
     /// Gateway A takes some sends and answers too late (ambiguous) and opens its breaker; B is
     /// healthy. Before pinning, an ambiguous message refused by A's open breaker went to B as well.
-    @Test(
-        .disabled(
-            "about one run in three a pinned ambiguous message stays ambiguous past 60 s (cause not yet found); pinning is still checked by the crash suites"
-        ))
-    func anAmbiguousMessageNeverFailsOverToAnotherGateway() async throws {
+    /// (One run in three also left a resend waiting ten minutes: a claim had leased the message
+    /// in the moment between its holder's last commit and the holder letting go; see `Holding`.)
+    @Test func anAmbiguousMessageNeverFailsOverToAnotherGateway() async throws {
         let rig = try await DispatchRig(
             gateways: [
                 .init(
@@ -35,6 +33,11 @@ struct OutboxDispatcherTests {
                 try await rig.counts().open == 0
             }
         } catch {
+            for entry in try await rig.messages() where !entry.message.state.isFinal && entry.message.state != .accepted
+            {
+                print("STUCK \(entry.message)")
+                for e in entry.events { print("   \(e)") }
+            }
             run.cancel()
             await rig.close()
             throw error

@@ -74,6 +74,31 @@ import Testing
         await #expect(throws: StorageError.self) { try await writer.claimDue(now: t0, limit: 1) }
     }
 
+    /// A claim that returned a message its holder had not yet let go of is undone: the message is
+    /// due again as the claim found it, not in ten minutes; a claim something was recorded on since
+    /// is left alone.
+    @Test func anUndoneClaimMakesTheMessageDueAgainAsItWas() async throws {
+        let db = try TemporaryDatabase()
+        do {
+            let f = try OutboxFixture(db: db)
+            _ = try f.queued(2, campaign: try f.runningCampaign())
+        }
+        let writer = try GroupCommitWriter(path: db.path)
+        let claimed = try await writer.claimDue(now: t0, limit: 2)
+        #expect(claimed.count == 2)
+        #expect(try await writer.claimDue(now: t0.addingTimeInterval(60), limit: 2).isEmpty)
+        // The second message had a transition recorded after the claim: its release does nothing.
+        let (first, second) = (claimed[0], claimed[1])
+        try await writer.submit([Transition(messageID: second.id, to: .accepted, at: t0, gateway: "g")])
+        try await writer.release(claimed.map { ClaimRelease(messageID: $0.id, due: $0.nextAttemptAt!) })
+        let again = try await writer.claimDue(now: t0.addingTimeInterval(1), limit: 2)
+        #expect(again.map(\.id) == [first.id])
+        #expect(again.first?.nextAttemptAt == first.nextAttemptAt)
+        writer.close()
+        let reader = try SQLiteStore(path: db.path, readOnly: true)
+        #expect(try reader.queueDepth() == [.queued: 1, .accepted: 1])
+    }
+
     @Test func theCLIWritesCampaignsWhileTheWriterCommitsWithoutBusyErrors() async throws {
         let db = try TemporaryDatabase()
         let ids: [Int64]

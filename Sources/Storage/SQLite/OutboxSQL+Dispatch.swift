@@ -60,6 +60,15 @@ extension OutboxSQL {
         }
     }
 
+    /// Undoes claims of messages the dispatcher still held when a claim returned them again: each
+    /// is due again at the time the claim found, unless something was recorded since (a
+    /// transition clears the lease).
+    func releaseClaims(_ releases: [ClaimRelease]) throws {
+        let release = try statement(
+            "UPDATE messages SET lease_until = NULL, next_attempt_at = ?2 WHERE id = ?1 AND lease_until IS NOT NULL")
+        for claim in releases { try release.run(claim.messageID, claim.due.millis) }
+    }
+
     func recoverAfterCrash(now: Date) throws -> CrashRecovery {
         try connection.immediateTransaction {
             let events = try statement(
