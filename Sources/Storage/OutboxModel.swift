@@ -31,7 +31,8 @@ public enum MessageState: String, Sendable, Hashable, CaseIterable, Codable {
     /// gateway of its channel.
     case unsent
     /// Still unknown when reconciliation gave up: final, never resent unless an operator asks
-    /// (`campaign reconcile ID --resend-unconfirmed`).
+    /// (`campaign reconcile ID --resend-unconfirmed`). A late receipt, the provider's own word,
+    /// still settles it (`delivered` or `failed`).
     case unconfirmed
     /// Its campaign was cancelled before it was sent.
     case cancelled

@@ -121,6 +121,28 @@ import Testing
         #expect(try f.state(ids[0]) == .cancelled)
     }
 
+    /// Reconciliation gave up on knowing; the provider's receipt, arriving later, knows: the
+    /// message is settled by it (delivered and logged as a contact, or failed).
+    @Test func aLateReceiptSettlesAnUnconfirmedMessage() throws {
+        let f = try OutboxFixture()
+        let id = try f.runningCampaign()
+        let ids = try f.queued(2, campaign: id)
+        try f.claimAndSend(limit: 2, gateway: "ali")
+        try f.store.record(
+            ids.map { Transition(messageID: $0, to: .ambiguous, at: t0, gateway: "ali", error: "timeout") })
+        try f.store.record(ids.map { Transition(messageID: $0, to: .unconfirmed, at: t0 + 1, error: "deadline") })
+        let keys = ["c\(id)-0-sms", "c\(id)-1-sms"]
+        try f.store.recordReceipts(
+            zip(keys, ["delivered", "failed"]).map { key, status in
+                StoredReceipt(
+                    gateway: "ali", messageKey: key, providerID: nil, status: status, reasonCode: "E1",
+                    occurredAt: nil, receivedAt: t0 + 2, dedupeKey: key, raw: [])
+            })
+        #expect(try f.state(ids[0]) == .delivered)
+        #expect(try f.state(ids[1]) == .failed)
+        #expect(try f.store.connection.scalarInt("SELECT count(*) FROM contact_log") == 1)
+    }
+
     @Test func unconfirmedIsFinalUntilAnOperatorResendsItWithANote() throws {
         let f = try OutboxFixture()
         let id = try f.runningCampaign()

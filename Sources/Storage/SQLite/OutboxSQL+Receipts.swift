@@ -65,7 +65,9 @@ extension OutboxSQL {
         guard let current = try current(messageID: messageID) else { return false }
         if current.state.rank < MessageState.accepted.rank && current.state != .ambiguous { return false }
         let target: MessageState = status == "delivered" ? .delivered : .failed
-        if current.state.canMove(to: target) {
+        // A receipt is the provider's own word that the message was sent: it settles an
+        // `unconfirmed` one too (reconciliation had only given up on knowing).
+        if current.state.canMove(to: target) || current.state == .unconfirmed {
             let update = try statement(
                 """
                 UPDATE messages SET state = ?2, next_attempt_at = NULL, finished_at = ?3, updated_at = ?3,
@@ -77,7 +79,7 @@ extension OutboxSQL {
             try insertEvent(
                 messageID: messageID, at: receivedAt, from: current.state, to: target, gateway: current.gateway,
                 providerID: current.providerID, error: target == .failed ? reasonCode : nil)
-            if current.state == .ambiguous && target == .delivered {
+            if current.state == .ambiguous || current.state == .unconfirmed, target == .delivered {
                 try logContact(
                     messageID: messageID, creditCode: current.creditCode, channel: current.channel,
                     policyIDs: current.policyIDs, at: receivedAt)
