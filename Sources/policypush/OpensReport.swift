@@ -69,7 +69,16 @@ enum OpensText {
         Output.out("Opened (packages whose page was opened):")
         Output.out("  all  \(share(r.all)), \(r.views) page view(s)")
         rows("By policy", r.byPolicy.keys.sorted().map { ($0, r.byPolicy[$0]!) })
-        rows("By region", regions(r).map { ($0 ?? "(no region)", r.byRegion[$0]!) })
+        // Most opens first, then by name; a city has hundreds of subdistricts, and --json lists
+        // every one.
+        let regions = regions(r).enumerated()
+            .sorted { (r.byRegion[$0.element]!.opened, -$0.offset) > (r.byRegion[$1.element]!.opened, -$1.offset) }
+            .map(\.element)
+        rows("By region", regions.prefix(Self.regionLines).map { ($0 ?? "(no region)", r.byRegion[$0]!) })
+        if regions.count > Self.regionLines {
+            Output.out(
+                "    … \(regions.count - Self.regionLines) more region(s): campaign report --json lists every one")
+        }
         rows(
             "By channel", r.byChannel.keys.sorted { $0.rawValue < $1.rawValue }.map { ($0.rawValue, r.byChannel[$0]!) })
         Output.out(
@@ -77,13 +86,27 @@ enum OpensText {
                 + ClientClass.allCases.map { "\($0.rawValue) \(r.byClientClass[$0] ?? 0)" }.joined(separator: ", "))
     }
 
+    /// Regions shown in text.
+    static let regionLines = 10
+
     private static func rows(_ title: String, _ rows: [(label: String, rate: OpenRate)]) {
         guard !rows.isEmpty else { return }
         Output.out("  \(title.lowercased()):")
-        let width = rows.map(\.label.count).max() ?? 0
+        let width = rows.map { columns($0.label) }.max() ?? 0
         for row in rows {
-            Output.out(
-                "    " + row.label.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + share(row.rate))
+            let pad = String(repeating: " ", count: width - columns(row.label))
+            Output.out("    " + row.label + pad + "  " + share(row.rate))
+        }
+    }
+
+    /// Terminal columns `text` takes: two for each CJK character and full-width form, one otherwise.
+    static func columns(_ text: String) -> Int {
+        text.unicodeScalars.reduce(0) { width, scalar in
+            let wide =
+                (0x1100...0x115F).contains(scalar.value) || (0x2E80...0xA4CF).contains(scalar.value)
+                || (0xAC00...0xD7A3).contains(scalar.value) || (0xF900...0xFAFF).contains(scalar.value)
+                || (0xFF00...0xFF60).contains(scalar.value) || (0xFFE0...0xFFE6).contains(scalar.value)
+            return width + (wide ? 2 : 1)
         }
     }
 }
