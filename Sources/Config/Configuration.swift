@@ -278,6 +278,23 @@ public struct Configuration: Sendable {
             config.landing.secretFile = config.stateDirectory + "/landing.secret"
         }
         if let n = reader.number("landing.ttl_days", in: 1...3650, integer: true) { config.landing.ttlDays = Int(n) }
+        if let n = reader.number("landing.rate_per_minute", in: 0...6000, integer: true) {
+            config.landing.ratePerMinute = Int(n)
+        }
+        if let n = reader.number("landing.rate_burst", in: 1...1000, integer: true) {
+            config.landing.rateBurst = Int(n)
+        }
+        if let proxies = reader.stringArray("landing.trusted_proxies") {
+            var canonical: [String] = []
+            for (i, proxy) in proxies.enumerated() {
+                guard let address = LandingSettings.canonicalAddress(proxy) else {
+                    reader.problem("landing.trusted_proxies[\(i)]", "expected a numeric IPv4 or IPv6 address")
+                    continue
+                }
+                canonical.append(address)
+            }
+            config.landing.trustedProxies = canonical
+        }
         if let listen = reader.string("landing.listen") {
             let parts = listen.split(separator: ":")
             if parts.count == 2, let port = Int(parts[1]), (0...65535).contains(port) {

@@ -12,6 +12,9 @@ public struct PackagePage: Sendable {
     public var bureau: String?
     /// The tax service hotline.
     public var hotline = "12366"
+    /// Where the feedback form posts, relative to the page (`<token>/feedback` for a page served
+    /// at `/p/<token>`); `nil` leaves the form out, as in a page written to a file.
+    public var feedbackAction: String?
 
     public init(bureau: String? = nil) {
         self.bureau = bureau
@@ -58,6 +61,7 @@ public struct PackagePage: Sendable {
         for (number, policy) in ordered.enumerated() {
             append(policy, number: number + 1, to: &html)
         }
+        if let feedbackAction { appendFeedbackForm(action: feedbackAction, to: &html) }
         html += """
             </main>
             <footer>
@@ -99,6 +103,54 @@ public struct PackagePage: Sendable {
         html += "</section>\n"
     }
 
+    /// A plain form (no script): the text and one submit button per ``FeedbackForm/Kind``, whose
+    /// value says which was pressed.
+    private func appendFeedbackForm(action: String, to html: inout String) {
+        html += """
+            <section class="fb">
+            <h2>意见反馈</h2>
+            <form method="post" action="\(Self.escaped(action))" accept-charset="utf-8">
+            <label for="fb-text">留言（不超过\(FeedbackForm.maxCharacters)字，选填；咨询请写明问题）</label>
+            <textarea id="fb-text" name="text" rows="3" maxlength="\(FeedbackForm.maxCharacters)"></textarea>
+            <button type="submit" name="kind" value="\(FeedbackForm.Kind.notUseful.rawValue)">这条推送对我没有帮助</button>
+            <button type="submit" name="kind" value="\(FeedbackForm.Kind.question.rawValue)">我有问题要咨询</button>
+            </form>
+            </section>
+
+            """
+    }
+
+    /// The short page answering a feedback form: thanks, and the way back to the package page at
+    /// `back` (relative, like the form's action).
+    public func feedbackReceived(_ kind: FeedbackForm.Kind, back: String) -> String {
+        let answer =
+            kind == .question
+            ? "您的问题已收到，税务人员会尽快答复。急需咨询请拨打纳税缴费服务热线 \(Self.escaped(hotline))。"
+            : "您的意见已收到，我们会据此改进推送内容。"
+        return """
+            <!DOCTYPE html>
+            <html lang="zh-CN">
+            <head>
+            <meta charset="utf-8">
+            <meta name="viewport" content="width=device-width, initial-scale=1">
+            <meta name="robots" content="noindex, nofollow">
+            <title>感谢您的反馈</title>
+            <style>\(Self.style)</style>
+            </head>
+            <body>
+            <main>
+            <section>
+            <h2>感谢您的反馈</h2>
+            <p>\(answer)</p>
+            <p class="link"><a href="\(Self.escaped(back))">返回政策包</a></p>
+            </section>
+            </main>
+            </body>
+            </html>
+
+            """
+    }
+
     /// `text` safe in HTML content and in a double- or single-quoted attribute.
     public static func escaped(_ text: String) -> String {
         var out = ""
@@ -137,6 +189,10 @@ public struct PackagePage: Sendable {
         ol{padding-left:22px;margin:0}\
         li{margin:0 0 6px;word-break:break-word}\
         .link a{color:#0b57d0;word-break:break-all}\
+        .fb label{display:block;font-size:13px;color:#59636e;margin:0 0 4px}\
+        .fb textarea{width:100%;font:inherit;padding:6px;border:1px solid #c9ced6;border-radius:6px}\
+        .fb button{display:block;width:100%;margin:8px 0 0;padding:8px;font:inherit;border:0;border-radius:6px;\
+        background:#eef0f3;color:#1f2328}\
         footer{font-size:13px;color:#59636e}\
         footer a{color:#0b57d0}
         """

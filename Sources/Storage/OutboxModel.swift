@@ -492,10 +492,22 @@ public struct LinkTarget: Sendable, Hashable {
     public var creditCode: String
     /// The policies its message carried.
     public var policyIDs: [String]
+    /// The message whose link it is: its opens and the page's feedback are counted against it.
+    public var messageID: Int64
+    /// The campaign's date (`CampaignSpec.campaignDate`) and start (`CampaignSpec.startAt`), read
+    /// with the message so that serving a page never counts the campaign's messages.
+    public var campaignDate: String
+    public var campaignStartAt: Date
 
-    public init(campaignID: Int64, creditCode: String, policyIDs: [String]) {
+    public init(
+        campaignID: Int64, creditCode: String, policyIDs: [String], messageID: Int64, campaignDate: String,
+        campaignStartAt: Date
+    ) {
         self.campaignID = campaignID
         self.creditCode = creditCode
         self.policyIDs = policyIDs
+        self.messageID = messageID
+        self.campaignDate = campaignDate
+        self.campaignStartAt = campaignStartAt
     }
 }

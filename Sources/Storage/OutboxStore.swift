@@ -80,6 +80,24 @@ public protocol OutboxStore: AnyObject {
     /// Replies attached to a campaign, or all replies when `campaignID` is nil, oldest first.
     func replies(campaignID: Int64?) throws -> [ReplyRecord]
 
+    /// Counts an open of message `messageID`'s package page (one of campaign `campaignID`): the
+    /// first open is kept with its time and `client`, a later one (a reload) only adds to the
+    /// count and moves the last open. Returns whether it was the first. One short transaction.
+    @discardableResult
+    func recordOpen(messageID: Int64, campaignID: Int64, client: ClientClass, at: Date) throws -> Bool
+
+    /// Stores feedback from message `messageID`'s page as a reply from its recipient, attached to
+    /// its enterprise and campaign (`gateway` `page`); never an opt-out. The same feedback posted
+    /// again is not stored twice. Returns whether it was stored; `.notFound` for an unknown message.
+    @discardableResult
+    func recordPageFeedback(messageID: Int64, _ feedback: PageFeedback, at: Date) throws -> Bool
+
+    /// How many of a campaign's packages were opened at least once.
+    func openedCount(campaignID: Int64) throws -> Int
+
+    /// A campaign's opens against its deliveries, by policy, region, channel and client class.
+    func openReport(campaignID: Int64) throws -> OpenReport
+
     /// Every suppression, newest first.
     func suppressionList() throws -> [SuppressionRecord]
 

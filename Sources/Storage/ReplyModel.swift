@@ -9,9 +9,23 @@ public enum ReplyKind: String, Sendable, Hashable, CaseIterable, Codable {
     case wechatText = "wechat_text"
     /// A WeChat follower unsubscribed.
     case wechatUnsubscribe = "wechat_unsubscribe"
+    /// Sent from the package page's form: "这条推送对我没有帮助" (never an opt-out).
+    case pageNotUseful = "page_not_useful"
+    /// Sent from the package page's form: "我有问题要咨询", someone should answer.
+    case pageQuestion = "page_question"
 
-    /// The channel the sender is reached on.
-    public var channel: Channel { self == .smsReply ? .sms : .wechat }
+    /// The channel the sender is reached on; nil for feedback from the page, which reaches us
+    /// through the message's link, not through a channel (see ``ReplyRecord/channel``).
+    public var channel: Channel? {
+        switch self {
+        case .smsReply: .sms
+        case .wechatText, .wechatUnsubscribe: .wechat
+        case .pageNotUseful, .pageQuestion: nil
+        }
+    }
+
+    /// Sent from the package page rather than through a gateway.
+    public var isPageFeedback: Bool { channel == nil }
 }
 
 /// A reply to store: one provider event, with its evidence.
@@ -57,6 +71,9 @@ public struct ReplyRecord: Sendable, Hashable {
     public var creditCode: String?
     public var campaignID: Int64?
     public var messageID: Int64?
+    /// The channel `sender` is reached on: the reply's own, or for feedback from the page, the
+    /// channel of the message whose link it came through (`sender` is that message's recipient).
+    public var channel: Channel?
 }
 
 /// What storing a batch of replies did.

@@ -173,3 +173,21 @@ extension OutboxStore {
         try forEachMessage(campaignID: campaignID, withEvents: true, body)
     }
 }
+
+extension SQLiteStore {
+    public func recordOpen(messageID: Int64, campaignID: Int64, client: ClientClass, at: Date) throws -> Bool {
+        try outbox.recordOpen(messageID: messageID, campaignID: campaignID, client: client, at: at)
+    }
+
+    public func recordPageFeedback(messageID: Int64, _ feedback: PageFeedback, at: Date) throws -> Bool {
+        try outbox.recordPageFeedback(messageID: messageID, feedback, at: at)
+    }
+
+    public func openedCount(campaignID: Int64) throws -> Int {
+        try outbox.openedCount(campaignID: campaignID)
+    }
+
+    public func openReport(campaignID: Int64) throws -> OpenReport {
+        try outbox.openReport(campaignID: campaignID)
+    }
+}

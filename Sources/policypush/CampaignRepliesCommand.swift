@@ -50,7 +50,7 @@ struct CampaignRepliesCommand: Command {
         let rows = try store.replies(campaignID: id).map { r in
             Row(
                 id: r.id, receivedAt: CampaignSupport.isoTime(r.receivedAt, zone) ?? "", gateway: r.gateway,
-                kind: r.kind.rawValue, sender: CampaignSupport.maskedRecipient(r.sender, channel: r.kind.channel),
+                kind: r.kind.rawValue, sender: CampaignSupport.maskedRecipient(r.sender, channel: r.channel),
                 creditCode: r.creditCode, optOut: r.optOut, text: r.text)
         }
         if let csv {

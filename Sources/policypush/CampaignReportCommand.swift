@@ -35,15 +35,17 @@ struct CampaignReportCommand: Command {
         let coverage = try store.coverage(campaignID: id).counts
         let replies = try store.replies(campaignID: id)
         let replyCounts = ReplyCounts(total: replies.count, optOuts: replies.filter(\.optOut).count)
+        let opens = try store.openReport(campaignID: id)
         var rows: Int?
         if let csv {
             rows = try MessageCSV.write(
                 store: store, campaignID: id, to: csv, zone: zone, configuration: workspace.configuration)
         }
         if json {
-            try Output.json(ReportJSON(record, report, coverage: coverage, replies: replyCounts, zone: zone))
+            try Output.json(
+                ReportJSON(record, report, coverage: coverage, replies: replyCounts, opened: opens, zone: zone))
         } else {
-            ReportText.print(record, report, coverage: coverage, replies: replyCounts)
+            ReportText.print(record, report, coverage: coverage, replies: replyCounts, opened: opens)
         }
         if let csv, let rows {
             // With --json, stdout holds the JSON alone.
@@ -90,9 +92,12 @@ struct ReportJSON: Encodable {
     /// Enterprises rather than messages: the same counts as `campaign unreached`.
     var coverage: CoverageJSON
     var replies: ReplyCounts
+    /// Packages whose page was opened (see `OpensJSON`).
+    var opened: OpensJSON
 
     init(
-        _ record: CampaignRecord, _ r: CampaignReport, coverage: Coverage.Counts, replies: ReplyCounts, zone: TimeZone
+        _ record: CampaignRecord, _ r: CampaignReport, coverage: Coverage.Counts, replies: ReplyCounts,
+        opened: OpenReport, zone: TimeZone
     ) {
         func breakdown(_ d: [String: [MessageState: Int]]) -> [Breakdown] {
             d.keys.sorted().map { Breakdown(name: $0, counts: CampaignSupport.named(d[$0]!)) }
@@ -113,12 +118,14 @@ struct ReportJSON: Encodable {
         }
         self.coverage = CoverageJSON(coverage)
         self.replies = replies
+        self.opened = OpensJSON(opened)
     }
 }
 
 enum ReportText {
     static func print(
-        _ record: CampaignRecord, _ r: CampaignReport, coverage: Coverage.Counts, replies: ReplyCounts
+        _ record: CampaignRecord, _ r: CampaignReport, coverage: Coverage.Counts, replies: ReplyCounts,
+        opened: OpenReport
     ) {
         Output.out(
             "Campaign \(record.id) '\(record.spec.name)': \(CampaignSupport.stateText(record)), \(r.total) message(s)")
@@ -137,6 +144,7 @@ enum ReportText {
             Output.out("  no delivered message with a receipt yet")
         }
         CoverageText.print(coverage)
+        OpensText.print(opened)
         Output.out(
             "Replies: \(replies.total), of which \(replies.optOuts) opt-out(s); the others: policypush campaign replies \(record.id)"
         )

@@ -72,16 +72,22 @@ struct CampaignStatusCommand: Command {
     func run(_ context: Context) async throws -> Int32 {
         let workspace = Workspace(configuration: try context.configuration())
         let zone = workspace.configuration.timeZone
-        let r = try CampaignSupport.campaign(id, in: try CampaignSupport.openForReading(workspace))
+        let store = try CampaignSupport.openForReading(workspace)
+        let r = try CampaignSupport.campaign(id, in: store)
+        let opened = try store.openedCount(campaignID: id)
         let daemon = CampaignSupport.daemonStatus(workspace)
         if json {
             struct Status: Encodable {
                 var campaign: CampaignJSON
+                /// Packages whose page was opened at least once.
+                var opened: Int
                 var daemonRunning: Bool
                 var daemonPid: Int32?
             }
             try Output.json(
-                Status(campaign: CampaignJSON(r, zone: zone), daemonRunning: daemon.pid != nil, daemonPid: daemon.pid))
+                Status(
+                    campaign: CampaignJSON(r, zone: zone), opened: opened, daemonRunning: daemon.pid != nil,
+                    daemonPid: daemon.pid))
             return 0
         }
         let (final, total) = CampaignSupport.progress(r.counts)
@@ -114,6 +120,7 @@ struct CampaignStatusCommand: Command {
         Output.out("  messages    \(CampaignSupport.countsText(r.counts))")
         let percent = total == 0 ? 0 : Int((Double(final) / Double(total) * 100).rounded(.down))
         Output.out("  progress    \(final)/\(total) final (\(percent)%)")
+        Output.out("  opened      \(opened) package(s) (policypush campaign report \(r.id))")
         let unconfirmed = r.counts[.unconfirmed] ?? 0
         let unresolved = (r.counts[.ambiguous] ?? 0) + (r.counts[.unsent] ?? 0)
         if unconfirmed > 0 {

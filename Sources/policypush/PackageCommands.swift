@@ -13,17 +13,20 @@ struct PackageShowCommand: Command {
         arguments: ["CODE"],
         options: [
             .option("--campaign", "ID", "The campaign's policies and date (default: every policy in force today)."),
-            .option("--html", "FILE", "Where to write the page (required)."),
+            .option("--html", "FILE", "Where to write the page."),
+            .flag("--link", "Print the link to the page its message in --campaign carries (stdout)."),
         ],
         discussion: """
             The page lists the policies the enterprise qualifies for, by priority, with summary,
             办理指引 and official link; with --campaign, the policies its message in that campaign
-            carried, as the daemon serves them. Written atomically, never over the store.
+            carried, as the daemon serves them. Written atomically, never over the store. At least
+            one of --html and --link.
             """)
 
     let code: String
     let campaign: Int64?
-    let html: String
+    let html: String?
+    let link: Bool
 
     init(_ arguments: ParsedArguments) throws(UsageError) {
         code = arguments.positionals[0].uppercased()
@@ -35,10 +38,11 @@ struct PackageShowCommand: Command {
         } else {
             campaign = nil
         }
-        guard let html = arguments.value("--html"), !html.isEmpty else {
-            throw arguments.usageError("--html FILE is required")
-        }
-        self.html = html
+        html = arguments.value("--html")
+        link = arguments.flag("--link")
+        if html?.isEmpty == true { throw arguments.usageError("--html expects a file name") }
+        guard html != nil || link else { throw arguments.usageError("--html FILE or --link is required") }
+        if link, campaign == nil { throw arguments.usageError("--link needs --campaign ID: links belong to campaigns") }
     }
 
     func run(_ context: Context) async throws -> Int32 {
@@ -66,13 +70,19 @@ struct PackageShowCommand: Command {
             let token = try workspace.linkTokens().token(campaign: campaign, creditCode: code)
             if let target = try store.linkTarget(token: token), target.creditCode == code {
                 policies = catalog.profiles(ids: target.policyIDs)
+                if link {
+                    let templates = try workspace.loadTemplates()
+                    Output.out(templates.package.link.replacingOccurrences(of: "{token}", with: token))
+                }
             } else {
+                if link { throw CommandFailure("no message to \(code) in campaign \(campaign) carries a link") }
                 Output.err("no message to \(code) in campaign \(campaign) names a page: showing what it qualifies for")
                 policies = catalog.package(for: enterprise, on: date, among: record.spec.policyIDs)
             }
         } else {
             policies = catalog.package(for: enterprise, on: date)
         }
+        guard let html else { return 0 }
         let bureau = try? workspace.loadTemplates().sms.signature
         let page = PackagePage(bureau: bureau).render(enterprise: enterprise, policies: policies, date: date)
         try OutputFile.write(page, to: html, configuration: configuration)

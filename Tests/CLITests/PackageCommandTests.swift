@@ -79,12 +79,16 @@ struct PackageCommandTests {
         #expect(result.status == 0 && result.stderr.contains("1 policy"), "\(result.stderr)")
         let html = try String(contentsOfFile: path, encoding: .utf8)
         #expect(html.contains("六税两费") && !html.contains("小型微利企业减免企业所得税"))
+        let link = try await cli.run("package", "show", "91110105MA01ABCD0X", "--campaign", String(id), "--link")
+        #expect(link.status == 0 && link.stdout == "https://etax.example.gov.cn/p/\(token)\n", "\(link.stdout)")
+        let none = try await cli.run("package", "show", "91110105MA01ABCD1X", "--campaign", String(id), "--link")
+        #expect(none.status == 1, "no message, no link: \(none.stdout)")
     }
 
     @Test func usageAndFailures() async throws {
         let cli = try state()
         let missing = try await cli.run("package", "show", "91110105MA01ABCD0X")
-        #expect(missing.status == 64 && missing.stderr.contains("--html FILE is required"))
+        #expect(missing.status == 64 && missing.stderr.contains("--html FILE or --link is required"))
         let unknown = try await cli.run("package", "show", "91110105MA01ZZZZ0X", "--html", cli.file("x.html"))
         #expect(unknown.status == 1 && unknown.stderr.contains("no enterprise"))
         #expect(!FileManager.default.fileExists(atPath: cli.file("x.html")))

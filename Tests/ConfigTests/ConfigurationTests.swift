@@ -30,6 +30,25 @@ struct ConfigurationTests {
         #expect(config.customAttributes["export_share"] == .number)
     }
 
+    @Test func theLandingRateLimitIsConfigurable() throws {
+        let defaults = try load("{}").landing
+        #expect(defaults.ratePerMinute == 30 && defaults.rateBurst == 10 && defaults.trustedProxies.isEmpty)
+        let set = try load(
+            #"{ landing: { rate_per_minute: 0, rate_burst: 3, trusted_proxies: ["127.0.0.1", "0:0::1"] } }"#
+        ).landing
+        #expect(set.ratePerMinute == 0 && set.rateBurst == 3 && set.trustedProxies == ["127.0.0.1", "::1"])
+        let error = #expect(throws: ConfigurationError.self) {
+            try load(#"{ landing: { rate_per_minute: -1, rate_burst: 0, trusted_proxies: ["proxy.local"] } }"#)
+        }
+        for expected in [
+            "landing.rate_per_minute: expected an integer from 0 to 6000",
+            "landing.rate_burst: expected an integer from 1 to 1000",
+            "landing.trusted_proxies[0]: expected a numeric IPv4 or IPv6 address",
+        ] {
+            #expect(error?.description.contains(expected) == true, "missing: \(expected)")
+        }
+    }
+
     @Test func everyProblemIsReportedWithItsKeyPath() throws {
         let error = #expect(throws: ConfigurationError.self) {
             try load(

@@ -46,6 +46,40 @@ import Testing
         #expect(html.components(separatedBy: "<h3>办理指引</h3>\n<ol>").count == 10)
     }
 
+    @Test func theFeedbackFormPostsWithoutScriptAndOnlyWhenServed() throws {
+        let file = PackagePage().render(enterprise: enterprise, policies: [], date: date)
+        #expect(!file.contains("<form"), "a page written to a file has nowhere to post")
+        var served = PackagePage()
+        served.feedbackAction = "AbCdEfGhIj0/feedback"
+        let html = served.render(enterprise: enterprise, policies: try Self.shippedPolicies(), date: date)
+        #expect(html.contains(#"<form method="post" action="AbCdEfGhIj0/feedback" accept-charset="utf-8">"#))
+        #expect(html.contains(#"name="text""#) && html.contains(#"maxlength="500""#))
+        #expect(html.contains(#"name="kind" value="not_useful">这条推送对我没有帮助"#))
+        #expect(html.contains(#"name="kind" value="question">我有问题要咨询"#))
+        #expect(!html.contains("<script") && html.utf8.count < 30 * 1024)
+        let thanks = served.feedbackReceived(.question, back: "../AbCdEfGhIj0")
+        #expect(thanks.contains("感谢您的反馈") && thanks.contains("12366") && thanks.contains(#"href="../AbCdEfGhIj0""#))
+    }
+
+    @Test func formBodiesDecodeStrictly() throws {
+        let form = try FeedbackForm(body: Array("kind=question&text=%E4%BD%A0%E5%A5%BD+a%2Bb%0D%0Ac".utf8))
+        #expect(form.kind == .question && form.text == "你好 a+b\nc")
+        #expect(try FeedbackForm(body: Array("kind=not_useful".utf8)).text.isEmpty)
+        #expect(throws: FeedbackForm.Problem.badEncoding) {
+            try FeedbackForm(body: Array("kind=question&text=%C3".utf8))
+        }
+        #expect(throws: FeedbackForm.Problem.badEncoding) {
+            try FeedbackForm(body: Array("kind=question&text=%4".utf8))
+        }
+        #expect(throws: FeedbackForm.Problem.badField) { try FeedbackForm(body: []) }
+        #expect(throws: FeedbackForm.Problem.empty) { try FeedbackForm(body: Array("kind=question&text=%0A".utf8)) }
+        let limit = String(repeating: "啊", count: FeedbackForm.maxCharacters)
+        #expect(try FeedbackForm(body: Array("kind=question&text=\(limit)".utf8)).text.count == 500)
+        #expect(throws: FeedbackForm.Problem.tooLong) {
+            try FeedbackForm(body: Array("kind=question&text=\(limit)x".utf8))
+        }
+    }
+
     @Test func policiesAreListedByPriority() throws {
         let low = PolicyProfile(id: "a", title: "低", shortTitle: "a", basis: "", priority: 1, when: "true")
         let high = PolicyProfile(id: "b", title: "高", shortTitle: "b", basis: "", priority: 9, when: "true")

@@ -16,6 +16,7 @@ struct Migration {
         Migration(sql: version5),
         Migration(sql: version6, rebuildsTables: true),
         Migration(sql: version7),
+        Migration(sql: version8, rebuildsTables: true),
     ]
 
     static var latestVersion: Int { all.count }
@@ -436,5 +437,56 @@ extension Migration {
     static let version7 = """
         ALTER TABLE messages ADD COLUMN link_token TEXT;
         CREATE INDEX messages_link_token ON messages (link_token) WHERE link_token IS NOT NULL;
+        """
+
+    /// Opens of the package page, and feedback sent from it.
+    ///
+    /// `package_opens` holds one row per message whose page was opened: the first open's time and
+    /// client class (from the User-Agent: `wechat`, `mobile`, `desktop`; neither the address nor the
+    /// User-Agent is kept), the last open's time and how many opens in all. `campaign_id` is copied
+    /// from the message so that a report counts a campaign's opens from its index alone.
+    ///
+    /// `replies` is rebuilt (the same steps as version 6; `suppressions` refers to it) to allow the
+    /// two kinds of feedback sent from the page: `page_not_useful` and `page_question`.
+    static let version8 = """
+        CREATE TABLE package_opens (
+            message_id INTEGER PRIMARY KEY REFERENCES messages (id),
+            campaign_id INTEGER NOT NULL REFERENCES campaigns (id),
+            first_open_at INTEGER NOT NULL,
+            last_open_at INTEGER NOT NULL,
+            opens INTEGER NOT NULL CHECK (opens >= 1),
+            client_class TEXT NOT NULL CHECK (client_class IN ('wechat', 'mobile', 'desktop'))
+        ) STRICT;
+
+        CREATE INDEX package_opens_campaign ON package_opens (campaign_id);
+
+        CREATE TABLE replies_v8 (
+            id INTEGER PRIMARY KEY,
+            gateway TEXT NOT NULL,
+            kind TEXT NOT NULL
+                CHECK (kind IN ('sms_reply', 'wechat_text', 'wechat_unsubscribe', 'page_not_useful', 'page_question')),
+            sender TEXT NOT NULL,
+            text TEXT NOT NULL,
+            sent_at INTEGER,
+            received_at INTEGER NOT NULL,
+            dedupe_key TEXT NOT NULL,
+            raw TEXT NOT NULL,
+            opt_out INTEGER NOT NULL CHECK (opt_out IN (0, 1)),
+            credit_code TEXT,
+            campaign_id INTEGER REFERENCES campaigns (id),
+            message_id INTEGER REFERENCES messages (id),
+            UNIQUE (gateway, dedupe_key)
+        ) STRICT;
+
+        INSERT INTO replies_v8 (id, gateway, kind, sender, text, sent_at, received_at, dedupe_key, raw, opt_out,
+            credit_code, campaign_id, message_id)
+        SELECT id, gateway, kind, sender, text, sent_at, received_at, dedupe_key, raw, opt_out, credit_code,
+            campaign_id, message_id
+        FROM replies;
+
+        DROP TABLE replies;
+        ALTER TABLE replies_v8 RENAME TO replies;
+
+        CREATE INDEX replies_campaign ON replies (campaign_id) WHERE campaign_id IS NOT NULL;
         """
 }

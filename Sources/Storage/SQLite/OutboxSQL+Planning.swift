@@ -41,13 +41,18 @@ extension OutboxSQL {
     func linkTarget(token: String) throws -> LinkTarget? {
         try readTransaction {
             let select = try statement(
-                "SELECT campaign_id, credit_code, policy_ids FROM messages WHERE link_token = ?1 ORDER BY id LIMIT 1")
+                """
+                SELECT m.campaign_id, m.credit_code, m.policy_ids, m.id, c.campaign_date, c.start_at
+                FROM messages m JOIN campaigns c ON c.id = m.campaign_id
+                WHERE m.link_token = ?1 ORDER BY m.id LIMIT 1
+                """)
             try select.bind(token)
             defer { select.reset() }
             guard try select.step() else { return nil }
             return LinkTarget(
                 campaignID: select.int64(0), creditCode: select.text(1) ?? "",
-                policyIDs: IDList.decode(select.text(2)))
+                policyIDs: IDList.decode(select.text(2)), messageID: select.int64(3),
+                campaignDate: select.text(4) ?? "", campaignStartAt: Date(millis: select.int64(5)))
         }
     }
 

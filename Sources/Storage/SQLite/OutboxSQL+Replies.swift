@@ -17,7 +17,11 @@ extension OutboxSQL {
                 """)
             var outcome = ReplyOutcome()
             for reply in replies {
-                let last = try lastMessage(to: reply.sender, on: reply.kind.channel)
+                guard let channel = reply.kind.channel else {
+                    throw StorageError(
+                        code: .invalidValue, message: "\(reply.kind.rawValue) is recorded by recordPageFeedback")
+                }
+                let last = try lastMessage(to: reply.sender, on: channel)
                 try insert.run(
                     reply.gateway, reply.kind.rawValue, reply.sender, reply.text, reply.sentAt?.millis, at.millis,
                     reply.dedupeKey, reply.raw, reply.optOut, last?.creditCode, last?.campaignID, last?.id)
@@ -31,11 +35,11 @@ extension OutboxSQL {
                     reply.kind == .wechatUnsubscribe
                     ? SuppressionRecord.wechatUnsubscribe : SuppressionRecord.optedOutReply
                 let record = SuppressionRecord(
-                    target: .address(reply.sender), channel: reply.kind.channel, reason: reason,
+                    target: .address(reply.sender), channel: channel, reason: reason,
                     replyID: connection.lastInsertRowID, at: at)
                 if try insertSuppression(record) { outcome.optOuts += 1 }
                 outcome.messagesSuppressed += try suppressWaiting(
-                    to: reply.sender, on: reply.kind.channel, reason, at: at)
+                    to: reply.sender, on: channel, reason, at: at)
             }
             return outcome
         }
@@ -175,7 +179,7 @@ extension OutboxSQL {
             let select = try statement(
                 """
                 SELECT id, gateway, kind, sender, text, sent_at, received_at, opt_out, credit_code, campaign_id,
-                    message_id
+                    message_id, (SELECT channel FROM messages WHERE id = replies.message_id)
                 FROM replies WHERE ?1 IS NULL OR campaign_id = ?1 ORDER BY id
                 """)
             defer { select.reset() }
@@ -191,7 +195,8 @@ extension OutboxSQL {
                         text: select.text(4) ?? "", sentAt: select.optionalInt64(5).map(Date.init(millis:)),
                         receivedAt: Date(millis: select.int64(6)), optOut: select.int64(7) == 1,
                         creditCode: select.text(8), campaignID: select.optionalInt64(9),
-                        messageID: select.optionalInt64(10)))
+                        messageID: select.optionalInt64(10),
+                        channel: try kind.channel ?? select.text(11).flatMap { try optionalChannel($0) }))
             }
             return result
         }
