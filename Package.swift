@@ -65,7 +65,8 @@ let package = Package(
         .testTarget(name: "RegistryTests", dependencies: ["Registry"], swiftSettings: strict),
         .testTarget(name: "RulesTests", dependencies: ["Kit", "Rules", "Registry"], swiftSettings: strict),
         .testTarget(name: "MessagingTests", dependencies: ["Messaging", "Rules", "Registry"], swiftSettings: strict),
-        .testTarget(name: "LandingTests", dependencies: ["Landing", "Rules", "Registry"], swiftSettings: strict),
+        .testTarget(
+            name: "LandingTests", dependencies: ["Landing", "Rules", "Registry", "HTTPServer"], swiftSettings: strict),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "Registry"], swiftSettings: strict),
         .testTarget(name: "DeliveryTests", dependencies: ["Kit", "Delivery", "HTTPServer"], swiftSettings: strict),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"], swiftSettings: strict),

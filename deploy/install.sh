@@ -87,6 +87,13 @@ grep -q '^  state_dir: "/var/lib/policypush",' "$staged/policypush.json5" || {
   echo "install.sh: could not set state_dir in the staged config" >&2
   exit 1
 }
+# The package links' secret comes from systemd's credentials directory too (LoadCredential=landing-secret).
+sed -i 's#^  landing: { #  landing: { secret_file: "/run/credentials/policypush.service/landing-secret", #' \
+  "$staged/policypush.json5"
+grep -q '^  landing: { secret_file: "/run/credentials/policypush.service/landing-secret",' "$staged/policypush.json5" || {
+  echo "install.sh: could not set landing.secret_file in the staged config" >&2
+  exit 1
+}
 
 [ -x "$binary" ] && install_file 0755 "$binary" /usr/local/bin/policypush
 install_new 0644 "$staged/policypush.json5" /etc/policypush/policypush.json5
@@ -103,6 +110,18 @@ for file in "$repo"/config/credentials/*; do
   case "$file" in *.md) continue ;; esac
   install_new 0600 "$file" "/etc/policypush/credentials/$(basename "$file")"
 done
+# The landing secret is this installation's own (never a shipped one: whoever knows it can compute
+# every enterprise's link): 32 random bytes as 64 hex digits, generated once, kept on upgrades.
+if [ -e "$root/etc/policypush/credentials/landing-secret" ]; then
+  echo "kept: $root/etc/policypush/credentials/landing-secret (exists)"
+elif [ "$dry_run" = 1 ]; then
+  echo "would generate: $root/etc/policypush/credentials/landing-secret (32 random bytes, hex, 0600)"
+else
+  changed=1
+  echo "+ generate $root/etc/policypush/credentials/landing-secret"
+  (umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' > "$staged/landing-secret" && echo >> "$staged/landing-secret")
+  install -D -m 0600 "$staged/landing-secret" "$root/etc/policypush/credentials/landing-secret"
+fi
 install_file 0644 "$repo/deploy/systemd/policypush.service" /etc/systemd/system/policypush.service
 install_file 0644 "$repo/deploy/systemd/policypush.sysusers" /etc/sysusers.d/policypush.conf
 install_file 0644 "$repo/deploy/systemd/policypush.tmpfiles" /etc/tmpfiles.d/policypush.conf

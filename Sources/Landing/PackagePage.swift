@@ -45,7 +45,8 @@ public struct PackagePage: Sendable {
             <header>
             <h1>
             """
-        html += bureau.map { Self.escaped($0) + " · " } ?? ""
+        // The bureau on a line of its own: a long name run into the title broke it mid-word on a phone.
+        html += bureau.map { "<span class=\"bureau\">" + Self.escaped($0) + "</span>" } ?? ""
         html += "税费优惠政策包</h1>\n<p class=\"who\">"
         html += Self.escaped(enterprise.name)
         html += "</p>\n<p class=\"meta\">统一社会信用代码 "
@@ -176,6 +177,7 @@ public struct PackagePage: Sendable {
         header,main,footer{max-width:640px;margin:0 auto;padding:12px 16px}\
         header{background:#b3261e;color:#fff}\
         h1{font-size:20px;margin:4px 0 8px}\
+        .bureau{display:block;font-size:15px;font-weight:400;opacity:.9}\
         .who{font-size:18px;font-weight:600;margin:0;word-break:break-all}\
         .meta{font-size:13px;opacity:.9;margin:4px 0}\
         .lead,.none{margin:4px 0 12px}\

@@ -1,26 +1,29 @@
 import Daemon
 import Foundation
 import Glibc
+import Kit
+import Landing
 import Messaging
 import Planning
 import Registry
 import Rules
 import Storage
 
-/// The foundation benchmark: rule evaluation, preview, import and shard memory.
+/// The foundation benchmark: rule evaluation, preview, import, shard memory and the package page.
 ///
 /// Run it on a release build (`scripts/bench`); figures from a debug build mean nothing.
 struct BenchCommand: Command {
     static let spec = CommandSpec(
         path: ["bench"],
-        summary: "Benchmark rule evaluation, preview, import and shard memory (use a release build).",
+        summary: "Benchmark rule evaluation, preview, import, shard memory and the package page (use a release build).",
         options: [
             .option("--enterprises", "N", "Enterprises for rule evaluation and memory (default 1000000)."),
             .option(
                 "--policies", "M", "Policies for rule evaluation: the shipped ones plus synthetic ones (default 100)."),
             .option("--preview", "N", "Enterprises for the preview benchmark (default 100000)."),
             .option("--import-rows", "N", "Rows of the CSV for the import benchmark (default 1000000)."),
-            .option("--only", "LIST", "Run only some of: rules, preview, import (default: all)."),
+            .option("--pages", "N", "Package pages rendered per size for the page benchmark (default 10000)."),
+            .option("--only", "LIST", "Run only some of: rules, preview, import, page (default: all)."),
             .option("--seed", "S", "Seed of the synthetic data (default 42)."),
         ])
 
@@ -28,6 +31,7 @@ struct BenchCommand: Command {
     let policies: Int
     let previewCount: Int
     let importRows: Int
+    let pages: Int
     let only: Set<String>
     let seed: UInt64
 
@@ -36,9 +40,10 @@ struct BenchCommand: Command {
         policies = try arguments.int("--policies", default: 100, in: 1...10_000)!
         previewCount = try arguments.int("--preview", default: 100_000, in: 1...50_000_000)!
         importRows = try arguments.int("--import-rows", default: 1_000_000, in: 1...50_000_000)!
-        only = Set(arguments.list("--only") ?? ["rules", "preview", "import"])
-        for name in only where !["rules", "preview", "import"].contains(name) {
-            throw arguments.usageError("--only expects rules, preview and/or import, got '\(name)'")
+        pages = try arguments.int("--pages", default: 10_000, in: 1...10_000_000)!
+        only = Set(arguments.list("--only") ?? ["rules", "preview", "import", "page"])
+        for name in only where !["rules", "preview", "import", "page"].contains(name) {
+            throw arguments.usageError("--only expects rules, preview, import and/or page, got '\(name)'")
         }
         seed = UInt64(try arguments.int("--seed", default: 42, in: 0...Int.max)!)
     }
@@ -56,6 +61,7 @@ struct BenchCommand: Command {
         if only.contains("rules") { try await benchRules(workspace: workspace, catalog: catalog) }
         if only.contains("preview") { try await benchPreview(workspace: workspace, catalog: catalog) }
         if only.contains("import") { try benchImport(workspace: workspace) }
+        if only.contains("page") { benchPage(catalog: catalog) }
         return 0
     }
 
@@ -156,6 +162,37 @@ struct BenchCommand: Command {
                     "import: %d rows (%.0f MB CSV): parse+validate %.0f rows/s; into SQLite %.2f s = %.0f rows/s (inserted %d, rejected %d); reading back %.0f rows/s",
                 importRows, Double(size) / 1e6, Double(parsed.rowsRead) / parseSeconds, importSeconds,
                 Double(importRows) / importSeconds, counts.inserted, parsed.rejected, Double(loaded) / loadSeconds))
+    }
+}
+
+extension BenchCommand {
+    /// The package page as the landing listener renders it per request: bytes and render time for
+    /// one policy and for all shipped ones (targets: under 30 KB and 5 ms).
+    fileprivate func benchPage(catalog: PolicyCatalog) {
+        var generator = EnterpriseGenerator(seed: seed &+ 3)
+        let enterprises = (0..<100).map { _ in generator.next() }
+        let profiles = catalog.entries.map(\.profile)
+        let page = PackagePage(bureau: "国家税务总局北京市朝阳区税务局")
+        let date = LocalDate(year: 2026, month: 6, day: 1)!
+        for count in Set([1, profiles.count]).sorted() {
+            let policies = Array(profiles.prefix(count))
+            var times: [Double] = []
+            times.reserveCapacity(pages)
+            var largest = 0
+            for index in 0..<pages {
+                let t0 = ContinuousClock.now
+                let html = page.render(
+                    enterprise: enterprises[index % enterprises.count], policies: policies, date: date)
+                times.append((ContinuousClock.now - t0).seconds)
+                largest = max(largest, html.utf8.count)
+            }
+            times.sort()
+            Output.out(
+                String(
+                    format: "page: %d policies: %d bytes (%.1f KB); render median %.3f ms, p99 %.3f ms (%d pages)",
+                    count, largest, Double(largest) / 1024, times[times.count / 2] * 1000,
+                    times[min(times.count - 1, times.count * 99 / 100)] * 1000, pages))
+        }
     }
 }
 

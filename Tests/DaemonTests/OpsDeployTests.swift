@@ -84,7 +84,10 @@ struct OpsDeployTests {
             atPath: repositoryRoot.appendingPathComponent("config/credentials").path
         ).filter { !$0.hasSuffix(".md") }
         #expect(!shipped.isEmpty)
-        #expect(credentials == Set(shipped.map { "\($0):/etc/policypush/credentials/\($0)" }))
+        // So is the package links' secret, which install.sh generates (none is shipped).
+        #expect(
+            credentials
+                == Set((shipped + ["landing-secret"]).map { "\($0):/etc/policypush/credentials/\($0)" }))
     }
 
     @Test(.enabled(if: systemdAnalyze != nil, "systemd-analyze is not installed"))
@@ -151,6 +154,14 @@ struct OpsDeployTests {
         #expect(operatorCLI.policiesDirectory == root + "/etc/policypush/policies")
         let credentials = try FileManager.default.attributesOfItem(atPath: root + "/etc/policypush/credentials")
         #expect((credentials[.posixPermissions] as? Int) == 0o700)
+        // The landing secret: this installation's own, root-only, read from the credentials directory.
+        #expect(daemon.landing.secretFile == "/run/credentials/policypush.service/landing-secret")
+        #expect(daemon.landing.secretFileConfigured)
+        let secretPath = root + "/etc/policypush/credentials/landing-secret"
+        let secret = try String(contentsOfFile: secretPath, encoding: .utf8)
+        #expect(secret.count == 65 && secret.dropLast().allSatisfy(\.isHexDigit) && secret.hasSuffix("\n"))
+        let secretAttributes = try FileManager.default.attributesOfItem(atPath: secretPath)
+        #expect((secretAttributes[.posixPermissions] as? Int) == 0o600)
         #expect(FileManager.default.fileExists(atPath: root + "/etc/systemd/system/policypush.service"))
 
         // An operator's edit survives a second run, which changes nothing.
@@ -158,6 +169,7 @@ struct OpsDeployTests {
         let second = try await run("/bin/bash", [script, "--root", root, "--binary", "/bin/true"])
         #expect(second.status == 0)
         #expect(second.stdout.contains("nothing to change"))
+        #expect(try String(contentsOfFile: secretPath, encoding: .utf8) == secret)
         #expect(try String(contentsOfFile: root + "/etc/policypush/policypush.json5", encoding: .utf8) == "{}")
     }
 }

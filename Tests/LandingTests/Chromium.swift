@@ -1,0 +1,205 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Debian's headless Chromium, driven from tests: loads a page the way a phone would show it and
+/// reports what a reader of the page's source cannot see for sure: how it looks (a PNG), what it
+/// logged to the console, and every network request it made.
+///
+/// Each load runs `chromium --headless --no-sandbox` once, with a fresh profile in a temporary
+/// directory, background networking off, and `timeout` killing its whole process group after
+/// `timeLimit` seconds. Console messages are read from `--enable-logging=stderr` (Chromium 12x+
+/// logs every console message, whatever its level, as `INFO:CONSOLE:<line>] "text", source: URL
+/// (line)`, uncaught exceptions as `"Uncaught …"`). Requests are read from `--log-net-log`: every
+/// `URL_REQUEST_START_JOB` whose initiator is a web origin, i.e. not one of the browser's own
+/// requests (time, accounts and update checks the flags do not all silence, logged with
+/// initiator `not an origin`).
+///
+/// Self-contained (Foundation only), so that another test target can move it into a shared
+/// test-support target when it needs it.
+struct Chromium: Sendable {
+    /// The browser binary.
+    let executable: String
+    /// Seconds after which a load is killed (with its renderer and GPU processes).
+    var timeLimit = 30
+
+    /// What one load of a page showed.
+    struct Load: Sendable {
+        /// The screenshot, when one was asked for.
+        var screenshot: String?
+        /// Every console message, in order (errors, logs and uncaught exceptions alike).
+        var consoleMessages: [String]
+        /// The URLs the page requested, in order, the page itself left out.
+        var requests: [String]
+        /// Chromium's stdout: the serialized DOM under `--dump-dom`.
+        var output: String
+    }
+
+    /// The installed browser (`$CHROMIUM`, else `chromium` on the usual paths).
+    ///
+    /// - Throws: `ChromiumError` saying how to install it: a test that needs a browser fails
+    ///   without one rather than passing unseen (`scripts/bootstrap --tests` installs it).
+    static func installed() throws -> Chromium {
+        let candidates =
+            [ProcessInfo.processInfo.environment["CHROMIUM"]].compactMap { $0 }
+            + ["/usr/bin/chromium", "/usr/local/bin/chromium", "/usr/bin/chromium-browser"]
+        guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            throw ChromiumError(
+                "Chromium is not installed (looked for \(candidates.joined(separator: ", "))): "
+                    + "run scripts/bootstrap --tests, or apt-get install chromium fonts-wqy-zenhei")
+        }
+        return Chromium(executable: found)
+    }
+
+    /// Loads `url` in a `width` × `height` window; with `screenshot`, writes the window to that PNG.
+    ///
+    /// - Parameter dumpDOM: prints the DOM after load into `Load.output` instead (Chromium takes
+    ///   no screenshot in that mode).
+    func load(
+        _ url: URL, width: Int = 375, height: Int = 812, screenshot: String? = nil, dumpDOM: Bool = false
+    ) async throws -> Load {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "pp-chromium-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let netLog = scratch.appendingPathComponent("net.json").path
+        var arguments = [
+            "-k", "5", "\(timeLimit)", executable,
+            "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--mute-audio",
+            "--user-data-dir=\(scratch.appendingPathComponent("profile").path)",
+            "--disable-background-networking", "--disable-component-update", "--no-first-run",
+            "--disable-default-apps", "--disable-sync", "--disable-extensions", "--no-pings",
+            "--disable-domain-reliability", "--disable-client-side-phishing-detection", "--disable-breakpad",
+            "--disable-features=NetworkTimeServiceQuerying,Translate,OptimizationHints,MediaRouter",
+            "--enable-logging=stderr", "--v=0", "--log-net-log=\(netLog)",
+            "--window-size=\(width),\(height)",
+        ]
+        if dumpDOM { arguments.append("--dump-dom") }
+        if let screenshot { arguments.append("--screenshot=\(screenshot)") }
+        arguments.append(url.absoluteString)
+
+        let stdout = scratch.appendingPathComponent("stdout").path
+        let stderr = scratch.appendingPathComponent("stderr").path
+        let status = try await Self.run("/usr/bin/timeout", arguments, stdout: stdout, stderr: stderr)
+        let errors = (try? String(contentsOfFile: stderr, encoding: .utf8)) ?? ""
+        guard status == 0 else {
+            let reason = status == 124 || status == 137 ? "was killed after \(timeLimit) s" : "exited with \(status)"
+            throw ChromiumError("chromium \(reason) loading \(url): \(errors.suffix(2000))")
+        }
+        if let screenshot, !FileManager.default.fileExists(atPath: screenshot) {
+            throw ChromiumError("chromium wrote no screenshot to \(screenshot): \(errors.suffix(2000))")
+        }
+        return Load(
+            screenshot: screenshot, consoleMessages: Self.consoleMessages(in: errors),
+            requests: try Self.requests(inNetLog: netLog).filter { $0 != url.absoluteString },
+            output: (try? String(contentsOfFile: stdout, encoding: .utf8)) ?? "")
+    }
+
+    /// The console messages in Chromium's stderr log: the quoted text after `:CONSOLE`.
+    static func consoleMessages(in log: String) -> [String] {
+        log.split(separator: "\n").compactMap { line in
+            guard let marker = line.range(of: ":CONSOLE"), let close = line[marker.upperBound...].range(of: "] ")
+            else { return nil }
+            return String(line[close.upperBound...])
+        }
+    }
+
+    /// The URLs of the requests a page initiated, from a NetLog JSON file.
+    ///
+    /// - Throws: `ChromiumError` when the file is missing or not the NetLog Chromium writes on a
+    ///   clean exit: without it, "no request" could not be told from "no record".
+    static func requests(inNetLog path: String) throws -> [String] {
+        guard let data = FileManager.default.contents(atPath: path),
+            let log = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+            let constants = log["constants"] as? [String: Any],
+            let types = constants["logEventTypes"] as? [String: Int],
+            let startJob = types["URL_REQUEST_START_JOB"],
+            let events = log["events"] as? [[String: Any]]
+        else { throw ChromiumError("no readable NetLog at \(path)") }
+        return events.compactMap { event in
+            guard event["type"] as? Int == startJob, let parameters = event["params"] as? [String: Any],
+                let url = parameters["url"] as? String, parameters["initiator"] as? String != "not an origin"
+            else { return nil }
+            return url
+        }
+    }
+
+    /// Runs `executable` to its end off the cooperative pool; returns its exit status.
+    private static func run(
+        _ executable: String, _ arguments: [String], stdout: String, stderr: String
+    ) async throws
+        -> Int32
+    {
+        _ = FileManager.default.createFile(atPath: stdout, contents: nil)
+        _ = FileManager.default.createFile(atPath: stderr, contents: nil)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.standardInput = FileHandle.nullDevice
+        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: stdout))
+        let errors = try FileHandle(forWritingTo: URL(fileURLWithPath: stderr))
+        defer {
+            try? output.close()
+            try? errors.close()
+        }
+        process.standardOutput = output
+        process.standardError = errors
+        return try await withCheckedThrowingContinuation { continuation in
+            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
+            do {
+                try spawnSerialized(process)
+            } catch {
+                process.terminationHandler = nil
+                continuation.resume(throwing: error)
+            }
+        }
+    }
+
+    /// Starts `process` under the spawn lock every test module shares (see `runSerialized` in
+    /// CLITests): Foundation's `Process.run()` crashed once with several spawns at the same moment.
+    static func spawnSerialized(_ process: Process) throws {
+        let fd = open("/tmp/policypush-tests-spawn.lock", O_CREAT | O_RDWR | O_CLOEXEC, 0o644)
+        if fd >= 0 { _ = flock(fd, LOCK_EX) }
+        defer {
+            if fd >= 0 {
+                _ = flock(fd, LOCK_UN)
+                close(fd)
+            }
+        }
+        try process.run()
+    }
+}
+
+/// A browser that is missing, failed, timed out or left no record.
+struct ChromiumError: Error, CustomStringConvertible {
+    let description: String
+
+    init(_ description: String) { self.description = description }
+}
+
+/// Figures read from a PNG's header, without decoding its pixels.
+struct PNGInfo: Equatable {
+    let width: Int
+    let height: Int
+    let byteCount: Int
+
+    init(width: Int, height: Int, byteCount: Int) {
+        self.width = width
+        self.height = height
+        self.byteCount = byteCount
+    }
+
+    /// - Throws: `ChromiumError` naming the file when it is not a PNG.
+    init(path: String) throws {
+        guard let data = FileManager.default.contents(atPath: path), data.count > 24,
+            Array(data.prefix(8)) == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A],
+            String(decoding: data[12..<16], as: UTF8.self) == "IHDR"
+        else { throw ChromiumError("\(path): not a PNG") }
+        let bytes = Array(data[16..<24])
+        width = bytes[0..<4].reduce(0) { $0 << 8 | Int($1) }
+        height = bytes[4..<8].reduce(0) { $0 << 8 | Int($1) }
+        byteCount = data.count
+    }
+}
