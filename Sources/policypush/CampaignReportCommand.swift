@@ -39,9 +39,6 @@ struct CampaignReportCommand: Command {
         let report = try store.report(campaignID: id)
         let fold = try store.coverage(campaignID: id)
         let coverage = fold.counts
-        let details = ReportDetails(
-            report, coverage: fold, breakdown: try store.coverageBreakdown(campaignID: id),
-            activity: try store.activity(campaignID: id, utcOffsetSeconds: zone.secondsFromGMT()), zone: zone)
         let replies = try store.replies(campaignID: id)
         let replyCounts = ReplyCounts(total: replies.count, optOuts: replies.filter(\.optOut).count)
         var rows: Int?
@@ -49,9 +46,16 @@ struct CampaignReportCommand: Command {
             rows = try MessageCSV.write(
                 store: store, campaignID: id, to: csv, zone: zone, configuration: workspace.configuration)
         }
-        let document = ReportJSON(
-            record, report, coverage: coverage, replies: replyCounts, details: details, zone: zone)
-        if let html {
+        // The breakdowns cost a sorted pass over the messages: only for the outputs that show them.
+        var document: ReportJSON?
+        if json || html != nil {
+            let details = ReportDetails(
+                report, coverage: fold, breakdown: try store.coverageBreakdown(campaignID: id),
+                activity: try store.activity(campaignID: id, utcOffsetSeconds: zone.secondsFromGMT()), zone: zone)
+            document = ReportJSON(
+                record, report, coverage: coverage, replies: replyCounts, details: details, zone: zone)
+        }
+        if let html, let document {
             let page = try ReportHTML.render(
                 document, bureau: try? workspace.loadTemplates().sms.signature,
                 command: "policypush campaign report \(id) --html \(html)", zone: zone)
@@ -59,7 +63,7 @@ struct CampaignReportCommand: Command {
                 try handle.write(contentsOf: Data(page.utf8))
             }
         }
-        if json {
+        if json, let document {
             try Output.json(document)
         } else {
             ReportText.print(record, report, coverage: coverage, replies: replyCounts)
