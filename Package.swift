@@ -24,7 +24,10 @@ let package = Package(
         .target(name: "Rules", dependencies: ["Kit", "Registry"], swiftSettings: strict),
         .target(name: "Messaging", dependencies: ["Kit", "Registry", "Rules"], swiftSettings: strict),
         // The package page an enterprise opens from its link: pure HTML rendering.
-        .target(name: "Landing", dependencies: ["Registry", "Rules"], swiftSettings: strict),
+        .target(name: "Landing", dependencies: ["Kit", "Registry", "Rules"], swiftSettings: strict),
+
+        // The campaign report as one self-contained HTML page with SVG charts drawn here: pure rendering.
+        .target(name: "Report", dependencies: ["Kit"], swiftSettings: strict),
 
         // I/O behind it.
         .target(name: "Storage", dependencies: ["Kit", "Registry", "CSQLite"], swiftSettings: strict),
@@ -55,8 +58,8 @@ let package = Package(
         .executableTarget(
             name: "policypush",
             dependencies: [
-                "Config", "Planning", "Daemon", "Ops", "Kit", "Registry", "Rules", "Messaging", "Landing", "Storage",
-                "Delivery", "GatewayStub",
+                "Config", "Planning", "Daemon", "Ops", "Kit", "Registry", "Rules", "Messaging", "Landing", "Report",
+                "Storage", "Delivery", "GatewayStub",
             ],
             swiftSettings: strict
         ),
@@ -67,6 +70,7 @@ let package = Package(
         .testTarget(name: "MessagingTests", dependencies: ["Messaging", "Rules", "Registry"], swiftSettings: strict),
         .testTarget(
             name: "LandingTests", dependencies: ["Landing", "Rules", "Registry", "HTTPServer"], swiftSettings: strict),
+        .testTarget(name: "ReportTests", dependencies: ["Report", "Kit"], swiftSettings: strict),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "Registry"], swiftSettings: strict),
         .testTarget(name: "DeliveryTests", dependencies: ["Kit", "Delivery", "HTTPServer"], swiftSettings: strict),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"], swiftSettings: strict),
@@ -87,7 +91,7 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "CLITests",
-            dependencies: ["Kit", "policypush", "Config", "Daemon", "Planning", "Storage", "Registry"],
+            dependencies: ["Kit", "policypush", "Config", "Daemon", "Planning", "Report", "Storage", "Registry"],
             swiftSettings: strict),
     ]
 )

@@ -1,3 +1,4 @@
+import Kit
 import Registry
 import Rules
 
@@ -153,21 +154,7 @@ public struct PackagePage: Sendable {
     }
 
     /// `text` safe in HTML content and in a double- or single-quoted attribute.
-    public static func escaped(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for character in text.unicodeScalars {
-            switch character {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.unicodeScalars.append(character)
-            }
-        }
-        return out
-    }
+    public static func escaped(_ text: String) -> String { HTMLText.escaped(text) }
 
     private static let style = """
         *{box-sizing:border-box}\

@@ -451,6 +451,10 @@ public struct CampaignReport: Sendable, Hashable {
     public var suppressedByReason: [String: Int]
     /// `nil` when no message was delivered with a known accept time.
     public var receiptLatency: LatencyPercentiles?
+    /// The same latencies in ``LatencyBucket/bounds`` buckets; empty when `receiptLatency` is `nil`.
+    public var latencyHistogram: [LatencyBucket] = []
+    /// Failed messages by the gateway last used (`none` before one was chosen), then by last error.
+    public var failuresByGateway: [String: [String: Int]] = [:]
 
     public init(
         campaignID: Int64, total: Int, byState: [MessageState: Int], byPolicy: [String: [MessageState: Int]],

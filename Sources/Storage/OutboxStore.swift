@@ -209,6 +209,13 @@ public protocol OutboxStore: AnyObject {
     /// its messages (payloads unread).
     func coverage(campaignID: Int64) throws -> Coverage
 
+    /// A campaign's coverage by region and by policy (see ``CoverageBreakdown``), in one pass.
+    func coverageBreakdown(campaignID: Int64) throws -> CoverageBreakdown
+
+    /// A campaign's sends, deliveries and failures per time bucket, buckets aligned on the
+    /// local clock `utcOffsetSeconds` east of UTC; `nil` before anything was sent.
+    func activity(campaignID: Int64, utcOffsetSeconds: Int) throws -> ActivityTimeline?
+
     /// Calls `body` with every message of a campaign in id order and, when `withEvents`, its
     /// recorded transitions oldest first.
     func forEachMessage(

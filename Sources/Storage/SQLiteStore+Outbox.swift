@@ -148,6 +148,14 @@ extension SQLiteStore: OutboxStore {
         try outbox.coverage(campaignID: campaignID)
     }
 
+    public func coverageBreakdown(campaignID: Int64) throws -> CoverageBreakdown {
+        try outbox.coverageBreakdown(campaignID: campaignID)
+    }
+
+    public func activity(campaignID: Int64, utcOffsetSeconds: Int) throws -> ActivityTimeline? {
+        try outbox.activity(campaignID: campaignID, utcOffsetSeconds: utcOffsetSeconds)
+    }
+
     public func forEachMessage(
         campaignID: Int64, withEvents: Bool, _ body: (OutboxMessage, [MessageEvent]?) throws -> Void
     ) throws {

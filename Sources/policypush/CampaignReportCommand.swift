@@ -2,6 +2,7 @@ import Config
 import Daemon
 import Foundation
 import Planning
+import Report
 import Storage
 
 /// `campaign report ID`: what became of a campaign's messages, optionally one CSV row each.
@@ -13,17 +14,21 @@ struct CampaignReportCommand: Command {
         options: [
             .flag("--json", "Print one JSON object for scripts."),
             .option("--csv", "FILE", "Write one row per message (recipients masked) to FILE."),
+            .option("--html", "FILE", "Write the report as one self-contained HTML page with charts to FILE."),
         ])
 
     let id: Int64
     let json: Bool
     let csv: String?
+    let html: String?
 
     init(_ arguments: ParsedArguments) throws(UsageError) {
         id = try CampaignSupport.parseID(arguments)
         json = arguments.flag("--json")
         csv = arguments.value("--csv")
         if let csv, csv.isEmpty { throw arguments.usageError("--csv expects a file name") }
+        html = arguments.value("--html")
+        if let html, html.isEmpty { throw arguments.usageError("--html expects a file name") }
     }
 
     func run(_ context: Context) async throws -> Int32 {
@@ -32,7 +37,8 @@ struct CampaignReportCommand: Command {
         let store = try CampaignSupport.openForReading(workspace)
         let record = try CampaignSupport.campaign(id, in: store)
         let report = try store.report(campaignID: id)
-        let coverage = try store.coverage(campaignID: id).counts
+        let fold = try store.coverage(campaignID: id)
+        let coverage = fold.counts
         let replies = try store.replies(campaignID: id)
         let replyCounts = ReplyCounts(total: replies.count, optOuts: replies.filter(\.optOut).count)
         let opens = try store.openReport(campaignID: id)
@@ -41,15 +47,35 @@ struct CampaignReportCommand: Command {
             rows = try MessageCSV.write(
                 store: store, campaignID: id, to: csv, zone: zone, configuration: workspace.configuration)
         }
-        if json {
-            try Output.json(
-                ReportJSON(record, report, coverage: coverage, replies: replyCounts, opened: opens, zone: zone))
+        // The breakdowns cost a sorted pass over the messages: only for the outputs that show them.
+        var document: ReportJSON?
+        if json || html != nil {
+            let details = ReportDetails(
+                report, coverage: fold, breakdown: try store.coverageBreakdown(campaignID: id),
+                activity: try store.activity(campaignID: id, utcOffsetSeconds: zone.secondsFromGMT()), zone: zone)
+            document = ReportJSON(
+                record, report, coverage: coverage, replies: replyCounts, opened: opens, details: details, zone: zone)
+        }
+        if let html, let document {
+            let page = try ReportHTML.render(
+                document, bureau: try? workspace.loadTemplates().sms.signature,
+                command: "policypush campaign report \(id) --html \(html)", zone: zone)
+            try OutputFile.write(to: html, configuration: workspace.configuration) { handle in
+                try handle.write(contentsOf: Data(page.utf8))
+            }
+        }
+        if json, let document {
+            try Output.json(document)
         } else {
             ReportText.print(record, report, coverage: coverage, replies: replyCounts, opened: opens)
         }
         if let csv, let rows {
             // With --json, stdout holds the JSON alone.
             let note = "Wrote \(rows) message row(s) to \(csv)."
+            if json { Output.err(note) } else { Output.out(note) }
+        }
+        if let html {
+            let note = "Wrote the HTML report to \(html)."
             if json { Output.err(note) } else { Output.out(note) }
         }
         return 0
@@ -94,10 +120,16 @@ struct ReportJSON: Encodable {
     var replies: ReplyCounts
     /// Packages whose page was opened (see `OpensJSON`).
     var opened: OpensJSON
+    var funnel: CampaignReportModel.Funnel
+    var coverageByRegion: [CampaignReportModel.GroupCoverage]
+    var coverageByPolicy: [CampaignReportModel.GroupCoverage]
+    var receiptLatencyHistogram: [CampaignReportModel.LatencyBucket]
+    var failuresByGateway: [CampaignReportModel.GatewayFailures]
+    var timeline: CampaignReportModel.Timeline?
 
     init(
         _ record: CampaignRecord, _ r: CampaignReport, coverage: Coverage.Counts, replies: ReplyCounts,
-        opened: OpenReport, zone: TimeZone
+        opened: OpenReport, details: ReportDetails, zone: TimeZone
     ) {
         func breakdown(_ d: [String: [MessageState: Int]]) -> [Breakdown] {
             d.keys.sorted().map { Breakdown(name: $0, counts: CampaignSupport.named(d[$0]!)) }
@@ -119,6 +151,12 @@ struct ReportJSON: Encodable {
         self.coverage = CoverageJSON(coverage)
         self.replies = replies
         self.opened = OpensJSON(opened)
+        funnel = details.funnel
+        coverageByRegion = details.coverageByRegion
+        coverageByPolicy = details.coverageByPolicy
+        receiptLatencyHistogram = details.receiptLatencyHistogram
+        failuresByGateway = details.failuresByGateway
+        timeline = details.timeline
     }
 }
 

@@ -26,7 +26,10 @@ extension OutboxSQL {
                     report.byPolicy[policy, default: [:]][state, default: 0] += 1
                 }
                 switch state {
-                case .failed: report.failureReasons[select.text(4) ?? "unknown", default: 0] += 1
+                case .failed:
+                    let reason = select.text(4) ?? "unknown"
+                    report.failureReasons[reason, default: 0] += 1
+                    report.failuresByGateway[select.text(2) ?? "none", default: [:]][reason, default: 0] += 1
                 case .suppressed: report.suppressedByReason[select.text(5) ?? "unknown", default: 0] += 1
                 case .delivered:
                     if let accepted = select.optionalInt64(6), let finished = select.optionalInt64(7) {
@@ -44,6 +47,7 @@ extension OutboxSQL {
                 }
                 report.receiptLatency = LatencyPercentiles(
                     p50: percentile(0.5), p90: percentile(0.9), p99: percentile(0.99), count: latencies.count)
+                report.latencyHistogram = LatencyBucket.histogram(latencies)
             }
             return report
         }
@@ -68,6 +72,101 @@ extension OutboxSQL {
                     suppressionReason: select.text(6))
             }
             return coverage
+        }
+    }
+
+    func coverageBreakdown(campaignID: Int64) throws -> CoverageBreakdown {
+        try readTransaction {
+            // Grouped by enterprise so each fold ends when its credit code does: memory holds one
+            // enterprise's reaches, not the audience's. The sort is a temporary B-tree, once per report.
+            let select = try statement(
+                """
+                SELECT m.credit_code, m.state, m.channel, m.policy_ids, m.last_error, m.suppression_reason, e.region
+                FROM messages m LEFT JOIN enterprises e ON e.credit_code = m.credit_code
+                WHERE m.campaign_id = ?1 ORDER BY m.credit_code, m.id
+                """)
+            defer { select.reset() }
+            try select.bind(campaignID)
+            var regions: [String: [ReachReason: Int]] = [:]
+            var policies: [String: [ReachReason: Int]] = [:]
+            var current: String?
+            var region = ""
+            var overall = EnterpriseReach()
+            var perPolicy: [String: EnterpriseReach] = [:]
+            func close() {
+                guard current != nil else { return }
+                if let reason = overall.reason { regions[region, default: [:]][reason, default: 0] += 1 }
+                for (policy, reach) in perPolicy {
+                    if let reason = reach.reason { policies[policy, default: [:]][reason, default: 0] += 1 }
+                }
+            }
+            while try select.step() {
+                let code = select.text(0) ?? ""
+                if code != current {
+                    close()
+                    current = code
+                    region = select.text(6) ?? ""
+                    overall = EnterpriseReach()
+                    perPolicy = [:]
+                }
+                let state = try messageState(select.text(1))
+                let channel = try optionalChannel(select.text(2))
+                let policyIDs = IDList.decode(select.text(3))
+                let (lastError, reason) = (select.text(4), select.text(5))
+                overall.add(
+                    state: state, channel: channel, recipient: "", policyIDs: policyIDs, lastError: lastError,
+                    suppressionReason: reason)
+                for policy in policyIDs {
+                    perPolicy[policy, default: EnterpriseReach()].add(
+                        state: state, channel: channel, recipient: "", policyIDs: [policy], lastError: lastError,
+                        suppressionReason: reason)
+                }
+            }
+            close()
+            func counts(_ d: [String: [ReachReason: Int]]) -> [String: Coverage.Counts] {
+                d.mapValues { Coverage.Counts(byReason: $0, qualified: $0.values.reduce(0, +)) }
+            }
+            return CoverageBreakdown(byRegion: counts(regions), byPolicy: counts(policies))
+        }
+    }
+
+    func activity(campaignID: Int64, utcOffsetSeconds: Int) throws -> ActivityTimeline? {
+        try readTransaction {
+            // One row per event: a first attempt (sent), or a final delivery or failure; times
+            // shifted into local time so hour and day buckets start on the local clock.
+            let events = """
+                SELECT first_attempt_at + ?2 AS t, 1 AS s, 0 AS d, 0 AS f FROM messages
+                WHERE campaign_id = ?1 AND first_attempt_at IS NOT NULL
+                UNION ALL
+                SELECT finished_at + ?2, 0, state = 'delivered', state <> 'delivered' FROM messages
+                WHERE campaign_id = ?1 AND state IN ('delivered', 'failed', 'expired') AND finished_at IS NOT NULL
+                """
+            let offset = Int64(utcOffsetSeconds) * 1000
+            let range = try statement("SELECT min(t), max(t) FROM (\(events))")
+            defer { range.reset() }
+            try range.bind(campaignID, offset)
+            guard try range.step(), let first = range.optionalInt64(0), let last = range.optionalInt64(1) else {
+                return nil
+            }
+            let width = ActivityTimeline.width(first: first, last: last)
+            let w = Int64(width) * 1000
+            let select = try statement(
+                """
+                SELECT t / ?3 - (t % ?3 < 0) AS k, sum(s), sum(d), sum(f) FROM (\(events)) GROUP BY k ORDER BY k
+                """)
+            defer { select.reset() }
+            try select.bind(campaignID, offset, w)
+            var counts: [Int64: (Int, Int, Int)] = [:]
+            while try select.step() {
+                counts[select.int64(0)] = (Int(select.int64(1)), Int(select.int64(2)), Int(select.int64(3)))
+            }
+            let firstKey = first.floorDiv(w)
+            let buckets = (firstKey...last.floorDiv(w)).map { key in
+                let (s, d, f) = counts[key] ?? (0, 0, 0)
+                return ActivityTimeline.Bucket(
+                    start: Date(millis: key * w - offset), sent: s, delivered: d, failed: f)
+            }
+            return ActivityTimeline(bucketSeconds: width, buckets: buckets)
         }
     }
 
