@@ -71,6 +71,11 @@ public struct CampaignEffect: Sendable, Hashable, Encodable {
     public struct ReasonCount: Sendable, Hashable, Encodable {
         public var reason: String
         public var count: Int
+
+        public init(reason: String, count: Int) {
+            self.reason = reason
+            self.count = count
+        }
     }
 
     public struct Difference: Sendable, Hashable, Encodable {
