@@ -143,5 +143,27 @@ struct EffectCommandTests {
         #expect(!unreached.stdout.contains(codes[3]), "\(unreached.stdout)")
         let all = try await cli.run("campaign", "unreached", String(id), "--include-control")
         #expect(all.stdout.contains("control_group (3") && all.stdout.contains(codes[3]), "\(all.stdout)")
+
+        // Generated uptake: with no base rate and a certain effect, exactly the delivered pairs claim.
+        let generated = try await cli.run(
+            "uptake", "generate", "--campaign", String(id), "--out", cli.file("gen.csv"), "--base-rate", "0",
+            "--effect", "1", "--seed", "5")
+        #expect(generated.status == 0 && generated.stdout.contains("Wrote 2 claim(s)"), "\(generated.stdout)")
+        let lines = try String(contentsOfFile: cli.file("gen.csv"), encoding: .utf8).split(separator: "\n")
+        #expect(lines.first == "credit_code,policy_id,claimed_on,amount")
+        #expect(
+            lines.dropFirst().map { $0.split(separator: ",")[0...1].joined(separator: ",") }
+                == ["\(codes[0]),small_low_profit", "\(codes[0]),rd_super_deduction"])
+        let half = try await cli.run(
+            "uptake", "generate", "--campaign", String(id), "--out", cli.file("half.csv"), "--base-rate", "0.5",
+            "--seed", "5")
+        let repeated = try await cli.run(
+            "uptake", "generate", "--campaign", String(id), "--out", cli.file("half2.csv"), "--base-rate", "0.5",
+            "--seed", "5")
+        #expect(half.status == 0 && repeated.status == 0)
+        #expect(
+            try String(contentsOfFile: cli.file("half.csv"), encoding: .utf8)
+                == String(contentsOfFile: cli.file("half2.csv"), encoding: .utf8), "same seed, same file")
+        #expect(try await cli.run("uptake", "generate", "--campaign", String(id)).status == 64)
     }
 }
