@@ -15,8 +15,28 @@ struct PlannedPackage: Sendable {
     var policyIndices: [Int]
     var payload: MessagePayload?
     var suppression: SuppressionReason?
-    /// Why nothing is sent (`no_contact`, `opted_out`, `frequency_cap`, `duplicate`, …), or nil.
+    /// Why nothing is sent (`no_contact`, `opted_out`, `frequency_cap`, `duplicate`,
+    /// `control_group`, …), or nil.
     var reason: String?
+    /// Every policy the enterprise qualified for, before de-duplication.
+    var matched: [Int] = []
+    /// Held out as the control group (then `reason` is `control_group`).
+    var control = false
+    /// For a control enterprise: what planning would have decided had it been pushed (`nil`:
+    /// a message). For the others, `reason`.
+    var plannedReason: String?
+
+    /// The control group's stand-in for `self`: no message, and what it would have been.
+    func heldOut() -> PlannedPackage {
+        PlannedPackage(
+            creditCode: creditCode, channel: nil, recipient: "", policyIndices: matched, payload: nil,
+            suppression: nil, reason: ControlGroup.reason, matched: matched, control: true, plannedReason: reason)
+    }
+}
+
+extension ControlGroup {
+    /// The suppression reason of a control enterprise's message.
+    public static let reason = "control_group"
 }
 
 extension EnterpriseShard {
@@ -42,9 +62,13 @@ extension EnterpriseShard {
     ///
     /// `suppressedAddresses`: mobile numbers and openids that opted out (回T退订, unsubscribe) or
     /// were suppressed by an operator, by channel; whichever enterprise holds them now.
+    ///
+    /// `control`: the campaign's control group. Membership is decided first, from the credit code
+    /// alone; a control enterprise still goes through de-duplication, caps and opt-outs so its
+    /// package records what would have happened, but nothing is rendered or sent.
     func plan(
         rows: Range<Int>, bits: [Bitset], planner: PackagePlanner, renderer: PackageRenderer, fallback: Bool,
-        history: [String: History], suppressedAddresses: [Channel: Set<String>] = [:]
+        history: [String: History], suppressedAddresses: [Channel: Set<String>] = [:], control: ControlGroup? = nil
     ) -> [PlannedPackage] {
         func addressSuppressed(_ row: Int, _ channel: Channel) -> Bool {
             guard let set = suppressedAddresses[channel], !set.isEmpty, let address = address(row, on: channel) else {
@@ -60,10 +84,17 @@ extension EnterpriseShard {
             for p in bits.indices where bits[p][row] { matched.append(p) }
             if matched.isEmpty { continue }
             let code = creditCode(at: row)
+            let held = control?.contains(code) ?? false
+            func add(_ package: PlannedPackage) {
+                var package = package
+                package.matched = matched
+                package.plannedReason = package.reason
+                result.append(held ? package.heldOut() : package)
+            }
             let known = history[code] ?? History()
             let fresh = matched.filter { !known.told.contains(planner.policies[$0].id) }
             if fresh.isEmpty {
-                result.append(
+                add(
                     PlannedPackage(
                         creditCode: code, channel: nil, recipient: "", policyIndices: matched, payload: nil,
                         suppression: nil, reason: "duplicate"))
@@ -83,11 +114,18 @@ extension EnterpriseShard {
                 {
                     text = "frequency_cap"
                 }
-                result.append(
+                add(
                     PlannedPackage(
                         creditCode: code, channel: nil, recipient: "", policyIndices: fresh, payload: nil,
                         suppression: reason, reason: text))
             case .send(let channel, let indices):
+                if held {
+                    add(
+                        PlannedPackage(
+                            creditCode: code, channel: channel, recipient: "", policyIndices: indices, payload: nil,
+                            suppression: nil, reason: nil))
+                    continue
+                }
                 let e = enterprise(at: row)
                 let policies = indices.map { planner.policies[$0] }
                 var payload = MessagePayload.render(channel, enterprise: e, policies: policies, renderer: renderer)
@@ -101,7 +139,7 @@ extension EnterpriseShard {
                     payload.tencent = sms.tencent
                     payload.fallbackMobile = mobile
                 }
-                result.append(
+                add(
                     PlannedPackage(
                         creditCode: code, channel: channel,
                         recipient: channel == .sms ? (e.mobile ?? "") : (e.wechatOpenID ?? ""),
@@ -167,6 +205,7 @@ public struct CampaignPlanner: Sendable {
         var remaining = spec.maxMessages ?? Int.max
         let renderer = self.renderer.with(link: linkTokens.link(campaign: campaign.id))
         let suppressedAddresses = try await store.run { try $0.suppressedAddresses() }
+        let control = ControlGroup(percent: spec.controlPercent, seed: spec.controlSeed)
         for shard in registry.shards {
             let bits = await shard.match(evaluator)
             var start = 0
@@ -179,9 +218,11 @@ public struct CampaignPlanner: Sendable {
                 let planned = await shard.plan(
                     rows: rows, bits: bits, planner: planner, renderer: renderer, fallback: spec.fallback,
                     history: history,
-                    suppressedAddresses: suppressedAddresses)
+                    suppressedAddresses: suppressedAddresses, control: control)
                 var messages: [NewMessage] = []
                 messages.reserveCapacity(planned.count)
+                var groups: [GroupAssignment] = []
+                groups.reserveCapacity(planned.count)
                 for p in planned {
                     var state = MessageState.queued
                     var reason = p.reason
@@ -193,6 +234,11 @@ public struct CampaignPlanner: Sendable {
                         state = .suppressed
                         reason = "campaign_max"
                     }
+                    groups.append(
+                        GroupAssignment(
+                            campaignID: campaign.id, creditCode: p.creditCode,
+                            policyIDs: p.matched.map { planner.policies[$0].id }, control: p.control,
+                            plannedReason: p.control ? p.plannedReason : reason))
                     messages.append(
                         NewMessage(
                             campaignID: campaign.id, creditCode: p.creditCode, channel: p.channel,
@@ -212,7 +258,11 @@ public struct CampaignPlanner: Sendable {
                     }
                 }
                 let batch = messages
-                _ = try await store.run { try $0.insertMessages(batch) }
+                let assignments = groups
+                _ = try await store.run { store in
+                    try store.insertMessages(batch)
+                    try store.insertGroupAssignments(assignments)
+                }
             }
         }
         return summary

@@ -34,11 +34,14 @@ public enum ReachReason: String, Sendable, Hashable, CaseIterable, Codable {
     case awaitingReceipt = "awaiting_receipt"
     /// Already told these policies within the de-duplication window: reached earlier, not a miss.
     case toldBefore = "told_before"
+    /// Held out at random as the campaign's control group (`campaign start --control`): not
+    /// sent on purpose, so not a miss.
+    case controlGroup = "control_group"
 
-    /// Neither delivered, told before, nor still in flight: a miss.
+    /// Neither delivered, told before, held out, nor still in flight: a miss.
     public var isMiss: Bool {
         switch self {
-        case .delivered, .pending, .awaitingReceipt, .toldBefore: false
+        case .delivered, .pending, .awaitingReceipt, .toldBefore, .controlGroup: false
         default: true
         }
     }
@@ -67,6 +70,7 @@ public enum ReachReason: String, Sendable, Hashable, CaseIterable, Codable {
         case .noContact: 11
         case .campaignMax: 12
         case .otherSuppression: 13
+        case .controlGroup: 14
         }
     }
 
@@ -96,6 +100,7 @@ public enum ReachReason: String, Sendable, Hashable, CaseIterable, Codable {
         case "frequency_cap": .frequencyCap
         case "no_policy_for_channel": .noPolicyForChannel
         case "campaign_max": .campaignMax
+        case "control_group": .controlGroup
         default: .otherSuppression
         }
     }
@@ -239,13 +244,15 @@ public struct Coverage: Sendable {
     /// The counts a report prints.
     public var counts: Counts { Counts(byReason: byReason, qualified: qualified) }
 
-    /// Coverage in numbers: `qualified = delivered + toldBefore + inFlight + notReached`.
+    /// Coverage in numbers: `qualified = delivered + toldBefore + inFlight + controlGroup + notReached`.
     public struct Counts: Sendable, Hashable {
         public var qualified: Int
         public var delivered: Int
         public var toldBefore: Int
         /// Pending and awaiting a receipt.
         public var inFlight: Int
+        /// Held out as the control group.
+        public var controlGroup: Int
         /// Misses by reason (``ReachReason/isMiss``).
         public var notReached: [ReachReason: Int]
 
@@ -254,6 +261,7 @@ public struct Coverage: Sendable {
             delivered = byReason[.delivered] ?? 0
             toldBefore = byReason[.toldBefore] ?? 0
             inFlight = (byReason[.pending] ?? 0) + (byReason[.awaitingReceipt] ?? 0)
+            controlGroup = byReason[.controlGroup] ?? 0
             notReached = byReason.filter { $0.key.isMiss }
         }
 
@@ -315,7 +323,7 @@ public struct UnreachedEntry: Sendable, Hashable {
             detail = optOuts.isEmpty ? reach.detail : optOuts.map(\.summary).joined(separator: "; ")
         case .failed:
             detail = [reach.channel?.rawValue, reach.detail].compactMap { $0 }.joined(separator: ": ")
-        case .noContact, .frequencyCap, .noPolicyForChannel, .campaignMax, .toldBefore:
+        case .noContact, .frequencyCap, .noPolicyForChannel, .campaignMax, .toldBefore, .controlGroup:
             detail = nil
         default:
             break

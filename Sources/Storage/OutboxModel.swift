@@ -129,11 +129,19 @@ public struct CampaignSpec: Sendable, Hashable {
     public var policyVersions: [String: String]
     /// The content hash of the templates used.
     public var templateVersion: String
+    /// The share of the eligible enterprises held out as a control group, in percent (0–50).
+    public var controlPercent: Double
+    /// The seed of the control assignment (hex); drawn when the campaign is stored if `nil` and
+    /// `controlPercent > 0`. See `ControlGroup` in Planning for the formula.
+    public var controlSeed: String?
 
     public init(
         name: String, policyIDs: [String], channels: [Channel], fallback: Bool, startAt: Date,
-        maxMessages: Int? = nil, campaignDate: String, policyVersions: [String: String], templateVersion: String
+        maxMessages: Int? = nil, campaignDate: String, policyVersions: [String: String], templateVersion: String,
+        controlPercent: Double = 0, controlSeed: String? = nil
     ) {
+        self.controlPercent = controlPercent
+        self.controlSeed = controlSeed
         self.name = name
         self.policyIDs = policyIDs
         self.channels = channels

@@ -8,7 +8,7 @@ import Foundation
 ///
 /// - Important: A store is used from one thread or actor at a time; it is not `Sendable`.
 ///   Async code reaches one through a ``StoreWorker``.
-public protocol PolicyPushStore: OutboxStore, EnterpriseStore, AuditStore {}
+public protocol PolicyPushStore: OutboxStore, EnterpriseStore, AuditStore, EffectStore {}
 
 /// Where stores come from: the one place that chooses the backend.
 public enum Store {

@@ -23,13 +23,18 @@ struct CampaignStartCommand: Command {
             .option("--max", "N", "Plan at most N messages."),
             .option(
                 "--on", "DATE", "Campaign date for validity windows and idempotency keys (default: the day of --at)."),
+            .option(
+                "--control", "PCT",
+                "Hold out PCT % of the eligible enterprises as a control group (0–50, decimals allowed; default 0)."),
         ],
         discussion: """
             Give either --policies or --all. The campaign is written in one transaction in state
             'pending'; the daemon (`policypush serve`) plans and sends it. With approval.required in the
             config it is written 'awaiting_approval' instead, and waits until an operator other than the
             one who started it approves it (`campaign approve ID`). Prints the new campaign's id on the
-            first line of stdout.
+            first line of stdout. With --control, each eligible enterprise is held out when a hash of
+            the campaign's random seed and its credit code falls below PCT % (see README, 跟踪问效):
+            it gets no message, and `campaign effect ID` compares its uptake with the pushed group's.
             """)
 
     let name: String
@@ -39,6 +44,7 @@ struct CampaignStartCommand: Command {
     let at: String?
     let maxMessages: Int?
     let date: LocalDate?
+    let controlPercent: Double
 
     init(_ arguments: ParsedArguments) throws(UsageError) {
         guard let name = arguments.value("--name")?.trimmingCharacters(in: .whitespacesAndNewlines), !name.isEmpty
@@ -76,6 +82,15 @@ struct CampaignStartCommand: Command {
         }
         maxMessages = try arguments.int("--max", in: 1...Int.max)
         date = try parseDate(arguments, "--on")
+        if let text = arguments.value("--control") {
+            guard let percent = Double(text), percent.isFinite, (0...50).contains(percent) else {
+                throw arguments.usageError(
+                    "--control expects a percentage from 0 to 50 (e.g. 10 or 12.5), got '\(text)'")
+            }
+            controlPercent = percent
+        } else {
+            controlPercent = 0
+        }
     }
 
     func run(_ context: Context) async throws -> Int32 {
@@ -133,13 +148,15 @@ struct CampaignStartCommand: Command {
             channels: channels ?? workspace.configuration.channelPreference,
             fallback: fallback, startAt: startAt, maxMessages: maxMessages, campaignDate: campaignDate.description,
             policyVersions: CampaignVersions.policyVersions(catalog, ids: ids),
-            templateVersion: CampaignVersions.templateVersion(directory: workspace.configuration.templatesDirectory))
+            templateVersion: CampaignVersions.templateVersion(directory: workspace.configuration.templatesDirectory),
+            controlPercent: controlPercent)
         let store = try workspace.openStore()
         let approval = workspace.configuration.approval.required
         let audit = OperatorIdentity.audit([
             ("name", name), ("policies", ids.joined(separator: ",")),
             ("channels", spec.channels.map(\.rawValue).joined(separator: ",")), ("fallback", fallback ? "true" : nil),
             ("at", at), ("max", maxMessages.map(String.init)), ("on", campaignDate.description),
+            ("control", controlPercent > 0 ? ControlText.percent(controlPercent) : nil),
         ])
         let id = try store.createCampaign(spec, awaitingApproval: approval, audit: audit)
 
@@ -147,7 +164,7 @@ struct CampaignStartCommand: Command {
         let when = startAt > now ? "from \(CampaignSupport.localTime(startAt, zone))" : "now"
         let state = approval ? CampaignState.awaitingApproval : .pending
         Output.out(
-            "Campaign \(id) '\(name)' is \(state.rawValue): policies \(ids.joined(separator: ", ")) on \(campaignDate), channels \(spec.channels.map(\.rawValue).joined(separator: ","))\(fallback ? " with fallback" : ""), starting \(when)\(maxMessages.map { ", at most \($0) messages" } ?? "")."
+            "Campaign \(id) '\(name)' is \(state.rawValue): policies \(ids.joined(separator: ", ")) on \(campaignDate), channels \(spec.channels.map(\.rawValue).joined(separator: ","))\(fallback ? " with fallback" : ""), starting \(when)\(maxMessages.map { ", at most \($0) messages" } ?? "")\(controlPercent > 0 ? ", \(ControlText.percent(controlPercent)) % held out as a control group" : "")."
         )
         if approval {
             Output.out(

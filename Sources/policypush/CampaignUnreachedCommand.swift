@@ -12,6 +12,7 @@ struct CampaignUnreachedCommand: Command {
         arguments: ["ID"],
         options: [
             .option("--csv", "FILE", "Also write them to FILE (UTF-8 CSV, contacts masked)."),
+            .flag("--include-control", "Also list the control group (held out on purpose, not a miss)."),
             .flag("--json", "Print JSON for scripts."),
         ],
         discussion: """
@@ -21,16 +22,20 @@ struct CampaignUnreachedCommand: Command {
             opted_out with how: a 回T退订 reply, a WeChat unsubscribe, an operator, or the registry
             flag; frequency_cap, no_policy_for_channel, campaign_max). Enterprises already told
             these policies within the de-duplication window are listed apart as told_before.
-            Sorted by reason (failures first), then region, then credit code.
+            Sorted by reason (failures first), then region, then credit code. Enterprises held out
+            as the control group (`campaign start --control`) are listed, last, only with
+            --include-control.
             """)
 
     let id: Int64
     let csv: String?
+    let includeControl: Bool
     let json: Bool
 
     init(_ arguments: ParsedArguments) throws(UsageError) {
         id = try CampaignSupport.parseID(arguments)
         csv = arguments.value("--csv")
+        includeControl = arguments.flag("--include-control")
         json = arguments.flag("--json")
         if let csv, csv.isEmpty { throw arguments.usageError("--csv expects a file name") }
     }
@@ -70,7 +75,8 @@ struct CampaignUnreachedCommand: Command {
         let workspace = Workspace(configuration: try context.configuration())
         let store = try CampaignSupport.openForReading(workspace)
         let record = try CampaignSupport.campaign(id, in: store)
-        let (coverage, entries) = try store.unreached(campaignID: id, channels: record.spec.channels)
+        let (coverage, all) = try store.unreached(campaignID: id, channels: record.spec.channels)
+        let entries = includeControl ? all : all.filter { $0.reason != .controlGroup }
         let rows = entries.map(Row.init)
         if let csv {
             var text = MessageCSV.record(Self.csvHeader)
@@ -127,6 +133,7 @@ struct CoverageJSON: Encodable {
     var delivered: Int
     var toldBefore: Int
     var inFlight: Int
+    var controlGroup: Int
     var notReachedTotal: Int
     /// In follow-up order, reasons without enterprises left out.
     var notReached: [Count]
@@ -136,6 +143,7 @@ struct CoverageJSON: Encodable {
         delivered = c.delivered
         toldBefore = c.toldBefore
         inFlight = c.inFlight
+        controlGroup = c.controlGroup
         notReachedTotal = c.notReachedTotal
         notReached = CoverageText.misses(c).map { Count(name: $0.reason.rawValue, count: $0.count) }
     }
@@ -151,16 +159,18 @@ enum CoverageText {
     /// `7 qualified, 1 delivered, 1 told before, 1 in flight, 4 not reached`.
     static func summary(_ c: Coverage.Counts) -> String {
         "\(c.qualified) qualified, \(c.delivered) delivered, \(c.toldBefore) told before, \(c.inFlight) in flight, "
-            + "\(c.notReachedTotal) not reached"
+            + (c.controlGroup > 0 ? "\(c.controlGroup) control group, " : "") + "\(c.notReachedTotal) not reached"
     }
 
     /// The report's block: one line per count, misses by reason.
     static func print(_ c: Coverage.Counts) {
         Output.out("Coverage (enterprises):")
-        let lines: [(String, Int)] = [
-            ("qualified", c.qualified), ("delivered", c.delivered), ("told before", c.toldBefore),
-            ("in flight", c.inFlight), ("not reached", c.notReachedTotal),
-        ]
+        let lines: [(String, Int)] =
+            [
+                ("qualified", c.qualified), ("delivered", c.delivered), ("told before", c.toldBefore),
+                ("in flight", c.inFlight),
+            ]
+            + (c.controlGroup > 0 ? [("control", c.controlGroup)] : []) + [("not reached", c.notReachedTotal)]
         for (label, n) in lines {
             var line = "  " + label.padding(toLength: 11, withPad: " ", startingAt: 0) + String(n).leftPadded(8)
             if label == "not reached", n > 0 {

@@ -30,7 +30,7 @@ import Testing
                 """)
         }
         let store = try SQLiteStore(path: db.path)
-        #expect(store.schemaVersion == 8)
+        #expect(store.schemaVersion == Migration.latestVersion)
         #expect(try store.connection.scalarText("PRAGMA foreign_key_check") == nil)
         #expect(try store.replies(campaignID: 3).map(\.id) == [5])
         #expect(try store.suppressionList().first?.replyID == 5)

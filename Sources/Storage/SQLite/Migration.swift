@@ -17,6 +17,7 @@ struct Migration {
         Migration(sql: version6, rebuildsTables: true),
         Migration(sql: version7),
         Migration(sql: version8, rebuildsTables: true),
+        Migration(sql: version9),
     ]
 
     static var latestVersion: Int { all.count }

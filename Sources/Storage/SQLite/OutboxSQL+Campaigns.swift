@@ -6,7 +6,7 @@ extension OutboxSQL {
     static let campaignColumns = """
         id, name, policy_ids, channels, fallback, start_at, max_messages, campaign_date, policy_versions,
         template_version, state, requested_state, created_at, planned_at, finished_at, key_secret, created_by,
-        approved_by, decided_at, decision_note
+        approved_by, decided_at, decision_note, control_percent, control_seed
         """
 
     /// Stores a new campaign, `pending` or, with `awaitingApproval`, `awaiting_approval`, and
@@ -20,16 +20,22 @@ extension OutboxSQL {
             let insert = try statement(
                 """
                 INSERT INTO campaigns (name, policy_ids, channels, fallback, start_at, max_messages, campaign_date,
-                    policy_versions, template_version, state, created_at, updated_at, key_secret, created_by)
-                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12, ?13)
+                    policy_versions, template_version, state, created_at, updated_at, key_secret, created_by,
+                    control_percent, control_seed)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12, ?13, ?14, ?15)
                 """)
             var random = SystemRandomNumberGenerator()
+            let controlSeed =
+                spec.controlSeed
+                ?? (spec.controlPercent > 0
+                    ? (0..<16).map { _ in UInt8.random(in: 0...255, using: &random) }.map(Self.hexByte).joined() : nil)
             let state: CampaignState = awaitingApproval ? .awaitingApproval : .pending
             try insert.run(
                 spec.name, try IDList.encode(spec.policyIDs), try IDList.encode(spec.channels.map(\.rawValue)),
                 spec.fallback, spec.startAt.millis, spec.maxMessages, spec.campaignDate,
                 CustomAttributes.encode(spec.policyVersions) ?? "{}", spec.templateVersion, state.rawValue, at.millis,
-                (0..<16).map { _ in UInt8.random(in: 0...255, using: &random) }, audit?.operatorName)
+                (0..<16).map { _ in UInt8.random(in: 0...255, using: &random) }, audit?.operatorName,
+                spec.controlPercent, controlSeed)
             let id = connection.lastInsertRowID
             if let audit {
                 try appendAudit(
@@ -37,6 +43,12 @@ extension OutboxSQL {
             }
             return id
         }
+    }
+
+    /// Two lowercase hex digits.
+    static func hexByte(_ byte: UInt8) -> String {
+        let digits = Array("0123456789abcdef")
+        return String([digits[Int(byte >> 4)], digits[Int(byte & 15)]])
     }
 
     func campaigns() throws -> [CampaignRecord] {
@@ -74,7 +86,8 @@ extension OutboxSQL {
             channels: try IDList.decode(row.text(3)).map(channel), fallback: row.int64(4) != 0,
             startAt: Date(millis: row.int64(5)),
             maxMessages: row.optionalInt64(6).map { Int($0) }, campaignDate: row.text(7) ?? "",
-            policyVersions: CustomAttributes.decode(row.text(8) ?? "{}") ?? [:], templateVersion: row.text(9) ?? "")
+            policyVersions: CustomAttributes.decode(row.text(8) ?? "{}") ?? [:], templateVersion: row.text(9) ?? "",
+            controlPercent: row.double(20), controlSeed: row.text(21))
         return CampaignRecord(
             id: row.int64(0), spec: spec, state: try campaignState(row.text(10)),
             requestedState: try row.text(11).map { try campaignState($0) }, createdAt: Date(millis: row.int64(12)),
