@@ -60,12 +60,11 @@ struct AuditListCommand: Command {
             Output.out(since == nil ? "The audit trail is empty." : "No audit entries since \(since ?? "").")
             return 0
         }
-        let operatorWidth = min(20, max(8, rows.map(\.operator.count).max() ?? 0))
+        let operatorWidth = min(20, max(8, rows.map(\.operator.columns).max() ?? 0))
         let actionWidth = max(6, rows.map(\.action.count).max() ?? 0)
         let targetWidth = min(30, max(6, rows.map(\.target.count).max() ?? 0))
         func pad(_ text: String, _ width: Int) -> String {
-            text.count > width
-                ? String(text.prefix(width - 1)) + "…" : text.padding(toLength: width, withPad: " ", startingAt: 0)
+            text.columns > width ? String(text.prefix(width - 1)) + "…" : text.padded(toColumns: width)
         }
         Output.out(
             "SEQ".leftPadded(5) + "  TIME                 " + pad("OPERATOR", operatorWidth) + "  "

@@ -122,4 +122,21 @@ extension String {
     func leftPadded(_ width: Int) -> String {
         count >= width ? self : String(repeating: " ", count: width - count) + self
     }
+
+    /// Terminal columns the text takes: two for each CJK character and full-width form, one
+    /// otherwise (what lines up Chinese names in a table).
+    var columns: Int {
+        unicodeScalars.reduce(0) { width, scalar in
+            let wide =
+                (0x1100...0x115F).contains(scalar.value) || (0x2E80...0xA4CF).contains(scalar.value)
+                || (0xAC00...0xD7A3).contains(scalar.value) || (0xF900...0xFAFF).contains(scalar.value)
+                || (0xFF00...0xFF60).contains(scalar.value) || (0xFFE0...0xFFE6).contains(scalar.value)
+            return width + (wide ? 2 : 1)
+        }
+    }
+
+    /// The text followed by spaces up to `width` terminal columns (see ``columns``).
+    func padded(toColumns width: Int) -> String {
+        self + String(repeating: " ", count: max(0, width - columns))
+    }
 }

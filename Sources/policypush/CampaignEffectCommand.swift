@@ -78,7 +78,7 @@ enum EffectText {
                         number($0) + (fromDelivery ? " from delivery" : " from start")
                     } ?? "-"
                 Output.out(
-                    "  " + padded(label, 22)
+                    "  " + label.padded(toColumns: 22)
                         + String(g.enterprises).leftPadded(12)
                         + String(g.claimed).leftPadded(9) + (g.share.map(percent) ?? "-").leftPadded(8) + "  "
                         + ci.padding(toLength: 15, withPad: " ", startingAt: 0) + g.amountYuan.leftPadded(16) + "  "
@@ -95,17 +95,6 @@ enum EffectText {
                     "  planning suppressed in \(label)\(label == "control" ? " (would have)" : ""): \(text)")
             }
         }
-    }
-
-    /// `text` followed by spaces up to `width` terminal columns (a CJK character takes two).
-    static func padded(_ text: String, _ width: Int) -> String {
-        let columns = text.unicodeScalars.reduce(0) { sum, scalar in
-            sum
-                + ((0x1100...0x115F).contains(scalar.value) || (0x2E80...0xA4CF).contains(scalar.value)
-                    || (0xAC00...0xD7A3).contains(scalar.value) || (0xF900...0xFAFF).contains(scalar.value)
-                    || (0xFF00...0xFF60).contains(scalar.value) ? 2 : 1)
-        }
-        return text + String(repeating: " ", count: max(0, width - columns))
     }
 
     /// `0.2` → `20.0%`.

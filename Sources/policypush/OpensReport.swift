@@ -92,21 +92,9 @@ enum OpensText {
     private static func rows(_ title: String, _ rows: [(label: String, rate: OpenRate)]) {
         guard !rows.isEmpty else { return }
         Output.out("  \(title.lowercased()):")
-        let width = rows.map { columns($0.label) }.max() ?? 0
+        let width = rows.map(\.label.columns).max() ?? 0
         for row in rows {
-            let pad = String(repeating: " ", count: width - columns(row.label))
-            Output.out("    " + row.label + pad + "  " + share(row.rate))
-        }
-    }
-
-    /// Terminal columns `text` takes: two for each CJK character and full-width form, one otherwise.
-    static func columns(_ text: String) -> Int {
-        text.unicodeScalars.reduce(0) { width, scalar in
-            let wide =
-                (0x1100...0x115F).contains(scalar.value) || (0x2E80...0xA4CF).contains(scalar.value)
-                || (0xAC00...0xD7A3).contains(scalar.value) || (0xF900...0xFAFF).contains(scalar.value)
-                || (0xFF00...0xFF60).contains(scalar.value) || (0xFFE0...0xFFE6).contains(scalar.value)
-            return width + (wide ? 2 : 1)
+            Output.out("    " + row.label.padded(toColumns: width) + "  " + share(row.rate))
         }
     }
 }
