@@ -68,7 +68,8 @@ struct BenchCampaignCommand: Command {
         defer { scratch.remove() }
         let stub = try StubProcess.start(arguments: ["--kind", "generic", "--port", "0"])
         defer { ChildProcess.stop(stub.0) }
-        try scratch.writeConfig(base: base, stubPort: stub.1)
+        let landingPort = try LoopbackPort.free()
+        try scratch.writeConfig(base: base, stubPort: stub.1, landingPort: landingPort)
 
         let csv = scratch.directory + "/enterprises.csv"
         var t = ContinuousClock.now
@@ -121,6 +122,7 @@ struct BenchCampaignCommand: Command {
         let accepted = counts[.accepted] ?? 0
         let memory = ProcStatus.peakResidentBytes(pid: daemon.processIdentifier)
         let cpu = ProcStatus.cpuSeconds(pid: daemon.processIdentifier)
+        let pages = try await servePages(campaign: id, store: store, scratch: scratch, port: landingPort)
         ChildProcess.stop(daemon)
         let planned = plannedAfter ?? 0
 
@@ -140,7 +142,53 @@ struct BenchCampaignCommand: Command {
             String(
                 format: "e2e: daemon peak memory (VmHWM) %.1f MB, CPU %.2f s (%.0f us/msg)", Double(memory) / 1_048_576,
                 cpu, cpu / Double(max(1, sent)) * 1e6))
-        return accepted == sent && sent > 0
+        Output.out(
+            String(
+                format:
+                    "e2e: package page GET /p/<token> over loopback, first opens recorded: median %.2f ms, p99 %.2f ms, %.1f KB median (%d pages, %d of them 200)",
+                pages.median * 1000, pages.p99 * 1000, Double(pages.bytes) / 1024, pages.count, pages.ok))
+        return accepted == sent && sent > 0 && pages.ok == pages.count
+    }
+
+    /// Asks the daemon's landing listener for up to 2,000 of the campaign's package pages, one
+    /// after another on one connection, as the enterprises' phones would open them: the time a
+    /// client sees for each (the store lookup, the render and the open's write included).
+    private func servePages(
+        campaign: Int64, store: any PolicyPushStore, scratch: Scratch, port: Int
+    ) async throws -> (count: Int, ok: Int, median: Double, p99: Double, bytes: Int) {
+        var settings = LandingSettings()
+        settings.secretFile = scratch.stateDirectory + "/landing.secret"
+        settings.secretFileConfigured = true
+        let tokens = try LinkTokens.load(settings)
+        var codes: [String] = []
+        try store.forEachMessage(campaignID: campaign, withEvents: false) { message, _ in
+            if message.state != .suppressed && codes.count < 2000 { codes.append(message.creditCode) }
+        }
+        let transport = CurlTransport(configuration: .init())
+        var times: [Double] = []
+        var sizes: [Int] = []
+        var ok = 0
+        for code in codes {
+            let url = "http://127.0.0.1:\(port)/p/" + tokens.token(campaign: campaign, creditCode: code)
+            let request = HTTPRequest(
+                method: .get, url: url, headers: ["User-Agent": "Mozilla/5.0 (iPhone) MicroMessenger/8.0"],
+                timeout: .seconds(5), allowsTransportResend: true)
+            let started = ContinuousClock.now
+            let response = try? await transport.send(request)
+            times.append((ContinuousClock.now - started).seconds)
+            if let response, response.status == 200 {
+                ok += 1
+                sizes.append(response.body.count)
+            }
+        }
+        await transport.shutdown()
+        times.sort()
+        sizes.sort()
+        guard !times.isEmpty else { return (0, 0, 0, 0, 0) }
+        return (
+            times.count, ok, times[times.count / 2], times[min(times.count - 1, times.count * 99 / 100)],
+            sizes.isEmpty ? 0 : sizes[sizes.count / 2]
+        )
     }
 
     // MARK: Restart
@@ -283,7 +331,7 @@ private struct Scratch {
     }
 
     /// One generic gateway without a rate limit; planning rules that would hold messages back are off.
-    func writeConfig(base: Configuration, stubPort: Int) throws {
+    func writeConfig(base: Configuration, stubPort: Int, landingPort: Int? = nil) throws {
         func quoted(_ text: String) -> String {
             "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
         }
@@ -301,7 +349,7 @@ private struct Scratch {
                 quiet_hours: { start: "00:00", end: "00:00" },
                 frequency_caps: { sms: { off: true }, wechat: { off: true } },
                 dedupe_days: 0,
-              },
+              },\(landingPort.map { "\n  landing: { listen: \"127.0.0.1:\($0)\", rate_per_minute: 0 }," } ?? "")
             }
 
             """
@@ -411,5 +459,26 @@ private enum ProcStatus {
         let fields = text[text.index(after: close)...].split(separator: " ")
         guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
         return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+}
+
+/// A loopback port nobody listens on, for a child process's listener.
+enum LoopbackPort {
+    /// Binds port 0 on 127.0.0.1, reads the port the kernel chose, closes.
+    static func free() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw CommandFailure("socket() failed: errno \(errno)") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let named = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, length) == 0 ? getsockname(fd, $0, &length) : -1
+            }
+        }
+        guard named == 0 else { throw CommandFailure("cannot bind a loopback port: errno \(errno)") }
+        return Int(UInt16(bigEndian: address.sin_port))
     }
 }
