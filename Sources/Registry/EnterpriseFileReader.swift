@@ -203,42 +203,27 @@ public struct EnterpriseFileReader: Sendable {
     private func readJSONLines(_ text: [UInt8], into sink: inout Sink) throws {
         var validator = EnterpriseValidator(schema: schema, today: today, file: path)
         var warnings: [Diagnostic] = []
-        try text.withUnsafeBufferPointer { buffer in
-            var start = 0
-            var line = 0
-            while start < buffer.count {
-                line += 1
-                var end = start
-                while end < buffer.count, buffer[end] != UInt8(ascii: "\n") { end += 1 }
-                let lineBytes = UnsafeBufferPointer(rebasing: buffer[start..<end])
-                start = end + 1
-                guard lineBytes.contains(where: { !Self.isJSONSpace($0) }) else { continue }
-                let members: [(key: String, value: String?)]
-                do throws(JSONLineParser.Failure) {
-                    members = try JSONLineParser.parse(lineBytes)
-                } catch {
-                    sink.reject([
-                        Diagnostic(
-                            file: path, line: line, column: error.column, field: error.field, message: error.message)
-                    ])
-                    continue
-                }
-                let layout = EnterpriseValidator.Layout(
-                    names: members.map(\.key), schema: schema, columnNumbers: members.map { _ in nil })
-                if let repeated = layout.duplicateNames.first {
-                    sink.reject([Diagnostic(file: path, line: line, field: repeated, message: "key appears twice")])
-                    continue
-                }
-                warnings.removeAll(keepingCapacity: true)
-                let outcome = validator.validate(
-                    values: members.map(\.value), layout: layout, line: line, warnings: &warnings)
-                try sink.take(outcome, warnings: warnings)
+        try JSONLineParser.forEachLine(in: text) { lineBytes, line in
+            let members: [(key: String, value: String?)]
+            do throws(JSONLineParser.Failure) {
+                members = try JSONLineParser.parse(lineBytes)
+            } catch {
+                sink.reject([
+                    Diagnostic(file: path, line: line, column: error.column, field: error.field, message: error.message)
+                ])
+                return
             }
+            let layout = EnterpriseValidator.Layout(
+                names: members.map(\.key), schema: schema, columnNumbers: members.map { _ in nil })
+            if let repeated = layout.duplicateNames.first {
+                sink.reject([Diagnostic(file: path, line: line, field: repeated, message: "key appears twice")])
+                return
+            }
+            warnings.removeAll(keepingCapacity: true)
+            let outcome = validator.validate(
+                values: members.map(\.value), layout: layout, line: line, warnings: &warnings)
+            try sink.take(outcome, warnings: warnings)
         }
-    }
-
-    private static func isJSONSpace(_ byte: UInt8) -> Bool {
-        byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") || byte == UInt8(ascii: "\r")
     }
 
     /// The file's bytes; a `Diagnostic` with the system's reason when it cannot be read.

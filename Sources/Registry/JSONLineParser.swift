@@ -19,6 +19,28 @@ struct JSONLineParser {
     private let bytes: UnsafeBufferPointer<UInt8>
     private var i = 0
 
+    /// Calls `body` with each line of `text` that is not blank (JSON whitespace only) and its
+    /// 1-based line number: how the importers walk a JSON Lines file.
+    static func forEachLine(
+        in text: [UInt8], _ body: (_ line: UnsafeBufferPointer<UInt8>, _ number: Int) throws -> Void
+    ) rethrows {
+        try text.withUnsafeBufferPointer { buffer in
+            var start = 0
+            var number = 0
+            while start < buffer.count {
+                number += 1
+                var end = start
+                while end < buffer.count, buffer[end] != UInt8(ascii: "\n") { end += 1 }
+                let line = UnsafeBufferPointer(rebasing: buffer[start..<end])
+                start = end + 1
+                let blank = !line.contains {
+                    $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\t") && $0 != UInt8(ascii: "\r")
+                }
+                if !blank { try body(line, number) }
+            }
+        }
+    }
+
     static func parse(_ line: UnsafeBufferPointer<UInt8>) throws(Failure) -> [(key: String, value: String?)] {
         var parser = JSONLineParser(bytes: line)
         return try parser.object()

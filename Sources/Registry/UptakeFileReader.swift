@@ -184,36 +184,22 @@ public struct UptakeFileReader: Sendable {
     private func readJSONLines(
         _ text: [UInt8], take: ([String: (value: String?, column: Int?)], Int) -> Void, refuse: (Diagnostic) -> Void
     ) {
-        text.withUnsafeBufferPointer { buffer in
-            var start = 0
-            var line = 0
-            while start < buffer.count {
-                line += 1
-                var end = start
-                while end < buffer.count, buffer[end] != UInt8(ascii: "\n") { end += 1 }
-                let lineBytes = UnsafeBufferPointer(rebasing: buffer[start..<end])
-                start = end + 1
-                let blank = !lineBytes.contains {
-                    $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\t") && $0 != UInt8(ascii: "\r")
-                }
-                if blank { continue }
-                do throws(JSONLineParser.Failure) {
-                    let members = try JSONLineParser.parse(lineBytes)
-                    var fields: [String: (value: String?, column: Int?)] = [:]
-                    for member in members {
-                        guard fields[member.key] == nil else {
-                            refuse(Diagnostic(file: path, line: line, field: member.key, message: "key appears twice"))
-                            fields = [:]
-                            break
-                        }
-                        fields[member.key] = (member.value, nil)
+        JSONLineParser.forEachLine(in: text) { lineBytes, line in
+            do throws(JSONLineParser.Failure) {
+                let members = try JSONLineParser.parse(lineBytes)
+                var fields: [String: (value: String?, column: Int?)] = [:]
+                for member in members {
+                    guard fields[member.key] == nil else {
+                        refuse(Diagnostic(file: path, line: line, field: member.key, message: "key appears twice"))
+                        return
                     }
-                    if !fields.isEmpty || members.isEmpty { take(fields, line) }
-                } catch {
-                    refuse(
-                        Diagnostic(
-                            file: path, line: line, column: error.column, field: error.field, message: error.message))
+                    fields[member.key] = (member.value, nil)
                 }
+                take(fields, line)
+            } catch {
+                refuse(
+                    Diagnostic(file: path, line: line, column: error.column, field: error.field, message: error.message)
+                )
             }
         }
     }
