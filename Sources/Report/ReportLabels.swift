@@ -16,6 +16,7 @@ enum ReportLabels {
         "pending": "待发送",
         "awaiting_receipt": "等待回执",
         "told_before": "此前已告知",
+        "control_group": "对照组（按设计不推送）",
     ]
 
     /// Campaign states.

@@ -303,7 +303,7 @@ struct FunnelChart {
         let height = Double(stages.count) * Self.rowHeight + 6
         let centre = Self.labelWidth + Self.plotWidth / 2
         var body = ""
-        let greys = ["#2b2b2b", "#4d4d4d", "#6e6e6e", "#8f8f8f"]
+        let greys = ["#2b2b2b", "#4d4d4d", "#6e6e6e", "#8f8f8f", "#ababab"]
         for (i, stage) in stages.enumerated() {
             let y = 3 + Double(i) * Self.rowHeight
             let w = width(stage.value)

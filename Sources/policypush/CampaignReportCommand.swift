@@ -66,7 +66,7 @@ struct CampaignReportCommand: Command {
             let (catalog, _) = workspace.loadPolicies()
             doc.policyTitles = Dictionary(
                 uniqueKeysWithValues: record.spec.policyIDs.compactMap { id in
-                    catalog.entry(id: id).map { (id, $0.profile.title) }
+                    catalog.entry(id: id).map { (id, $0.profile.shortTitle) }
                 })
             document = doc
         }
@@ -143,7 +143,7 @@ struct ReportJSON: Encodable {
     /// 跟踪问效 (`campaign effect`'s JSON), when the campaign held out a control group or some
     /// eligible enterprise claimed one of its policies in the window; absent otherwise.
     var effect: CampaignEffect?
-    /// Policy titles by id, from the policy profiles as they are now.
+    /// Policy short titles by id, from the policy profiles as they are now (the page labels with them).
     var policyTitles: [String: String] = [:]
 
     init(
