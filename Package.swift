@@ -64,12 +64,16 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        // Test support: headless Chromium (screenshots, console messages, requests) for browser tests.
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
+
         .testTarget(name: "KitTests", dependencies: ["Kit"], swiftSettings: strict),
         .testTarget(name: "RegistryTests", dependencies: ["Registry"], swiftSettings: strict),
         .testTarget(name: "RulesTests", dependencies: ["Kit", "Rules", "Registry"], swiftSettings: strict),
         .testTarget(name: "MessagingTests", dependencies: ["Messaging", "Rules", "Registry"], swiftSettings: strict),
         .testTarget(
-            name: "LandingTests", dependencies: ["Landing", "Rules", "Registry", "HTTPServer"], swiftSettings: strict),
+            name: "LandingTests", dependencies: ["Landing", "Rules", "Registry", "HTTPServer", "TestSupport"],
+            swiftSettings: strict),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Kit"], swiftSettings: strict),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "Registry"], swiftSettings: strict),
         .testTarget(name: "DeliveryTests", dependencies: ["Kit", "Delivery", "HTTPServer"], swiftSettings: strict),
@@ -91,7 +95,9 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "CLITests",
-            dependencies: ["Kit", "policypush", "Config", "Daemon", "Planning", "Report", "Storage", "Registry"],
+            dependencies: [
+                "Kit", "policypush", "Config", "Daemon", "Planning", "Report", "Storage", "Registry", "TestSupport",
+            ],
             swiftSettings: strict),
     ]
 )

@@ -49,6 +49,9 @@ public struct CampaignEffect: Sendable, Hashable, Encodable {
     /// One group's uptake of one policy.
     public struct Group: Sendable, Hashable, Encodable {
         public var enterprises = 0
+        /// Enterprises that opened their package page (the stage between delivered and claimed);
+        /// always 0 in the control group, which got no message.
+        public var opened = 0
         /// Enterprises with at least one claim in the window.
         public var claimed = 0
         /// `claimed / enterprises`, `nil` for an empty group.
@@ -92,10 +95,11 @@ public struct CampaignEffect: Sendable, Hashable, Encodable {
     ///   - deliveries: when a message carrying each policy was first delivered, by credit code
     ///     and policy id.
     ///   - claims: uptake of the campaign's policies; claims outside the window are ignored.
+    ///   - opened: the credit codes of the enterprises that opened their package page.
     ///   - zone: the time zone of the start day and delivery days.
     public static func compute(
         campaign: CampaignRecord, assignments: [GroupAssignment], deliveries: [String: [String: Date]],
-        claims: [UptakeClaim], windowDays: Int, zone: TimeZone
+        claims: [UptakeClaim], opened: Set<String> = [], windowDays: Int, zone: TimeZone
     ) -> CampaignEffect {
         let (start, end) = window(campaign, days: windowDays, zone: zone)
         var claimsBy: [String: [String: [UptakeClaim]]] = [:]
@@ -113,7 +117,10 @@ public struct CampaignEffect: Sendable, Hashable, Encodable {
             for a in assignments where a.policyIDs.contains(policy) {
                 let own = (policyClaims[a.creditCode] ?? []).sorted { $0.claimedOn < $1.claimedOn }
                 let deliveredAt = deliveries[a.creditCode]?[policy].map { localDay($0, zone) }
-                let member = Member(claims: own, start: start, deliveredOn: deliveredAt, plannedReason: a.plannedReason)
+                let member = Member(
+                    claims: own, start: start, deliveredOn: deliveredAt,
+                    opened: !a.control && opened.contains(a.creditCode),
+                    plannedReason: a.plannedReason)
                 if a.control {
                     control.add(member)
                 } else {
@@ -157,11 +164,13 @@ public struct CampaignEffect: Sendable, Hashable, Encodable {
         var claims: [UptakeClaim]
         var start: LocalDate
         var deliveredOn: LocalDate?
+        var opened: Bool
         var plannedReason: String?
     }
 
     private struct Tally {
         var enterprises = 0
+        var opened = 0
         var claimed = 0
         var amountFen: Int64 = 0
         var fromStart: [Int] = []
@@ -173,6 +182,7 @@ public struct CampaignEffect: Sendable, Hashable, Encodable {
             enterprises += 1
             if let reason = m.plannedReason { suppressed[reason, default: 0] += 1 }
             if m.deliveredOn != nil { delivered = true }
+            if m.opened { opened += 1 }
             guard let first = m.claims.first else { return }
             claimed += 1
             amountFen += m.claims.compactMap(\.amountFen).reduce(0, +)
@@ -185,6 +195,7 @@ public struct CampaignEffect: Sendable, Hashable, Encodable {
         func group() -> Group {
             var g = Group()
             g.enterprises = enterprises
+            g.opened = opened
             g.claimed = claimed
             g.share = enterprises > 0 ? Double(claimed) / Double(enterprises) : nil
             g.interval = Proportions.wilson(successes: claimed, trials: enterprises)
@@ -213,6 +224,8 @@ public struct EffectInputs: Sendable {
     public var assignments: [GroupAssignment]
     /// First delivery time by credit code and policy id.
     public var deliveries: [String: [String: Date]]
+    /// The credit codes of the enterprises that opened their package page.
+    public var opened: Set<String> = []
 
     /// Reads a campaign's inputs. A campaign planned before group assignments were recorded has
     /// them derived from its messages: each enterprise's policies, in the control group when its
@@ -240,7 +253,9 @@ public struct EffectInputs: Sendable {
             }
         }
         let assignments = stored.isEmpty ? derived.values.sorted { $0.creditCode < $1.creditCode } : stored
-        return EffectInputs(assignments: assignments, deliveries: deliveries)
+        return EffectInputs(
+            assignments: assignments, deliveries: deliveries,
+            opened: try store.openedEnterprises(campaignID: campaign.id))
     }
 }
 
@@ -260,6 +275,6 @@ extension CampaignEffect {
         let claims = try store.uptake(policyIDs: campaign.spec.policyIDs, from: start, through: end)
         return compute(
             campaign: campaign, assignments: inputs.assignments, deliveries: inputs.deliveries, claims: claims,
-            windowDays: windowDays, zone: zone)
+            opened: inputs.opened, windowDays: windowDays, zone: zone)
     }
 }

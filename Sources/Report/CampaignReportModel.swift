@@ -100,18 +100,22 @@ public struct CampaignReportModel: Codable, Sendable, Hashable {
         public var planned: Int
         public var sent: Int
         public var delivered: Int
+        /// Enterprises that opened their package page (opened before a receipt came counts too);
+        /// absent in a report from before opens were recorded.
+        public var opened: Int?
         public var suppressed: [Count]
         public var notSent: [Count]
         public var undelivered: [Count]
 
         public init(
-            qualified: Int, planned: Int, sent: Int, delivered: Int, suppressed: [Count], notSent: [Count],
-            undelivered: [Count]
+            qualified: Int, planned: Int, sent: Int, delivered: Int, opened: Int? = nil, suppressed: [Count],
+            notSent: [Count], undelivered: [Count]
         ) {
             self.qualified = qualified
             self.planned = planned
             self.sent = sent
             self.delivered = delivered
+            self.opened = opened
             self.suppressed = suppressed
             self.notSent = notSent
             self.undelivered = undelivered
@@ -194,35 +198,131 @@ public struct CampaignReportModel: Codable, Sendable, Hashable {
         }
     }
 
-    /// Claims of a policy's relief after the campaign, in the pushed group and, when the
-    /// campaign held one out, the control group.
-    public struct PolicyUptake: Codable, Sendable, Hashable {
-        public var name: String
-        public var pushedEligible: Int
-        public var pushedClaimed: Int
-        public var controlEligible: Int?
-        public var controlClaimed: Int?
+    /// 跟踪问效: `campaign effect`'s figures as its JSON holds them (the page decodes the very
+    /// `CampaignEffect` the CLI computes): per policy, uptake among eligible enterprises in the
+    /// pushed group (split by delivery) and the control group, and the difference with its 95 %
+    /// interval (Newcombe's hybrid score). Present when uptake was imported or a control group held out.
+    public struct Effect: Codable, Sendable, Hashable {
+        /// One group's uptake of one policy.
+        public struct Group: Codable, Sendable, Hashable {
+            public var enterprises: Int
+            /// Enterprises that opened their package page (always 0 in the control group).
+            public var opened: Int
+            public var claimed: Int
+            /// `claimed / enterprises`; `nil` for an empty group.
+            public var share: Double?
+            /// Relief claimed in the window, in fen.
+            public var amountFen: Int64
+            /// Median days from the delivery day to the claim (delivered group only).
+            public var medianDaysFromDelivery: Double?
+
+            public init(
+                enterprises: Int, opened: Int = 0, claimed: Int, amountFen: Int64 = 0,
+                medianDaysFromDelivery: Double? = nil
+            ) {
+                self.enterprises = enterprises
+                self.opened = opened
+                self.claimed = claimed
+                self.share = enterprises > 0 ? Double(claimed) / Double(enterprises) : nil
+                self.amountFen = amountFen
+                self.medianDaysFromDelivery = medianDaysFromDelivery
+            }
+        }
+
+        /// Share claimed, pushed minus control, with its 95 % interval.
+        public struct Difference: Codable, Sendable, Hashable {
+            public var estimate: Double
+            public var lower: Double
+            public var upper: Double
+
+            public init(estimate: Double, lower: Double, upper: Double) {
+                self.estimate = estimate
+                self.lower = lower
+                self.upper = upper
+            }
+        }
+
+        public struct Policy: Codable, Sendable, Hashable {
+            public var policyID: String
+            public var eligible: Int
+            public var pushed: Group
+            /// Of the pushed group: a message carrying the policy was delivered.
+            public var delivered: Group
+            public var control: Group
+            public var difference: Difference?
+
+            public init(
+                policyID: String, pushed: Group, delivered: Group, control: Group, difference: Difference? = nil
+            ) {
+                self.policyID = policyID
+                self.eligible = pushed.enterprises + control.enterprises
+                self.pushed = pushed
+                self.delivered = delivered
+                self.control = control
+                self.difference = difference
+            }
+        }
+
+        /// The campaign's start day, the window's first.
+        public var startDay: String
+        public var windowDays: Int
+        public var windowEnd: String
+        public var controlPercent: Double
+        /// `false` without a control group: the figures then describe uptake, not an effect.
+        public var measuresEffect: Bool
+        public var policies: [Policy]
 
         public init(
-            name: String, pushedEligible: Int, pushedClaimed: Int, controlEligible: Int? = nil,
-            controlClaimed: Int? = nil
+            startDay: String, windowDays: Int, windowEnd: String, controlPercent: Double, measuresEffect: Bool,
+            policies: [Policy]
         ) {
-            self.name = name
-            self.pushedEligible = pushedEligible
-            self.pushedClaimed = pushedClaimed
-            self.controlEligible = controlEligible
-            self.controlClaimed = controlClaimed
+            self.startDay = startDay
+            self.windowDays = windowDays
+            self.windowEnd = windowEnd
+            self.controlPercent = controlPercent
+            self.measuresEffect = measuresEffect
+            self.policies = policies
         }
     }
 
-    public struct Uptake: Codable, Sendable, Hashable {
-        /// Claims counted within this many days of the campaign's start.
-        public var windowDays: Int
-        public var policies: [PolicyUptake]
+    /// Package pages opened against messages delivered (the JSON report's `opened`): counted by
+    /// message, a message counting once under each policy it carried.
+    public struct Opens: Codable, Sendable, Hashable {
+        public struct Rate: Codable, Sendable, Hashable {
+            /// The policy, region or channel; `nil` for enterprises without a region.
+            public var name: String?
+            public var delivered: Int
+            public var opened: Int
 
-        public init(windowDays: Int, policies: [PolicyUptake]) {
-            self.windowDays = windowDays
-            self.policies = policies
+            public init(name: String?, delivered: Int, opened: Int) {
+                self.name = name
+                self.delivered = delivered
+                self.opened = opened
+            }
+        }
+
+        public var delivered: Int
+        public var opened: Int
+        /// Page views in all, reloads included.
+        public var views: Int
+        public var byPolicy: [Rate]
+        /// By name, enterprises without a region last: the page draws the ten with most deliveries.
+        public var byRegion: [Rate]
+        public var byChannel: [Rate]
+        /// Opened packages by the client class of their first open (`wechat`, `mobile`, `desktop`).
+        public var byClientClass: [String: Int]
+
+        public init(
+            delivered: Int, opened: Int, views: Int, byPolicy: [Rate], byRegion: [Rate], byChannel: [Rate],
+            byClientClass: [String: Int]
+        ) {
+            self.delivered = delivered
+            self.opened = opened
+            self.views = views
+            self.byPolicy = byPolicy
+            self.byRegion = byRegion
+            self.byChannel = byChannel
+            self.byClientClass = byClientClass
         }
     }
 
@@ -242,14 +342,18 @@ public struct CampaignReportModel: Codable, Sendable, Hashable {
     public var failuresByGateway: [GatewayFailures]
     public var timeline: Timeline?
     public var replies: Replies
-    /// Present once uptake is imported for the campaign.
-    public var uptake: Uptake?
+    /// Present when the campaign held out a control group or uptake was imported for it.
+    public var effect: Effect?
+    /// Package opens; absent in a report from before opens were recorded.
+    public var opened: Opens?
+    /// Policy titles by id, for labels (the id stays beside the title).
+    public var policyTitles: [String: String]?
 
     public init(
         campaign: Campaign, total: Int, byState: [String: Int], coverage: Coverage, funnel: Funnel,
         coverageByRegion: [GroupCoverage], coverageByPolicy: [GroupCoverage], receiptLatency: Latency?,
         receiptLatencyHistogram: [LatencyBucket], failuresByGateway: [GatewayFailures], timeline: Timeline?,
-        replies: Replies, uptake: Uptake? = nil
+        replies: Replies, effect: Effect? = nil, opened: Opens? = nil, policyTitles: [String: String]? = nil
     ) {
         self.campaign = campaign
         self.total = total
@@ -263,6 +367,8 @@ public struct CampaignReportModel: Codable, Sendable, Hashable {
         self.failuresByGateway = failuresByGateway
         self.timeline = timeline
         self.replies = replies
-        self.uptake = uptake
+        self.effect = effect
+        self.opened = opened
+        self.policyTitles = policyTitles
     }
 }

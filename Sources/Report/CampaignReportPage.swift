@@ -4,8 +4,8 @@ import Kit
 ///
 /// Pure: the same model gives the same bytes. Inline CSS and SVG only: no script, font, image
 /// or style sheet is fetched, so the file opens from a USB stick on an offline office PC. One
-/// `<section id="…">` per part (`overview`, `funnel`, `policies`, `regions`, `delivery`,
-/// `replies`, `versions`), so each can be screenshotted or printed on its own page. Every number
+/// `<section id="…">` per part (`overview`, `funnel`, `policies`, `effect` when uptake or a
+/// control group exists, `opens`, `regions`, `delivery`, `replies`, `versions`), so each can be screenshotted or printed on its own page. Every number
 /// is tagged with the path of its value in the model (see ``Figure``); everything taken from
 /// data is HTML-escaped.
 public struct CampaignReportPage: Sendable {
@@ -51,6 +51,8 @@ public struct CampaignReportPage: Sendable {
         html += overview(model)
         html += funnel(model)
         html += policies(model)
+        html += effect(model)
+        html += opens(model)
         html += regions(model)
         html += delivery(model)
         html += replies(model)
@@ -102,16 +104,18 @@ public struct CampaignReportPage: Sendable {
                 + Figure.ratio("tspan", ("funnel.\(key)", value), ("funnel.qualified", f.qualified)) + ")"
             return FunnelChart.Stage(label: label, note: note, value: value, caption: caption)
         }
+        var stages = [
+            stage("符合条件", "qualified", "qualified", f.qualified),
+            stage("计划发送", "planned", "planned", f.planned),
+            stage("已发送", "sent", "sent", f.sent),
+            stage("已送达", "delivered", "delivered", f.delivered),
+        ]
+        if let opened = f.opened { stages.append(stage("已打开", "opened", "opened", opened)) }
         let chart = FunnelChart(
-            title: "推送漏斗：符合条件 → 计划发送 → 已发送 → 已送达",
-            stages: [
-                stage("符合条件", "qualified", "qualified", f.qualified),
-                stage("计划发送", "planned", "planned", f.planned),
-                stage("已发送", "sent", "sent", f.sent),
-                stage("已送达", "delivered", "delivered", f.delivered),
-            ])
+            title: "推送漏斗：符合条件 → 计划发送 → 已发送 → 已送达" + (f.opened == nil ? "" : " → 已打开"), stages: stages)
         var s = "<section id=\"funnel\">\n<h2>漏斗 <span class=\"en\">funnel</span></h2>\n"
-        s += "<p class=\"lead\">单位：企业。每一级之间流失的企业按原因列在下方。</p>\n"
+        s += "<p class=\"lead\">单位：企业。每一级之间流失的企业按原因列在下方"
+        s += f.opened == nil ? "。</p>\n" : "；已打开：点开短信或微信中的链接、查看了政策大礼包页面的企业。</p>\n"
         s += "<figure>\(chart.svg())</figure>\n<div class=\"cols\">\n"
         s += reasonTable("未计划发送（抑制）", "funnel.suppressed", f.suppressed)
         s += reasonTable("计划但未发出", "funnel.notSent", f.notSent)
@@ -129,44 +133,211 @@ public struct CampaignReportPage: Sendable {
         s +=
             "<figure>"
             + coverageChart(
-                "各政策送达覆盖率", "policies", "coverageByPolicy", m.coverageByPolicy, names: { ($0, nil) }) + "</figure>\n"
-        if let uptake = m.uptake, !uptake.policies.isEmpty {
-            s += uptakeChart(uptake)
-        } else {
-            s += "<p class=\"small\">尚未导入申报（享受）数据：导入后此处显示推送组与对照组的享受率。</p>\n"
+                "各政策送达覆盖率", "policies", "coverageByPolicy", m.coverageByPolicy, names: { policyName(m, $0) })
+            + "</figure>\n"
+        if m.effect == nil {
+            s += "<p class=\"small\">尚未导入申报（享受）数据，活动也未设对照组：导入后（<code>policypush uptake import</code>）"
+            s += "本报告显示各政策的享受情况。</p>\n"
         }
         s += "</section>\n"
         return s
     }
 
-    private func uptakeChart(_ uptake: CampaignReportModel.Uptake) -> String {
-        var bars: [BarChart.Bar] = []
-        for p in uptake.policies {
-            let path = Figure.element("uptake.policies", p.name)
-            bars.append(
-                BarChart.Bar(
-                    label: p.name, note: "推送组", value: Self.share(p.pushedClaimed, p.pushedEligible),
-                    caption: Figure.ratio(
-                        "tspan", ("\(path).pushedClaimed", p.pushedClaimed),
-                        ("\(path).pushedEligible", p.pushedEligible))
-                        + "（" + Figure.tspan("\(path).pushedClaimed", p.pushedClaimed) + " / "
-                        + Figure.tspan("\(path).pushedEligible", p.pushedEligible) + "）"))
-            if let claimed = p.controlClaimed, let eligible = p.controlEligible {
-                bars.append(
-                    BarChart.Bar(
-                        label: p.name, note: "对照组（未推送）", value: Self.share(claimed, eligible),
-                        caption: Figure.ratio(
-                            "tspan", ("\(path).controlClaimed", claimed), ("\(path).controlEligible", eligible))
-                            + "（" + Figure.tspan("\(path).controlClaimed", claimed) + " / "
-                            + Figure.tspan("\(path).controlEligible", eligible) + "）",
-                        hatched: true))
+    /// A policy's label: its title with the id beneath, or the id alone when the report has no title.
+    private func policyName(_ m: CampaignReportModel, _ id: String) -> (label: String, note: String?) {
+        m.policyTitles?[id].map { ($0, id) } ?? (id, nil)
+    }
+
+    /// 跟踪问效: uptake per policy, pushed vs control, and the difference with its interval.
+    private func effect(_ m: CampaignReportModel) -> String {
+        guard let e = m.effect else { return "" }
+        var s = "<section id=\"effect\">\n<h2>跟踪问效：政策享受情况 <span class=\"en\">uptake and effect</span></h2>\n"
+        s += "<p class=\"lead\">活动开始日 \(HTMLText.escaped(e.startDay)) 起 "
+        s += Figure.span("effect.windowDays", e.windowDays) + " 天内（至 \(HTMLText.escaped(e.windowEnd))）"
+        s += "申报享受该项政策的符合条件企业所占比例（享受率）。</p>\n"
+        if e.measuresEffect {
+            s += "<p class=\"lead\">对照组：开始时随机留出 "
+            s += Figure.scaled("span", "effect.controlPercent", e.controlPercent, scale: 1, places: 0)
+            s += "% 的符合条件企业不推送。推送组与对照组的享受率之差就是推送带来的变化，"
+            s += "附 95% 置信区间（Newcombe 法）；区间不含 0 时，差异不是偶然。</p>\n"
+        } else {
+            s += "<p class=\"warn\">本活动未设对照组：以下数字只描述被推送企业的享受情况，<b>不能衡量推送的效果</b>"
+            s += "（没有不推送的企业可比）。需要衡量效果时，开始活动时用 <code>--control</code> 留出对照组。</p>\n"
+        }
+        guard !e.policies.isEmpty else { return s + "<p class=\"none\">活动没有政策。</p>\n</section>\n" }
+        s += "<figure>\(uptakeChart(m, e))</figure>\n"
+        s += "<table class=\"effect\">\n<thead><tr><th>政策</th><th>组别</th><th class=\"r\">符合条件</th>"
+        s += "<th class=\"r\">已送达</th><th class=\"r\">已打开</th><th class=\"r\">已享受</th>"
+        s += "<th class=\"r\">享受率</th><th class=\"r\">享受金额（元）</th></tr></thead>\n<tbody>\n"
+        for p in e.policies {
+            let path = Figure.element("effect.policies", "policyID=\(p.policyID)")
+            let (label, note) = policyName(m, p.policyID)
+            let rows = e.measuresEffect ? 2 : 1
+            s += "<tr class=\"first\"><td rowspan=\"\(rows + (p.difference == nil ? 0 : 1))\">"
+            s += HTMLText.escaped(label) + (note.map { "<div class=\"id\">\(HTMLText.escaped($0))</div>" } ?? "")
+            s += "</td>" + groupCells("推送组", "\(path).pushed", p.pushed, delivered: ("\(path).delivered", p.delivered))
+            s += "</tr>\n"
+            if e.measuresEffect {
+                s += "<tr>" + groupCells("对照组（未推送）", "\(path).control", p.control, delivered: nil) + "</tr>\n"
+            }
+            if let d = p.difference {
+                s += "<tr class=\"diff\"><td colspan=\"7\">享受率之差（推送组 − 对照组）："
+                s +=
+                    "<b>"
+                    + Figure.scaled(
+                        "span", "\(path).difference.estimate", d.estimate, scale: 100, places: 1, signed: true)
+                s += " 个百分点</b>，95% 置信区间 "
+                s +=
+                    Figure.scaled("span", "\(path).difference.lower", d.lower, scale: 100, places: 1, signed: true)
+                    + " 至 "
+                s += Figure.scaled("span", "\(path).difference.upper", d.upper, scale: 100, places: 1, signed: true)
+                s += d.lower > 0 ? "：推送提高了享受率" : d.upper < 0 ? "：推送组反而更低" : "：尚不能排除没有差别"
+                s += "</td></tr>\n"
             }
         }
-        let chart = BarChart(title: "推送组与对照组的享受率", bars: bars, scaleMax: 1, sorted: false, id: "uptake")
-        var s = "<h3>享受率：推送组 vs 对照组</h3>\n"
-        s += "<p class=\"small\">活动开始后 \(Figure.span("uptake.windowDays", uptake.windowDays)) 天内申报享受的比例；"
-        s += "实心为推送组，斜线为对照组。两组之差才是推送的效果。</p>\n"
-        return s + "<figure>\(chart.svg())</figure>\n"
+        s += "</tbody>\n</table>\n"
+        s += "<p class=\"small\">单位：企业；金额为窗口内申报的减免税额合计。已送达、已打开只对推送组有意义；"
+        s += "比较的是整个推送组（无论是否送达）与对照组，两组都是符合条件企业的随机部分。</p>\n"
+        return s + "</section>\n"
+    }
+
+    /// One group's cells in the effect table, after the policy's cell.
+    private func groupCells(
+        _ name: String, _ path: String, _ g: CampaignReportModel.Effect.Group,
+        delivered: (path: String, group: CampaignReportModel.Effect.Group)?
+    ) -> String {
+        func cell(_ inner: String) -> String { "<td class=\"r\">\(inner)</td>" }
+        var s = "<td>\(name)</td>" + cell(Figure.span("\(path).enterprises", g.enterprises))
+        if let delivered {
+            s += cell(Figure.span("\(delivered.path).enterprises", delivered.group.enterprises))
+            s += cell(Figure.span("\(path).opened", g.opened))
+        } else {
+            s += cell("<span class=\"none\">—</span>") + cell("<span class=\"none\">—</span>")
+        }
+        s += cell(Figure.span("\(path).claimed", g.claimed))
+        s += cell(Figure.ratio("span", ("\(path).claimed", g.claimed), ("\(path).enterprises", g.enterprises)))
+        s += cell(Figure.scaled("span", "\(path).amountFen", Double(g.amountFen), scale: 0.01, places: 2))
+        return s
+    }
+
+    /// Claim rate per policy: the pushed group solid, the control group hatched beneath it.
+    private func uptakeChart(_ m: CampaignReportModel, _ e: CampaignReportModel.Effect) -> String {
+        var bars: [BarChart.Bar] = []
+        for p in e.policies {
+            let path = Figure.element("effect.policies", "policyID=\(p.policyID)")
+            let (label, _) = policyName(m, p.policyID)
+            func bar(
+                _ key: String, _ g: CampaignReportModel.Effect.Group, _ note: String, hatched: Bool
+            ) -> BarChart.Bar {
+                BarChart.Bar(
+                    label: label, note: note, value: Self.share(g.claimed, g.enterprises),
+                    caption: Figure.ratio(
+                        "tspan", ("\(path).\(key).claimed", g.claimed), ("\(path).\(key).enterprises", g.enterprises))
+                        + "（" + Figure.tspan("\(path).\(key).claimed", g.claimed) + " / "
+                        + Figure.tspan("\(path).\(key).enterprises", g.enterprises) + "）",
+                    hatched: hatched)
+            }
+            bars.append(bar("pushed", p.pushed, "推送组", hatched: false))
+            if e.measuresEffect { bars.append(bar("control", p.control, "对照组（未推送）", hatched: true)) }
+        }
+        let top = bars.map(\.value).max() ?? 0
+        let chart = BarChart(
+            title: e.measuresEffect ? "各政策享受率：推送组（实心）与对照组（斜线）" : "各政策享受率（推送组）", bars: bars,
+            scaleMax: top > 0 ? min(1, top * 1.15) : 1, sorted: false, id: "effect", groupSize: e.measuresEffect ? 2 : 1
+        )
+        return chart.svg()
+    }
+
+    /// Package pages opened against messages delivered: overall, by policy, region, channel and client.
+    private func opens(_ m: CampaignReportModel) -> String {
+        guard let o = m.opened else { return "" }
+        var s = "<section id=\"opens\">\n<h2>打开情况 <span class=\"en\">opens</span></h2>\n"
+        s += "<p class=\"lead\">已送达的消息中，企业点开链接、查看了一户式政策大礼包页面的比例。单位：消息"
+        s += "（在送达回执之前就被打开的也算已送达）。</p>\n<div class=\"tiles\">\n"
+        func tile(_ label: String, _ value: String, _ note: String = "") -> String {
+            "<div class=\"tile\"><div class=\"k\">\(label)</div><div class=\"v\">\(value)</div>"
+                + (note.isEmpty ? "" : "<div class=\"note\">\(note)</div>") + "</div>\n"
+        }
+        s += tile("已送达", Figure.span("opened.delivered", o.delivered))
+        s += tile("已打开", Figure.span("opened.opened", o.opened))
+        s += tile("打开率", Figure.ratio("span", ("opened.opened", o.opened), ("opened.delivered", o.delivered)))
+        s += tile("页面浏览", Figure.span("opened.views", o.views), "含同一页面的重复打开")
+        s += "</div>\n"
+        guard o.delivered > 0 else { return s + "<p class=\"none\">尚无送达的消息。</p>\n</section>\n" }
+        func rows(
+            _ array: String, _ rates: [CampaignReportModel.Opens.Rate], name: (Int, String?) -> (String, String?)
+        )
+            -> [RateRow]
+        {
+            rates.enumerated().map { i, r in
+                let (label, note) = name(i, r.name)
+                return RateRow(
+                    label: label, note: note, part: ("\(array)[#\(i)].opened", r.opened),
+                    whole: ("\(array)[#\(i)].delivered", r.delivered))
+            }
+        }
+        s += "<h3>按政策</h3>\n<figure>"
+        s += rateChart("各政策打开率", "opens-policy", rows("opened.byPolicy", o.byPolicy) { policyName(m, $1 ?? "") })
+        s += "</figure>\n"
+        // A city has hundreds of subdistricts: the ten with most deliveries, by rate.
+        let regions = rows("opened.byRegion", o.byRegion) { _, name in name.map { ($0, nil) } ?? ("未登记地区", "(none)") }
+        let top = regions.enumerated().sorted { ($0.element.whole.n, -$0.offset) > ($1.element.whole.n, -$1.offset) }
+            .prefix(Self.openRegions).map(\.element)
+        s += "<h3>按地区" + (regions.count > Self.openRegions ? "（送达最多的 \(Self.openRegions) 个）" : "") + "</h3>\n"
+        s += "<figure>" + rateChart("各地区打开率", "opens-region", top) + "</figure>\n"
+        if regions.count > Self.openRegions {
+            s += "<p class=\"small\">另有 \(regions.count - Self.openRegions) 个地区："
+            s += "<code>policypush campaign report \(m.campaign.id) --json</code> 列出全部。</p>\n"
+        }
+        s += "<div class=\"cols2\">\n<div>\n<h3>按渠道</h3>\n<table>\n"
+        s +=
+            "<thead><tr><th>渠道</th><th class=\"r\">已送达</th><th class=\"r\">已打开</th><th class=\"r\">打开率</th></tr></thead>\n<tbody>\n"
+        for (i, r) in o.byChannel.enumerated() {
+            let path = "opened.byChannel[#\(i)]"
+            let name = r.name ?? ""
+            s +=
+                "<tr><td>\(HTMLText.escaped(ReportLabels.channel(name))) <span class=\"id\">\(HTMLText.escaped(name))</span></td>"
+            s += "<td class=\"r\">" + Figure.span("\(path).delivered", r.delivered) + "</td>"
+            s += "<td class=\"r\">" + Figure.span("\(path).opened", r.opened) + "</td>"
+            s +=
+                "<td class=\"r\">"
+                + Figure.ratio("span", ("\(path).opened", r.opened), ("\(path).delivered", r.delivered))
+            s += "</td></tr>\n"
+        }
+        s += "</tbody>\n</table>\n</div>\n<div>\n<h3>首次打开所用的客户端</h3>\n<table>\n"
+        s += "<thead><tr><th>客户端</th><th class=\"r\">已打开</th><th class=\"r\">占比</th></tr></thead>\n<tbody>\n"
+        for name in o.byClientClass.keys.sorted(by: { ReportLabels.clientRank($0) < ReportLabels.clientRank($1) }) {
+            let count = o.byClientClass[name] ?? 0
+            s +=
+                "<tr><td>\(HTMLText.escaped(ReportLabels.client(name))) <span class=\"id\">\(HTMLText.escaped(name))</span></td>"
+            s += "<td class=\"r\">" + Figure.span("opened.byClientClass.\(name)", count) + "</td><td class=\"r\">"
+            s +=
+                Figure.ratio("span", ("opened.byClientClass.\(name)", count), ("opened.opened", o.opened))
+                + "</td></tr>\n"
+        }
+        return s + "</tbody>\n</table>\n</div>\n</div>\n</section>\n"
+    }
+
+    /// Regions drawn in the opens section.
+    static let openRegions = 10
+
+    /// One bar of a rate chart: a part over a whole, both tagged.
+    private struct RateRow {
+        var label: String
+        var note: String?
+        var part: (path: String, n: Int)
+        var whole: (path: String, n: Int)
+    }
+
+    /// A sorted bar chart of part / whole per row, with both numbers on each bar.
+    private func rateChart(_ title: String, _ id: String, _ rows: [RateRow]) -> String {
+        let bars = rows.map { r in
+            BarChart.Bar(
+                label: r.label, note: r.note, value: Self.share(r.part.n, r.whole.n),
+                caption: Figure.ratio("tspan", r.part, r.whole) + "（" + Figure.tspan(r.part.path, r.part.n) + " / "
+                    + Figure.tspan(r.whole.path, r.whole.n) + "）")
+        }
+        return BarChart(title: title, bars: bars, scaleMax: 1, id: id).svg()
     }
 
     private func regions(_ m: CampaignReportModel) -> String {
@@ -285,16 +456,15 @@ public struct CampaignReportPage: Sendable {
         _ title: String, _ id: String, _ array: String, _ groups: [CampaignReportModel.GroupCoverage],
         names: (String) -> (label: String, note: String?)
     ) -> String {
-        let bars = groups.map { g in
-            let path = Figure.element(array, g.name)
-            let (label, note) = names(g.name)
-            return BarChart.Bar(
-                label: label, note: note, value: Self.share(g.delivered, g.qualified),
-                caption: Figure.ratio("tspan", ("\(path).delivered", g.delivered), ("\(path).qualified", g.qualified))
-                    + "（" + Figure.tspan("\(path).delivered", g.delivered) + " / "
-                    + Figure.tspan("\(path).qualified", g.qualified) + "）")
-        }
-        return BarChart(title: title, bars: bars, scaleMax: 1, id: id).svg()
+        rateChart(
+            title, id,
+            groups.map { g in
+                let path = Figure.element(array, g.name)
+                let (label, note) = names(g.name)
+                return RateRow(
+                    label: label, note: note, part: ("\(path).delivered", g.delivered),
+                    whole: ("\(path).qualified", g.qualified))
+            })
     }
 
     /// A table of enterprises by reason: Chinese name, id, count.
@@ -360,6 +530,13 @@ public struct CampaignReportPage: Sendable {
         .lead{margin:0 0 8px;color:#333}\
         .small{font-size:13px;color:#555;margin:8px 0 0}\
         .none{color:#777}\
+        .warn{margin:8px 0;padding:8px 12px;border:2px solid #1a1a1a;border-radius:4px;background:#f4f4f4}\
+        .cols2{display:grid;grid-template-columns:1fr 1fr;gap:24px}\
+        table.effect td:first-child{font-weight:600}\
+        table.effect div.id,span.id{font-size:12px;color:#666;font-weight:normal;\
+        font-family:ui-monospace,Menlo,Consolas,monospace}\
+        table.effect tr.first td{border-top:2px solid #1a1a1a}\
+        table.effect tr.diff td{background:#f4f4f4}\
         figure{margin:6px 0}\
         svg{display:block;width:100%;height:auto;font-family:inherit}\
         svg .lb{font-size:14px;fill:#1a1a1a}\

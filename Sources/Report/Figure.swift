@@ -55,6 +55,18 @@ enum Figure {
         "<span \(attribute(path))>\(integer(n))</span>"
     }
 
+    /// `value × scale` with `places` decimals in `element`, tagged with `path` and the scale, so a
+    /// check scales the model's value the same way: a share as a percentage (`scale` 100), fen as
+    /// yuan (0.01). With `signed`, a positive value gets a `+` (a difference).
+    static func scaled(
+        _ element: String, _ path: String, _ value: Double, scale: Double, places: Int, signed: Bool = false
+    ) -> String {
+        let text = decimal(value * scale, places: places)
+        // `+0.0` would claim a direction the rounding lost.
+        let sign = signed && value > 0 && text.contains { $0 != "0" && $0 != "." && $0 != "," }
+        return "<\(element) \(attribute(path)) data-scale=\"\(scale)\">\(sign ? "+" : "")\(text)</\(element)>"
+    }
+
     /// A zero for a count the model leaves out when there is none (`byState` lists only the
     /// states messages are in), tagged `data-absent` so a check can confirm the JSON lacks it.
     static func absent(_ path: String) -> String {

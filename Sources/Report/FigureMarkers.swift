@@ -3,10 +3,13 @@ import Foundation
 /// Reads back the figures a report page tags (see ``Figure``), so a check can compare each with
 /// the JSON report: the page's own test, the CLI's end-to-end test, a browser harness.
 public enum FigureMarkers {
-    /// One tagged number: `path` as written in `data-figure`, `text` as shown.
+    /// One tagged number: `path` as written in `data-figure`, `text` as shown, and the factor
+    /// the value is shown at (`data-scale`: 100 for a share shown as a percentage, 0.01 for fen
+    /// shown as yuan; 1 when the tag has none).
     public struct Marker: Sendable, Hashable {
         public var path: String
         public var text: String
+        public var scale: Double = 1
     }
 
     /// One tagged percentage: the paths of its numerator and denominator, and the text shown.
@@ -18,7 +21,9 @@ public enum FigureMarkers {
 
     /// Every `data-figure="PATH">TEXT<` in `html`, attribute and text unescaped, in order.
     public static func figures(in html: String) -> [Marker] {
-        pairs(attribute: "data-figure", in: html).map { Marker(path: $0.value, text: $0.text) }
+        pairs(attribute: "data-figure", in: html).map { pair in
+            Marker(path: pair.value, text: pair.text, scale: Self.scale(inTag: pair.tag))
+        }
     }
 
     /// The paths of every `data-absent="PATH"` in `html`: zeros the model leaves out.
@@ -48,14 +53,23 @@ public enum FigureMarkers {
         }
     }
 
-    /// The shown number as a value: `1,234` → 1234, `85.3%` → 85.3, `—` → `nil`.
+    /// The `data-scale` among a tag's other attributes, 1 when absent.
+    static func scale(inTag tag: String) -> Double {
+        guard let start = tag.range(of: "data-scale=\""),
+            let end = tag[start.upperBound...].firstIndex(of: "\"")
+        else { return 1 }
+        return Double(tag[start.upperBound..<end]) ?? 1
+    }
+
+    /// The shown number as a value: `1,234` → 1234, `85.3%` → 85.3, `+2.5` → 2.5, `—` → `nil`.
     public static func number(_ text: String) -> Double? {
         Double(text.replacingOccurrences(of: ",", with: "").replacingOccurrences(of: "%", with: ""))
     }
 
     /// The value at `path` in a JSON object (from `JSONSerialization`), or `nil` when absent.
     ///
-    /// `[name]` picks the element of an array whose `name` is `name`, `[#3]` the fourth. With
+    /// `[name]` picks the element of an array whose `name` is `name`, `[key=value]` the one whose
+    /// `key` is `value` (an array of a type without `name`), `[#3]` the fourth. With
     /// `snakeCase`, each key is looked up as `JSONEncoder`'s `.convertToSnakeCase` writes it,
     /// for the `--json` output.
     public static func value(at path: String, in json: Any, snakeCase: Bool = false) -> Any? {
@@ -79,6 +93,11 @@ public enum FigureMarkers {
                 let array = current as? [Any] ?? []
                 if selector.hasPrefix("#"), let n = Int(selector.dropFirst()) {
                     current = n >= 0 && n < array.count ? array[n] : nil
+                } else if let equals = selector.firstIndex(of: "=") {
+                    let field = String(selector[..<equals])
+                    let wanted = String(selector[selector.index(after: equals)...])
+                    let name = snakeCase ? snake(field) : field
+                    current = array.first { ($0 as? [String: Any])?[name] as? String == wanted }
                 } else {
                     current = array.first { ($0 as? [String: Any])?["name"] as? String == selector }
                 }
@@ -92,22 +111,24 @@ public enum FigureMarkers {
         return current
     }
 
-    /// `notReachedTotal` → `not_reached_total`, `p50Seconds` → `p50_seconds`.
+    /// `notReachedTotal` → `not_reached_total`, `p50Seconds` → `p50_seconds`, `policyID` →
+    /// `policy_id`: a run of capitals is one word, as `JSONEncoder` converts it.
     static func snake(_ key: String) -> String {
+        let characters = Array(key)
         var out = ""
-        for c in key {
-            if c.isUppercase {
-                if !out.isEmpty { out += "_" }
-                out += c.lowercased()
-            } else {
-                out.append(c)
+        for (i, c) in characters.enumerated() {
+            if c.isUppercase, i > 0 {
+                let previous = characters[i - 1]
+                let next = i + 1 < characters.count ? characters[i + 1] : nil
+                if !previous.isUppercase || next?.isLowercase == true { out += "_" }
             }
+            out += c.lowercased()
         }
         return out
     }
 
-    private static func pairs(attribute: String, in html: String) -> [(value: String, text: String)] {
-        var result: [(String, String)] = []
+    private static func pairs(attribute: String, in html: String) -> [(value: String, text: String, tag: String)] {
+        var result: [(String, String, String)] = []
         var rest = html[...]
         let opener = attribute + "=\""
         while let start = rest.range(of: opener) {
@@ -116,9 +137,10 @@ public enum FigureMarkers {
             let value = String(rest[..<quote])
             rest = rest[rest.index(after: quote)...]
             guard let tagEnd = rest.firstIndex(of: ">") else { break }
+            let tag = String(rest[..<tagEnd])
             let content = rest[rest.index(after: tagEnd)...]
             let text = content.prefix { $0 != "<" }
-            result.append((unescape(value), unescape(String(text))))
+            result.append((unescape(value), unescape(String(text)), tag))
         }
         return result
     }

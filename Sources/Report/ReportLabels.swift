@@ -16,6 +16,7 @@ enum ReportLabels {
         "pending": "待发送",
         "awaiting_receipt": "等待回执",
         "told_before": "此前已告知",
+        "control_group": "对照组（按设计不推送）",
     ]
 
     /// Campaign states.
@@ -32,7 +33,15 @@ enum ReportLabels {
 
     static let channels: [String: String] = ["sms": "短信", "wechat": "微信"]
 
+    /// The client a package page was first opened in (`ClientClass` raw values), in display order.
+    static let clients: [(id: String, name: String)] = [
+        ("wechat", "微信内置浏览器"), ("mobile", "其他手机浏览器"), ("desktop", "电脑及其他"),
+    ]
+
     static func reason(_ id: String) -> String { reasons[id] ?? id }
+    static func client(_ id: String) -> String { clients.first { $0.id == id }?.name ?? id }
+    /// Known clients in their order, unknown ones after.
+    static func clientRank(_ id: String) -> Int { clients.firstIndex { $0.id == id } ?? clients.count }
     static func state(_ id: String) -> String { states[id] ?? id }
     static func channel(_ id: String) -> String { channels[id] ?? id }
 

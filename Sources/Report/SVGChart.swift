@@ -62,6 +62,12 @@ struct BarChart {
     var sorted = true
     /// Unique in the page: names the hatch pattern.
     var id: String
+    /// Rows drawn as groups of this many (a policy's pushed and control bars): the label only on
+    /// a group's first row, a gap between groups. Only unsorted charts are grouped.
+    var groupSize = 1
+
+    /// The space between two groups of rows.
+    static let groupGap = 12.0
 
     static let rowHeight = 30.0
     /// Rows with a note under the label need room for two lines.
@@ -84,15 +90,21 @@ struct BarChart {
             : bars
         guard !rows.isEmpty else { return "" }
         let rowHeight = rows.contains { !($0.note ?? "").isEmpty } ? Self.notedRowHeight : Self.rowHeight
-        let height = Double(rows.count) * rowHeight + 8
+        let grouped = groupSize > 1 && !sorted
+        let groups = grouped ? (rows.count + groupSize - 1) / groupSize : 1
+        let height = Double(rows.count) * rowHeight + Double(groups - 1) * Self.groupGap + 8
         var body = ""
         let x0 = Self.labelWidth
         body += "<line x1=\"\(SVG.n(x0))\" y1=\"2\" x2=\"\(SVG.n(x0))\" y2=\"\(SVG.n(height - 4))\" stroke=\"#888\"/>"
         for (i, bar) in rows.enumerated() {
-            let y = 4 + Double(i) * rowHeight
+            let y = 4 + Double(i) * rowHeight + (grouped ? Double(i / groupSize) * Self.groupGap : 0)
             let length = length(bar.value)
             let middle = y + rowHeight / 2
-            if let note = bar.note, !note.isEmpty {
+            if grouped, i % groupSize != 0 {
+                // A later row of a group: its note alone, the group's label is above.
+                body += "<text x=\"\(SVG.n(x0 - 8))\" y=\"\(SVG.n(middle + 4))\" text-anchor=\"end\" class=\"id\">"
+                body += SVG.label(bar.note ?? "", limit: 28) + "</text>"
+            } else if let note = bar.note, !note.isEmpty {
                 body += "<text x=\"\(SVG.n(x0 - 8))\" y=\"\(SVG.n(middle - 3))\" text-anchor=\"end\" class=\"lb\">"
                 body += SVG.label(bar.label) + "</text>"
                 body += "<text x=\"\(SVG.n(x0 - 8))\" y=\"\(SVG.n(middle + 12))\" text-anchor=\"end\" class=\"id\">"
@@ -291,7 +303,7 @@ struct FunnelChart {
         let height = Double(stages.count) * Self.rowHeight + 6
         let centre = Self.labelWidth + Self.plotWidth / 2
         var body = ""
-        let greys = ["#2b2b2b", "#4d4d4d", "#6e6e6e", "#8f8f8f"]
+        let greys = ["#2b2b2b", "#4d4d4d", "#6e6e6e", "#8f8f8f", "#ababab"]
         for (i, stage) in stages.enumerated() {
             let y = 3 + Double(i) * Self.rowHeight
             let w = width(stage.value)

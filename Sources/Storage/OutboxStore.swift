@@ -95,6 +95,10 @@ public protocol OutboxStore: AnyObject {
     /// How many of a campaign's packages were opened at least once.
     func openedCount(campaignID: Int64) throws -> Int
 
+    /// The credit codes of the enterprises that opened at least one of a campaign's packages: the
+    /// "opened" stage of the report's funnel and of `campaign effect`, which count enterprises.
+    func openedEnterprises(campaignID: Int64) throws -> Set<String>
+
     /// A campaign's opens against its deliveries, by policy, region, channel and client class.
     func openReport(campaignID: Int64) throws -> OpenReport
 

@@ -105,9 +105,11 @@ public struct CoverageFunnel: Sendable, Hashable {
     /// Sent but not delivered (failed, expired, unconfirmed, awaiting a receipt).
     public var undelivered: [ReachReason: Int]
 
-    /// Reasons that end an enterprise's path before any message is meant to go.
+    /// Reasons that end an enterprise's path before any message is meant to go; the control
+    /// group among them, held out by design (without it, it counted as sent and not delivered).
     public static let suppressionReasons: Set<ReachReason> = [
         .toldBefore, .optedOut, .frequencyCap, .noPolicyForChannel, .noContact, .campaignMax, .otherSuppression,
+        .controlGroup,
     ]
     /// Reasons of enterprises planned but not (yet) sent.
     public static let notSentReasons: Set<ReachReason> = [.pending, .cancelled]

@@ -195,6 +195,10 @@ extension SQLiteStore {
         try outbox.openedCount(campaignID: campaignID)
     }
 
+    public func openedEnterprises(campaignID: Int64) throws -> Set<String> {
+        try outbox.openedEnterprises(campaignID: campaignID)
+    }
+
     public func openReport(campaignID: Int64) throws -> OpenReport {
         try outbox.openReport(campaignID: campaignID)
     }

@@ -18,7 +18,8 @@ struct CampaignEffectCommand: Command {
         discussion: """
             Per policy, among the enterprises eligible for it when the campaign was planned: the share
             that claimed it (`uptake import`) from the start day through the window, in the pushed
-            group (all of it, then split: delivered / not delivered) and in the control group held out
+            group (all of it, then split: delivered / not delivered; with how many opened their package
+            page) and in the control group held out
             with `campaign start --control`. The difference pushed − control comes with a 95% interval
             by Newcombe's hybrid score method (Wilson intervals of each share). Also the median days
             from delivery to claim, the relief amount claimed, and how many of each group planning
@@ -64,7 +65,7 @@ enum EffectText {
             Output.out("\(p.policyID)  \(titles(p.policyID).map(RegistryText.escaped) ?? "")  (eligible \(p.eligible))")
             Output.out(
                 "  " + "group".padding(toLength: 22, withPad: " ", startingAt: 0) + "enterprises".leftPadded(12)
-                    + "claimed".leftPadded(9) + "share".leftPadded(8)
+                    + "opened".leftPadded(8) + "claimed".leftPadded(9) + "share".leftPadded(8)
                     + "  95% CI".padding(toLength: 17, withPad: " ", startingAt: 0)
                     + "amount (yuan)".leftPadded(16) + "  median days")
             let rows: [(String, CampaignEffect.Group, Bool)] = [
@@ -80,6 +81,7 @@ enum EffectText {
                 Output.out(
                     "  " + label.padded(toColumns: 22)
                         + String(g.enterprises).leftPadded(12)
+                        + (label.hasPrefix("control") ? "-" : String(g.opened)).leftPadded(8)
                         + String(g.claimed).leftPadded(9) + (g.share.map(percent) ?? "-").leftPadded(8) + "  "
                         + ci.padding(toLength: 15, withPad: " ", startingAt: 0) + g.amountYuan.leftPadded(16) + "  "
                         + days)

@@ -3,6 +3,7 @@ import Daemon
 import Foundation
 import Planning
 import Report
+import Rules
 import Storage
 
 /// `campaign report ID`: what became of a campaign's messages, optionally one CSV row each.
@@ -15,12 +16,16 @@ struct CampaignReportCommand: Command {
             .flag("--json", "Print one JSON object for scripts."),
             .option("--csv", "FILE", "Write one row per message (recipients masked) to FILE."),
             .option("--html", "FILE", "Write the report as one self-contained HTML page with charts to FILE."),
+            .option(
+                "--window", "DAYS",
+                "With --json or --html: claims within DAYS days from the start day count in `effect` (default 90)."),
         ])
 
     let id: Int64
     let json: Bool
     let csv: String?
     let html: String?
+    let window: Int
 
     init(_ arguments: ParsedArguments) throws(UsageError) {
         id = try CampaignSupport.parseID(arguments)
@@ -29,6 +34,7 @@ struct CampaignReportCommand: Command {
         if let csv, csv.isEmpty { throw arguments.usageError("--csv expects a file name") }
         html = arguments.value("--html")
         if let html, html.isEmpty { throw arguments.usageError("--html expects a file name") }
+        window = try arguments.int("--window", default: 90, in: 1...3660) ?? 90
     }
 
     func run(_ context: Context) async throws -> Int32 {
@@ -53,8 +59,16 @@ struct CampaignReportCommand: Command {
             let details = ReportDetails(
                 report, coverage: fold, breakdown: try store.coverageBreakdown(campaignID: id),
                 activity: try store.activity(campaignID: id, utcOffsetSeconds: zone.secondsFromGMT()), zone: zone)
-            document = ReportJSON(
+            var doc = ReportJSON(
                 record, report, coverage: coverage, replies: replyCounts, opened: opens, details: details, zone: zone)
+            doc.funnel.opened = try store.openedEnterprises(campaignID: id).count
+            doc.effect = try ReportJSON.effect(record, store: store, windowDays: window, zone: zone)
+            let (catalog, _) = workspace.loadPolicies()
+            doc.policyTitles = Dictionary(
+                uniqueKeysWithValues: record.spec.policyIDs.compactMap { id in
+                    catalog.entry(id: id).map { (id, $0.profile.shortTitle) }
+                })
+            document = doc
         }
         if let html, let document {
             let page = try ReportHTML.render(
@@ -126,6 +140,11 @@ struct ReportJSON: Encodable {
     var receiptLatencyHistogram: [CampaignReportModel.LatencyBucket]
     var failuresByGateway: [CampaignReportModel.GatewayFailures]
     var timeline: CampaignReportModel.Timeline?
+    /// 跟踪问效 (`campaign effect`'s JSON), when the campaign held out a control group or some
+    /// eligible enterprise claimed one of its policies in the window; absent otherwise.
+    var effect: CampaignEffect?
+    /// Policy short titles by id, from the policy profiles as they are now (the page labels with them).
+    var policyTitles: [String: String] = [:]
 
     init(
         _ record: CampaignRecord, _ r: CampaignReport, coverage: Coverage.Counts, replies: ReplyCounts,
@@ -157,6 +176,18 @@ struct ReportJSON: Encodable {
         receiptLatencyHistogram = details.receiptLatencyHistogram
         failuresByGateway = details.failuresByGateway
         timeline = details.timeline
+    }
+}
+
+extension ReportJSON {
+    /// The campaign's effect figures, or `nil` when there is nothing to show: no control group
+    /// and not one claim in the window.
+    static func effect(
+        _ record: CampaignRecord, store: any PolicyPushStore, windowDays: Int, zone: TimeZone
+    ) throws -> CampaignEffect? {
+        let effect = try CampaignEffect.load(campaign: record, store: store, windowDays: windowDays, zone: zone)
+        let claims = effect.policies.reduce(0) { $0 + $1.pushed.claimed + $1.control.claimed }
+        return effect.measuresEffect || claims > 0 ? effect : nil
     }
 }
 

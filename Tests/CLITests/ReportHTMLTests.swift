@@ -24,7 +24,7 @@ struct ReportHTMLTests {
         let spec = CampaignSpec(
             name: "一季度 <b>推送</b>", policyIDs: ["small_low_profit", "rd_plus"], channels: [.sms], fallback: false,
             startAt: at, campaignDate: "2026-03-02", policyVersions: ["small_low_profit": "00112233aabbccdd"],
-            templateVersion: "t0123456789abcde")
+            templateVersion: "t0123456789abcde", controlPercent: 25, controlSeed: "fixed")
         let id = try store.createCampaign(spec)
         try store.applyCampaignState(id: id, .planning, at: at)
         try store.applyCampaignState(id: id, .running, at: at)
@@ -55,6 +55,38 @@ struct ReportHTMLTests {
             Transition(messageID: m[0], to: .delivered, at: at.addingTimeInterval(3), gateway: "aliyun"),
             Transition(messageID: m[1], to: .delivered, at: at.addingTimeInterval(40), gateway: "aliyun"),
         ])
+        // Opens: enterprise 0 opened its package twice (one open, two views).
+        _ = try store.recordOpen(messageID: m[0], campaignID: id, client: .wechat, at: at.addingTimeInterval(600))
+        _ = try store.recordOpen(messageID: m[0], campaignID: id, client: .wechat, at: at.addingTimeInterval(900))
+        // 跟踪问效: the six pushed enterprises, and two held out as the control group (no message).
+        let control = ["91440300MA5F00C01X", "91440300MA5F00C02X"]
+        try store.insertGroupAssignments(
+            codes.indices.map { n in
+                GroupAssignment(
+                    campaignID: id, creditCode: codes[n],
+                    policyIDs: [0, 3, 5].contains(n)
+                        ? ["rd_plus"] + (n == 0 ? ["small_low_profit"] : []) : ["small_low_profit"],
+                    control: false, plannedReason: n == 4 ? "no_contact" : n == 5 ? "opted_out" : nil)
+            }
+                + control.map {
+                    GroupAssignment(
+                        campaignID: id, creditCode: $0, policyIDs: ["small_low_profit", "rd_plus"], control: true,
+                        plannedReason: nil)
+                })
+        let day = { (text: String) in try #require(LocalDate(iso: text)) }
+        _ = try store.upsertUptake(
+            [
+                UptakeClaim(
+                    creditCode: codes[0], policyID: "small_low_profit", claimedOn: try day("2026-03-05"),
+                    amountFen: 123_450),
+                UptakeClaim(
+                    creditCode: codes[1], policyID: "small_low_profit", claimedOn: try day("2026-03-09"), amountFen: nil
+                ),
+                UptakeClaim(
+                    creditCode: control[0], policyID: "small_low_profit", claimedOn: try day("2026-03-20"),
+                    amountFen: 5_000),
+                UptakeClaim(creditCode: codes[3], policyID: "rd_plus", claimedOn: try day("2026-07-01"), amountFen: 1),
+            ], source: "u.csv", at: at)
 
         let page = cli.file("report.html")
         let html = try await cli.run("campaign", "report", String(id), "--html", page)
@@ -72,7 +104,9 @@ struct ReportHTMLTests {
             let value = FigureMarkers.value(at: marker.path, in: object, snakeCase: true) as? NSNumber
             let shown = FigureMarkers.number(marker.text)
             #expect(value != nil && shown != nil, "\(marker.path)")
-            if let value, let shown { #expect(abs(value.doubleValue - shown) <= 0.05, "\(marker.path)") }
+            if let value, let shown {
+                #expect(abs(value.doubleValue * marker.scale - shown) <= 0.05 + 1e-9, "\(marker.path)")
+            }
         }
         for path in FigureMarkers.absences(in: text) {
             #expect(FigureMarkers.value(at: path, in: object, snakeCase: true) == nil, "\(path)")
@@ -101,6 +135,28 @@ struct ReportHTMLTests {
         #expect(value("timeline.bucketSeconds") == 60)
         #expect(value("timeline.buckets[#0].sent") == 4 && value("timeline.buckets[#0].delivered") == 2)
         #expect(value("timeline.buckets[#1].failed") == 1)
+        #expect(value("funnel.opened") == 1 && value("opened.opened") == 1 && value("opened.views") == 2)
+        #expect(value("opened.byClientClass.wechat") == 1 && value("opened.byPolicy[#1].opened") == 1)
+        let small = "effect.policies[policyID=small_low_profit]"
+        #expect(value("effect.windowDays") == 90 && value("\(small).pushed.enterprises") == 4)
+        #expect(value("\(small).pushed.claimed") == 2 && value("\(small).pushed.opened") == 1)
+        #expect(value("\(small).control.enterprises") == 2 && value("\(small).control.claimed") == 1)
+        #expect(value("\(small).pushed.amountFen") == 123_450)
+        #expect(value("effect.policies[policyID=rd_plus].pushed.claimed") == 0, "the claim after the window")
+        // The effect section shows them, tagged: the page's figures are checked against --json above.
+        let tagged = Set(figures.map(\.path))
+        for path in [
+            "\(small).pushed.claimed", "\(small).control.claimed", "\(small).difference.estimate",
+            "\(small).difference.lower", "\(small).pushed.amountFen", "\(small).delivered.enterprises", "funnel.opened",
+            "opened.byRegion[#0].delivered", "opened.byChannel[#0].opened",
+        ] {
+            #expect(tagged.contains(path), "\(path) is not on the page")
+        }
+        #expect(text.contains("<section id=\"effect\">") && text.contains("<section id=\"opens\">"))
+        #expect(!text.contains("不能衡量推送的效果"))
+        let narrow = try await cli.run("campaign", "report", String(id), "--json", "--window", "4")
+        let narrowed = try JSONSerialization.jsonObject(with: Data(narrow.stdout.utf8))
+        #expect(FigureMarkers.value(at: "\(small).pushed.claimed", in: narrowed, snakeCase: true) as? Int == 1)
 
         // Self-contained and escaped.
         #expect(!text.lowercased().contains("<script") && !text.contains("https://") && !text.contains("http://"))

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPServer
 import Synchronization
+import TestSupport
 import Testing
 
 /// The harness itself: it must see a request, a console message and a screenshot when a page
@@ -58,19 +59,4 @@ struct ChromiumTests {
         try Data("<html>".utf8).write(to: URL(fileURLWithPath: path))
         #expect(throws: ChromiumError.self) { try PNGInfo(path: path) }
     }
-}
-
-/// An HTML file in a fresh temporary directory, loaded by `file://` URL.
-struct TemporaryPage {
-    let directory: URL
-    let url: URL
-
-    init(html: String, name: String = "page.html") throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("pp-page-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        url = directory.appendingPathComponent(name)
-        try Data(html.utf8).write(to: url)
-    }
-
-    func remove() { try? FileManager.default.removeItem(at: directory) }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Registry
 import Rules
+import TestSupport
 import Testing
 
 @testable import Landing
@@ -10,14 +11,14 @@ import Testing
 /// screenshots are kept in `.build/screenshots/` for a person to look at.
 @Suite("Package page in Chromium")
 struct PackagePageBrowserTests {
-    static let screenshots = PackagePageTests.root.appendingPathComponent(".build/screenshots")
+    static let screenshots = Chromium.screenshots
 
     let enterprise = Enterprise(creditCode: "91110105MA01ABCD0X", name: "北京示例科技有限公司")
     let date = LocalDate(year: 2026, month: 12, day: 3)!
 
     @Test func nineShippedPoliciesRenderOnAPhoneAndFetchNothing() async throws {
         let chromium = try Chromium.installed()
-        try Self.requireChineseFont()
+        try Chromium.requireChineseFont()
         let policies = try PackagePageTests.shippedPolicies()
         #expect(policies.count == 9)
         let html = PackagePage(bureau: "国家税务总局北京市朝阳区税务局")
@@ -67,23 +68,5 @@ struct PackagePageBrowserTests {
         let full = Self.screenshots.appendingPathComponent("package-page-full.png").path
         _ = try await chromium.load(page.url, width: 375, height: min(figures[2], 16_000), screenshot: full)
         print("package page, full length (375x\(figures[2])): \(full)")
-    }
-
-    /// Without a font that has Chinese glyphs, Chromium draws boxes and the screenshot still
-    /// "looks" full: fail instead (`fonts-wqy-zenhei`, installed by `scripts/bootstrap --tests`).
-    static func requireChineseFont() throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/fc-list")
-        process.arguments = [":lang=zh", "family"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        do { try Chromium.spawnSerialized(process) } catch {
-            throw ChromiumError("fc-list cannot run (\(error)): install fontconfig and fonts-wqy-zenhei")
-        }
-        let families = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard !families.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
-            throw ChromiumError("no font with Chinese glyphs: apt-get install fonts-wqy-zenhei")
-        }
     }
 }

@@ -54,7 +54,7 @@ import Testing
     @Test func handComputedExample() throws {
         let e = CampaignEffect.compute(
             campaign: Self.record, assignments: Self.assignments, deliveries: Self.deliveries, claims: Self.claims,
-            windowDays: 30, zone: Self.zone)
+            opened: ["P1", "C2"], windowDays: 30, zone: Self.zone)
         #expect(e.startDay == "2026-06-01" && e.windowEnd == "2026-06-30" && e.measuresEffect)
         let a = e.policies[0]
         #expect(a.policyID == "A" && a.eligible == 7)
@@ -64,6 +64,8 @@ import Testing
         #expect(a.notDelivered.enterprises == 2 && a.notDelivered.claimed == 0 && a.notDelivered.share == 0)
         #expect(a.notDelivered.interval?.lower == 0 && close(a.notDelivered.interval?.upper, 0.6576197724933469))
         #expect(a.control.enterprises == 3 && a.control.claimed == 1)
+        // Opened: P1 opened its package; C2 is in the control group, its "open" cannot come from this push's message.
+        #expect(a.pushed.opened == 1 && a.delivered.opened == 1 && a.notDelivered.opened == 0 && a.control.opened == 0)
         #expect(a.pushed.amountFen == 170_050 && a.pushed.amountYuan == "1700.50")
         #expect(a.control.amountFen == 30_000 && a.control.amountYuan == "300.00")
         #expect(a.delivered.medianDaysFromDelivery == 2, "3 days (P1) and 1 day (P2)")

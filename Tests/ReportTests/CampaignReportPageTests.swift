@@ -14,7 +14,14 @@ import Testing
             "coverage.qualified", "coverage.delivered", "funnel.planned", "funnel.sent", "funnel.delivered",
             "funnel.suppressed[opted_out].count", "funnel.undelivered[unconfirmed].count",
             "coverageByRegion[朝阳区].delivered", "coverageByRegion[<b>海淀区</b>].qualified",
-            "coverageByPolicy[vat-small].delivered", "uptake.policies[vat-small].controlClaimed",
+            "coverageByPolicy[vat-small].delivered", "effect.policies[policyID=vat-small].control.claimed",
+            "effect.policies[policyID=vat-small].delivered.enterprises",
+            "effect.policies[policyID=rd-plus].pushed.opened",
+            "effect.policies[policyID=vat-small].difference.lower",
+            "effect.policies[policyID=vat-small].pushed.amountFen",
+            "funnel.opened", "opened.opened", "opened.views", "opened.byRegion[#2].delivered",
+            "opened.byPolicy[#1].opened",
+            "opened.byChannel[#1].opened", "opened.byClientClass.desktop",
             "receiptLatency.p90Seconds", "receiptLatencyHistogram[#1].count", "timeline.buckets[#0].sent",
             "timeline.buckets[#9].failed", "failuresByGateway[aliyun].reasons[isv.MOBILE_NUMBER_ILLEGAL].count",
             "failuresByGateway[tencent].reasons[FailedOperation.<x>].count", "replies.optOuts",
@@ -44,7 +51,7 @@ import Testing
         }
         // The only url() is the hatch pattern, a fragment of the page itself.
         #expect(html.components(separatedBy: "url(").dropFirst().allSatisfy { $0.hasPrefix("#") })
-        for id in ["overview", "funnel", "policies", "regions", "delivery", "replies", "versions"] {
+        for id in ["overview", "funnel", "policies", "effect", "opens", "regions", "delivery", "replies", "versions"] {
             #expect(html.contains("<section id=\"\(id)\">"), "\(id)")
         }
         #expect(html.utf8.count < 120_000)
@@ -72,16 +79,40 @@ import Testing
         #expect(html.contains("已完成"))
     }
 
-    @Test func uptakeIsOptional() throws {
-        let model = ReportFixture.model(uptake: false)
+    @Test func effectIsOptional() throws {
+        let model = ReportFixture.model(effect: false)
         let html = ReportFixture.page.render(model)
-        #expect(!html.contains("uptake."))
+        #expect(!html.contains("effect.") && !html.contains("<section id=\"effect\">"))
         #expect(html.contains("尚未导入申报"))
         #expect(FigureCheck.mismatches(html: html, json: try ReportFixture.json(model)) == [])
     }
 
+    @Test func withoutAControlGroupThePageSaysTheFiguresMeasureNoEffect() throws {
+        var model = ReportFixture.model()
+        var effect = try #require(model.effect)
+        effect.measuresEffect = false
+        effect.controlPercent = 0
+        for i in effect.policies.indices {
+            effect.policies[i].control = .init(enterprises: 0, claimed: 0)
+            effect.policies[i].difference = nil
+        }
+        model.effect = effect
+        let html = ReportFixture.page.render(model)
+        #expect(html.contains("不能衡量推送的效果"))
+        #expect(!html.contains("对照组（未推送）") && !html.contains("difference.") && !html.contains("control."))
+        #expect(html.contains("effect.policies[policyID=vat-small].pushed.claimed"))
+        #expect(FigureCheck.mismatches(html: html, json: try ReportFixture.json(model)) == [])
+
+        let measured = ReportFixture.page.render(ReportFixture.model())
+        #expect(!measured.contains("不能衡量推送的效果") && measured.contains("对照组（未推送）"))
+        #expect(measured.contains("+13.2"), "the difference is shown in points with its sign")
+    }
+
     @Test func anEmptyCampaignRendersWithoutChartsOrDivisionByZero() throws {
-        var model = ReportFixture.model(uptake: false)
+        var model = ReportFixture.model(effect: false)
+        model.opened = .init(
+            delivered: 0, opened: 0, views: 0, byPolicy: [], byRegion: [], byChannel: [],
+            byClientClass: ["wechat": 0, "mobile": 0, "desktop": 0])
         model.total = 0
         model.byState = [:]
         model.coverage = .init(

@@ -15,8 +15,8 @@ enum FigureCheck {
                 problems.append("\(marker.path): no number there in the JSON")
                 continue
             }
-            // Seconds are shown with one decimal; counts exactly.
-            if abs(value.doubleValue - shown) > 0.05 + 1e-9 {
+            // Seconds and percentages are shown with one decimal, yuan with two; counts exactly.
+            if abs(value.doubleValue * marker.scale - shown) > 0.05 + 1e-9 {
                 problems.append("\(marker.path): page \(marker.text), JSON \(value)")
             }
         }

@@ -2,11 +2,11 @@ import Foundation
 import Report
 
 /// A hand-built report with every part present, names that need escaping, a zero region and
-/// an uptake block: the page's worst ordinary day.
+/// effect figures with a control group: the page's worst ordinary day.
 enum ReportFixture {
     typealias M = CampaignReportModel
 
-    static func model(uptake: Bool = true) -> CampaignReportModel {
+    static func model(effect: Bool = true) -> CampaignReportModel {
         M(
             campaign: M.Campaign(
                 id: 42, name: "2026年一季度 <script>alert(1)</script> 小微企业", state: "completed",
@@ -28,7 +28,7 @@ enum ReportFixture {
                     .init(name: "opted_out", count: 43),
                 ]),
             funnel: M.Funnel(
-                qualified: 1500, planned: 1267, sent: 1267, delivered: 1180,
+                qualified: 1500, planned: 1267, sent: 1267, delivered: 1180, opened: 600,
                 suppressed: [
                     .init(name: "no_contact", count: 90), .init(name: "opted_out", count: 43),
                     .init(name: "told_before", count: 100),
@@ -74,16 +74,40 @@ enum ReportFixture {
                         failed: [10, 12, 8, 10, 8, 6, 4, 2, 0, 0][h])
                 }),
             replies: M.Replies(total: 31, optOuts: 12),
-            uptake: uptake
-                ? M.Uptake(
-                    windowDays: 60,
+            effect: effect
+                ? M.Effect(
+                    startDay: "2026-03-02", windowDays: 60, windowEnd: "2026-04-30", controlPercent: 10,
+                    measuresEffect: true,
                     policies: [
                         .init(
-                            name: "vat-small", pushedEligible: 1100, pushedClaimed: 420, controlEligible: 120,
-                            controlClaimed: 30),
-                        .init(name: "rd-plus", pushedEligible: 550, pushedClaimed: 100),
+                            policyID: "vat-small",
+                            pushed: .init(enterprises: 1100, opened: 610, claimed: 420, amountFen: 123_456_789),
+                            delivered: .init(enterprises: 950, claimed: 400, medianDaysFromDelivery: 6.5),
+                            control: .init(enterprises: 120, claimed: 30, amountFen: 8_800_000),
+                            difference: .init(estimate: 0.1318, lower: 0.0481, upper: 0.2003)),
+                        .init(
+                            policyID: "rd-plus", pushed: .init(enterprises: 550, opened: 200, claimed: 100),
+                            delivered: .init(enterprises: 500, claimed: 98),
+                            control: .init(enterprises: 60, claimed: 12),
+                            difference: .init(estimate: -0.0182, lower: -0.1203, upper: 0.0602)),
                     ])
-                : nil)
+                : nil,
+            opened: M.Opens(
+                delivered: 1180, opened: 640, views: 1010,
+                byPolicy: [
+                    .init(name: "rd-plus", delivered: 500, opened: 200),
+                    .init(name: "vat-small", delivered: 950, opened: 610),
+                ],
+                byRegion: [
+                    .init(name: "<b>海淀区</b>", delivered: 300, opened: 120),
+                    .init(name: "朝阳区", delivered: 875, opened: 518), .init(name: nil, delivered: 5, opened: 2),
+                ],
+                byChannel: [
+                    .init(name: "sms", delivered: 1000, opened: 520),
+                    .init(name: "wechat", delivered: 180, opened: 120),
+                ],
+                byClientClass: ["wechat": 300, "mobile": 310, "desktop": 30]),
+            policyTitles: ["vat-small": "小规模纳税人增值税减免", "rd-plus": "研发费用加计扣除"])
     }
 
     /// The model as the JSON report holds it (keys as declared), parsed.

@@ -127,6 +127,23 @@ private func bars(_ svg: String, _ attribute: String) -> [Double] {
         #expect(FigureMarkers.value(at: "list[#5].n", in: json) == nil)
         #expect(FigureMarkers.snake("notReachedTotal") == "not_reached_total")
         #expect(FigureMarkers.snake("p50Seconds") == "p50_seconds")
+        // A run of capitals is one word, as JSONEncoder's .convertToSnakeCase writes it.
+        #expect(FigureMarkers.snake("policyID") == "policy_id" && FigureMarkers.snake("idURLText") == "id_url_text")
+        let effect = try JSONSerialization.jsonObject(
+            with: Data(#"{"policies":[{"policy_id":"a","n":1},{"policy_id":"b","n":2}]}"#.utf8))
+        #expect(FigureMarkers.value(at: "policies[policyID=b].n", in: effect, snakeCase: true) as? Int == 2)
+        #expect(FigureMarkers.value(at: "policies[policyID=c].n", in: effect, snakeCase: true) == nil)
+    }
+
+    @Test func scaledFiguresCarryTheirScale() {
+        let html =
+            Figure.scaled("span", "d.estimate", 0.1318, scale: 100, places: 1, signed: true)
+            + Figure.scaled("span", "d.lower", -0.0004, scale: 100, places: 1, signed: true)
+            + Figure.scaled("span", "g.amountFen", 123_456_789, scale: 0.01, places: 2)
+        let figures = FigureMarkers.figures(in: html)
+        #expect(figures.map(\.text) == ["+13.2", "0.0", "1,234,567.89"])
+        #expect(figures.map(\.scale) == [100, 100, 0.01])
+        #expect(figures.map { FigureMarkers.number($0.text) } == [13.2, 0, 1_234_567.89])
     }
 }
 

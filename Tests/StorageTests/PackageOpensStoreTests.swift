@@ -76,5 +76,7 @@ import Testing
         #expect(row == "\(start.millis),\(start.millis + 60_000),3,mobile", "the last open never moves back")
         #expect(try second.openedCount(campaignID: id) == 1)
         #expect(try second.openedCount(campaignID: id + 1) == 0)
+        #expect(try second.openedEnterprises(campaignID: id) == ["91110105MA01ABCD0X"])
+        #expect(try second.openedEnterprises(campaignID: id + 1).isEmpty)
     }
 }

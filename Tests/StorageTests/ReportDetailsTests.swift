@@ -34,6 +34,13 @@ import Testing
         #expect(funnel.undelivered == [.failed: 5, .awaitingReceipt: 3])
     }
 
+    /// The control group is held out at planning: it is never counted as sent and not delivered.
+    @Test func theControlGroupLeavesTheFunnelAtPlanning() {
+        let funnel = CoverageFunnel(byReason: [.delivered: 40, .failed: 2, .controlGroup: 10, .noContact: 3])
+        #expect(funnel.qualified == 55 && funnel.planned == 42 && funnel.sent == 42)
+        #expect(funnel.suppressed == [.controlGroup: 10, .noContact: 3] && funnel.undelivered == [.failed: 2])
+    }
+
     /// Per policy, an enterprise's reason folds only the messages carrying that policy.
     @Test func breakdownFoldsEachPolicyOnItsOwnMessages() throws {
         let f = try OutboxFixture()

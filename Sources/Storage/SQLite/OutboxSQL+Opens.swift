@@ -66,6 +66,24 @@ extension OutboxSQL {
         return try select.step() ? Int(select.int64(0)) : 0
     }
 
+    /// The credit codes of the enterprises with at least one opened package in the campaign.
+    func openedEnterprises(campaignID: Int64) throws -> Set<String> {
+        try readTransaction {
+            let select = try statement(
+                """
+                SELECT DISTINCT m.credit_code FROM package_opens o JOIN messages m ON m.id = o.message_id
+                WHERE o.campaign_id = ?1
+                """)
+            defer { select.reset() }
+            try select.bind(campaignID)
+            var codes: Set<String> = []
+            while try select.step() {
+                if let code = select.text(0) { codes.insert(code) }
+            }
+            return codes
+        }
+    }
+
     /// A campaign's opens against its deliveries, by policy, region (the registry's now), channel
     /// and the client class of each first open.
     func openReport(campaignID: Int64) throws -> OpenReport {

@@ -17,31 +17,31 @@ import Foundation
 /// requests (time, accounts and update checks the flags do not all silence, logged with
 /// initiator `not an origin`).
 ///
-/// Self-contained (Foundation only), so that another test target can move it into a shared
-/// test-support target when it needs it.
-struct Chromium: Sendable {
+/// Foundation only, in the `TestSupport` target that every test target loading a page in a
+/// browser depends on (the package page in LandingTests, the HTML report in CLITests).
+public struct Chromium: Sendable {
     /// The browser binary.
-    let executable: String
+    public let executable: String
     /// Seconds after which a load is killed (with its renderer and GPU processes).
-    var timeLimit = 30
+    public var timeLimit = 30
 
     /// What one load of a page showed.
-    struct Load: Sendable {
+    public struct Load: Sendable {
         /// The screenshot, when one was asked for.
-        var screenshot: String?
+        public var screenshot: String?
         /// Every console message, in order (errors, logs and uncaught exceptions alike).
-        var consoleMessages: [String]
+        public var consoleMessages: [String]
         /// The URLs the page requested, in order, the page itself left out.
-        var requests: [String]
+        public var requests: [String]
         /// Chromium's stdout: the serialized DOM under `--dump-dom`.
-        var output: String
+        public var output: String
     }
 
     /// The installed browser (`$CHROMIUM`, else `chromium` on the usual paths).
     ///
     /// - Throws: `ChromiumError` saying how to install it: a test that needs a browser fails
     ///   without one rather than passing unseen (`scripts/bootstrap --tests` installs it).
-    static func installed() throws -> Chromium {
+    public static func installed() throws -> Chromium {
         let candidates =
             [ProcessInfo.processInfo.environment["CHROMIUM"]].compactMap { $0 }
             + ["/usr/bin/chromium", "/usr/local/bin/chromium", "/usr/bin/chromium-browser"]
@@ -57,7 +57,7 @@ struct Chromium: Sendable {
     ///
     /// - Parameter dumpDOM: prints the DOM after load into `Load.output` instead (Chromium takes
     ///   no screenshot in that mode).
-    func load(
+    public func load(
         _ url: URL, width: Int = 375, height: Int = 812, screenshot: String? = nil, dumpDOM: Bool = false
     ) async throws -> Load {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent(
@@ -98,7 +98,7 @@ struct Chromium: Sendable {
     }
 
     /// The console messages in Chromium's stderr log: the quoted text after `:CONSOLE`.
-    static func consoleMessages(in log: String) -> [String] {
+    public static func consoleMessages(in log: String) -> [String] {
         log.split(separator: "\n").compactMap { line in
             guard let marker = line.range(of: ":CONSOLE"), let close = line[marker.upperBound...].range(of: "] ")
             else { return nil }
@@ -110,7 +110,7 @@ struct Chromium: Sendable {
     ///
     /// - Throws: `ChromiumError` when the file is missing or not the NetLog Chromium writes on a
     ///   clean exit: without it, "no request" could not be told from "no record".
-    static func requests(inNetLog path: String) throws -> [String] {
+    public static func requests(inNetLog path: String) throws -> [String] {
         guard let data = FileManager.default.contents(atPath: path),
             let log = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
             let constants = log["constants"] as? [String: Any],
@@ -159,7 +159,7 @@ struct Chromium: Sendable {
 
     /// Starts `process` under the spawn lock every test module shares (see `runSerialized` in
     /// CLITests): Foundation's `Process.run()` crashed once with several spawns at the same moment.
-    static func spawnSerialized(_ process: Process) throws {
+    public static func spawnSerialized(_ process: Process) throws {
         let fd = open("/tmp/policypush-tests-spawn.lock", O_CREAT | O_RDWR | O_CLOEXEC, 0o644)
         if fd >= 0 { _ = flock(fd, LOCK_EX) }
         defer {
@@ -173,26 +173,26 @@ struct Chromium: Sendable {
 }
 
 /// A browser that is missing, failed, timed out or left no record.
-struct ChromiumError: Error, CustomStringConvertible {
-    let description: String
+public struct ChromiumError: Error, CustomStringConvertible {
+    public let description: String
 
-    init(_ description: String) { self.description = description }
+    public init(_ description: String) { self.description = description }
 }
 
 /// Figures read from a PNG's header, without decoding its pixels.
-struct PNGInfo: Equatable {
-    let width: Int
-    let height: Int
-    let byteCount: Int
+public struct PNGInfo: Equatable, Sendable {
+    public let width: Int
+    public let height: Int
+    public let byteCount: Int
 
-    init(width: Int, height: Int, byteCount: Int) {
+    public init(width: Int, height: Int, byteCount: Int) {
         self.width = width
         self.height = height
         self.byteCount = byteCount
     }
 
     /// - Throws: `ChromiumError` naming the file when it is not a PNG.
-    init(path: String) throws {
+    public init(path: String) throws {
         guard let data = FileManager.default.contents(atPath: path), data.count > 24,
             Array(data.prefix(8)) == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A],
             String(decoding: data[12..<16], as: UTF8.self) == "IHDR"
@@ -202,4 +202,43 @@ struct PNGInfo: Equatable {
         height = bytes[4..<8].reduce(0) { $0 << 8 | Int($1) }
         byteCount = data.count
     }
+}
+
+/// An HTML file in a fresh temporary directory, loaded by `file://` URL.
+public struct TemporaryPage: Sendable {
+    public let directory: URL
+    public let url: URL
+
+    public init(html: String, name: String = "page.html") throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("pp-page-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        url = directory.appendingPathComponent(name)
+        try Data(html.utf8).write(to: url)
+    }
+
+    public func remove() { try? FileManager.default.removeItem(at: directory) }
+}
+
+extension Chromium {
+    /// Without a font that has Chinese glyphs, Chromium draws boxes and a screenshot still
+    /// "looks" full: fail instead (`fonts-wqy-zenhei`, installed by `scripts/bootstrap --tests`).
+    public static func requireChineseFont() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/fc-list")
+        process.arguments = [":lang=zh", "family"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        do { try spawnSerialized(process) } catch {
+            throw ChromiumError("fc-list cannot run (\(error)): install fontconfig and fonts-wqy-zenhei")
+        }
+        let families = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard !families.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            throw ChromiumError("no font with Chinese glyphs: apt-get install fonts-wqy-zenhei")
+        }
+    }
+
+    /// `.build/screenshots` of the package, where browser tests keep what a person should look at.
+    public static let screenshots = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(".build/screenshots")
 }
