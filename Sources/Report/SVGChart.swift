@@ -103,12 +103,12 @@ struct BarChart {
             if grouped, i % groupSize != 0 {
                 // A later row of a group: its note alone, the group's label is above.
                 body += "<text x=\"\(SVG.n(x0 - 8))\" y=\"\(SVG.n(middle + 4))\" text-anchor=\"end\" class=\"id\">"
-                body += SVG.label(bar.note ?? "", limit: 28) + "</text>"
+                body += SVG.label(bar.note ?? "", limit: 25) + "</text>"
             } else if let note = bar.note, !note.isEmpty {
                 body += "<text x=\"\(SVG.n(x0 - 8))\" y=\"\(SVG.n(middle - 3))\" text-anchor=\"end\" class=\"lb\">"
                 body += SVG.label(bar.label) + "</text>"
                 body += "<text x=\"\(SVG.n(x0 - 8))\" y=\"\(SVG.n(middle + 12))\" text-anchor=\"end\" class=\"id\">"
-                body += SVG.label(note, limit: 28) + "</text>"
+                body += SVG.label(note, limit: 25) + "</text>"
             } else {
                 body += "<text x=\"\(SVG.n(x0 - 8))\" y=\"\(SVG.n(middle + 4))\" text-anchor=\"end\" class=\"lb\">"
                 body += SVG.label(bar.label) + "</text>"
