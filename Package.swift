@@ -90,7 +90,7 @@ let package = Package(
             name: "DaemonTests",
             dependencies: [
                 "Daemon", "Config", "Planning", "Kit", "Registry", "Rules", "Messaging", "Ops", "Storage", "Delivery",
-                "GatewayStub", "HTTPServer",
+                "GatewayStub", "HTTPServer", "TestSupport",
             ],
             swiftSettings: strict),
         .testTarget(

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// Runs the built `policypush` binary with a private state directory and the repository's config.
 struct CLIHarness {
@@ -98,20 +99,4 @@ func readToEnd(_ handle: FileHandle) -> Data {
             return data
         }
     }
-}
-
-/// Starts `process` while holding a lock every test module of this process shares (an `flock`
-/// on one file: two descriptors of one process exclude each other too). Foundation's
-/// `Process.run()` crashed once in memcpy with several children spawned at the same moment from
-/// different threads; spawning is quick, so serialising it costs nothing.
-func runSerialized(_ process: Process) throws {
-    let fd = open("/tmp/policypush-tests-spawn.lock", O_CREAT | O_RDWR | O_CLOEXEC, 0o644)
-    if fd >= 0 { _ = flock(fd, LOCK_EX) }
-    defer {
-        if fd >= 0 {
-            _ = flock(fd, LOCK_UN)
-            close(fd)
-        }
-    }
-    try process.run()
 }

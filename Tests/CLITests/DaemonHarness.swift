@@ -1,6 +1,7 @@
 import Foundation
 import Kit
 import Storage
+import TestSupport
 import Testing
 
 #if canImport(FoundationNetworking)

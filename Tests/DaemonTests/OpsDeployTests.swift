@@ -2,6 +2,7 @@ import Config
 import Daemon
 import Foundation
 import Planning
+import TestSupport
 import Testing
 
 /// The repository root, from this file's path.
@@ -172,20 +173,4 @@ struct OpsDeployTests {
         #expect(try String(contentsOfFile: secretPath, encoding: .utf8) == secret)
         #expect(try String(contentsOfFile: root + "/etc/policypush/policypush.json5", encoding: .utf8) == "{}")
     }
-}
-
-/// Starts `process` while holding a lock every test module of this process shares (an `flock`
-/// on one file: two descriptors of one process exclude each other too). Foundation's
-/// `Process.run()` crashed once in memcpy with several children spawned at the same moment from
-/// different threads; spawning is quick, so serialising it costs nothing.
-func runSerialized(_ process: Process) throws {
-    let fd = open("/tmp/policypush-tests-spawn.lock", O_CREAT | O_RDWR | O_CLOEXEC, 0o644)
-    if fd >= 0 { _ = flock(fd, LOCK_EX) }
-    defer {
-        if fd >= 0 {
-            _ = flock(fd, LOCK_UN)
-            close(fd)
-        }
-    }
-    try process.run()
 }

@@ -149,26 +149,12 @@ public struct Chromium: Sendable {
         return try await withCheckedThrowingContinuation { continuation in
             process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
             do {
-                try spawnSerialized(process)
+                try runSerialized(process)
             } catch {
                 process.terminationHandler = nil
                 continuation.resume(throwing: error)
             }
         }
-    }
-
-    /// Starts `process` under the spawn lock every test module shares (see `runSerialized` in
-    /// CLITests): Foundation's `Process.run()` crashed once with several spawns at the same moment.
-    public static func spawnSerialized(_ process: Process) throws {
-        let fd = open("/tmp/policypush-tests-spawn.lock", O_CREAT | O_RDWR | O_CLOEXEC, 0o644)
-        if fd >= 0 { _ = flock(fd, LOCK_EX) }
-        defer {
-            if fd >= 0 {
-                _ = flock(fd, LOCK_UN)
-                close(fd)
-            }
-        }
-        try process.run()
     }
 }
 
@@ -228,7 +214,7 @@ extension Chromium {
         process.arguments = [":lang=zh", "family"]
         let pipe = Pipe()
         process.standardOutput = pipe
-        do { try spawnSerialized(process) } catch {
+        do { try runSerialized(process) } catch {
             throw ChromiumError("fc-list cannot run (\(error)): install fontconfig and fonts-wqy-zenhei")
         }
         let families = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
