@@ -199,14 +199,16 @@ import Testing
         try PostgresTestServer.withSchema { schema in
             let connection = try schema.connect()
             try connection.execute(Self.createValues)
-            let rows: [[any SQLBindable]] = [
-                [Int64(1), nil as Int64?, nil as Double?, "ok", nil as [UInt8]?, nil as Date?],
-                [Int64(2), nil as Int64?, nil as Double?, "bad\u{0}", nil as [UInt8]?, nil as Date?],
-            ]
+            // Good rows, more than one chunk's worth so some reach the server, then a bad one.
+            let good = 20_000
+            let rows = (0...good).lazy.map { n -> [any SQLBindable] in
+                let text = n < good ? "ok \(n) " + String(repeating: "x", count: 16) : "bad\u{0}"
+                return [Int64(n), nil as Int64?, nil as Double?, text, nil as [UInt8]?, nil as Date?]
+            }
             let error = try #require(throws: StorageError.self) {
                 try connection.copy(into: "t", columns: Self.columns, rows: rows)
             }
-            #expect(error.message.contains("row 2, column s"), "\(error.message)")
+            #expect(error.message.contains("row \(good + 1), column s"), "\(error.message)")
             #expect(try connection.query("SELECT count(*) FROM t").int64(0, 0) == 0)
             let duplicate: [[any SQLBindable]] = [[Int64(7)], [Int64(7)]]
             let violation = try #require(throws: StorageError.self) {
