@@ -161,6 +161,22 @@ import Testing
         }
     }
 
+    @Test func aConnectionTheServerClosedFailsAsCantOpen() throws {
+        try PostgresTestServer.withSchema { schema in
+            let connection = try schema.connect()
+            let admin = try schema.connect()
+            let pid = try connection.query("SELECT pg_backend_pid()").int64(0, 0)
+            try admin.query("SELECT pg_terminate_backend($1::int)", pid)
+            // The statement that finds the connection closed, and the ones after it, fail alike: the
+            // owner reconnects on `.cantOpen`.
+            for _ in 0..<2 {
+                let error = try #require(throws: StorageError.self) { try connection.query("SELECT 1") }
+                #expect(error.code == .cantOpen, "\(error.message)")
+                #expect(error.message.contains("port="), "names the server: \(error.message)")
+            }
+        }
+    }
+
     @Test func copyLoadsAHundredThousandRows() throws {
         try PostgresTestServer.withSchema { schema in
             let connection = try schema.connect()

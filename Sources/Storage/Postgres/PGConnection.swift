@@ -40,7 +40,7 @@ final class PGConnection {
             throw StorageError(code: .cantOpen, message: "cannot connect to \(target): out of memory")
         }
         guard PQstatus(connection) == CONNECTION_OK else {
-            let reason = String(cString: PQerrorMessage(connection)).trimmingNewlines
+            let reason = String(cString: PQerrorMessage(connection)).singleLine
             PQfinish(connection)
             throw StorageError(code: .cantOpen, message: "cannot connect to \(target): \(reason)")
         }
@@ -108,7 +108,13 @@ final class PGConnection {
             return PGResult(result)
         default:
             defer { PQclear(result) }
-            throw Self.error(result, sql: sql)
+            var error = Self.error(result, sql: sql)
+            // libpq reports a lost connection as a failed result without a SQLSTATE.
+            if error.sqlState == nil, PQstatus(handle) == CONNECTION_BAD {
+                error.code = .cantOpen
+                error.message = "\(target): \(error.message)"
+            }
+            throw error
         }
     }
 
@@ -118,7 +124,7 @@ final class PGConnection {
         let state = cpostgresql_sqlstate(result).map { String(cString: $0) }
         var message =
             cpostgresql_primary_message(result).map { String(cString: $0) }
-            ?? String(cString: PQresultErrorMessage(result)).trimmingNewlines
+            ?? String(cString: PQresultErrorMessage(result)).singleLine
         if let constraint = cpostgresql_constraint_name(result), !message.contains(String(cString: constraint)) {
             message += " (constraint \(String(cString: constraint)))"
         }
@@ -128,7 +134,7 @@ final class PGConnection {
 
     /// The connection's own error (libpq returned no result, or the socket failed).
     func connectionError(sql: String?) -> StorageError {
-        let reason = String(cString: PQerrorMessage(handle)).trimmingNewlines
+        let reason = String(cString: PQerrorMessage(handle)).singleLine
         let code: StorageError.Code = PQstatus(handle) == CONNECTION_BAD ? .cantOpen : .postgres
         return StorageError(code: code, message: "\(target): \(reason)", sql: sql)
     }
@@ -180,10 +186,10 @@ final class PGStatement {
 extension PGStatement: Sendable {}
 
 extension StorageError.Code {
-    /// The code for a PostgreSQL SQLSTATE; `nil` (no SQLSTATE) is a failure of the connection.
+    /// The code for a PostgreSQL SQLSTATE; `nil` is an error libpq raised itself.
     init(sqlState: String?) {
         guard let sqlState else {
-            self = .cantOpen
+            self = .postgres
             return
         }
         switch sqlState {

@@ -29,7 +29,7 @@ struct PGConnectionString: Sendable, CustomStringConvertible {
             PQfreemem(errorMessage)
             throw StorageError(
                 code: .invalidValue,
-                message: "invalid PostgreSQL connection string: \(Self.maskingQuotes(reason).trimmingNewlines)")
+                message: "invalid PostgreSQL connection string: \(Self.maskingQuotes(reason).singleLine)")
         }
         defer { PQconninfoFree(parsed) }
         var options: [Option] = []
@@ -75,10 +75,9 @@ struct PGConnectionString: Sendable, CustomStringConvertible {
 }
 
 extension String {
-    /// The text without the trailing newlines libpq ends its messages with.
-    var trimmingNewlines: String {
-        var text = Substring(self)
-        while let last = text.last, last.isNewline { text.removeLast() }
-        return String(text)
+    /// libpq's message on one line, fit for a log field: it ends messages with a newline and
+    /// continues long ones on tab-indented lines.
+    var singleLine: String {
+        split(whereSeparator: { $0.isNewline || $0 == "\t" }).joined(separator: " ")
     }
 }
