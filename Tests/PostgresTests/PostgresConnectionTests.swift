@@ -158,6 +158,10 @@ import Testing
             let syntax = try #require(throws: StorageError.self) { try connection.execute("SELEC 1") }
             #expect(syntax.sqlState == "42601")
             #expect(syntax.code == .postgres)
+            let miscounted = try #require(throws: StorageError.self) { try insert.run("1", "2") }
+            #expect(miscounted.sqlState == "08P01")
+            #expect(miscounted.code == .postgres, "the connection is not lost: \(miscounted.message)")
+            #expect(try insert.run("13900000000") == 1)
         }
     }
 

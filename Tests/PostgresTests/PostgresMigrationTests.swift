@@ -108,29 +108,42 @@ import Testing
         }
     }
 
-    @Test func twoNodesStartingTogetherMigrateOnce() throws {
+    @Test func nodesStartingTogetherMigrateOnce() throws {
+        let nodes = 4
         try PostgresTestServer.withSchema { schema in
             let connectionString = schema.connectionString
             let name = schema.name
             let results = Mutex<[Result<Int, any Error>]>([])
-            let group = DispatchGroup()
-            for _ in 0..<2 {
-                DispatchQueue.global().async(group: group) {
-                    let result = Result<Int, any Error> {
+            let ready = DispatchSemaphore(value: 0)
+            let go = DispatchSemaphore(value: 0)
+            let done = DispatchSemaphore(value: 0)
+            // A thread per node: blocked in `go.wait()`, they would starve Dispatch's small pool.
+            for _ in 0..<nodes {
+                Thread {
+                    defer { done.signal() }
+                    let connection = Result { () throws -> PGConnection in
                         let connection = try PGConnection(connectionString)
                         try connection.execute("SET search_path TO \(name)")
-                        return try PostgresMigration.migrate(connection)
+                        return connection
                     }
+                    // Connected: now all migrate at once, so their steps overlap.
+                    ready.signal()
+                    go.wait()
+                    let result = Result { try PostgresMigration.migrate(connection.get()) }
                     results.withLock { $0.append(result) }
-                }
+                }.start()
             }
-            group.wait()
+            for _ in 0..<nodes { ready.wait() }
+            for _ in 0..<nodes { go.signal() }
+            for _ in 0..<nodes { done.wait() }
             let outcomes = results.withLock { $0 }
-            #expect(outcomes.count == 2)
+            #expect(outcomes.count == nodes)
             for outcome in outcomes {
                 let version = try outcome.get()
                 #expect(version == PostgresMigration.latestVersion)
             }
+            let connection = try schema.connect()
+            #expect(try PostgresMigration.currentVersion(connection) == PostgresMigration.latestVersion)
         }
     }
 }

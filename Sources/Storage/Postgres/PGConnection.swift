@@ -198,6 +198,9 @@ extension StorageError.Code {
         case "53100": self = .full
         case "25006": self = .readOnly
         case "57P01", "57P02", "57P03": self = .cantOpen
+        // A protocol violation (say, a statement given the wrong number of values) is a bug of ours,
+        // not a lost connection: the connection goes on.
+        case "08P01": self = .postgres
         case _ where sqlState.hasPrefix("23"): self = .constraint
         case _ where sqlState.hasPrefix("08"): self = .cantOpen
         default: self = .postgres
