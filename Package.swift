@@ -14,6 +14,7 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CMicroHTTPD", pkgConfig: "libmicrohttpd", providers: [.apt(["libmicrohttpd-dev"])]),
+        .systemLibrary(name: "CPostgreSQL", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
 
         // Small shared pieces with no dependencies: JSON values, the one JSON string escaper, the JSON5 position
         // scanner (line and column of values, keys and syntax errors), Duration in seconds, SplitMix64.
@@ -30,7 +31,7 @@ let package = Package(
         .target(name: "Report", dependencies: ["Kit"], swiftSettings: strict),
 
         // I/O behind it.
-        .target(name: "Storage", dependencies: ["Kit", "Registry", "CSQLite"], swiftSettings: strict),
+        .target(name: "Storage", dependencies: ["Kit", "Registry", "CSQLite", "CPostgreSQL"], swiftSettings: strict),
         .target(
             name: "Delivery", dependencies: ["Kit", "COpenSSL", "CCurl", "HTTPServer"], exclude: ["Gateways.md"],
             swiftSettings: strict),
@@ -76,6 +77,8 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Kit"], swiftSettings: strict),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "Registry"], swiftSettings: strict),
+        // Needs a PostgreSQL server: scripts/test starts a private cluster (scripts/pg-cluster).
+        .testTarget(name: "PostgresTests", dependencies: ["Storage"], swiftSettings: strict),
         .testTarget(name: "DeliveryTests", dependencies: ["Kit", "Delivery", "HTTPServer"], swiftSettings: strict),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"], swiftSettings: strict),
         .testTarget(

@@ -3,7 +3,8 @@ internal import CSQLite
 /// A failure of the enterprise store.
 ///
 /// `description` is short and payload-free, fit for a log field or a metric label; the
-/// message, the SQLite result code and the SQL that failed are kept for diagnosis.
+/// message, the SQLite result code or PostgreSQL SQLSTATE and the SQL that failed are kept for
+/// diagnosis.
 public struct StorageError: Error, Sendable, Hashable, CustomStringConvertible {
     /// What kind of failure this is; new codes can be added without breaking callers.
     public struct Code: Sendable, Hashable, CustomStringConvertible {
@@ -14,7 +15,8 @@ public struct StorageError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let busy = Code("busy")
         /// A constraint (NOT NULL, CHECK, primary or foreign key) rejected a write.
         public static let constraint = Code("constraint")
-        /// The database file or its directory could not be opened or created.
+        /// The database file or its directory could not be opened or created, or the database server
+        /// could not be reached (or the connection to it was lost).
         public static let cantOpen = Code("cant_open")
         /// A write was attempted on a read-only store or file.
         public static let readOnly = Code("read_only")
@@ -40,6 +42,11 @@ public struct StorageError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let closed = Code("closed")
         /// Any other SQLite error.
         public static let sqlite = Code("sqlite")
+        /// A concurrent transaction got in the way (PostgreSQL's serialization failure or deadlock):
+        /// running the whole transaction again may succeed.
+        public static let conflict = Code("conflict")
+        /// Any other PostgreSQL error; `sqlState` says which.
+        public static let postgres = Code("postgres")
 
         public var description: String { rawValue }
     }
@@ -51,12 +58,16 @@ public struct StorageError: Error, Sendable, Hashable, CustomStringConvertible {
     public var sqliteCode: Int32?
     /// The statement that failed, when there is one.
     public var sql: String?
+    /// PostgreSQL's five-character SQLSTATE (`23505` a unique violation), when PostgreSQL reported
+    /// the failure.
+    public var sqlState: String?
 
-    public init(code: Code, message: String, sqliteCode: Int32? = nil, sql: String? = nil) {
+    public init(code: Code, message: String, sqliteCode: Int32? = nil, sql: String? = nil, sqlState: String? = nil) {
         self.code = code
         self.message = message
         self.sqliteCode = sqliteCode
         self.sql = sql
+        self.sqlState = sqlState
     }
 
     public var description: String { "StorageError.\(code.rawValue)" }

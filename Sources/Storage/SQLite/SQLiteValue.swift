@@ -61,3 +61,8 @@ extension Optional: SQLBindable where Wrapped: SQLBindable {
 extension Channel: SQLBindable {
     var sqliteValue: SQLiteValue { .text(rawValue) }
 }
+
+extension Date: SQLBindable {
+    /// Milliseconds since 1970, as the store keeps times (see `Date.millis`).
+    var sqliteValue: SQLiteValue { .integer(millis) }
+}
