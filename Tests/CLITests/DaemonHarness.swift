@@ -576,7 +576,7 @@ extension DaemonHarness {
     /// flowing (the stubs' received count grew in the moment before), restarting it after each.
     /// Returns the last serve and how many `sending` messages each restart recovered.
     func killRepeatedly(
-        _ serve: Child, campaign id: Int64, kills: Int, seed: UInt64, window: ClosedRange<Int> = 300...1200
+        _ serve: Child, campaign id: Int64, kills: Int, seed: UInt64, window: ClosedRange<Int> = 250...900
     ) async throws -> (serve: Child, recovered: [Int]) {
         var random = SplitMix64(seed: seed)
         var serve = serve
@@ -585,6 +585,14 @@ extension DaemonHarness {
         for round in 1...kills {
             try await Task.sleep(for: .milliseconds(Int.random(in: window, using: &random)))
             let before = try await report(id)
+            // Near its end a campaign has too little left to send for a kill to land on a send in
+            // flight (on a quick run the fourth kill once found 97 queued and nothing flowing):
+            // the kills so far stand, the rest are skipped.
+            let backlog = before.count("queued") + before.count("unsent")
+            if round > 2, backlog < 300 {
+                lines.append("kill \(round): skipped, \(backlog) left to send")
+                break
+            }
             // Kill only while requests flow, so the kill can land on sends in flight.
             var flowing = false
             for _ in 0..<100 {
