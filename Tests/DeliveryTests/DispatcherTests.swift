@@ -365,7 +365,10 @@ func dispatcher(
             }
         }
         let times = sender.recorded.filter { $0 >= start && $0 < end }.sorted()
-        #expect(abs(times.count - 1000) <= 50, "sent \(times.count) in 5 s")
+        // Never above the rate (1,000 in 5 s plus the burst); below it only by what a busy
+        // machine's scheduling delays cost (a build beside the tests once took 78 sends, three CPU hogs 200; half the rate fails).
+        #expect(times.count <= 1000 + 2 + 3, "sent \(times.count) in 5 s: above the rate")
+        #expect(times.count >= 700, "sent \(times.count) in 5 s: far below the rate")
         // A token bucket of rate r and burst b lets at most b + r·D sends into any span D, so
         // eleven consecutive sends span at least (11 - 2) / 200 s = 45 ms. The sender stamps a
         // send a little after its admission, so 3 ms of scheduling jitter is allowed; a burst of
