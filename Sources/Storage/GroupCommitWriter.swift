@@ -57,7 +57,7 @@ public final class GroupCommitWriter: OutboxWriter, @unchecked Sendable {
     private var closing = false
     private var finished = false
     private var thread: Thread?
-    private let sql: OutboxSQL
+    private let sql: OutboxSQL<SQLiteConnection>
 
     /// Opens its own connection to the database at `path`, migrating it if needed.
     ///

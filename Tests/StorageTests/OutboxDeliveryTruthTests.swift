@@ -63,7 +63,7 @@ import Testing
         let sent = Transition(messageID: ids[0], to: .sending, at: t0 + 3, gateway: "g", countsAsAttempt: false)
         #expect(try f.store.record([sent]).count == 1)
         let row = "SELECT first_attempt_at, last_attempt_at, lease_until, gateway FROM messages WHERE id = \(ids[0])"
-        let statement = try f.store.connection.prepare(row, persistent: false)
+        let statement = try f.sqlite.connection.prepare(row, persistent: false)
         #expect(try statement.step())
         #expect(statement.int64(0) == (t0 + 3).millis && statement.int64(1) == (t0 + 3).millis)
         #expect(statement.optionalInt64(2) == nil && statement.text(3) == "g")
@@ -140,7 +140,7 @@ import Testing
             })
         #expect(try f.state(ids[0]) == .delivered)
         #expect(try f.state(ids[1]) == .failed)
-        #expect(try f.store.connection.scalarInt("SELECT count(*) FROM contact_log") == 1)
+        #expect(try f.scalarInt("SELECT count(*) FROM contact_log") == 1)
     }
 
     @Test func unconfirmedIsFinalUntilAnOperatorResendsItWithANote() throws {

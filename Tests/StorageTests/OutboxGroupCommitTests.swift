@@ -159,7 +159,7 @@ import Testing
             try f.store.insertMessages(batch)
         }
         // A fresh connection, as after a restart.
-        let restarted = try SQLiteStore(path: f.db.path)
+        let restarted = try SQLiteStore(path: f.db.location)
         let clock = ContinuousClock()
         let start = clock.now
         let claimed = try restarted.claimDue(now: t0 + 3600, limit: 1000)

@@ -52,7 +52,7 @@ import Testing
         #expect(try f.state(ids[0]) == .accepted)
         // Unmatched receipts expire.
         #expect(try f.store.pruneReceipts(unmatchedBefore: t0, keep: 1000) == 1)
-        #expect(try f.store.connection.scalarInt("SELECT count(*) FROM receipts") == 0)
+        #expect(try f.scalarInt("SELECT count(*) FROM receipts") == 0)
     }
 
     @Test func unmatchedReceiptsAreCappedKeepingTheNewest() throws {
@@ -60,9 +60,9 @@ import Testing
         try f.store.recordReceipts(
             (0..<50).map { receipt(key: "k\($0)", provider: nil, gateway: "g", dedupe: "d\($0)", at: Double($0)) })
         #expect(try f.store.pruneReceipts(unmatchedBefore: t0 - 1000, keep: 10) == 40)
-        let oldest = try f.store.connection.scalarText("SELECT min(message_key) FROM receipts WHERE dedupe_key = 'd40'")
+        let oldest = try f.scalarText("SELECT min(message_key) FROM receipts WHERE dedupe_key = 'd40'")
         #expect(oldest == "k40")
-        #expect(try f.store.connection.scalarInt("SELECT count(*) FROM receipts") == 10)
+        #expect(try f.scalarInt("SELECT count(*) FROM receipts") == 10)
     }
 
     @Test func campaignsDrawARandomKeySecret() throws {
