@@ -4,7 +4,11 @@
 /// two share, and only these spellings differ —
 /// - parameters: SQLite's `?N` is PostgreSQL's `$N` (a number may repeat in both);
 /// - the scalar `max(a, b)` and `min(a, b)` (two or more arguments) are `GREATEST` and `LEAST`;
-///   with one argument they are the aggregates on both.
+///   with one argument they are the aggregates on both;
+/// - SQLite's `LIMIT -1` (no limit, written to give an `OFFSET`) is `LIMIT ALL`.
+///
+/// A parameter PostgreSQL cannot type from where it first appears is written so that it can: a
+/// column comparison before `?1 IS NULL`, `CAST(?N AS BIGINT)` for a value in a `CASE`.
 ///
 /// Quoted text ('…' and "…") is copied as it is. Anything else that differs is written per dialect
 /// at its statement (``SQLDatabase/dialect``). `PGDialectTests` pins each rule.
@@ -23,6 +27,9 @@ enum PGDialect {
                 while end < source.count, source[end] != byte { end += 1 }
                 output.append(contentsOf: source[index..<min(end + 1, source.count)])
                 index = end + 1
+            case UInt8(ascii: "L") where source[index...].starts(with: Self.noLimit):
+                output.append(contentsOf: "LIMIT ALL".utf8)
+                index += Self.noLimit.count
             case UInt8(ascii: "?"):
                 output.append(UInt8(ascii: "$"))
                 index += 1
@@ -41,6 +48,8 @@ enum PGDialect {
         }
         return String(decoding: output, as: UTF8.self)
     }
+
+    private static let noLimit = Array("LIMIT -1".utf8)
 
     /// `GREATEST` or `LEAST` when `source` has `max(` or `min(` at `index` (a word of its own) and
     /// the call has a comma at its top level; `nil` otherwise.

@@ -37,7 +37,7 @@ extension OutboxSQL {
             // `at` only grows with `seq` as long as the clock does; filtering on it (not on a seq
             // found by time) keeps an entry written under a clock set back out of nobody's sight.
             let select = try statement(
-                "SELECT \(Self.auditColumns) FROM audit WHERE ?1 IS NULL OR at >= ?1 ORDER BY seq")
+                "SELECT \(Self.auditColumns) FROM audit WHERE at >= ?1 OR ?1 IS NULL ORDER BY seq")
             defer { select.reset() }
             try select.bind(since?.millis)
             while try select.step() {

@@ -184,7 +184,7 @@ extension OutboxSQL {
                 """
                 SELECT id, gateway, kind, sender, text, sent_at, received_at, opt_out, credit_code, campaign_id,
                     message_id, (SELECT channel FROM messages WHERE id = replies.message_id)
-                FROM replies WHERE ?1 IS NULL OR campaign_id = ?1 ORDER BY id
+                FROM replies WHERE campaign_id = ?1 OR ?1 IS NULL ORDER BY id
                 """)
             defer { select.reset() }
             try select.bind(campaignID)
