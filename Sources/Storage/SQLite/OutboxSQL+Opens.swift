@@ -8,11 +8,13 @@ extension OutboxSQL {
     /// first open. One statement, one short write transaction.
     func recordOpen(messageID: Int64, campaignID: Int64, client: ClientClass, at: Date) throws -> Bool {
         try connection.writeTransaction {
+            // The stored row's columns are qualified: PostgreSQL would not know them from `excluded`'s.
             let upsert = try statement(
                 """
                 INSERT INTO package_opens (message_id, campaign_id, first_open_at, last_open_at, opens, client_class)
                 VALUES (?1, ?2, ?3, ?3, 1, ?4)
-                ON CONFLICT (message_id) DO UPDATE SET opens = opens + 1, last_open_at = max(last_open_at, ?3)
+                ON CONFLICT (message_id) DO UPDATE SET opens = package_opens.opens + 1,
+                    last_open_at = max(package_opens.last_open_at, ?3)
                 RETURNING opens
                 """)
             defer { upsert.reset() }
