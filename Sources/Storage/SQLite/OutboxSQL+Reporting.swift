@@ -138,11 +138,14 @@ extension OutboxSQL {
                 SELECT first_attempt_at + ?2 AS t, 1 AS s, 0 AS d, 0 AS f FROM messages
                 WHERE campaign_id = ?1 AND first_attempt_at IS NOT NULL
                 UNION ALL
-                SELECT finished_at + ?2, 0, state = 'delivered', state <> 'delivered' FROM messages
+                SELECT finished_at + ?2, 0, CASE WHEN state = 'delivered' THEN 1 ELSE 0 END,
+                    CASE WHEN state = 'delivered' THEN 0 ELSE 1 END FROM messages
                 WHERE campaign_id = ?1 AND state IN ('delivered', 'failed', 'expired') AND finished_at IS NOT NULL
                 """
             let offset = Int64(utcOffsetSeconds) * 1000
-            let range = try statement("SELECT min(t), max(t) FROM (\(events))")
+            // Flags are CASE expressions and subqueries are named: PostgreSQL has booleans, not 0 and 1,
+            // and wants an alias on every subquery in FROM.
+            let range = try statement("SELECT min(t), max(t) FROM (\(events)) AS events")
             defer { range.reset() }
             try range.bind(campaignID, offset)
             guard try range.step(), let first = try range.optionalInt64(0), let last = try range.optionalInt64(1) else {
@@ -152,7 +155,8 @@ extension OutboxSQL {
             let w = Int64(width) * 1000
             let select = try statement(
                 """
-                SELECT t / ?3 - (t % ?3 < 0) AS k, sum(s), sum(d), sum(f) FROM (\(events)) GROUP BY k ORDER BY k
+                SELECT t / ?3 - CASE WHEN t % ?3 < 0 THEN 1 ELSE 0 END AS k, sum(s), sum(d), sum(f)
+                FROM (\(events)) AS events GROUP BY k ORDER BY k
                 """)
             defer { select.reset() }
             try select.bind(campaignID, offset, w)
