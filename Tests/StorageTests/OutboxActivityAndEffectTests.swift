@@ -55,4 +55,47 @@ import Testing
         #expect(read == changed)
         #expect(try f.store.uptakeCount() == 2)
     }
+
+    @Test(arguments: StoreBackend.all) func opensFeedbackCoverageAndPinsReadTheSameOnEitherBackend(
+        _ backend: StoreBackend
+    ) throws {
+        let f = try OutboxFixture(backend)
+        let t0 = OutboxFixture.t0
+        let id = try f.runningCampaign()
+        try f.queued(3, campaign: id)
+        let sent = try f.claimAndSend(now: t0, limit: 3)
+        try f.store.record([
+            Transition(messageID: sent[0].id, to: .accepted, at: t0 + 1, gateway: "gw"),
+            Transition(messageID: sent[1].id, to: .accepted, at: t0 + 1, gateway: "gw"),
+        ])
+        try f.store.record([Transition(messageID: sent[0].id, to: .delivered, at: t0 + 2)])
+        #expect(try f.store.recordOpen(messageID: sent[0].id, campaignID: id, client: .wechat, at: t0 + 60))
+        #expect(!(try f.store.recordOpen(messageID: sent[0].id, campaignID: id, client: .mobile, at: t0 + 90)))
+        let report = try f.store.openReport(campaignID: id)
+        #expect(report.all.delivered == 1 && report.all.opened == 1 && report.views == 2)
+        #expect(report.byClientClass == [.wechat: 1])
+        let feedback = PageFeedback(kind: .pageNotUseful, text: "没用", raw: "kind=not_useful")
+        #expect(try f.store.recordPageFeedback(messageID: sent[0].id, feedback, at: t0 + 120))
+        #expect(try f.store.replies(campaignID: id).map(\.kind) == [.pageNotUseful])
+
+        let coverage = try f.store.coverage(campaignID: id)
+        #expect(coverage.qualified == 3)
+        #expect(try f.store.campaignCounts(id: id) == [.delivered: 1, .accepted: 1, .sending: 1])
+
+        // The message still `sending` is interrupted by a restart, then resent on its gateway.
+        #expect(try f.store.recoverAfterCrash(now: t0 + 300).sending == 1)
+        #expect(try f.store.scheduleAmbiguousResend(gateway: "gw", at: t0 + 400) == 1)
+        #expect(try f.store.scheduleAmbiguousResend(gateway: "other", at: t0 + 400) == 0)
+        #expect(try f.store.pinGatewayless(channel: .sms, to: "gw", at: t0 + 400) == 0)
+        #expect(try f.store.queueDepth()[.ambiguous] == 1)
+    }
+
+    @Test(arguments: StoreBackend.all) func enterprisesAreLookedUpManyAtOnce(_ backend: StoreBackend) throws {
+        let f = try OutboxFixture(backend)
+        _ = try f.store.importing(file: "a.csv", replace: false) { try $0(Fixtures.generated(5)) }
+        let codes = Fixtures.generated(5).map(\.creditCode)
+        let found = try f.store.enterprises(creditCodes: [codes[1], codes[3], "9100000000000000XX", codes[1]])
+        #expect(found.keys.sorted() == [codes[1], codes[3]])
+        #expect(found[codes[3]] == Fixtures.generated(5)[3])
+    }
 }
