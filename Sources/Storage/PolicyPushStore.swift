@@ -112,4 +112,12 @@ extension Store {
     public static func openWriter(at path: String) throws -> any OutboxWriter {
         try GroupCommitWriter(path: path)
     }
+
+    /// Opens the daemon's writer on the store `location` names, as ``open(url:readOnly:)`` reads it.
+    public static func openWriter(url location: String) throws -> any OutboxWriter {
+        switch StoreLocation(location) {
+        case .postgres(let connectionString): try GroupCommitWriter(postgres: connectionString)
+        case .sqlite(let path): try GroupCommitWriter(path: path)
+        }
+    }
 }

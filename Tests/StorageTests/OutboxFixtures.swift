@@ -15,9 +15,9 @@ struct OutboxFixture {
         store = try db.open()
     }
 
-    /// A SQLite store in `file`'s directory (the group-commit writer's tests share it).
-    init(db file: TemporaryDatabase) throws {
-        db = TestDatabase(sqlite: file)
+    /// A store on `db`, which the test keeps to open other connections to it.
+    init(db: TestDatabase) throws {
+        self.db = db
         store = try db.open()
     }
 

@@ -78,15 +78,6 @@ final class TestDatabase: Sendable {
         }
     }
 
-    /// A SQLite database in an existing temporary directory.
-    init(sqlite file: TemporaryDatabase) {
-        backend = .sqlite
-        sqliteFile = file
-        location = file.path
-        schema = nil
-        adminConnectionString = nil
-    }
-
     deinit {
         if let schema, let adminConnectionString {
             _ = try? PGConnection(adminConnectionString).execute("DROP SCHEMA \(schema) CASCADE")
@@ -94,8 +85,16 @@ final class TestDatabase: Sendable {
     }
 
     /// Opens (creating and migrating) the store here.
-    func open() throws -> any PolicyPushStore {
-        try Store.open(url: location)
+    func open(readOnly: Bool = false) throws -> any PolicyPushStore {
+        try Store.open(url: location, readOnly: readOnly)
+    }
+
+    /// Opens the daemon's group-commit writer on the store here.
+    func writer(_ configuration: GroupCommitWriter.Configuration = .init()) throws -> GroupCommitWriter {
+        switch backend {
+        case .sqlite: try GroupCommitWriter(path: location, configuration: configuration)
+        case .postgres: try GroupCommitWriter(postgres: location, configuration: configuration)
+        }
     }
 }
 
