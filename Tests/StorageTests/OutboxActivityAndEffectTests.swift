@@ -68,11 +68,14 @@ import Testing
             Transition(messageID: sent[0].id, to: .accepted, at: t0 + 1, gateway: "gw"),
             Transition(messageID: sent[1].id, to: .accepted, at: t0 + 1, gateway: "gw"),
         ])
-        try f.store.record([Transition(messageID: sent[0].id, to: .delivered, at: t0 + 2)])
+        try f.store.record([
+            Transition(messageID: sent[0].id, to: .delivered, at: t0 + 2),
+            Transition(messageID: sent[1].id, to: .delivered, at: t0 + 2),
+        ])
         #expect(try f.store.recordOpen(messageID: sent[0].id, campaignID: id, client: .wechat, at: t0 + 60))
         #expect(!(try f.store.recordOpen(messageID: sent[0].id, campaignID: id, client: .mobile, at: t0 + 90)))
         let report = try f.store.openReport(campaignID: id)
-        #expect(report.all.delivered == 1 && report.all.opened == 1 && report.views == 2)
+        #expect(report.all.delivered == 2 && report.all.opened == 1 && report.views == 2)
         #expect(report.byClientClass == [.wechat: 1])
         let feedback = PageFeedback(kind: .pageNotUseful, text: "没用", raw: "kind=not_useful")
         #expect(try f.store.recordPageFeedback(messageID: sent[0].id, feedback, at: t0 + 120))
@@ -80,7 +83,7 @@ import Testing
 
         let coverage = try f.store.coverage(campaignID: id)
         #expect(coverage.qualified == 3)
-        #expect(try f.store.campaignCounts(id: id) == [.delivered: 1, .accepted: 1, .sending: 1])
+        #expect(try f.store.campaignCounts(id: id) == [.delivered: 2, .sending: 1])
 
         // The message still `sending` is interrupted by a restart, then resent on its gateway.
         #expect(try f.store.recoverAfterCrash(now: t0 + 300).sending == 1)
