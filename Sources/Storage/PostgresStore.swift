@@ -103,11 +103,13 @@ public final class PostgresStore: PolicyPushStore {
     }
 
     public func forEachEnterprise(_ body: (Enterprise) throws -> Void) throws {
-        // One statement is one snapshot; its rows arrive together (a cursor in batches is for later).
-        let select = try connection.cursor("SELECT \(EnterpriseRow.selectList) FROM enterprises ORDER BY credit_code")
-        defer { select.reset() }
-        while try select.step() {
-            try body(try EnterpriseRow.read(select))
+        // One snapshot, read a batch at a time: the registry may hold millions.
+        try connection.readTransaction {
+            let select = try connection.scan("SELECT \(EnterpriseRow.selectList) FROM enterprises ORDER BY credit_code")
+            defer { select.reset() }
+            while try select.step() {
+                try body(try EnterpriseRow.read(select))
+            }
         }
     }
 

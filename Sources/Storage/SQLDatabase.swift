@@ -16,6 +16,11 @@ protocol SQLDatabase: AnyObject {
     /// A statement for `sql` (SQLite's dialect, `?N` parameters), to bind, step and reset again and again.
     func cursor(_ sql: String) throws -> Cursor
 
+    /// A statement whose rows may be many (a whole campaign, the whole registry), not cached: SQLite
+    /// steps through them as it reads them; PostgreSQL fetches them in batches through a server-side
+    /// cursor, so the scan must run inside a transaction (``readTransaction(_:)``).
+    func scan(_ sql: String) throws -> Cursor
+
     /// Runs statements without parameters whose rows are of no interest.
     func execute(_ sql: String) throws
 

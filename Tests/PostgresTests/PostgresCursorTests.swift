@@ -52,4 +52,29 @@ import Testing
             #expect(select.isNull(0) && select.text(0) == nil)
         }
     }
+
+    @Test func aScanFetchesInBatchesAndCanBeLeftAndRunAgain() throws {
+        try PostgresTestServer.withSchema { schema in
+            let connection = try schema.connect()
+            try connection.execute("CREATE TABLE t (id BIGINT PRIMARY KEY)")
+            let rows = PGCursor.fetchBatch * 2 + 500
+            try connection.execute("INSERT INTO t SELECT generate_series(1, \(rows))")
+            try connection.readTransaction {
+                let scan = try connection.scan("SELECT id FROM t WHERE id > ?1 ORDER BY id")
+                try scan.bind(Int64(0))
+                var seen: [Int64] = []
+                while try scan.step() { seen.append(try scan.int64(0)) }
+                #expect(seen == Array(1...Int64(rows)))
+                // Left after one row, then run again: the reset closed the server-side cursor.
+                try scan.bind(Int64(10))
+                #expect(try scan.step() && scan.int64(0) == 11)
+                try scan.bind(Int64(rows - 1))
+                #expect(try scan.step() && scan.int64(0) == Int64(rows))
+                #expect(try !scan.step())
+            }
+            // Outside a transaction there is no server-side cursor to declare.
+            let outside = try connection.scan("SELECT id FROM t")
+            #expect(throws: StorageError.self) { try outside.step() }
+        }
+    }
 }

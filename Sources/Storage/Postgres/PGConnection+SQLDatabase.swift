@@ -5,7 +5,15 @@ extension PGConnection: SQLDatabase {
 
     /// A cursor over the statement prepared (once per connection) for `sql` translated by ``PGDialect``.
     func cursor(_ sql: String) throws -> PGCursor {
-        PGCursor(connection: self, statement: try prepare(PGDialect.translate(sql)))
+        PGCursor(connection: self, source: .prepared(try prepare(PGDialect.translate(sql))))
+    }
+
+    /// A cursor that declares a server-side cursor for `sql` on its first step and fetches its rows
+    /// ``PGCursor/fetchBatch`` at a time, so a scan of millions holds one batch in memory.
+    func scan(_ sql: String) throws -> PGCursor {
+        scans += 1
+        return PGCursor(
+            connection: self, source: .scan(sql: PGDialect.translate(sql), name: "policypush_scan_\(scans)"))
     }
 
     /// `SERIALIZABLE`, re-run on a serialization failure: writers behave as if one at a time, as
@@ -31,18 +39,35 @@ extension PGConnection: SQLDatabase {
 ///
 /// - Important: Belongs to its connection's thread, like the connection.
 final class PGCursor: SQLCursor {
+    /// Rows a scan fetches at a time.
+    static let fetchBatch = 1000
+
+    /// Where the rows come from: a prepared statement run at the first step, or a server-side
+    /// cursor (`DECLARE … CURSOR`) fetched from batch by batch.
+    enum Source {
+        case prepared(PGStatement)
+        case scan(sql: String, name: String)
+    }
+
     private unowned let connection: PGConnection
-    private let statement: PGStatement
+    private let source: Source
     private var values: [any SQLBindable] = []
     private var result: PGResult?
     private var row = -1
+    /// Whether the scan's server-side cursor is declared and may have rows left to fetch.
+    private var scanOpen = false
 
-    init(connection: PGConnection, statement: PGStatement) {
+    init(connection: PGConnection, source: Source) {
         self.connection = connection
-        self.statement = statement
+        self.source = source
     }
 
-    var sql: String { statement.sql }
+    var sql: String {
+        switch source {
+        case .prepared(let statement): statement.sql
+        case .scan(let sql, _): sql
+        }
+    }
 
     func bind(contentsOf values: [any SQLBindable]) throws {
         reset()
@@ -51,16 +76,44 @@ final class PGCursor: SQLCursor {
 
     @discardableResult
     func step() throws -> Bool {
-        if result == nil {
-            let ran = try statement.query(values: values)
-            connection.changes = ran.changes
-            result = ran
+        switch source {
+        case .prepared(let statement):
+            if result == nil {
+                let ran = try statement.query(values: values)
+                connection.changes = ran.changes
+                result = ran
+            }
+        case .scan(let sql, let name):
+            if result == nil {
+                try connection.query("DECLARE \(name) NO SCROLL CURSOR FOR \(sql)", values: values)
+                scanOpen = true
+                result = try fetch(name)
+            } else if let current = result, row + 1 >= current.rowCount, scanOpen {
+                result = try fetch(name)
+                row = -1
+            }
         }
         row += 1
         return row < (result?.rowCount ?? 0)
     }
 
+    /// The next batch of the scan's rows; a short batch is the last.
+    private func fetch(_ name: String) throws -> PGResult {
+        let batch = try connection.query("FETCH \(Self.fetchBatch) FROM \(name)")
+        if batch.rowCount < Self.fetchBatch {
+            scanOpen = false
+            try connection.execute("CLOSE \(name)")
+        }
+        return batch
+    }
+
     func reset() {
+        // A scan left before its end is closed, so the cursor's name can be declared again; if the
+        // transaction already ended, the server closed it and there is nothing to do.
+        if scanOpen, case .scan(_, let name) = source, connection.inTransaction {
+            _ = try? connection.execute("CLOSE \(name)")
+        }
+        scanOpen = false
         result = nil
         row = -1
     }

@@ -181,7 +181,7 @@ extension OutboxSQL {
     ) throws {
         try readTransaction {
             // Not cached: the body may call back into the store while this one is stepping.
-            let select = try connection.cursor(
+            let select = try connection.scan(
                 "SELECT \(Self.messageColumns) FROM messages WHERE campaign_id = ?1 ORDER BY id")
             try select.bind(campaignID)
             let events = try connection.cursor(

@@ -6,6 +6,11 @@ extension SQLiteConnection: SQLDatabase {
         try prepare(sql, persistent: true)
     }
 
+    /// A statement of its own, not persistent: it is used once.
+    func scan(_ sql: String) throws -> Statement {
+        try prepare(sql)
+    }
+
     func writeTransaction<T>(_ body: () throws -> T) throws -> T {
         try immediateTransaction(body)
     }
