@@ -3,7 +3,11 @@ import Registry
 
 /// The outbox's SQL over one connection, with its statements prepared once and cached.
 ///
-/// Both `SQLiteStore` and `GroupCommitWriter` run their outbox work through one of these.
+/// `SQLiteStore`, `PostgresStore` and `GroupCommitWriter` run their outbox work through one of
+/// these. It is generic over the connection (``SQLDatabase``): the SQL is SQLite's dialect, which a
+/// PostgreSQL connection translates (``PGDialect``), and each store holds a concrete
+/// `OutboxSQL<SQLiteConnection>` or `OutboxSQL<PGConnection>`, so the compiler specializes it. The
+/// files stay in `SQLite/`, where the SQL was born, to keep other branches' merges simple.
 /// This file holds what the aspects share (message rows, events, transitions); each aspect
 /// has its own file: `OutboxSQL+Campaigns`, `+Planning`, `+Dispatch`, `+Reconciliation`,
 /// `+Receipts` and `+Reporting`.
