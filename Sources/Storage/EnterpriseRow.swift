@@ -30,7 +30,7 @@ enum EnterpriseRow {
     /// the last, and an update (which keeps it) does not.
     static func bind(
         _ e: Enterprise, custom: String?, hash: Int64, run: Int64, updatedAt timestamp: String,
-        createdAt: String? = nil, to statement: Statement
+        createdAt: String? = nil, to statement: some SQLCursor
     ) throws {
         var values: [any SQLBindable] = [
             e.creditCode, e.name, e.taxpayerType?.rawValue, e.industryCode, e.region,
@@ -51,7 +51,7 @@ enum EnterpriseRow {
     }
 
     /// Reads the enterprise from the current row of a statement selecting `selectList`.
-    static func read(_ row: Statement) throws -> Enterprise {
+    static func read(_ row: some SQLCursor) throws -> Enterprise {
         let creditCode = row.text(0) ?? ""
         func corrupt(_ column: String, _ value: String) -> StorageError {
             StorageError(
@@ -65,12 +65,12 @@ enum EnterpriseRow {
             taxpayerType = value
         }
         var registeredOn: LocalDate?
-        if let days = row.optionalInt64(5) {
+        if let days = try row.optionalInt64(5) {
             guard let value = Int32(exactly: days) else { throw corrupt("registered_on", String(days)) }
             registeredOn = LocalDate(daysSinceEpoch: value)
         }
         var employees: Int?
-        if let count = row.optionalInt64(6) {
+        if let count = try row.optionalInt64(6) {
             guard let value = Int(exactly: count) else { throw corrupt("employees", String(count)) }
             employees = value
         }
@@ -84,7 +84,7 @@ enum EnterpriseRow {
             guard let value else { throw corrupt("custom", row.text(16) ?? "") }
             custom = value
         }
-        return Enterprise(
+        return try Enterprise(
             creditCode: creditCode,
             name: row.text(1) ?? "",
             taxpayerType: taxpayerType,

@@ -3,9 +3,9 @@ import Kit
 
 /// Records transitions from many concurrent submitters in few transactions (group commit).
 ///
-/// It owns a thread and its own connection to the store's file. Everything submitted while
-/// the previous batch commits, or within `maxDelay` of the first submission, goes into one
-/// `BEGIN IMMEDIATE … COMMIT`; every submitter resumes only after that COMMIT, so an
+/// It owns a thread and its own connection to the store (a SQLite file or a PostgreSQL server).
+/// Everything submitted while the previous batch commits, or within `maxDelay` of the first
+/// submission, goes into one write transaction (`BEGIN IMMEDIATE … COMMIT` on SQLite); every submitter resumes only after that COMMIT, so an
 /// acknowledged transition is durable. The store is then never the bottleneck of dispatch: a
 /// thousand in-flight sends cost a transaction, not a thousand.
 ///
@@ -57,7 +57,8 @@ public final class GroupCommitWriter: OutboxWriter, @unchecked Sendable {
     private var closing = false
     private var finished = false
     private var thread: Thread?
-    private let sql: OutboxSQL
+    /// The outbox's SQL on the writer's connection, whichever backend holds it.
+    private let sql: any GroupCommitSQL
 
     /// Opens its own connection to the database at `path`, migrating it if needed.
     ///
@@ -73,7 +74,18 @@ public final class GroupCommitWriter: OutboxWriter, @unchecked Sendable {
         // dispatches from a full outbox as fast as 128 MiB did, at a third of the memory.
         try connection.execute("PRAGMA cache_size = -\(Self.cacheKiB)")
         try connection.execute("PRAGMA wal_autocheckpoint = \(Self.checkpointPages)")
-        sql = OutboxSQL(connection: connection)
+        sql = SQLiteGroupCommit(sql: OutboxSQL(connection: connection))
+    }
+
+    /// Opens its own connection to the PostgreSQL server `connectionString` names, migrating the
+    /// database if needed.
+    ///
+    /// The thread starts with the first submission.
+    public init(postgres connectionString: String, configuration: Configuration = .init()) throws {
+        self.configuration = configuration
+        let connection = try PGConnection(connectionString)
+        try PostgresMigration.migrate(connection)
+        sql = PostgresGroupCommit(sql: OutboxSQL(connection: connection))
     }
 
     /// Records `transitions` as `OutboxStore.record` does, in a transaction shared with other
@@ -207,18 +219,63 @@ public final class GroupCommitWriter: OutboxWriter, @unchecked Sendable {
     /// Commits `batch` (outside the lock), then resumes every submitter of it.
     private func commit(_ batch: [Entry]) {
         let result = Result {
-            try sql.connection.immediateTransaction {
-                if batch.contains(where: \.probe) { try sql.probeWrite(at: Date()) }
-                let releases = batch.flatMap(\.releases)
-                if !releases.isEmpty { try sql.releaseClaims(releases) }
-                return try batch.map { try sql.applyTransitions($0.transitions) }
-            }
+            try sql.commit(
+                probe: batch.contains(where: \.probe), releases: batch.flatMap(\.releases),
+                transitions: batch.map(\.transitions))
         }
         switch result {
         case .success(let applied):
             for (entry, done) in zip(batch, applied) { entry.continuation.resume(returning: done) }
         case .failure(let error):
             for entry in batch { entry.continuation.resume(throwing: error) }
+        }
+    }
+}
+
+/// What the group-commit writer runs on its connection: one batch in one write transaction, and
+/// claims. The writer holds it as an existential, one call per batch, so the writer need not be generic.
+protocol GroupCommitSQL {
+    /// Writes the probe row if asked, undoes `releases`, applies each submitter's transitions, all
+    /// in one write transaction, and returns what was applied, submitter by submitter.
+    func commit(probe: Bool, releases: [ClaimRelease], transitions: [[Transition]]) throws -> [[Transition]]
+
+    func claimDue(now: Date, limit: Int, lease: TimeInterval) throws -> [OutboxMessage]
+}
+
+/// The writer's SQL on SQLite. A concrete type, not a conformance of the generic `OutboxSQL`: a
+/// generic conformance's witnesses run the unspecialized code, and these are the hot paths.
+struct SQLiteGroupCommit: GroupCommitSQL {
+    let sql: OutboxSQL<SQLiteConnection>
+
+    func commit(probe: Bool, releases: [ClaimRelease], transitions: [[Transition]]) throws -> [[Transition]] {
+        try sql.commitBatch(probe: probe, releases: releases, transitions: transitions)
+    }
+
+    func claimDue(now: Date, limit: Int, lease: TimeInterval) throws -> [OutboxMessage] {
+        try sql.claimDue(now: now, limit: limit, lease: lease)
+    }
+}
+
+/// The writer's SQL on PostgreSQL; see ``SQLiteGroupCommit``.
+struct PostgresGroupCommit: GroupCommitSQL {
+    let sql: OutboxSQL<PGConnection>
+
+    func commit(probe: Bool, releases: [ClaimRelease], transitions: [[Transition]]) throws -> [[Transition]] {
+        try sql.commitBatch(probe: probe, releases: releases, transitions: transitions)
+    }
+
+    func claimDue(now: Date, limit: Int, lease: TimeInterval) throws -> [OutboxMessage] {
+        try sql.claimDue(now: now, limit: limit, lease: lease)
+    }
+}
+
+extension OutboxSQL {
+    /// One group commit: see ``GroupCommitSQL/commit(probe:releases:transitions:)``.
+    func commitBatch(probe: Bool, releases: [ClaimRelease], transitions: [[Transition]]) throws -> [[Transition]] {
+        try connection.writeTransaction {
+            if probe { try probeWrite(at: Date()) }
+            if !releases.isEmpty { try releaseClaims(releases) }
+            return try transitions.map { try applyTransitions($0) }
         }
     }
 }

@@ -20,6 +20,39 @@ public enum Store {
     public static func open(at path: String, readOnly: Bool = false) throws -> any PolicyPushStore {
         try SQLiteStore(path: path, readOnly: readOnly)
     }
+
+    /// Opens the store `location` names: a PostgreSQL server for a `postgres://` or `postgresql://`
+    /// URL or a libpq `key=value` string (one with an `=` before any `/`), otherwise a SQLite file path
+    /// as ``open(at:readOnly:)`` opens it.
+    public static func open(url location: String, readOnly: Bool = false) throws -> any PolicyPushStore {
+        switch StoreLocation(location) {
+        case .postgres(let connectionString): try PostgresStore(connectionString: connectionString, readOnly: readOnly)
+        case .sqlite(let path): try SQLiteStore(path: path, readOnly: readOnly)
+        }
+    }
+}
+
+/// Where a store is, told from how its location is written.
+enum StoreLocation: Equatable {
+    case sqlite(path: String)
+    case postgres(connectionString: String)
+
+    init(_ location: String) {
+        let trimmed = location.trimmingCharacters(in: .whitespaces)
+        if trimmed.hasPrefix("postgres://") || trimmed.hasPrefix("postgresql://") {
+            self = .postgres(connectionString: trimmed)
+            return
+        }
+        // A libpq string is `key=value` pairs; a path has no `=` before its first `/` (or none at all).
+        let beforeSlash = trimmed.prefix { $0 != "/" }
+        if beforeSlash.contains("="), let key = beforeSlash.split(separator: "=").first,
+            key.trimmingCharacters(in: .whitespaces).allSatisfy({ $0.isLetter || $0 == "_" })
+        {
+            self = .postgres(connectionString: trimmed)
+            return
+        }
+        self = .sqlite(path: location)
+    }
 }
 
 /// The daemon's writer: outcomes of many concurrent sends recorded in few transactions, and
@@ -78,5 +111,13 @@ extension Store {
     /// needed, beside the ones `open(at:readOnly:)` gives.
     public static func openWriter(at path: String) throws -> any OutboxWriter {
         try GroupCommitWriter(path: path)
+    }
+
+    /// Opens the daemon's writer on the store `location` names, as ``open(url:readOnly:)`` reads it.
+    public static func openWriter(url location: String) throws -> any OutboxWriter {
+        switch StoreLocation(location) {
+        case .postgres(let connectionString): try GroupCommitWriter(postgres: connectionString)
+        case .sqlite(let path): try GroupCommitWriter(path: path)
+        }
     }
 }

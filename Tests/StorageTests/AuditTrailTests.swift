@@ -33,9 +33,9 @@ import Testing
         #expect(AuditChain.hash(of: entry) == "3ea3314a7ce119927334eca6438ca3e301a5e4bb8ef97c477310dd24429c5045")
     }
 
-    @Test func entriesAreNumberedFromOneAndChained() throws {
-        let db = try TemporaryDatabase()
-        let store = try SQLiteStore(path: db.path)
+    @Test(arguments: StoreBackend.all) func entriesAreNumberedFromOneAndChained(_ backend: StoreBackend) throws {
+        let db = try TestDatabase(backend)
+        let store = try db.open()
         #expect(try store.verifyAudit() == AuditVerification(checked: 0, lastSeq: 0, lastHash: AuditChain.genesisHash))
         let entries = try Self.appendThree(store)
         #expect(entries.map(\.seq) == [1, 2, 3])
@@ -51,9 +51,9 @@ import Testing
         #expect(verification.lastHash == entries[2].hash)
     }
 
-    @Test func listingSinceADateSkipsOlderEntries() throws {
-        let db = try TemporaryDatabase()
-        let store = try SQLiteStore(path: db.path)
+    @Test(arguments: StoreBackend.all) func listingSinceADateSkipsOlderEntries(_ backend: StoreBackend) throws {
+        let db = try TestDatabase(backend)
+        let store = try db.open()
         let entries = try Self.appendThree(store)
         var seen: [Int64] = []
         try store.forEachAuditEntry(since: entries[2].at) {
@@ -70,20 +70,22 @@ import Testing
         #expect(seen.isEmpty)
     }
 
-    @Test func theTableRefusesUpdatesAndDeletesThroughTheStore() throws {
-        let db = try TemporaryDatabase()
-        let store = try SQLiteStore(path: db.path)
+    @Test(arguments: StoreBackend.all) func theTableRefusesUpdatesAndDeletesThroughTheStore(
+        _ backend: StoreBackend
+    ) throws {
+        let db = try TestDatabase(backend)
+        let store = try db.open()
         try Self.appendThree(store)
         #expect(throws: StorageError.self) {
-            try store.connection.execute("UPDATE audit SET result = 'x' WHERE seq = 2")
+            try TestSQL.execute(store, "UPDATE audit SET result = 'x' WHERE seq = 2")
         }
-        #expect(throws: StorageError.self) { try store.connection.execute("DELETE FROM audit WHERE seq = 3") }
+        #expect(throws: StorageError.self) { try TestSQL.execute(store, "DELETE FROM audit WHERE seq = 3") }
         #expect(try store.verifyAudit().isIntact)
     }
 
-    @Test func verifyCatchesAnEditedRow() throws {
-        let db = try TemporaryDatabase()
-        let store = try SQLiteStore(path: db.path)
+    @Test(arguments: StoreBackend.all) func verifyCatchesAnEditedRow(_ backend: StoreBackend) throws {
+        let db = try TestDatabase(backend)
+        let store = try db.open()
         try Self.appendThree(store)
         try Self.tamper(db, "UPDATE audit SET arguments = 'reason=\"looked fine\"' WHERE seq = 2")
         let verification = try store.verifyAudit()
@@ -92,9 +94,11 @@ import Testing
         #expect(verification.lastSeq == 1)
     }
 
-    @Test func verifyCatchesAnEditedRowWhoseHashWasRecomputed() throws {
-        let db = try TemporaryDatabase()
-        let store = try SQLiteStore(path: db.path)
+    @Test(arguments: StoreBackend.all) func verifyCatchesAnEditedRowWhoseHashWasRecomputed(
+        _ backend: StoreBackend
+    ) throws {
+        let db = try TestDatabase(backend)
+        let store = try db.open()
         let entries = try Self.appendThree(store)
         var forged = entries[1]
         forged.operatorName = "mallory"
@@ -105,9 +109,9 @@ import Testing
         #expect(verification.problem?.reason.contains("prev_hash") == true)
     }
 
-    @Test func verifyCatchesADeletedRow() throws {
-        let db = try TemporaryDatabase()
-        let store = try SQLiteStore(path: db.path)
+    @Test(arguments: StoreBackend.all) func verifyCatchesADeletedRow(_ backend: StoreBackend) throws {
+        let db = try TestDatabase(backend)
+        let store = try db.open()
         try Self.appendThree(store)
         try Self.tamper(db, "DELETE FROM audit WHERE seq = 2")
         let verification = try store.verifyAudit()
@@ -115,18 +119,19 @@ import Testing
         #expect(verification.problem?.reason.contains("entry 2 is missing") == true)
     }
 
-    @Test func verifyCatchesARowRemovedAndTheRestRenumbered() throws {
-        let db = try TemporaryDatabase()
-        let store = try SQLiteStore(path: db.path)
+    @Test(arguments: StoreBackend.all) func verifyCatchesARowRemovedAndTheRestRenumbered(_ backend: StoreBackend) throws
+    {
+        let db = try TestDatabase(backend)
+        let store = try db.open()
         try Self.appendThree(store)
         try Self.tamper(db, "DELETE FROM audit WHERE seq = 2; UPDATE audit SET seq = 2 WHERE seq = 3")
         let verification = try store.verifyAudit()
         #expect(verification.problem?.seq == 2)
     }
 
-    @Test func verifyCatchesReorderedRows() throws {
-        let db = try TemporaryDatabase()
-        let store = try SQLiteStore(path: db.path)
+    @Test(arguments: StoreBackend.all) func verifyCatchesReorderedRows(_ backend: StoreBackend) throws {
+        let db = try TestDatabase(backend)
+        let store = try db.open()
         try Self.appendThree(store)
         // Rows 2 and 3 trade places: each keeps its content, hash and prev_hash, under the other's seq.
         try Self.tamper(
@@ -141,9 +146,11 @@ import Testing
         #expect(verification.problem?.reason.contains("prev_hash") == true)
     }
 
-    @Test func campaignWritesAppendTheirEntryInTheSameTransaction() throws {
-        let db = try TemporaryDatabase()
-        let store = try SQLiteStore(path: db.path)
+    @Test(arguments: StoreBackend.all) func campaignWritesAppendTheirEntryInTheSameTransaction(
+        _ backend: StoreBackend
+    ) throws {
+        let db = try TestDatabase(backend)
+        let store = try db.open()
         let alice = AuditContext(operatorName: "alice", arguments: "name=x")
         let id = try store.createCampaign(Self.spec, awaitingApproval: false, audit: alice)
         try store.requestCampaign(id: id, .paused, audit: AuditContext(operatorName: "bob"))
@@ -168,7 +175,7 @@ import Testing
         templateVersion: "t1")
 
     @discardableResult
-    static func appendThree(_ store: SQLiteStore) throws -> [AuditEntry] {
+    static func appendThree(_ store: any PolicyPushStore) throws -> [AuditEntry] {
         [
             try store.appendAudit(
                 .init(operatorName: "alice", action: "enterprises.import", target: "a.csv", result: "ok: inserted 3")),
@@ -180,7 +187,7 @@ import Testing
         ]
     }
 
-    static func read(_ store: SQLiteStore) throws -> [AuditEntry] {
+    static func read(_ store: any PolicyPushStore) throws -> [AuditEntry] {
         var entries: [AuditEntry] = []
         try store.forEachAuditEntry(since: nil) {
             entries.append($0)
@@ -189,11 +196,18 @@ import Testing
         return entries
     }
 
-    /// Writes the file the way a tamperer with write access would: another connection, the
+    /// Writes the database the way a tamperer with write access would: another connection, the
     /// append-only triggers dropped.
-    static func tamper(_ db: TemporaryDatabase, _ sql: String) throws {
-        let connection = try SQLiteConnection(path: db.path, readOnly: false)
-        try connection.execute("DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete;")
-        try connection.execute(sql)
+    static func tamper(_ db: TestDatabase, _ sql: String) throws {
+        switch db.backend {
+        case .sqlite:
+            let connection = try SQLiteConnection(path: db.location, readOnly: false)
+            try connection.execute("DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete;")
+            try connection.execute(sql)
+        case .postgres:
+            let connection = try PGConnection(db.location)
+            try connection.execute("DROP TRIGGER audit_no_update ON audit; DROP TRIGGER audit_no_delete ON audit;")
+            try connection.execute(sql)
+        }
     }
 }

@@ -10,9 +10,10 @@ import Testing
     let alice = AuditContext(operatorName: "alice", arguments: "name=audited")
     let bob = AuditContext(operatorName: "bob", arguments: "note=checked")
 
-    @Test func theCreatorCannotApproveAndAnotherOperatorCan() throws {
-        let db = try TemporaryDatabase()
-        let store = try SQLiteStore(path: db.path)
+    @Test(arguments: StoreBackend.all) func theCreatorCannotApproveAndAnotherOperatorCan(_ backend: StoreBackend) throws
+    {
+        let db = try TestDatabase(backend)
+        let store = try db.open()
         let id = try store.createCampaign(AuditTrailTests.spec, awaitingApproval: true, audit: alice)
         #expect(try store.campaign(id: id)?.state == .awaitingApproval)
         #expect(try store.campaign(id: id)?.createdBy == "alice")
@@ -44,9 +45,11 @@ import Testing
         #expect(try store.verifyAudit().isIntact)
     }
 
-    @Test func aRejectedCampaignIsFinalAndTheCreatorCannotRejectEither() throws {
-        let db = try TemporaryDatabase()
-        let store = try SQLiteStore(path: db.path)
+    @Test(arguments: StoreBackend.all) func aRejectedCampaignIsFinalAndTheCreatorCannotRejectEither(
+        _ backend: StoreBackend
+    ) throws {
+        let db = try TestDatabase(backend)
+        let store = try db.open()
         let id = try store.createCampaign(AuditTrailTests.spec, awaitingApproval: true, audit: alice)
         let refused = #expect(throws: StorageError.self) {
             try store.decideCampaign(id: id, approve: false, note: "mine", audit: alice)
@@ -65,9 +68,11 @@ import Testing
         #expect(try AuditTrailTests.read(store).map(\.action) == ["campaign.start", "campaign.reject"])
     }
 
-    @Test func waitingForApprovalItCanBeCancelledAtOnceButNotPaused() throws {
-        let db = try TemporaryDatabase()
-        let store = try SQLiteStore(path: db.path)
+    @Test(arguments: StoreBackend.all) func waitingForApprovalItCanBeCancelledAtOnceButNotPaused(
+        _ backend: StoreBackend
+    ) throws {
+        let db = try TestDatabase(backend)
+        let store = try db.open()
         let id = try store.createCampaign(AuditTrailTests.spec, awaitingApproval: true, audit: alice)
         #expect(throws: StorageError.self) { try store.requestCampaign(id: id, .paused, audit: alice) }
         #expect(throws: StorageError.self) { try store.requestCampaign(id: id, .running, audit: alice) }
@@ -79,9 +84,11 @@ import Testing
         #expect(try AuditTrailTests.read(store).map(\.result) == ["ok: awaiting_approval", "ok: cancelled"])
     }
 
-    @Test func withoutApprovalACampaignStartsPendingAndNeedsNoDecision() throws {
-        let db = try TemporaryDatabase()
-        let store = try SQLiteStore(path: db.path)
+    @Test(arguments: StoreBackend.all) func withoutApprovalACampaignStartsPendingAndNeedsNoDecision(
+        _ backend: StoreBackend
+    ) throws {
+        let db = try TestDatabase(backend)
+        let store = try db.open()
         let id = try store.createCampaign(AuditTrailTests.spec, awaitingApproval: false, audit: alice)
         #expect(try store.campaign(id: id)?.state == .pending)
         #expect(throws: StorageError.self) { try store.decideCampaign(id: id, approve: true, note: nil, audit: bob) }
@@ -114,12 +121,12 @@ import Testing
         #expect(record.keySecret == [1])
         #expect(record.createdBy == nil)
         #expect(record.counts == [.queued: 1])
-        #expect(try store.connection.scalarText("PRAGMA foreign_key_check") == nil)
+        #expect(try TestSQL.scalarText(store, "PRAGMA foreign_key_check") == nil)
         // The rebuilt table takes the new states, and messages still refer to it.
         let id = try store.createCampaign(AuditTrailTests.spec, awaitingApproval: true, audit: alice)
         #expect(id == 8)
         #expect(throws: StorageError.self) {
-            try store.connection.execute("DELETE FROM campaigns WHERE id = 7")
+            try TestSQL.execute(store, "DELETE FROM campaigns WHERE id = 7")
         }
     }
 }

@@ -161,8 +161,10 @@ import Testing
     let t0 = OutboxFixture.t0
 
     /// Six enterprises in the registry, one campaign: each left somewhere else.
-    @Test func unreachedListsEveryMissWithItsDetailsAgainstTheRegistry() throws {
-        let f = try OutboxFixture()
+    @Test(arguments: StoreBackend.all) func unreachedListsEveryMissWithItsDetailsAgainstTheRegistry(
+        _ backend: StoreBackend
+    ) throws {
+        let f = try OutboxFixture(backend)
         var registry = Fixtures.generated(7)
         let regions = ["南山", "福田", "南山", "宝安", "福田", "南山", "福田"]
         for i in registry.indices {
@@ -215,8 +217,10 @@ import Testing
         #expect(!entries.contains { $0.creditCode == code(0) }, "delivered")
     }
 
-    @Test func anEnterpriseGoneFromTheRegistryIsStillListedWithTheAddressItsMessageUsed() throws {
-        let f = try OutboxFixture()
+    @Test(arguments: StoreBackend.all) func anEnterpriseGoneFromTheRegistryIsStillListedWithTheAddressItsMessageUsed(
+        _ backend: StoreBackend
+    ) throws {
+        let f = try OutboxFixture(backend)
         let id = try f.runningCampaign()
         try f.store.insertMessages([OutboxFixture.message(campaign: id, 9)])
         let sent = try f.claimAndSend(limit: 1)

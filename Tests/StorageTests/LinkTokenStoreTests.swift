@@ -4,12 +4,10 @@ import Testing
 
 /// Schema version 7: the package link token on each message, and its lookup.
 @Suite struct LinkTokenStoreTests {
-    @Test func aStoredTokenNamesItsMessage() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("pp-token-\(UUID().uuidString).sqlite")
-            .path
-        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
-        let store = try SQLiteStore(path: path)
-        #expect(store.schemaVersion >= 7)
+    @Test(arguments: StoreBackend.all) func aStoredTokenNamesItsMessage(_ backend: StoreBackend) throws {
+        let f = try OutboxFixture(backend)
+        let store = f.store
+        #expect(try #require(f.schemaVersion) >= 7)
         let id = try store.createCampaign(
             CampaignSpec(
                 name: "t", policyIDs: ["a", "b"], channels: [.sms], fallback: false, startAt: Date(),

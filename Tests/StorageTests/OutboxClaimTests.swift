@@ -4,8 +4,8 @@ import Testing
 @testable import Storage
 
 @Suite struct OutboxClaimTests {
-    @Test func aClaimSaysWhichStateTheMessageCameFrom() throws {
-        let f = try OutboxFixture()
+    @Test(arguments: StoreBackend.all) func aClaimSaysWhichStateTheMessageCameFrom(_ backend: StoreBackend) throws {
+        let f = try OutboxFixture(backend)
         let campaign = try f.runningCampaign()
         let ids = try f.queued(2, campaign: campaign)
         let t = OutboxFixture.t0
@@ -24,8 +24,8 @@ import Testing
 }
 
 @Suite struct OutboxMessageCountTests {
-    @Test func countsByStateChannelAndGateway() throws {
-        let f = try OutboxFixture()
+    @Test(arguments: StoreBackend.all) func countsByStateChannelAndGateway(_ backend: StoreBackend) throws {
+        let f = try OutboxFixture(backend)
         let campaign = try f.runningCampaign()
         let ids = try f.queued(3, campaign: campaign)
         let t = OutboxFixture.t0

@@ -47,8 +47,10 @@ import Testing
         #expect(try store.pinGatewayless(channel: .sms, to: "ali", at: t0) == 1)
     }
 
-    @Test func sendingIsRecordedOnlyForARunningCampaignAndStampsTheAttempt() throws {
-        let f = try OutboxFixture()
+    @Test(arguments: StoreBackend.all) func sendingIsRecordedOnlyForARunningCampaignAndStampsTheAttempt(
+        _ backend: StoreBackend
+    ) throws {
+        let f = try OutboxFixture(backend)
         let id = try f.runningCampaign()
         let ids = try f.queued(2, campaign: id)
         let claimed = try f.store.claimDue(now: t0, limit: 2)
@@ -62,19 +64,21 @@ import Testing
         try f.store.applyCampaignState(id: id, .running, at: t0 + 2)
         let sent = Transition(messageID: ids[0], to: .sending, at: t0 + 3, gateway: "g", countsAsAttempt: false)
         #expect(try f.store.record([sent]).count == 1)
-        let row = "SELECT first_attempt_at, last_attempt_at, lease_until, gateway FROM messages WHERE id = \(ids[0])"
-        let statement = try f.store.connection.prepare(row, persistent: false)
-        #expect(try statement.step())
-        #expect(statement.int64(0) == (t0 + 3).millis && statement.int64(1) == (t0 + 3).millis)
-        #expect(statement.optionalInt64(2) == nil && statement.text(3) == "g")
+        let row = "FROM messages WHERE id = \(ids[0])"
+        #expect(try f.scalarInt("SELECT first_attempt_at \(row)") == (t0 + 3).millis)
+        #expect(try f.scalarInt("SELECT last_attempt_at \(row)") == (t0 + 3).millis)
+        #expect(try f.scalarInt("SELECT lease_until \(row)") == nil)
+        #expect(try f.scalarText("SELECT gateway \(row)") == "g")
         // A cancel wins over a message still held.
         try f.store.applyCampaignState(id: id, .cancelled, at: t0 + 4)
         #expect(try f.state(ids[1]) == .cancelled)
         #expect(try f.store.record([Transition(messageID: ids[1], to: .sending, at: t0 + 5, gateway: "g")]).isEmpty)
     }
 
-    @Test func reconciliationSeesAmbiguousAndAcceptedMessagesWhenTheirCheckIsDue() throws {
-        let f = try OutboxFixture()
+    @Test(arguments: StoreBackend.all) func reconciliationSeesAmbiguousAndAcceptedMessagesWhenTheirCheckIsDue(
+        _ backend: StoreBackend
+    ) throws {
+        let f = try OutboxFixture(backend)
         let id = try f.runningCampaign()
         let ids = try f.queued(4, campaign: id)
         try f.claimAndSend(limit: 4, gateway: "ali")
@@ -109,8 +113,10 @@ import Testing
         #expect(try f.store.messagesToCheck(now: t0 + 1000, limit: 10).isEmpty)
     }
 
-    @Test func anUnsentVerdictInACancelledCampaignCancelsTheMessage() throws {
-        let f = try OutboxFixture()
+    @Test(arguments: StoreBackend.all) func anUnsentVerdictInACancelledCampaignCancelsTheMessage(
+        _ backend: StoreBackend
+    ) throws {
+        let f = try OutboxFixture(backend)
         let id = try f.runningCampaign()
         let ids = try f.queued(1, campaign: id)
         try f.claimAndSend(limit: 1, gateway: "ali")
@@ -123,8 +129,8 @@ import Testing
 
     /// Reconciliation gave up on knowing; the provider's receipt, arriving later, knows: the
     /// message is settled by it (delivered and logged as a contact, or failed).
-    @Test func aLateReceiptSettlesAnUnconfirmedMessage() throws {
-        let f = try OutboxFixture()
+    @Test(arguments: StoreBackend.all) func aLateReceiptSettlesAnUnconfirmedMessage(_ backend: StoreBackend) throws {
+        let f = try OutboxFixture(backend)
         let id = try f.runningCampaign()
         let ids = try f.queued(2, campaign: id)
         try f.claimAndSend(limit: 2, gateway: "ali")
@@ -140,11 +146,13 @@ import Testing
             })
         #expect(try f.state(ids[0]) == .delivered)
         #expect(try f.state(ids[1]) == .failed)
-        #expect(try f.store.connection.scalarInt("SELECT count(*) FROM contact_log") == 1)
+        #expect(try f.scalarInt("SELECT count(*) FROM contact_log") == 1)
     }
 
-    @Test func unconfirmedIsFinalUntilAnOperatorResendsItWithANote() throws {
-        let f = try OutboxFixture()
+    @Test(arguments: StoreBackend.all) func unconfirmedIsFinalUntilAnOperatorResendsItWithANote(
+        _ backend: StoreBackend
+    ) throws {
+        let f = try OutboxFixture(backend)
         let id = try f.runningCampaign()
         let ids = try f.queued(2, campaign: id)
         try f.claimAndSend(limit: 2, gateway: "ali")

@@ -3,17 +3,44 @@ import Registry
 
 @testable import Storage
 
-/// A store on a temporary file with helpers to build campaigns and messages.
+/// A store on a fresh database of one backend, with helpers to build campaigns and messages.
 struct OutboxFixture {
-    let db: TemporaryDatabase
-    let store: SQLiteStore
+    let db: TestDatabase
+    let store: any PolicyPushStore
     /// A fixed time the tests count from.
     static let t0 = Date(timeIntervalSince1970: 1_780_000_000)
 
-    init(db: TemporaryDatabase? = nil) throws {
-        self.db = try db ?? TemporaryDatabase()
-        store = try SQLiteStore(path: self.db.path)
+    init(_ backend: StoreBackend = .sqlite) throws {
+        db = try TestDatabase(backend)
+        store = try db.open()
     }
+
+    /// A store on `db`, which the test keeps to open other connections to it.
+    init(db: TestDatabase) throws {
+        self.db = db
+        store = try db.open()
+    }
+
+    /// The SQLite store, for tests of what only SQLite has (its file, its writer).
+    var sqlite: SQLiteStore {
+        get throws {
+            guard let store = store as? SQLiteStore else {
+                throw StorageError(code: .invalidValue, message: "this test needs the SQLite store")
+            }
+            return store
+        }
+    }
+
+    /// The schema version the store opened at, whichever backend holds it.
+    var schemaVersion: Int? {
+        (store as? SQLiteStore)?.schemaVersion ?? (store as? PostgresStore)?.schemaVersion
+    }
+
+    func scalarInt(_ sql: String) throws -> Int64? { try TestSQL.scalarInt(store, sql) }
+
+    func scalarText(_ sql: String) throws -> String? { try TestSQL.scalarText(store, sql) }
+
+    func execute(_ sql: String) throws { try TestSQL.execute(store, sql) }
 
     static func spec(name: String = "spring relief") -> CampaignSpec {
         CampaignSpec(
@@ -63,6 +90,6 @@ struct OutboxFixture {
     }
 
     func state(_ id: Int64) throws -> MessageState? {
-        try store.connection.scalarText("SELECT state FROM messages WHERE id = \(id)").flatMap(MessageState.init)
+        try scalarText("SELECT state FROM messages WHERE id = \(id)").flatMap(MessageState.init)
     }
 }

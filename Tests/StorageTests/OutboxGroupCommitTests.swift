@@ -6,8 +6,10 @@ import Testing
 @Suite struct OutboxGroupCommitTests {
     let t0 = OutboxFixture.t0
 
-    @Test func aThousandConcurrentSubmittersResumeAfterTheCommit() async throws {
-        let db = try TemporaryDatabase()
+    @Test(arguments: StoreBackend.all) func aThousandConcurrentSubmittersResumeAfterTheCommit(
+        _ backend: StoreBackend
+    ) async throws {
+        let db = try TestDatabase(backend)
         let ids: [Int64]
         do {
             let f = try OutboxFixture(db: db)
@@ -15,8 +17,7 @@ import Testing
             ids = try f.queued(1000, campaign: campaign)
             #expect(try f.store.claimDue(now: t0, limit: 1000).count == 1000)
         }
-        let writer = try GroupCommitWriter(path: db.path)
-        let path = db.path
+        let writer = try db.writer()
         let start = t0
         try await withThrowingTaskGroup(of: Void.self) { group in
             for id in ids {
@@ -26,8 +27,8 @@ import Testing
                     ])
                     #expect(applied.count == 1)
                     // Resumed only after COMMIT: a fresh connection already sees the row.
-                    let reader = try SQLiteStore(path: path, readOnly: true)
-                    let state = try reader.connection.scalarText("SELECT state FROM messages WHERE id = \(id)")
+                    let reader = try db.open(readOnly: true)
+                    let state = try TestSQL.scalarText(reader, "SELECT state FROM messages WHERE id = \(id)")
                     #expect(state == "accepted")
                 }
             }
@@ -35,29 +36,31 @@ import Testing
         }
         await writer.flush()
         writer.close()
-        let reader = try SQLiteStore(path: db.path, readOnly: true)
+        let reader = try db.open(readOnly: true)
         #expect(try reader.queueDepth() == [.accepted: 1000])
-        #expect(try reader.connection.scalarInt("SELECT count(*) FROM contact_log") == 1000)
+        #expect(try TestSQL.scalarInt(reader, "SELECT count(*) FROM contact_log") == 1000)
         let events = "SELECT count(*) FROM message_events WHERE to_state = 'accepted'"
-        #expect(try reader.connection.scalarInt(events) == 1000)
+        #expect(try TestSQL.scalarInt(reader, events) == 1000)
         await #expect(throws: StorageError.self) { try await writer.submit([]) }
     }
 
-    @Test func claimsOnTheWritersConnectionAreCommittedBeforeTheyReturn() async throws {
-        let db = try TemporaryDatabase()
+    @Test(arguments: StoreBackend.all) func claimsOnTheWritersConnectionAreCommittedBeforeTheyReturn(
+        _ backend: StoreBackend
+    ) async throws {
+        let db = try TestDatabase(backend)
         do {
             let f = try OutboxFixture(db: db)
             let campaign = try f.runningCampaign()
             _ = try f.queued(300, campaign: campaign)
         }
-        let writer = try GroupCommitWriter(path: db.path)
+        let writer = try db.writer()
         let first = try await writer.claimDue(now: t0, limit: 200)
         #expect(first.count == 200)
         #expect(first.allSatisfy { $0.state == .queued && $0.claimedFrom == .queued })
         // Committed: a fresh connection sees the leases (claimed, not yet sent).
-        let reader = try SQLiteStore(path: db.path, readOnly: true)
+        let reader = try db.open(readOnly: true)
         #expect(try reader.queueDepth() == [.queued: 300])
-        #expect(try reader.connection.scalarInt("SELECT count(*) FROM messages WHERE lease_until IS NOT NULL") == 200)
+        #expect(try TestSQL.scalarInt(reader, "SELECT count(*) FROM messages WHERE lease_until IS NOT NULL") == 200)
         // Transitions and claims share the thread and connection.
         let done = first[0].id
         async let applied = writer.submit([
@@ -70,20 +73,22 @@ import Testing
         #expect(try await writer.claimDue(now: t0, limit: 10).isEmpty)
         writer.close()
         #expect(try reader.queueDepth() == [.queued: 299, .accepted: 1])
-        #expect(try reader.connection.scalarInt("SELECT count(*) FROM messages WHERE lease_until IS NOT NULL") == 299)
+        #expect(try TestSQL.scalarInt(reader, "SELECT count(*) FROM messages WHERE lease_until IS NOT NULL") == 299)
         await #expect(throws: StorageError.self) { try await writer.claimDue(now: t0, limit: 1) }
     }
 
     /// A claim that returned a message its holder had not yet let go of is undone: the message is
     /// due again as the claim found it, not in ten minutes; a claim something was recorded on since
     /// is left alone.
-    @Test func anUndoneClaimMakesTheMessageDueAgainAsItWas() async throws {
-        let db = try TemporaryDatabase()
+    @Test(arguments: StoreBackend.all) func anUndoneClaimMakesTheMessageDueAgainAsItWas(
+        _ backend: StoreBackend
+    ) async throws {
+        let db = try TestDatabase(backend)
         do {
             let f = try OutboxFixture(db: db)
             _ = try f.queued(2, campaign: try f.runningCampaign())
         }
-        let writer = try GroupCommitWriter(path: db.path)
+        let writer = try db.writer()
         let claimed = try await writer.claimDue(now: t0, limit: 2)
         #expect(claimed.count == 2)
         #expect(try await writer.claimDue(now: t0.addingTimeInterval(60), limit: 2).isEmpty)
@@ -95,12 +100,14 @@ import Testing
         #expect(again.map(\.id) == [first.id])
         #expect(again.first?.nextAttemptAt == first.nextAttemptAt)
         writer.close()
-        let reader = try SQLiteStore(path: db.path, readOnly: true)
+        let reader = try db.open(readOnly: true)
         #expect(try reader.queueDepth() == [.queued: 1, .accepted: 1])
     }
 
-    @Test func theCLIWritesCampaignsWhileTheWriterCommitsWithoutBusyErrors() async throws {
-        let db = try TemporaryDatabase()
+    @Test(arguments: StoreBackend.all) func theCLIWritesCampaignsWhileTheWriterCommitsWithoutBusyErrors(
+        _ backend: StoreBackend
+    ) async throws {
+        let db = try TestDatabase(backend)
         let ids: [Int64]
         do {
             let f = try OutboxFixture(db: db)
@@ -108,14 +115,13 @@ import Testing
             ids = try f.queued(2000, campaign: campaign)
             _ = try f.store.claimDue(now: t0, limit: 2000)
         }
-        let writer = try GroupCommitWriter(path: db.path, configuration: .init(maxDelay: .zero, maxBatch: 64))
-        let path = db.path
+        let writer = try db.writer(.init(maxDelay: .zero, maxBatch: 64))
         let start = t0
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 // The CLI: its own store, its own IMMEDIATE transactions.
                 try await Task.detached {
-                    let cli = try SQLiteStore(path: path)
+                    let cli = try db.open()
                     for n in 0..<50 {
                         let id = try cli.createCampaign(OutboxFixture.spec(name: "cli \(n)"))
                         try cli.requestCampaign(id: id, .cancelled)
@@ -131,7 +137,7 @@ import Testing
             try await group.waitForAll()
         }
         writer.close()
-        let reader = try SQLiteStore(path: db.path)
+        let reader = try db.open()
         #expect(try reader.campaigns().count == 51)
         #expect(try reader.queueDepth() == [.accepted: 2000])
     }
@@ -159,7 +165,7 @@ import Testing
             try f.store.insertMessages(batch)
         }
         // A fresh connection, as after a restart.
-        let restarted = try SQLiteStore(path: f.db.path)
+        let restarted = try SQLiteStore(path: f.db.location)
         let clock = ContinuousClock()
         let start = clock.now
         let claimed = try restarted.claimDue(now: t0 + 3600, limit: 1000)

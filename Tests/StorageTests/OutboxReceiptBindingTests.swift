@@ -13,8 +13,10 @@ import Testing
             occurredAt: nil, receivedAt: t0 + at, dedupeKey: dedupe, raw: [])
     }
 
-    @Test func aReceiptPushedToAnotherGatewaysEndpointSettlesNothing() throws {
-        let f = try OutboxFixture()
+    @Test(arguments: StoreBackend.all) func aReceiptPushedToAnotherGatewaysEndpointSettlesNothing(
+        _ backend: StoreBackend
+    ) throws {
+        let f = try OutboxFixture(backend)
         let id = try f.runningCampaign()
         let ids = try f.queued(2, campaign: id)
         try f.claimAndSend(limit: 2, gateway: "tencent")
@@ -37,8 +39,10 @@ import Testing
         #expect(try f.state(ids[0]) == .failed)
     }
 
-    @Test func aReceiptPlantedBeforeTheSendDoesNotMatchAMessageOfAnotherGatewayAndIsPruned() throws {
-        let f = try OutboxFixture()
+    @Test(arguments: StoreBackend.all) func aReceiptPlantedBeforeTheSendDoesNotMatchAMessageOfAnotherGatewayAndIsPruned(
+        _ backend: StoreBackend
+    ) throws {
+        let f = try OutboxFixture(backend)
         let id = try f.runningCampaign()
         let ids = try f.queued(1, campaign: id)
         // Planted in advance at one endpoint; the message later goes through another gateway.
@@ -52,21 +56,21 @@ import Testing
         #expect(try f.state(ids[0]) == .accepted)
         // Unmatched receipts expire.
         #expect(try f.store.pruneReceipts(unmatchedBefore: t0, keep: 1000) == 1)
-        #expect(try f.store.connection.scalarInt("SELECT count(*) FROM receipts") == 0)
+        #expect(try f.scalarInt("SELECT count(*) FROM receipts") == 0)
     }
 
-    @Test func unmatchedReceiptsAreCappedKeepingTheNewest() throws {
-        let f = try OutboxFixture()
+    @Test(arguments: StoreBackend.all) func unmatchedReceiptsAreCappedKeepingTheNewest(_ backend: StoreBackend) throws {
+        let f = try OutboxFixture(backend)
         try f.store.recordReceipts(
             (0..<50).map { receipt(key: "k\($0)", provider: nil, gateway: "g", dedupe: "d\($0)", at: Double($0)) })
         #expect(try f.store.pruneReceipts(unmatchedBefore: t0 - 1000, keep: 10) == 40)
-        let oldest = try f.store.connection.scalarText("SELECT min(message_key) FROM receipts WHERE dedupe_key = 'd40'")
+        let oldest = try f.scalarText("SELECT min(message_key) FROM receipts WHERE dedupe_key = 'd40'")
         #expect(oldest == "k40")
-        #expect(try f.store.connection.scalarInt("SELECT count(*) FROM receipts") == 10)
+        #expect(try f.scalarInt("SELECT count(*) FROM receipts") == 10)
     }
 
-    @Test func campaignsDrawARandomKeySecret() throws {
-        let f = try OutboxFixture()
+    @Test(arguments: StoreBackend.all) func campaignsDrawARandomKeySecret(_ backend: StoreBackend) throws {
+        let f = try OutboxFixture(backend)
         let a = try f.store.createCampaign(OutboxFixture.spec())
         let b = try f.store.createCampaign(OutboxFixture.spec())
         let first = try #require(try f.store.campaign(id: a)?.keySecret)

@@ -18,8 +18,10 @@ import Testing
 
     /// An opt-out that arrives while messages to that number wait: they never leave; one already
     /// out is untouched; another number's messages go on.
-    @Test func anOptOutSuppressesWhatIsStillQueuedToThatNumber() throws {
-        let f = try OutboxFixture()
+    @Test(arguments: StoreBackend.all) func anOptOutSuppressesWhatIsStillQueuedToThatNumber(
+        _ backend: StoreBackend
+    ) throws {
+        let f = try OutboxFixture(backend)
         let first = try f.runningCampaign()
         let ids = try f.queued(3, campaign: first)
         let sent = try f.claimAndSend(limit: 1)  // message 0 is out
@@ -55,8 +57,8 @@ import Testing
 
     /// A message the dispatcher holds but no gateway has admitted yet: the opt-out wins, and the
     /// admission's `sending` is refused, so the request never leaves.
-    @Test func anOptOutWinsOverAClaimNotYetAdmitted() throws {
-        let f = try OutboxFixture()
+    @Test(arguments: StoreBackend.all) func anOptOutWinsOverAClaimNotYetAdmitted(_ backend: StoreBackend) throws {
+        let f = try OutboxFixture(backend)
         let id = try f.runningCampaign()
         let ids = try f.queued(1, campaign: id)
         let claimed = try f.store.claimDue(now: t0, limit: 1)
@@ -71,8 +73,10 @@ import Testing
         #expect(try f.state(ids[0]) == .suppressed)
     }
 
-    @Test func aRepushIsStoredOnceAndOtherRepliesAreKeptForReading() throws {
-        let f = try OutboxFixture()
+    @Test(arguments: StoreBackend.all) func aRepushIsStoredOnceAndOtherRepliesAreKeptForReading(
+        _ backend: StoreBackend
+    ) throws {
+        let f = try OutboxFixture(backend)
         let id = try f.runningCampaign()
         try f.queued(2, campaign: id)
         try f.claimAndSend(limit: 2)
@@ -95,8 +99,8 @@ import Testing
         #expect(try f.store.replies(campaignID: nil).last?.campaignID == nil)
     }
 
-    @Test func aWeChatUnsubscribeSilencesOnlyWeChat() throws {
-        let f = try OutboxFixture()
+    @Test(arguments: StoreBackend.all) func aWeChatUnsubscribeSilencesOnlyWeChat(_ backend: StoreBackend) throws {
+        let f = try OutboxFixture(backend)
         let id = try f.runningCampaign()
         let wechat = NewMessage(
             campaignID: id, creditCode: "C1", channel: .wechat, recipient: "oOPENID1", policyIDs: ["p"], payload: [],
@@ -116,8 +120,8 @@ import Testing
     }
 
     /// A WeChat message whose fallback SMS is created after the number opted out: the SMS is suppressed.
-    @Test func aFallbackToAnOptedOutNumberIsSuppressed() throws {
-        let f = try OutboxFixture()
+    @Test(arguments: StoreBackend.all) func aFallbackToAnOptedOutNumberIsSuppressed(_ backend: StoreBackend) throws {
+        let f = try OutboxFixture(backend)
         let id = try f.runningCampaign()
         _ = try f.store.recordReplies([reply("TD", from: "13800000009", key: "aliyun:9", optOut: true)], at: t0)
         let wechat = NewMessage(
@@ -136,8 +140,8 @@ import Testing
         #expect(sms?.state == .suppressed && sms?.suppressionReason == "opted_out_reply")
     }
 
-    @Test func operatorsAddAndRemoveSuppressions() throws {
-        let f = try OutboxFixture()
+    @Test(arguments: StoreBackend.all) func operatorsAddAndRemoveSuppressions(_ backend: StoreBackend) throws {
+        let f = try OutboxFixture(backend)
         let id = try f.runningCampaign()
         try f.queued(2, campaign: id)
         let number = OutboxFixture.message(campaign: id, 0).recipient

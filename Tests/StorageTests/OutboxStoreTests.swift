@@ -6,8 +6,8 @@ import Testing
 @Suite struct OutboxStoreTests {
     let t0 = OutboxFixture.t0
 
-    @Test func createsAndReadsCampaigns() throws {
-        let f = try OutboxFixture()
+    @Test(arguments: StoreBackend.all) func createsAndReadsCampaigns(_ backend: StoreBackend) throws {
+        let f = try OutboxFixture(backend)
         let id = try f.store.createCampaign(OutboxFixture.spec())
         let record = try #require(try f.store.campaign(id: id))
         #expect(record.spec == OutboxFixture.spec())
@@ -16,11 +16,11 @@ import Testing
         #expect(record.counts.isEmpty)
         #expect(try f.store.campaigns().map(\.id) == [id])
         #expect(try f.store.campaign(id: id + 1) == nil)
-        #expect(f.store.schemaVersion == Migration.latestVersion)
+        #expect(f.schemaVersion == Migration.latestVersion)
     }
 
-    @Test func requestsAreValidatedAndAppliedByTheDaemon() throws {
-        let f = try OutboxFixture()
+    @Test(arguments: StoreBackend.all) func requestsAreValidatedAndAppliedByTheDaemon(_ backend: StoreBackend) throws {
+        let f = try OutboxFixture(backend)
         let id = try f.runningCampaign()
         #expect(try f.store.campaign(id: id)?.plannedAt == t0)
 
@@ -52,8 +52,10 @@ import Testing
         #expect(throws: StorageError.self) { try f.store.applyCampaignState(id: id, .running, at: t0) }
     }
 
-    @Test func cancellingMarksUnsentMessagesCancelledInTheSameTransaction() throws {
-        let f = try OutboxFixture()
+    @Test(arguments: StoreBackend.all) func cancellingMarksUnsentMessagesCancelledInTheSameTransaction(
+        _ backend: StoreBackend
+    ) throws {
+        let f = try OutboxFixture(backend)
         let id = try f.runningCampaign()
         let ids = try f.queued(5, campaign: id)
         let claimed = try f.claimAndSend(limit: 2)
@@ -68,11 +70,11 @@ import Testing
         #expect(record.counts == [.cancelled: 3, .accepted: 1, .sending: 1])
         #expect(try f.state(ids[4]) == .cancelled)
         let events = "SELECT count(*) FROM message_events WHERE to_state = 'cancelled'"
-        #expect(try f.store.connection.scalarInt(events) == 3)
+        #expect(try f.scalarInt(events) == 3)
     }
 
-    @Test func insertingTheSamePlanTwiceIsIdempotent() throws {
-        let f = try OutboxFixture()
+    @Test(arguments: StoreBackend.all) func insertingTheSamePlanTwiceIsIdempotent(_ backend: StoreBackend) throws {
+        let f = try OutboxFixture(backend)
         let id = try f.runningCampaign()
         let batch = (0..<10).map { OutboxFixture.message(campaign: id, $0) }
         #expect(try f.store.insertMessages(batch) == 10)
@@ -83,8 +85,10 @@ import Testing
         }
     }
 
-    @Test func claimsOnlyDueMessagesOfRunningCampaignsIntoMemory() throws {
-        let f = try OutboxFixture()
+    @Test(arguments: StoreBackend.all) func claimsOnlyDueMessagesOfRunningCampaignsIntoMemory(
+        _ backend: StoreBackend
+    ) throws {
+        let f = try OutboxFixture(backend)
         let running = try f.runningCampaign()
         let pending = try f.store.createCampaign(OutboxFixture.spec(name: "not started"))
         try f.store.insertMessages([
@@ -103,7 +107,7 @@ import Testing
         #expect(try f.store.claimDue(now: t0, limit: 10).isEmpty)
         #expect(try f.store.claimDue(now: t0 + 60, limit: 10).map(\.idempotencyKey) == ["c\(running)-2-sms"])
         // No event for a claim: nothing happened to the message yet.
-        #expect(try f.store.connection.scalarInt("SELECT count(*) FROM message_events") == 0)
+        #expect(try f.scalarInt("SELECT count(*) FROM message_events") == 0)
 
         try f.store.record([
             Transition(messageID: claimed[0].id, to: .sending, at: t0, gateway: "gw", countsAsAttempt: false)
@@ -117,8 +121,10 @@ import Testing
         #expect(retried[0].attempts == 1 && retried[0].firstAttemptAt == t0)
     }
 
-    @Test func transitionsNeverMoveBackwardsAndAreRecordedAsEvents() throws {
-        let f = try OutboxFixture()
+    @Test(arguments: StoreBackend.all) func transitionsNeverMoveBackwardsAndAreRecordedAsEvents(
+        _ backend: StoreBackend
+    ) throws {
+        let f = try OutboxFixture(backend)
         let id = try f.runningCampaign()
         let message = try f.queued(1, campaign: id)[0]
         try f.claimAndSend(limit: 1)
@@ -153,8 +159,11 @@ import Testing
         #expect(try f.store.contacts(creditCodes: [stored?.creditCode ?? ""], since: t0 + 2).isEmpty)
     }
 
-    @Test func recoveryMarksSendingAmbiguousReleasesClaimsAndOnlyAScheduledResendIsClaimedAgain() throws {
-        let f = try OutboxFixture()
+    @Test(arguments: StoreBackend.all)
+    func recoveryMarksSendingAmbiguousReleasesClaimsAndOnlyAScheduledResendIsClaimedAgain(
+        _ backend: StoreBackend
+    ) throws {
+        let f = try OutboxFixture(backend)
         let id = try f.runningCampaign()
         try f.queued(4, campaign: id)
         let claimed = try f.claimAndSend(limit: 2, gateway: "ali")
@@ -165,26 +174,26 @@ import Testing
         // Pinned to the gateway that admitted them, due for reconciliation now.
         let pinned =
             "SELECT count(*) FROM messages WHERE state = 'ambiguous' AND gateway = 'ali' AND check_at = \((t0 + 1).millis)"
-        #expect(try f.store.connection.scalarInt(pinned) == 2)
+        #expect(try f.scalarInt(pinned) == 2)
         let again = try f.store.claimDue(now: t0 + 1, limit: 10)
         #expect(again.count == 2 && again.contains { $0.id == held.id })
         try f.store.record([Transition(messageID: claimed[0].id, to: .ambiguous, at: t0 + 2, nextAttemptAt: t0 + 3)])
         let resent = try f.store.claimDue(now: t0 + 100, limit: 10)
         #expect(resent.map(\.id) == [claimed[0].id])
         #expect(resent[0].idempotencyKey == claimed[0].idempotencyKey)
-        let events = try f.store.connection.scalarInt(
+        let events = try f.scalarInt(
             "SELECT count(*) FROM message_events WHERE from_state = 'sending' AND to_state = 'ambiguous'")
         #expect(events == 2)
     }
 
-    @Test func suppressionsKeepTheFirstOptOut() throws {
-        let f = try OutboxFixture()
+    @Test(arguments: StoreBackend.all) func suppressionsKeepTheFirstOptOut(_ backend: StoreBackend) throws {
+        let f = try OutboxFixture(backend)
         try f.store.addSuppression(creditCode: "A", channel: .sms, source: "reply TD", at: t0)
         try f.store.addSuppression(creditCode: "A", channel: .sms, source: "operator", at: t0 + 1)
         try f.store.addSuppression(creditCode: "A", channel: .wechat, source: "unsubscribed", at: t0)
         #expect(try f.store.suppressions(creditCodes: ["A", "B"]) == ["A": [.sms, .wechat]])
         let source = "SELECT reason FROM suppressions WHERE channel = 'sms'"
-        #expect(try f.store.connection.scalarText(source) == "reply TD")
+        #expect(try f.scalarText(source) == "reply TD")
     }
 
     func receipt(
@@ -196,8 +205,10 @@ import Testing
             receivedAt: t0 + at, dedupeKey: dedupe, raw: Array("{\"raw\":true}".utf8))
     }
 
-    @Test func receiptsMatchByKeyOrProviderIDAndDuplicatesAreCountedOnce() throws {
-        let f = try OutboxFixture()
+    @Test(arguments: StoreBackend.all) func receiptsMatchByKeyOrProviderIDAndDuplicatesAreCountedOnce(
+        _ backend: StoreBackend
+    ) throws {
+        let f = try OutboxFixture(backend)
         let id = try f.runningCampaign()
         let ids = try f.queued(3, campaign: id)
         let claimed = try f.store.claimDue(now: t0, limit: 3)
@@ -219,13 +230,15 @@ import Testing
         #expect(try f.state(ids[2]) == .accepted)
         let again = try f.store.recordReceipts([receipt(key: nil, provider: nil, status: "delivered", dedupe: "a")])
         #expect(again.duplicates == 1)
-        #expect(try f.store.connection.scalarInt("SELECT count(*) FROM receipts") == 5)
+        #expect(try f.scalarInt("SELECT count(*) FROM receipts") == 5)
         let lastError = "SELECT last_error FROM messages WHERE id = \(ids[1])"
-        #expect(try f.store.connection.scalarText(lastError) == "MOBILE_NOT_ON_SERVICE")
+        #expect(try f.scalarText(lastError) == "MOBILE_NOT_ON_SERVICE")
     }
 
-    @Test func aReceiptBeforeTheAcknowledgementIsMatchedWhenItIsRecorded() throws {
-        let f = try OutboxFixture()
+    @Test(arguments: StoreBackend.all) func aReceiptBeforeTheAcknowledgementIsMatchedWhenItIsRecorded(
+        _ backend: StoreBackend
+    ) throws {
+        let f = try OutboxFixture(backend)
         let id = try f.runningCampaign()
         let ids = try f.queued(2, campaign: id)
         try f.claimAndSend(limit: 2)
@@ -241,18 +254,20 @@ import Testing
         ])
         #expect(try f.state(ids[0]) == .delivered)
         #expect(try f.state(ids[1]) == .failed)
-        #expect(try f.store.connection.scalarInt("SELECT count(*) FROM receipts WHERE message_id IS NULL") == 0)
+        #expect(try f.scalarInt("SELECT count(*) FROM receipts WHERE message_id IS NULL") == 0)
         #expect(try f.store.matchPendingReceipts() == 0)
     }
 
-    @Test func matchPendingReceiptsPicksUpReceiptsForLaterAcceptedMessages() throws {
-        let f = try OutboxFixture()
+    @Test(arguments: StoreBackend.all) func matchPendingReceiptsPicksUpReceiptsForLaterAcceptedMessages(
+        _ backend: StoreBackend
+    ) throws {
+        let f = try OutboxFixture(backend)
         let id = try f.runningCampaign()
         let ids = try f.queued(1, campaign: id)
         _ = try f.store.claimDue(now: t0, limit: 1)
         try f.store.recordReceipts([receipt(key: nil, provider: "late", status: "delivered", dedupe: "z")])
         // Written behind the store's back, as another writer would.
-        try f.store.connection.execute(
+        try f.execute(
             """
             UPDATE messages SET state = 'accepted', gateway = 'aliyun', provider_id = 'late', next_attempt_at = 0
             WHERE id = \(ids[0])
@@ -261,8 +276,8 @@ import Testing
         #expect(try f.state(ids[0]) == .delivered)
     }
 
-    @Test func acceptedMessagesWithoutReceiptExpire() throws {
-        let f = try OutboxFixture()
+    @Test(arguments: StoreBackend.all) func acceptedMessagesWithoutReceiptExpire(_ backend: StoreBackend) throws {
+        let f = try OutboxFixture(backend)
         let id = try f.runningCampaign()
         let ids = try f.queued(3, campaign: id)
         _ = try f.store.claimDue(now: t0, limit: 3)
@@ -277,8 +292,8 @@ import Testing
         #expect(try f.store.queueDepth() == [.expired: 1, .accepted: 1, .delivered: 1])
     }
 
-    @Test func reportsAHandBuiltCampaign() throws {
-        let f = try OutboxFixture()
+    @Test(arguments: StoreBackend.all) func reportsAHandBuiltCampaign(_ backend: StoreBackend) throws {
+        let f = try OutboxFixture(backend)
         let id = try f.runningCampaign()
         try f.store.insertMessages([
             OutboxFixture.message(campaign: id, 0, channel: .wechat, policies: ["vat-small", "rd-plus"]),
@@ -320,9 +335,11 @@ import Testing
         #expect(report.receiptLatency == LatencyPercentiles(p50: 2, p90: 10, p99: 10, count: 2))
     }
 
-    @Test func dataVersionChangesWhenAnotherConnectionWrites() throws {
-        let f = try OutboxFixture()
-        let cli = try SQLiteStore(path: f.db.path)
+    @Test(arguments: StoreBackend.all) func dataVersionChangesWhenAnotherConnectionWrites(
+        _ backend: StoreBackend
+    ) throws {
+        let f = try OutboxFixture(backend)
+        let cli = try f.db.open()
         let before = try f.store.dataVersion()
         _ = try cli.createCampaign(OutboxFixture.spec())
         #expect(try f.store.dataVersion() != before)

@@ -51,9 +51,11 @@ import Testing
         #expect(try store.replies(campaignID: 3).map(\.kind) == [.smsReply, .pageNotUseful])
     }
 
-    @Test func opensAreOneRowPerMessageEvenFromTwoConnections() throws {
-        let db = try TemporaryDatabase()
-        let first = try SQLiteStore(path: db.path)
+    @Test(arguments: StoreBackend.all) func opensAreOneRowPerMessageEvenFromTwoConnections(
+        _ backend: StoreBackend
+    ) throws {
+        let db = try TestDatabase(backend)
+        let first = try db.open()
         let id = try first.createCampaign(
             CampaignSpec(
                 name: "t", policyIDs: ["a"], channels: [.sms], fallback: false, startAt: Date(),
@@ -64,13 +66,14 @@ import Testing
                 policyIDs: ["a"], payload: [], idempotencyKey: "k1", notBefore: Date(), linkToken: "AbCdEfGhIj0")
         ])
         let message = try #require(try first.linkTarget(token: "AbCdEfGhIj0")).messageID
-        let second = try SQLiteStore(path: db.path)
+        let second = try db.open()
         let start = Date(timeIntervalSince1970: 1_800_000_000)
         #expect(try first.recordOpen(messageID: message, campaignID: id, client: .mobile, at: start))
         #expect(!(try second.recordOpen(messageID: message, campaignID: id, client: .wechat, at: start + 60)))
         #expect(!(try first.recordOpen(messageID: message, campaignID: id, client: .desktop, at: start + 30)))
         let row = try #require(
-            try first.connection.scalarText(
+            try TestSQL.scalarText(
+                first,
                 "SELECT first_open_at || ',' || last_open_at || ',' || opens || ',' || client_class FROM package_opens")
         )
         #expect(row == "\(start.millis),\(start.millis + 60_000),3,mobile", "the last open never moves back")

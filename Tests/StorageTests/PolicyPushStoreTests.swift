@@ -10,16 +10,20 @@ import Testing
     static let codeA = "91440300MA5FXXXX1A"
     static let codeB = "92440300MA5FYYYY2B"
 
-    @Test func aStoreOpenedThroughTheOpenerKeepsTheWholeStory() throws {
-        let db = try TemporaryDatabase()
-        let store: any PolicyPushStore = try Store.open(at: db.path)
+    @Test(arguments: StoreBackend.all) func aStoreOpenedThroughTheOpenerKeepsTheWholeStory(
+        _ backend: StoreBackend
+    ) throws {
+        let db = try TestDatabase(backend)
+        let store: any PolicyPushStore = try Store.open(url: db.location)
         try Self.exercise(store)
     }
 
-    @Test func aReadOnlyStoreSeesWhatAnotherConnectionWrote() throws {
-        let db = try TemporaryDatabase()
-        try Self.exercise(try Store.open(at: db.path))
-        let reader = try Store.open(at: db.path, readOnly: true)
+    @Test(arguments: StoreBackend.all) func aReadOnlyStoreSeesWhatAnotherConnectionWrote(
+        _ backend: StoreBackend
+    ) throws {
+        let db = try TestDatabase(backend)
+        try Self.exercise(try Store.open(url: db.location))
+        let reader = try Store.open(url: db.location, readOnly: true)
         #expect(try reader.enterpriseCount() == 2)
         #expect(try reader.campaigns().map(\.spec.name) == ["boundary"])
     }

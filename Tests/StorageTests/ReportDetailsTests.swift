@@ -42,8 +42,8 @@ import Testing
     }
 
     /// Per policy, an enterprise's reason folds only the messages carrying that policy.
-    @Test func breakdownFoldsEachPolicyOnItsOwnMessages() throws {
-        let f = try OutboxFixture()
+    @Test(arguments: StoreBackend.all) func breakdownFoldsEachPolicyOnItsOwnMessages(_ backend: StoreBackend) throws {
+        let f = try OutboxFixture(backend)
         let id = try f.runningCampaign()
         try f.store.insertMessages([
             OutboxFixture.message(campaign: id, 0, channel: .sms, policies: ["a"]),

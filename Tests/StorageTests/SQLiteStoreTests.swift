@@ -29,9 +29,9 @@ import Testing
         #expect(try readOnly.enterpriseCount() == 1)
     }
 
-    @Test func roundTripsEveryField() throws {
-        let db = try TemporaryDatabase()
-        let store = try SQLiteStore(path: db.path)
+    @Test(arguments: StoreBackend.all) func roundTripsEveryField(_ backend: StoreBackend) throws {
+        let db = try TestDatabase(backend)
+        let store = try db.open()
         _ = try store.importing(file: "a.csv", replace: false) { sink in
             try sink([Fixtures.full, Fixtures.sparse])
         }
@@ -43,14 +43,14 @@ import Testing
         try store.forEachEnterprise { streamed.append($0) }
         #expect(streamed == [Fixtures.full, Fixtures.sparse])
         #expect(
-            try store.connection.scalarText("SELECT custom FROM enterprises WHERE custom IS NOT NULL")
+            try TestSQL.scalarText(store, "SELECT custom FROM enterprises WHERE custom IS NOT NULL")
                 == #"{"emoji":"🙂","quote\"back\\slash":"line\nbreak\t\u0001","研发费用":"1200000"}"#)
-        #expect(try store.connection.scalarInt("SELECT count(*) FROM enterprises WHERE custom IS NULL") == 1)
+        #expect(try TestSQL.scalarInt(store, "SELECT count(*) FROM enterprises WHERE custom IS NULL") == 1)
     }
 
-    @Test func countsInsertedUnchangedAndUpdated() throws {
-        let db = try TemporaryDatabase()
-        let store = try SQLiteStore(path: db.path)
+    @Test(arguments: StoreBackend.all) func countsInsertedUnchangedAndUpdated(_ backend: StoreBackend) throws {
+        let db = try TestDatabase(backend)
+        let store = try db.open()
         let batch = Fixtures.generated(100)
 
         let first = try store.importEnterprises(file: "a.csv", replace: false) { sink in
@@ -67,7 +67,8 @@ import Testing
         changed[5].taxableIncome = -1
         changed[6].custom = ["k": "v"]
         changed[7].highTech = nil
-        let createdAt = try store.connection.scalarText(
+        let createdAt = try TestSQL.scalarText(
+            store,
             "SELECT created_at FROM enterprises WHERE credit_code = '\(batch[5].creditCode)'")
         let third = try store.importing(file: "b.csv", replace: false) { sink in
             try sink(changed + Fixtures.generated(2, offset: 100))
@@ -78,15 +79,20 @@ import Testing
         #expect(try store.enterprise(creditCode: batch[7].creditCode)?.highTech == nil)
         #expect(try store.enterpriseCount() == 102)
         #expect(
-            try store.connection.scalarText(
+            try TestSQL.scalarText(
+                store,
                 "SELECT created_at FROM enterprises WHERE credit_code = '\(batch[5].creditCode)'") == createdAt)
 
-        let runs = try store.connection.prepare(
-            "SELECT file, inserted, updated, unchanged, rejected, removed, finished_at IS NOT NULL FROM import_runs ORDER BY id"
-        )
         var recorded: [[String]] = []
-        while try runs.step() {
-            recorded.append([runs.text(0) ?? ""] + (1...6).map { String(runs.int64($0)) })
+        for run in 0..<3 {
+            let row = try TestSQL.scalarText(
+                store,
+                """
+                SELECT file || ',' || inserted || ',' || updated || ',' || unchanged || ',' || rejected || ',' || removed
+                    || ',' || CASE WHEN finished_at IS NOT NULL THEN 1 ELSE 0 END
+                FROM import_runs ORDER BY id LIMIT 1 OFFSET \(run)
+                """)
+            recorded.append((row ?? "").split(separator: ",").map(String.init))
         }
         #expect(
             recorded == [
@@ -96,9 +102,10 @@ import Testing
             ])
     }
 
-    @Test func replaceRemovesEnterprisesAbsentFromTheImport() throws {
-        let db = try TemporaryDatabase()
-        let store = try SQLiteStore(path: db.path)
+    @Test(arguments: StoreBackend.all) func replaceRemovesEnterprisesAbsentFromTheImport(_ backend: StoreBackend) throws
+    {
+        let db = try TestDatabase(backend)
+        let store = try db.open()
         _ = try store.importing(file: "a.csv", replace: true) {
             try $0(Fixtures.generated(10))
         }
@@ -117,9 +124,11 @@ import Testing
         #expect(try store.enterpriseCount() == 5)
     }
 
-    @Test func aCreditCodeRepeatedInOneImportCountsOnceAndKeepsItsLastAttributes() throws {
-        let db = try TemporaryDatabase()
-        let store = try SQLiteStore(path: db.path)
+    @Test(arguments: StoreBackend.all) func aCreditCodeRepeatedInOneImportCountsOnceAndKeepsItsLastAttributes(
+        _ backend: StoreBackend
+    ) throws {
+        let db = try TestDatabase(backend)
+        let store = try db.open()
         var renamed = Fixtures.sparse
         renamed.name = "改名"
         let counts = try store.importing(file: "a.csv", replace: true) { sink in
@@ -133,9 +142,9 @@ import Testing
 
     struct ProducerFailed: Error {}
 
-    @Test func aFailingProducerRollsBackTheWholeImport() throws {
-        let db = try TemporaryDatabase()
-        let store = try SQLiteStore(path: db.path)
+    @Test(arguments: StoreBackend.all) func aFailingProducerRollsBackTheWholeImport(_ backend: StoreBackend) throws {
+        let db = try TestDatabase(backend)
+        let store = try db.open()
         _ = try store.importing(file: "a.csv", replace: false) {
             try $0(Fixtures.generated(3))
         }
@@ -149,7 +158,7 @@ import Testing
         }
         #expect(try store.enterpriseCount() == 3)
         #expect(try store.enterprise(creditCode: changed[0].creditCode) == Fixtures.generated(1)[0])
-        #expect(try store.connection.scalarInt("SELECT count(*) FROM import_runs") == 1)
+        #expect(try TestSQL.scalarInt(store, "SELECT count(*) FROM import_runs") == 1)
 
         // A constraint failure inside the sink rolls back the same way and reports the SQL.
         var invalid = Fixtures.generated(1, offset: 50)[0]
@@ -157,7 +166,7 @@ import Testing
         let error = #expect(throws: StorageError.self) {
             try store.importing(file: "c.csv", replace: false) { sink in
                 try sink([invalid])
-                try store.connection.execute("INSERT INTO enterprises (credit_code) VALUES ('broken')")
+                try TestSQL.execute(store, "INSERT INTO enterprises (credit_code) VALUES ('broken')")
             }
         }
         #expect(error?.code == .constraint)
@@ -206,7 +215,7 @@ import Testing
         let db = try TemporaryDatabase()
         do {
             let store = try SQLiteStore(path: db.path)
-            try store.connection.execute("PRAGMA user_version = \(SQLiteStore.latestSchemaVersion + 1)")
+            try TestSQL.execute(store, "PRAGMA user_version = \(SQLiteStore.latestSchemaVersion + 1)")
         }
         let error = #expect(throws: StorageError.self) { try SQLiteStore(path: db.path) }
         #expect(error?.code == .schemaTooNew)
@@ -302,9 +311,9 @@ extension EnterpriseStore {
 }
 
 @Suite struct ReplacingImportTests {
-    @Test func rejectedRowsKeepTheirStoredEnterprise() throws {
-        let db = try TemporaryDatabase()
-        let store = try SQLiteStore(path: db.path)
+    @Test(arguments: StoreBackend.all) func rejectedRowsKeepTheirStoredEnterprise(_ backend: StoreBackend) throws {
+        let db = try TestDatabase(backend)
+        let store = try db.open()
         let all = Fixtures.generated(5)
         _ = try store.importing(file: "a.csv", replace: false) { try $0(all) }
         // The new file names 0...2 correctly, row 3 is bad (rejected), row 4 is gone.

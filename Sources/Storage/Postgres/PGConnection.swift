@@ -18,6 +18,10 @@ final class PGConnection {
     let handle: OpaquePointer
     /// Prepared statements by SQL text.
     private var statements: [String: PGStatement] = [:]
+    /// Rows changed by the last statement a ``PGCursor`` ran (``SQLDatabase/changes``).
+    var changes = 0
+    /// Scans made so far, to name each one's server-side cursor.
+    var scans = 0
 
     /// Connects to `target`, failing with `.cantOpen` and libpq's reason.
     ///

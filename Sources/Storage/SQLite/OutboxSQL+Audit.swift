@@ -2,7 +2,7 @@ import Foundation
 
 // The audit trail: appending chained entries, reading them, verifying the chain.
 extension OutboxSQL {
-    static let auditColumns = "seq, at, operator, action, target, arguments, result, prev_hash, hash"
+    static var auditColumns: String { "seq, at, operator, action, target, arguments, result, prev_hash, hash" }
 
     /// Appends one entry after the last, chained to it; the caller owns the IMMEDIATE transaction,
     /// so no other writer can append between reading the last entry and inserting this one.
@@ -11,7 +11,7 @@ extension OutboxSQL {
         let last = try statement("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
         let previous: (seq: Int64, hash: String)
         if try last.step() {
-            previous = (last.int64(0), last.text(1) ?? "")
+            previous = (try last.int64(0), last.text(1) ?? "")
         } else {
             previous = (0, AuditChain.genesisHash)
         }
@@ -37,12 +37,12 @@ extension OutboxSQL {
             // `at` only grows with `seq` as long as the clock does; filtering on it (not on a seq
             // found by time) keeps an entry written under a clock set back out of nobody's sight.
             let select = try statement(
-                "SELECT \(Self.auditColumns) FROM audit WHERE ?1 IS NULL OR at >= ?1 ORDER BY seq")
+                "SELECT \(Self.auditColumns) FROM audit WHERE at >= ?1 OR ?1 IS NULL ORDER BY seq")
             defer { select.reset() }
             try select.bind(since?.millis)
             while try select.step() {
                 let entry = AuditEntry(
-                    seq: select.int64(0), at: Date(millis: select.int64(1)), operatorName: select.text(2) ?? "",
+                    seq: try select.int64(0), at: Date(millis: try select.int64(1)), operatorName: select.text(2) ?? "",
                     action: select.text(3) ?? "", target: select.text(4) ?? "", arguments: select.text(5) ?? "",
                     result: select.text(6) ?? "", prevHash: select.text(7) ?? "", hash: select.text(8) ?? "")
                 guard try body(entry) else { break }

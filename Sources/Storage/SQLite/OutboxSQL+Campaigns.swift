@@ -3,11 +3,13 @@ import Registry
 
 // Campaigns: creation, operator requests and the daemon's state changes.
 extension OutboxSQL {
-    static let campaignColumns = """
+    static var campaignColumns: String {
+        """
         id, name, policy_ids, channels, fallback, start_at, max_messages, campaign_date, policy_versions,
         template_version, state, requested_state, created_at, planned_at, finished_at, key_secret, created_by,
         approved_by, decided_at, decision_note, control_percent, control_seed
         """
+    }
 
     /// Stores a new campaign, `pending` or, with `awaitingApproval`, `awaiting_approval`, and
     /// appends `campaign.start` to the audit trail in the same transaction when `audit` is given.
@@ -16,39 +18,38 @@ extension OutboxSQL {
     )
         throws -> Int64
     {
-        try connection.immediateTransaction {
+        try connection.writeTransaction {
             let insert = try statement(
                 """
                 INSERT INTO campaigns (name, policy_ids, channels, fallback, start_at, max_messages, campaign_date,
                     policy_versions, template_version, state, created_at, updated_at, key_secret, created_by,
                     control_percent, control_seed)
                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12, ?13, ?14, ?15)
+                RETURNING id
                 """)
             var random = SystemRandomNumberGenerator()
             let controlSeed =
                 spec.controlSeed
                 ?? (spec.controlPercent > 0
-                    ? (0..<16).map { _ in UInt8.random(in: 0...255, using: &random) }.map(Self.hexByte).joined() : nil)
+                    ? (0..<16).map { _ in UInt8.random(in: 0...255, using: &random) }.map(hexByte).joined() : nil)
             let state: CampaignState = awaitingApproval ? .awaitingApproval : .pending
-            try insert.run(
+            defer { insert.reset() }
+            try insert.bind(
                 spec.name, try IDList.encode(spec.policyIDs), try IDList.encode(spec.channels.map(\.rawValue)),
                 spec.fallback, spec.startAt.millis, spec.maxMessages, spec.campaignDate,
                 CustomAttributes.encode(spec.policyVersions) ?? "{}", spec.templateVersion, state.rawValue, at.millis,
                 (0..<16).map { _ in UInt8.random(in: 0...255, using: &random) }, audit?.operatorName,
                 spec.controlPercent, controlSeed)
-            let id = connection.lastInsertRowID
+            guard try insert.step() else {
+                throw StorageError(code: .sqlite, message: "INSERT … RETURNING id returned no row", sql: insert.sql)
+            }
+            let id = try insert.int64(0)
             if let audit {
                 try appendAudit(
                     audit.entry("campaign.start", target: "campaign \(id)", result: "ok: \(state.rawValue)"), at: at)
             }
             return id
         }
-    }
-
-    /// Two lowercase hex digits.
-    static func hexByte(_ byte: UInt8) -> String {
-        let digits = Array("0123456789abcdef")
-        return String([digits[Int(byte >> 4)], digits[Int(byte & 15)]])
     }
 
     func campaigns() throws -> [CampaignRecord] {
@@ -83,22 +84,22 @@ extension OutboxSQL {
     private func readCampaign(_ row: Statement) throws -> CampaignRecord {
         let spec = CampaignSpec(
             name: row.text(1) ?? "", policyIDs: IDList.decode(row.text(2)),
-            channels: try IDList.decode(row.text(3)).map(channel), fallback: row.int64(4) != 0,
-            startAt: Date(millis: row.int64(5)),
-            maxMessages: row.optionalInt64(6).map { Int($0) }, campaignDate: row.text(7) ?? "",
+            channels: try IDList.decode(row.text(3)).map(channel), fallback: try row.int64(4) != 0,
+            startAt: Date(millis: try row.int64(5)),
+            maxMessages: try row.optionalInt64(6).map { Int($0) }, campaignDate: row.text(7) ?? "",
             policyVersions: CustomAttributes.decode(row.text(8) ?? "{}") ?? [:], templateVersion: row.text(9) ?? "",
-            controlPercent: row.double(20), controlSeed: row.text(21))
+            controlPercent: try row.double(20), controlSeed: row.text(21))
         return CampaignRecord(
-            id: row.int64(0), spec: spec, state: try campaignState(row.text(10)),
-            requestedState: try row.text(11).map { try campaignState($0) }, createdAt: Date(millis: row.int64(12)),
-            plannedAt: row.optionalInt64(13).map(Date.init(millis:)),
-            finishedAt: row.optionalInt64(14).map(Date.init(millis:)), counts: [:],
-            keySecret: row.isNull(15) ? nil : row.blob(15), createdBy: row.text(16), approvedBy: row.text(17),
-            decidedAt: row.optionalInt64(18).map(Date.init(millis:)), decisionNote: row.text(19))
+            id: try row.int64(0), spec: spec, state: try campaignState(row.text(10)),
+            requestedState: try row.text(11).map { try campaignState($0) }, createdAt: Date(millis: try row.int64(12)),
+            plannedAt: try row.optionalInt64(13).map(Date.init(millis:)),
+            finishedAt: try row.optionalInt64(14).map(Date.init(millis:)), counts: [:],
+            keySecret: row.isNull(15) ? nil : try row.blob(15), createdBy: row.text(16), approvedBy: row.text(17),
+            decidedAt: try row.optionalInt64(18).map(Date.init(millis:)), decisionNote: row.text(19))
     }
 
     func requestCampaign(id: Int64, _ requested: CampaignState, at: Date, audit: AuditContext? = nil) throws {
-        try connection.immediateTransaction {
+        try connection.writeTransaction {
             guard let record = try campaignRow(id: id) else {
                 throw StorageError(code: .notFound, message: "no campaign \(id)")
             }
@@ -165,7 +166,7 @@ extension OutboxSQL {
     /// who started it may do neither. Appends `campaign.approve` or `campaign.reject` to the audit
     /// trail in the same transaction.
     func decideCampaign(id: Int64, approve: Bool, note: String?, at: Date, audit: AuditContext) throws {
-        try connection.immediateTransaction {
+        try connection.writeTransaction {
             guard let record = try campaignRow(id: id) else {
                 throw StorageError(code: .notFound, message: "no campaign \(id)")
             }
@@ -197,7 +198,7 @@ extension OutboxSQL {
     }
 
     func applyCampaignState(id: Int64, _ state: CampaignState, at: Date) throws -> Int {
-        try connection.immediateTransaction {
+        try connection.writeTransaction {
             guard let record = try campaignRow(id: id) else {
                 throw StorageError(code: .notFound, message: "no campaign \(id)")
             }
@@ -232,7 +233,7 @@ extension OutboxSQL {
 
     /// Messages not yet handed to a gateway. `sending`, `ambiguous` and `accepted` ones may
     /// have reached the provider already, so they keep the state that says so.
-    static let cancellableStates = "('planned', 'queued', 'retry_wait', 'unsent')"
+    static var cancellableStates: String { "('planned', 'queued', 'retry_wait', 'unsent')" }
 
     private func cancelMessages(campaignID: Int64, at: Date) throws -> Int {
         let events = try statement(
@@ -258,10 +259,16 @@ extension OutboxSQL {
         for state in MessageState.allCases {
             try count.bind(state.rawValue, id)
             _ = try count.step()
-            let n = Int(count.int64(0))
+            let n = Int(try count.int64(0))
             count.reset()
             if n > 0 { counts[state] = n }
         }
         return counts
     }
+}
+
+/// Two lowercase hex digits.
+private func hexByte(_ byte: UInt8) -> String {
+    let digits = Array("0123456789abcdef")
+    return String([digits[Int(byte >> 4)], digits[Int(byte & 15)]])
 }

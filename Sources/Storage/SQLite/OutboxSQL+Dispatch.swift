@@ -12,10 +12,10 @@ extension OutboxSQL {
     /// NULL otherwise).
     func claimDue(now: Date, limit: Int, lease: TimeInterval) throws -> [OutboxMessage] {
         guard limit > 0 else { return [] }
-        return try connection.immediateTransaction {
+        return try connection.writeTransaction {
             let running = try statement("SELECT id FROM campaigns WHERE state = 'running'")
             var campaigns: [Int64] = []
-            while try running.step() { campaigns.append(running.int64(0)) }
+            while try running.step() { campaigns.append(try running.int64(0)) }
             running.reset()
 
             // One ordered index range per (state, running campaign): no sort, and a paused
@@ -70,7 +70,7 @@ extension OutboxSQL {
     }
 
     func recoverAfterCrash(now: Date) throws -> CrashRecovery {
-        try connection.immediateTransaction {
+        try connection.writeTransaction {
             let events = try statement(
                 """
                 INSERT INTO message_events (message_id, at, from_state, to_state, gateway, error)
@@ -96,7 +96,7 @@ extension OutboxSQL {
     }
 
     func scheduleAmbiguousResend(gateway: String, at: Date) throws -> Int {
-        try connection.immediateTransaction {
+        try connection.writeTransaction {
             let update = try statement(
                 """
                 UPDATE messages SET next_attempt_at = ?1, updated_at = ?1
@@ -108,7 +108,7 @@ extension OutboxSQL {
     }
 
     func pinGatewayless(channel: Channel, to gateway: String, at: Date) throws -> Int {
-        try connection.immediateTransaction {
+        try connection.writeTransaction {
             let update = try statement(
                 """
                 UPDATE messages SET gateway = ?2, updated_at = ?3

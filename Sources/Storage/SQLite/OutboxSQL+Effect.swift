@@ -5,7 +5,7 @@ import Registry
 extension OutboxSQL {
     func insertGroupAssignments(_ batch: [GroupAssignment]) throws {
         guard !batch.isEmpty else { return }
-        try connection.immediateTransaction {
+        try connection.writeTransaction {
             let insert = try statement(
                 """
                 INSERT INTO campaign_groups (campaign_id, credit_code, policy_ids, control, planned_reason)
@@ -33,7 +33,7 @@ extension OutboxSQL {
                 rows.append(
                     GroupAssignment(
                         campaignID: campaignID, creditCode: select.text(0) ?? "",
-                        policyIDs: IDList.decode(select.text(1)), control: select.int64(2) != 0,
+                        policyIDs: IDList.decode(select.text(1)), control: try select.int64(2) != 0,
                         plannedReason: select.text(3)))
             }
             return rows
@@ -41,7 +41,7 @@ extension OutboxSQL {
     }
 
     func upsertUptake(_ claims: [UptakeClaim], source: String, at: Date) throws -> UptakeUpsert {
-        try connection.immediateTransaction {
+        try connection.writeTransaction {
             let find = try statement(
                 "SELECT amount_fen FROM uptake WHERE credit_code = ?1 AND policy_id = ?2 AND claimed_on = ?3")
             let upsert = try statement(
@@ -89,7 +89,7 @@ extension OutboxSQL {
                     claims.append(
                         UptakeClaim(
                             creditCode: select.text(0) ?? "", policyID: policy, claimedOn: day,
-                            amountFen: select.optionalInt64(2)))
+                            amountFen: try select.optionalInt64(2)))
                 }
                 select.reset()
             }
@@ -98,6 +98,10 @@ extension OutboxSQL {
     }
 
     func uptakeCount() throws -> Int {
-        try readTransaction { Int(try connection.scalarInt("SELECT count(*) FROM uptake") ?? 0) }
+        try readTransaction {
+            let count = try statement("SELECT count(*) FROM uptake")
+            defer { count.reset() }
+            return try count.step() ? Int(try count.int64(0)) : 0
+        }
     }
 }

@@ -7,12 +7,14 @@ extension OutboxSQL {
     /// later ones (reloads) add to its count and move its last open. Returns whether this was the
     /// first open. One statement, one short write transaction.
     func recordOpen(messageID: Int64, campaignID: Int64, client: ClientClass, at: Date) throws -> Bool {
-        try connection.immediateTransaction {
+        try connection.writeTransaction {
+            // The stored row's columns are qualified: PostgreSQL would not know them from `excluded`'s.
             let upsert = try statement(
                 """
                 INSERT INTO package_opens (message_id, campaign_id, first_open_at, last_open_at, opens, client_class)
                 VALUES (?1, ?2, ?3, ?3, 1, ?4)
-                ON CONFLICT (message_id) DO UPDATE SET opens = opens + 1, last_open_at = max(last_open_at, ?3)
+                ON CONFLICT (message_id) DO UPDATE SET opens = package_opens.opens + 1,
+                    last_open_at = max(package_opens.last_open_at, ?3)
                 RETURNING opens
                 """)
             defer { upsert.reset() }
@@ -20,7 +22,7 @@ extension OutboxSQL {
             guard try upsert.step() else {
                 throw StorageError(code: .sqlite, message: "package_opens: the upsert returned no row")
             }
-            return upsert.int64(0) == 1
+            return try upsert.int64(0) == 1
         }
     }
 
@@ -32,14 +34,14 @@ extension OutboxSQL {
         guard feedback.kind.isPageFeedback else {
             throw StorageError(code: .invalidValue, message: "\(feedback.kind.rawValue) is not feedback from the page")
         }
-        return try connection.immediateTransaction {
+        return try connection.writeTransaction {
             let select = try statement("SELECT recipient, credit_code, campaign_id FROM messages WHERE id = ?1")
             try select.bind(messageID)
             guard try select.step() else {
                 select.reset()
                 throw StorageError(code: .notFound, message: "no message \(messageID)")
             }
-            let (recipient, creditCode, campaignID) = (select.text(0) ?? "", select.text(1), select.int64(2))
+            let (recipient, creditCode, campaignID) = (select.text(0) ?? "", select.text(1), try select.int64(2))
             select.reset()
             var hash = FNV1a()
             hash.combine(feedback.text.utf8)
@@ -108,7 +110,7 @@ extension OutboxSQL {
                 }
                 let region = select.text(5).flatMap { $0.isEmpty ? nil : $0 }
                 report.add(
-                    delivered: select.int64(0) == 1, opened: client, views: Int(select.optionalInt64(2) ?? 0),
+                    delivered: try select.int64(0) == 1, opened: client, views: Int(try select.optionalInt64(2) ?? 0),
                     channel: try optionalChannel(select.text(3)), policyIDs: IDList.decode(select.text(4)),
                     region: region)
             }

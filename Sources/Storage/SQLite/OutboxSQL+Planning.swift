@@ -5,7 +5,7 @@ import Registry
 extension OutboxSQL {
     func insertMessages(_ batch: [NewMessage], at: Date, inTransaction: Bool = false) throws -> Int {
         func run<T>(_ body: () throws -> T) throws -> T {
-            inTransaction ? try body() : try connection.immediateTransaction(body)
+            inTransaction ? try body() : try connection.writeTransaction(body)
         }
         return try run {
             let insert = try statement(
@@ -50,9 +50,9 @@ extension OutboxSQL {
             defer { select.reset() }
             guard try select.step() else { return nil }
             return LinkTarget(
-                campaignID: select.int64(0), creditCode: select.text(1) ?? "",
-                policyIDs: IDList.decode(select.text(2)), messageID: select.int64(3),
-                campaignDate: select.text(4) ?? "", campaignStartAt: Date(millis: select.int64(5)))
+                campaignID: try select.int64(0), creditCode: select.text(1) ?? "",
+                policyIDs: IDList.decode(select.text(2)), messageID: try select.int64(3),
+                campaignDate: select.text(4) ?? "", campaignStartAt: Date(millis: try select.int64(5)))
         }
     }
 
@@ -68,7 +68,7 @@ extension OutboxSQL {
                     entries.append(
                         ContactEntry(
                             channel: try channel(select.text(0)), policyIDs: IDList.decode(select.text(1)),
-                            at: Date(millis: select.int64(2))))
+                            at: Date(millis: try select.int64(2))))
                 }
                 select.reset()
                 if !entries.isEmpty { result[code] = entries }
@@ -78,7 +78,7 @@ extension OutboxSQL {
     }
 
     func addSuppression(creditCode: String, channel: Channel, source: String, at: Date) throws {
-        try connection.immediateTransaction {
+        try connection.writeTransaction {
             _ = try insertSuppression(
                 SuppressionRecord(target: .enterprise(creditCode), channel: channel, reason: source, at: at))
         }

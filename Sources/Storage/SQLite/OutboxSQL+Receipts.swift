@@ -31,7 +31,7 @@ extension OutboxSQL {
             WHERE message_id IS NULL AND message_key = ?1 AND gateway = ?2 ORDER BY id
             """)
         try byKey.bind(key, gateway)
-        while try byKey.step() { receipts.append(pendingReceipt(byKey)) }
+        while try byKey.step() { receipts.append(try pendingReceipt(byKey)) }
         byKey.reset()
         if let providerID {
             let byProvider = try statement(
@@ -41,7 +41,7 @@ extension OutboxSQL {
                 """)
             try byProvider.bind(gateway, providerID)
             while try byProvider.step() {
-                let receipt = pendingReceipt(byProvider)
+                let receipt = try pendingReceipt(byProvider)
                 if !receipts.contains(where: { $0.id == receipt.id }) { receipts.append(receipt) }
             }
             byProvider.reset()
@@ -53,8 +53,9 @@ extension OutboxSQL {
         }
     }
 
-    private func pendingReceipt(_ row: Statement) -> PendingReceipt {
-        PendingReceipt(id: row.int64(0), status: row.text(1) ?? "", reasonCode: row.text(2), receivedAt: row.int64(3))
+    private func pendingReceipt(_ row: Statement) throws -> PendingReceipt {
+        try PendingReceipt(
+            id: row.int64(0), status: row.text(1) ?? "", reasonCode: row.text(2), receivedAt: row.int64(3))
     }
 
     /// Attaches a receipt to its message and moves the message if it may; returns `false` and
@@ -98,25 +99,26 @@ extension OutboxSQL {
             let select = try statement("SELECT id FROM messages WHERE idempotency_key = ?1 AND gateway = ?2")
             defer { select.reset() }
             try select.bind(key, gateway)
-            if try select.step() { return select.int64(0) }
+            if try select.step() { return try select.int64(0) }
         }
         if let providerID {
             let select = try statement("SELECT id FROM messages WHERE gateway = ?1 AND provider_id = ?2")
             defer { select.reset() }
             try select.bind(gateway, providerID)
-            if try select.step() { return select.int64(0) }
+            if try select.step() { return try select.int64(0) }
         }
         return nil
     }
 
     func recordReceipts(_ receipts: [StoredReceipt]) throws -> ReceiptOutcome {
-        try connection.immediateTransaction {
+        try connection.writeTransaction {
             let insert = try statement(
                 """
                 INSERT INTO receipts (dedupe_key, gateway, message_key, provider_id, status, reason_code,
                     occurred_at, received_at, raw)
                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
                 ON CONFLICT (dedupe_key) DO NOTHING
+                RETURNING id
                 """)
             var outcome = ReceiptOutcome()
             for receipt in receipts {
@@ -124,14 +126,16 @@ extension OutboxSQL {
                     throw StorageError(
                         code: .invalidValue, message: "receipt status is delivered or failed, not \(receipt.status)")
                 }
-                try insert.run(
+                try insert.bind(
                     receipt.dedupeKey, receipt.gateway, receipt.messageKey, receipt.providerID, receipt.status,
                     receipt.reasonCode, receipt.occurredAt?.millis, receipt.receivedAt.millis, receipt.raw)
-                guard connection.changes > 0 else {
+                // A row only when the receipt is new; a duplicate inserts nothing.
+                let inserted = try insert.step() ? try insert.int64(0) : nil
+                insert.reset()
+                guard let receiptID = inserted else {
                     outcome.duplicates += 1
                     continue
                 }
-                let receiptID = connection.lastInsertRowID
                 if let messageID = try messageFor(
                     key: receipt.messageKey, gateway: receipt.gateway, providerID: receipt.providerID),
                     try applyReceipt(
@@ -148,7 +152,7 @@ extension OutboxSQL {
     }
 
     func matchPendingReceipts() throws -> Int {
-        try connection.immediateTransaction {
+        try connection.writeTransaction {
             let select = try statement(
                 """
                 SELECT id, status, reason_code, received_at, gateway, message_key, provider_id FROM receipts
@@ -156,7 +160,7 @@ extension OutboxSQL {
                 """)
             var pending: [(receipt: PendingReceipt, gateway: String, key: String?, providerID: String?)] = []
             while try select.step() {
-                pending.append((pendingReceipt(select), select.text(4) ?? "", select.text(5), select.text(6)))
+                pending.append((try pendingReceipt(select), select.text(4) ?? "", select.text(5), select.text(6)))
             }
             select.reset()
             var matched = 0
@@ -176,7 +180,7 @@ extension OutboxSQL {
     }
 
     func expireAccepted(olderThan cutoff: Date, now: Date) throws -> Int {
-        try connection.immediateTransaction {
+        try connection.writeTransaction {
             let events = try statement(
                 """
                 INSERT INTO message_events (message_id, at, from_state, to_state, gateway, provider_id, error)
@@ -196,7 +200,7 @@ extension OutboxSQL {
     }
 
     func pruneReceipts(unmatchedBefore cutoff: Date, keep: Int) throws -> Int {
-        try connection.immediateTransaction {
+        try connection.writeTransaction {
             let old = try statement("DELETE FROM receipts WHERE message_id IS NULL AND received_at < ?1")
             try old.run(cutoff.millis)
             var pruned = connection.changes

@@ -13,7 +13,7 @@ extension OutboxSQL {
     }
 
     func rescheduleChecks(_ checks: [(messageID: Int64, at: Date?)]) throws {
-        try connection.immediateTransaction {
+        try connection.writeTransaction {
             let update = try statement(
                 "UPDATE messages SET check_at = ?2 WHERE id = ?1 AND state IN ('ambiguous', 'accepted')")
             for check in checks {
@@ -23,7 +23,7 @@ extension OutboxSQL {
     }
 
     func resendUnconfirmed(campaignID: Int64, note: String, at: Date, audit: AuditContext? = nil) throws -> Int {
-        try connection.immediateTransaction {
+        try connection.writeTransaction {
             guard let record = try campaignRow(id: campaignID) else {
                 throw StorageError(code: .notFound, message: "no campaign \(campaignID)")
             }

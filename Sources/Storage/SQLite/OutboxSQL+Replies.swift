@@ -7,13 +7,14 @@ extension OutboxSQL {
     /// applies opt-outs: a suppression with the reply as evidence, and every message to that
     /// address still waiting to go becomes `suppressed` — all in one transaction.
     func recordReplies(_ replies: [NewReply], at: Date) throws -> ReplyOutcome {
-        try connection.immediateTransaction {
+        try connection.writeTransaction {
             let insert = try statement(
                 """
                 INSERT INTO replies (gateway, kind, sender, text, sent_at, received_at, dedupe_key, raw, opt_out,
                     credit_code, campaign_id, message_id)
                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
                 ON CONFLICT (gateway, dedupe_key) DO NOTHING
+                RETURNING id
                 """)
             var outcome = ReplyOutcome()
             for reply in replies {
@@ -22,10 +23,13 @@ extension OutboxSQL {
                         code: .invalidValue, message: "\(reply.kind.rawValue) is recorded by recordPageFeedback")
                 }
                 let last = try lastMessage(to: reply.sender, on: channel)
-                try insert.run(
+                try insert.bind(
                     reply.gateway, reply.kind.rawValue, reply.sender, reply.text, reply.sentAt?.millis, at.millis,
                     reply.dedupeKey, reply.raw, reply.optOut, last?.creditCode, last?.campaignID, last?.id)
-                guard connection.changes > 0 else {
+                // A row only when the reply is new; a duplicate inserts nothing.
+                let inserted = try insert.step() ? try insert.int64(0) : nil
+                insert.reset()
+                guard let replyID = inserted else {
                     outcome.duplicates += 1
                     continue
                 }
@@ -36,7 +40,7 @@ extension OutboxSQL {
                     ? SuppressionRecord.wechatUnsubscribe : SuppressionRecord.optedOutReply
                 let record = SuppressionRecord(
                     target: .address(reply.sender), channel: channel, reason: reason,
-                    replyID: connection.lastInsertRowID, at: at)
+                    replyID: replyID, at: at)
                 if try insertSuppression(record) { outcome.optOuts += 1 }
                 outcome.messagesSuppressed += try suppressWaiting(
                     to: reply.sender, on: channel, reason, at: at)
@@ -57,7 +61,7 @@ extension OutboxSQL {
         defer { select.reset() }
         try select.bind(address, channel.rawValue)
         guard try select.step() else { return nil }
-        return (select.int64(0), select.int64(1), select.text(2) ?? "")
+        return (try select.int64(0), try select.int64(1), select.text(2) ?? "")
     }
 
     /// Moves every message to `address` on `channel` that has not gone out to `suppressed`.
@@ -72,7 +76,7 @@ extension OutboxSQL {
             """)
         var waiting: [(Int64, MessageState)] = []
         try select.bind(address, channel.rawValue)
-        while try select.step() { waiting.append((select.int64(0), try messageState(select.text(1)))) }
+        while try select.step() { waiting.append((try select.int64(0), try messageState(select.text(1)))) }
         select.reset()
         let update = try statement(
             """
@@ -117,7 +121,7 @@ extension OutboxSQL {
     func addSuppression(
         _ record: SuppressionRecord, audit: AuditEntry.New?
     ) throws -> (added: Bool, messagesSuppressed: Int) {
-        try connection.immediateTransaction {
+        try connection.writeTransaction {
             guard try insertSuppression(record) else { return (false, 0) }
             if let audit { _ = try appendAudit(audit, at: record.at) }
             guard case .address(let address) = record.target else { return (true, 0) }
@@ -129,7 +133,7 @@ extension OutboxSQL {
     func removeSuppression(
         _ target: SuppressionTarget, channel: Channel, audit: AuditEntry.New?, at: Date
     ) throws -> SuppressionRecord? {
-        try connection.immediateTransaction {
+        try connection.writeTransaction {
             let existing = try suppressionList().first { $0.target == target && $0.channel == channel }
             guard let existing else { return nil }
             if let audit { _ = try appendAudit(audit, at: at) }
@@ -156,8 +160,8 @@ extension OutboxSQL {
                 SuppressionRecord(
                     target: select.text(0) == "address" ? .address(target) : .enterprise(target),
                     channel: try channel(select.text(2)), reason: select.text(3) ?? "",
-                    replyID: select.optionalInt64(4), operatorName: select.text(5), note: select.text(6),
-                    at: Date(millis: select.int64(7))))
+                    replyID: try select.optionalInt64(4), operatorName: select.text(5), note: select.text(6),
+                    at: Date(millis: try select.int64(7))))
         }
         return result
     }
@@ -180,7 +184,7 @@ extension OutboxSQL {
                 """
                 SELECT id, gateway, kind, sender, text, sent_at, received_at, opt_out, credit_code, campaign_id,
                     message_id, (SELECT channel FROM messages WHERE id = replies.message_id)
-                FROM replies WHERE ?1 IS NULL OR campaign_id = ?1 ORDER BY id
+                FROM replies WHERE campaign_id = ?1 OR ?1 IS NULL ORDER BY id
                 """)
             defer { select.reset() }
             try select.bind(campaignID)
@@ -191,11 +195,12 @@ extension OutboxSQL {
                 }
                 result.append(
                     ReplyRecord(
-                        id: select.int64(0), gateway: select.text(1) ?? "", kind: kind, sender: select.text(3) ?? "",
-                        text: select.text(4) ?? "", sentAt: select.optionalInt64(5).map(Date.init(millis:)),
-                        receivedAt: Date(millis: select.int64(6)), optOut: select.int64(7) == 1,
-                        creditCode: select.text(8), campaignID: select.optionalInt64(9),
-                        messageID: select.optionalInt64(10),
+                        id: try select.int64(0), gateway: select.text(1) ?? "", kind: kind,
+                        sender: select.text(3) ?? "",
+                        text: select.text(4) ?? "", sentAt: try select.optionalInt64(5).map(Date.init(millis:)),
+                        receivedAt: Date(millis: try select.int64(6)), optOut: try select.int64(7) == 1,
+                        creditCode: select.text(8), campaignID: try select.optionalInt64(9),
+                        messageID: try select.optionalInt64(10),
                         channel: try kind.channel ?? select.text(11).flatMap { try optionalChannel($0) }))
             }
             return result

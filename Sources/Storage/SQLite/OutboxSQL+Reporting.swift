@@ -32,7 +32,7 @@ extension OutboxSQL {
                     report.failuresByGateway[select.text(2) ?? "none", default: [:]][reason, default: 0] += 1
                 case .suppressed: report.suppressedByReason[select.text(5) ?? "unknown", default: 0] += 1
                 case .delivered:
-                    if let accepted = select.optionalInt64(6), let finished = select.optionalInt64(7) {
+                    if let accepted = try select.optionalInt64(6), let finished = try select.optionalInt64(7) {
                         latencies.append(Double(max(0, finished - accepted)) / 1000)
                     }
                 default: break
@@ -138,27 +138,33 @@ extension OutboxSQL {
                 SELECT first_attempt_at + ?2 AS t, 1 AS s, 0 AS d, 0 AS f FROM messages
                 WHERE campaign_id = ?1 AND first_attempt_at IS NOT NULL
                 UNION ALL
-                SELECT finished_at + ?2, 0, state = 'delivered', state <> 'delivered' FROM messages
+                SELECT finished_at + ?2, 0, CASE WHEN state = 'delivered' THEN 1 ELSE 0 END,
+                    CASE WHEN state = 'delivered' THEN 0 ELSE 1 END FROM messages
                 WHERE campaign_id = ?1 AND state IN ('delivered', 'failed', 'expired') AND finished_at IS NOT NULL
                 """
             let offset = Int64(utcOffsetSeconds) * 1000
-            let range = try statement("SELECT min(t), max(t) FROM (\(events))")
+            // Flags are CASE expressions and subqueries are named: PostgreSQL has booleans, not 0 and 1,
+            // and wants an alias on every subquery in FROM.
+            let range = try statement("SELECT min(t), max(t) FROM (\(events)) AS events")
             defer { range.reset() }
             try range.bind(campaignID, offset)
-            guard try range.step(), let first = range.optionalInt64(0), let last = range.optionalInt64(1) else {
+            guard try range.step(), let first = try range.optionalInt64(0), let last = try range.optionalInt64(1) else {
                 return nil
             }
             let width = ActivityTimeline.width(first: first, last: last)
             let w = Int64(width) * 1000
             let select = try statement(
                 """
-                SELECT t / ?3 - (t % ?3 < 0) AS k, sum(s), sum(d), sum(f) FROM (\(events)) GROUP BY k ORDER BY k
+                SELECT t / ?3 - CASE WHEN t % ?3 < 0 THEN 1 ELSE 0 END AS k, sum(s), sum(d), sum(f)
+                FROM (\(events)) AS events GROUP BY k ORDER BY k
                 """)
             defer { select.reset() }
             try select.bind(campaignID, offset, w)
             var counts: [Int64: (Int, Int, Int)] = [:]
             while try select.step() {
-                counts[select.int64(0)] = (Int(select.int64(1)), Int(select.int64(2)), Int(select.int64(3)))
+                counts[try select.int64(0)] = (
+                    Int(try select.int64(1)), Int(try select.int64(2)), Int(try select.int64(3))
+                )
             }
             let firstKey = first.floorDiv(w)
             let buckets = (firstKey...last.floorDiv(w)).map { key in
@@ -175,10 +181,10 @@ extension OutboxSQL {
     ) throws {
         try readTransaction {
             // Not cached: the body may call back into the store while this one is stepping.
-            let select = try connection.prepare(
+            let select = try connection.scan(
                 "SELECT \(Self.messageColumns) FROM messages WHERE campaign_id = ?1 ORDER BY id")
             try select.bind(campaignID)
-            let events = try connection.prepare(
+            let events = try connection.cursor(
                 """
                 SELECT at, from_state, to_state, gateway, provider_id, error FROM message_events
                 WHERE message_id = ?1 ORDER BY id
@@ -192,7 +198,7 @@ extension OutboxSQL {
                     while try events.step() {
                         list.append(
                             MessageEvent(
-                                at: Date(millis: events.int64(0)), from: try events.text(1).map(messageState),
+                                at: Date(millis: try events.int64(0)), from: try events.text(1).map(messageState),
                                 to: try messageState(events.text(2)), gateway: events.text(3),
                                 providerID: events.text(4), error: events.text(5)))
                     }
@@ -205,14 +211,14 @@ extension OutboxSQL {
     }
 
     func dataVersion() throws -> Int64 {
-        try connection.scalarInt("PRAGMA data_version") ?? 0
+        try connection.dataVersion()
     }
 
     func queueDepth() throws -> [MessageState: Int] {
         let select = try statement("SELECT state, count(*) FROM messages GROUP BY state")
         defer { select.reset() }
         var counts: [MessageState: Int] = [:]
-        while try select.step() { counts[try messageState(select.text(0))] = Int(select.int64(1)) }
+        while try select.step() { counts[try messageState(select.text(0))] = Int(try select.int64(1)) }
         return counts
     }
 
@@ -225,7 +231,7 @@ extension OutboxSQL {
             counts.append(
                 MessageCount(
                     state: try messageState(select.text(0)), channel: try optionalChannel(select.text(1)),
-                    gateway: select.text(2), count: Int(select.int64(3))))
+                    gateway: select.text(2), count: Int(try select.int64(3))))
         }
         return counts
     }

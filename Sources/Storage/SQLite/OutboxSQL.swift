@@ -3,59 +3,59 @@ import Registry
 
 /// The outbox's SQL over one connection, with its statements prepared once and cached.
 ///
-/// Both `SQLiteStore` and `GroupCommitWriter` run their outbox work through one of these.
+/// `SQLiteStore`, `PostgresStore` and `GroupCommitWriter` run their outbox work through one of
+/// these. It is generic over the connection (``SQLDatabase``): the SQL is SQLite's dialect, which a
+/// PostgreSQL connection translates (``PGDialect``), and each store holds a concrete
+/// `OutboxSQL<SQLiteConnection>` or `OutboxSQL<PGConnection>`, so the compiler specializes it. The
+/// files stay in `SQLite/`, where the SQL was born, to keep other branches' merges simple.
 /// This file holds what the aspects share (message rows, events, transitions); each aspect
 /// has its own file: `OutboxSQL+Campaigns`, `+Planning`, `+Dispatch`, `+Reconciliation`,
 /// `+Receipts` and `+Reporting`.
 ///
 /// - Important: Belongs to its connection's thread, like the connection.
-final class OutboxSQL {
-    let connection: SQLiteConnection
+final class OutboxSQL<Database: SQLDatabase> {
+    typealias Statement = Database.Cursor
+
+    let connection: Database
     private var cache: [String: Statement] = [:]
 
-    init(connection: SQLiteConnection) {
+    init(connection: Database) {
         self.connection = connection
     }
 
     /// The cached statement for `sql`, prepared on first use.
     func statement(_ sql: String) throws -> Statement {
         if let cached = cache[sql] { return cached }
-        let prepared = try connection.prepare(sql, persistent: true)
+        let prepared = try connection.cursor(sql)
         cache[sql] = prepared
         return prepared
     }
 
     /// Runs `body` in one read transaction, so every query sees the same snapshot.
     func readTransaction<T>(_ body: () throws -> T) throws -> T {
-        try connection.execute("BEGIN")
-        do {
-            let result = try body()
-            try connection.execute("COMMIT")
-            return result
-        } catch {
-            _ = try? connection.execute("ROLLBACK")
-            throw error
-        }
+        try connection.readTransaction(body)
     }
 
     // MARK: Shared by the aspects
 
-    static let messageColumns = """
+    static var messageColumns: String {
+        """
         id, idempotency_key, campaign_id, credit_code, channel, recipient, policy_ids, payload, state, attempts,
         first_attempt_at, next_attempt_at, gateway, provider_id, last_error, suppression_reason, parent_key,
         last_attempt_at, accepted_at
         """
+    }
 
     func readMessage(_ row: Statement) throws -> OutboxMessage {
         OutboxMessage(
-            id: row.int64(0), idempotencyKey: row.text(1) ?? "", campaignID: row.int64(2),
+            id: try row.int64(0), idempotencyKey: row.text(1) ?? "", campaignID: try row.int64(2),
             creditCode: row.text(3) ?? "", channel: try optionalChannel(row.text(4)), recipient: row.text(5) ?? "",
-            policyIDs: IDList.decode(row.text(6)), payload: row.blob(7), state: try messageState(row.text(8)),
-            attempts: Int(row.int64(9)), firstAttemptAt: row.optionalInt64(10).map(Date.init(millis:)),
-            nextAttemptAt: row.optionalInt64(11).map(Date.init(millis:)), gateway: row.text(12),
+            policyIDs: IDList.decode(row.text(6)), payload: try row.blob(7), state: try messageState(row.text(8)),
+            attempts: Int(try row.int64(9)), firstAttemptAt: try row.optionalInt64(10).map(Date.init(millis:)),
+            nextAttemptAt: try row.optionalInt64(11).map(Date.init(millis:)), gateway: row.text(12),
             providerID: row.text(13), lastError: row.text(14), suppressionReason: row.text(15),
-            parentKey: row.text(16), lastAttemptAt: row.optionalInt64(17).map(Date.init(millis:)),
-            acceptedAt: row.optionalInt64(18).map(Date.init(millis:)))
+            parentKey: row.text(16), lastAttemptAt: try row.optionalInt64(17).map(Date.init(millis:)),
+            acceptedAt: try row.optionalInt64(18).map(Date.init(millis:)))
     }
 
     func insertEvent(
@@ -93,7 +93,7 @@ final class OutboxSQL {
         try select.bind(messageID)
         guard try select.step() else { return nil }
         return Current(
-            state: try messageState(select.text(0)), campaignID: select.int64(7), key: select.text(1) ?? "",
+            state: try messageState(select.text(0)), campaignID: try select.int64(7), key: select.text(1) ?? "",
             creditCode: select.text(2) ?? "",
             channel: select.text(3) ?? "", policyIDs: select.text(4) ?? "", gateway: select.text(5),
             providerID: select.text(6))
@@ -114,8 +114,8 @@ final class OutboxSQL {
                 accepted_at = CASE WHEN ?2 = 'accepted' THEN ?3 ELSE accepted_at END,
                 first_attempt_at = CASE WHEN ?2 = 'sending' THEN coalesce(first_attempt_at, ?3) ELSE first_attempt_at END,
                 last_attempt_at = CASE WHEN ?2 = 'sending' THEN ?3 ELSE last_attempt_at END,
-                finished_at = CASE WHEN ?9 THEN ?3 ELSE finished_at END,
-                lease_until = NULL, check_at = CASE WHEN ?2 IN ('ambiguous', 'accepted') THEN ?10 END
+                finished_at = CASE WHEN ?9 <> 0 THEN ?3 ELSE finished_at END,
+                lease_until = NULL, check_at = CASE WHEN ?2 IN ('ambiguous', 'accepted') THEN CAST(?10 AS BIGINT) END
             WHERE id = ?1
             """)
         var pendingReceipts: Bool?
@@ -213,7 +213,7 @@ final class OutboxSQL {
 
     /// What `messages.channel` (NOT NULL) holds for a message without a channel: one suppressed
     /// before a channel was chosen.
-    static let noChannel = "none"
+    static var noChannel: String { "none" }
 
     func messageState(_ text: String?) throws -> MessageState {
         guard let text, let state = MessageState(rawValue: text) else {
