@@ -62,9 +62,11 @@ struct UptakeImportCommand: Command {
         var unknownPolicies: [(line: Int, value: String)] = []
         var claims: [UptakeClaim] = []
         for row in rows {
-            if known[row.creditCode] == nil { unknownCodes.append((row.line, row.creditCode)) }
-            if catalog.entry(id: row.policyID) == nil { unknownPolicies.append((row.line, row.policyID)) }
-            guard known[row.creditCode] != nil, catalog.entry(id: row.policyID) != nil else { continue }
+            let codeKnown = known[row.creditCode] != nil
+            let policyKnown = catalog.entry(id: row.policyID) != nil
+            if !codeKnown { unknownCodes.append((row.line, row.creditCode)) }
+            if !policyKnown { unknownPolicies.append((row.line, row.policyID)) }
+            guard codeKnown, policyKnown else { continue }
             claims.append(
                 UptakeClaim(
                     creditCode: row.creditCode, policyID: row.policyID, claimedOn: row.claimedOn,
