@@ -100,6 +100,7 @@ let package = Package(
             name: "CLITests",
             dependencies: [
                 "Kit", "policypush", "Config", "Daemon", "Planning", "Report", "Storage", "Registry", "TestSupport",
+                "GatewayStub",
             ],
             swiftSettings: strict),
     ]

@@ -15,6 +15,10 @@ public struct Configuration: Sendable {
     public var stateDirectory: String
     /// SQLite store. Default: `<stateDirectory>/policypush.sqlite`.
     public var storePath: String
+    /// A PostgreSQL store shared by several daemons (`store.url`, `store.password_file`; default
+    /// `$POLICYPUSH_STORE_URL` when the file sets neither `store.url` nor `store.path`); `nil` for
+    /// the SQLite store at ``storePath``.
+    public var storeConnection: StoreConnection?
     /// Policy profiles. Default: `policies/` beside the config file.
     public var policiesDirectory: String
     /// Message templates. Default: `templates/` beside the config file's directory.
@@ -59,6 +63,9 @@ public struct Configuration: Sendable {
     public var landing = LandingSettings()
 
     public var schema: AttributeSchema { AttributeSchema(custom: customAttributes) }
+
+    /// What `Store.open(url:)` opens: the PostgreSQL connection, else the SQLite path.
+    public var storeLocation: String { storeConnection?.location ?? storePath }
 
     /// The config file used when none is named: `$POLICYPUSH_CONFIG`, else `config/policypush.json5`
     /// under the current directory, else `/etc/policypush/policypush.json5`.
@@ -151,6 +158,8 @@ public struct Configuration: Sendable {
             reader.string("store.path").map { path in
                 path.hasPrefix("/") ? path : config.stateDirectory + "/" + path
             } ?? config.stateDirectory + "/policypush.sqlite"
+        let environmentURL = reader.has("store.path") ? nil : environment["POLICYPUSH_STORE_URL"]
+        config.storeConnection = reader.storeConnection(environment: environmentURL, resolve: resolve)
         config.policiesDirectory = resolve(reader.string("policies_dir") ?? "policies")
         config.templatesDirectory = resolve(reader.string("templates_dir") ?? "../templates")
         if let shards = reader.number("shards", in: 1...1024, integer: true) { config.shards = Int(shards) }
@@ -455,6 +464,26 @@ struct KeyReader {
         if case .object(let o) = v { return o }
         problem(path, "expected an object")
         return nil
+    }
+
+    /// `store.url` and `store.password_file`, or `environmentURL` when the file has no `store.url`.
+    mutating func storeConnection(environment environmentURL: String?, resolve: (String) -> String) -> StoreConnection?
+    {
+        let fromFile = string("store.url")
+        let passwordFile = string("store.password_file")
+        if fromFile != nil, has("store.path") {
+            problem("store", "give store.url (PostgreSQL) or store.path (SQLite), not both")
+        }
+        let key = fromFile != nil ? "store.url" : "store.url (from $POLICYPUSH_STORE_URL)"
+        guard let url = fromFile ?? environmentURL.flatMap({ $0.isEmpty ? nil : $0 }) else {
+            if passwordFile != nil { problem("store.password_file", "only used with store.url") }
+            return nil
+        }
+        if let reason = StoreConnection.problem(url) {
+            problem(key, reason)
+            return nil
+        }
+        return StoreConnection(url: url.trimmingCharacters(in: .whitespaces), passwordFile: passwordFile.map(resolve))
     }
 
     /// All problems, including keys nobody asked for (typos).

@@ -12,6 +12,10 @@ public struct DaemonSettings: Sendable {
     public var claimBatch = 256
     /// How often the daemon looks for CLI requests (new campaigns, pause, resume, cancel).
     public var controlInterval: Duration = .milliseconds(250)
+    /// On a shared (PostgreSQL) store, where operators' writes wake the daemon through `NOTIFY`, how
+    /// often it looks anyway: for campaigns whose last message became final, a campaign another node
+    /// left half planned, and notifications lost while the listener reconnected. Default 5 s.
+    public var sharedStoreFallback: Duration = .seconds(5)
 
     public init() {}
 }

@@ -6,12 +6,21 @@ import Planning
 import Storage
 
 /// Applies the CLI's pause, resume and cancel requests and completes campaigns whose messages
-/// are all final. Looks when the store says another connection wrote (`PRAGMA data_version`), at
-/// most twice a second, and every 2 s regardless.
+/// are all final. On SQLite it looks when the store says another connection wrote (`PRAGMA
+/// data_version`), at most twice a second, and every 2 s regardless; on a shared store, as soon as
+/// an operator's write is heard (`NOTIFY`), and every `daemon.sharedStoreFallback` regardless.
 struct CampaignControl: Service {
     let context: DaemonContext
 
     func run() async throws {
+        if let changes = context.changes {
+            var seen = changes.generation
+            while !Task.isCancelled {
+                try await apply()
+                seen = await changes.wait(after: seen, timeout: context.inputs.configuration.daemon.sharedStoreFallback)
+            }
+            return
+        }
         var lastVersion: Int64 = -1
         var lastFull = ContinuousClock.now
         while !Task.isCancelled {
@@ -51,21 +60,49 @@ struct CampaignControl: Service {
 
 /// Plans pending campaigns into the outbox (matching on the shards, rendering, suppressions),
 /// with the policies and templates of the moment.
+///
+/// One planner per campaign: several daemons sharing a store each try the campaign's planning lock
+/// (``OutboxStore/tryLockPlanning(campaignID:)``), and the one that gets it plans. A campaign left
+/// in `planning` by a node that died is planned again by whichever node gets the lock next; the
+/// planner's rows are keyed by idempotency key, so the second pass adds only what the first missed.
 struct CampaignPlanning: Service {
     let context: DaemonContext
 
     func run() async throws {
+        var seen = context.changes?.generation ?? 0
         while !Task.isCancelled {
             let campaigns = try await context.store.run { try $0.campaigns() }
-            for campaign in campaigns
-            where (campaign.state == .pending || campaign.state == .planning) && campaign.requestedState == nil {
-                try await plan(campaign)
+            for campaign in campaigns where Self.wantsPlanning(campaign) {
+                try await plan(campaign.id)
             }
-            try await Task.sleep(for: context.inputs.configuration.daemon.controlInterval)
+            if let changes = context.changes {
+                seen = await changes.wait(after: seen, timeout: context.inputs.configuration.daemon.sharedStoreFallback)
+            } else {
+                try await Task.sleep(for: context.inputs.configuration.daemon.controlInterval)
+            }
         }
     }
 
-    func plan(_ campaign: CampaignRecord) async throws {
+    static func wantsPlanning(_ campaign: CampaignRecord) -> Bool {
+        (campaign.state == .pending || campaign.state == .planning) && campaign.requestedState == nil
+    }
+
+    /// Plans the campaign if this daemon gets its planning lock; another daemon holding it plans it.
+    func plan(_ id: Int64) async throws {
+        guard try await context.store.run({ try $0.tryLockPlanning(campaignID: id) }) else { return }
+        do {
+            // Read again under the lock: the node that held it may have finished meanwhile.
+            if let campaign = try await context.store.run({ try $0.campaign(id: id) }), Self.wantsPlanning(campaign) {
+                try await plan(campaign)
+            }
+        } catch {
+            _ = try? await context.store.run { try $0.unlockPlanning(campaignID: id) }
+            throw error
+        }
+        try await context.store.run { try $0.unlockPlanning(campaignID: id) }
+    }
+
+    private func plan(_ campaign: CampaignRecord) async throws {
         let inputs = context.inputs
         let id = campaign.id
         if campaign.state == .pending {

@@ -64,19 +64,29 @@ public final class Daemon: Sendable {
         signals: Signals, ready: @escaping @Sendable (Int?) -> Void = { _ in }
     ) async throws -> Int32 where Signals.Element == Int32 {
         let configuration = current.value.withLock { $0.configuration }
+        let location = configuration.storeLocation
+        let shared = Store.isShared(url: location)
         try FileManager.default.createDirectory(atPath: configuration.stateDirectory, withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(
-            atPath: (configuration.storePath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        // Before anything touches the store: a second daemon would recover this one's sends in flight.
-        let lock = try StoreLock(storePath: configuration.storePath)
+        // One daemon per SQLite store, taken before anything touches it: a second daemon would recover
+        // this one's sends in flight. A PostgreSQL store is shared by several daemons on purpose.
+        var lock: StoreLock?
+        if !shared {
+            try FileManager.default.createDirectory(
+                atPath: (configuration.storePath as NSString).deletingLastPathComponent,
+                withIntermediateDirectories: true)
+            lock = try StoreLock(storePath: configuration.storePath)
+        }
         defer { withExtendedLifetime(lock) {} }
         try DaemonPresence.write(stateDirectory: configuration.stateDirectory)
         defer { DaemonPresence.remove(stateDirectory: configuration.stateDirectory) }
 
-        let store = try StoreWorker(path: configuration.storePath)
-        let writer = try Store.openWriter(at: configuration.storePath)
+        let store = try StoreWorker(url: location)
+        let writer = try Store.openWriter(url: location)
+        let changes = try Store.changes(url: location)
+        defer { changes?.close() }
         let context = DaemonContext(
-            store: store, log: log, notifier: notifier, metrics: metrics, health: health, now: now, current: current)
+            store: store, log: log, notifier: notifier, metrics: metrics, health: health, now: now, current: current,
+            changes: changes)
         let start = now()
         let recovered = try await store.run { try $0.recoverAfterCrash(now: start) }
         let delivery = try DeliveryService(configuration: configuration, environment: environment, now: now)
@@ -95,7 +105,7 @@ public final class Daemon: Sendable {
         log.info(
             "store opened",
             [
-                "path": configuration.storePath, "recovered_sending": recovered.sending,
+                "store": Store.describe(url: location), "recovered_sending": recovered.sending,
                 "released_claims": recovered.released, "resends_scheduled": resends,
             ])
 

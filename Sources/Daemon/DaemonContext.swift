@@ -28,6 +28,9 @@ public struct DaemonContext: Sendable {
     /// Wall-clock time: every recorded time, quiet hours, expiry, reconciliation.
     public let now: @Sendable () -> Date
     let current: InputsBox
+    /// Operators' writes on a shared (PostgreSQL) store, heard through `LISTEN`; `nil` on SQLite,
+    /// where the services poll `PRAGMA data_version`.
+    var changes: StoreChanges? = nil
 
     /// The inputs now (after the last successful reload).
     public var inputs: Inputs { current.value.withLock { $0 } }

@@ -15,9 +15,19 @@ public struct Workspace: Sendable {
 
     public var schema: AttributeSchema { configuration.schema }
 
-    /// Opens (and migrates) the store.
+    /// Opens (and migrates) the store: the PostgreSQL one `store.url` names, else the SQLite file.
     public func openStore(readOnly: Bool = false) throws -> any PolicyPushStore {
-        try Store.open(at: configuration.storePath, readOnly: readOnly)
+        try Store.open(url: configuration.storeLocation, readOnly: readOnly)
+    }
+
+    /// The store as messages name it: its path, or a PostgreSQL connection without secrets.
+    public var storeDescription: String {
+        Store.describe(url: configuration.storeLocation)
+    }
+
+    /// Whether several daemons may share the store (PostgreSQL).
+    public var storeIsShared: Bool {
+        Store.isShared(url: configuration.storeLocation)
     }
 
     public func loadPolicies() -> (PolicyCatalog, [Diagnostic]) {

@@ -228,6 +228,17 @@ public protocol OutboxStore: AnyObject {
     /// A number that changes when another connection commits a write (`PRAGMA data_version`).
     func dataVersion() throws -> Int64
 
+    /// Takes the right to plan a campaign, for this connection's life or until
+    /// ``unlockPlanning(campaignID:)``; `false` when another daemon's connection holds it.
+    ///
+    /// One planner per campaign: on PostgreSQL a session-level advisory lock, released by the server
+    /// when the holder's connection ends (a node dying mid-planning leaves the campaign to another);
+    /// on SQLite always granted, since one daemon owns the store (`StoreLock`).
+    func tryLockPlanning(campaignID: Int64) throws -> Bool
+
+    /// Gives up the right ``tryLockPlanning(campaignID:)`` took; nothing when not held.
+    func unlockPlanning(campaignID: Int64) throws
+
     /// Messages by state across all campaigns, for metrics.
     func queueDepth() throws -> [MessageState: Int]
 

@@ -32,6 +32,28 @@ public enum Store {
     }
 }
 
+extension Store {
+    /// The store `location` names, fit for a log or a message: a SQLite path as it is, a PostgreSQL
+    /// connection's options without secrets (and an unparsable string as `PostgreSQL (invalid …)`).
+    public static func describe(url location: String) -> String {
+        switch StoreLocation(location) {
+        case .sqlite(let path): return path
+        case .postgres(let connectionString):
+            guard let parsed = try? PGConnectionString(connectionString) else {
+                return "PostgreSQL (invalid connection string)"
+            }
+            return "PostgreSQL \(parsed)"
+        }
+    }
+
+    /// Whether several daemons may share the store `location` names: a PostgreSQL one. A SQLite
+    /// store belongs to one daemon (its `StoreLock`).
+    public static func isShared(url location: String) -> Bool {
+        if case .postgres = StoreLocation(location) { return true }
+        return false
+    }
+}
+
 /// Where a store is, told from how its location is written.
 enum StoreLocation: Equatable {
     case sqlite(path: String)

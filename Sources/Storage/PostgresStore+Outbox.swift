@@ -6,7 +6,9 @@ import Registry
 extension PostgresStore: OutboxStore {
     /// Stores a new campaign, stamped with the current time.
     public func createCampaign(_ spec: CampaignSpec, awaitingApproval: Bool, audit: AuditContext?) throws -> Int64 {
-        try outbox.createCampaign(spec, at: Date(), awaitingApproval: awaitingApproval, audit: audit)
+        try notifyingDaemons {
+            try outbox.createCampaign(spec, at: Date(), awaitingApproval: awaitingApproval, audit: audit)
+        }
     }
 
     public func campaigns() throws -> [CampaignRecord] {
@@ -18,11 +20,13 @@ extension PostgresStore: OutboxStore {
     }
 
     public func requestCampaign(id: Int64, _ state: CampaignState, audit: AuditContext?) throws {
-        try outbox.requestCampaign(id: id, state, at: Date(), audit: audit)
+        try notifyingDaemons { try outbox.requestCampaign(id: id, state, at: Date(), audit: audit) }
     }
 
     public func decideCampaign(id: Int64, approve: Bool, note: String?, audit: AuditContext) throws {
-        try outbox.decideCampaign(id: id, approve: approve, note: note, at: Date(), audit: audit)
+        try notifyingDaemons {
+            try outbox.decideCampaign(id: id, approve: approve, note: note, at: Date(), audit: audit)
+        }
     }
 
     @discardableResult
@@ -67,13 +71,13 @@ extension PostgresStore: OutboxStore {
     public func addSuppression(
         _ record: SuppressionRecord, audit: AuditEntry.New?
     ) throws -> (added: Bool, messagesSuppressed: Int) {
-        try outbox.addSuppression(record, audit: audit)
+        try notifyingDaemons { try outbox.addSuppression(record, audit: audit) }
     }
 
     public func removeSuppression(
         _ target: SuppressionTarget, channel: Channel, audit: AuditEntry.New?
     ) throws -> SuppressionRecord? {
-        try outbox.removeSuppression(target, channel: channel, audit: audit, at: Date())
+        try notifyingDaemons { try outbox.removeSuppression(target, channel: channel, audit: audit, at: Date()) }
     }
 
     public func suppressedAddresses() throws -> [Channel: Set<String>] {
@@ -115,7 +119,7 @@ extension PostgresStore: OutboxStore {
 
     @discardableResult
     public func resendUnconfirmed(campaignID: Int64, note: String, at: Date, audit: AuditContext?) throws -> Int {
-        try outbox.resendUnconfirmed(campaignID: campaignID, note: note, at: at, audit: audit)
+        try notifyingDaemons { try outbox.resendUnconfirmed(campaignID: campaignID, note: note, at: at, audit: audit) }
     }
 
     @discardableResult
@@ -166,6 +170,29 @@ extension PostgresStore: OutboxStore {
 
     public func dataVersion() throws -> Int64 {
         try outbox.dataVersion()
+    }
+
+    public func tryLockPlanning(campaignID: Int64) throws -> Bool {
+        try connection.query(
+            "SELECT pg_try_advisory_lock($1::integer, $2::integer)", Self.planningLockNamespace,
+            Self.planningLockKey(campaignID)
+        ).text(0, 0) == "t"
+    }
+
+    public func unlockPlanning(campaignID: Int64) throws {
+        try connection.query(
+            "SELECT pg_advisory_unlock($1::integer, $2::integer)", Self.planningLockNamespace,
+            Self.planningLockKey(campaignID))
+    }
+
+    /// The first key of the planning locks (`pg_try_advisory_lock(namespace, campaign)`): a constant
+    /// of PolicyPush's own ("PPPL"). The two-key form never meets the migration's one-key lock.
+    static let planningLockNamespace: Int32 = 0x5050_504C
+
+    /// A campaign's key within the namespace: its id, wrapped past 2³¹ (two campaigns sharing a key
+    /// are planned one after the other, never twice at once).
+    static func planningLockKey(_ campaignID: Int64) -> Int32 {
+        Int32(truncatingIfNeeded: campaignID)
     }
 
     public func messageCounts() throws -> [MessageCount] {

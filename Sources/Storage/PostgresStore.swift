@@ -113,6 +113,14 @@ public final class PostgresStore: PolicyPushStore {
         }
     }
 
+    /// Runs an operator's write (a campaign created, decided, paused…, a suppression) so that its
+    /// transaction sends `NOTIFY` on ``StoreChanges/channel``: the daemons hear of it when it commits.
+    func notifyingDaemons<T>(_ body: () throws -> T) rethrows -> T {
+        connection.commitNotification = StoreChanges.channel
+        defer { connection.commitNotification = nil }
+        return try body()
+    }
+
     /// The current UTC time as ISO 8601 with milliseconds, from the server's clock, as SQLite's
     /// store stamps imports.
     private func timestamp() throws -> String {

@@ -166,6 +166,11 @@ extension SQLiteStore: OutboxStore {
         try outbox.dataVersion()
     }
 
+    /// Always granted: one daemon plans on a SQLite store (its `StoreLock`).
+    public func tryLockPlanning(campaignID: Int64) throws -> Bool { true }
+
+    public func unlockPlanning(campaignID: Int64) throws {}
+
     public func messageCounts() throws -> [MessageCount] {
         try outbox.messageCounts()
     }

@@ -3,7 +3,7 @@ import Foundation
 
 /// The store's connection on a thread of its own, reachable from async code.
 ///
-/// SQLite calls block; running them on a serial dispatch queue (not the cooperative pool)
+/// Store calls block (SQLite's and PostgreSQL's); running them on a serial dispatch queue (not the cooperative pool)
 /// keeps every actor responsive, and confines the non-`Sendable` store to one thread at a time.
 public final class StoreWorker: Sendable {
     private let queue: DispatchQueue
@@ -15,6 +15,15 @@ public final class StoreWorker: Sendable {
         queue = DispatchQueue(label: label)
         var opened: Result<any PolicyPushStore, Error>!
         queue.sync { opened = Result { try Store.open(at: path) } }
+        store = try opened.get()
+    }
+
+    /// Opens (and migrates) the store `location` names, as `Store.open(url:)` reads it: a SQLite
+    /// path or a PostgreSQL connection string.
+    public init(url location: String, label: String = "policypush.store") throws {
+        queue = DispatchQueue(label: label)
+        var opened: Result<any PolicyPushStore, Error>!
+        queue.sync { opened = Result { try Store.open(url: location) } }
         store = try opened.get()
     }
 

@@ -9,7 +9,8 @@ enum CampaignSupport {
     /// Opens the store to read; an absent store is created (so an empty one reads as such) and
     /// one with an older schema is opened read-write once to migrate it.
     static func openForReading(_ workspace: Workspace) throws -> any PolicyPushStore {
-        guard FileManager.default.fileExists(atPath: workspace.configuration.storePath) else {
+        guard workspace.storeIsShared || FileManager.default.fileExists(atPath: workspace.configuration.storePath)
+        else {
             return try workspace.openStore()
         }
         do {
@@ -35,7 +36,13 @@ enum CampaignSupport {
     }
 
     /// One sentence on whether the daemon will act, for `action` ("start it", "apply it").
+    ///
+    /// On a shared (PostgreSQL) store the daemons may run on other machines, which a pid file here
+    /// cannot tell: the sentence says so rather than claiming none runs.
     static func daemonSentence(_ workspace: Workspace, action: String, later: String) -> String {
+        if workspace.storeIsShared {
+            return "the daemons sharing this store will \(action) within a second"
+        }
         switch DaemonPresence.check(stateDirectory: workspace.configuration.stateDirectory) {
         case .running(let pid):
             return "the daemon (pid \(pid)) will \(action) within a second"
@@ -47,13 +54,17 @@ enum CampaignSupport {
         }
     }
 
-    /// The daemon's presence for status output.
+    /// The daemon's presence for status output: this machine's, and on a shared store a reminder
+    /// that other machines' daemons act on it too.
     static func daemonStatus(_ workspace: Workspace) -> (text: String, pid: Int32?) {
-        switch DaemonPresence.check(stateDirectory: workspace.configuration.stateDirectory) {
-        case .running(let pid): ("running (pid \(pid))", pid)
-        case .notRunning: ("not running", nil)
-        case .stale(let pid): ("not running (stale pid file names pid \(pid))", nil)
-        }
+        let local: (text: String, pid: Int32?) =
+            switch DaemonPresence.check(stateDirectory: workspace.configuration.stateDirectory) {
+            case .running(let pid): ("running (pid \(pid))", pid)
+            case .notRunning: ("not running", nil)
+            case .stale(let pid): ("not running (stale pid file names pid \(pid))", nil)
+            }
+        guard workspace.storeIsShared else { return local }
+        return ("\(local.text) on this machine; the store is shared, other machines' daemons act on it too", local.pid)
     }
 
     /// `2026-11-30 13:05:00` in the configured time zone.

@@ -184,7 +184,7 @@ struct ShowCommand: Command {
         let workspace = Workspace(configuration: try context.configuration())
         let store = try workspace.openStore(readOnly: true)
         guard let enterprise = try store.enterprise(creditCode: code) else {
-            throw CommandFailure("no enterprise with credit code \(code) in \(workspace.configuration.storePath)")
+            throw CommandFailure("no enterprise with credit code \(code) in \(workspace.storeDescription)")
         }
         let fields = EnterpriseFields(enterprise, schema: workspace.schema)
         if json {

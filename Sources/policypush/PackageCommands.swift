@@ -55,7 +55,7 @@ struct PackageShowCommand: Command {
         }
         let store = try workspace.openStore(readOnly: true)
         guard let enterprise = try store.enterprise(creditCode: code) else {
-            throw CommandFailure("no enterprise with credit code \(code) in \(configuration.storePath)")
+            throw CommandFailure("no enterprise with credit code \(code) in \(workspace.storeDescription)")
         }
         var date = workspace.today()
         var policies: [PolicyProfile]

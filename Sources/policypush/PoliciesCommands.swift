@@ -92,7 +92,7 @@ struct ExplainCommand: Command {
         for diagnostic in diagnostics { Output.err("warning: \(diagnostic)") }
         let store = try workspace.openStore(readOnly: true)
         guard let enterprise = try store.enterprise(creditCode: code) else {
-            throw CommandFailure("no enterprise with credit code \(code) in \(workspace.configuration.storePath)")
+            throw CommandFailure("no enterprise with credit code \(code) in \(workspace.storeDescription)")
         }
         var entries = catalog.entries
         if let policy {

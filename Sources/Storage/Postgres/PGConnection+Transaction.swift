@@ -31,6 +31,7 @@ extension PGConnection {
                         code: .postgres, message: "a statement failed inside the transaction, so it was rolled back",
                         sql: "COMMIT", sqlState: "25P02")
                 }
+                if let channel = commitNotification { try notify(channel) }
                 try execute("COMMIT")
                 return result
             } catch let error as StorageError where error.code == .conflict && attempt < attempts {

@@ -22,6 +22,9 @@ final class PGConnection {
     var changes = 0
     /// Scans made so far, to name each one's server-side cursor.
     var scans = 0
+    /// A channel every transaction committed while it is set notifies (``transaction(_:attempts:_:)``
+    /// sends the `NOTIFY` just before `COMMIT`, so listeners hear of the write once it is visible).
+    var commitNotification: String?
 
     /// Connects to `target`, failing with `.cantOpen` and libpq's reason.
     ///
