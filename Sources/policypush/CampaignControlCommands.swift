@@ -231,8 +231,11 @@ enum CampaignRequest {
         if after.requestedState == nil {
             if after.state == target, before.state == .awaitingApproval {
                 Output.out("Campaign \(id) is cancelled (it was awaiting approval; nothing was planned).")
-            } else if after.state == target {
+            } else if after.state == target, before.state == target {
                 Output.out("Campaign \(id) is already \(target.rawValue).")
+            } else if after.state == target {
+                // Heard through NOTIFY, a daemon may apply the request before this command reads it back.
+                Output.out("Campaign \(id) is \(target.rawValue): the daemon applied the \(word) request at once.")
             } else {
                 Output.out(
                     "Campaign \(id): the \(CampaignSupport.requestWord(before.requestedState ?? target)) request not yet applied is withdrawn; it stays \(after.state.rawValue)."

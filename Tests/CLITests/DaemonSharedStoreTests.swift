@@ -60,7 +60,8 @@ struct DaemonSharedStoreTests {
 
         let daemon = try Daemon(configurationFile: cli.config, environment: [:], now: now)
         let (signals, stop) = AsyncStream<Int32>.makeStream()
-        let run = Task { try await daemon.run(signals: signals) }
+        let (ready, serving) = AsyncStream<Void>.makeStream()
+        let run = Task { try await daemon.run(signals: signals, ready: { _ in serving.yield() }) }
         func wait(
             _ what: String, within limit: Duration = .seconds(30), _ condition: () throws -> Bool
         ) async throws
@@ -75,7 +76,9 @@ struct DaemonSharedStoreTests {
             throw CancellationError()
         }
         do {
-            // Created as the CLI creates it: the NOTIFY wakes the planner at once.
+            var started = ready.makeAsyncIterator()
+            _ = await started.next()
+            // Created as the CLI creates it, once the daemon serves: the NOTIFY wakes the planner at once.
             let id = try store.createCampaign(
                 CampaignSpec(
                     name: "Shared", policyIDs: catalog.entries.map(\.profile.id), channels: [.sms], fallback: false,
@@ -87,7 +90,11 @@ struct DaemonSharedStoreTests {
 
             let pause = try await cli.run("campaign", "pause", String(id))
             #expect(pause.status == 0, "\(pause.stderr)")
-            #expect(pause.stdout.contains("the daemons sharing this store will"), "\(pause.stdout)")
+            // The daemon may have applied it before the command read the campaign back.
+            #expect(
+                pause.stdout.contains("the daemons sharing this store will")
+                    || pause.stdout.contains("is paused: the daemon applied the pause request at once"),
+                "\(pause.stdout)")
             let paused = try await wait("the daemon applies the pause") { try store.campaign(id: id)?.state == .paused }
             #expect(paused < .seconds(1), "the pause was applied \(paused) after the CLI returned")
 

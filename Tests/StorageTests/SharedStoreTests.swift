@@ -44,15 +44,17 @@ struct SharedStoreTests {
         let start = changes.generation
         let before = ContinuousClock.now
         try f.store.requestCampaign(id: id, .cancelled, audit: nil)
-        let heard = await changes.wait(after: start, timeout: .seconds(5))
+        // A NOTIFY arrives in milliseconds; the bound is loose because a loaded machine may be slow
+        // to resume this task, and far below the timeout, which a lost notification would reach.
+        let heard = await changes.wait(after: start, timeout: .seconds(30))
         let elapsed = ContinuousClock.now - before
         #expect(heard != start, "the cancel request was heard")
-        #expect(elapsed < .seconds(1), "heard in \(elapsed)")
+        #expect(elapsed < .seconds(5), "heard in \(elapsed)")
 
         // Closed, it returns at once: a daemon shutting down never waits for the fallback.
         changes.close()
         let closing = ContinuousClock.now
-        _ = await changes.wait(after: changes.generation, timeout: .seconds(5))
-        #expect(ContinuousClock.now - closing < .seconds(1))
+        _ = await changes.wait(after: changes.generation, timeout: .seconds(30))
+        #expect(ContinuousClock.now - closing < .seconds(5))
     }
 }
