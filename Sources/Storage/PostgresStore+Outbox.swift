@@ -174,20 +174,20 @@ extension PostgresStore: OutboxStore {
 
     public func tryLockPlanning(campaignID: Int64) throws -> Bool {
         try connection.query(
-            "SELECT pg_try_advisory_lock($1::integer, $2::integer)", Self.planningLockNamespace,
-            Self.planningLockKey(campaignID)
+            "SELECT pg_try_advisory_lock(\(Self.planningLockNamespace), $1::integer)", Self.planningLockKey(campaignID)
         ).text(0, 0) == "t"
     }
 
     public func unlockPlanning(campaignID: Int64) throws {
         try connection.query(
-            "SELECT pg_advisory_unlock($1::integer, $2::integer)", Self.planningLockNamespace,
-            Self.planningLockKey(campaignID))
+            "SELECT pg_advisory_unlock(\(Self.planningLockNamespace), $1::integer)", Self.planningLockKey(campaignID))
     }
 
-    /// The first key of the planning locks (`pg_try_advisory_lock(namespace, campaign)`): a constant
-    /// of PolicyPush's own ("PPPL"). The two-key form never meets the migration's one-key lock.
-    static let planningLockNamespace: Int32 = 0x5050_504C
+    /// The first key of the planning locks (`pg_try_advisory_lock(namespace, campaign)`), computed by the
+    /// server: advisory locks belong to the database, and stores in other schemas of it (other
+    /// districts, parallel tests) number their campaigns from 1 too. The two-key form never meets the
+    /// migration's one-key lock.
+    static let planningLockNamespace = "hashtext('policypush planning ' || current_schema())"
 
     /// A campaign's key within the namespace: its id, wrapped past 2³¹ (two campaigns sharing a key
     /// are planned one after the other, never twice at once).
