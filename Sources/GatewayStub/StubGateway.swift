@@ -144,6 +144,8 @@ final class StubCore: Sendable {
                     let ids = idsByRecipient[recipient] ?? []
                     return ids.count > 1 ? StubRepeatedRecipient(recipient: recipient, ids: ids) : nil
                 }
+                stats.receivedBySecond = Dictionary(
+                    uniqueKeysWithValues: state.receivedBySecond.map { (String($0.key), $0.value) })
             }
             return stats
         }
@@ -221,7 +223,13 @@ final class StubCore: Sendable {
 
     // MARK: Counting
 
-    func countReceived() { state.withLock { $0.stats.received += 1 } }
+    func countReceived() {
+        let second = Int64(clock.now().timeIntervalSince1970.rounded(.down))
+        state.withLock {
+            $0.stats.received += 1
+            $0.receivedBySecond[second, default: 0] += 1
+        }
+    }
 
     func reject(_ reason: String) { state.withLock { $0.stats.rejected[reason, default: 0] += 1 } }
 
@@ -339,6 +347,7 @@ struct StubState: ~Copyable {
     /// Acceptances per (our id, recipient), and the pairs in order of first acceptance.
     var pairCounts: [AcceptedPair: Int] = [:]
     var pairOrder: [AcceptedPair] = []
+    var receivedBySecond: [Int64: Int] = [:]
     var sequence = 0
 
     // Receipt pusher.

@@ -38,6 +38,9 @@ public struct StubStats: Sendable, Hashable, Codable {
     /// error by itself (one number may receive several messages); a crash test that sends one
     /// message per recipient reads it as a double send under a fresh id. Present only when asked for.
     public var duplicateRecipients: [StubRepeatedRecipient]?
+    /// Send requests received in each wall-clock second (the key is Unix seconds), so a test can
+    /// check the rate the provider saw from every sender together; present only when asked for.
+    public var receivedBySecond: [String: Int]?
 
     public init(
         received: Int = 0, accepted: Int = 0, rejected: [String: Int] = [:], deduplicated: Int = 0, delivered: Int = 0,
