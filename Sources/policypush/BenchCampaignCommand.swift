@@ -22,6 +22,13 @@ struct BenchCampaignCommand: Command {
                 "--restart-messages", "M", "Messages queued in the outbox for the restart benchmark (default 1000000)."),
             .option("--only", "LIST", "Run only some of: e2e, restart (default: both)."),
             .option("--seed", "S", "Seed of the generated enterprises (default 1)."),
+            .option("--store", "KIND", "sqlite (default) or postgres."),
+            .option(
+                "--store-url", "URL",
+                "With --store postgres: an empty PostgreSQL database (default $POLICYPUSH_BENCH_PG; scripts/bench-campaign starts a private cluster)."
+            ),
+            .option(
+                "--nodes", "N", "With --store postgres: daemons sharing the store in the e2e campaign (default 1)."),
         ],
         discussion: """
             e2e: imports N generated enterprises, starts `policypush serve` and a generic stub gateway
@@ -31,12 +38,18 @@ struct BenchCampaignCommand: Command {
             restart: queues M messages of a running campaign directly in the store, then reports the
             time from starting `policypush serve` to the first request the stub gateway receives,
             then the sends of the next 5 s.
+            With --store postgres the store is the database --store-url names (it must hold no campaign),
+            and e2e runs --nodes daemons on it; the CPU of the database server's processes is reported
+            beside the daemons'.
             """)
 
     let enterprises: Int
     let restartMessages: Int
     let only: Set<String>
     let seed: Int
+    /// The PostgreSQL store, or nil for a scratch SQLite file.
+    let storeURL: String?
+    let nodes: Int
 
     init(_ arguments: ParsedArguments) throws(UsageError) {
         enterprises = try arguments.int("--enterprises", default: 100_000, in: 1...10_000_000)!
@@ -46,6 +59,24 @@ struct BenchCampaignCommand: Command {
             throw arguments.usageError("--only expects e2e and/or restart, got '\(name)'")
         }
         seed = try arguments.int("--seed", default: 1, in: 0...Int.max)!
+        switch arguments.value("--store") ?? "sqlite" {
+        case "sqlite":
+            storeURL = nil
+        case "postgres":
+            guard
+                let url = arguments.value("--store-url")
+                    ?? ProcessInfo.processInfo.environment["POLICYPUSH_BENCH_PG"], !url.isEmpty
+            else {
+                throw arguments.usageError("--store postgres needs --store-url (or POLICYPUSH_BENCH_PG)")
+            }
+            storeURL = url
+        case let other:
+            throw arguments.usageError("--store expects sqlite or postgres, got '\(other)'")
+        }
+        nodes = try arguments.int("--nodes", default: 1, in: 1...8)!
+        if nodes > 1 && storeURL == nil {
+            throw arguments.usageError("--nodes above 1 needs --store postgres: SQLite has one daemon per store")
+        }
     }
 
     func run(_ context: Context) async throws -> Int32 {
@@ -64,12 +95,16 @@ struct BenchCampaignCommand: Command {
     // MARK: End to end
 
     private func endToEnd(_ base: Configuration) async throws -> Bool {
-        let scratch = try Scratch()
+        let scratch = try Scratch(storeURL: storeURL)
         defer { scratch.remove() }
+        try scratch.checkEmpty()
         let stub = try StubProcess.start(arguments: ["--kind", "generic", "--port", "0"])
         defer { ChildProcess.stop(stub.0) }
         let landingPort = try LoopbackPort.free()
-        try scratch.writeConfig(base: base, stubPort: stub.1, landingPort: landingPort)
+        for node in 1...nodes {
+            try scratch.writeConfig(
+                base: base, stubPort: stub.1, landingPort: node == 1 ? landingPort : nil, node: node)
+        }
 
         let csv = scratch.directory + "/enterprises.csv"
         var t = ContinuousClock.now
@@ -82,9 +117,15 @@ struct BenchCampaignCommand: Command {
                 format: "e2e: %d enterprises generated and imported in %.2f s", enterprises,
                 (ContinuousClock.now - t).seconds))
 
-        let daemon = try ChildProcess.startDaemon(scratch: scratch)
-        defer { ChildProcess.stop(daemon) }
-        try await ChildProcess.waitUntilReady(daemon, scratch: scratch)
+        var daemons: [Process] = []
+        defer { daemons.forEach(ChildProcess.stop) }
+        for node in 1...nodes {
+            let daemon = try ChildProcess.startDaemon(scratch: scratch, node: node)
+            daemons.append(daemon)
+            try await ChildProcess.waitUntilReady(daemon, scratch: scratch, node: node)
+        }
+        let database = DatabaseCPU(active: storeURL != nil)
+        let databaseBefore = database.seconds()
 
         let started = Date()
         t = ContinuousClock.now
@@ -93,14 +134,16 @@ struct BenchCampaignCommand: Command {
         guard let id = Int64(output.split(separator: "\n").first ?? "") else {
             throw CommandFailure("campaign start printed no id: \(output)")
         }
-        let store = try Store.open(at: scratch.storePath, readOnly: true)
+        let store = try Store.open(url: scratch.storeLocation, readOnly: true)
         var plannedAfter: Double?
         var counts: [MessageState: Int] = [:]
         var state = CampaignState.pending
         let open: Set<MessageState> = [.planned, .queued, .sending, .retryWait, .ambiguous, .unsent]
         while true {
-            guard daemon.isRunning else {
-                throw CommandFailure("the daemon exited with status \(daemon.terminationStatus)\(scratch.logTail())")
+            for (index, daemon) in daemons.enumerated() where !daemon.isRunning {
+                throw CommandFailure(
+                    "daemon \(index + 1) exited with status \(daemon.terminationStatus)\(scratch.logTail(node: index + 1))"
+                )
             }
             guard let record = try store.campaign(id: id) else { throw CommandFailure("campaign \(id) vanished") }
             state = record.state
@@ -114,17 +157,22 @@ struct BenchCampaignCommand: Command {
             if state.isFinal && plannedAfter == nil {
                 throw CommandFailure("campaign \(id) ended \(state.rawValue) before running")
             }
-            try await Task.sleep(for: .milliseconds(20))
+            // Counting a PostgreSQL outbox is a query of its own, not a cheap file read.
+            try await Task.sleep(for: .milliseconds(storeURL == nil ? 20 : 100))
         }
         let total = (ContinuousClock.now - t).seconds
         let suppressed = counts[.suppressed] ?? 0
         let sent = counts.filter { $0.key != .suppressed }.values.reduce(0, +)
         let accepted = counts[.accepted] ?? 0
-        let memory = ProcStatus.peakResidentBytes(pid: daemon.processIdentifier)
-        let cpu = ProcStatus.cpuSeconds(pid: daemon.processIdentifier)
+        let memory = daemons.map { ProcStatus.peakResidentBytes(pid: $0.processIdentifier) }.max() ?? 0
+        let cpu = daemons.map { ProcStatus.cpuSeconds(pid: $0.processIdentifier) }.reduce(0, +)
+        let databaseSeconds = database.seconds() - databaseBefore
         let pages = try await servePages(campaign: id, store: store, scratch: scratch, port: landingPort)
-        ChildProcess.stop(daemon)
+        daemons.forEach(ChildProcess.stop)
         let planned = plannedAfter ?? 0
+        if storeURL != nil {
+            Output.out("e2e: store PostgreSQL, \(nodes) node\(nodes == 1 ? "" : "s") sharing it")
+        }
 
         Output.out(
             String(
@@ -140,8 +188,16 @@ struct BenchCampaignCommand: Command {
                 Double(sent) / max(0.001, total - planned)))
         Output.out(
             String(
-                format: "e2e: daemon peak memory (VmHWM) %.1f MB, CPU %.2f s (%.0f us/msg)", Double(memory) / 1_048_576,
-                cpu, cpu / Double(max(1, sent)) * 1e6))
+                format: "e2e: daemon peak memory (VmHWM) %.1f MB, CPU %.2f s (%.0f us/msg)%@",
+                Double(memory) / 1_048_576, cpu, cpu / Double(max(1, sent)) * 1e6,
+                nodes > 1 ? " over \(nodes) daemons" : ""))
+        if database.active {
+            Output.out(
+                String(
+                    format: "e2e: database server CPU %.2f s (%.0f us/msg), %.0f%% of daemons + database",
+                    databaseSeconds, databaseSeconds / Double(max(1, sent)) * 1e6,
+                    100 * databaseSeconds / max(0.001, databaseSeconds + cpu)))
+        }
         Output.out(
             String(
                 format:
@@ -194,14 +250,15 @@ struct BenchCampaignCommand: Command {
     // MARK: Restart
 
     private func restart(_ base: Configuration) async throws -> Bool {
-        let scratch = try Scratch()
+        let scratch = try Scratch(storeURL: storeURL)
         defer { scratch.remove() }
+        try scratch.checkEmpty()
         let stub = try StubProcess.start(arguments: ["--kind", "generic", "--port", "0"])
         defer { ChildProcess.stop(stub.0) }
         try scratch.writeConfig(base: base, stubPort: stub.1)
 
         var t = ContinuousClock.now
-        try fillOutbox(path: scratch.storePath, count: restartMessages)
+        try fillOutbox(location: scratch.storeLocation, count: restartMessages)
         Output.out(
             String(
                 format: "restart: %d messages queued in the outbox in %.2f s", restartMessages,
@@ -270,8 +327,8 @@ struct BenchCampaignCommand: Command {
     }
 
     /// A running campaign with `count` queued SMS messages, written straight to the store.
-    private func fillOutbox(path: String, count: Int) throws {
-        let store = try Store.open(at: path)
+    private func fillOutbox(location: String, count: Int) throws {
+        let store = try Store.open(url: location)
         let now = Date()
         let id = try store.createCampaign(
             CampaignSpec(
@@ -301,11 +358,15 @@ struct BenchCampaignCommand: Command {
     }
 }
 
-/// A scratch directory with the benchmark's config and state directory; removed by ``remove()``.
+/// A scratch directory with the benchmark's config and each node's state directory; removed by
+/// ``remove()``. The store is a SQLite file in node 1's state directory, or the PostgreSQL
+/// database given.
 private struct Scratch {
     let directory: String
+    let storeURL: String?
 
-    init() throws {
+    init(storeURL: String?) throws {
+        self.storeURL = storeURL
         // mkdtemp replaces the six trailing template characters.
         var template = Array(
             (NSTemporaryDirectory() + "/policypush-bench-" + String(repeating: "X", count: 6)).utf8CString)
@@ -316,28 +377,44 @@ private struct Scratch {
         try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true)
     }
 
-    var configPath: String { directory + "/policypush.json5" }
-    var stateDirectory: String { directory + "/state" }
-    var storePath: String { stateDirectory + "/policypush.sqlite" }
-    var logPath: String { directory + "/daemon.log" }
+    func configPath(node: Int = 1) -> String { directory + (node == 1 ? "/policypush.json5" : "/node\(node).json5") }
+    func stateDirectory(node: Int) -> String { directory + (node == 1 ? "/state" : "/state-node\(node)") }
+    var stateDirectory: String { stateDirectory(node: 1) }
+    /// What `Store.open(url:)` opens.
+    var storeLocation: String { storeURL ?? stateDirectory + "/policypush.sqlite" }
+    func logPath(node: Int = 1) -> String { directory + (node == 1 ? "/daemon.log" : "/daemon-node\(node).log") }
 
-    var environment: [String: String] {
+    /// A PostgreSQL store must hold no campaign: the figures count one campaign's messages, and
+    /// daemons would send whatever else is queued.
+    func checkEmpty() throws {
+        guard storeURL != nil else { return }
+        let store = try Store.open(url: storeLocation)
+        guard try store.campaigns().isEmpty else {
+            throw CommandFailure("--store-url names a database that holds campaigns already: give an empty one")
+        }
+    }
+
+    func environment(node: Int = 1) -> [String: String] {
         var environment = ProcessInfo.processInfo.environment
-        environment["POLICYPUSH_CONFIG"] = configPath
-        environment["POLICYPUSH_STATE_DIR"] = stateDirectory
+        environment["POLICYPUSH_CONFIG"] = configPath(node: node)
+        environment["POLICYPUSH_STATE_DIR"] = stateDirectory(node: node)
         environment.removeValue(forKey: "NOTIFY_SOCKET")
         environment.removeValue(forKey: "STATE_DIRECTORY")
         return environment
     }
 
+    var environment: [String: String] { environment(node: 1) }
+
     /// One generic gateway without a rate limit; planning rules that would hold messages back are off.
-    func writeConfig(base: Configuration, stubPort: Int, landingPort: Int? = nil) throws {
+    func writeConfig(base: Configuration, stubPort: Int, landingPort: Int? = nil, node: Int = 1) throws {
         func quoted(_ text: String) -> String {
             "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
         }
+        try FileManager.default.createDirectory(atPath: stateDirectory(node: node), withIntermediateDirectories: true)
+        let store = storeURL.map { "\n  store: { url: \(quoted($0)) }," } ?? ""
         let text = """
             {
-              state_dir: \(quoted(stateDirectory)),
+              state_dir: \(quoted(stateDirectory(node: node))),\(store)
               policies_dir: \(quoted(base.policiesDirectory)),
               templates_dir: \(quoted(base.templatesDirectory)),
               time_zone: \(quoted(base.timeZone.identifier)),
@@ -353,16 +430,40 @@ private struct Scratch {
             }
 
             """
-        try text.write(toFile: configPath, atomically: true, encoding: .utf8)
+        try text.write(toFile: configPath(node: node), atomically: true, encoding: .utf8)
     }
 
-    /// The daemon log's last lines, for an error message.
-    func logTail() -> String {
-        guard let text = try? String(contentsOfFile: logPath, encoding: .utf8), !text.isEmpty else { return "" }
+    /// A daemon log's last lines, for an error message.
+    func logTail(node: Int = 1) -> String {
+        guard let text = try? String(contentsOfFile: logPath(node: node), encoding: .utf8), !text.isEmpty else {
+            return ""
+        }
         return "; daemon log:\n" + text.split(separator: "\n").suffix(10).joined(separator: "\n")
     }
 
     func remove() { try? FileManager.default.removeItem(atPath: directory) }
+}
+
+/// CPU seconds of the PostgreSQL server on this machine: the postmaster's own and its reaped
+/// backends' (`cutime`, `cstime`), plus the backends still running. Zero when not `active`.
+private struct DatabaseCPU {
+    let active: Bool
+
+    func seconds() -> Double {
+        guard active, let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return 0 }
+        var total = 0.0
+        for entry in entries {
+            guard let pid = Int32(entry),
+                let comm = try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8),
+                comm.hasPrefix("postgres")
+            else { continue }
+            let parentIsServer =
+                (try? String(contentsOfFile: "/proc/\(ProcStatus.parent(pid: pid))/comm", encoding: .utf8))?
+                .hasPrefix("postgres") ?? false
+            total += ProcStatus.cpuSeconds(pid: pid, children: !parentIsServer)
+        }
+        return total
+    }
 }
 
 /// This executable run as a child process.
@@ -399,14 +500,14 @@ private enum ChildProcess {
     }
 
     /// Starts `policypush serve` with the scratch config; its log goes to the scratch directory.
-    static func startDaemon(scratch: Scratch) throws -> Process {
-        _ = FileManager.default.createFile(atPath: scratch.logPath, contents: nil)
-        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: scratch.logPath))
+    static func startDaemon(scratch: Scratch, node: Int = 1) throws -> Process {
+        _ = FileManager.default.createFile(atPath: scratch.logPath(node: node), contents: nil)
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: scratch.logPath(node: node)))
         defer { try? log.close() }
         let process = Process()
         process.executableURL = executable
         process.arguments = ["serve"]
-        process.environment = scratch.environment
+        process.environment = scratch.environment(node: node)
         process.standardOutput = FileHandle.nullDevice
         process.standardError = log
         try process.run()
@@ -414,18 +515,21 @@ private enum ChildProcess {
     }
 
     /// Waits for the daemon's `ready` log line.
-    static func waitUntilReady(_ daemon: Process, scratch: Scratch) async throws {
+    static func waitUntilReady(_ daemon: Process, scratch: Scratch, node: Int = 1) async throws {
         let deadline = ContinuousClock.now + .seconds(60)
         while ContinuousClock.now < deadline {
             guard daemon.isRunning else {
-                throw CommandFailure("the daemon exited with status \(daemon.terminationStatus)\(scratch.logTail())")
+                throw CommandFailure(
+                    "the daemon exited with status \(daemon.terminationStatus)\(scratch.logTail(node: node))")
             }
-            if let text = try? String(contentsOfFile: scratch.logPath, encoding: .utf8), text.contains("msg=ready") {
+            if let text = try? String(contentsOfFile: scratch.logPath(node: node), encoding: .utf8),
+                text.contains("msg=ready")
+            {
                 return
             }
             try await Task.sleep(for: .milliseconds(10))
         }
-        throw CommandFailure("the daemon was not ready within 60 s\(scratch.logTail())")
+        throw CommandFailure("the daemon was not ready within 60 s\(scratch.logTail(node: node))")
     }
 
     /// SIGTERM, then waits for the exit (SIGKILL after 60 s). Does nothing for a process that ended.
@@ -450,15 +554,28 @@ private enum ProcStatus {
         return kb * 1024
     }
 
-    /// User + system CPU seconds so far (0 if unreadable).
-    static func cpuSeconds(pid: Int32) -> Double {
+    /// User + system CPU seconds so far (0 if unreadable), with those of its waited-for children
+    /// (`cutime`, `cstime`) when `children`.
+    static func cpuSeconds(pid: Int32, children: Bool = false) -> Double {
+        let fields = stat(pid)
+        // After "pid (comm)": state is field 3; utime, stime, cutime, cstime are fields 14-17.
+        guard fields.count > 14, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        let waited = children ? (Double(fields[13]) ?? 0) + (Double(fields[14]) ?? 0) : 0
+        return (user + system + waited) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
+    /// The parent's pid (0 if unreadable).
+    static func parent(pid: Int32) -> Int32 {
+        let fields = stat(pid)
+        return fields.count > 1 ? Int32(fields[1]) ?? 0 : 0
+    }
+
+    /// The fields of `/proc/PID/stat` after "pid (comm)": the state first.
+    private static func stat(_ pid: Int32) -> [Substring] {
         guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
             let close = text.lastIndex(of: ")")
-        else { return 0 }
-        // After "pid (comm)": state is field 3; utime and stime are fields 14 and 15.
-        let fields = text[text.index(after: close)...].split(separator: " ")
-        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
-        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+        else { return [] }
+        return text[text.index(after: close)...].split(separator: " ")
     }
 }
 
