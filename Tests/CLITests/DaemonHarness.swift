@@ -83,6 +83,10 @@ final class DaemonHarness {
 
     let cli: CLIHarness
     let receiptsPort: Int
+    /// The receipts port of each node after the first (several nodes share a PostgreSQL store).
+    private(set) var nodePorts: [Int: Int] = [:]
+    /// The config with `receipts.listen` left as `{{RECEIPTS_PORT}}`, for a node of its own.
+    private var configTemplate = ""
     let gateways: [Gateway]
     /// Messages per second the campaign's gateways take together (0: unlimited).
     let sendRate: Int
@@ -92,6 +96,7 @@ final class DaemonHarness {
     /// Where the store is (the state directory's unless the test put it elsewhere).
     var storePath: String { configuredStorePath ?? cli.file("policypush.sqlite") }
     private var configuredStorePath: String?
+    private var configuredStoreURL: String?
 
     /// The first gateway's stub port.
     var stubPort: Int { gateways[0].port }
@@ -116,7 +121,7 @@ final class DaemonHarness {
     ///   - reconcile: the `reconcile` section's keys.
     init(
         gateways specs: [Gateway], sms: [String], gatewayTimeoutMs: Int = 5000, maxInFlight: Int = 64, rate: Int = 0,
-        burst: Int = 100, storePath: String? = nil,
+        burst: Int = 100, storePath: String? = nil, storeURL: String? = nil, daemon: String = "",
         reconcile: String = "settle_min: 0.02, receipt_check_min: 0.05, deadline_h: 0.01, interval_s: 0.2"
     ) throws {
         var cli = try CLIHarness()
@@ -172,7 +177,7 @@ final class DaemonHarness {
               templates_dir: "\(root)/templates",
               time_zone: "Asia/Shanghai",
               channels: { preference: ["sms"], sms: [\(smsList)], wechat: [\(smsList)] },
-              receipts: { listen: "127.0.0.1:\(receiptsPort)" },
+              receipts: { listen: "127.0.0.1:{{RECEIPTS_PORT}}" },
               gateways: {
             \(entries)  },
               planning: {
@@ -182,12 +187,16 @@ final class DaemonHarness {
               },
               reconcile: { \(reconcile) },
               \(storePath.map { "store: { path: \"\($0)\" }," } ?? "")
-              daemon: { grace_s: 2, max_in_flight: \(maxInFlight) },
+              \(storeURL.map { "store: { url: \"\($0)\" }," } ?? "")
+              daemon: { grace_s: 2, max_in_flight: \(maxInFlight), \(daemon) },
             }
             """
-        cli.config = try cli.write("policypush.json5", config)
+        configTemplate = config
+        cli.config = try cli.write(
+            "policypush.json5", config.replacingOccurrences(of: "{{RECEIPTS_PORT}}", with: String(receiptsPort)))
         self.cli = cli
         configuredStorePath = storePath
+        configuredStoreURL = storeURL
     }
 
     /// A free loopback port: bind port 0, read the port, close.
@@ -221,12 +230,39 @@ final class DaemonHarness {
         return environment
     }
 
-    private func launch(_ name: String, _ arguments: [String]) throws -> Child {
+    private func launch(
+        _ name: String, _ arguments: [String], environment extra: [String: String] = [:]
+    ) throws
+        -> Child
+    {
         let child = try Child(
-            name, arguments: arguments, logPath: cli.file("\(name).log"), environment: environment,
-            directory: cli.stateDirectory)
+            name, arguments: arguments, logPath: cli.file("\(name).log"),
+            environment: environment.merging(extra) { $1 }, directory: cli.stateDirectory)
         children.append(child)
         return child
+    }
+
+    /// The receipts port of `node` (1 is the harness's own).
+    func receiptsPort(node: Int) throws -> Int {
+        if node == 1 { return receiptsPort }
+        if let port = nodePorts[node] { return port }
+        var port = try Self.freePort()
+        while port == receiptsPort || nodePorts.values.contains(port) { port = try Self.freePort() }
+        nodePorts[node] = port
+        return port
+    }
+
+    /// What node `node` (after the first) runs with: a config of its own (its receipts port) and a
+    /// state directory of its own (its pid file); the store is the shared one.
+    private func nodeEnvironment(_ node: Int) throws -> [String: String] {
+        guard node > 1 else { return [:] }
+        let port = try receiptsPort(node: node)
+        let config = try cli.write(
+            "policypush-node\(node).json5",
+            configTemplate.replacingOccurrences(of: "{{RECEIPTS_PORT}}", with: String(port)))
+        let state = cli.file("node\(node)")
+        try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
+        return ["POLICYPUSH_CONFIG": config, "POLICYPUSH_STATE_DIR": state]
     }
 
     // MARK: Processes
@@ -247,13 +283,18 @@ final class DaemonHarness {
     }
 
     /// Starts `policypush serve` (a new log file per start) and waits until `/healthz` answers.
-    func startServe() async throws -> Child {
+    ///
+    /// - Parameter node: which node of a shared store runs it: each has its receipts port, config
+    ///   and state directory.
+    func startServe(node: Int = 1) async throws -> Child {
         serveCount += 1
         let n = serveCount
-        let serve = try launch("serve-\(n)", ["serve"])
+        let port = try receiptsPort(node: node)
+        let serve = try launch(
+            node == 1 ? "serve-\(n)" : "serve-\(n)-node\(node)", ["serve"], environment: try nodeEnvironment(node))
         try await waitUntil("serve #\(n) answers /healthz", timeout: .seconds(20)) {
             guard serve.isRunning else { throw Failure(description: "serve exited:\n\(serve.tail())") }
-            return (try? await self.get(port: self.receiptsPort, path: "/healthz")) != nil
+            return (try? await self.get(port: port, path: "/healthz")) != nil
         }
         return serve
     }
@@ -414,6 +455,13 @@ final class DaemonHarness {
         var receiptsPushed: Int
         var acceptedIds: [String]?
         var duplicateSends: [String]?
+        var duplicateRecipients: [Repeated]?
+        var receivedBySecond: [String: Int]?
+
+        struct Repeated: Decodable {
+            var recipient: String
+            var ids: [String]
+        }
 
         var summary: String {
             "received \(received), accepted \(accepted), deduplicated \(deduplicated), delivered \(delivered), failed \(failed), receiptsPushed \(receiptsPushed), rejected \(rejected.sorted { $0.key < $1.key })"
@@ -579,7 +627,8 @@ extension DaemonHarness {
     /// flowing (the stubs' received count grew in the moment before), restarting it after each.
     /// Returns the last serve and how many `sending` messages each restart recovered.
     func killRepeatedly(
-        _ serve: Child, campaign id: Int64, kills: Int, seed: UInt64, window: ClosedRange<Int> = 150...600
+        _ serve: Child, node: Int = 1, campaign id: Int64, kills: Int, seed: UInt64,
+        window: ClosedRange<Int> = 150...600
     ) async throws -> (serve: Child, recovered: [Int]) {
         var random = SplitMix64(seed: seed)
         var serve = serve
@@ -612,7 +661,7 @@ extension DaemonHarness {
             )
             await serve.stop(SIGKILL)
             lines.append("kill \(round): \(before.campaignState) \(before.byState)")
-            serve = try await startServe()
+            serve = try await startServe(node: node)
             let count = try await waitForRecovery(serve)
             recovered.append(count)
         }
@@ -623,7 +672,7 @@ extension DaemonHarness {
     /// Messages of the campaign that a restart found interrupted although no gateway had taken
     /// them: reconciliation found them `unsent`, or they ended `unconfirmed`.
     func stranded(_ id: Int64) throws -> Int {
-        let store = try SQLiteStore(path: storePath, readOnly: true)
+        let store = try Store.open(url: configuredStoreURL ?? storePath, readOnly: true)
         var count = 0
         try store.forEachMessage(campaignID: id) { _, events in
             if (events ?? []).contains(where: { $0.to == .unsent || $0.to == .unconfirmed }) { count += 1 }
