@@ -59,6 +59,7 @@ public final class GroupCommitWriter: OutboxWriter, @unchecked Sendable {
     private var thread: Thread?
     /// The outbox's SQL on the writer's connection, whichever backend holds it.
     private let sql: any GroupCommitSQL
+    public let node: String?
 
     /// Opens its own connection to the database at `path`, migrating it if needed.
     ///
@@ -75,17 +76,22 @@ public final class GroupCommitWriter: OutboxWriter, @unchecked Sendable {
         try connection.execute("PRAGMA cache_size = -\(Self.cacheKiB)")
         try connection.execute("PRAGMA wal_autocheckpoint = \(Self.checkpointPages)")
         sql = SQLiteGroupCommit(sql: OutboxSQL(connection: connection))
+        node = nil
     }
 
     /// Opens its own connection to the PostgreSQL server `connectionString` names, migrating the
     /// database if needed.
     ///
-    /// The thread starts with the first submission.
-    public init(postgres connectionString: String, configuration: Configuration = .init()) throws {
+    /// With `node`, claims are stamped with it and `sending` is fenced by its lease (see
+    /// ``Store/openWriter(url:node:)``). The thread starts with the first submission.
+    public init(postgres connectionString: String, node: String? = nil, configuration: Configuration = .init()) throws {
         self.configuration = configuration
         let connection = try PGConnection(connectionString)
         try PostgresMigration.migrate(connection)
-        sql = PostgresGroupCommit(sql: OutboxSQL(connection: connection))
+        let outbox = OutboxSQL(connection: connection)
+        outbox.node = node
+        sql = PostgresGroupCommit(sql: outbox)
+        self.node = node
     }
 
     /// Records `transitions` as `OutboxStore.record` does, in a transaction shared with other
