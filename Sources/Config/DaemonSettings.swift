@@ -12,6 +12,13 @@ public struct DaemonSettings: Sendable {
     public var claimBatch = 256
     /// How often the daemon looks for CLI requests (new campaigns, pause, resume, cancel).
     public var controlInterval: Duration = .milliseconds(250)
+    /// On a shared (PostgreSQL) store: how often the node renews its lease and recovers nodes whose
+    /// leases lapsed. Default 2 s.
+    public var heartbeat: Duration = .seconds(2)
+    /// How long a node's lease runs from its last heartbeat; once it has lapsed, another node
+    /// recovers the node's messages. Longer than two heartbeats, so one late beat is not a death.
+    /// Default 10 s.
+    public var nodeLease: Duration = .seconds(10)
 
     public init() {}
 }

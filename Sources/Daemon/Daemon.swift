@@ -25,6 +25,8 @@ public final class Daemon: Sendable {
     let metrics = DaemonMetrics()
     /// Whether the store takes writes: `/healthz`, STATUS and the dispatcher's claims follow it.
     let health = StoreHealth()
+    /// How many nodes share the store; 1 unless it is shared (``NodeMembership``).
+    let nodes = LiveNodes()
     let now: @Sendable () -> Date
     private let current: InputsBox
 
@@ -74,11 +76,15 @@ public final class Daemon: Sendable {
         defer { DaemonPresence.remove(stateDirectory: configuration.stateDirectory) }
 
         let store = try StoreWorker(path: configuration.storePath)
-        let writer = try Store.openWriter(at: configuration.storePath)
+        // Registered before the writer claims anything: a shared store's claims and sends are the node's.
+        let membership = try await NodeMembership.join(
+            store: store, settings: configuration.daemon, live: nodes, log: log, metrics: metrics, now: now)
+        let writer = try Store.openWriter(url: configuration.storePath, node: membership?.node.id)
         let context = DaemonContext(
-            store: store, log: log, notifier: notifier, metrics: metrics, health: health, now: now, current: current)
+            store: store, log: log, notifier: notifier, metrics: metrics, health: health, now: now, nodes: nodes,
+            current: current)
         let start = now()
-        let recovered = try await store.run { try $0.recoverAfterCrash(now: start) }
+        let recovered = try await store.run { [node = writer.node] in try $0.recoverAfterCrash(now: start, node: node) }
         let delivery = try DeliveryService(configuration: configuration, environment: environment, now: now)
         var dispatchSettings = OutboxDispatcher.Settings()
         dispatchSettings.maxInFlight = configuration.daemon.maxInFlight
@@ -113,8 +119,9 @@ public final class Daemon: Sendable {
 
         // Shut down in reverse: the dispatcher drains first while receipts are still heard.
         let pause: Duration = .seconds(1)
+        // The node (on a shared store) heartbeats until the rest has stopped.
         let group = ServiceGroup(
-            [
+            (membership.map { [.init("nodes", $0)] } ?? []) + [
                 .init("receipts", receipts),
                 .init("landing", landing),
                 .init("housekeeping", Housekeeping(context: context, delivery: delivery), restartAfter: pause),
@@ -138,6 +145,7 @@ public final class Daemon: Sendable {
         }
         await writer.flush()
         writer.close()
+        await membership?.leave()
         await delivery.shutdown()
         store.close()
         log.info("stopped")
