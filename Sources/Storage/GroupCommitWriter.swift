@@ -279,9 +279,12 @@ extension OutboxSQL {
     /// One group commit: see ``GroupCommitSQL/commit(probe:releases:transitions:)``.
     func commitBatch(probe: Bool, releases: [ClaimRelease], transitions: [[Transition]]) throws -> [[Transition]] {
         try connection.writeTransaction {
+            // The fence first, before any message row is held (see `nodeHoldsLease(at:)`).
+            let admission = transitions.lazy.joined().first { $0.to == .sending }
+            let leaseHeld = try admission.map { try nodeHoldsLease(at: $0.at) }
             if probe { try probeWrite(at: Date()) }
             if !releases.isEmpty { try releaseClaims(releases) }
-            return try transitions.map { try applyTransitions($0) }
+            return try transitions.map { try applyTransitions($0, leaseHeld: leaseHeld) }
         }
     }
 }

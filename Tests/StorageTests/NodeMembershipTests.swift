@@ -139,6 +139,42 @@ import Testing
         #expect(try f.scalarText("SELECT node FROM messages WHERE id = \(held.id)") == "b")
     }
 
+    /// A node whose clock runs behind admits messages while another, past the lease, recovers it: each
+    /// admission either commits first and is recovered, or finds no lease. None stays `sending`.
+    @Test func anAdmissionRacingTheRecoveryOfItsNodeIsEitherRecoveredOrRefused() async throws {
+        let f = try OutboxFixture(.postgres)
+        let campaign = try f.runningCampaign()
+        try f.queued(300, campaign: campaign)
+        try register(f.store, "a", at: t0)
+        let writer = try GroupCommitWriter(postgres: f.db.location, node: "a")
+        defer { writer.close() }
+        let claimed = try await writer.claimDue(now: t0 + 1, limit: 300).map(\.id)
+        let db = f.db
+        let admitted = try await withThrowingTaskGroup(of: Int.self) { group in
+            group.addTask {
+                // Admissions in waves, so that some commit while the recovery runs.
+                var admitted = 0
+                for wave in stride(from: 0, to: claimed.count, by: 10) {
+                    let ids = claimed[wave..<min(wave + 10, claimed.count)]
+                    admitted += try await withThrowingTaskGroup(of: Int.self) { inner in
+                        for id in ids { inner.addTask { try await writer.submit([sending(id, at: t0 + 9)]).count } }
+                        return try await inner.reduce(0, +)
+                    }
+                }
+                return admitted
+            }
+            group.addTask {
+                let recoverer = try db.open()
+                while try recoverer.recoverLapsedNodes(now: t0 + 11).nodes.isEmpty {}
+                return 0
+            }
+            return try await group.reduce(0, +)
+        }
+        #expect(try f.scalarInt("SELECT count(*) FROM messages WHERE state = 'sending'") == 0)
+        #expect(try f.scalarInt("SELECT count(*) FROM messages WHERE state = 'ambiguous'") == Int64(admitted))
+        #expect(try f.scalarInt("SELECT count(*) FROM nodes") == 0)
+    }
+
     @Test func anotherNodesStartupRecoveryLeavesALiveNodesMessagesAlone() async throws {
         let f = try OutboxFixture(.postgres)
         let campaign = try f.runningCampaign()

@@ -78,8 +78,13 @@ extension OutboxSQL {
 
     /// See ``OutboxStore/recoverAfterCrash(now:node:)``: lapsed nodes first (their rows go), then the
     /// messages of `node`, of no node, and of nodes no longer registered.
+    ///
+    /// On PostgreSQL at `READ COMMITTED` (``SQLDatabase/rowLockingTransaction(_:)``): at
+    /// `SERIALIZABLE` its reads of every `sending` message would collide with live nodes' batches
+    /// and be aborted again and again; the rows it changes are no live node's (a node registers
+    /// before it claims, and a lapsed one is fenced by its row, see ``nodeHoldsLease(at:)``).
     func recoverAfterCrash(now: Date, node: String?) throws -> CrashRecovery {
-        try connection.writeTransaction {
+        try connection.rowLockingTransaction {
             let lapsed = try recoverLapsed(now: now)
             // Owned by nobody alive: no node, this one, or one no longer registered (SQLite's
             // messages always are).

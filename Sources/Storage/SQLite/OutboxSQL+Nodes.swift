@@ -32,43 +32,50 @@ extension OutboxSQL {
     }
 
     func deregisterNode(id: String, now: Date) throws -> NodeRecovery {
-        try connection.writeTransaction {
-            let name = try statement("SELECT name FROM nodes WHERE id = ?1")
-            defer { name.reset() }
-            try name.bind(id)
-            guard try name.step() else { return NodeRecovery() }
-            let found = name.text(0) ?? id
-            name.reset()
-            return try retire(node: id, name: found, reason: "interrupted: node \(found) stopped", now: now)
+        try connection.rowLockingTransaction {
+            try retire(node: id, lapsedBy: nil, now: now) ?? NodeRecovery()
         }
     }
 
     func recoverLapsedNodes(now: Date) throws -> NodeRecovery {
-        try connection.writeTransaction { try recoverLapsed(now: now) }
+        try connection.rowLockingTransaction { try recoverLapsed(now: now) }
     }
 
     /// Recovers every node whose lease ended at or before `now`; the caller owns the transaction.
     func recoverLapsed(now: Date) throws -> NodeRecovery {
-        let lapsed = try statement("SELECT id, name FROM nodes WHERE lease_until <= ?1 ORDER BY id")
+        let lapsed = try statement("SELECT id FROM nodes WHERE lease_until <= ?1 ORDER BY id")
         try lapsed.bind(now.millis)
-        var found: [(id: String, name: String)] = []
-        while try lapsed.step() {
-            let id = lapsed.text(0) ?? ""
-            found.append((id, lapsed.text(1) ?? id))
-        }
+        var found: [String] = []
+        while try lapsed.step() { found.append(lapsed.text(0) ?? "") }
         lapsed.reset()
         var total = NodeRecovery()
-        for node in found {
-            total.add(
-                try retire(node: node.id, name: node.name, reason: "interrupted: node \(node.name) lost", now: now))
+        for id in found {
+            if let recovered = try retire(node: id, lapsedBy: now, now: now) { total.add(recovered) }
         }
         return total
     }
 
     /// Does to one node's messages what `recoverAfterCrash` does to a restarted daemon's: `sending`
     /// becomes `ambiguous` (pinned to its gateway, checked now, the event saying why) and claims are
-    /// due again now; then the node's row goes. The caller owns the transaction.
-    private func retire(node id: String, name: String, reason: String, now: Date) throws -> NodeRecovery {
+    /// due again now. `nil` when the node is gone, or (with `lapsedBy`) renewed its lease meanwhile.
+    /// The caller owns the transaction.
+    ///
+    /// The node's row goes first: deleting it waits for the node's transactions that hold it (a
+    /// claim, a `sending` batch: ``nodeHoldsLease(at:)`` locks it), so the statements after it see
+    /// everything they committed; and a transaction of the node that comes later finds no lease.
+    private func retire(node id: String, lapsedBy: Date?, now: Date) throws -> NodeRecovery? {
+        let remove = try statement(
+            "DELETE FROM nodes WHERE id = ?1 AND (CAST(?2 AS BIGINT) IS NULL OR lease_until <= ?2) RETURNING name")
+        try remove.bind(id, lapsedBy?.millis)
+        guard try remove.step() else {
+            remove.reset()
+            return nil
+        }
+        let name = remove.text(0) ?? id
+        // PostgreSQL's cursor has the one row; SQLite's must be stepped to its end before the next write.
+        while try remove.step() {}
+        remove.reset()
+        let reason = "interrupted: node \(name) \(lapsedBy == nil ? "stopped" : "lost")"
         let events = try statement(
             """
             INSERT INTO message_events (message_id, at, from_state, to_state, gateway, error)
@@ -86,22 +93,23 @@ extension OutboxSQL {
         let release = try statement(
             "UPDATE messages SET lease_until = NULL, next_attempt_at = ?1 WHERE lease_until IS NOT NULL AND node = ?2")
         try release.run(now.millis, id)
-        let released = connection.changes
-        let remove = try statement("DELETE FROM nodes WHERE id = ?1")
-        try remove.run(id)
-        return NodeRecovery(nodes: [name], sending: sending, released: released)
+        return NodeRecovery(nodes: [name], sending: sending, released: connection.changes)
     }
 
-    /// Whether ``node`` holds a lease that runs past `at`.
+    /// Whether ``node`` holds a lease that runs past `at`; true without a node.
     ///
-    /// Read inside the caller's transaction. In a `sending` batch (`SERIALIZABLE` on PostgreSQL) it
-    /// makes the fence sound against `recoverLapsedNodes` (also `SERIALIZABLE`): the two read what
-    /// the other writes (this the node's row, that the node's `sending` messages), so if they
-    /// overlap one of them is aborted and runs again, and either the admission commits first and is
-    /// recovered, or the recovery does and the admission finds no lease.
+    /// On PostgreSQL the row is read `FOR KEY SHARE` (which a heartbeat's update does not wait for), held to the end of the caller's transaction (a
+    /// claim, a `sending` batch): a recovery deleting the row waits for that transaction and then
+    /// sees what it committed, or, if the recovery came first, this finds no row (at `SERIALIZABLE`
+    /// the batch is re-run, and then finds none). So either an admission commits before the
+    /// recovery and is recovered with the rest, or it is refused: a node declared dead never sends.
+    /// Call it before the transaction changes any message, so that it never holds a message's row
+    /// while it waits (the recovery takes the node's row first, then its messages').
     func nodeHoldsLease(at: Date) throws -> Bool {
         guard let node else { return true }
-        let select = try statement("SELECT 1 FROM nodes WHERE id = ?1 AND lease_until > ?2")
+        let select = try statement(
+            "SELECT 1 FROM nodes WHERE id = ?1 AND lease_until > ?2"
+                + (connection.dialect == .postgres ? " FOR KEY SHARE" : ""))
         defer { select.reset() }
         try select.bind(node, at.millis)
         return try select.step()

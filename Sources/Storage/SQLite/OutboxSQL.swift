@@ -114,7 +114,9 @@ final class OutboxSQL<Database: SQLDatabase> {
     /// while the node holds its lease (see ``nodeHoldsLease(at:)``), and stamps the node; so a node
     /// declared dead, whose messages another node has recovered, never sends again.
     /// A transition to the state the message is in only reschedules it (``MessageState/canReschedule``).
-    func applyTransitions(_ transitions: [Transition]) throws -> [Transition] {
+    ///
+    /// `leaseHeld` is the fence's answer when the caller asked it already, before changing anything.
+    func applyTransitions(_ transitions: [Transition], leaseHeld: Bool? = nil) throws -> [Transition] {
         let update = try statement(
             """
             UPDATE messages SET state = ?2, updated_at = ?3, attempts = attempts + ?4,
@@ -131,7 +133,7 @@ final class OutboxSQL<Database: SQLDatabase> {
         var pendingReceipts: Bool?
         var states: [Int64: CampaignState?] = [:]
         // Read once per batch: the batch commits within milliseconds of its first admission.
-        var leaseHeld: Bool?
+        var leaseHeld = leaseHeld
         var applied: [Transition] = []
         applied.reserveCapacity(transitions.count)
         // Only the state: the whole row (policy lists, versions) cost 5 % of the daemon's CPU
