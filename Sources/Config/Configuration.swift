@@ -237,6 +237,15 @@ public struct Configuration: Sendable {
         if let n = reader.number("daemon.claim_batch", in: 1...10_000, integer: true) {
             config.daemon.claimBatch = Int(n)
         }
+        if let s = reader.number("daemon.heartbeat_s", in: 1...60, integer: true) {
+            config.daemon.heartbeat = .seconds(Int64(s))
+        }
+        if let s = reader.number("daemon.node_lease_s", in: 3...600, integer: true) {
+            config.daemon.nodeLease = .seconds(Int64(s))
+        }
+        if config.daemon.nodeLease <= config.daemon.heartbeat * 2 {
+            reader.problem("daemon.node_lease_s", "must be longer than twice daemon.heartbeat_s")
+        }
         func minutes(_ key: String, _ range: ClosedRange<Double>, _ apply: (TimeInterval) -> Void) {
             guard let value = reader.double(key) else { return }
             if value.isFinite, range.contains(value) {

@@ -16,6 +16,13 @@ public struct DaemonSettings: Sendable {
     /// often it looks anyway: for campaigns whose last message became final, a campaign another node
     /// left half planned, and notifications lost while the listener reconnected. Default 5 s.
     public var sharedStoreFallback: Duration = .seconds(5)
+    /// On a shared (PostgreSQL) store: how often the node renews its lease and recovers nodes whose
+    /// leases lapsed. Default 2 s.
+    public var heartbeat: Duration = .seconds(2)
+    /// How long a node's lease runs from its last heartbeat; once it has lapsed, another node
+    /// recovers the node's messages. Longer than two heartbeats, so one late beat is not a death.
+    /// Default 10 s.
+    public var nodeLease: Duration = .seconds(10)
 
     public init() {}
 }

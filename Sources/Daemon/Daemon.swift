@@ -25,6 +25,8 @@ public final class Daemon: Sendable {
     let metrics = DaemonMetrics()
     /// Whether the store takes writes: `/healthz`, STATUS and the dispatcher's claims follow it.
     let health = StoreHealth()
+    /// How many nodes share the store; 1 unless it is shared (``NodeMembership``).
+    let nodes = LiveNodes()
     let now: @Sendable () -> Date
     private let current: InputsBox
 
@@ -81,14 +83,17 @@ public final class Daemon: Sendable {
         defer { DaemonPresence.remove(stateDirectory: configuration.stateDirectory) }
 
         let store = try StoreWorker(url: location)
-        let writer = try Store.openWriter(url: location)
+        // Registered before the writer claims anything: a shared store's claims and sends are the node's.
+        let membership = try await NodeMembership.join(
+            store: store, settings: configuration.daemon, live: nodes, log: log, metrics: metrics, now: now)
+        let writer = try Store.openWriter(url: location, node: membership?.node.id)
         let changes = try Store.changes(url: location)
         defer { changes?.close() }
         let context = DaemonContext(
-            store: store, log: log, notifier: notifier, metrics: metrics, health: health, now: now, current: current,
-            changes: changes)
+            store: store, log: log, notifier: notifier, metrics: metrics, health: health, now: now, nodes: nodes,
+            current: current, changes: changes)
         let start = now()
-        let recovered = try await store.run { try $0.recoverAfterCrash(now: start) }
+        let recovered = try await store.run { [node = writer.node] in try $0.recoverAfterCrash(now: start, node: node) }
         let delivery = try DeliveryService(configuration: configuration, environment: environment, now: now)
         var dispatchSettings = OutboxDispatcher.Settings()
         dispatchSettings.maxInFlight = configuration.daemon.maxInFlight
@@ -123,8 +128,9 @@ public final class Daemon: Sendable {
 
         // Shut down in reverse: the dispatcher drains first while receipts are still heard.
         let pause: Duration = .seconds(1)
+        // The node (on a shared store) heartbeats until the rest has stopped.
         let group = ServiceGroup(
-            [
+            (membership.map { [.init("nodes", $0)] } ?? []) + [
                 .init("receipts", receipts),
                 .init("landing", landing),
                 .init("housekeeping", Housekeeping(context: context, delivery: delivery), restartAfter: pause),
@@ -148,6 +154,7 @@ public final class Daemon: Sendable {
         }
         await writer.flush()
         writer.close()
+        await membership?.leave()
         await delivery.shutdown()
         store.close()
         log.info("stopped")

@@ -27,6 +27,8 @@ public struct DaemonContext: Sendable {
     public let health: StoreHealth
     /// Wall-clock time: every recorded time, quiet hours, expiry, reconciliation.
     public let now: @Sendable () -> Date
+    /// How many nodes share the store (``LiveNodes/liveNodes``), kept by ``NodeMembership``.
+    public var nodes = LiveNodes()
     let current: InputsBox
     /// Operators' writes on a shared (PostgreSQL) store, heard through `LISTEN`; `nil` on SQLite,
     /// where the services poll `PRAGMA data_version`.

@@ -26,6 +26,10 @@ public struct DaemonMetrics: Sendable {
     public let queueDepth: Metrics.Gauge
     /// `policypush_campaigns{state}`: campaigns per state, set from the store.
     public let campaigns: Metrics.Gauge
+    /// `policypush_live_nodes`: nodes sharing the store at the last heartbeat (PostgreSQL).
+    public let liveNodes: Metrics.Gauge
+    /// `policypush_nodes_recovered_total`: nodes whose lease lapsed and whose messages this node recovered.
+    public let nodesRecovered: Metrics.Counter
 
     /// A circuit breaker's state as exported by `breakerState`.
     public enum BreakerState: Double, Sendable {
@@ -72,6 +76,12 @@ public struct DaemonMetrics: Sendable {
             "policypush_queue_depth", help: "Messages due for sending and not yet in flight.")
         campaigns = registry.gauge(
             "policypush_campaigns", help: "Campaigns per state, as counted in the store.", labels: ["state"])
+        liveNodes = registry.gauge(
+            "policypush_live_nodes", help: "Nodes sharing the store at the last heartbeat (1 on SQLite).")
+        liveNodes.set(1)
+        nodesRecovered = registry.counter(
+            "policypush_nodes_recovered_total", help: "Nodes whose lease lapsed and whose messages this node recovered."
+        )
     }
 
     /// Records a breaker transition.

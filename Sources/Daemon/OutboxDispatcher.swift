@@ -199,7 +199,8 @@ public final class OutboxDispatcher: Service {
         do {
             try await writer.probe()
             let at = now()
-            let recovered = try await store.run { try $0.recoverAfterCrash(now: at) }
+            let recovered = try await store.run { [node = writer.node] in try $0.recoverAfterCrash(now: at, node: node)
+            }
             let resends = try await scheduleSafeResends()
             health.recovered()
             log.notice(

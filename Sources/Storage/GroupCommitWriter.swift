@@ -59,6 +59,7 @@ public final class GroupCommitWriter: OutboxWriter, @unchecked Sendable {
     private var thread: Thread?
     /// The outbox's SQL on the writer's connection, whichever backend holds it.
     private let sql: any GroupCommitSQL
+    public let node: String?
 
     /// Opens its own connection to the database at `path`, migrating it if needed.
     ///
@@ -75,17 +76,22 @@ public final class GroupCommitWriter: OutboxWriter, @unchecked Sendable {
         try connection.execute("PRAGMA cache_size = -\(Self.cacheKiB)")
         try connection.execute("PRAGMA wal_autocheckpoint = \(Self.checkpointPages)")
         sql = SQLiteGroupCommit(sql: OutboxSQL(connection: connection))
+        node = nil
     }
 
     /// Opens its own connection to the PostgreSQL server `connectionString` names, migrating the
     /// database if needed.
     ///
-    /// The thread starts with the first submission.
-    public init(postgres connectionString: String, configuration: Configuration = .init()) throws {
+    /// With `node`, claims are stamped with it and `sending` is fenced by its lease (see
+    /// ``Store/openWriter(url:node:)``). The thread starts with the first submission.
+    public init(postgres connectionString: String, node: String? = nil, configuration: Configuration = .init()) throws {
         self.configuration = configuration
         let connection = try PGConnection(connectionString)
         try PostgresMigration.migrate(connection)
-        sql = PostgresGroupCommit(sql: OutboxSQL(connection: connection))
+        let outbox = OutboxSQL(connection: connection)
+        outbox.node = node
+        sql = PostgresGroupCommit(sql: outbox)
+        self.node = node
     }
 
     /// Records `transitions` as `OutboxStore.record` does, in a transaction shared with other
@@ -273,9 +279,12 @@ extension OutboxSQL {
     /// One group commit: see ``GroupCommitSQL/commit(probe:releases:transitions:)``.
     func commitBatch(probe: Bool, releases: [ClaimRelease], transitions: [[Transition]]) throws -> [[Transition]] {
         try connection.writeTransaction {
+            // The fence first, before any message row is held (see `nodeHoldsLease(at:)`).
+            let admission = transitions.lazy.joined().first { $0.to == .sending }
+            let leaseHeld = try admission.map { try nodeHoldsLease(at: $0.at) }
             if probe { try probeWrite(at: Date()) }
             if !releases.isEmpty { try releaseClaims(releases) }
-            return try transitions.map { try applyTransitions($0) }
+            return try transitions.map { try applyTransitions($0, leaseHeld: leaseHeld) }
         }
     }
 }

@@ -146,8 +146,13 @@ public protocol OutboxStore: AnyObject {
     /// After a crash: every `sending` message becomes `ambiguous` (pinned to the gateway that had
     /// admitted it, due for reconciliation now), and every claim lease is released (those
     /// messages were never sent and are due now).
+    ///
+    /// On a shared store only the messages no live node owns: those of `node` (the caller's own),
+    /// of no node, of nodes no longer registered, and of nodes whose lease lapsed (recovered as
+    /// ``NodeStore/recoverLapsedNodes(now:)`` does, in the same transaction). A live node's are its
+    /// own to finish. On SQLite (one daemon, no nodes) that is every message.
     @discardableResult
-    func recoverAfterCrash(now: Date) throws -> CrashRecovery
+    func recoverAfterCrash(now: Date, node: String?) throws -> CrashRecovery
 
     /// Schedules a resend, at `at`, of the ambiguous messages pinned to `gateway` that have no
     /// resend scheduled: only for a gateway that deduplicates by our id, so the resend (with the
@@ -261,6 +266,12 @@ public struct CrashRecovery: Sendable, Hashable {
 }
 
 extension OutboxStore {
+    /// Recovers as a daemon without a node does; see ``recoverAfterCrash(now:node:)``.
+    @discardableResult
+    public func recoverAfterCrash(now: Date) throws -> CrashRecovery {
+        try recoverAfterCrash(now: now, node: nil)
+    }
+
     /// Stores a new campaign in state `pending`, unaudited (programs and tests; the CLI audits).
     public func createCampaign(_ spec: CampaignSpec) throws -> Int64 {
         try createCampaign(spec, awaitingApproval: false, audit: nil)

@@ -8,7 +8,7 @@ import Foundation
 ///
 /// - Important: A store is used from one thread or actor at a time; it is not `Sendable`.
 ///   Async code reaches one through a ``StoreWorker``.
-public protocol PolicyPushStore: OutboxStore, EnterpriseStore, AuditStore, EffectStore {}
+public protocol PolicyPushStore: OutboxStore, EnterpriseStore, AuditStore, EffectStore, NodeStore {}
 
 /// Where stores come from: the one place that chooses the backend.
 public enum Store {
@@ -82,6 +82,9 @@ enum StoreLocation: Equatable {
 ///
 /// Each call returns once its work is durable (committed) or has failed.
 public protocol OutboxWriter: AnyObject, Sendable {
+    /// The node it claims and sends for (``NodeRegistration/id``), or `nil`: see ``Store/openWriter(url:node:)``.
+    var node: String? { get }
+
     /// Records `transitions` as `OutboxStore.record` does, in a transaction shared with other
     /// submitters, and returns the ones applied once they are committed.
     @discardableResult
@@ -136,9 +139,13 @@ extension Store {
     }
 
     /// Opens the daemon's writer on the store `location` names, as ``open(url:readOnly:)`` reads it.
-    public static func openWriter(url location: String) throws -> any OutboxWriter {
+    ///
+    /// With `node` (a registered node on a shared store, see ``NodeStore``), it stamps the messages
+    /// it claims with the node and commits `sending` only for messages the node claimed while the
+    /// node holds its lease; without, it claims and sends as a lone daemon does. SQLite ignores it.
+    public static func openWriter(url location: String, node: String? = nil) throws -> any OutboxWriter {
         switch StoreLocation(location) {
-        case .postgres(let connectionString): try GroupCommitWriter(postgres: connectionString)
+        case .postgres(let connectionString): try GroupCommitWriter(postgres: connectionString, node: node)
         case .sqlite(let path): try GroupCommitWriter(path: path)
         }
     }

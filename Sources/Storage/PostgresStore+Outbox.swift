@@ -95,8 +95,8 @@ extension PostgresStore: OutboxStore {
     }
 
     @discardableResult
-    public func recoverAfterCrash(now: Date) throws -> CrashRecovery {
-        try outbox.recoverAfterCrash(now: now)
+    public func recoverAfterCrash(now: Date, node: String?) throws -> CrashRecovery {
+        try outbox.recoverAfterCrash(now: now, node: node)
     }
 
     @discardableResult

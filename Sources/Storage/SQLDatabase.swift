@@ -32,6 +32,18 @@ protocol SQLDatabase: AnyObject {
     /// must only touch the database and values it returns).
     func writeTransaction<T>(_ body: () throws -> T) throws -> T
 
+    /// Runs `body` in a write transaction whose statements lock only the rows they change or select
+    /// `FOR UPDATE`, for writes that several nodes make at once to rows of their own (claims,
+    /// heartbeats): SQLite's `BEGIN IMMEDIATE` (one writer at a time anyway), PostgreSQL's
+    /// `READ COMMITTED`.
+    ///
+    /// At `SERIALIZABLE`, two nodes claiming from the same index range abort each other (each read
+    /// what the other wrote) and re-run again and again; at `READ COMMITTED`, `FOR UPDATE SKIP LOCKED`
+    /// is what keeps them apart: a row another transaction has locked is skipped, and a row it
+    /// changed and committed since this statement's snapshot is checked again against the `WHERE`
+    /// (a message claimed meanwhile is no longer due). So `body` must lock what it decides on.
+    func rowLockingTransaction<T>(_ body: () throws -> T) throws -> T
+
     /// Runs `body` in one read transaction, so every query sees the same snapshot.
     func readTransaction<T>(_ body: () throws -> T) throws -> T
 

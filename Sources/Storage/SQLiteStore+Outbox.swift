@@ -89,8 +89,8 @@ extension SQLiteStore: OutboxStore {
     }
 
     @discardableResult
-    public func recoverAfterCrash(now: Date) throws -> CrashRecovery {
-        try outbox.recoverAfterCrash(now: now)
+    public func recoverAfterCrash(now: Date, node: String?) throws -> CrashRecovery {
+        try outbox.recoverAfterCrash(now: now, node: node)
     }
 
     @discardableResult

@@ -49,6 +49,21 @@ struct ConfigurationTests {
         }
     }
 
+    @Test func aNodesLeaseMustOutlastTwoHeartbeats() throws {
+        let defaults = try load("{}").daemon
+        #expect(defaults.heartbeat == .seconds(2) && defaults.nodeLease == .seconds(10))
+        let set = try load("{ daemon: { heartbeat_s: 5, node_lease_s: 11 } }").daemon
+        #expect(set.heartbeat == .seconds(5) && set.nodeLease == .seconds(11))
+        let error = #expect(throws: ConfigurationError.self) {
+            try load("{ daemon: { heartbeat_s: 5, node_lease_s: 10 } }")
+        }
+        #expect(error?.problems == ["daemon.node_lease_s: must be longer than twice daemon.heartbeat_s"])
+        let bounds = #expect(throws: ConfigurationError.self) {
+            try load("{ daemon: { heartbeat_s: 0, node_lease_s: 601 } }")
+        }
+        #expect(bounds?.problems.count == 2)
+    }
+
     @Test func everyProblemIsReportedWithItsKeyPath() throws {
         let error = #expect(throws: ConfigurationError.self) {
             try load(

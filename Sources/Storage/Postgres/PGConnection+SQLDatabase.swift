@@ -22,6 +22,11 @@ extension PGConnection: SQLDatabase {
         try transaction(.serializable, body)
     }
 
+    /// `READ COMMITTED` (see ``SQLDatabase/rowLockingTransaction(_:)``); a deadlock is still re-run.
+    func rowLockingTransaction<T>(_ body: () throws -> T) throws -> T {
+        try transaction(.readCommitted, body)
+    }
+
     /// `REPEATABLE READ`: one snapshot for the whole transaction, as a SQLite read transaction has.
     func readTransaction<T>(_ body: () throws -> T) throws -> T {
         try transaction(.repeatableRead, body)

@@ -10,9 +10,15 @@ extension OutboxSQL {
     ///
     /// An ambiguous message is due only once a resend was scheduled (its next attempt time is
     /// NULL otherwise).
+    ///
+    /// Each claimed message is stamped with ``node``. On PostgreSQL the candidates are read
+    /// `FOR UPDATE SKIP LOCKED` at `READ COMMITTED` (``SQLDatabase/rowLockingTransaction(_:)``): nodes
+    /// claiming at once never wait for each other or get the same message. A node that no longer
+    /// holds its lease claims nothing.
     func claimDue(now: Date, limit: Int, lease: TimeInterval) throws -> [OutboxMessage] {
         guard limit > 0 else { return [] }
-        return try connection.writeTransaction {
+        return try connection.rowLockingTransaction {
+            if node != nil, try !nodeHoldsLease(at: now) { return [] }
             let running = try statement("SELECT id FROM campaigns WHERE state = 'running'")
             var campaigns: [Int64] = []
             while try running.step() { campaigns.append(try running.int64(0)) }
@@ -24,7 +30,7 @@ extension OutboxSQL {
                 """
                 SELECT \(Self.messageColumns) FROM messages
                 WHERE state = ?1 AND campaign_id = ?2 AND next_attempt_at <= ?3 AND not_before <= ?3
-                ORDER BY next_attempt_at, id LIMIT ?4
+                ORDER BY next_attempt_at, id LIMIT ?4\(connection.dialect == .postgres ? " FOR UPDATE SKIP LOCKED" : "")
                 """)
             let nowMillis = now.millis
             var candidates: [OutboxMessage] = []
@@ -48,11 +54,12 @@ extension OutboxSQL {
             let claimed = candidates.prefix(limit)
 
             let leaseEnd = now.addingTimeInterval(lease).millis
-            let mark = try statement("UPDATE messages SET lease_until = ?2, next_attempt_at = ?2 WHERE id = ?1")
+            let mark = try statement(
+                "UPDATE messages SET lease_until = ?2, next_attempt_at = ?2, node = ?3 WHERE id = ?1")
             var result: [OutboxMessage] = []
             result.reserveCapacity(claimed.count)
             for var message in claimed {
-                try mark.run(message.id, leaseEnd)
+                try mark.run(message.id, leaseEnd, node)
                 message.claimedFrom = message.state
                 result.append(message)
             }
@@ -69,29 +76,42 @@ extension OutboxSQL {
         for claim in releases { try release.run(claim.messageID, claim.due.millis) }
     }
 
-    func recoverAfterCrash(now: Date) throws -> CrashRecovery {
-        try connection.writeTransaction {
+    /// See ``OutboxStore/recoverAfterCrash(now:node:)``: lapsed nodes first (their rows go), then the
+    /// messages of `node`, of no node, and of nodes no longer registered.
+    ///
+    /// On PostgreSQL at `READ COMMITTED` (``SQLDatabase/rowLockingTransaction(_:)``): at
+    /// `SERIALIZABLE` its reads of every `sending` message would collide with live nodes' batches
+    /// and be aborted again and again; the rows it changes are no live node's (a node registers
+    /// before it claims, and a lapsed one is fenced by its row, see ``nodeHoldsLease(at:)``).
+    func recoverAfterCrash(now: Date, node: String?) throws -> CrashRecovery {
+        try connection.rowLockingTransaction {
+            let lapsed = try recoverLapsed(now: now)
+            // Owned by nobody alive: no node, this one, or one no longer registered (SQLite's
+            // messages always are).
+            let orphaned =
+                "(node IS NULL OR node = ?2 OR NOT EXISTS (SELECT 1 FROM nodes WHERE nodes.id = messages.node))"
             let events = try statement(
                 """
                 INSERT INTO message_events (message_id, at, from_state, to_state, gateway, error)
                 SELECT id, ?1, 'sending', 'ambiguous', gateway, 'interrupted by a restart'
-                FROM messages WHERE state = 'sending'
+                FROM messages WHERE state = 'sending' AND \(orphaned)
                 """)
-            try events.run(now.millis)
+            try events.run(now.millis, node)
             // Pinned to the gateway that admitted it; reconciliation looks at it at once.
             let update = try statement(
                 """
                 UPDATE messages SET state = 'ambiguous', next_attempt_at = NULL, updated_at = ?1,
                     last_error = 'interrupted by a restart', lease_until = NULL, check_at = ?1
-                WHERE state = 'sending'
+                WHERE state = 'sending' AND \(orphaned)
                 """)
-            try update.run(now.millis)
+            try update.run(now.millis, node)
             let sending = connection.changes
             // Claimed but never admitted: never sent, due again now.
             let release = try statement(
-                "UPDATE messages SET lease_until = NULL, next_attempt_at = ?1 WHERE lease_until IS NOT NULL")
-            try release.run(now.millis)
-            return CrashRecovery(sending: sending, released: connection.changes)
+                "UPDATE messages SET lease_until = NULL, next_attempt_at = ?1 WHERE lease_until IS NOT NULL AND \(orphaned)"
+            )
+            try release.run(now.millis, node)
+            return CrashRecovery(sending: sending + lapsed.sending, released: connection.changes + lapsed.released)
         }
     }
 

@@ -17,6 +17,10 @@ final class OutboxSQL<Database: SQLDatabase> {
     typealias Statement = Database.Cursor
 
     let connection: Database
+    /// The node this connection claims and sends for (``NodeRegistration/id``): stamped on the
+    /// messages it claims, and the `sending` fence (`applyTransitions`) asks that it still holds
+    /// its lease. `nil` (SQLite, the CLI, tests) claims unstamped and sends unfenced.
+    var node: String?
     private var cache: [String: Statement] = [:]
 
     init(connection: Database) {
@@ -81,12 +85,14 @@ final class OutboxSQL<Database: SQLDatabase> {
         var policyIDs: String
         var gateway: String?
         var providerID: String?
+        /// The node that claimed or admitted it last.
+        var node: String?
     }
 
     func current(messageID: Int64) throws -> Current? {
         let select = try statement(
             """
-            SELECT state, idempotency_key, credit_code, channel, policy_ids, gateway, provider_id, campaign_id
+            SELECT state, idempotency_key, credit_code, channel, policy_ids, gateway, provider_id, campaign_id, node
             FROM messages WHERE id = ?1
             """)
         defer { select.reset() }
@@ -96,7 +102,7 @@ final class OutboxSQL<Database: SQLDatabase> {
             state: try messageState(select.text(0)), campaignID: try select.int64(7), key: select.text(1) ?? "",
             creditCode: select.text(2) ?? "",
             channel: select.text(3) ?? "", policyIDs: select.text(4) ?? "", gateway: select.text(5),
-            providerID: select.text(6))
+            providerID: select.text(6), node: select.text(8))
     }
 
     /// Applies a batch of transitions; the caller owns the transaction.
@@ -104,8 +110,13 @@ final class OutboxSQL<Database: SQLDatabase> {
     /// Any transition releases the message's claim lease and sets its reconciliation time.
     /// `sending` is applied only while the message's campaign is running (a pause or a cancel
     /// that landed while the message waited for its gateway wins), and stamps the attempt time.
+    /// With a ``node``, `sending` is also fenced: it applies only to a message that node claimed,
+    /// while the node holds its lease (see ``nodeHoldsLease(at:)``), and stamps the node; so a node
+    /// declared dead, whose messages another node has recovered, never sends again.
     /// A transition to the state the message is in only reschedules it (``MessageState/canReschedule``).
-    func applyTransitions(_ transitions: [Transition]) throws -> [Transition] {
+    ///
+    /// `leaseHeld` is the fence's answer when the caller asked it already, before changing anything.
+    func applyTransitions(_ transitions: [Transition], leaseHeld: Bool? = nil) throws -> [Transition] {
         let update = try statement(
             """
             UPDATE messages SET state = ?2, updated_at = ?3, attempts = attempts + ?4,
@@ -115,11 +126,14 @@ final class OutboxSQL<Database: SQLDatabase> {
                 first_attempt_at = CASE WHEN ?2 = 'sending' THEN coalesce(first_attempt_at, ?3) ELSE first_attempt_at END,
                 last_attempt_at = CASE WHEN ?2 = 'sending' THEN ?3 ELSE last_attempt_at END,
                 finished_at = CASE WHEN ?9 <> 0 THEN ?3 ELSE finished_at END,
-                lease_until = NULL, check_at = CASE WHEN ?2 IN ('ambiguous', 'accepted') THEN CAST(?10 AS BIGINT) END
+                lease_until = NULL, check_at = CASE WHEN ?2 IN ('ambiguous', 'accepted') THEN CAST(?10 AS BIGINT) END,
+                node = coalesce(?11, node)
             WHERE id = ?1
             """)
         var pendingReceipts: Bool?
         var states: [Int64: CampaignState?] = [:]
+        // Read once per batch: the batch commits within milliseconds of its first admission.
+        var leaseHeld = leaseHeld
         var applied: [Transition] = []
         applied.reserveCapacity(transitions.count)
         // Only the state: the whole row (policy lists, versions) cost 5 % of the daemon's CPU
@@ -139,6 +153,11 @@ final class OutboxSQL<Database: SQLDatabase> {
             guard current.state.canMove(to: transition.to) || reschedule else { continue }
             if transition.to == .sending {
                 guard try campaignState(current.campaignID) == .running else { continue }
+                if let node {
+                    guard current.node == node else { continue }
+                    if leaseHeld == nil { leaseHeld = try nodeHoldsLease(at: transition.at) }
+                    guard leaseHeld == true else { continue }
+                }
             }
             // Found never sent after its campaign was cancelled: it will not be sent now.
             if transition.to == .unsent, try campaignState(current.campaignID) == .cancelled {
@@ -157,7 +176,7 @@ final class OutboxSQL<Database: SQLDatabase> {
             try update.run(
                 transition.messageID, transition.to.rawValue, at, transition.countsAsAttempt ? 1 : 0,
                 transition.gateway, transition.providerID, transition.error, next, transition.to.isFinal,
-                transition.checkAt?.millis)
+                transition.checkAt?.millis, transition.to == .sending ? node : nil)
             try insertEvent(
                 messageID: transition.messageID, at: at, from: current.state, to: transition.to,
                 gateway: transition.gateway ?? current.gateway, providerID: transition.providerID,

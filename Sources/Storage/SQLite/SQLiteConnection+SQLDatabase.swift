@@ -15,6 +15,11 @@ extension SQLiteConnection: SQLDatabase {
         try immediateTransaction(body)
     }
 
+    /// The same `BEGIN IMMEDIATE`: SQLite has one writer at a time.
+    func rowLockingTransaction<T>(_ body: () throws -> T) throws -> T {
+        try immediateTransaction(body)
+    }
+
     /// A deferred transaction: its snapshot starts at the first read.
     func readTransaction<T>(_ body: () throws -> T) throws -> T {
         try execute("BEGIN")
