@@ -30,7 +30,7 @@ public final class GroupCommitWriter: OutboxWriter, @unchecked Sendable {
 
     private struct Entry {
         var transitions: [Transition]
-        var continuation: CheckedContinuation<[Transition], any Error>
+        var continuation: CheckedContinuation<Committed, any Error>
         /// Also write a probe row: does the store take writes?
         var probe = false
         /// Claims to undo first.
@@ -94,7 +94,15 @@ public final class GroupCommitWriter: OutboxWriter, @unchecked Sendable {
     /// Throws the commit's `StorageError` (the whole batch failed), or `.closed` after `close()`.
     @discardableResult
     public func submit(_ transitions: [Transition]) async throws -> [Transition] {
-        try await enqueue(transitions, probe: false)
+        try await enqueue(transitions, probe: false).applied
+    }
+
+    /// Commits `transition` to `sending` as ``submit(_:)`` does, in a transaction shared with other
+    /// submitters, counting it in its ``Transition/budget`` if it has room; says which.
+    public func admit(_ transition: Transition) async throws -> SendingCommit {
+        let committed = try await enqueue([transition], probe: false)
+        if let refusal = committed.refused[transition.messageID] { return .refused(refusal) }
+        return committed.applied.isEmpty ? .notApplied : .applied
     }
 
     /// Commits a write of its own (a row in `meta`), with whatever else is pending: it throws
@@ -110,7 +118,7 @@ public final class GroupCommitWriter: OutboxWriter, @unchecked Sendable {
 
     private func enqueue(
         _ transitions: [Transition], probe: Bool, releases: [ClaimRelease] = []
-    ) async throws -> [Transition] {
+    ) async throws -> Committed {
         try await withCheckedThrowingContinuation { continuation in
             condition.lock()
             guard !closing else {
@@ -237,7 +245,7 @@ public final class GroupCommitWriter: OutboxWriter, @unchecked Sendable {
 protocol GroupCommitSQL {
     /// Writes the probe row if asked, undoes `releases`, applies each submitter's transitions, all
     /// in one write transaction, and returns what was applied, submitter by submitter.
-    func commit(probe: Bool, releases: [ClaimRelease], transitions: [[Transition]]) throws -> [[Transition]]
+    func commit(probe: Bool, releases: [ClaimRelease], transitions: [[Transition]]) throws -> [Committed]
 
     func claimDue(now: Date, limit: Int, lease: TimeInterval) throws -> [OutboxMessage]
 }
@@ -247,7 +255,7 @@ protocol GroupCommitSQL {
 struct SQLiteGroupCommit: GroupCommitSQL {
     let sql: OutboxSQL<SQLiteConnection>
 
-    func commit(probe: Bool, releases: [ClaimRelease], transitions: [[Transition]]) throws -> [[Transition]] {
+    func commit(probe: Bool, releases: [ClaimRelease], transitions: [[Transition]]) throws -> [Committed] {
         try sql.commitBatch(probe: probe, releases: releases, transitions: transitions)
     }
 
@@ -260,7 +268,7 @@ struct SQLiteGroupCommit: GroupCommitSQL {
 struct PostgresGroupCommit: GroupCommitSQL {
     let sql: OutboxSQL<PGConnection>
 
-    func commit(probe: Bool, releases: [ClaimRelease], transitions: [[Transition]]) throws -> [[Transition]] {
+    func commit(probe: Bool, releases: [ClaimRelease], transitions: [[Transition]]) throws -> [Committed] {
         try sql.commitBatch(probe: probe, releases: releases, transitions: transitions)
     }
 
@@ -271,11 +279,16 @@ struct PostgresGroupCommit: GroupCommitSQL {
 
 extension OutboxSQL {
     /// One group commit: see ``GroupCommitSQL/commit(probe:releases:transitions:)``.
-    func commitBatch(probe: Bool, releases: [ClaimRelease], transitions: [[Transition]]) throws -> [[Transition]] {
+    func commitBatch(probe: Bool, releases: [ClaimRelease], transitions: [[Transition]]) throws -> [Committed] {
+        // Built inside the transaction: PostgreSQL re-runs it after a serialization failure.
         try connection.writeTransaction {
             if probe { try probeWrite(at: Date()) }
             if !releases.isEmpty { try releaseClaims(releases) }
-            return try transitions.map { try applyTransitions($0) }
+            return try transitions.map { batch in
+                var refused: [Int64: BudgetRefusal] = [:]
+                let applied = try applyTransitions(batch, refused: &refused)
+                return Committed(applied: applied, refused: refused)
+            }
         }
     }
 }

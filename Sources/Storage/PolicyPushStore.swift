@@ -65,6 +65,10 @@ public protocol OutboxWriter: AnyObject, Sendable {
     @discardableResult
     func submit(_ transitions: [Transition]) async throws -> [Transition]
 
+    /// Commits `transition` (to `sending`) as `submit` does, counting it in its
+    /// ``Transition/budget`` when that has room, in the same transaction; says which.
+    func admit(_ transition: Transition) async throws -> SendingCommit
+
     /// Commits a write of its own with whatever else is pending: it throws while the store
     /// cannot be written (a full disk), and returns once it can again.
     func probe() async throws

@@ -18,6 +18,7 @@ struct Migration {
         Migration(sql: version7),
         Migration(sql: version8, rebuildsTables: true),
         Migration(sql: version9),
+        Migration(sql: version11),
     ]
 
     static var latestVersion: Int { all.count }

@@ -105,7 +105,18 @@ final class OutboxSQL<Database: SQLDatabase> {
     /// `sending` is applied only while the message's campaign is running (a pause or a cancel
     /// that landed while the message waited for its gateway wins), and stamps the attempt time.
     /// A transition to the state the message is in only reschedules it (``MessageState/canReschedule``).
+    /// A `sending` transition with a ``Transition/budget`` is applied only when the budget has room,
+    /// and counts in it; one that leaves `sending` for `retry_wait` or `failed` (the gateway's
+    /// answer: the provider did not count it) takes back its recipient windows, as the dispatcher's
+    /// own windows do; the day's count stays, as the dispatcher's does. Budget refusals are dropped.
     func applyTransitions(_ transitions: [Transition]) throws -> [Transition] {
+        var refused: [Int64: BudgetRefusal] = [:]
+        return try applyTransitions(transitions, refused: &refused)
+    }
+
+    /// Applies a batch of transitions as ``applyTransitions(_:)`` does, adding to `refused` the
+    /// admissions a budget refused.
+    func applyTransitions(_ transitions: [Transition], refused: inout [Int64: BudgetRefusal]) throws -> [Transition] {
         let update = try statement(
             """
             UPDATE messages SET state = ?2, updated_at = ?3, attempts = attempts + ?4,
@@ -139,6 +150,14 @@ final class OutboxSQL<Database: SQLDatabase> {
             guard current.state.canMove(to: transition.to) || reschedule else { continue }
             if transition.to == .sending {
                 guard try campaignState(current.campaignID) == .running else { continue }
+                if let budget = transition.budget,
+                    let refusal = try spend(budget, messageID: transition.messageID, at: transition.at)
+                {
+                    refused[transition.messageID] = refusal
+                    continue
+                }
+            } else if current.state == .sending, transition.to == .retryWait || transition.to == .failed {
+                try forgetRecipientSends(messageID: transition.messageID)
             }
             // Found never sent after its campaign was cancelled: it will not be sent now.
             if transition.to == .unsent, try campaignState(current.campaignID) == .cancelled {
