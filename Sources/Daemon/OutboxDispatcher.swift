@@ -38,9 +38,11 @@ public final class OutboxDispatcher: Service {
         public var storeProbe: Duration = .seconds(1)
         /// Whether each admission is also counted in the store against its gateway's daily cap and
         /// recipient windows (``SendBudget``), in the commit that makes it `sending`: exact when
-        /// several nodes share the store and the provider account, and across restarts. The
-        /// dispatcher's own counts stay the first, cheap filter. Default true.
-        public var storeBudget = true
+        /// several nodes share the store and the provider account. The dispatcher's own counts stay
+        /// the first, cheap filter. Default nil: when the store is shared (``OutboxWriter/isShared``,
+        /// PostgreSQL). On SQLite one daemon owns the store, its own counts are the account's, and
+        /// the windows' rows would halve the writer's admissions per second.
+        public var storeBudget: Bool?
         public init() {}
     }
 
@@ -322,7 +324,7 @@ public final class OutboxDispatcher: Service {
     }
 
     /// Runs when the gateway has admitted `message`, right before its request leaves: commits it
-    /// as `sending` through `gateway` (counted in the gateway's budget in the store, when
+    /// as `sending` through `gateway` (counted in the gateway's budget in the store, see
     /// ``Settings/storeBudget``), or withdraws it.
     ///
     /// A budget the store finds spent withdraws the message as the dispatcher's own count would:
@@ -337,7 +339,7 @@ public final class OutboxDispatcher: Service {
         }
         var sending = Transition(
             messageID: message.id, to: .sending, at: at, gateway: gateway.name, countsAsAttempt: false)
-        if settings.storeBudget {
+        if settings.storeBudget ?? writer.isShared {
             sending.budget = DeliveryService.budget(gateway.configuration, recipientKeys: recipientKeys, at: at)
         }
         do {

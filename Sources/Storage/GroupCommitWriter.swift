@@ -59,6 +59,8 @@ public final class GroupCommitWriter: OutboxWriter, @unchecked Sendable {
     private var thread: Thread?
     /// The outbox's SQL on the writer's connection, whichever backend holds it.
     private let sql: any GroupCommitSQL
+    /// PostgreSQL: other nodes' daemons write the same store.
+    public let isShared: Bool
 
     /// Opens its own connection to the database at `path`, migrating it if needed.
     ///
@@ -75,6 +77,7 @@ public final class GroupCommitWriter: OutboxWriter, @unchecked Sendable {
         try connection.execute("PRAGMA cache_size = -\(Self.cacheKiB)")
         try connection.execute("PRAGMA wal_autocheckpoint = \(Self.checkpointPages)")
         sql = SQLiteGroupCommit(sql: OutboxSQL(connection: connection))
+        isShared = false
     }
 
     /// Opens its own connection to the PostgreSQL server `connectionString` names, migrating the
@@ -86,6 +89,7 @@ public final class GroupCommitWriter: OutboxWriter, @unchecked Sendable {
         let connection = try PGConnection(connectionString)
         try PostgresMigration.migrate(connection)
         sql = PostgresGroupCommit(sql: OutboxSQL(connection: connection))
+        isShared = true
     }
 
     /// Records `transitions` as `OutboxStore.record` does, in a transaction shared with other

@@ -27,7 +27,8 @@ struct ProviderBudgetTests {
         }
         otherNode.close()
 
-        let dispatcher = rig.dispatcher()
+        // A store shared by several nodes is PostgreSQL; the rig's SQLite store is asked to count too.
+        let dispatcher = rig.dispatcher(storeBudget: true)
         let run = Task { try await dispatcher.run() }
         try await rig.wait("every message is accepted or waits for tomorrow") {
             let counts = try await rig.counts()

@@ -35,6 +35,7 @@ import Testing
             return try await group.reduce(into: [SendingCommit]()) { $0.append($1) }
         }
         for writer in writers { writer.close() }
+        #expect(writers[0].isShared == (backend == .postgres))
         #expect(outcomes.count { $0 == .applied } == 100)
         #expect(outcomes.count { $0 == .refused(.dailyCap(until: cap.dayEnd)) } == 140)
         #expect(try f.scalarInt("SELECT count(*) FROM messages WHERE state = 'sending'") == 100)
