@@ -91,8 +91,12 @@ import Testing
                 == .refused(.recipientLimit(until: t0 + 70)))
         // The window moves on: at 71 s only the send at 30 s is in it.
         #expect(try await writers[1].admit(sending(ids[4], at: t0 + 71, budget: limited)) == .applied)
-        // The store keeps hashes, never the number, and drops sends older than the window.
+        // The store keeps hashes, never the number; the sweep drops sends no window reaches (the
+        // one at 10 s: the one at 0 s was taken back), and leaves the rest.
+        #expect(try f.scalarInt("SELECT count(*) FROM recipient_sends WHERE key = 13812340000") == 0)
+        #expect(try f.store.pruneRecipientSends(before: t0 + 11) == 1)
         #expect(try f.scalarInt("SELECT count(*) FROM recipient_sends WHERE at < \((t0 + 11).millis)") == 0)
+        #expect(try f.scalarInt("SELECT count(*) FROM recipient_sends") == 3)
     }
 
     @Test(arguments: StoreBackend.all) func aRefusedOrPausedAdmissionCountsNothing(_ backend: StoreBackend) async throws

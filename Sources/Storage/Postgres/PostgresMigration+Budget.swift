@@ -17,5 +17,6 @@ extension PostgresMigration {
 
         CREATE INDEX recipient_sends_key ON recipient_sends (gateway, key, at);
         CREATE INDEX recipient_sends_message ON recipient_sends (message_id);
+        CREATE INDEX recipient_sends_at ON recipient_sends (at);
         """
 }

@@ -6,6 +6,7 @@ extension OutboxSQL {
     ///
     /// The recipient windows are read first and the day's counter written last, so a refusal
     /// leaves nothing to undo. The counter's conditional upsert refuses by itself on a full day.
+    /// Rows older than every window stay until ``pruneRecipientSends(before:)`` sweeps them.
     func spend(_ budget: SendBudget, messageID: Int64, at: Date) throws -> BudgetRefusal? {
         let now = at.millis
         var earliest: Int64?
@@ -23,19 +24,21 @@ extension OutboxSQL {
                 return .dailyCap(until: budget.dayEnd)
             }
         }
-        var longest: [Int64: Int64] = [:]
-        for window in budget.windows {
-            longest[window.keyHash] = max(longest[window.keyHash] ?? 0, Int64((window.period * 1000).rounded(.up)))
-        }
-        let prune = try statement("DELETE FROM recipient_sends WHERE gateway = ?1 AND key = ?2 AND at <= ?3")
         let insert = try statement(
             "INSERT INTO recipient_sends (gateway, key, at, message_id) VALUES (?1, ?2, ?3, ?4)")
-        for (key, period) in longest {
-            // Sends older than the key's longest window count for nothing any more.
-            try prune.run(budget.gateway, key, now - period)
+        for key in Set(budget.windows.map(\.keyHash)) {
             try insert.run(budget.gateway, key, now, messageID)
         }
         return nil
+    }
+
+    /// Deletes the recipient sends counted before `cutoff` (older than every window); returns how many.
+    func pruneRecipientSends(before cutoff: Date) throws -> Int {
+        try connection.writeTransaction {
+            let delete = try statement("DELETE FROM recipient_sends WHERE at < ?1")
+            try delete.run(cutoff.millis)
+            return connection.changes
+        }
     }
 
     /// The time of the send that keeps a window full (the `limit`-th newest after `since`), or nil
