@@ -95,6 +95,8 @@ public final class Daemon: Sendable {
         let start = now()
         let recovered = try await store.run { [node = writer.node] in try $0.recoverAfterCrash(now: start, node: node) }
         let delivery = try DeliveryService(configuration: configuration, environment: environment, now: now)
+        // A node's share of each gateway's rate, before its first send (the whole rate on SQLite).
+        await delivery.share(nodes: nodes.liveNodes)
         var dispatchSettings = OutboxDispatcher.Settings()
         dispatchSettings.maxInFlight = configuration.daemon.maxInFlight
         dispatchSettings.claimBatch = configuration.daemon.claimBatch
@@ -130,15 +132,16 @@ public final class Daemon: Sendable {
         let pause: Duration = .seconds(1)
         // The node (on a shared store) heartbeats until the rest has stopped.
         let group = ServiceGroup(
-            (membership.map { [.init("nodes", $0)] } ?? []) + [
-                .init("receipts", receipts),
-                .init("landing", landing),
-                .init("housekeeping", Housekeeping(context: context, delivery: delivery), restartAfter: pause),
-                .init("reconcile", reconciler, restartAfter: pause),
-                .init("control", CampaignControl(context: context), restartAfter: pause),
-                .init("planner", CampaignPlanning(context: context), restartAfter: pause),
-                .init("dispatch", dispatcher, restartAfter: pause),
-            ],
+            (membership.map { [.init("nodes", $0), .init("rate-share", RateShare(nodes: nodes, delivery: delivery))] }
+                ?? []) + [
+                    .init("receipts", receipts),
+                    .init("landing", landing),
+                    .init("housekeeping", Housekeeping(context: context, delivery: delivery), restartAfter: pause),
+                    .init("reconcile", reconciler, restartAfter: pause),
+                    .init("control", CampaignControl(context: context), restartAfter: pause),
+                    .init("planner", CampaignPlanning(context: context), restartAfter: pause),
+                    .init("dispatch", dispatcher, restartAfter: pause),
+                ],
             gracePeriod: configuration.daemon.grace, log: log)
         var status: Int32 = 0
         do {

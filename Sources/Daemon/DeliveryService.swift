@@ -5,6 +5,7 @@ import Kit
 import Ops
 import Planning
 import Registry
+import Storage
 
 /// The configured gateways, ready to send: one libcurl transport, an adapter and a
 /// `GatewayDispatcher` per gateway, and a `ChannelRouter` per channel.
@@ -76,6 +77,13 @@ public final class DeliveryService: Sendable {
             message, recipientKeys: Self.recipientKeys(message, kind: gateway.settings.kind))
     }
 
+    /// Takes this node's share of every gateway's rate and burst when `nodes` live nodes share the
+    /// provider accounts (``GatewayDispatcher/setShare(nodes:)``); the daemon calls it whenever
+    /// the live node count changes. 1 (or less) takes the whole rate.
+    public func share(nodes: Int) async {
+        for gateway in gateways.values { await gateway.dispatcher.setShare(nodes: nodes) }
+    }
+
     /// Ends the transport; pending requests fail as cancelled.
     public func shutdown() async {
         await transport.shutdown()
@@ -94,6 +102,21 @@ public final class DeliveryService: Sendable {
         case .wechat, .generic:
             []
         }
+    }
+
+    /// The gateway's daily cap and recipient windows for an admission at `at`, as the store counts
+    /// them across nodes (``SendBudget``): the same limits the dispatcher counts for its own sends.
+    static func budget(
+        _ configuration: GatewayDispatcher.Configuration, recipientKeys: [String], at: Date
+    ) -> SendBudget {
+        let limits = RecipientLimits(windows: configuration.recipientWindows)
+        let windows = recipientKeys.flatMap { key in
+            limits.applicable(to: key).map { SendBudget.Window(key: key, limit: $0.limit, period: $0.period.seconds) }
+        }
+        let day = DailyCap(limit: 0, timeZone: configuration.timeZone).bounds(of: at)
+        return SendBudget(
+            gateway: configuration.name, dailyCap: configuration.dailyCap, dayStart: day.start, dayEnd: day.end,
+            windows: windows)
     }
 
     static func dispatchConfiguration(_ g: GatewaySettings, timeZone: TimeZone) -> GatewayDispatcher.Configuration {

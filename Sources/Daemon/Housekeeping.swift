@@ -4,8 +4,8 @@ import Kit
 import Ops
 import Storage
 
-/// Expiry of accepted messages without a receipt, pruning of unmatched receipts, metrics from the
-/// store, systemd's STATUS and WATCHDOG.
+/// Expiry of accepted messages without a receipt, pruning of unmatched receipts and of the shared
+/// budget's recipient sends, metrics from the store, systemd's STATUS and WATCHDOG.
 struct Housekeeping: Service {
     let context: DaemonContext
     let delivery: DeliveryService
@@ -45,6 +45,12 @@ struct Housekeeping: Service {
                 try $0.pruneReceipts(unmatchedBefore: receiptCutoff, keep: configuration.unmatchedReceiptMax)
             }
             if pruned > 0 { context.log.info("unmatched receipts pruned", ["count": pruned]) }
+            // The shared budget's recipient sends, once older than the longest window of any gateway.
+            let longest =
+                delivery.gateways.values.flatMap(\.dispatcher.configuration.recipientWindows)
+                .map(\.period.seconds).max() ?? 0
+            let sendsCutoff = now.addingTimeInterval(-longest)
+            _ = try await context.store.run { try $0.pruneRecipientSends(before: sendsCutoff) }
         } catch {
             // Tried again in a minute; meanwhile /healthz says why.
             if context.health.failed(error) { context.log.error("the store cannot be written", ["error": "\(error)"]) }

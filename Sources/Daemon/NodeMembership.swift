@@ -114,3 +114,24 @@ struct NodeMembership: Service {
         }
     }
 }
+
+/// Gives each gateway this node's share of its rate and burst (``DeliveryService/share(nodes:)``)
+/// whenever the live node count changes: a gateway's rate belongs to the provider account, which
+/// every node sends through. Looks five times a second, so a change the heartbeat saw applies
+/// within 0.2 s of it (the overshoot bound in the README counts it in the detection delay).
+struct RateShare: Service {
+    let nodes: LiveNodes
+    let delivery: DeliveryService
+
+    func run() async throws {
+        var applied = 0
+        while !Task.isCancelled {
+            let live = nodes.liveNodes
+            if live != applied {
+                await delivery.share(nodes: live)
+                applied = live
+            }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+    }
+}

@@ -36,6 +36,13 @@ public final class OutboxDispatcher: Service {
         public var storeRetry: TimeInterval = 1
         /// While the store cannot be written, how often to try a write.
         public var storeProbe: Duration = .seconds(1)
+        /// Whether each admission is also counted in the store against its gateway's daily cap and
+        /// recipient windows (``SendBudget``), in the commit that makes it `sending`: exact when
+        /// several nodes share the store and the provider account. The dispatcher's own counts stay
+        /// the first, cheap filter. Default nil: when the store is shared (``OutboxWriter/isShared``,
+        /// PostgreSQL). On SQLite one daemon owns the store, its own counts are the account's, and
+        /// the windows' rows would halve the writer's admissions per second.
+        public var storeBudget: Bool?
         public init() {}
     }
 
@@ -294,9 +301,10 @@ public final class OutboxDispatcher: Service {
             return
         }
         let clock = ContinuousClock.now
+        let recipientKeys = DeliveryService.recipientKeys(outbound, kind: gateway.settings.kind)
         let result = await gateway.dispatcher.send(
-            outbound, recipientKeys: DeliveryService.recipientKeys(outbound, kind: gateway.settings.kind),
-            admit: { await self.admit(message, gateway: name) })
+            outbound, recipientKeys: recipientKeys,
+            admit: { await self.admit(message, gateway: gateway.dispatcher, recipientKeys: recipientKeys) })
         let elapsed = ContinuousClock.now - clock
         if result.attempted { metrics?.sendSeconds.observe(elapsed - result.waited, labels: [name]) }
         if result.waited > .zero { metrics?.throttleWaitSeconds.increment(by: result.waited.seconds, labels: [name]) }
@@ -317,18 +325,36 @@ public final class OutboxDispatcher: Service {
     }
 
     /// Runs when the gateway has admitted `message`, right before its request leaves: commits it
-    /// as `sending` through `gateway`, or withdraws it.
-    func admit(_ message: OutboxMessage, gateway: String) async -> GatewayDispatcher.Admission {
+    /// as `sending` through `gateway` (counted in the gateway's budget in the store, see
+    /// ``Settings/storeBudget``), or withdraws it.
+    ///
+    /// A budget the store finds spent withdraws the message as the dispatcher's own count would:
+    /// a daily cap pauses the gateway until the next local midnight, a full recipient window
+    /// defers the message until the window frees.
+    func admit(
+        _ message: OutboxMessage, gateway: GatewayDispatcher, recipientKeys: [String]
+    ) async -> GatewayDispatcher.Admission {
         let at = now()
         if let window = quietHours(), !window.allows(at) {
             return .withdraw(.deferred(until: window.nextAllowed(from: at), reason: Self.quietHoursReason))
         }
+        var sending = Transition(
+            messageID: message.id, to: .sending, at: at, gateway: gateway.name, countsAsAttempt: false)
+        if settings.storeBudget ?? writer.isShared {
+            sending.budget = DeliveryService.budget(gateway.configuration, recipientKeys: recipientKeys, at: at)
+        }
         do {
-            let applied = try await writer.submit([
-                Transition(messageID: message.id, to: .sending, at: at, gateway: gateway, countsAsAttempt: false)
-            ])
-            // Not applied: its campaign was paused or cancelled, or a receipt settled it meanwhile.
-            return applied.isEmpty ? .withdraw(.deferred(until: at, reason: Self.notSendable)) : .proceed
+            switch try await writer.admit(sending) {
+            case .applied:
+                return .proceed
+            case .notApplied:
+                // Its campaign was paused or cancelled, or a receipt settled it meanwhile.
+                return .withdraw(.deferred(until: at, reason: Self.notSendable))
+            case .refused(.dailyCap(let until)):
+                return .withdraw(.pauseGateway(reason: GatewayDispatcher.dailyCapReached, kind: .quota, until: until))
+            case .refused(.recipientLimit(let until)):
+                return .withdraw(.deferred(until: until, reason: GatewayDispatcher.recipientLimit))
+            }
         } catch {
             storeFailed(error)
             return .withdraw(

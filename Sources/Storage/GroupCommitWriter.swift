@@ -30,7 +30,7 @@ public final class GroupCommitWriter: OutboxWriter, @unchecked Sendable {
 
     private struct Entry {
         var transitions: [Transition]
-        var continuation: CheckedContinuation<[Transition], any Error>
+        var continuation: CheckedContinuation<Committed, any Error>
         /// Also write a probe row: does the store take writes?
         var probe = false
         /// Claims to undo first.
@@ -60,6 +60,8 @@ public final class GroupCommitWriter: OutboxWriter, @unchecked Sendable {
     /// The outbox's SQL on the writer's connection, whichever backend holds it.
     private let sql: any GroupCommitSQL
     public let node: String?
+    /// PostgreSQL: other nodes' daemons write the same store.
+    public let isShared: Bool
 
     /// Opens its own connection to the database at `path`, migrating it if needed.
     ///
@@ -77,6 +79,7 @@ public final class GroupCommitWriter: OutboxWriter, @unchecked Sendable {
         try connection.execute("PRAGMA wal_autocheckpoint = \(Self.checkpointPages)")
         sql = SQLiteGroupCommit(sql: OutboxSQL(connection: connection))
         node = nil
+        isShared = false
     }
 
     /// Opens its own connection to the PostgreSQL server `connectionString` names, migrating the
@@ -92,6 +95,7 @@ public final class GroupCommitWriter: OutboxWriter, @unchecked Sendable {
         outbox.node = node
         sql = PostgresGroupCommit(sql: outbox)
         self.node = node
+        isShared = true
     }
 
     /// Records `transitions` as `OutboxStore.record` does, in a transaction shared with other
@@ -100,7 +104,15 @@ public final class GroupCommitWriter: OutboxWriter, @unchecked Sendable {
     /// Throws the commit's `StorageError` (the whole batch failed), or `.closed` after `close()`.
     @discardableResult
     public func submit(_ transitions: [Transition]) async throws -> [Transition] {
-        try await enqueue(transitions, probe: false)
+        try await enqueue(transitions, probe: false).applied
+    }
+
+    /// Commits `transition` to `sending` as ``submit(_:)`` does, in a transaction shared with other
+    /// submitters, counting it in its ``Transition/budget`` if it has room; says which.
+    public func admit(_ transition: Transition) async throws -> SendingCommit {
+        let committed = try await enqueue([transition], probe: false)
+        if let refusal = committed.refused[transition.messageID] { return .refused(refusal) }
+        return committed.applied.isEmpty ? .notApplied : .applied
     }
 
     /// Commits a write of its own (a row in `meta`), with whatever else is pending: it throws
@@ -116,7 +128,7 @@ public final class GroupCommitWriter: OutboxWriter, @unchecked Sendable {
 
     private func enqueue(
         _ transitions: [Transition], probe: Bool, releases: [ClaimRelease] = []
-    ) async throws -> [Transition] {
+    ) async throws -> Committed {
         try await withCheckedThrowingContinuation { continuation in
             condition.lock()
             guard !closing else {
@@ -243,7 +255,7 @@ public final class GroupCommitWriter: OutboxWriter, @unchecked Sendable {
 protocol GroupCommitSQL {
     /// Writes the probe row if asked, undoes `releases`, applies each submitter's transitions, all
     /// in one write transaction, and returns what was applied, submitter by submitter.
-    func commit(probe: Bool, releases: [ClaimRelease], transitions: [[Transition]]) throws -> [[Transition]]
+    func commit(probe: Bool, releases: [ClaimRelease], transitions: [[Transition]]) throws -> [Committed]
 
     func claimDue(now: Date, limit: Int, lease: TimeInterval) throws -> [OutboxMessage]
 }
@@ -253,7 +265,7 @@ protocol GroupCommitSQL {
 struct SQLiteGroupCommit: GroupCommitSQL {
     let sql: OutboxSQL<SQLiteConnection>
 
-    func commit(probe: Bool, releases: [ClaimRelease], transitions: [[Transition]]) throws -> [[Transition]] {
+    func commit(probe: Bool, releases: [ClaimRelease], transitions: [[Transition]]) throws -> [Committed] {
         try sql.commitBatch(probe: probe, releases: releases, transitions: transitions)
     }
 
@@ -266,7 +278,7 @@ struct SQLiteGroupCommit: GroupCommitSQL {
 struct PostgresGroupCommit: GroupCommitSQL {
     let sql: OutboxSQL<PGConnection>
 
-    func commit(probe: Bool, releases: [ClaimRelease], transitions: [[Transition]]) throws -> [[Transition]] {
+    func commit(probe: Bool, releases: [ClaimRelease], transitions: [[Transition]]) throws -> [Committed] {
         try sql.commitBatch(probe: probe, releases: releases, transitions: transitions)
     }
 
@@ -277,14 +289,19 @@ struct PostgresGroupCommit: GroupCommitSQL {
 
 extension OutboxSQL {
     /// One group commit: see ``GroupCommitSQL/commit(probe:releases:transitions:)``.
-    func commitBatch(probe: Bool, releases: [ClaimRelease], transitions: [[Transition]]) throws -> [[Transition]] {
+    func commitBatch(probe: Bool, releases: [ClaimRelease], transitions: [[Transition]]) throws -> [Committed] {
+        // Built inside the transaction: PostgreSQL re-runs it after a serialization failure.
         try connection.writeTransaction {
             // The fence first, before any message row is held (see `nodeHoldsLease(at:)`).
             let admission = transitions.lazy.joined().first { $0.to == .sending }
             let leaseHeld = try admission.map { try nodeHoldsLease(at: $0.at) }
             if probe { try probeWrite(at: Date()) }
             if !releases.isEmpty { try releaseClaims(releases) }
-            return try transitions.map { try applyTransitions($0, leaseHeld: leaseHeld) }
+            return try transitions.map { batch in
+                var refused: [Int64: BudgetRefusal] = [:]
+                let applied = try applyTransitions(batch, leaseHeld: leaseHeld, refused: &refused)
+                return Committed(applied: applied, refused: refused)
+            }
         }
     }
 }

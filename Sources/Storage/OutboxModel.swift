@@ -325,12 +325,15 @@ public struct Transition: Sendable, Hashable {
     /// A message created in the same transaction when this one applies (the SMS that replaces a
     /// WeChat message that failed for good), so neither exists without the other.
     public var followUp: NewMessage?
+    /// On `sending`: the gateway's shared budget, which must have room for it (``SendBudget``).
+    public var budget: SendBudget?
 
     public init(
         messageID: Int64, to: MessageState, at: Date, gateway: String? = nil, providerID: String? = nil,
         error: String? = nil, nextAttemptAt: Date? = nil, countsAsAttempt: Bool = true, checkAt: Date? = nil,
-        followUp: NewMessage? = nil
+        followUp: NewMessage? = nil, budget: SendBudget? = nil
     ) {
+        self.budget = budget
         self.checkAt = checkAt
         self.followUp = followUp
         self.messageID = messageID

@@ -197,6 +197,11 @@ public protocol OutboxStore: AnyObject {
     @discardableResult
     func pruneReceipts(unmatchedBefore cutoff: Date, keep: Int) throws -> Int
 
+    /// Deletes the recipient sends (``SendBudget``) counted before `cutoff`, which no window
+    /// reaches any more; returns how many.
+    @discardableResult
+    func pruneRecipientSends(before cutoff: Date) throws -> Int
+
     /// Matches stored receipts that had no message yet; returns how many matched.
     @discardableResult
     func matchPendingReceipts() throws -> Int

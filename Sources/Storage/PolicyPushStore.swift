@@ -90,6 +90,13 @@ public protocol OutboxWriter: AnyObject, Sendable {
     @discardableResult
     func submit(_ transitions: [Transition]) async throws -> [Transition]
 
+    /// Commits `transition` (to `sending`) as `submit` does, counting it in its
+    /// ``Transition/budget`` when that has room, in the same transaction; says which.
+    func admit(_ transition: Transition) async throws -> SendingCommit
+
+    /// Whether other daemons may write the same store (PostgreSQL): what they admit counts too.
+    var isShared: Bool { get }
+
     /// Commits a write of its own with whatever else is pending: it throws while the store
     /// cannot be written (a full disk), and returns once it can again.
     func probe() async throws

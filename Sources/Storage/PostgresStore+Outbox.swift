@@ -133,6 +133,11 @@ extension PostgresStore: OutboxStore {
     }
 
     @discardableResult
+    public func pruneRecipientSends(before cutoff: Date) throws -> Int {
+        try outbox.pruneRecipientSends(before: cutoff)
+    }
+
+    @discardableResult
     public func matchPendingReceipts() throws -> Int {
         try outbox.matchPendingReceipts()
     }

@@ -127,6 +127,11 @@ extension SQLiteStore: OutboxStore {
     }
 
     @discardableResult
+    public func pruneRecipientSends(before cutoff: Date) throws -> Int {
+        try outbox.pruneRecipientSends(before: cutoff)
+    }
+
+    @discardableResult
     public func matchPendingReceipts() throws -> Int {
         try outbox.matchPendingReceipts()
     }

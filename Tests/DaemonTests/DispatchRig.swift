@@ -133,8 +133,9 @@ final class DispatchRig {
 
     func setQuietHours(_ hours: QuietHours?) { quiet.value.withLock { $0 = hours } }
 
-    func dispatcher(maxInFlight: Int = 64) -> OutboxDispatcher {
+    func dispatcher(maxInFlight: Int = 64, storeBudget: Bool? = nil) -> OutboxDispatcher {
         var settings = OutboxDispatcher.Settings()
+        settings.storeBudget = storeBudget
         settings.maxInFlight = maxInFlight
         settings.claimBatch = maxInFlight
         settings.idlePoll = .milliseconds(20)

@@ -63,7 +63,8 @@ public struct DailyCap: Sendable, Hashable {
         count = 0
     }
 
-    private func bounds(of date: Date) -> (start: Date, end: Date) {
+    /// The first instant of the local day that contains `date`, and of the next one.
+    public func bounds(of date: Date) -> (start: Date, end: Date) {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = timeZone
         let start = calendar.startOfDay(for: date)

@@ -30,7 +30,8 @@ public actor GatewayDispatcher {
         case proceed
         /// Do not send it: ``send(_:recipientKeys:admit:)`` returns `outcome`, not an attempt,
         /// and hands back the in-flight slot, the breaker probe, the recipient window and the
-        /// daily cap (the token stays spent).
+        /// daily cap (the token stays spent). A `.pauseGateway` outcome also pauses the gateway,
+        /// as the same answer from the provider would (a daily cap found spent by the shared store).
         case withdraw(DeliveryOutcome)
     }
 
@@ -250,6 +251,10 @@ public actor GatewayDispatcher {
             for key in recipientKeys { recipients.forget(key: key, at: wallNow) }
             dailyCap?.release(now: wallNow)
             sent -= 1
+            // The account's quota is spent, as the shared store counts it: stop here too.
+            if case .pauseGateway(let reason, let kind, let until) = outcome {
+                pause(reason: reason, kind: kind, until: until)
+            }
             publish()
             return DispatchResult(
                 outcome: outcome, attempted: false, throttled: waitedForSlot || waitedForToken, waited: waited)
@@ -274,6 +279,20 @@ public actor GatewayDispatcher {
         return DispatchResult(
             outcome: outcome, attempted: true, throttled: waitedForSlot || waitedForToken, waited: waited)
     }
+
+    /// Takes `1 / nodes` of the configured rate and burst, for one of `nodes` live nodes sharing
+    /// the provider account (``TokenBucket/setShare(_:now:)``: the rate exactly, the burst rounded
+    /// down to at least 1). `nodes` below 1 counts as 1: a node always counts itself.
+    ///
+    /// The bucket keeps its fill level, clamped to the new burst. A send already sleeping for a
+    /// token sees the new rate when it wakes (it checks the bucket again), so a larger share
+    /// takes effect at the latest one old token interval later.
+    public func setShare(nodes: Int) {
+        bucket.setShare(nodes, now: clock.elapsed())
+    }
+
+    /// The number of nodes this dispatcher shares its gateway's rate with (1: all of it).
+    public var share: Int { bucket.share }
 
     /// Stops sending until `until`, or until ``resume()`` when `until` is nil.
     ///

@@ -84,7 +84,8 @@ public struct RecipientLimits: Sendable {
         history[key] = times.isEmpty ? nil : times
     }
 
-    private func applicable(to key: String) -> [Window] {
+    /// The windows that count sends to `key` (those of its scope, and those without one).
+    public func applicable(to key: String) -> [Window] {
         let scope = key.split(separator: "\u{1F}", maxSplits: 1, omittingEmptySubsequences: false).first
         return windows.filter { window in window.scope.map { scope == Substring($0) } ?? true }
     }

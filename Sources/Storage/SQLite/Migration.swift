@@ -19,6 +19,7 @@ struct Migration {
         Migration(sql: version8, rebuildsTables: true),
         Migration(sql: version9),
         Migration(sql: version10),
+        Migration(sql: version11),
     ]
 
     static var latestVersion: Int { all.count }

@@ -114,9 +114,22 @@ final class OutboxSQL<Database: SQLDatabase> {
     /// while the node holds its lease (see ``nodeHoldsLease(at:)``), and stamps the node; so a node
     /// declared dead, whose messages another node has recovered, never sends again.
     /// A transition to the state the message is in only reschedules it (``MessageState/canReschedule``).
+    /// A `sending` transition with a ``Transition/budget`` is applied only when the budget has room,
+    /// and counts in it; one that leaves `sending` for `retry_wait` or `failed` (the gateway's
+    /// answer: the provider did not count it) takes back its recipient windows, as the dispatcher's
+    /// own windows do; the day's count stays, as the dispatcher's does. Budget refusals are dropped.
     ///
     /// `leaseHeld` is the fence's answer when the caller asked it already, before changing anything.
     func applyTransitions(_ transitions: [Transition], leaseHeld: Bool? = nil) throws -> [Transition] {
+        var refused: [Int64: BudgetRefusal] = [:]
+        return try applyTransitions(transitions, leaseHeld: leaseHeld, refused: &refused)
+    }
+
+    /// Applies a batch of transitions as ``applyTransitions(_:leaseHeld:)`` does, adding to `refused`
+    /// the admissions a budget refused.
+    func applyTransitions(
+        _ transitions: [Transition], leaseHeld: Bool? = nil, refused: inout [Int64: BudgetRefusal]
+    ) throws -> [Transition] {
         let update = try statement(
             """
             UPDATE messages SET state = ?2, updated_at = ?3, attempts = attempts + ?4,
@@ -158,6 +171,14 @@ final class OutboxSQL<Database: SQLDatabase> {
                     if leaseHeld == nil { leaseHeld = try nodeHoldsLease(at: transition.at) }
                     guard leaseHeld == true else { continue }
                 }
+                if let budget = transition.budget,
+                    let refusal = try spend(budget, messageID: transition.messageID, at: transition.at)
+                {
+                    refused[transition.messageID] = refusal
+                    continue
+                }
+            } else if current.state == .sending, transition.to == .retryWait || transition.to == .failed {
+                try forgetRecipientSends(messageID: transition.messageID)
             }
             // Found never sent after its campaign was cancelled: it will not be sent now.
             if transition.to == .unsent, try campaignState(current.campaignID) == .cancelled {
