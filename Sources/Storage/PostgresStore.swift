@@ -115,8 +115,8 @@ public final class PostgresStore: PolicyPushStore {
 
     /// Runs an operator's write (a campaign created, decided, paused…, a suppression) so that its
     /// transaction sends `NOTIFY` on ``StoreChanges/channel``: the daemons hear of it when it commits.
-    func notifyingDaemons<T>(_ body: () throws -> T) rethrows -> T {
-        connection.commitNotification = StoreChanges.channel
+    func notifyingDaemons<T>(_ body: () throws -> T) throws -> T {
+        connection.commitNotification = try StoreChanges.channel(on: connection)
         defer { connection.commitNotification = nil }
         return try body()
     }

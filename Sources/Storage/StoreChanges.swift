@@ -14,8 +14,18 @@ import Synchronization
 /// The connection lives on a thread of its own, blocked in poll(2) a quarter second at a time:
 /// it never blocks the cooperative pool.
 public final class StoreChanges: Sendable {
-    /// The channel operators' writes notify.
+    /// The channel operators' writes notify, before the schema's name is added.
     public static let channel = "policypush_control"
+
+    /// The channel of the store `connection` works in: channels are the database's, so each schema
+    /// (a store of its own: a district's beside another's) has one, and one store's writes never
+    /// wake another's daemons. At most 63 bytes, PostgreSQL's identifier length.
+    static func channel(on connection: PGConnection) throws -> String {
+        let schema = try connection.query("SELECT current_schema()").text(0, 0) ?? "public"
+        var name = channel + ":" + schema
+        while name.utf8.count > 63 { name.removeLast() }
+        return name
+    }
 
     /// How long the listener waits in one poll(2) before looking whether it should stop.
     static let pollSlice: Duration = .milliseconds(250)
@@ -159,7 +169,7 @@ public final class StoreChanges: Sendable {
 
     private static func connect(_ connectionString: String) throws -> PGConnection {
         let connection = try PGConnection(connectionString)
-        try connection.listen(channel)
+        try connection.listen(try channel(on: connection))
         return connection
     }
 }
