@@ -5,7 +5,8 @@ import Ops
 import Storage
 
 /// Expiry of accepted messages without a receipt, pruning of unmatched receipts and of the shared
-/// budget's recipient sends, metrics from the store, systemd's STATUS and WATCHDOG.
+/// budget's recipient sends, metrics from the store, systemd's STATUS and WATCHDOG; on a shared
+/// store, matching of receipts that came before their message's acceptance was committed.
 struct Housekeeping: Service {
     let context: DaemonContext
     let delivery: DeliveryService
@@ -16,8 +17,10 @@ struct Housekeeping: Service {
         var lastStatus = ContinuousClock.now - .seconds(3600)
         let watchdog = context.notifier.watchdogInterval.map { $0 / 2 } ?? .seconds(2)
         let tick = min(watchdog, .seconds(2))
+        let shared = try await context.store.run { $0.isShared }
         while !Task.isCancelled {
             let now = context.now()
+            if shared { await matchEarlyReceipts() }
             if now.timeIntervalSince(lastExpiry) >= 60 || now < lastExpiry {
                 lastExpiry = now
                 await expire(now: now)
@@ -31,6 +34,21 @@ struct Housekeeping: Service {
             if statusDue { lastStatus = ContinuousClock.now }
             context.notifier.watchdog()
             try await Task.sleep(for: tick)
+        }
+    }
+
+    /// Nodes commit side by side on a shared store: a receipt reaching one node's listener while
+    /// another node's commit of the message's acceptance is under way is stored unmatched, and that
+    /// commit (which looked for early receipts before this one was visible) leaves it so. Matching
+    /// what is left at every tick settles such a receipt within seconds.
+    private func matchEarlyReceipts() async {
+        // The race lasts a commit; a minute covers a slow one without rereading old strays.
+        let since = context.now().addingTimeInterval(-60)
+        do {
+            let matched = try await context.store.run { try $0.matchPendingReceipts(receivedAfter: since) }
+            if matched > 0 { context.log.info("early receipts matched", ["count": matched]) }
+        } catch {
+            context.log.warning("early receipts could not be matched; trying again", ["error": "\(error)"])
         }
     }
 

@@ -290,8 +290,11 @@ struct PostgresGroupCommit: GroupCommitSQL {
 extension OutboxSQL {
     /// One group commit: see ``GroupCommitSQL/commit(probe:releases:transitions:)``.
     func commitBatch(probe: Bool, releases: [ClaimRelease], transitions: [[Transition]]) throws -> [Committed] {
-        // Built inside the transaction: PostgreSQL re-runs it after a serialization failure.
-        try connection.writeTransaction {
+        // At `READ COMMITTED` on PostgreSQL, each message row locked as it is read (see
+        // `current(messageID:)`): nodes commit their batches side by side, where `SERIALIZABLE`
+        // aborted them over each other's index reads again and again. Built inside the
+        // transaction, which a deadlock re-runs.
+        try connection.rowLockingTransaction {
             // The fence first, before any message row is held (see `nodeHoldsLease(at:)`).
             let admission = transitions.lazy.joined().first { $0.to == .sending }
             let leaseHeld = try admission.map { try nodeHoldsLease(at: $0.at) }

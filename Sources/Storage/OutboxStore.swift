@@ -202,9 +202,10 @@ public protocol OutboxStore: AnyObject {
     @discardableResult
     func pruneRecipientSends(before cutoff: Date) throws -> Int
 
-    /// Matches stored receipts that had no message yet; returns how many matched.
+    /// Matches stored receipts that had no message yet (those received after `receivedAfter`, when
+    /// given); returns how many matched.
     @discardableResult
-    func matchPendingReceipts() throws -> Int
+    func matchPendingReceipts(receivedAfter: Date?) throws -> Int
 
     /// Marks `expired` every message accepted at or before `olderThan` without a receipt;
     /// returns how many.

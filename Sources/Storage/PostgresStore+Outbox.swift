@@ -138,8 +138,8 @@ extension PostgresStore: OutboxStore {
     }
 
     @discardableResult
-    public func matchPendingReceipts() throws -> Int {
-        try outbox.matchPendingReceipts()
+    public func matchPendingReceipts(receivedAfter: Date?) throws -> Int {
+        try outbox.matchPendingReceipts(receivedAfter: receivedAfter)
     }
 
     @discardableResult

@@ -132,8 +132,8 @@ extension SQLiteStore: OutboxStore {
     }
 
     @discardableResult
-    public func matchPendingReceipts() throws -> Int {
-        try outbox.matchPendingReceipts()
+    public func matchPendingReceipts(receivedAfter: Date?) throws -> Int {
+        try outbox.matchPendingReceipts(receivedAfter: receivedAfter)
     }
 
     @discardableResult

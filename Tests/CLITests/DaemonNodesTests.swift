@@ -38,8 +38,13 @@ struct DaemonNodesTests {
             let second = try await rig.startServe(node: 2)
             let id = try await rig.startCampaign(name: "Two nodes")
             try await rig.waitUntil("sending began", timeout: .seconds(60)) { try await rig.received() > 200 }
-            try await rig.waitUntil("both nodes send", timeout: .seconds(20)) {
-                try database.sendersSeen(campaign: id) >= 2
+            do {
+                try await rig.waitUntil("both nodes send", timeout: .seconds(20)) {
+                    try database.sendersSeen(campaign: id) >= 2
+                }
+            } catch {
+                Issue.record("\(error)\n\(rig.logs(lines: 60))")
+                throw error
             }
             let (last, _) = try await rig.killRepeatedly(
                 second, node: 2, campaign: id, kills: 4, seed: 20_261_204, window: 1_500...3_000)

@@ -255,7 +255,7 @@ import Testing
         #expect(try f.state(ids[0]) == .delivered)
         #expect(try f.state(ids[1]) == .failed)
         #expect(try f.scalarInt("SELECT count(*) FROM receipts WHERE message_id IS NULL") == 0)
-        #expect(try f.store.matchPendingReceipts() == 0)
+        #expect(try f.store.matchPendingReceipts(receivedAfter: nil) == 0)
     }
 
     @Test(arguments: StoreBackend.all) func matchPendingReceiptsPicksUpReceiptsForLaterAcceptedMessages(
@@ -272,7 +272,7 @@ import Testing
             UPDATE messages SET state = 'accepted', gateway = 'aliyun', provider_id = 'late', next_attempt_at = 0
             WHERE id = \(ids[0])
             """)
-        #expect(try f.store.matchPendingReceipts() == 1)
+        #expect(try f.store.matchPendingReceipts(receivedAfter: nil) == 1)
         #expect(try f.state(ids[0]) == .delivered)
     }
 

@@ -10,6 +10,16 @@ extension OutboxSQL {
     func spend(_ budget: SendBudget, messageID: Int64, at: Date) throws -> BudgetRefusal? {
         let now = at.millis
         var earliest: Int64?
+        // Two nodes admitting to one recipient at once would both count the window below its
+        // limit at `READ COMMITTED`: on PostgreSQL, the window's key is locked until the commit.
+        if connection.dialect == .postgres {
+            let lock = try statement("SELECT pg_advisory_xact_lock(CAST(?1 AS BIGINT))")
+            for key in Set(budget.windows.map(\.keyHash)).sorted() {
+                try lock.bind(key)
+                _ = try lock.step()
+                lock.reset()
+            }
+        }
         for window in budget.windows {
             let period = Int64((window.period * 1000).rounded(.up))
             if let freeing = try windowFull(

@@ -151,13 +151,14 @@ extension OutboxSQL {
         }
     }
 
-    func matchPendingReceipts() throws -> Int {
+    func matchPendingReceipts(receivedAfter: Date?) throws -> Int {
         try connection.writeTransaction {
             let select = try statement(
                 """
                 SELECT id, status, reason_code, received_at, gateway, message_key, provider_id FROM receipts
-                WHERE message_id IS NULL ORDER BY id
+                WHERE message_id IS NULL AND received_at > ?1 ORDER BY id
                 """)
+            try select.bind(receivedAfter?.millis ?? Int64.min)
             var pending: [(receipt: PendingReceipt, gateway: String, key: String?, providerID: String?)] = []
             while try select.step() {
                 pending.append((try pendingReceipt(select), select.text(4) ?? "", select.text(5), select.text(6)))

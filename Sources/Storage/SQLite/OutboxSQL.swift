@@ -89,11 +89,14 @@ final class OutboxSQL<Database: SQLDatabase> {
         var node: String?
     }
 
+    /// The message's row as a transition needs it. On PostgreSQL the row stays locked until the
+    /// transaction ends (`FOR UPDATE`), so a transition decided on it cannot race another node's on
+    /// the same message at `READ COMMITTED`; SQLite's one writer needs no lock.
     func current(messageID: Int64) throws -> Current? {
         let select = try statement(
             """
             SELECT state, idempotency_key, credit_code, channel, policy_ids, gateway, provider_id, campaign_id, node
-            FROM messages WHERE id = ?1
+            FROM messages WHERE id = ?1\(connection.dialect == .postgres ? " FOR UPDATE" : "")
             """)
         defer { select.reset() }
         try select.bind(messageID)
