@@ -67,8 +67,10 @@ import Testing
         #expect(sqlite.enterprises.count == 4_500)
         #expect(sqlite.bookkeeping.filter { $0.hasSuffix("moved") }.count == changed.union([1]).count)
 
+        // The first difference only: thousands of rows printed whole would hide it.
         #expect(postgres.counts == sqlite.counts)
-        #expect(postgres.enterprises == sqlite.enterprises)
-        #expect(postgres.bookkeeping == sqlite.bookkeeping)
+        #expect(postgres.enterprises.count == sqlite.enterprises.count)
+        #expect(zip(postgres.enterprises, sqlite.enterprises).first { $0 != $1 } == nil)
+        #expect(zip(postgres.bookkeeping, sqlite.bookkeeping).first { $0 != $1 } == nil)
     }
 }
