@@ -36,6 +36,8 @@ public final class PostgresStore: PolicyPushStore {
         }
     }
 
+    /// Streams the rows into a temporary table through `COPY` and upserts them from it in one
+    /// statement (``PGEnterpriseImport``), in one transaction.
     public func importEnterprises(
         file: String, replace: Bool,
         _ produce: (_ sink: ([Enterprise]) throws -> Void) throws -> RejectedRows
@@ -53,11 +55,16 @@ public final class PostgresStore: PolicyPushStore {
             let run = try startRun.int64(0)
             startRun.reset()
 
-            var writer = try EnterpriseWriter(connection: connection, run: run, timestamp: now)
-            let rejected = try produce { batch in
-                for enterprise in batch { try writer.upsert(enterprise) }
+            // The rows stream through COPY while `produce` reads the file (PGEnterpriseImport).
+            var staging = try PGEnterpriseImport(connection: connection, run: run, timestamp: now)
+            let rejected: RejectedRows
+            do {
+                rejected = try produce { batch in try staging.write(batch) }
+            } catch {
+                staging.abort(error)
+                throw error
             }
-            var counts = writer.counts
+            var counts = try staging.upsert()
             if replace {
                 let keep = try connection.cursor("UPDATE enterprises SET import_run = ?1 WHERE credit_code = ?2")
                 for code in rejected.creditCodes {

@@ -22,13 +22,15 @@ public final class SQLiteStore: PolicyPushStore {
 
     /// The schema version of the open database (`PRAGMA user_version`).
     public let schemaVersion: Int
+    /// Opened read-only: an import, which writes on a connection of its own, is refused up front.
+    let readOnly: Bool
 
     /// The page cache an import may grow to, in KiB (SQLite's negative `cache_size` unit).
     ///
     /// Import files are rarely in credit-code order, so upserts touch B-tree pages at random;
     /// with SQLite's 2 MiB default, dirty pages spill to the WAL and are rewritten over and
     /// over, and a re-import of 1,000,000 shuffled rows runs a third slower. It is a ceiling,
-    /// not an allocation, and the cache shrinks back when the import ends.
+    /// not an allocation, and it goes with the import writer's connection when the import ends.
     static let importCacheKiB = 256 * 1024
 
     let connection: SQLiteConnection
@@ -42,49 +44,39 @@ public final class SQLiteStore: PolicyPushStore {
     /// A `readOnly` store neither creates nor migrates; it requires the current schema.
     public init(path: String, readOnly: Bool = false) throws {
         if !readOnly { try Self.createParentDirectory(of: path) }
+        self.readOnly = readOnly
         connection = try SQLiteConnection(path: path, readOnly: readOnly)
         schemaVersion = try Migration.migrate(connection, readOnly: readOnly)
     }
 
+    /// Parses on the caller's thread while a writer thread of its own upserts into the database on
+    /// a connection of its own (``SQLiteImportWriter``); a read-only store refuses.
+    ///
+    /// The writer's transaction is open before `produce` runs, and this returns only once it has
+    /// committed or rolled back.
     public func importEnterprises(
         file: String, replace: Bool,
         _ produce: (_ sink: ([Enterprise]) throws -> Void) throws -> RejectedRows
     ) throws -> ImportCounts {
-        let defaultCache = try connection.scalarInt("PRAGMA cache_size") ?? -2000
-        try connection.execute("PRAGMA cache_size = -\(Self.importCacheKiB)")
-        // Only memory is at stake if this fails; the import's own outcome is what counts.
-        defer { _ = try? connection.execute("PRAGMA cache_size = \(defaultCache)") }
-        return try connection.immediateTransaction {
-            let now = try timestamp()
-            let startRun = try connection.prepare("INSERT INTO import_runs (file, started_at) VALUES (?1, ?2)")
-            try startRun.run(file, now)
-            let run = connection.lastInsertRowID
-
-            var writer = try EnterpriseWriter(connection: connection, run: run, timestamp: now)
-            let rejected = try produce { batch in
-                for enterprise in batch { try writer.upsert(enterprise) }
-            }
-            var counts = writer.counts
-            if replace {
-                let keep = try connection.prepare("UPDATE enterprises SET import_run = ?1 WHERE credit_code = ?2")
-                for code in rejected.creditCodes {
-                    try keep.run(run, code)
-                }
-                let remove = try connection.prepare("DELETE FROM enterprises WHERE import_run <> ?1")
-                try remove.run(run)
-                counts.removed = connection.changes
-            }
-
-            let finishRun = try connection.prepare(
-                """
-                UPDATE import_runs
-                SET finished_at = ?2, inserted = ?3, updated = ?4, unchanged = ?5, rejected = ?6, removed = ?7
-                WHERE id = ?1
-                """)
-            try finishRun.run(
-                run, try timestamp(), counts.inserted, counts.updated, counts.unchanged, rejected.count, counts.removed)
-            return counts
+        guard !readOnly else {
+            throw StorageError(code: .readOnly, message: "\(connection.path) is open read-only; an import writes")
         }
+        let queue = ImportBatchQueue(capacity: SQLiteImportWriter.queueCapacity)
+        SQLiteImportWriter.start(path: connection.path, file: file, replace: replace, queue: queue)
+        let rejected: RejectedRows
+        do {
+            try queue.awaitBegin()
+            rejected = try produce { batch in try queue.put(batch) }
+        } catch {
+            queue.close(.abandoned)
+            // When the writer failed first, its error is the cause of the producer's.
+            if case .failure(let writerError) = queue.awaitOutcome(), !(writerError is ImportBatchQueue.Abandoned) {
+                throw writerError
+            }
+            throw error
+        }
+        queue.close(.complete(rejected))
+        return try queue.awaitOutcome().get()
     }
 
     public func enterprise(creditCode: String) throws -> Enterprise? {
@@ -126,11 +118,6 @@ public final class SQLiteStore: PolicyPushStore {
         while try statement.step() {
             try body(try EnterpriseRow.read(statement))
         }
-    }
-
-    /// The current UTC time as ISO 8601 with milliseconds, from SQLite's clock.
-    private func timestamp() throws -> String {
-        try connection.scalarText("SELECT strftime('%Y-%m-%dT%H:%M:%fZ', 'now')") ?? ""
     }
 
     private static func createParentDirectory(of path: String) throws {

@@ -22,6 +22,10 @@ struct BenchCommand: Command {
                 "--policies", "M", "Policies for rule evaluation: the shipped ones plus synthetic ones (default 100)."),
             .option("--preview", "N", "Enterprises for the preview benchmark (default 100000)."),
             .option("--import-rows", "N", "Rows of the CSV for the import benchmark (default 1000000)."),
+            .option(
+                "--import-store", "URL",
+                "Store the import benchmark writes into: an empty PostgreSQL database (postgres:// URL or libpq "
+                    + "string) or SQLite path (default: a new SQLite file in a temporary directory)."),
             .option("--pages", "N", "Package pages rendered per size for the page benchmark (default 10000)."),
             .option("--only", "LIST", "Run only some of: rules, preview, import, page (default: all)."),
             .option("--seed", "S", "Seed of the synthetic data (default 42)."),
@@ -31,6 +35,7 @@ struct BenchCommand: Command {
     let policies: Int
     let previewCount: Int
     let importRows: Int
+    let importStore: String?
     let pages: Int
     let only: Set<String>
     let seed: UInt64
@@ -40,6 +45,7 @@ struct BenchCommand: Command {
         policies = try arguments.int("--policies", default: 100, in: 1...10_000)!
         previewCount = try arguments.int("--preview", default: 100_000, in: 1...50_000_000)!
         importRows = try arguments.int("--import-rows", default: 1_000_000, in: 1...50_000_000)!
+        importStore = arguments.value("--import-store")
         pages = try arguments.int("--pages", default: 10_000, in: 1...10_000_000)!
         only = Set(arguments.list("--only") ?? ["rules", "preview", "import", "page"])
         for name in only where !["rules", "preview", "import", "page"].contains(name) {
@@ -146,7 +152,8 @@ struct BenchCommand: Command {
         let t0 = Date()
         let parsed = try reader.read { _ in }
         let parseSeconds = Date().timeIntervalSince(t0)
-        let store = try Store.open(at: dir + "/bench.sqlite")
+        let store = try importStore.map { try Store.open(url: $0) } ?? Store.open(at: dir + "/bench.sqlite")
+        let backend = store is PostgresStore ? "PostgreSQL" : "SQLite"
         let t1 = Date()
         let counts = try store.importEnterprises(file: csv, replace: false) { sink in
             RejectedRows(count: try reader.read { try sink($0) }.rejected)
@@ -156,12 +163,13 @@ struct BenchCommand: Command {
         var loaded = 0
         try store.forEachEnterprise { _ in loaded += 1 }
         let loadSeconds = Date().timeIntervalSince(t2)
-        Output.out(
-            String(
-                format:
-                    "import: %d rows (%.0f MB CSV): parse+validate %.0f rows/s; into SQLite %.2f s = %.0f rows/s (inserted %d, rejected %d); reading back %.0f rows/s",
-                importRows, Double(size) / 1e6, Double(parsed.rowsRead) / parseSeconds, importSeconds,
-                Double(importRows) / importSeconds, counts.inserted, parsed.rejected, Double(loaded) / loadSeconds))
+        let parsing = String(
+            format: "import: %d rows (%.0f MB CSV): parse+validate %.0f rows/s", importRows, Double(size) / 1e6,
+            Double(parsed.rowsRead) / parseSeconds)
+        let writing = String(
+            format: "%.2f s = %.0f rows/s (inserted %d, rejected %d); reading back %.0f rows/s", importSeconds,
+            Double(importRows) / importSeconds, counts.inserted, parsed.rejected, Double(loaded) / loadSeconds)
+        Output.out("\(parsing); into \(backend) \(writing)")
     }
 }
 

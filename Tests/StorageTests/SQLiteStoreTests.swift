@@ -160,13 +160,19 @@ import Testing
         #expect(try store.enterprise(creditCode: changed[0].creditCode) == Fixtures.generated(1)[0])
         #expect(try TestSQL.scalarInt(store, "SELECT count(*) FROM import_runs") == 1)
 
-        // A constraint failure inside the sink rolls back the same way and reports the SQL.
+        // A constraint failure while writing rolls back the same way and reports the SQL. The
+        // rows are written on the import's own connection (SQLite's writer thread, PostgreSQL's
+        // upsert after the COPY): the database itself refuses the name "x" here.
+        try TestSQL.execute(
+            store,
+            backend == .sqlite
+                ? "CREATE TRIGGER refuse_x BEFORE INSERT ON enterprises WHEN NEW.name = 'x' BEGIN SELECT RAISE(ABORT, 'x'); END"
+                : "ALTER TABLE enterprises ADD CONSTRAINT refuse_x CHECK (name <> 'x')")
         var invalid = Fixtures.generated(1, offset: 50)[0]
         invalid.name = "x"
         let error = #expect(throws: StorageError.self) {
             try store.importing(file: "c.csv", replace: false) { sink in
-                try sink([invalid])
-                try TestSQL.execute(store, "INSERT INTO enterprises (credit_code) VALUES ('broken')")
+                try sink(Fixtures.generated(2, offset: 60) + [invalid])
             }
         }
         #expect(error?.code == .constraint)

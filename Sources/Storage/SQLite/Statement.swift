@@ -54,7 +54,8 @@ final class Statement {
         try run()
     }
 
-    private func bind(_ value: SQLiteValue, at index: Int32) throws {
+    /// Binds one value to parameter `index`, leaving the others as they are.
+    func bind(_ value: SQLiteValue, at index: Int32) throws {
         let rc: Int32
         switch value {
         case .null:

@@ -1,0 +1,100 @@
+import Foundation
+import Registry
+
+/// Writes one import into SQLite on a thread of its own, with a connection of its own, while the
+/// caller's thread parses and validates the next batches (``ImportBatchQueue`` between them).
+///
+/// Parsing and writing each take about as long as the other; on one thread they take turns, on
+/// two they overlap. The connection is opened, used and closed on the writer's thread; only
+/// batches of `Enterprise` values, the rejected rows and the outcome cross between the threads.
+enum SQLiteImportWriter {
+    /// Batches queued between the parser and the writer: enough to absorb a slow batch on either
+    /// side, few enough that an import of any size holds a few batches (8,192 rows each) in memory.
+    static let queueCapacity = 4
+
+    /// Starts the writer's thread on the database at `path`; it opens its transaction at once and
+    /// reports its outcome through `queue`.
+    static func start(path: String, file: String, replace: Bool, queue: ImportBatchQueue) {
+        let thread = Thread {
+            queue.finish(Result { try write(path: path, file: file, replace: replace, queue: queue) })
+        }
+        thread.name = "policypush-import"
+        thread.start()
+    }
+
+    /// The whole import on a new connection, returning once it is committed or rolled back (the
+    /// connection closes when this returns).
+    private static func write(
+        path: String, file: String, replace: Bool, queue: ImportBatchQueue
+    ) throws
+        -> ImportCounts
+    {
+        let connection = try SQLiteConnection(path: path, readOnly: false)
+        try connection.execute("PRAGMA cache_size = -\(SQLiteStore.importCacheKiB)")
+        return try connection.immediateTransaction {
+            var transaction = try SQLiteImportTransaction(connection: connection, file: file, replace: replace)
+            queue.didBegin()
+            while true {
+                switch queue.take() {
+                case .batch(let batch): try transaction.write(batch)
+                case .end(.abandoned): throw ImportBatchQueue.Abandoned()
+                case .end(.complete(let rejected)): return try transaction.finish(rejected: rejected)
+                }
+            }
+        }
+    }
+}
+
+/// One import inside a write transaction on a SQLite connection: the run's row, the upserts, the
+/// removal a replacing import makes, and the counts recorded at the end.
+struct SQLiteImportTransaction {
+    let connection: SQLiteConnection
+    let run: Int64
+    let replace: Bool
+    private var writer: EnterpriseWriter
+
+    /// Records the start of the run; call inside the import's transaction.
+    init(connection: SQLiteConnection, file: String, replace: Bool) throws {
+        self.connection = connection
+        self.replace = replace
+        let now = try Self.timestamp(connection)
+        let startRun = try connection.prepare("INSERT INTO import_runs (file, started_at) VALUES (?1, ?2)")
+        try startRun.run(file, now)
+        run = connection.lastInsertRowID
+        writer = try EnterpriseWriter(connection: connection, run: run, timestamp: now)
+    }
+
+    mutating func write(_ batch: [Enterprise]) throws {
+        for enterprise in batch { try writer.upsert(enterprise) }
+    }
+
+    /// Removes what a replacing import leaves out (but the rejected rows' enterprises) and records
+    /// the run's counts.
+    func finish(rejected: RejectedRows) throws -> ImportCounts {
+        var counts = writer.counts
+        if replace {
+            let keep = try connection.prepare("UPDATE enterprises SET import_run = ?1 WHERE credit_code = ?2")
+            for code in rejected.creditCodes {
+                try keep.run(run, code)
+            }
+            let remove = try connection.prepare("DELETE FROM enterprises WHERE import_run <> ?1")
+            try remove.run(run)
+            counts.removed = connection.changes
+        }
+        let finishRun = try connection.prepare(
+            """
+            UPDATE import_runs
+            SET finished_at = ?2, inserted = ?3, updated = ?4, unchanged = ?5, rejected = ?6, removed = ?7
+            WHERE id = ?1
+            """)
+        try finishRun.run(
+            run, try Self.timestamp(connection), counts.inserted, counts.updated, counts.unchanged, rejected.count,
+            counts.removed)
+        return counts
+    }
+
+    /// The current UTC time as ISO 8601 with milliseconds, from SQLite's clock.
+    static func timestamp(_ connection: SQLiteConnection) throws -> String {
+        try connection.scalarText("SELECT strftime('%Y-%m-%dT%H:%M:%fZ', 'now')") ?? ""
+    }
+}
