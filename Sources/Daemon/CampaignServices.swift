@@ -105,6 +105,8 @@ struct CampaignPlanning: Service {
     private func plan(_ campaign: CampaignRecord) async throws {
         let inputs = context.inputs
         let id = campaign.id
+        // `resumed`: another node (or this daemon before a restart) began and did not finish.
+        context.log.info("planning campaign", ["campaign": id, "resumed": campaign.state == .planning])
         if campaign.state == .pending {
             let at = context.now()
             try await context.store.run { _ = try $0.applyCampaignState(id: id, .planning, at: at) }

@@ -84,8 +84,17 @@ public final class Daemon: Sendable {
 
         let store = try StoreWorker(url: location)
         // Registered before the writer claims anything: a shared store's claims and sends are the node's.
-        let membership = try await NodeMembership.join(
-            store: store, settings: configuration.daemon, live: nodes, log: log, metrics: metrics, now: now)
+        // Heartbeats go through a connection of their own: queued behind planning's reads and
+        // writes on the daemon's, a beat came late enough for the lease to lapse.
+        let beats = Store.isShared(url: location) ? try StoreWorker(url: location, label: "policypush.nodes") : nil
+        defer { beats?.close() }
+        let membership: NodeMembership?
+        if let beats {
+            membership = try await NodeMembership.join(
+                store: beats, settings: configuration.daemon, live: nodes, log: log, metrics: metrics, now: now)
+        } else {
+            membership = nil
+        }
         let writer = try Store.openWriter(url: location, node: membership?.node.id)
         let changes = try Store.changes(url: location)
         defer { changes?.close() }

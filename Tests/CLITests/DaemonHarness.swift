@@ -331,9 +331,9 @@ final class DaemonHarness {
         }
     }
 
-    /// `campaign start --all --channels sms`; returns the id.
-    func startCampaign(name: String) async throws -> Int64 {
-        let result = try await cli.run("campaign", "start", "--name", name, "--all", "--channels", "sms")
+    /// `campaign start --all --channels sms` (and `extra` options); returns the id.
+    func startCampaign(name: String, _ extra: String...) async throws -> Int64 {
+        let result = try await cli.run(["campaign", "start", "--name", name, "--all", "--channels", "sms"] + extra)
         guard result.status == 0, let first = result.stdout.split(separator: "\n").first, let id = Int64(first) else {
             throw Failure(description: "campaign start failed (\(result.status)): \(result.stderr)\n\(result.stdout)")
         }

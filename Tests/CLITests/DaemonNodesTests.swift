@@ -81,6 +81,62 @@ struct DaemonNodesTests {
     }
 }
 
+extension DaemonNodesTests {
+    /// The node planning a campaign dies half way: when its session ends the other takes the
+    /// planning lock and finishes the campaign, which then holds exactly the rows an uninterrupted
+    /// planning of the same campaign gives, none twice.
+    @Test func aNodeKilledWhilePlanningLeavesACampaignTheOtherFinishes() async throws {
+        let database = try NodesDatabase()
+        let rig = try DaemonHarness(
+            gateways: [.init(name: "gen", kind: "generic", stubArguments: ["--seed", "16"])], sms: ["gen"],
+            storeURL: database.location, daemon: Self.daemon)
+        do {
+            try await rig.importEnterprises(count: 12_000, seed: 20_261_205)
+            try await rig.startStub()
+            var serves = [1: try await rig.startServe(node: 1), 2: try await rig.startServe(node: 2)]
+            // Due tomorrow: planned now, sent later, so planning alone is under test.
+            let tomorrow = ISO8601DateFormatter().string(from: Date().addingTimeInterval(86_400))
+            let id = try await rig.startCampaign(name: "Interrupted", "--at", tomorrow)
+            var planner = 0
+            try await rig.waitUntil("a node begins planning", timeout: .seconds(30)) {
+                planner =
+                    [1, 2].first { serves[$0]!.tail(400).contains("msg=\"planning campaign\" campaign=\(id)") } ?? 0
+                return planner != 0
+            }
+            try await rig.waitUntil("the planner writes rows", timeout: .seconds(60)) {
+                try database.count("SELECT count(*) FROM messages WHERE campaign_id = \(id)") > 0
+            }
+            await serves[planner]!.stop(SIGKILL)
+            let written = try database.count("SELECT count(*) FROM messages WHERE campaign_id = \(id)")
+            let state = try database.text("SELECT state FROM campaigns WHERE id = \(id)")
+            #expect(state == "planning", "the kill came after planning ended: \(state ?? "-")")
+            let other = 3 - planner
+            try await rig.waitUntil("the other node finishes the planning", timeout: .seconds(60)) {
+                try database.text("SELECT state FROM campaigns WHERE id = \(id)") == "running"
+            }
+            #expect(serves[other]!.tail(400).contains("msg=\"planning campaign\" campaign=\(id) resumed=true"))
+
+            let reference = try await rig.startCampaign(name: "Reference", "--at", tomorrow)
+            try await rig.waitUntil("the reference campaign is planned", timeout: .seconds(60)) {
+                try database.text("SELECT state FROM campaigns WHERE id = \(reference)") == "running"
+            }
+            let interrupted = try database.states(campaign: id)
+            let whole = try database.states(campaign: reference)
+            print("killed node \(planner) with \(written) rows written; then \(interrupted), uninterrupted \(whole)")
+            #expect(interrupted == whole)
+            #expect(
+                try database.count(
+                    "SELECT count(*) - count(DISTINCT (credit_code, channel)) FROM messages WHERE campaign_id = \(id)")
+                    == 0)
+            serves[planner] = try await rig.startServe(node: planner)
+        } catch {
+            await rig.stopAll()
+            throw error
+        }
+        await rig.stopAll()
+    }
+}
+
 /// A schema of its own in the test cluster, dropped afterwards, and the few facts the test reads
 /// under the CLI.
 final class NodesDatabase {
@@ -108,10 +164,22 @@ final class NodesDatabase {
         _ = try? PGConnection(base).execute("DROP SCHEMA \(schema) CASCADE")
     }
 
-    private func count(_ sql: String) throws -> Int {
-        let connection = try PGConnection(location)
-        let result = try connection.query(sql)
-        return result.rowCount > 0 ? Int(result.text(0, 0) ?? "") ?? 0 : 0
+    func text(_ sql: String) throws -> String? {
+        let result = try PGConnection(location).query(sql)
+        return result.rowCount > 0 ? result.text(0, 0) : nil
+    }
+
+    func count(_ sql: String) throws -> Int {
+        Int(try text(sql) ?? "") ?? 0
+    }
+
+    /// The campaign's messages by state.
+    func states(campaign: Int64) throws -> [String: Int] {
+        let result = try PGConnection(location).query(
+            "SELECT state, count(*) FROM messages WHERE campaign_id = \(campaign) GROUP BY state")
+        var states: [String: Int] = [:]
+        for row in 0..<result.rowCount { states[result.text(row, 0) ?? ""] = Int(result.text(row, 1) ?? "") ?? 0 }
+        return states
     }
 
     /// How many nodes have admitted a message of the campaign.
