@@ -1,6 +1,5 @@
 extension Migration {
-    /// The provider budget shared by several nodes (``SendBudget``). It follows version 10 (the
-    /// nodes table, on its own branch); until that is merged it is the tenth step here.
+    /// The provider budget shared by several nodes (``SendBudget``).
     ///
     /// - `gateway_days`: admissions per gateway per local day (`day`: the day's first instant in
     ///   the gateway's time zone, ms), counted in the commit that admits a message; the daily cap

@@ -20,6 +20,7 @@ struct Migration {
         Migration(sql: version9),
         Migration(sql: version10),
         Migration(sql: version11),
+        Migration(sql: version12),
     ]
 
     static var latestVersion: Int { all.count }

@@ -253,6 +253,16 @@ extension OutboxSQL {
     }
 
     func campaignCounts(id: Int64) throws -> [MessageState: Int] {
+        // PostgreSQL visits the table for every row an index finds (its visibility), so one pass
+        // over the campaign's rows beats one per state.
+        if connection.dialect == .postgres {
+            let byState = try statement("SELECT state, count(*) FROM messages WHERE campaign_id = ?1 GROUP BY state")
+            defer { byState.reset() }
+            try byState.bind(id)
+            var counts: [MessageState: Int] = [:]
+            while try byState.step() { counts[try messageState(byState.text(0))] = Int(try byState.int64(1)) }
+            return counts
+        }
         // One index range per state: `messages_due` leads with (state, campaign_id).
         let count = try statement("SELECT count(*) FROM messages WHERE state = ?1 AND campaign_id = ?2")
         var counts: [MessageState: Int] = [:]
