@@ -628,7 +628,7 @@ extension DaemonHarness {
     /// Returns the last serve and how many `sending` messages each restart recovered.
     func killRepeatedly(
         _ serve: Child, node: Int = 1, campaign id: Int64, kills: Int, seed: UInt64,
-        window: ClosedRange<Int> = 150...600
+        window: ClosedRange<Int> = 150...600, flowWait: Duration = .milliseconds(1500)
     ) async throws -> (serve: Child, recovered: [Int]) {
         var random = SplitMix64(seed: seed)
         var serve = serve
@@ -647,13 +647,14 @@ extension DaemonHarness {
             }
             // Kill only while requests flow, so the kill can land on sends in flight.
             var flowing = false
-            for _ in 0..<100 {
+            let looking = ContinuousClock.now
+            while !flowing, ContinuousClock.now - looking < flowWait {
                 let before = try await received()
                 try await Task.sleep(for: .milliseconds(15))
-                if try await received() > before {
-                    flowing = true
-                    break
-                }
+                flowing = try await received() > before
+            }
+            if flowing, ContinuousClock.now - looking > .seconds(1) {
+                lines.append("kill \(round): requests paused for \(ContinuousClock.now - looking) before it")
             }
             #expect(
                 flowing,
