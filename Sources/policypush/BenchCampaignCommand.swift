@@ -29,6 +29,9 @@ struct BenchCampaignCommand: Command {
             ),
             .option(
                 "--nodes", "N", "With --store postgres: daemons sharing the store in the e2e campaign (default 1)."),
+            .option(
+                "--url", "URL",
+                "e2e: the gateway URL the daemon posts to (default: a generic stub started as a child process)."),
         ],
         discussion: """
             e2e: imports N generated enterprises, starts `policypush serve` and a generic stub gateway
@@ -41,6 +44,11 @@ struct BenchCampaignCommand: Command {
             With --store postgres the store is the database --store-url names (it must hold no campaign),
             and e2e runs --nodes daemons on it; the CPU of the database server's processes is reported
             beside the daemons'.
+            With --url the e2e daemon's generic gateway posts to URL (e.g. the nginx stand-in of
+            ../shared/bench), which sends no receipts: `accepted` is the end of a message, as with the
+            stub. The restart benchmark always uses the stub (it reads the stub's request count).
+            The last e2e line, `result: messages=… msgs_per_s=… cpu_us_per_msg=…`, is for scripts:
+            the sending rate and the daemon's CPU per message once the campaign is planned.
             """)
 
     let enterprises: Int
@@ -50,6 +58,8 @@ struct BenchCampaignCommand: Command {
     /// The PostgreSQL store, or nil for a scratch SQLite file.
     let storeURL: String?
     let nodes: Int
+    /// Where the e2e daemon's gateway posts; nil for a stub child process.
+    let url: String?
 
     init(_ arguments: ParsedArguments) throws(UsageError) {
         enterprises = try arguments.int("--enterprises", default: 100_000, in: 1...10_000_000)!
@@ -77,6 +87,10 @@ struct BenchCampaignCommand: Command {
         if nodes > 1 && storeURL == nil {
             throw arguments.usageError("--nodes above 1 needs --store postgres: SQLite has one daemon per store")
         }
+        url = arguments.value("--url")
+        if let url, GatewayURL(url) == nil {
+            throw arguments.usageError("--url expects an http:// or https:// URL with a host, got '\(url)'")
+        }
     }
 
     func run(_ context: Context) async throws -> Int32 {
@@ -98,12 +112,20 @@ struct BenchCampaignCommand: Command {
         let scratch = try Scratch(storeURL: storeURL)
         defer { scratch.remove() }
         try scratch.checkEmpty()
-        let stub = try StubProcess.start(arguments: ["--kind", "generic", "--port", "0"])
-        defer { ChildProcess.stop(stub.0) }
+        var stub: Process?
+        defer { stub.map(ChildProcess.stop) }
+        let gateway: GatewayURL
+        if let url {
+            gateway = GatewayURL(url)!
+        } else {
+            let (process, port) = try StubProcess.start(arguments: ["--kind", "generic", "--port", "0"])
+            stub = process
+            gateway = GatewayURL(stubPort: port)
+        }
         let landingPort = try LoopbackPort.free()
         for node in 1...nodes {
             try scratch.writeConfig(
-                base: base, stubPort: stub.1, landingPort: node == 1 ? landingPort : nil, node: node)
+                base: base, gateway: gateway, landingPort: node == 1 ? landingPort : nil, node: node)
         }
 
         let csv = scratch.directory + "/enterprises.csv"
@@ -136,6 +158,7 @@ struct BenchCampaignCommand: Command {
         }
         let store = try Store.open(url: scratch.storeLocation, readOnly: true)
         var plannedAfter: Double?
+        var cpuWhenPlanned = 0.0
         var counts: [MessageState: Int] = [:]
         var state = CampaignState.pending
         let open: Set<MessageState> = [.planned, .queued, .sending, .retryWait, .ambiguous, .unsent]
@@ -149,6 +172,7 @@ struct BenchCampaignCommand: Command {
             state = record.state
             if plannedAfter == nil, state == .running || state == .completed {
                 plannedAfter = (record.plannedAt ?? Date()).timeIntervalSince(started)
+                cpuWhenPlanned = daemons.map { ProcStatus.cpuSeconds(pid: $0.processIdentifier) }.reduce(0, +)
             }
             if plannedAfter != nil {
                 counts = record.counts
@@ -172,6 +196,7 @@ struct BenchCampaignCommand: Command {
         let pages = try await servePages(campaign: id, store: store, scratch: scratch, port: landingPort)
         daemons.forEach(ChildProcess.stop)
         let planned = plannedAfter ?? 0
+        if url != nil { Output.out("e2e: gateway \(gateway.base + gateway.path) (no receipts: accepted is final)") }
         if storeURL != nil {
             Output.out("e2e: store PostgreSQL, \(nodes) node\(nodes == 1 ? "" : "s") sharing it")
         }
@@ -193,6 +218,16 @@ struct BenchCampaignCommand: Command {
                 format: "e2e: daemon peak memory (VmHWM) %.1f MB, CPU %.2f s (%.0f us/msg)%@",
                 Double(memory) / 1_048_576, cpu, cpu / Double(max(1, sent)) * 1e6,
                 nodes > 1 ? " over \(nodes) daemons" : ""))
+        // Sending once planned is what compares with another sender given the same messages
+        // (scripts/bench-campaign sets it beside curl --parallel); the CPU is read when the poll
+        // first sees the campaign planned, so it is late by up to one poll's sends.
+        let sendingSeconds = max(0.001, total - planned)
+        Output.out(
+            String(
+                format:
+                    "result: messages=%d msgs_per_s=%.0f cpu_us_per_msg=%.1f whole_msgs_per_s=%.0f whole_cpu_us_per_msg=%.1f",
+                sent, Double(sent) / sendingSeconds, (cpu - cpuWhenPlanned) / Double(max(1, sent)) * 1e6,
+                Double(sent) / total, cpu / Double(max(1, sent)) * 1e6))
         if database.active {
             Output.out(
                 String(
@@ -257,7 +292,7 @@ struct BenchCampaignCommand: Command {
         try scratch.checkEmpty()
         let stub = try StubProcess.start(arguments: ["--kind", "generic", "--port", "0"])
         defer { ChildProcess.stop(stub.0) }
-        try scratch.writeConfig(base: base, stubPort: stub.1)
+        try scratch.writeConfig(base: base, gateway: GatewayURL(stubPort: stub.1))
 
         var t = ContinuousClock.now
         try fillOutbox(location: scratch.storeLocation, count: restartMessages)
@@ -408,7 +443,7 @@ private struct Scratch {
     var environment: [String: String] { environment(node: 1) }
 
     /// One generic gateway without a rate limit; planning rules that would hold messages back are off.
-    func writeConfig(base: Configuration, stubPort: Int, landingPort: Int? = nil, node: Int = 1) throws {
+    func writeConfig(base: Configuration, gateway: GatewayURL, landingPort: Int? = nil, node: Int = 1) throws {
         func quoted(_ text: String) -> String {
             "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
         }
@@ -422,7 +457,10 @@ private struct Scratch {
               time_zone: \(quoted(base.timeZone.identifier)),
               channels: { preference: ["sms"], sms: ["gen"], wechat: ["gen"] },
               gateways: {
-                gen: { kind: "generic", base_url: "http://127.0.0.1:\(stubPort)", rate: 0, max_in_flight: 64 },
+                gen: {
+                  kind: "generic", base_url: \(quoted(gateway.base)), rate: 0, max_in_flight: 64,
+                  options: { path: \(quoted(gateway.path)) },
+                },
               },
               planning: {
                 quiet_hours: { start: "00:00", end: "00:00" },
@@ -444,6 +482,29 @@ private struct Scratch {
     }
 
     func remove() { try? FileManager.default.removeItem(atPath: directory) }
+}
+
+/// A gateway URL as the generic gateway's config takes it: `base_url` and `options.path`.
+private struct GatewayURL {
+    /// Scheme, host and port, e.g. `http://127.0.0.1:18080`.
+    let base: String
+    /// Path and query, e.g. `/sms/send`.
+    let path: String
+
+    init?(_ url: String) {
+        guard let components = URLComponents(string: url), let scheme = components.scheme,
+            ["http", "https"].contains(scheme.lowercased()), let host = components.host, !host.isEmpty
+        else { return nil }
+        base = "\(scheme)://\(host)" + (components.port.map { ":\($0)" } ?? "")
+        let query = components.percentEncodedQuery.map { "?" + $0 } ?? ""
+        path = (components.percentEncodedPath.isEmpty ? "/" : components.percentEncodedPath) + query
+    }
+
+    /// The generic stub child process on a loopback port.
+    init(stubPort: Int) {
+        base = "http://127.0.0.1:\(stubPort)"
+        path = "/sms/send"
+    }
 }
 
 /// CPU seconds of the PostgreSQL server on this machine: the postmaster's own and its reaped

@@ -17,9 +17,15 @@ struct BenchCommand: Command {
         path: ["bench"],
         summary: "Benchmark rule evaluation, preview, import, shard memory and the package page (use a release build).",
         options: [
-            .option("--enterprises", "N", "Enterprises for rule evaluation and memory (default 1000000)."),
+            .option(
+                "--enterprises", "N|FILE",
+                "Enterprises for rule evaluation and memory (default 1000000), or a CSV or JSON Lines file of "
+                    + "them (as `enterprises import` reads) for the rules and preview benchmarks."),
             .option(
                 "--policies", "M", "Policies for rule evaluation: the shipped ones plus synthetic ones (default 100)."),
+            .option(
+                "--policies-dir", "DIR",
+                "Time these policies (*.json5 profiles) instead of the configured ones, with no synthetic ones added."),
             .option("--preview", "N", "Enterprises for the preview benchmark (default 100000)."),
             .option("--import-rows", "N", "Rows of the CSV for the import benchmark (default 1000000)."),
             .option(
@@ -29,10 +35,22 @@ struct BenchCommand: Command {
             .option("--pages", "N", "Package pages rendered per size for the page benchmark (default 10000)."),
             .option("--only", "LIST", "Run only some of: rules, preview, import, page (default: all)."),
             .option("--seed", "S", "Seed of the synthetic data (default 42)."),
-        ])
+        ],
+        discussion: """
+            A foreign workload times the same predicates and enterprises another engine is timed on:
+            --policies-dir DIR replaces the configured policies (and the synthetic ones --policies adds),
+            --enterprises FILE the generated enterprises of the rules and preview benchmarks (with a
+            file, --only defaults to rules,preview, and import reads that file). A value of
+            --enterprises that is a whole number is a count; write ./1000 for a file named 1000. A
+            file with rejected rows is refused, each problem named by file, line and field as
+            `enterprises import` names it: the figures would be for a different workload.
+            """)
 
     let enterprises: Int
+    /// Enterprises to read instead of generating them (`--enterprises FILE`).
+    let enterprisesFile: String?
     let policies: Int
+    let policiesDirectory: String?
     let previewCount: Int
     let importRows: Int
     let importStore: String?
@@ -41,13 +59,28 @@ struct BenchCommand: Command {
     let seed: UInt64
 
     init(_ arguments: ParsedArguments) throws(UsageError) {
-        enterprises = try arguments.int("--enterprises", default: 1_000_000, in: 1...50_000_000)!
+        if let value = arguments.value("--enterprises"), Int(value) == nil {
+            enterprisesFile = value
+            enterprises = 0
+            if arguments.value("--preview") != nil {
+                throw arguments.usageError("--preview N generates enterprises: not with --enterprises FILE")
+            }
+        } else {
+            enterprisesFile = nil
+            enterprises = try arguments.int("--enterprises", default: 1_000_000, in: 1...50_000_000)!
+        }
+        policiesDirectory = arguments.value("--policies-dir")
+        if policiesDirectory != nil && arguments.value("--policies") != nil {
+            throw arguments.usageError("--policies M adds synthetic policies: not with --policies-dir")
+        }
         policies = try arguments.int("--policies", default: 100, in: 1...10_000)!
         previewCount = try arguments.int("--preview", default: 100_000, in: 1...50_000_000)!
         importRows = try arguments.int("--import-rows", default: 1_000_000, in: 1...50_000_000)!
         importStore = arguments.value("--import-store")
         pages = try arguments.int("--pages", default: 10_000, in: 1...10_000_000)!
-        only = Set(arguments.list("--only") ?? ["rules", "preview", "import", "page"])
+        only = Set(
+            arguments.list("--only")
+                ?? (enterprisesFile == nil ? ["rules", "preview", "import", "page"] : ["rules", "preview"]))
         for name in only where !["rules", "preview", "import", "page"].contains(name) {
             throw arguments.usageError("--only expects rules, preview, import and/or page, got '\(name)'")
         }
@@ -56,46 +89,74 @@ struct BenchCommand: Command {
 
     func run(_ context: Context) async throws -> Int32 {
         let workspace = Workspace(configuration: try context.configuration())
-        let (catalog, diagnostics) = workspace.loadPolicies()
-        guard diagnostics.isEmpty else { throw CommandFailure("policy errors: \(diagnostics.map(\.description))") }
+        let (catalog, diagnostics) =
+            policiesDirectory.map { PolicyCatalog.load(directory: $0, schema: workspace.schema) }
+            ?? workspace.loadPolicies()
+        guard diagnostics.isEmpty else {
+            for diagnostic in diagnostics { Output.err(diagnostic.description) }
+            throw CommandFailure("\(diagnostics.count) policy error(s) in \(policiesDirectory ?? "the policies")")
+        }
+        guard !catalog.entries.isEmpty else {
+            throw CommandFailure("\(policiesDirectory ?? "the policies directory") holds no policy (*.json5)")
+        }
         #if DEBUG
             Output.err("warning: this is a debug build; run scripts/bench for meaningful figures")
         #endif
         Output.out(
             "PolicyPush foundation benchmark (\(ProcessInfo.processInfo.activeProcessorCount) cores, \(workspace.configuration.shards) shards)"
         )
-        if only.contains("rules") { try await benchRules(workspace: workspace, catalog: catalog) }
-        if only.contains("preview") { try await benchPreview(workspace: workspace, catalog: catalog) }
+        let workload = try enterprisesFile.map { try ForeignEnterprises.read($0, workspace: workspace) }
+        if let workload, let policiesDirectory {
+            Output.out(
+                "workload: \(workload.path) (\(workload.enterprises.count) enterprises), policies of \(policiesDirectory)"
+            )
+        } else if let workload {
+            Output.out("workload: \(workload.path) (\(workload.enterprises.count) enterprises)")
+        } else if let policiesDirectory {
+            Output.out("workload: policies of \(policiesDirectory)")
+        }
+        if only.contains("rules") { try await benchRules(workspace: workspace, catalog: catalog, workload: workload) }
+        if only.contains("preview") {
+            try await benchPreview(workspace: workspace, catalog: catalog, workload: workload)
+        }
         if only.contains("import") { try benchImport(workspace: workspace) }
         if only.contains("page") { benchPage(catalog: catalog) }
         return 0
     }
 
-    private func benchRules(workspace: Workspace, catalog: PolicyCatalog) async throws {
+    private func benchRules(workspace: Workspace, catalog: PolicyCatalog, workload: ForeignEnterprises?) async throws {
         let before = Memory.residentBytes()
         var generator = EnterpriseGenerator(seed: seed)
         let started = Date()
         let registry = ShardedRegistry.build(shardCount: workspace.configuration.shards, schema: workspace.schema) {
             add in
-            for _ in 0..<enterprises { add(generator.next()) }
+            if let workload {
+                workload.enterprises.forEach(add)
+            } else {
+                for _ in 0..<enterprises { add(generator.next()) }
+            }
         }
+        let loaded = registry.count
         let loadSeconds = Date().timeIntervalSince(started)
         Memory.trim()
         let after = Memory.residentBytes()
-        let perEnterprise = Double(after - before) / Double(enterprises)
+        let perEnterprise = Double(after - before) / Double(loaded)
         Output.out(
             String(
                 format:
-                    "memory: %d enterprises in %d shards: resident +%.0f MB = %.0f bytes/enterprise (columns and packed strings: %.0f bytes/enterprise); generated and loaded in %.2f s",
-                enterprises, registry.shards.count, Double(after - before) / 1e6, perEnterprise,
-                Double(registry.approximateByteCount) / Double(enterprises), loadSeconds))
+                    "memory: %d enterprises in %d shards: resident +%.0f MB = %.0f bytes/enterprise (columns and packed strings: %.0f bytes/enterprise); %@ in %.2f s",
+                loaded, registry.shards.count, Double(after - before) / 1e6, perEnterprise,
+                Double(registry.approximateByteCount) / Double(loaded),
+                workload == nil ? "generated and loaded" : "loaded (file read before)", loadSeconds))
 
         var rules = catalog.entries.map(\.rule)
-        var synthetic = SyntheticRules(seed: seed)
-        while rules.count < policies {
-            rules.append(try CompiledRule(source: synthetic.next(), schema: workspace.schema))
+        if policiesDirectory == nil {
+            var synthetic = SyntheticRules(seed: seed)
+            while rules.count < policies {
+                rules.append(try CompiledRule(source: synthetic.next(), schema: workspace.schema))
+            }
+            rules = Array(rules.prefix(policies))
         }
-        rules = Array(rules.prefix(policies))
         let evaluator = RuleEvaluator(rules: rules)
         var best = Double.infinity
         var matched = 0
@@ -105,21 +166,27 @@ struct BenchCommand: Command {
             best = min(best, Date().timeIntervalSince(t0))
             matched = results.reduce(0) { $0 + $1.reduce(0) { $0 + $1.popcount } }
         }
-        let evaluations = Double(enterprises) * Double(rules.count)
+        let evaluations = Double(loaded) * Double(rules.count)
         Output.out(
             String(
                 format:
                     "rules: %d enterprises x %d policies = %.0f M evaluations in %.1f ms = %.0f M evaluations/s (best of 5; %d matches)",
-                enterprises, rules.count, evaluations / 1e6, best * 1000, evaluations / best / 1e6, matched))
+                loaded, rules.count, evaluations / 1e6, best * 1000, evaluations / best / 1e6, matched))
     }
 
-    private func benchPreview(workspace: Workspace, catalog: PolicyCatalog) async throws {
+    private func benchPreview(workspace: Workspace, catalog: PolicyCatalog, workload: ForeignEnterprises?) async throws
+    {
         let renderer = PackageRenderer(templates: try workspace.loadTemplates())
         var generator = EnterpriseGenerator(seed: seed &+ 1)
         let registry = ShardedRegistry.build(shardCount: workspace.configuration.shards, schema: workspace.schema) {
             add in
-            for _ in 0..<previewCount { add(generator.next()) }
+            if let workload {
+                workload.enterprises.forEach(add)
+            } else {
+                for _ in 0..<previewCount { add(generator.next()) }
+            }
         }
+        let previewed = registry.count
         var times: [Double] = []
         var preview: CampaignPreview?
         for _ in 0..<7 {
@@ -135,7 +202,7 @@ struct BenchCommand: Command {
             String(
                 format:
                     "preview: %d enterprises, %d policies: median %.1f ms, best %.1f ms (audience %d, %d SMS, %d segments)",
-                previewCount, catalog.entries.count, times[times.count / 2] * 1000, times[0] * 1000,
+                previewed, catalog.entries.count, times[times.count / 2] * 1000, times[0] * 1000,
                 preview!.audience, preview!.smsMessages, preview!.smsSegments))
     }
 
@@ -143,8 +210,8 @@ struct BenchCommand: Command {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("policypush-bench-\(getpid())").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let csv = dir + "/enterprises.csv"
-        try EnterpriseCSVWriter.generate(count: importRows, seed: seed &+ 2, to: csv)
+        let csv = enterprisesFile ?? dir + "/enterprises.csv"
+        if enterprisesFile == nil { try EnterpriseCSVWriter.generate(count: importRows, seed: seed &+ 2, to: csv) }
         let size = (try FileManager.default.attributesOfItem(atPath: csv)[.size] as? Int) ?? 0
 
         let reader = EnterpriseFileReader(
@@ -164,11 +231,11 @@ struct BenchCommand: Command {
         try store.forEachEnterprise { _ in loaded += 1 }
         let loadSeconds = Date().timeIntervalSince(t2)
         let parsing = String(
-            format: "import: %d rows (%.0f MB CSV): parse+validate %.0f rows/s", importRows, Double(size) / 1e6,
-            Double(parsed.rowsRead) / parseSeconds)
+            format: "import: %d rows (%.0f MB %@): parse+validate %.0f rows/s", parsed.rowsRead, Double(size) / 1e6,
+            reader.format.rawValue.uppercased(), Double(parsed.rowsRead) / parseSeconds)
         let writing = String(
             format: "%.2f s = %.0f rows/s (inserted %d, rejected %d); reading back %.0f rows/s", importSeconds,
-            Double(importRows) / importSeconds, counts.inserted, parsed.rejected, Double(loaded) / loadSeconds)
+            Double(parsed.rowsRead) / importSeconds, counts.inserted, parsed.rejected, Double(loaded) / loadSeconds)
         Output.out("\(parsing); into \(backend) \(writing)")
     }
 }
@@ -201,6 +268,30 @@ extension BenchCommand {
                     count, largest, Double(largest) / 1024, times[times.count / 2] * 1000,
                     times[min(times.count - 1, times.count * 99 / 100)] * 1000, pages))
         }
+    }
+}
+
+/// The enterprises of a foreign workload (`bench --enterprises FILE`), read once for every benchmark.
+struct ForeignEnterprises {
+    let path: String
+    let enterprises: [Enterprise]
+
+    /// Reads `path` as `enterprises import` would (format by extension, encoding detected).
+    ///
+    /// - Throws: the file's own problem (unreadable, missing columns) as import reports it, or,
+    ///   after printing each rejected row's problems (file, line, column, field), a failure:
+    ///   timing what is left would time a different workload than the other engine's.
+    static func read(_ path: String, workspace: Workspace) throws -> ForeignEnterprises {
+        let reader = EnterpriseFileReader(
+            path: path, encoding: .auto, format: nil, schema: workspace.schema, today: workspace.today())
+        var enterprises: [Enterprise] = []
+        let summary = try reader.read { enterprises.append(contentsOf: $0) }
+        for diagnostic in summary.allDiagnostics { Output.err(diagnostic.description) }
+        guard summary.rejected == 0 else {
+            throw CommandFailure("\(path): \(summary.rejected) row(s) rejected (see above); fix them to time this file")
+        }
+        guard !enterprises.isEmpty else { throw CommandFailure("\(path): no enterprise in the file") }
+        return ForeignEnterprises(path: path, enterprises: enterprises)
     }
 }
 

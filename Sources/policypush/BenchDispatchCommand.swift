@@ -18,7 +18,9 @@ struct BenchDispatchCommand: Command {
         discussion: """
             Each message goes through the generic JSON adapter (Idempotency-Key, JSON body, outcome
             classification) and the libcurl transport, like a real send. Compare with
-            ../shared/bench/curl-parallel.sh URL N 64 against the same server.
+            ../shared/bench/curl-parallel.sh URL N 64 against the same server (scripts/bench-dispatch
+            runs the two in alternating pairs). The last line, `result: messages=… msgs_per_s=…
+            cpu_us_per_msg=… accepted=…`, is for scripts.
             """)
 
     let url: String?
@@ -90,6 +92,10 @@ struct BenchDispatchCommand: Command {
                     "dispatch: %d messages to %@ over %d connections in %.2f s = %.0f msgs/s, CPU %.0f us/msg, latency p50 %.2f ms p99 %.2f ms, accepted %d",
                 count, target!, connections, seconds, Double(count) / seconds, cpu / Double(count) * 1e6,
                 ms(sorted[sorted.count / 2]), ms(sorted[min(sorted.count - 1, sorted.count * 99 / 100)]), accepted))
+        Output.out(
+            String(
+                format: "result: messages=%d msgs_per_s=%.0f cpu_us_per_msg=%.1f accepted=%d", count,
+                Double(count) / seconds, cpu / Double(count) * 1e6, accepted))
         return accepted == count ? 0 : 1
     }
 }
