@@ -38,7 +38,8 @@ struct CampaignControl: Service {
     }
 
     func apply() async throws {
-        let campaigns = try await context.store.run { try $0.campaigns() }
+        // Counted only where it decides something: a running campaign completes.
+        let campaigns = try await context.store.run { try $0.campaignRows() }
         for campaign in campaigns where !campaign.state.isFinal {
             let id = campaign.id
             let at = context.now()
@@ -51,7 +52,9 @@ struct CampaignControl: Service {
             }
             // Completed only when every message is final: ambiguous, unsent and accepted ones
             // (awaiting a receipt) are still open.
-            guard campaign.state == .running, campaign.counts.filter({ !$0.key.isFinal }).isEmpty else { continue }
+            guard campaign.state == .running,
+                try await context.store.run({ try $0.campaignCounts(id: id) }).keys.allSatisfy(\.isFinal)
+            else { continue }
             try await context.store.run { _ = try $0.applyCampaignState(id: id, .completed, at: at) }
             context.log.info("campaign completed", ["campaign": id])
         }
@@ -71,7 +74,9 @@ struct CampaignPlanning: Service {
     func run() async throws {
         var seen = context.changes?.generation ?? 0
         while !Task.isCancelled {
-            let campaigns = try await context.store.run { try $0.campaigns() }
+            // States only: counting every campaign's outbox four times a second was 7 % of the
+            // daemon's CPU while it sent.
+            let campaigns = try await context.store.run { try $0.campaignRows() }
             for campaign in campaigns where Self.wantsPlanning(campaign) {
                 try await plan(campaign.id)
             }

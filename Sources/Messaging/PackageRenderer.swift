@@ -143,16 +143,34 @@ public struct RenderedSMS: Sendable, Hashable, Codable {
     public var segments: Int
     /// Policies named in the text; the rest are summarised (`等N项`).
     public var includedPolicies: Int
+
+    public init(text: String, length: Int, segments: Int, includedPolicies: Int) {
+        self.text = text
+        self.length = length
+        self.segments = segments
+        self.includedPolicies = includedPolicies
+    }
 }
 
 public struct RenderedWeChat: Sendable, Hashable, Codable {
     public struct Field: Sendable, Hashable, Codable {
         public var key: String
         public var value: String
+
+        public init(key: String, value: String) {
+            self.key = key
+            self.value = value
+        }
     }
     public var templateID: String
     public var url: String?
     public var fields: [Field]
+
+    public init(templateID: String, url: String?, fields: [Field]) {
+        self.templateID = templateID
+        self.url = url
+        self.fields = fields
+    }
 }
 
 /// Parameters of an Aliyun `SendSms` call for one enterprise.
@@ -161,12 +179,23 @@ public struct AliyunSMS: Sendable, Hashable, Codable {
     public struct Param: Sendable, Hashable, Codable {
         public var key: String
         public var value: String
+
+        public init(key: String, value: String) {
+            self.key = key
+            self.value = value
+        }
     }
     public var templateCode: String
     /// Without brackets: the platform adds `【】`.
     public var signName: String
     /// In the order of `aliyun.json5`.
     public var params: [Param]
+
+    public init(templateCode: String, signName: String, params: [Param]) {
+        self.templateCode = templateCode
+        self.signName = signName
+        self.params = params
+    }
 
     /// `TemplateParam` as Aliyun expects it: a JSON object of strings, keys in template order.
     public var templateParam: String {
@@ -193,4 +222,10 @@ public struct TencentSMS: Sendable, Hashable, Codable {
     public var signName: String
     /// `TemplateParamSet`: `params[0]` fills `{1}`, and so on; all strings.
     public var params: [String]
+
+    public init(templateID: String, signName: String, params: [String]) {
+        self.templateID = templateID
+        self.signName = signName
+        self.params = params
+    }
 }

@@ -149,8 +149,12 @@ public struct MessagePayload: Sendable, Hashable, Codable {
         return w.bytes
     }
 
+    /// The payload `bytes` hold, as `JSONDecoder` reads it; read by hand (``PayloadJSONReader``)
+    /// because the daemon decodes one per message it sends. Text the reader does not expect goes
+    /// to `JSONDecoder`, whose value or error stands.
     public static func decode(_ bytes: [UInt8]) throws -> MessagePayload {
-        try JSONDecoder().decode(MessagePayload.self, from: Data(bytes))
+        if let payload = try? PayloadJSONReader.read(bytes) { return payload }
+        return try JSONDecoder().decode(MessagePayload.self, from: Data(bytes))
     }
 }
 

@@ -21,6 +21,10 @@ public protocol OutboxStore: AnyObject {
     /// Every campaign, oldest first, with message counts.
     func campaigns() throws -> [CampaignRecord]
 
+    /// Every campaign, oldest first, without message counts (``CampaignRecord/counts`` empty):
+    /// counting reads every message of a campaign, too much for the daemon's polls of states.
+    func campaignRows() throws -> [CampaignRecord]
+
     /// The campaign with this id, or `nil`.
     func campaign(id: Int64) throws -> CampaignRecord?
 

@@ -11,6 +11,10 @@ extension SQLiteStore: OutboxStore {
         try outbox.campaigns()
     }
 
+    public func campaignRows() throws -> [CampaignRecord] {
+        try outbox.readTransaction { try outbox.campaignRows() }
+    }
+
     public func campaign(id: Int64) throws -> CampaignRecord? {
         try outbox.campaign(id: id)
     }

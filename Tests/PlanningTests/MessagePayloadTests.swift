@@ -1,7 +1,8 @@
 import Config
 import Foundation
-import Planning
 import Testing
+
+@testable import Planning
 
 @Suite struct MessagePayloadTests {
     /// What `encoded()` wrote before it was written by hand, but for U+2028 and U+2029, which
@@ -47,6 +48,33 @@ import Testing
         for payload in payloads {
             #expect(payload.encoded() == (try foundationBytes(payload)))
             #expect(try MessagePayload.decode(payload.encoded()) == payload)
+        }
+    }
+
+    /// The hand reader answers as `JSONDecoder` does: members in any order, unknown ones skipped,
+    /// `null` for absent, every escape; and what it does not expect still decodes (or fails) as
+    /// `JSONDecoder` has it.
+    @Test func decodesAsJSONDecoderDoes() throws {
+        let texts = [
+            """
+            {"sms":{"text":"\(Self.tricky) \\/ \\ud83d\\ude00","segments":1,"length":7,"includedPolicies":2,"extra":[1,{"a":null}]},
+             "fallbackMobile":null,"wechat":null,"future":{"x":[true,false,-1.5e3]},
+             "aliyun":{"templateCode":"SMS_1","params":[{"value":"v","key":"k"}],"signName":"s"},
+             "tencent":{"signName":"s","templateID":"1","params":["a",""]}}
+            """,
+            #"{ "wechat" : { "url" : null , "templateID" : "T" , "fields" : [ { "key" : "first" , "value" : "\u00e9" } ] } }"#,
+            #"{"sms":{"text":"t","segments":1.0,"length":2,"includedPolicies":0}}"#,
+            "{}",
+        ]
+        for text in texts {
+            let bytes = Array(text.utf8)
+            let expected = try JSONDecoder().decode(MessagePayload.self, from: Data(bytes))
+            #expect(try MessagePayload.decode(bytes) == expected, "\(text)")
+            // Read by hand, not by the fallback (but for the fraction, which the reader leaves to it).
+            if !text.contains("1.0") { #expect(try PayloadJSONReader.read(bytes) == expected, "\(text)") }
+        }
+        for broken in [#"{"sms":{"text":"t"}}"#, #"{"sms":1}"#, #"{"aliyun":{"#, "[]"] {
+            #expect(throws: (any Error).self) { try MessagePayload.decode(Array(broken.utf8)) }
         }
     }
 }

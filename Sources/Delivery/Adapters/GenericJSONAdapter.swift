@@ -88,25 +88,49 @@ public struct GenericJSONAdapter: GatewayAdapter {
             headers.replaceOrAdd(name: "Authorization", value: "Bearer " + credentials.secret)
         }
         return HTTPRequest(
-            method: .post, url: configuration.url, headers: headers, body: Array(body(for: message).utf8),
+            method: .post, url: configuration.url, headers: headers, body: bodyBytes(for: message),
             timeout: configuration.timeout, connectTimeout: configuration.connectTimeout,
             allowsTransportResend: deduplicates)
     }
 
     /// The JSON body for `message`.
     public func body(for message: OutboundMessage) -> String {
+        String(decoding: bodyBytes(for: message), as: UTF8.self)
+    }
+
+    /// The JSON body for `message` as the request carries it. The default body is written straight
+    /// into bytes: built from a string per member and joined, it cost a few allocations per message.
+    func bodyBytes(for message: OutboundMessage) -> [UInt8] {
         if let template = configuration.bodyTemplate {
-            return template.replacingOccurrences(of: "{{id}}", with: JSONText.escaped(message.id))
-                .replacingOccurrences(of: "{{to}}", with: JSONText.escaped(message.recipient))
-                .replacingOccurrences(of: "{{text}}", with: JSONText.escaped(message.text ?? ""))
+            return Array(
+                template.replacingOccurrences(of: "{{id}}", with: JSONText.escaped(message.id))
+                    .replacingOccurrences(of: "{{to}}", with: JSONText.escaped(message.recipient))
+                    .replacingOccurrences(of: "{{text}}", with: JSONText.escaped(message.text ?? "")).utf8)
         }
-        var members: [(String, String)] = [
-            ("id", JSONText.string(message.id)), ("to", JSONText.string(message.recipient)),
-        ]
-        if let text = message.text { members.append(("text", JSONText.string(text))) }
-        if let template = message.templateID { members.append(("template", JSONText.string(template))) }
-        members.append(("params", JSONText.stringObject(message.params.map { ($0.key, $0.value) })))
-        return JSONText.object(members)
+        var out: [UInt8] = []
+        out.reserveCapacity(64 + message.id.utf8.count + message.recipient.utf8.count + (message.text?.utf8.count ?? 0))
+        func member(_ name: StaticString, _ value: String, first: Bool = false) {
+            out.append(first ? UInt8(ascii: "{") : UInt8(ascii: ","))
+            out.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+            out.append(UInt8(ascii: "\""))
+            JSONText.append(escaped: value, to: &out)
+            out.append(UInt8(ascii: "\""))
+        }
+        member("\"id\":", message.id, first: true)
+        member("\"to\":", message.recipient)
+        if let text = message.text { member("\"text\":", text) }
+        if let template = message.templateID { member("\"template\":", template) }
+        out.append(contentsOf: #","params":{"#.utf8)
+        for (index, param) in message.params.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            out.append(UInt8(ascii: "\""))
+            JSONText.append(escaped: param.key, to: &out)
+            out.append(contentsOf: #"":""#.utf8)
+            JSONText.append(escaped: param.value, to: &out)
+            out.append(UInt8(ascii: "\""))
+        }
+        out.append(contentsOf: "}}".utf8)
+        return out
     }
 
     /// An RFC 8941 sf-string: quoted, `\` and `"` escaped, printable ASCII only.
@@ -114,8 +138,16 @@ public struct GenericJSONAdapter: GatewayAdapter {
         guard value.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7f }) else {
             throw AdapterError(code: .invalidField, field: "id")
         }
-        return "\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-            + "\""
+        // Escaped byte by byte: Foundation's `replacingOccurrences` bridged every id through
+        // NSString, for ids that (ours) never hold either character.
+        var quoted: [UInt8] = [UInt8(ascii: "\"")]
+        quoted.reserveCapacity(value.utf8.count + 2)
+        for byte in value.utf8 {
+            if byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "\"") { quoted.append(UInt8(ascii: "\\")) }
+            quoted.append(byte)
+        }
+        quoted.append(UInt8(ascii: "\""))
+        return String(decoding: quoted, as: UTF8.self)
     }
 
     /// Classifies an answer by HTTP status (§7): 2xx accepted; 408/409/425/429/500/502/503/504

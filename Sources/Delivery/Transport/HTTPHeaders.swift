@@ -31,20 +31,31 @@ public struct HTTPHeaders: Sendable, Hashable, Sequence, ExpressibleByDictionary
 
     /// Replaces every field named `name` (case-insensitive) with one field.
     public mutating func replaceOrAdd(name: String, value: String) {
-        fields.removeAll { $0.name.lowercased() == name.lowercased() }
+        fields.removeAll { Self.sameName($0.name, name) }
         fields.append(Field(name: name, value: value))
     }
 
     /// Every value of `name` (case-insensitive), in order.
     public subscript(name: String) -> [String] {
-        let lowered = name.lowercased()
-        return fields.compactMap { $0.name.lowercased() == lowered ? $0.value : nil }
+        fields.compactMap { Self.sameName($0.name, name) ? $0.value : nil }
     }
 
     /// The first value of `name` (case-insensitive), if any.
     public func first(name: String) -> String? {
-        let lowered = name.lowercased()
-        return fields.first { $0.name.lowercased() == lowered }?.value
+        fields.first { Self.sameName($0.name, name) }?.value
+    }
+
+    /// Whether two field names are the same but for case. Names are ASCII tokens, compared byte by
+    /// byte without a lowercased copy of each (every request sets a few fields this way); anything
+    /// else is compared as `lowercased()` compares it.
+    static func sameName(_ a: String, _ b: String) -> Bool {
+        guard a.utf8.count == b.utf8.count else { return a.lowercased() == b.lowercased() }
+        for (x, y) in zip(a.utf8, b.utf8) where x != y {
+            guard x < 0x80, y < 0x80 else { return a.lowercased() == b.lowercased() }
+            let lower = x | 0x20
+            guard lower == y | 0x20, lower >= UInt8(ascii: "a"), lower <= UInt8(ascii: "z") else { return false }
+        }
+        return true
     }
 
     public var count: Int { fields.count }

@@ -54,15 +54,21 @@ extension OutboxSQL {
 
     func campaigns() throws -> [CampaignRecord] {
         try readTransaction {
-            let select = try statement("SELECT \(Self.campaignColumns) FROM campaigns ORDER BY id")
-            defer { select.reset() }
-            var records: [CampaignRecord] = []
-            while try select.step() { records.append(try readCampaign(select)) }
+            var records = try campaignRows()
             for index in records.indices {
                 records[index].counts = try campaignCounts(id: records[index].id)
             }
             return records
         }
+    }
+
+    /// Every campaign's row, without counts; the caller owns the transaction.
+    func campaignRows() throws -> [CampaignRecord] {
+        let select = try statement("SELECT \(Self.campaignColumns) FROM campaigns ORDER BY id")
+        defer { select.reset() }
+        var records: [CampaignRecord] = []
+        while try select.step() { records.append(try readCampaign(select)) }
+        return records
     }
 
     func campaign(id: Int64) throws -> CampaignRecord? {
