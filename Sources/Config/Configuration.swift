@@ -99,9 +99,7 @@ public struct Configuration: Sendable {
                 throw ConfigurationError(file: file, problems: ["not valid JSON5: the file is not UTF-8"])
             }
             do {
-                let decoder = JSONDecoder()
-                decoder.allowsJSON5 = true
-                guard case .object(let object) = try decoder.decode(JSONValue.self, from: data)
+                guard case .object(let object) = try JSONDecoder.json5(JSONValue.self, from: data)
                 else { throw ConfigurationError(file: file, problems: ["the top level must be an object"]) }
                 raw = object
             } catch let error as ConfigurationError {

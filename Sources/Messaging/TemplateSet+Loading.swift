@@ -193,10 +193,8 @@ private struct TemplateFile {
                     message: "JSON5 syntax: \(error.message)"))
             return nil
         }
-        let decoder = JSONDecoder()
-        decoder.allowsJSON5 = true
         do {
-            let value = try decoder.decode(T.self, from: data)
+            let value = try JSONDecoder.json5(T.self, from: data)
             checkKeys(at: "", allowed: allowedKeys)
             return value
         } catch let error as DecodingError {

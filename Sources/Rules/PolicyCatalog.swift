@@ -128,9 +128,7 @@ struct ProfileFileLoader {
         }
         let document: JSONValue
         do {
-            let decoder = JSONDecoder()
-            decoder.allowsJSON5 = true
-            document = try decoder.decode(JSONValue.self, from: data)
+            document = try JSONDecoder.json5(JSONValue.self, from: data)
         } catch {
             return ([], [Diagnostic(file: path, line: 0, message: "JSON5 syntax error: \(error)")])
         }
