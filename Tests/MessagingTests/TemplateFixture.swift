@@ -4,8 +4,9 @@ import Rules
 
 @testable import Messaging
 
-/// A temporary template directory: the shipped-style defaults, with any file replaced.
-struct TemplateFixture {
+/// A temporary template directory: the shipped-style defaults, with any file replaced; removed
+/// when the fixture goes.
+final class TemplateFixture {
     static let package = """
         { link: "https://etax.example.gov.cn/p/{token}", separator: "、", more: "等{n}项", summary: "{n}项税费优惠政策" }
         """
@@ -35,6 +36,10 @@ struct TemplateFixture {
             try text.write(
                 toFile: (directory as NSString).appendingPathComponent(name), atomically: true, encoding: .utf8)
         }
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(atPath: directory)
     }
 
     func load(schema: AttributeSchema = AttributeSchema()) throws -> TemplateSet {
