@@ -16,6 +16,8 @@ public final class PostgresStore: PolicyPushStore {
     let connection: PGConnection
     /// The outbox's statements on this store's connection (`PostgresStore+Outbox.swift`).
     lazy var outbox = OutboxSQL(connection: connection)
+    /// The channel operators' writes notify (``StoreChanges/channel(on:)``), asked of the server once.
+    private var changeChannel: String?
 
     /// Connects to a `postgres://` URL or a libpq `key=value` string and migrates the database.
     ///
@@ -64,25 +66,9 @@ public final class PostgresStore: PolicyPushStore {
                 staging.abort(error)
                 throw error
             }
-            var counts = try staging.upsert()
-            if replace {
-                let keep = try connection.cursor("UPDATE enterprises SET import_run = ?1 WHERE credit_code = ?2")
-                for code in rejected.creditCodes {
-                    try keep.run(run, code)
-                }
-                let remove = try connection.cursor("DELETE FROM enterprises WHERE import_run <> ?1")
-                try remove.run(run)
-                counts.removed = connection.changes
-            }
-            let finishRun = try connection.cursor(
-                """
-                UPDATE import_runs
-                SET finished_at = ?2, inserted = ?3, updated = ?4, unchanged = ?5, rejected = ?6, removed = ?7
-                WHERE id = ?1
-                """)
-            try finishRun.run(
-                run, try timestamp(), counts.inserted, counts.updated, counts.unchanged, rejected.count, counts.removed)
-            return counts
+            return try outbox.finishImport(
+                run: run, replace: replace, rejected: rejected, counts: try staging.upsert(),
+                finishedAt: try timestamp())
         }
     }
 
@@ -123,7 +109,8 @@ public final class PostgresStore: PolicyPushStore {
     /// Runs an operator's write (a campaign created, decided, paused…, a suppression) so that its
     /// transaction sends `NOTIFY` on ``StoreChanges/channel``: the daemons hear of it when it commits.
     func notifyingDaemons<T>(_ body: () throws -> T) throws -> T {
-        connection.commitNotification = try StoreChanges.channel(on: connection)
+        if changeChannel == nil { changeChannel = try StoreChanges.channel(on: connection) }
+        connection.commitNotification = changeChannel
         defer { connection.commitNotification = nil }
         return try body()
     }

@@ -71,26 +71,9 @@ struct SQLiteImportTransaction {
     /// Removes what a replacing import leaves out (but the rejected rows' enterprises) and records
     /// the run's counts.
     func finish(rejected: RejectedRows) throws -> ImportCounts {
-        var counts = writer.counts
-        if replace {
-            let keep = try connection.prepare("UPDATE enterprises SET import_run = ?1 WHERE credit_code = ?2")
-            for code in rejected.creditCodes {
-                try keep.run(run, code)
-            }
-            let remove = try connection.prepare("DELETE FROM enterprises WHERE import_run <> ?1")
-            try remove.run(run)
-            counts.removed = connection.changes
-        }
-        let finishRun = try connection.prepare(
-            """
-            UPDATE import_runs
-            SET finished_at = ?2, inserted = ?3, updated = ?4, unchanged = ?5, rejected = ?6, removed = ?7
-            WHERE id = ?1
-            """)
-        try finishRun.run(
-            run, try Self.timestamp(connection), counts.inserted, counts.updated, counts.unchanged, rejected.count,
-            counts.removed)
-        return counts
+        try OutboxSQL(connection: connection).finishImport(
+            run: run, replace: replace, rejected: rejected, counts: writer.counts,
+            finishedAt: try Self.timestamp(connection))
     }
 
     /// The current UTC time as ISO 8601 with milliseconds, from SQLite's clock.
