@@ -22,6 +22,7 @@ public actor EnterpriseShard {
     init(index: Int, builder: Builder) {
         var builder = builder
         self.index = index
+        builder.columns.buildOrderCodes()
         columns = builder.columns
         builder.creditCodes.shrinkToFit()
         builder.names.shrinkToFit()
