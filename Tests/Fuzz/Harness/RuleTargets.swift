@@ -20,6 +20,13 @@ private let enterprises: [Enterprise] = [
         custom: ["export_share": "x", "founded": "2019-13-40"]),
 ]
 private let columns = EnterpriseColumns(schema: schema, enterprises: enterprises)
+/// The same columns with their narrow copies, cut into buckets of several values so that rows
+/// the codes leave undecided are read from the wide columns.
+private let narrowColumns = {
+    var narrow = columns
+    narrow.buildOrderCodes(maxBuckets: 1)
+    return narrow
+}()
 
 /// A `when` rule: lexed, parsed, type-checked; when it compiles, evaluated row by row, explained
 /// and evaluated over columns.
@@ -29,7 +36,10 @@ func fuzzRule(_ bytes: [UInt8]) {
         _ = rule.matches(enterprise)
         _ = rule.explain(enterprise)
     }
-    _ = RuleEvaluator(rules: [rule, rule]).evaluate(columns)
+    let evaluator = RuleEvaluator(rules: [rule, rule])
+    precondition(
+        evaluator.evaluate(columns) == evaluator.evaluate(narrowColumns),
+        "narrow and wide scans disagree: \(rule.source)")
 }
 
 /// A policy profile file (JSON5, one profile or an array), loaded as `policies/` is.
