@@ -14,7 +14,7 @@ enum PostgresMigration {
     static let all: [String] = [
         version1, version2, version3, version4, version5, version6, version7, version8, version9,
         version10,
-        version11, version12,
+        version11, version12, version13,
     ]
 
     static var latestVersion: Int { all.count }

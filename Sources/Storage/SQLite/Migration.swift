@@ -21,6 +21,7 @@ struct Migration {
         Migration(sql: version10),
         Migration(sql: version11),
         Migration(sql: version12),
+        Migration(sql: version13),
     ]
 
     static var latestVersion: Int { all.count }

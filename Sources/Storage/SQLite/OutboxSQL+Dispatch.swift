@@ -19,7 +19,7 @@ extension OutboxSQL {
         guard limit > 0 else { return [] }
         return try connection.rowLockingTransaction {
             if node != nil, try !nodeHoldsLease(at: now) { return [] }
-            let running = try statement("SELECT id FROM campaigns WHERE state = 'running'")
+            let running = try statement(.runningCampaigns, "SELECT id FROM campaigns WHERE state = 'running'")
             var campaigns: [Int64] = []
             while try running.step() { campaigns.append(try running.int64(0)) }
             running.reset()
@@ -27,6 +27,7 @@ extension OutboxSQL {
             // One ordered index range per (state, running campaign): no sort, and a paused
             // campaign's backlog is never read.
             let select = try statement(
+                .claim,
                 """
                 SELECT \(Self.messageColumns) FROM messages
                 WHERE state = ?1 AND campaign_id = ?2 AND next_attempt_at <= ?3 AND not_before <= ?3
@@ -55,7 +56,7 @@ extension OutboxSQL {
 
             let leaseEnd = now.addingTimeInterval(lease).millis
             let mark = try statement(
-                "UPDATE messages SET lease_until = ?2, next_attempt_at = ?2, node = ?3 WHERE id = ?1")
+                .claimMark, "UPDATE messages SET lease_until = ?2, next_attempt_at = ?2, node = ?3 WHERE id = ?1")
             var result: [OutboxMessage] = []
             result.reserveCapacity(claimed.count)
             for var message in claimed {

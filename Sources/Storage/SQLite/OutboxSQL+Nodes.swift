@@ -108,6 +108,7 @@ extension OutboxSQL {
     func nodeHoldsLease(at: Date) throws -> Bool {
         guard let node else { return true }
         let select = try statement(
+            .nodeLease,
             "SELECT 1 FROM nodes WHERE id = ?1 AND lease_until > ?2"
                 + (connection.dialect == .postgres ? " FOR KEY SHARE" : ""))
         defer { select.reset() }

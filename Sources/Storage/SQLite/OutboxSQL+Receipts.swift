@@ -3,10 +3,12 @@ import Foundation
 // Receipts: storing them, matching them to messages (early ones too), expiry and pruning.
 extension OutboxSQL {
     func hasUnmatchedReceipts() throws -> Bool {
-        let select = try statement("SELECT 1 FROM receipts WHERE message_id IS NULL AND message_key IS NULL LIMIT 1")
+        let select = try statement(
+            .unmatchedReceipts, "SELECT 1 FROM receipts WHERE message_id IS NULL AND message_key IS NULL LIMIT 1")
         defer { select.reset() }
         if try select.step() { return true }
         let keyed = try statement(
+            .unmatchedKeyedReceipts,
             "SELECT 1 FROM receipts WHERE message_id IS NULL AND message_key IS NOT NULL LIMIT 1")
         defer { keyed.reset() }
         return try keyed.step()

@@ -35,6 +35,23 @@ final class OutboxSQL<Database: SQLDatabase> {
         return prepared
     }
 
+    /// The statements run for every message the daemon sends, held in slots: looking one up by
+    /// its SQL text hashed a few hundred bytes at every call, several times per message.
+    enum Hot: Int, CaseIterable {
+        case current, transition, event, contact, campaignState, unmatchedReceipts, unmatchedKeyedReceipts
+        case runningCampaigns, claim, claimMark, nodeLease
+    }
+
+    private var hot = [Statement?](repeating: nil, count: Hot.allCases.count)
+
+    /// The statement of slot `slot`, prepared from `sql` on first use (`sql` is the same at every call).
+    func statement(_ slot: Hot, _ sql: @autoclosure () -> String) throws -> Statement {
+        if let held = hot[slot.rawValue] { return held }
+        let prepared = try connection.cursor(sql())
+        hot[slot.rawValue] = prepared
+        return prepared
+    }
+
     /// Runs `body` in one read transaction, so every query sees the same snapshot.
     func readTransaction<T>(_ body: () throws -> T) throws -> T {
         try connection.readTransaction(body)
@@ -67,6 +84,7 @@ final class OutboxSQL<Database: SQLDatabase> {
         error: String?
     ) throws {
         let insert = try statement(
+            .event,
             """
             INSERT INTO message_events (message_id, at, from_state, to_state, gateway, provider_id, error)
             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
@@ -94,6 +112,7 @@ final class OutboxSQL<Database: SQLDatabase> {
     /// the same message at `READ COMMITTED`; SQLite's one writer needs no lock.
     func current(messageID: Int64) throws -> Current? {
         let select = try statement(
+            .current,
             """
             SELECT state, idempotency_key, credit_code, channel, policy_ids, gateway, provider_id, campaign_id, node
             FROM messages WHERE id = ?1\(connection.dialect == .postgres ? " FOR UPDATE" : "")
@@ -134,6 +153,7 @@ final class OutboxSQL<Database: SQLDatabase> {
         _ transitions: [Transition], leaseHeld: Bool? = nil, refused: inout [Int64: BudgetRefusal]
     ) throws -> [Transition] {
         let update = try statement(
+            .transition,
             """
             UPDATE messages SET state = ?2, updated_at = ?3, attempts = attempts + ?4,
                 gateway = coalesce(?5, gateway), provider_id = coalesce(?6, provider_id),
@@ -154,7 +174,7 @@ final class OutboxSQL<Database: SQLDatabase> {
         applied.reserveCapacity(transitions.count)
         // Only the state: the whole row (policy lists, versions) cost 5 % of the daemon's CPU
         // when read for every admitted message.
-        let stateOf = try statement("SELECT state FROM campaigns WHERE id = ?1")
+        let stateOf = try statement(.campaignState, "SELECT state FROM campaigns WHERE id = ?1")
         func campaignState(_ id: Int64) throws -> CampaignState? {
             if let known = states[id] { return known }
             defer { stateOf.reset() }
@@ -238,6 +258,7 @@ final class OutboxSQL<Database: SQLDatabase> {
         throws
     {
         let insert = try statement(
+            .contact,
             """
             INSERT INTO contact_log (message_id, credit_code, channel, policy_ids, at) VALUES (?1, ?2, ?3, ?4, ?5)
             ON CONFLICT DO NOTHING
