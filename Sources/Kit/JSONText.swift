@@ -35,6 +35,15 @@ public enum JSONText {
             out.reserveCapacity(out.count + utf8.count)
             var i = 0
             while i < utf8.count {
+                // Runs of bytes written as they are go in one copy: byte by byte, escaping was
+                // the largest single cost of encoding a planned message's payload.
+                var end = i
+                while end < utf8.count, Self.isVerbatim(utf8[end]) { end += 1 }
+                if end > i {
+                    out.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[i..<end]))
+                    i = end
+                    continue
+                }
                 let byte = utf8[i]
                 i += 1
                 switch byte {
@@ -61,6 +70,13 @@ public enum JSONText {
     }
 
     private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+
+    /// Whether `byte` is always copied unescaped: not a quote, backslash or control character,
+    /// nor 0xE2, which may begin U+2028 or U+2029.
+    @inline(__always)
+    private static func isVerbatim(_ byte: UInt8) -> Bool {
+        byte >= 0x20 && byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\") && byte != 0xE2
+    }
 
     /// An object of already-encoded values, in order.
     public static func object(_ members: [(String, String)]) -> String {

@@ -206,18 +206,16 @@ public struct CampaignPlanner: Sendable {
         let renderer = self.renderer.with(link: linkTokens.link(campaign: campaign.id))
         let suppressedAddresses = try await store.run { try $0.suppressedAddresses() }
         let control = ControlGroup(percent: spec.controlPercent, seed: spec.controlSeed)
-        for shard in registry.shards {
-            let bits = await shard.match(evaluator)
-            var start = 0
-            while start < shard.count {
-                let rows = start..<min(shard.count, start + batchRows)
-                start = rows.upperBound
-                let codes = await shard.audienceCodes(rows: rows, bits: bits)
-                if codes.isEmpty { continue }
-                let history = try await history(of: codes, store: store, now: now)
-                let planned = await shard.plan(
-                    rows: rows, bits: bits, planner: planner, renderer: renderer, fallback: spec.fallback,
-                    history: history,
+        var batches = PlanningBatches(registry: registry, evaluator: evaluator, batchRows: batchRows)
+        // One batch's write in flight while the next is planned: the store worker's thread
+        // writes, the shards render. The next batch's history is read before this batch's write
+        // is queued on the same worker, so planning never waits behind it.
+        try await withThrowingTaskGroup(of: Void.self) { writes in
+            var next = try await batches.next { try await history(of: $0, store: store, now: now) }
+            while let batch = next {
+                let planned = await batch.shard.plan(
+                    rows: batch.rows, bits: batch.bits, planner: planner, renderer: renderer, fallback: spec.fallback,
+                    history: batch.history,
                     suppressedAddresses: suppressedAddresses, control: control)
                 var messages: [NewMessage] = []
                 messages.reserveCapacity(planned.count)
@@ -257,13 +255,14 @@ public struct CampaignPlanner: Sendable {
                         summary.suppressed[reason ?? "other", default: 0] += 1
                     }
                 }
-                let batch = messages
-                let assignments = groups
-                _ = try await store.run { store in
-                    try store.insertMessages(batch)
-                    try store.insertGroupAssignments(assignments)
+                // The previous batch is written before this one is queued (at most one waits).
+                _ = try await writes.next()
+                next = try await batches.next { try await history(of: $0, store: store, now: now) }
+                writes.addTask { [messages, groups] in
+                    _ = try await store.run { try $0.insertPlanned(messages, groups: groups) }
                 }
             }
+            try await writes.waitForAll()
         }
         return summary
     }
@@ -293,5 +292,58 @@ public struct CampaignPlanner: Sendable {
             result[code] = h
         }
         return result
+    }
+}
+
+/// The planner's batches in order, shard by shard: `batchRows` rows at a time, those with an
+/// audience only, each with its enterprises' history read from the store.
+struct PlanningBatches {
+    struct Batch {
+        var shard: EnterpriseShard
+        var rows: Range<Int>
+        var bits: [Bitset]
+        var history: [String: EnterpriseShard.History]
+    }
+
+    let registry: ShardedRegistry
+    let evaluator: RuleEvaluator
+    let batchRows: Int
+    private var shardIndex = 0
+    private var start = 0
+    /// The matches of the shard `shardIndex`, evaluated when its first batch is asked for.
+    private var bits: [Bitset]?
+
+    init(registry: ShardedRegistry, evaluator: RuleEvaluator, batchRows: Int) {
+        self.registry = registry
+        self.evaluator = evaluator
+        self.batchRows = batchRows
+    }
+
+    /// The next batch with an audience, or `nil` after the last; `history` reads the store.
+    mutating func next(
+        history: ([String]) async throws -> [String: EnterpriseShard.History]
+    ) async throws -> Batch? {
+        while shardIndex < registry.shards.count {
+            let shard = registry.shards[shardIndex]
+            guard start < shard.count else {
+                shardIndex += 1
+                start = 0
+                bits = nil
+                continue
+            }
+            let matches: [Bitset]
+            if let bits {
+                matches = bits
+            } else {
+                matches = await shard.match(evaluator)
+                bits = matches
+            }
+            let rows = start..<min(shard.count, start + batchRows)
+            start = rows.upperBound
+            let codes = await shard.audienceCodes(rows: rows, bits: matches)
+            if codes.isEmpty { continue }
+            return Batch(shard: shard, rows: rows, bits: matches, history: try await history(codes))
+        }
+        return nil
     }
 }

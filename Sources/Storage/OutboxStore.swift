@@ -61,6 +61,12 @@ public protocol OutboxStore: AnyObject {
     @discardableResult
     func insertMessages(_ batch: [NewMessage]) throws -> Int
 
+    /// A planner's batch: its messages (as ``insertMessages(_:)``) and its enterprises' group
+    /// assignments (as `insertGroupAssignments`), written in one transaction so a crash leaves
+    /// both or neither; returns how many messages were inserted.
+    @discardableResult
+    func insertPlanned(_ batch: [NewMessage], groups: [GroupAssignment]) throws -> Int
+
     /// The enterprise and campaign a package link token names, or `nil` for an unknown token.
     func linkTarget(token: String) throws -> LinkTarget?
 

@@ -44,6 +44,12 @@ extension PostgresStore: OutboxStore {
         try outbox.insertMessages(batch, at: Date())
     }
 
+    /// See `OutboxStore.insertPlanned`.
+    @discardableResult
+    public func insertPlanned(_ batch: [NewMessage], groups: [GroupAssignment]) throws -> Int {
+        try outbox.insertPlanned(batch, groups: groups, at: Date())
+    }
+
     public func linkTarget(token: String) throws -> LinkTarget? {
         try outbox.linkTarget(token: token)
     }

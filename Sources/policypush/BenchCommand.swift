@@ -15,7 +15,8 @@ import Storage
 struct BenchCommand: Command {
     static let spec = CommandSpec(
         path: ["bench"],
-        summary: "Benchmark rule evaluation, preview, import, shard memory and the package page (use a release build).",
+        summary:
+            "Benchmark rule evaluation, preview, import, shard memory, the package page and planning (use a release build).",
         options: [
             .option(
                 "--enterprises", "N|FILE",
@@ -27,13 +28,17 @@ struct BenchCommand: Command {
                 "--policies-dir", "DIR",
                 "Time these policies (*.json5 profiles) instead of the configured ones, with no synthetic ones added."),
             .option("--preview", "N", "Enterprises for the preview benchmark (default 100000)."),
+            .option(
+                "--plan", "N",
+                "Enterprises for the planning benchmark (default 100000): imported into a new SQLite store, then a "
+                    + "campaign on all policies over SMS planned as the daemon plans it."),
             .option("--import-rows", "N", "Rows of the CSV for the import benchmark (default 1000000)."),
             .option(
                 "--import-store", "URL",
                 "Store the import benchmark writes into: an empty PostgreSQL database (postgres:// URL or libpq "
                     + "string) or SQLite path (default: a new SQLite file in a temporary directory)."),
             .option("--pages", "N", "Package pages rendered per size for the page benchmark (default 10000)."),
-            .option("--only", "LIST", "Run only some of: rules, preview, import, page (default: all)."),
+            .option("--only", "LIST", "Run only some of: rules, preview, import, page, plan (default: all)."),
             .option("--seed", "S", "Seed of the synthetic data (default 42)."),
         ],
         discussion: """
@@ -52,6 +57,8 @@ struct BenchCommand: Command {
     let policies: Int
     let policiesDirectory: String?
     let previewCount: Int
+    /// Enterprises of the planning benchmark (`--plan`).
+    let planCount: Int
     let importRows: Int
     let importStore: String?
     let pages: Int
@@ -75,14 +82,15 @@ struct BenchCommand: Command {
         }
         policies = try arguments.int("--policies", default: 100, in: 1...10_000)!
         previewCount = try arguments.int("--preview", default: 100_000, in: 1...50_000_000)!
+        planCount = try arguments.int("--plan", default: 100_000, in: 1...50_000_000)!
         importRows = try arguments.int("--import-rows", default: 1_000_000, in: 1...50_000_000)!
         importStore = arguments.value("--import-store")
         pages = try arguments.int("--pages", default: 10_000, in: 1...10_000_000)!
         only = Set(
             arguments.list("--only")
-                ?? (enterprisesFile == nil ? ["rules", "preview", "import", "page"] : ["rules", "preview"]))
-        for name in only where !["rules", "preview", "import", "page"].contains(name) {
-            throw arguments.usageError("--only expects rules, preview, import and/or page, got '\(name)'")
+                ?? (enterprisesFile == nil ? ["rules", "preview", "import", "page", "plan"] : ["rules", "preview"]))
+        for name in only where !["rules", "preview", "import", "page", "plan"].contains(name) {
+            throw arguments.usageError("--only expects rules, preview, import, page and/or plan, got '\(name)'")
         }
         seed = UInt64(try arguments.int("--seed", default: 42, in: 0...Int.max)!)
     }
@@ -121,6 +129,7 @@ struct BenchCommand: Command {
         }
         if only.contains("import") { try benchImport(workspace: workspace) }
         if only.contains("page") { benchPage(catalog: catalog) }
+        if only.contains("plan") { try await benchPlan(workspace: workspace, catalog: catalog) }
         return 0
     }
 

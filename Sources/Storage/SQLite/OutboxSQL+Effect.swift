@@ -3,9 +3,12 @@ import Registry
 
 // 跟踪问效: group assignments and uptake.
 extension OutboxSQL {
-    func insertGroupAssignments(_ batch: [GroupAssignment]) throws {
+    func insertGroupAssignments(_ batch: [GroupAssignment], inTransaction: Bool = false) throws {
         guard !batch.isEmpty else { return }
-        try connection.writeTransaction {
+        func run(_ body: () throws -> Void) throws {
+            inTransaction ? try body() : try connection.writeTransaction(body)
+        }
+        try run {
             let insert = try statement(
                 """
                 INSERT INTO campaign_groups (campaign_id, credit_code, policy_ids, control, planned_reason)

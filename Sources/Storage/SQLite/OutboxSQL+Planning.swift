@@ -37,6 +37,15 @@ extension OutboxSQL {
         }
     }
 
+    /// A planner's batch of messages and group assignments in one write transaction.
+    func insertPlanned(_ batch: [NewMessage], groups: [GroupAssignment], at: Date) throws -> Int {
+        try connection.writeTransaction {
+            let inserted = try insertMessages(batch, at: at, inTransaction: true)
+            try insertGroupAssignments(groups, inTransaction: true)
+            return inserted
+        }
+    }
+
     /// The message whose link carries `token`: the first planned, should two share it.
     func linkTarget(token: String) throws -> LinkTarget? {
         try readTransaction {

@@ -309,7 +309,9 @@ final class OutboxSQL<Database: SQLDatabase> {
 /// Lists of ids stored as comma-separated text, readable in an audit with the sqlite3 shell.
 enum IDList {
     static func encode(_ ids: [String]) throws -> String {
-        for id in ids where id.isEmpty || id.contains(",") {
+        // On the UTF-8 view: `String.contains(_:)` with a string argument is Foundation's
+        // `range(of:)`, which was 8 % of planning's CPU (two lists per planned enterprise).
+        for id in ids where id.isEmpty || id.utf8.contains(UInt8(ascii: ",")) {
             throw StorageError(code: .invalidValue, message: "an id in a list is empty or contains a comma: \(id)")
         }
         return ids.joined(separator: ",")
