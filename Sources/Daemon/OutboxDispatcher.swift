@@ -132,21 +132,17 @@ public final class OutboxDispatcher: Service {
     /// A store that cannot be written (a full disk) stops the claims, not the loop: sends in flight
     /// finish, then ``recoverStore()`` probes until writes succeed and recovers what the failure left.
     public func run() async throws {
-        try await withThrowingTaskGroup(of: Void.self) { group in
+        try await withThrowingTaskGroup(of: Int.self) { group in
             var inFlight = 0
             while true {
                 if isDraining || Task.isCancelled {
-                    while inFlight > 0 {
-                        _ = try await group.next()
-                        inFlight -= 1
-                    }
+                    while inFlight > 0, let done = try await group.next() { inFlight -= done }
                     drained.complete()
                     return
                 }
                 if health.problem != nil {
-                    if inFlight > 0 {
-                        _ = try await group.next()
-                        inFlight -= 1
+                    if inFlight > 0, let done = try await group.next() {
+                        inFlight -= done
                     } else if try await !recoverStore() {
                         try? await Task.sleep(for: settings.storeProbe)
                     }
@@ -167,32 +163,32 @@ public final class OutboxDispatcher: Service {
                     }
                     claimed = holding.withLock { holding in claimed.filter { holding.take($0) } }
                 }
-                for message in claimed {
-                    inFlight += 1
-                    active.add(1, ordering: .relaxed)
+                // One task per chunk, not per message: a chunk's messages are routed, admitted,
+                // committed as `sending` and recorded together (``process(_:)``). Chunks of a
+                // quarter of `maxInFlight` keep a claim's worth of work from waiting for its slowest.
+                let chunkSize = max(1, settings.maxInFlight / 4)
+                for start in stride(from: 0, to: claimed.count, by: chunkSize) {
+                    let chunk = Array(claimed[start..<min(start + chunkSize, claimed.count)])
+                    inFlight += chunk.count
+                    active.add(chunk.count, ordering: .relaxed)
                     group.addTask {
-                        defer { self.active.subtract(1, ordering: .relaxed) }
-                        do {
-                            try await self.process(message)
-                        } catch {
-                            _ = self.holding.withLock { $0.letGo(message.id) }
-                            throw error
+                        defer { self.active.subtract(chunk.count, ordering: .relaxed) }
+                        await self.process(chunk)
+                        let reclaimed = self.holding.withLock { holding in chunk.compactMap { holding.letGo($0.id) } }
+                        if !reclaimed.isEmpty {
+                            do { try await self.writer.release(reclaimed) } catch { self.storeFailed(error) }
                         }
-                        if let reclaimed = self.holding.withLock({ $0.letGo(message.id) }) {
-                            do { try await self.writer.release([reclaimed]) } catch { self.storeFailed(error) }
-                        }
+                        return chunk.count
                     }
                 }
                 if claimed.isEmpty {
-                    if inFlight > 0 {
-                        _ = try await group.next()
-                        inFlight -= 1
+                    if inFlight > 0, let done = try await group.next() {
+                        inFlight -= done
                     } else {
                         try? await Task.sleep(for: settings.idlePoll)
                     }
-                } else if inFlight >= settings.maxInFlight {
-                    _ = try await group.next()
-                    inFlight -= 1
+                } else if inFlight >= settings.maxInFlight, let done = try await group.next() {
+                    inFlight -= done
                 }
             }
         }
@@ -237,128 +233,6 @@ public final class OutboxDispatcher: Service {
         } catch {
             storeFailed(error)
             return []
-        }
-    }
-
-    /// One attempt for one claimed message; its outcome is durable when this returns (or the store
-    /// is marked unwritable and the outcome is recovered later).
-    func process(_ message: OutboxMessage) async throws {
-        let started = now()
-        guard let channel = message.channel, let payload = try? MessagePayload.decode(message.payload)
-        else {
-            await record([
-                Transition(messageID: message.id, to: .failed, at: started, error: "outbox:unreadable-payload")
-            ])
-            return
-        }
-        // An ambiguous message goes back only to the gateway that had it.
-        let pinnedTo = message.claimedFrom == .ambiguous ? message.gateway : nil
-        let gateway: DeliveryService.Gateway
-        if let pinnedTo {
-            guard let same = delivery.gateways[pinnedTo] else {
-                // Its gateway left the configuration: only reconciliation can tell now.
-                await record([
-                    Transition(
-                        messageID: message.id, to: .ambiguous, at: started, gateway: pinnedTo, error: "gateway-removed",
-                        countsAsAttempt: false, checkAt: started)
-                ])
-                return
-            }
-            gateway = same
-        } else {
-            switch delivery.routers[channel]?.pick(now: started) {
-            case .gateway(let dispatcher)?:
-                guard let picked = delivery.gateways[dispatcher.name] else { return }
-                gateway = picked
-            case .unavailable(let retryAt)?:
-                let at = retryAt ?? started.addingTimeInterval(settings.unavailableDelay)
-                await record([
-                    Transition(
-                        messageID: message.id, to: .retryWait, at: started, error: "route:unavailable",
-                        nextAttemptAt: at,
-                        countsAsAttempt: false)
-                ])
-                return
-            case nil:
-                await record([
-                    Transition(
-                        messageID: message.id, to: .failed, at: started,
-                        error: "route:no-gateway-for-\(channel.rawValue)")
-                ])
-                return
-            }
-        }
-        let name = gateway.settings.name
-        guard
-            let outbound = payload.outbound(
-                id: message.idempotencyKey, recipient: message.recipient, kind: gateway.settings.kind)
-        else {
-            await record([
-                Transition(
-                    messageID: message.id, to: .failed, at: started, gateway: name,
-                    error: "template:missing-\(gateway.settings.kind.rawValue)")
-            ])
-            return
-        }
-        let clock = ContinuousClock.now
-        let recipientKeys = DeliveryService.recipientKeys(outbound, kind: gateway.settings.kind)
-        let result = await gateway.dispatcher.send(
-            outbound, recipientKeys: recipientKeys,
-            admit: { await self.admit(message, gateway: gateway.dispatcher, recipientKeys: recipientKeys) })
-        let elapsed = ContinuousClock.now - clock
-        if result.attempted { metrics?.sendSeconds.observe(elapsed - result.waited, labels: [name]) }
-        if result.waited > .zero { metrics?.throttleWaitSeconds.increment(by: result.waited.seconds, labels: [name]) }
-
-        let at = now()
-        let step = DeliveryDecision.next(
-            after: result, from: gateway.traits,
-            situation: .init(pinnedTo: pinnedTo, attempts: message.attempts, firstAttemptAt: message.firstAttemptAt),
-            now: at, unavailableDelay: settings.unavailableDelay, inFlightRecheck: settings.inFlightRecheck)
-        if case .pauseGateway(let reason, let kind, _) = result.outcome, result.attempted {
-            log.warning("gateway paused", ["gateway": name, "kind": kind.rawValue, "reason": reason.description])
-        }
-        var transition = transition(for: step, message: message, at: at)
-        if case .failed(_, _, true, _) = step {
-            transition.followUp = fallback(for: message, payload: payload, channel: channel, at: at)
-        }
-        await record([transition])
-    }
-
-    /// Runs when the gateway has admitted `message`, right before its request leaves: commits it
-    /// as `sending` through `gateway` (counted in the gateway's budget in the store, see
-    /// ``Settings/storeBudget``), or withdraws it.
-    ///
-    /// A budget the store finds spent withdraws the message as the dispatcher's own count would:
-    /// a daily cap pauses the gateway until the next local midnight, a full recipient window
-    /// defers the message until the window frees.
-    func admit(
-        _ message: OutboxMessage, gateway: GatewayDispatcher, recipientKeys: [String]
-    ) async -> GatewayDispatcher.Admission {
-        let at = now()
-        if let window = quietHours(), !window.allows(at) {
-            return .withdraw(.deferred(until: window.nextAllowed(from: at), reason: Self.quietHoursReason))
-        }
-        var sending = Transition(
-            messageID: message.id, to: .sending, at: at, gateway: gateway.name, countsAsAttempt: false)
-        if settings.storeBudget ?? writer.isShared {
-            sending.budget = DeliveryService.budget(gateway.configuration, recipientKeys: recipientKeys, at: at)
-        }
-        do {
-            switch try await writer.admit(sending) {
-            case .applied:
-                return .proceed
-            case .notApplied:
-                // Its campaign was paused or cancelled, or a receipt settled it meanwhile.
-                return .withdraw(.deferred(until: at, reason: Self.notSendable))
-            case .refused(.dailyCap(let until)):
-                return .withdraw(.pauseGateway(reason: GatewayDispatcher.dailyCapReached, kind: .quota, until: until))
-            case .refused(.recipientLimit(let until)):
-                return .withdraw(.deferred(until: until, reason: GatewayDispatcher.recipientLimit))
-            }
-        } catch {
-            storeFailed(error)
-            return .withdraw(
-                .deferred(until: at.addingTimeInterval(settings.storeRetry), reason: Self.storeUnavailable))
         }
     }
 

@@ -115,6 +115,17 @@ public final class GroupCommitWriter: OutboxWriter, @unchecked Sendable {
         return committed.applied.isEmpty ? .notApplied : .applied
     }
 
+    /// Commits each of `transitions` to `sending` as ``admit(_:)`` does, as one submission: a
+    /// batch of messages its gateway has taken costs one round trip to the writer's thread.
+    public func admit(batch transitions: [Transition]) async throws -> [SendingCommit] {
+        let committed = try await enqueue(transitions, probe: false)
+        let applied = Set(committed.applied.lazy.map(\.messageID))
+        return transitions.map { transition in
+            if let refusal = committed.refused[transition.messageID] { return .refused(refusal) }
+            return applied.contains(transition.messageID) ? .applied : .notApplied
+        }
+    }
+
     /// Commits a write of its own (a row in `meta`), with whatever else is pending: it throws
     /// while the store cannot be written (a full disk), and returns once it can again.
     public func probe() async throws {

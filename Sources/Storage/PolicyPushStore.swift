@@ -94,6 +94,10 @@ public protocol OutboxWriter: AnyObject, Sendable {
     /// ``Transition/budget`` when that has room, in the same transaction; says which.
     func admit(_ transition: Transition) async throws -> SendingCommit
 
+    /// Commits each of `transitions` (to `sending`) as ``admit(_:)`` does, all in one transaction
+    /// shared with other submitters; says which, one answer per transition, in order.
+    func admit(batch transitions: [Transition]) async throws -> [SendingCommit]
+
     /// Whether other daemons may write the same store (PostgreSQL): what they admit counts too.
     var isShared: Bool { get }
 

@@ -135,23 +135,23 @@ public actor GatewayDispatcher {
     public nonisolated let name: String
     public nonisolated let configuration: Configuration
 
-    private let sender: any MessageSender
-    private let clock: DispatchClock
-    private let wallClock: @Sendable () -> Date
-    private let slots: InFlightLimiter
+    let sender: any MessageSender
+    let clock: DispatchClock
+    let wallClock: @Sendable () -> Date
+    let slots: InFlightLimiter
     /// One sender at a time waits for the next token, so a token wakes one task, in order.
-    private let tokenQueue = InFlightLimiter(limit: 1)
+    let tokenQueue = InFlightLimiter(limit: 1)
     private let published = AvailabilityBox()
 
-    private var bucket: TokenBucket
-    private var dailyCap: DailyCap?
-    private var breaker: CircuitBreaker
-    private var recipients: RecipientLimits
+    var bucket: TokenBucket
+    var dailyCap: DailyCap?
+    var breaker: CircuitBreaker
+    var recipients: RecipientLimits
     private var pause: Pause?
-    private var sent = 0
-    private var sending = 0
-    private var throttled = 0
-    private var throttleWaitTotal = Duration.zero
+    var sent = 0
+    var sending = 0
+    var throttled = 0
+    var throttleWaitTotal = Duration.zero
 
     public static let circuitOpen = ReasonCode("dispatch", "circuit-open")
     public static let recipientLimit = ReasonCode("dispatch", "recipient-limit")
@@ -341,7 +341,7 @@ public actor GatewayDispatcher {
 
     // MARK: - Internals
 
-    private func refusal(recipientKeys: [String]) -> DeliveryOutcome? {
+    func refusal(recipientKeys: [String]) -> DeliveryOutcome? {
         let wallNow = wallClock()
         if let active = currentPause(at: wallNow) {
             return .pauseGateway(reason: active.reason, kind: active.kind, until: active.until)
@@ -375,7 +375,7 @@ public actor GatewayDispatcher {
         return pause
     }
 
-    private func pause(reason: ReasonCode, kind: DeliveryOutcome.PauseKind, until: Date?) {
+    func pause(reason: ReasonCode, kind: DeliveryOutcome.PauseKind, until: Date?) {
         if let active = currentPause(at: wallClock()) {
             guard let activeUntil = active.until else { return }
             if let until, until <= activeUntil { return }
@@ -396,13 +396,13 @@ public actor GatewayDispatcher {
         return DispatchResult(outcome: outcome, attempted: attempted, throttled: throttled, waited: waited)
     }
 
-    private func cancelledResult(started: Duration) -> DispatchResult {
+    func cancelledResult(started: Duration) -> DispatchResult {
         DispatchResult(
             outcome: .deferred(until: wallClock(), reason: Self.cancelled), attempted: false, throttled: true,
             waited: clock.elapsed() - started)
     }
 
-    private func publish() {
+    func publish() {
         let now = clock.elapsed()
         let wallNow = wallClock()
         let active = currentPause(at: wallNow)
