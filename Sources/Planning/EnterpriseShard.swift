@@ -22,7 +22,6 @@ public actor EnterpriseShard {
     init(index: Int, builder: Builder) {
         var builder = builder
         self.index = index
-        builder.columns.buildOrderCodes()
         columns = builder.columns
         builder.creditCodes.shrinkToFit()
         builder.names.shrinkToFit()

@@ -18,9 +18,6 @@ public struct EnterpriseColumns: Sendable {
     public private(set) var count: Int = 0
     /// Indexed like `schema.definitions`.
     public private(set) var columns: [Column]
-    /// Narrow copies of the number and date columns (`buildOrderCodes`), indexed like `columns`
-    /// (nil for the others); empty until built, and emptied again by `append`.
-    public private(set) var orderCodes: [OrderCodes?] = []
 
     public init(schema: AttributeSchema) {
         self.schema = schema
@@ -69,7 +66,6 @@ public struct EnterpriseColumns: Sendable {
     }
 
     public mutating func append(_ enterprise: Enterprise) {
-        if !orderCodes.isEmpty { orderCodes = [] }  // they would describe fewer rows
         for (i, definition) in schema.definitions.enumerated() {
             let value = enterprise.value(of: definition.name, schema: schema)
             // Move the column out so the array append does not copy it.
@@ -95,38 +91,16 @@ public struct EnterpriseColumns: Sendable {
         count += 1
     }
 
-    /// Builds the narrow copies rule scans read (`OrderCodes`) for every number and date column,
-    /// once the rows are all in: they cost 2 bytes per row and column and save scans 3/4 (numbers)
-    /// or 1/2 (dates) of the bytes they read.
-    /// `maxBuckets` below the default is for tests, to make buckets that hold several values.
-    public mutating func buildOrderCodes(maxBuckets: Int = OrderCodes.maxBuckets) {
-        orderCodes = columns.map { column in
-            switch column {
-            case .number(let values): OrderCodes(values: values, maxBuckets: maxBuckets)
-            case .date(let values):
-                OrderCodes(
-                    values: values.map { $0 == Self.missingDate ? .nan : Double($0) }, maxBuckets: maxBuckets)
-            case .category, .bool: nil
-            }
-        }
-    }
-
-    /// The narrow copy of column `index`, if built.
-    public func orderCodes(ofColumn index: Int) -> OrderCodes? {
-        orderCodes.isEmpty ? nil : orderCodes[index]
-    }
-
     /// Bytes held by the columns (payload arrays and dictionaries), for memory budgets.
     public var approximateByteCount: Int {
-        orderCodes.reduce(0) { $0 + ($1?.byteCount ?? 0) }
-            + columns.reduce(0) { total, column in
-                switch column {
-                case .category(let c): total + c.codes.capacity * 4 + c.dictionary.reduce(0) { $0 + $1.utf8.count + 16 }
-                case .number(let v): total + v.capacity * 8
-                case .bool(let v): total + v.capacity
-                case .date(let v): total + v.capacity * 4
-                }
+        columns.reduce(0) { total, column in
+            switch column {
+            case .category(let c): total + c.codes.capacity * 4 + c.dictionary.reduce(0) { $0 + $1.utf8.count + 16 }
+            case .number(let v): total + v.capacity * 8
+            case .bool(let v): total + v.capacity
+            case .date(let v): total + v.capacity * 4
             }
+        }
     }
 }
 

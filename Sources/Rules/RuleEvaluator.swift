@@ -82,9 +82,7 @@ public struct RuleEvaluator: Sendable {
                 var result: Bitset
                 if full.isEmpty {
                     let (predicate, column) = masked.removeFirst()
-                    result = ColumnScan.scan(
-                        columns.columns[column], codes: columns.orderCodes(ofColumn: column), count: columns.count,
-                        predicate: predicate)
+                    result = ColumnScan.scan(columns.columns[column], count: columns.count, predicate: predicate)
                 } else {
                     result = evaluate(full[0])
                     for child in full.dropFirst() {
@@ -96,9 +94,7 @@ public struct RuleEvaluator: Sendable {
                     if result.isEmpty { return result }
                     var words = result.words
                     result = Bitset(count: 0)  // leaves `words` uniquely referenced: no copy
-                    ColumnScan.intersect(
-                        &words, columns.columns[column], codes: columns.orderCodes(ofColumn: column),
-                        count: columns.count, predicate: predicate)
+                    ColumnScan.intersect(&words, columns.columns[column], count: columns.count, predicate: predicate)
                     result = Bitset(words: words, count: columns.count)
                 }
                 return result
@@ -114,9 +110,7 @@ public struct RuleEvaluator: Sendable {
                 guard let column = columnIndex[attribute] else { return Bitset(count: columns.count) }
                 let key = Key(column: column, test: predicate.test)
                 if let cached = cache[key] { return cached }
-                let bits = ColumnScan.scan(
-                    columns.columns[column], codes: columns.orderCodes(ofColumn: column), count: columns.count,
-                    predicate: predicate)
+                let bits = ColumnScan.scan(columns.columns[column], count: columns.count, predicate: predicate)
                 cache[key] = bits
                 return bits
             }

@@ -20,13 +20,6 @@ private let enterprises: [Enterprise] = [
         custom: ["export_share": "x", "founded": "2019-13-40"]),
 ]
 private let columns = EnterpriseColumns(schema: schema, enterprises: enterprises)
-/// The same columns with their narrow copies, cut into buckets of several values so that rows
-/// the codes leave undecided are read from the wide columns.
-private let narrowColumns = {
-    var narrow = columns
-    narrow.buildOrderCodes(maxBuckets: 1)
-    return narrow
-}()
 
 /// A `when` rule: lexed, parsed, type-checked; when it compiles, evaluated row by row, explained
 /// and evaluated over columns.
@@ -36,10 +29,7 @@ func fuzzRule(_ bytes: [UInt8]) {
         _ = rule.matches(enterprise)
         _ = rule.explain(enterprise)
     }
-    let evaluator = RuleEvaluator(rules: [rule, rule])
-    precondition(
-        evaluator.evaluate(columns) == evaluator.evaluate(narrowColumns),
-        "narrow and wide scans disagree: \(rule.source)")
+    _ = RuleEvaluator(rules: [rule, rule]).evaluate(columns)
 }
 
 /// A policy profile file (JSON5, one profile or an array), loaded as `policies/` is.
