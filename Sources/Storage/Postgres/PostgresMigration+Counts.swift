@@ -39,8 +39,6 @@ extension PostgresMigration {
         END
         $$;
 
-        CREATE TRIGGER message_counts_insert AFTER INSERT ON messages
-            FOR EACH ROW EXECUTE FUNCTION message_counts_track();
         CREATE TRIGGER message_counts_update AFTER UPDATE OF campaign_id, state, channel, gateway ON messages
             FOR EACH ROW
             WHEN (OLD.campaign_id IS DISTINCT FROM NEW.campaign_id OR OLD.state IS DISTINCT FROM NEW.state

@@ -18,6 +18,7 @@ extension OutboxSQL {
                 """)
             let now = at.millis
             var inserted = 0
+            var counts: [CountKey: Int64] = [:]
             for message in batch {
                 guard message.state == .queued || message.state == .suppressed else {
                     throw StorageError(
@@ -31,10 +32,39 @@ extension OutboxSQL {
                     try IDList.encode(message.policyIDs), message.payload, message.state.rawValue,
                     message.suppressionReason, message.parentKey, notBefore, message.state == .queued ? notBefore : nil,
                     now, message.state.isFinal ? now : nil, message.linkToken)
-                inserted += connection.changes
+                let changes = connection.changes
+                inserted += changes
+                if changes > 0 {
+                    let key = CountKey(
+                        campaignID: message.campaignID, state: message.state.rawValue,
+                        channel: message.channel?.rawValue ?? Self.noChannel)
+                    counts[key, default: 0] += 1
+                }
             }
+            try addCounts(counts)
             return inserted
         }
+    }
+
+    /// A (campaign, state, channel) of new messages, which have no gateway yet.
+    struct CountKey: Hashable {
+        let campaignID: Int64
+        let state: String
+        let channel: String
+    }
+
+    /// Adds new messages to `message_counts` (migration 13), one upsert per key for a whole batch,
+    /// in the inserting transaction; on PostgreSQL in the connection's slot, as its triggers do.
+    func addCounts(_ counts: [CountKey: Int64]) throws {
+        guard !counts.isEmpty else { return }
+        let slot = connection.dialect == .postgres ? "pg_backend_pid() % 64" : "0"
+        let upsert = try statement(
+            """
+            INSERT INTO message_counts AS c (campaign_id, state, channel, gateway, slot, n)
+            VALUES (?1, ?2, ?3, '', \(slot), ?4)
+            ON CONFLICT (campaign_id, state, channel, gateway, slot) DO UPDATE SET n = c.n + excluded.n
+            """)
+        for (key, n) in counts { try upsert.run(key.campaignID, key.state, key.channel, n) }
     }
 
     /// A planner's batch of messages and group assignments in one write transaction.
