@@ -308,14 +308,26 @@ final class OutboxSQL<Database: SQLDatabase> {
 
 /// Lists of ids stored as comma-separated text, readable in an audit with the sqlite3 shell.
 enum IDList {
+    /// `ids` joined by commas, in one pass over their UTF-8 bytes.
+    ///
+    /// Planning encodes two lists per planned enterprise on the store's thread, the one that
+    /// bounds planning: `joined(separator:)` with a check of each id through `contains` was 14 %
+    /// of that thread (Foundation's `String.contains(_:)`, before it, 8 % of all of planning).
     static func encode(_ ids: [String]) throws -> String {
-        // On the UTF-8 view: `String.contains(_:)` with a string argument is Foundation's
-        // `range(of:)`, which was 8 % of planning's CPU (two lists per planned enterprise).
-        for id in ids where id.isEmpty || id.utf8.contains(UInt8(ascii: ",")) {
-            throw StorageError(code: .invalidValue, message: "an id in a list is empty or contains a comma: \(id)")
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(ids.count * 24)
+        for (index, id) in ids.enumerated() {
+            if index > 0 { bytes.append(Self.comma) }
+            let start = bytes.count
+            bytes.append(contentsOf: id.utf8)
+            if start == bytes.count || bytes[start...].contains(Self.comma) {
+                throw StorageError(code: .invalidValue, message: "an id in a list is empty or contains a comma: \(id)")
+            }
         }
-        return ids.joined(separator: ",")
+        return String(decoding: bytes, as: UTF8.self)
     }
+
+    private static let comma = UInt8(ascii: ",")
 
     static func decode(_ text: String?) -> [String] {
         guard let text, !text.isEmpty else { return [] }
