@@ -1,3 +1,4 @@
+import Kit
 import Messaging
 
 /// Reads the JSON the outbox stores for a message (``MessagePayload/encoded()``) without
@@ -258,15 +259,12 @@ struct PayloadJSONReader {
             case UInt8(ascii: "\\"):
                 guard let escape = peek() else { throw Unreadable() }
                 i += 1
-                switch escape {
-                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): unescaped.append(escape)
-                case UInt8(ascii: "b"): unescaped.append(0x08)
-                case UInt8(ascii: "f"): unescaped.append(0x0C)
-                case UInt8(ascii: "n"): unescaped.append(0x0A)
-                case UInt8(ascii: "r"): unescaped.append(0x0D)
-                case UInt8(ascii: "t"): unescaped.append(0x09)
-                case UInt8(ascii: "u"): unescaped.append(contentsOf: try escapedScalar())
-                default: throw Unreadable()
+                if let byte = JSONText.unescaped(escape) {
+                    unescaped.append(byte)
+                } else if escape == UInt8(ascii: "u") {
+                    unescaped.append(contentsOf: try escapedScalar())
+                } else {
+                    throw Unreadable()
                 }
             default:
                 guard byte >= 0x20 else { throw Unreadable() }
@@ -290,20 +288,8 @@ struct PayloadJSONReader {
     }
 
     private mutating func hex4() throws(Unreadable) -> UInt32 {
-        guard i + 4 <= bytes.count else { throw Unreadable() }
-        var value: UInt32 = 0
-        for _ in 0..<4 {
-            let byte = bytes[i]
-            let digit: UInt8
-            switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
-            default: throw Unreadable()
-            }
-            value = value << 4 | UInt32(digit)
-            i += 1
-        }
+        guard let value = JSONText.hex4(bytes, at: i) else { throw Unreadable() }
+        i += 4
         return value
     }
 

@@ -1,3 +1,5 @@
+import Kit
+
 /// Parses one line of a JSON Lines import: a flat object whose values are strings, numbers,
 /// booleans or null.
 ///
@@ -219,13 +221,11 @@ struct JSONLineParser {
             guard i < bytes.count else { break }
             let escaped = bytes[i]
             i += 1
+            if let byte = JSONText.unescaped(escaped) {
+                out.append(byte)
+                continue
+            }
             switch escaped {
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(escaped)
-            case UInt8(ascii: "b"): out.append(0x08)
-            case UInt8(ascii: "f"): out.append(0x0C)
-            case UInt8(ascii: "n"): out.append(0x0A)
-            case UInt8(ascii: "r"): out.append(0x0D)
-            case UInt8(ascii: "t"): out.append(0x09)
             case UInt8(ascii: "u"):
                 var scalar = try hex4()
                 if (0xD800..<0xDC00).contains(scalar) {
@@ -249,20 +249,8 @@ struct JSONLineParser {
     }
 
     private mutating func hex4() throws(Failure) -> UInt32 {
-        guard i + 4 <= bytes.count else { throw Failure(message: "invalid \\u escape") }
-        var value: UInt32 = 0
-        for _ in 0..<4 {
-            let byte = bytes[i]
-            let digit: UInt32
-            switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt32(byte - 48)
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = UInt32(byte - 87)
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = UInt32(byte - 55)
-            default: throw Failure(message: "invalid \\u escape")
-            }
-            value = value << 4 | digit
-            i += 1
-        }
+        guard let value = JSONText.hex4(bytes, at: i) else { throw Failure(message: "invalid \\u escape") }
+        i += 4
         return value
     }
 

@@ -1,3 +1,5 @@
+import Kit
+
 /// The JSON form of `Enterprise.custom`: one object of string values with sorted keys, so equal
 /// dictionaries always give the same text (and the same content hash).
 enum CustomAttributes {
@@ -84,17 +86,12 @@ enum CustomAttributes {
                     guard index < bytes.count else { return nil }
                     let escape = bytes[index]
                     index += 1
-                    switch escape {
-                    case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(escape)
-                    case UInt8(ascii: "b"): out.append(0x08)
-                    case UInt8(ascii: "f"): out.append(0x0c)
-                    case UInt8(ascii: "n"): out.append(0x0a)
-                    case UInt8(ascii: "r"): out.append(0x0d)
-                    case UInt8(ascii: "t"): out.append(0x09)
-                    case UInt8(ascii: "u"):
-                        guard let scalar = unicodeEscape() else { return nil }
+                    if let byte = JSONText.unescaped(escape) {
+                        out.append(byte)
+                    } else if escape == UInt8(ascii: "u"), let scalar = unicodeEscape() {
                         out.append(contentsOf: Array(String(Character(scalar)).utf8))
-                    default: return nil
+                    } else {
+                        return nil
                     }
                 default:
                     out.append(byte)
@@ -116,20 +113,8 @@ enum CustomAttributes {
         }
 
         private mutating func hex4() -> UInt32? {
-            guard index + 4 <= bytes.count else { return nil }
-            var value: UInt32 = 0
-            for _ in 0..<4 {
-                let byte = bytes[index]
-                index += 1
-                let digit: UInt8
-                switch byte {
-                case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
-                case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
-                case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
-                default: return nil
-                }
-                value = value << 4 | UInt32(digit)
-            }
+            guard let value = JSONText.hex4(bytes, at: index) else { return nil }
+            index += 4
             return value
         }
 

@@ -40,4 +40,19 @@ import Testing
         #expect(json == #"{"b":"1","a":[2,true]}"#)
         #expect(JSONText.stringObject([("z", "\u{2028}")]) == #"{"z":"\u2028"}"#)
     }
+
+    @Test func readsBackTheEscapesItWrites() {
+        let pairs: [(Character, UInt8)] = [
+            ("\"", 0x22), ("\\", 0x5C), ("/", 0x2F), ("b", 0x08), ("f", 0x0C), ("n", 0x0A), ("r", 0x0D), ("t", 0x09),
+        ]
+        for (escape, byte) in pairs { #expect(JSONText.unescaped(escape.asciiValue!) == byte, "\\\(escape)") }
+        for escape in ["u", "x", "0", "a", "N"] { #expect(JSONText.unescaped(Character(escape).asciiValue!) == nil) }
+        let text = Array("x00e9D83dzz".utf8)
+        text.withUnsafeBufferPointer { bytes in
+            #expect(JSONText.hex4(bytes, at: 1) == 0x00E9)
+            #expect(JSONText.hex4(bytes, at: 5) == 0xD83D)
+            #expect(JSONText.hex4(bytes, at: 0) == nil)  // "x" is not a digit
+            #expect(JSONText.hex4(bytes, at: 8) == nil)  // only three left
+        }
+    }
 }
